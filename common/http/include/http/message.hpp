@@ -1,0 +1,54 @@
+// Request and Response: the plain values a handler sees and returns. No Beast types here, so
+// handlers are ordinary functions `Response(const Request&)` that tests call without sockets.
+// Value types; not shared between threads.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace http {
+
+using Header = std::pair<std::string, std::string>;  // name lower-cased on requests
+
+struct Request {
+  std::string method;  // "GET", "POST", ... (upper case)
+  std::string target;  // as sent: "/x/y?a=1"
+  std::string path;    // target without the query
+  std::string query;   // after '?', not decoded
+  std::vector<Header> headers;
+  std::string body;
+  std::string remote_address;
+  std::vector<std::pair<std::string, std::string>> path_params;  // filled by the Router
+
+  // The first header with this name (case-insensitive), or "" if absent.
+  std::string_view header(std::string_view name) const;
+  // A path parameter captured by "{name}" in the route pattern, or "" if absent.
+  std::string_view path_param(std::string_view name) const;
+  // The (percent-decoded) value of a query parameter, or "" if absent.
+  std::string query_param(std::string_view name) const;
+  // The token of an "Authorization: Bearer <token>" header, or "" if absent.
+  std::string_view bearer_token() const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<Header> headers;  // extra headers (e.g. Allow, WWW-Authenticate)
+
+  static Response json(int status, std::string body);
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+};
+
+// {"error":{"code":"<code>","message":"<message>"}} with the given status (DESIGN.md §4).
+Response error_response(int status, std::string_view code, std::string_view message);
+
+// The stable error codes of the common statuses.
+std::string_view default_error_code(int status);
+
+// Constant-time comparison for secrets (bearer tokens).
+bool secure_equals(std::string_view a, std::string_view b);
+
+}  // namespace http
