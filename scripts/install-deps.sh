@@ -16,7 +16,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests and benchmarks call
-  curl wrk prometheus
+  curl wrk prometheus tzdata
 )
 
 SUDO=""

@@ -232,7 +232,11 @@ std::string Values::source(std::string_view key) const {
 
 std::string Values::canonical_text() const {
   std::string out;
-  for (const auto& [k, e] : entries) out += k + "=" + e.text + "\n";
+  for (const auto& [k, e] : entries) {
+    // Secrets never reach the digest (it is written to evidence and logs).
+    const bool secret = k.ends_with("token") || k.ends_with("password") || k.ends_with("secret");
+    out += k + "=" + (secret ? std::string("<redacted>") : e.text) + "\n";
+  }
   return out;
 }
 
