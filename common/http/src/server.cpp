@@ -59,7 +59,7 @@ class Session : public std::enable_shared_from_this<Session> {
         server_(server) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string();
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
     server_.add(this);
   }
   ~Session() { server_.remove(this); }
@@ -201,11 +201,17 @@ void Server::Impl::remove(Session* s) {
 }
 
 void Server::Impl::drain_sessions() {
-  std::lock_guard lock(sessions_mutex);
-  for (Session* s : sessions) {
-    // The session may be mid-destruction on another thread; only live ones are drained.
-    if (auto alive = s->weak_from_this().lock()) alive->drain();
+  // Take strong references under the lock, drain outside it: releasing the last reference runs
+  // ~Session, which takes sessions_mutex itself.
+  std::vector<std::shared_ptr<Session>> alive;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (Session* s : sessions) {
+      // The session may be mid-destruction on another thread; only live ones are drained.
+      if (auto p = s->weak_from_this().lock()) alive.push_back(std::move(p));
+    }
   }
+  for (auto& s : alive) s->drain();
 }
 
 void Server::Impl::do_accept() {

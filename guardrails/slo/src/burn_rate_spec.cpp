@@ -36,10 +36,13 @@ core::Result<core::Nanos> parse_duration(std::string_view text) {
 
 core::Result<std::vector<BurnRateAlert>> parse_burn_rate_alerts(std::string_view text) {
   std::vector<BurnRateAlert> out;
-  while (!text.empty()) {
+  bool more = !text.empty();
+  while (more) {
     const auto comma = text.find(',');
     const std::string_view part = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    more = comma != std::string_view::npos;
+    text = more ? text.substr(comma + 1) : std::string_view();
+    if (part.empty()) return core::fail(1, "empty burn-rate alert in the list (stray comma?)");
     const auto slash = part.find('/');
     const auto at = part.find('@');
     if (slash == std::string_view::npos || at == std::string_view::npos || at < slash) {

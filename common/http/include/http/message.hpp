@@ -19,7 +19,7 @@ struct Request {
   std::string query;   // after '?', not decoded
   std::vector<Header> headers;
   std::string body;
-  std::string remote_address;
+  std::string remote_address;  // "ip:port" of the peer
   std::vector<std::pair<std::string, std::string>> path_params;  // filled by the Router
 
   // The first header with this name (case-insensitive), or "" if absent.

@@ -1,0 +1,107 @@
+#include <gtest/gtest.h>
+
+#include "core/clock.hpp"
+#include "core/fixed_point.hpp"
+#include "core/result.hpp"
+#include "core/strong_id.hpp"
+
+namespace {
+
+struct OrderTag {};
+struct TradeTag {};
+using OrderId = core::StrongId<OrderTag>;
+using TradeId = core::StrongId<TradeTag>;
+struct LotsTag {};
+using Lots = core::Quantity<LotsTag>;
+
+TEST(Decimal, ParsesAtScale) {
+  EXPECT_EQ(core::parse_decimal("101.25", 2).value(), 10125);
+  EXPECT_EQ(core::parse_decimal("101.2", 2).value(), 10120);
+  EXPECT_EQ(core::parse_decimal("101", 2).value(), 10100);
+  EXPECT_EQ(core::parse_decimal("-0.5", 2).value(), -50);
+  EXPECT_EQ(core::parse_decimal("+7", 0).value(), 7);
+  EXPECT_EQ(core::parse_decimal("1.2500", 2).value(), 125);  // trailing zeros beyond scale are fine
+  EXPECT_EQ(core::parse_decimal(".5", 1).value(), 5);
+}
+
+TEST(Decimal, RejectsWithSpecificCodes) {
+  EXPECT_EQ(core::parse_decimal("", 2).error().code, core::kDecimalEmpty);
+  EXPECT_EQ(core::parse_decimal("1.2.3", 2).error().code, core::kDecimalBadCharacter);
+  EXPECT_EQ(core::parse_decimal("12a", 2).error().code, core::kDecimalBadCharacter);
+  EXPECT_EQ(core::parse_decimal("-", 2).error().code, core::kDecimalBadCharacter);
+  EXPECT_EQ(core::parse_decimal("1.234", 2).error().code, core::kDecimalTooPrecise);
+  EXPECT_EQ(core::parse_decimal("99999999999999999999", 0).error().code, core::kDecimalOutOfRange);
+  EXPECT_EQ(core::parse_decimal("92233720368547758.08", 2).error().code, core::kDecimalOutOfRange);
+}
+
+TEST(Decimal, Int64ExtremesRoundTrip) {
+  EXPECT_EQ(core::parse_decimal("9223372036854775807", 0).value(), INT64_MAX);
+  EXPECT_EQ(core::parse_decimal("-9223372036854775808", 0).value(), INT64_MIN);
+  EXPECT_EQ(core::format_decimal(INT64_MIN, 0), "-9223372036854775808");
+}
+
+TEST(Decimal, FormatsWithExactlyScaleDigits) {
+  EXPECT_EQ(core::format_decimal(10125, 2), "101.25");
+  EXPECT_EQ(core::format_decimal(5, 3), "0.005");
+  EXPECT_EQ(core::format_decimal(-50, 2), "-0.50");
+  EXPECT_EQ(core::format_decimal(42, 0), "42");
+  for (std::int64_t v : {0LL, 1LL, -1LL, 123456789LL, -987654321LL}) {
+    EXPECT_EQ(core::parse_decimal(core::format_decimal(v, 4), 4).value(), v);
+  }
+}
+
+TEST(StrongId, ComparesAndSequencesWithoutMixingTypes) {
+  core::IdSequence<OrderId> seq(41);
+  const OrderId a = seq.next();
+  const OrderId b = seq.next();
+  EXPECT_EQ(a.value(), 42u);
+  EXPECT_LT(a, b);
+  EXPECT_EQ(seq.last_issued(), 43u);
+  EXPECT_FALSE(static_cast<bool>(OrderId{}));
+  static_assert(!std::is_convertible_v<OrderId, TradeId>);
+  static_assert(!std::is_convertible_v<std::uint64_t, OrderId>);
+  EXPECT_EQ(std::hash<OrderId>{}(a), std::hash<std::uint64_t>{}(42));
+}
+
+TEST(Quantity, ArithmeticStaysTyped) {
+  Lots a(10), b(3);
+  EXPECT_EQ((a - b).value(), 7);
+  a += b;
+  EXPECT_EQ(a.value(), 13);
+  EXPECT_GT(a, b);
+}
+
+TEST(ManualClock, MovesOnlyWhenAdvanced) {
+  core::ManualClock clock(100, 5 * core::kNanosPerSecond);
+  EXPECT_EQ(clock.monotonic_ns(), 100);
+  clock.advance(50);
+  EXPECT_EQ(clock.monotonic_ns(), 150);
+  EXPECT_EQ(clock.wall_ns(), 5 * core::kNanosPerSecond + 50);
+}
+
+TEST(SystemClock, MonotonicNeverGoesBack) {
+  const auto& c = core::SystemClock::instance();
+  auto prev = c.monotonic_ns();
+  for (int i = 0; i < 1000; ++i) {
+    const auto now = c.monotonic_ns();
+    EXPECT_GE(now, prev);
+    prev = now;
+  }
+}
+
+TEST(Iso8601, FormatsUtcWithMicroseconds) {
+  char out[32];
+  core::format_utc_iso8601(1'700'000'000'123'456'789LL, out);
+  EXPECT_STREQ(out, "2023-11-14T22:13:20.123456Z");
+  core::format_utc_iso8601(0, out);
+  EXPECT_STREQ(out, "1970-01-01T00:00:00.000000Z");
+}
+
+TEST(Result, CarriesValueOrError) {
+  core::Result<int> ok = 5;
+  core::Result<int> bad = core::fail(7, "nope");
+  EXPECT_EQ(*ok, 5);
+  EXPECT_EQ(bad.error(), (core::Error{7, "nope"}));
+}
+
+}  // namespace
