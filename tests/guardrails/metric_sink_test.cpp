@@ -10,12 +10,13 @@ namespace {
 
 using guardrails::Sample;
 using guardrails::metrics::MpmcMetricSink;
+using guardrails::metrics::RingMetricSink;
 using guardrails::metrics::SinkOptions;
 using guardrails::metrics::SpscMetricSink;
 
 template <typename Sink>
 class MetricSinkTest : public ::testing::Test {};
-using SinkTypes = ::testing::Types<SpscMetricSink, MpmcMetricSink>;
+using SinkTypes = ::testing::Types<RingMetricSink, SpscMetricSink, MpmcMetricSink>;
 TYPED_TEST_SUITE(MetricSinkTest, SinkTypes);
 
 template <typename Sink>
