@@ -38,14 +38,15 @@ using core::kNanosPerSecond;
 template <typename Sink>
 class Drainer {
  public:
-  explicit Drainer(Sink& sink) : sink_(sink), thread_([this] {
-    std::vector<Sample> buf(4096);
-    while (!stop_.load(std::memory_order_relaxed)) {
-      // As the guardrail thread does: drain until empty, then nap (100 µs here, 1 ms there:
-      // this loop produces ~100x faster than any real hot path).
-      if (sink_.drain(buf) == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-  }) {}
+  explicit Drainer(Sink& sink)
+      : sink_(sink), thread_([this] {
+          std::vector<Sample> buf(4096);
+          while (!stop_.load(std::memory_order_relaxed)) {
+            // As the guardrail thread does: drain until empty, then nap (100 µs here, 1 ms there:
+            // this loop produces ~100x faster than any real hot path).
+            if (sink_.drain(buf) == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+          }
+        }) {}
   ~Drainer() {
     stop_ = true;
     thread_.join();
@@ -59,8 +60,10 @@ class Drainer {
 
 prometheus::Histogram& shared_histogram() {
   static auto registry = std::make_shared<prometheus::Registry>();
-  static auto& family = prometheus::BuildHistogram().Name("bench_latency_seconds").Help("h").Register(*registry);
-  static auto& histogram = family.Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.001, 0.01, 0.05, 0.1, 1});
+  static auto& family =
+      prometheus::BuildHistogram().Name("bench_latency_seconds").Help("h").Register(*registry);
+  static auto& histogram =
+      family.Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.001, 0.01, 0.05, 0.1, 1});
   return histogram;
 }
 
@@ -75,7 +78,11 @@ void BM_PrometheusHistogramObserve(benchmark::State& state) {
 }
 // Fixed iteration counts for the record/observe comparison: same work for every variant.
 constexpr std::int64_t kRecordIterations = 3'000'000;
-BENCHMARK(BM_PrometheusHistogramObserve)->Threads(1)->Threads(2)->UseRealTime()->Iterations(kRecordIterations);
+BENCHMARK(BM_PrometheusHistogramObserve)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->Iterations(kRecordIterations);
 
 template <typename Sink>
 void BM_Record(benchmark::State& state) {
@@ -85,7 +92,8 @@ void BM_Record(benchmark::State& state) {
   if (state.thread_index() == 0) {
     // Room for every sample of the run (3 M per thread), so the figure is the accept path.
     // (The ConcurrentQueue sizes one shared pool at 4x this.)
-    const std::size_t capacity = std::is_same_v<Sink, metrics::MpmcMetricSink> ? (1u << 21) : (1u << 22);
+    const std::size_t capacity =
+        std::is_same_v<Sink, metrics::MpmcMetricSink> ? (1u << 21) : (1u << 22);
     sink = new Sink(metrics::SinkOptions{capacity, 8});
     drainer = new Drainer<Sink>(*sink);
   }
@@ -99,8 +107,9 @@ void BM_Record(benchmark::State& state) {
     benchmark::DoNotOptimize(s.record(1, 1'000'000, ++ts));
   }
   const auto allocations = g_allocations - allocations_before;
-  state.counters["allocs_per_op"] = benchmark::Counter(
-      static_cast<double>(allocations) / static_cast<double>(state.iterations()), benchmark::Counter::kAvgThreads);
+  state.counters["allocs_per_op"] =
+      benchmark::Counter(static_cast<double>(allocations) / static_cast<double>(state.iterations()),
+                         benchmark::Counter::kAvgThreads);
   // Fraction of calls that took the drop path: the figure is the accept path when this is ~0.
   state.counters["dropped_ratio"] = benchmark::Counter(
       static_cast<double>(s.dropped()) / static_cast<double>(state.iterations() * state.threads()),
@@ -116,9 +125,21 @@ void BM_Record(benchmark::State& state) {
     finished = 0;
   }
 }
-BENCHMARK_TEMPLATE(BM_Record, metrics::RingMetricSink)->Threads(1)->Threads(2)->UseRealTime()->Iterations(kRecordIterations);
-BENCHMARK_TEMPLATE(BM_Record, metrics::SpscMetricSink)->Threads(1)->Threads(2)->UseRealTime()->Iterations(kRecordIterations);
-BENCHMARK_TEMPLATE(BM_Record, metrics::MpmcMetricSink)->Threads(1)->Threads(2)->UseRealTime()->Iterations(kRecordIterations);
+BENCHMARK_TEMPLATE(BM_Record, metrics::RingMetricSink)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->Iterations(kRecordIterations);
+BENCHMARK_TEMPLATE(BM_Record, metrics::SpscMetricSink)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->Iterations(kRecordIterations);
+BENCHMARK_TEMPLATE(BM_Record, metrics::MpmcMetricSink)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->Iterations(kRecordIterations);
 
 slo::EvaluatorConfig default_config() {
   slo::EvaluatorConfig c;
@@ -136,7 +157,8 @@ std::vector<Sample> lognormal_samples(std::size_t n, core::Nanos start, core::Na
   std::lognormal_distribution<double> ln(14.5, 0.8);  // ~2 ms median
   std::vector<Sample> out(n);
   for (std::size_t i = 0; i < n; ++i) {
-    out[i] = Sample{1, static_cast<std::int64_t>(ln(rng)), start + static_cast<core::Nanos>(i) * step};
+    out[i] =
+        Sample{1, static_cast<std::int64_t>(ln(rng)), start + static_cast<core::Nanos>(i) * step};
   }
   return out;
 }
@@ -150,7 +172,8 @@ void BM_EvaluatorAdd(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     shift += static_cast<core::Nanos>(samples.size()) * 10'000;
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].timestamp = samples[i].timestamp + shift;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      batch[i].timestamp = samples[i].timestamp + shift;
     state.ResumeTiming();
     ev.add(batch);
   }
@@ -183,7 +206,8 @@ BENCHMARK_TEMPLATE(BM_DrainAndAggregate, metrics::MpmcMetricSink);
 // A p99 over a full 10 s window (10 k samples spread over many octaves).
 void BM_WindowQuantileQuery(benchmark::State& state) {
   slo::LogLinearHistogram h;
-  for (const auto& s : lognormal_samples(10'000, 0, kNanosPerMilli)) h.record(static_cast<std::uint64_t>(s.value));
+  for (const auto& s : lognormal_samples(10'000, 0, kNanosPerMilli))
+    h.record(static_cast<std::uint64_t>(s.value));
   double q = 0.99;
   for (auto _ : state) {
     benchmark::DoNotOptimize(h.quantile(q));

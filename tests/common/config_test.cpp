@@ -17,7 +17,8 @@ config::Schema schema() {
   return s;
 }
 
-core::Result<config::Loaded> load(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+core::Result<config::Loaded> load(std::vector<std::string> args,
+                                  std::map<std::string, std::string> env = {}) {
   std::vector<const char*> argv{"svc"};
   for (auto& a : args) argv.push_back(a.c_str());
   return config::load(schema(), static_cast<int>(argv.size()), argv.data(),
@@ -40,19 +41,22 @@ TEST(Config, EverySettingHasAWorkingDefault) {
 
 TEST(Config, FileThenEnvThenFlagsOverride) {
   test_support::TempDir dir;
-  test_support::write_file(dir.file("c.toml"), "[http]\nport = 9000\n[log]\nlevel = \"debug\"\n[slo]\nratio = 1\n");
+  test_support::write_file(dir.file("c.toml"),
+                           "[http]\nport = 9000\n[log]\nlevel = \"debug\"\n[slo]\nratio = 1\n");
   auto from_file = load({"--config", dir.file("c.toml")});
   ASSERT_TRUE(from_file) << from_file.error().message;
   EXPECT_EQ(from_file->values.get_int("http.port"), 9000);
   EXPECT_EQ(from_file->values.get_string("log.level"), "debug");
-  EXPECT_DOUBLE_EQ(from_file->values.get_double("slo.ratio"), 1.0);  // TOML integer accepted for a number
+  EXPECT_DOUBLE_EQ(from_file->values.get_double("slo.ratio"),
+                   1.0);  // TOML integer accepted for a number
   EXPECT_EQ(from_file->values.source("http.port"), "file");
 
   auto from_env = load({"--config", dir.file("c.toml")}, {{"SVC_HTTP_PORT", "9100"}});
   EXPECT_EQ(from_env->values.get_int("http.port"), 9100);
   EXPECT_EQ(from_env->values.source("http.port"), "env");
 
-  auto from_flag = load({"--config", dir.file("c.toml"), "--http.port=9200"}, {{"SVC_HTTP_PORT", "9100"}});
+  auto from_flag =
+      load({"--config", dir.file("c.toml"), "--http.port=9200"}, {{"SVC_HTTP_PORT", "9100"}});
   EXPECT_EQ(from_flag->values.get_int("http.port"), 9200);
   EXPECT_EQ(from_flag->values.source("http.port"), "flag");
   auto separate = load({"--http.port", "9300", "--journal.fsync=yes"});
@@ -128,7 +132,8 @@ TEST(Config, HelpListsEverySettingWithItsEnvName) {
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->help_requested);
   const auto help = schema().help_text();
-  for (const char* s : {"--http.port", "SVC_HTTP_PORT", "--log.level", "debug|info", "--journal.fsync"}) {
+  for (const char* s :
+       {"--http.port", "SVC_HTTP_PORT", "--log.level", "debug|info", "--journal.fsync"}) {
     EXPECT_NE(help.find(s), std::string::npos) << s;
   }
 }
@@ -143,7 +148,8 @@ TEST(Config, CanonicalTextRedactsSecrets) {
 
 TEST(ConfigDeathTest, LoadOrExitExitsWithCode2AndOneLine) {
   const char* argv[] = {"svc", "--http.port=nope"};
-  EXPECT_EXIT(config::load_or_exit(schema(), 2, argv), ::testing::ExitedWithCode(2), "svc: config: http.port: ");
+  EXPECT_EXIT(config::load_or_exit(schema(), 2, argv), ::testing::ExitedWithCode(2),
+              "svc: config: http.port: ");
 }
 
 }  // namespace

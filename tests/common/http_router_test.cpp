@@ -29,7 +29,8 @@ void expect_error_body(const http::Response& r, int status, const std::string& c
 TEST(Router, CapturesPathParameters) {
   http::Router router;
   router.get("/admin/v1/book/{symbol}/depth/{levels}", [](const http::Request& r) {
-    return http::Response::json(200, std::string(r.path_param("symbol")) + ":" + std::string(r.path_param("levels")));
+    return http::Response::json(
+        200, std::string(r.path_param("symbol")) + ":" + std::string(r.path_param("levels")));
   });
   auto req = request("GET", "/admin/v1/book/ACME/depth/5");
   EXPECT_EQ(router.route(req).body, "ACME:5");
@@ -56,7 +57,8 @@ TEST(Router, WrongMethodIs405WithAllow) {
 
 TEST(Router, ThrowingHandlerIs500AndDoesNotPropagate) {
   http::Router router;
-  router.get("/boom", [](const http::Request&) -> http::Response { throw std::runtime_error("kaput"); });
+  router.get("/boom",
+             [](const http::Request&) -> http::Response { throw std::runtime_error("kaput"); });
   router.get("/boom2", [](const http::Request&) -> http::Response { throw 42; });
   auto a = request("GET", "/boom");
   auto b = request("GET", "/boom2");
@@ -66,9 +68,12 @@ TEST(Router, ThrowingHandlerIs500AndDoesNotPropagate) {
 
 TEST(Router, LiteralSegmentsMustMatchExactly) {
   http::Router router;
-  router.get("/guardrail/v1/status", [](const http::Request&) { return http::Response::json(200, "s"); });
-  router.post("/guardrail/v1/flagger", [](const http::Request&) { return http::Response::json(200, "f"); });
-  router.post("/guardrail/v1/flagger/rollback", [](const http::Request&) { return http::Response::json(200, "r"); });
+  router.get("/guardrail/v1/status",
+             [](const http::Request&) { return http::Response::json(200, "s"); });
+  router.post("/guardrail/v1/flagger",
+              [](const http::Request&) { return http::Response::json(200, "f"); });
+  router.post("/guardrail/v1/flagger/rollback",
+              [](const http::Request&) { return http::Response::json(200, "r"); });
   auto f = request("POST", "/guardrail/v1/flagger");
   auto r = request("POST", "/guardrail/v1/flagger/rollback");
   auto s = request("GET", "/guardrail/v1/status?x=1");

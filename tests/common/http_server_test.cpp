@@ -24,15 +24,20 @@ class HttpServerTest : public ::testing::Test {
     options.address = "127.0.0.1";
     options.port = 0;
     http::Router router;
-    router.get("/echo", [](const http::Request& r) { return http::Response::json(200, "\"" + r.remote_address + "\""); });
+    router.get("/echo", [](const http::Request& r) {
+      return http::Response::json(200, "\"" + r.remote_address + "\"");
+    });
     router.post("/echo", [](const http::Request& r) { return http::Response::text(200, r.body); });
-    router.get("/n/{n}", [](const http::Request& r) { return http::Response::text(200, std::string(r.path_param("n"))); });
+    router.get("/n/{n}", [](const http::Request& r) {
+      return http::Response::text(200, std::string(r.path_param("n")));
+    });
     router.get("/slow", [this](const http::Request&) {
       slow_started = true;
       std::this_thread::sleep_for(400ms);
       return http::Response::text(200, "done");
     });
-    router.get("/boom", [](const http::Request&) -> http::Response { throw std::runtime_error("x"); });
+    router.get("/boom",
+               [](const http::Request&) -> http::Response { throw std::runtime_error("x"); });
     router.post("/json", [](const http::Request& r) {
       auto j = nlohmann::json::parse(r.body, nullptr, false);
       if (j.is_discarded()) return http::error_response(400, "bad_json", "body is not JSON");
@@ -96,8 +101,10 @@ TEST_F(HttpServerTest, OversizedBodyIs413JsonAndServerKeepsServing) {
 TEST_F(HttpServerTest, MalformedRequestIs400JsonAndServerKeepsServing) {
   start();
   http::Client c("127.0.0.1", port);
-  for (const char* garbage : {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET /x HTTP/1.1\r\nContent-Length: zz\r\n\r\n",
-                              "\x01\x02\x03\x04\r\n\r\n", "GET /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+  for (const char* garbage :
+       {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
+        "GET /x HTTP/1.1\r\nContent-Length: zz\r\n\r\n", "\x01\x02\x03\x04\r\n\r\n",
+        "GET /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     auto r = c.raw_exchange(garbage, 3s);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_NE(r->find("HTTP/1.1 400"), std::string::npos) << garbage << " -> " << *r;
@@ -161,7 +168,8 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   start();
   http::Client c("127.0.0.1", port);
   auto r = c.raw_exchange(
-      "GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /n/3 HTTP/1.1\r\nHost: x\r\n"
+      "GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /n/3 "
+      "HTTP/1.1\r\nHost: x\r\n"
       "Connection: close\r\n\r\n",
       3s);
   ASSERT_TRUE(r);
@@ -225,8 +233,9 @@ TEST(Probes, ReadyzFollowsReadinessAndHealthListsChecks) {
   std::string why;
   http::Router router;
   bool db_ok = true;
-  http::mount_probe_routes(router, [&] { return why; },
-                           {{"db", [&] { return std::make_pair(db_ok, std::string(db_ok ? "open" : "closed")); }}});
+  http::mount_probe_routes(
+      router, [&] { return why; },
+      {{"db", [&] { return std::make_pair(db_ok, std::string(db_ok ? "open" : "closed")); }}});
   const auto call = [&](const char* path) {
     http::Request r;
     r.method = "GET";

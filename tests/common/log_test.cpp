@@ -20,8 +20,12 @@ class LogTest : public ::testing::Test {
 };
 
 TEST_F(LogTest, WritesOneJsonObjectPerLineWithTypedFields) {
-  logging::info("engine", "order accepted", {{"qty", 10}, {"px", 1.5}, {"ok", true}, {"sym", "ABC"},
-                                              {"big", std::uint64_t{18446744073709551615ULL}}});
+  logging::info("engine", "order accepted",
+                {{"qty", 10},
+                 {"px", 1.5},
+                 {"ok", true},
+                 {"sym", "ABC"},
+                 {"big", std::uint64_t{18446744073709551615ULL}}});
   ASSERT_EQ(lines.size(), 1u);
   ASSERT_EQ(lines[0].back(), '\n');
   EXPECT_EQ(lines[0].find('\n'), lines[0].size() - 1);

@@ -34,8 +34,10 @@ class EvidenceTest : public ::testing::Test {
   void SetUp() override {
     auto log = EvidenceLog::open(path());
     ASSERT_TRUE(log) << log.error().message;
-    ASSERT_TRUE((*log)->append("startup", {{"version", "1.2.3"}, {"config_digest", "abc"}}, 1'000'000'000));
-    ASSERT_TRUE((*log)->append("verdict", {{"from", "hold"}, {"to", "promote"}, {"p99", 0.0123}}, 2'000'000'000));
+    ASSERT_TRUE(
+        (*log)->append("startup", {{"version", "1.2.3"}, {"config_digest", "abc"}}, 1'000'000'000));
+    ASSERT_TRUE((*log)->append("verdict", {{"from", "hold"}, {"to", "promote"}, {"p99", 0.0123}},
+                               2'000'000'000));
     ASSERT_TRUE((*log)->append("reset", {{"who", "alice"}}, 3'000'000'000));
     ASSERT_TRUE((*log)->append("shutdown", {{"verdict", "promote"}}, 4'000'000'000));
     content = test_support::read_file(path());
@@ -52,8 +54,9 @@ TEST_F(EvidenceTest, IntactChainVerifies) {
   EXPECT_EQ(r.entries, 4u);
   EXPECT_EQ(r.last_hash.size(), 64u);
   EXPECT_EQ(lines_of(content).size(), 4u);
-  EXPECT_NE(content.find(R"("prev":"0000000000000000000000000000000000000000000000000000000000000000")"),
-            std::string::npos);
+  EXPECT_NE(
+      content.find(R"("prev":"0000000000000000000000000000000000000000000000000000000000000000")"),
+      std::string::npos);
   EXPECT_NE(content.find(R"("ts":"1970-01-01T00:00:01.000000Z")"), std::string::npos);
 }
 

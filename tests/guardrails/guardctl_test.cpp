@@ -59,7 +59,8 @@ class GuardctlTest : public ::testing::Test {
   void traffic(int n, double ms) {
     for (int i = 0; i < n; ++i) {
       clock.advance(core::kNanosPerMilli);
-      guardrail->record(guardrails::kLatencyMetric, static_cast<std::int64_t>(ms * 1e6), clock.monotonic_ns());
+      guardrail->record(guardrails::kLatencyMetric, static_cast<std::int64_t>(ms * 1e6),
+                        clock.monotonic_ns());
     }
     guardrail->evaluate_now();
   }
@@ -125,14 +126,15 @@ TEST_F(GuardctlTest, WatchEndsOnPromoteOrRollbackOrTimeout) {
 }
 
 TEST(Guardctl, RiskTableAndJson) {
-  auto r = guardctl({"risk", "--env", "production", "--app", "trading-engine", "--at", "2026-11-24T15:00:00Z"});
+  auto r = guardctl(
+      {"risk", "--env", "production", "--app", "trading-engine", "--at", "2026-11-24T15:00:00Z"});
   EXPECT_EQ(r.code, 0) << r.err;
   // 15:00 UTC is 10:00 in New York (EST): market open → 30 + 25 + 15.
   EXPECT_NE(r.out.find("risk 70 (Critical)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("timing.business_hours"), std::string::npos);
 
-  r = guardctl({"risk", "--env", "staging", "--app", "pharma-mes", "--at", "2026-11-28T12:00Z", "--json",
-                "--touches", "audit", "--schema-migration"});
+  r = guardctl({"risk", "--env", "staging", "--app", "pharma-mes", "--at", "2026-11-28T12:00Z",
+                "--json", "--touches", "audit", "--schema-migration"});
   EXPECT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["score"], 30 + 15 + 15);  // Saturday: plant closed
@@ -140,10 +142,11 @@ TEST(Guardctl, RiskTableAndJson) {
   EXPECT_EQ(j["factors"].size(), 10u);
 
   // Same instant, the plant's calendar says open on a weekday at 13:00 Zurich.
-  r = guardctl({"risk", "--env", "staging", "--app", "pharma-mes", "--at", "2026-11-27T12:00Z", "--json"});
+  r = guardctl(
+      {"risk", "--env", "staging", "--app", "pharma-mes", "--at", "2026-11-27T12:00Z", "--json"});
   EXPECT_EQ(nlohmann::json::parse(r.out)["score"], 30 + 15);
-  r = guardctl({"risk", "--env", "staging", "--app", "pharma-mes", "--at", "2026-11-27T12:00Z", "--json", "--holiday",
-                "pharma-mes=2026-11-27"});
+  r = guardctl({"risk", "--env", "staging", "--app", "pharma-mes", "--at", "2026-11-27T12:00Z",
+                "--json", "--holiday", "pharma-mes=2026-11-27"});
   EXPECT_EQ(nlohmann::json::parse(r.out)["score"], 30);
 }
 
@@ -204,10 +207,11 @@ TEST(GuardctlBinary, HelpExits0) {
 TEST(GuardrailSimProcess, ServesDetectsAndShutsDownCleanly) {
   test_support::TempDir dir;
   const int port = test_support::free_port();
-  test_support::ChildProcess sim({GUARDRAIL_SIM_BIN, "--http.address=127.0.0.1", "--http.port=" + std::to_string(port),
-                                  "--guardrail.evidence_path=" + dir.file("e.jsonl"), "--sim.degrade_after_s=1.5",
-                                  "--guardrail.min_samples=50"},
-                                 dir.file("sim.log"));
+  test_support::ChildProcess sim(
+      {GUARDRAIL_SIM_BIN, "--http.address=127.0.0.1", "--http.port=" + std::to_string(port),
+       "--guardrail.evidence_path=" + dir.file("e.jsonl"), "--sim.degrade_after_s=1.5",
+       "--guardrail.min_samples=50"},
+      dir.file("sim.log"));
   http::Client client("127.0.0.1", static_cast<std::uint16_t>(port));
   bool ready = false;
   for (int i = 0; i < 200 && !ready; ++i) {
@@ -217,12 +221,14 @@ TEST(GuardrailSimProcess, ServesDetectsAndShutsDownCleanly) {
   }
   ASSERT_TRUE(ready) << test_support::read_file(dir.file("sim.log"));
   std::ostringstream out, err;
-  const int code = run_guardctl({"watch", "http://127.0.0.1:" + std::to_string(port), "--timeout", "20",
-                                 "--interval-ms", "100"}, out, err);
+  const int code = run_guardctl({"watch", "http://127.0.0.1:" + std::to_string(port), "--timeout",
+                                 "20", "--interval-ms", "100"},
+                                out, err);
   EXPECT_EQ(code, 0) << "first promote: " << out.str() << err.str();
   std::ostringstream out2, err2;
-  const int code2 = run_guardctl({"watch", "http://127.0.0.1:" + std::to_string(port), "--timeout", "20",
-                                  "--interval-ms", "100"}, out2, err2);
+  const int code2 = run_guardctl({"watch", "http://127.0.0.1:" + std::to_string(port), "--timeout",
+                                  "20", "--interval-ms", "100"},
+                                 out2, err2);
   // watch returns on promote immediately; poll until the degradation is caught.
   int last = code2;
   for (int i = 0; i < 100 && last != 4; ++i) {
@@ -241,7 +247,8 @@ TEST(GuardrailSimProcess, ServesDetectsAndShutsDownCleanly) {
 }
 
 TEST(GuardrailSimProcess, BadConfigurationExits2WithOneLineNamingTheKey) {
-  const auto [code, out] = test_support::run_command({GUARDRAIL_SIM_BIN, "--guardrail.latency_window=ten"});
+  const auto [code, out] =
+      test_support::run_command({GUARDRAIL_SIM_BIN, "--guardrail.latency_window=ten"});
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("guardrail.latency_window"), std::string::npos) << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;

@@ -82,6 +82,13 @@ TYPED_TEST(MetricSinkTest, TwoSinksOnOneThreadStayApart) {
 // Producers and the drain thread at once (run under TSan in CI): nothing lost or duplicated,
 // and each producer's samples arrive in the order it recorded them.
 TYPED_TEST(MetricSinkTest, ConcurrentProducersAndDrainLoseNothing) {
+#if defined(__SANITIZE_THREAD__)
+  // moodycamel's queues synchronise through standalone fences, which ThreadSanitizer does not
+  // model (it reports false races in them); the default sink, SpscRing, uses acquire/release on
+  // its indices and is checked here.
+  if (!std::is_same_v<TypeParam, RingMetricSink>)
+    GTEST_SKIP() << "TSan cannot model moodycamel fences";
+#endif
   constexpr int kProducers = 4;
   constexpr int kPerProducer = 50'000;
   TypeParam sink(SinkOptions{4096, 8});
@@ -117,7 +124,8 @@ TYPED_TEST(MetricSinkTest, ConcurrentProducersAndDrainLoseNothing) {
   EXPECT_TRUE(ordered);
   EXPECT_EQ(total, static_cast<std::size_t>(kProducers * kPerProducer));
   EXPECT_EQ(sink.dropped(), dropped_by_producers.load());
-  for (int p = 0; p < kProducers; ++p) EXPECT_EQ(next[static_cast<guardrails::MetricId>(p)], kPerProducer);
+  for (int p = 0; p < kProducers; ++p)
+    EXPECT_EQ(next[static_cast<guardrails::MetricId>(p)], kPerProducer);
 }
 
 }  // namespace

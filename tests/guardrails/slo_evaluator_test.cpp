@@ -48,7 +48,8 @@ EvaluatorConfig config_of(std::vector<SloSpec> slos) {
 struct Driver {
   Evaluator& ev;
   core::Nanos now = 0;
-  void feed(guardrails::MetricId metric, core::Nanos until, double rate, const std::function<std::int64_t(core::Nanos)>& value) {
+  void feed(guardrails::MetricId metric, core::Nanos until, double rate,
+            const std::function<std::int64_t(core::Nanos)>& value) {
     const auto step = static_cast<core::Nanos>(1e9 / rate);
     for (; now < until; now += step) ev.add(Sample{metric, value(now), now});
   }
@@ -98,7 +99,8 @@ TEST(Evaluator, OldSamplesSlideOutOfTheWindow) {
   spec.burn_rate_alerts.clear();
   Evaluator ev(config_of({spec}));
   Driver d{ev};
-  d.feed(kLatency, 1 * kNanosPerSecond, 1000, [](core::Nanos) { return 200 * kNanosPerMilli; });  // slow
+  d.feed(kLatency, 1 * kNanosPerSecond, 1000,
+         [](core::Nanos) { return 200 * kNanosPerMilli; });  // slow
   d.feed(kLatency, 4 * kNanosPerSecond, 1000, [](core::Nanos) { return 1 * kNanosPerMilli; });
   auto e = ev.evaluate(d.now);
   EXPECT_FALSE(e.slos[0].ok);
@@ -123,16 +125,19 @@ TEST(Evaluator, OneBadEvaluationDoesNotRollBack) {
   d.feed(kLatency, 5 * kNanosPerSecond, 1000, [](core::Nanos) { return 1 * kNanosPerMilli; });
   EXPECT_EQ(ev.evaluate(d.now).verdict, Verdict::kPromote);
   // A 50 ms hiccup: 50 slow requests.
-  d.feed(kLatency, d.now + 50 * kNanosPerMilli, 1000, [](core::Nanos) { return 300 * kNanosPerMilli; });
+  d.feed(kLatency, d.now + 50 * kNanosPerMilli, 1000,
+         [](core::Nanos) { return 300 * kNanosPerMilli; });
   auto e = ev.evaluate(d.now);
   EXPECT_EQ(e.verdict, Verdict::kHold);
   EXPECT_TRUE(mentions(e, "unconfirmed"));
   EXPECT_TRUE(mentions(e, "[1/3 evaluations]"));
-  d.feed(kLatency, d.now + 250 * kNanosPerMilli, 1000, [](core::Nanos) { return 1 * kNanosPerMilli; });
+  d.feed(kLatency, d.now + 250 * kNanosPerMilli, 1000,
+         [](core::Nanos) { return 1 * kNanosPerMilli; });
   e = ev.evaluate(d.now);
   EXPECT_EQ(e.verdict, Verdict::kHold);
   EXPECT_TRUE(mentions(e, "[2/3 evaluations]"));
-  d.feed(kLatency, d.now + 1500 * kNanosPerMilli, 1000, [](core::Nanos) { return 1 * kNanosPerMilli; });
+  d.feed(kLatency, d.now + 1500 * kNanosPerMilli, 1000,
+         [](core::Nanos) { return 1 * kNanosPerMilli; });
   e = ev.evaluate(d.now);
   EXPECT_EQ(e.verdict, Verdict::kPromote) << "the hiccup left the window before it was confirmed";
   EXPECT_EQ(e.slos[0].breach_streak, 0);
@@ -145,7 +150,8 @@ TEST(Evaluator, SustainedBreachRollsBackAndLatchesUntilReset) {
   EXPECT_EQ(ev.evaluate(d.now).verdict, Verdict::kPromote);
   Evaluation e;
   for (int i = 0; i < 3; ++i) {
-    d.feed(kLatency, d.now + 250 * kNanosPerMilli, 1000, [](core::Nanos) { return 120 * kNanosPerMilli; });
+    d.feed(kLatency, d.now + 250 * kNanosPerMilli, 1000,
+           [](core::Nanos) { return 120 * kNanosPerMilli; });
     e = ev.evaluate(d.now);
   }
   EXPECT_EQ(e.verdict, Verdict::kRollback);
@@ -153,7 +159,8 @@ TEST(Evaluator, SustainedBreachRollsBackAndLatchesUntilReset) {
   EXPECT_TRUE(mentions(e, "latency p99 ="));
   EXPECT_TRUE(mentions(e, "> 50.0 ms over 10 s"));
   // Healthy again for a minute: still rollback.
-  d.feed(kLatency, d.now + 60 * kNanosPerSecond, 1000, [](core::Nanos) { return 1 * kNanosPerMilli; });
+  d.feed(kLatency, d.now + 60 * kNanosPerSecond, 1000,
+         [](core::Nanos) { return 1 * kNanosPerMilli; });
   e = ev.evaluate(d.now);
   EXPECT_EQ(e.verdict, Verdict::kRollback);
   EXPECT_FALSE(e.changed);
@@ -166,7 +173,8 @@ TEST(Evaluator, SustainedBreachRollsBackAndLatchesUntilReset) {
   EXPECT_TRUE(e.changed);
   EXPECT_FALSE(e.latched);
   EXPECT_EQ(e.samples, 0u) << "a reset starts a fresh analysis";
-  d.feed(kLatency, d.now + 1 * kNanosPerSecond, 1000, [](core::Nanos) { return 1 * kNanosPerMilli; });
+  d.feed(kLatency, d.now + 1 * kNanosPerSecond, 1000,
+         [](core::Nanos) { return 1 * kNanosPerMilli; });
   EXPECT_EQ(ev.evaluate(d.now).verdict, Verdict::kPromote);
 }
 
@@ -201,14 +209,16 @@ TEST(Evaluator, BurnRateIsErrorFractionOverBudget) {
   Evaluator ev(config_of({spec}));
   Driver d{ev};
   // 10 % errors for 60 s: 10x burn in both windows, below 14.4: not firing.
-  d.feed(kBatch, 60 * kNanosPerSecond, 100, [](core::Nanos t) { return (t / (10 * kNanosPerMilli)) % 10 == 0 ? 0 : 1; });
+  d.feed(kBatch, 60 * kNanosPerSecond, 100,
+         [](core::Nanos t) { return (t / (10 * kNanosPerMilli)) % 10 == 0 ? 0 : 1; });
   auto e = ev.evaluate(d.now - 1);
   ASSERT_EQ(e.burn_rates.size(), 1u);
   EXPECT_NEAR(e.burn_rates[0].long_rate, 10.0, 0.05);
   EXPECT_NEAR(e.burn_rates[0].short_rate, 10.0, 0.2);
   EXPECT_FALSE(e.burn_rates[0].firing);
   // 20 % errors for another 60 s: 20x ≥ 14.4 in both windows.
-  d.feed(kBatch, 120 * kNanosPerSecond, 100, [](core::Nanos t) { return (t / (10 * kNanosPerMilli)) % 5 == 0 ? 0 : 1; });
+  d.feed(kBatch, 120 * kNanosPerSecond, 100,
+         [](core::Nanos t) { return (t / (10 * kNanosPerMilli)) % 5 == 0 ? 0 : 1; });
   e = ev.evaluate(d.now - 1);
   EXPECT_NEAR(e.burn_rates[0].long_rate, 20.0, 0.1);
   EXPECT_TRUE(e.burn_rates[0].firing);
@@ -221,7 +231,8 @@ TEST(Evaluator, BurnRateAlertNeedsLongAndShortWindow) {
   Evaluator ev(config_of({spec}));
   Driver d{ev};
   // 30 % errors for 30 s, then 30 s clean: the long window still burns, the short one is clean.
-  d.feed(kBatch, 30 * kNanosPerSecond, 100, [](core::Nanos t) { return (t / (10 * kNanosPerMilli)) % 10 < 3 ? 0 : 1; });
+  d.feed(kBatch, 30 * kNanosPerSecond, 100,
+         [](core::Nanos t) { return (t / (10 * kNanosPerMilli)) % 10 < 3 ? 0 : 1; });
   d.feed(kBatch, 60 * kNanosPerSecond, 100, [](core::Nanos) { return 1; });
   const auto e = ev.evaluate(d.now - 1);
   EXPECT_NEAR(e.burn_rates[0].long_rate, 15.0, 0.1);  // 15 % errors over 60 s, budget 1 %
@@ -235,8 +246,9 @@ TEST(Evaluator, LatencyBurnRateCountsEventsOverTheThreshold) {
   Evaluator ev(config_of({spec}));
   Driver d{ev};
   // 5 % of requests slower than 50 ms → 5x burn.
-  d.feed(kLatency, 60 * kNanosPerSecond, 1000,
-         [](core::Nanos t) { return (t / kNanosPerMilli) % 20 == 0 ? 80 * kNanosPerMilli : 1 * kNanosPerMilli; });
+  d.feed(kLatency, 60 * kNanosPerSecond, 1000, [](core::Nanos t) {
+    return (t / kNanosPerMilli) % 20 == 0 ? 80 * kNanosPerMilli : 1 * kNanosPerMilli;
+  });
   const auto e = ev.evaluate(d.now - 1);
   EXPECT_NEAR(e.burn_rates[0].long_rate, 5.0, 0.05);
   EXPECT_NEAR(e.burn_rates[0].short_rate, 5.0, 0.1);
@@ -281,11 +293,14 @@ TEST(Evaluator, ValidateNamesTheProblem) {
   auto unnamed = latency_slo();
   unnamed.name = "";
   EXPECT_FALSE(validate(config_of({})));
-  EXPECT_NE(validate(config_of({bad_quantile})).error().message.find("quantile"), std::string::npos);
-  EXPECT_NE(validate(config_of({bad_burn})).error().message.find("short window"), std::string::npos);
+  EXPECT_NE(validate(config_of({bad_quantile})).error().message.find("quantile"),
+            std::string::npos);
+  EXPECT_NE(validate(config_of({bad_burn})).error().message.find("short window"),
+            std::string::npos);
   EXPECT_NE(validate(config_of({tiny_window})).error().message.find("window"), std::string::npos);
   EXPECT_FALSE(validate(config_of({unnamed})));
-  EXPECT_NE(validate(config_of({latency_slo(), latency_slo()})).error().message.find("twice"), std::string::npos);
+  EXPECT_NE(validate(config_of({latency_slo(), latency_slo()})).error().message.find("twice"),
+            std::string::npos);
   EXPECT_THROW(Evaluator(config_of({bad_quantile})), std::invalid_argument);
 }
 
@@ -296,10 +311,12 @@ TEST(BurnRateSpec, ParsesAndFormatsTheWorkbookPairScaled) {
   EXPECT_EQ(*parse_burn_rate_alerts("1h/5m@14.4,6h/30m@6"), workbook_burn_rate_alerts(1.0));
   EXPECT_EQ(format_burn_rate_alerts(workbook_burn_rate_alerts(1.0)), "1h/5m@14.4,6h/30m@6");
   EXPECT_EQ(*parse_duration("250ms"), 250 * kNanosPerMilli);
-  for (const char* bad : {"", "60s5s@1", "5s/60s@2", "60s/5s@x", "60x/5s@1", "60s/5s@-1", "60s/5s@1,", "/5s@1"}) {
+  for (const char* bad :
+       {"", "60s5s@1", "5s/60s@2", "60s/5s@x", "60x/5s@1", "60s/5s@-1", "60s/5s@1,", "/5s@1"}) {
     EXPECT_FALSE(parse_burn_rate_alerts(bad)) << bad;
   }
-  for (const char* bad : {"", "10", "s", "-5s", "0s", "1.5.5s", "100d"}) EXPECT_FALSE(parse_duration(bad)) << bad;
+  for (const char* bad : {"", "10", "s", "-5s", "0s", "1.5.5s", "100d"})
+    EXPECT_FALSE(parse_duration(bad)) << bad;
 }
 
 // The detection figure of issue #2: with the default deployment-analysis settings (p99 ≤ 50 ms

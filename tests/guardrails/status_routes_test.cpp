@@ -51,7 +51,8 @@ class GuardrailHttpTest : public ::testing::Test {
     guardrail->start();
     http::Router router;
     guardrails::mount_guardrail_routes(router, *guardrail);
-    guardrails::mount_metrics_route(router, {std::make_shared<guardrails::GuardrailCollectable>(*guardrail)});
+    guardrails::mount_metrics_route(
+        router, {std::make_shared<guardrails::GuardrailCollectable>(*guardrail)});
     http::ServerOptions o;
     o.address = "127.0.0.1";
     o.port = 0;
@@ -117,7 +118,8 @@ TEST_F(GuardrailHttpTest, StatusIsAlways200WithTheVerdictWhereArgoReadsIt) {
   EXPECT_EQ(d["min_samples"], 100);
   EXPECT_TRUE(d["reasons"].is_array());
   ASSERT_EQ(d["slos"].size(), 1u);
-  for (const char* key : {"name", "objective", "value", "window_s", "ok"}) EXPECT_TRUE(d["slos"][0].contains(key)) << key;
+  for (const char* key : {"name", "objective", "value", "window_s", "ok"})
+    EXPECT_TRUE(d["slos"][0].contains(key)) << key;
 
   go_promote();
   s = status();
@@ -135,13 +137,15 @@ TEST_F(GuardrailHttpTest, StatusIsAlways200WithTheVerdictWhereArgoReadsIt) {
 }
 
 TEST_F(GuardrailHttpTest, FlaggerWebhookStatusCodesFollowTheVerdict) {
-  const std::string body = R"({"name":"engine","namespace":"venue","phase":"Progressing","checksum":"x","metadata":{}})";
+  const std::string body =
+      R"({"name":"engine","namespace":"venue","phase":"Progressing","checksum":"x","metadata":{}})";
   auto held = post("/guardrail/v1/flagger", body);
   EXPECT_EQ(held.status, 412);
   const auto j = nlohmann::json::parse(held.body);
   EXPECT_EQ(j["error"]["code"], "hold");
   EXPECT_NE(j["error"]["message"].get<std::string>().find("collecting samples"), std::string::npos);
-  EXPECT_EQ(post("/guardrail/v1/flagger/rollback", body).status, 412) << "hold is not a reason to roll back";
+  EXPECT_EQ(post("/guardrail/v1/flagger/rollback", body).status, 412)
+      << "hold is not a reason to roll back";
 
   go_promote();
   EXPECT_EQ(post("/guardrail/v1/flagger", body).status, 200);
@@ -156,7 +160,8 @@ TEST_F(GuardrailHttpTest, FlaggerWebhookStatusCodesFollowTheVerdict) {
 }
 
 TEST_F(GuardrailHttpTest, FlaggerRejectsMalformedBodiesWith400) {
-  for (const char* bad : {"{not json", "[1,2]", R"({"name":5})", R"({"metadata":"x"})", "\"str\""}) {
+  for (const char* bad :
+       {"{not json", "[1,2]", R"({"name":5})", R"({"metadata":"x"})", "\"str\""}) {
     const auto r = post("/guardrail/v1/flagger", bad);
     EXPECT_EQ(r.status, 400) << bad;
     EXPECT_TRUE(nlohmann::json::parse(r.body)["error"]["code"].is_string());
@@ -172,10 +177,14 @@ TEST_F(GuardrailHttpTest, ResetNeedsTheBearerTokenAndClearsTheLatch) {
   EXPECT_EQ(none.status, 401);
   EXPECT_EQ(none.header("www-authenticate"), "Bearer");
   EXPECT_EQ(post("/guardrail/v1/reset", "", {{"Authorization", "Bearer wrong"}}).status, 401);
-  EXPECT_EQ(post("/guardrail/v1/reset", "", {{"Authorization", "Basic czNjcmV0LXRva2Vu"}}).status, 401);
+  EXPECT_EQ(post("/guardrail/v1/reset", "", {{"Authorization", "Basic czNjcmV0LXRva2Vu"}}).status,
+            401);
   EXPECT_EQ(status()["data"]["verdict"], "rollback") << "failed resets change nothing";
-  EXPECT_EQ(post("/guardrail/v1/reset", "{oops", {{"Authorization", "Bearer s3cret-token"}}).status, 400);
-  EXPECT_EQ(post("/guardrail/v1/reset", R"({"who":""})", {{"Authorization", "Bearer s3cret-token"}}).status, 400);
+  EXPECT_EQ(post("/guardrail/v1/reset", "{oops", {{"Authorization", "Bearer s3cret-token"}}).status,
+            400);
+  EXPECT_EQ(post("/guardrail/v1/reset", R"({"who":""})", {{"Authorization", "Bearer s3cret-token"}})
+                .status,
+            400);
 
   const auto ok = post("/guardrail/v1/reset", R"({"who":"alice","reason":"fixed forward"})",
                        {{"Authorization", "Bearer s3cret-token"}});
@@ -211,7 +220,8 @@ TEST_F(GuardrailHttpTest, EveryVerdictChangeIsInTheEvidenceChain) {
     const auto e = nlohmann::json::parse(content.substr(start, nl - start));
     kinds.push_back(e["type"]);
     if (e["type"] == "verdict") {
-      transitions.push_back(e["data"]["from"].get<std::string>() + ">" + e["data"]["to"].get<std::string>());
+      transitions.push_back(e["data"]["from"].get<std::string>() + ">" +
+                            e["data"]["to"].get<std::string>());
       EXPECT_FALSE(e["data"]["reasons"].empty());
       EXPECT_FALSE(e["data"]["slos"].empty());
     }
@@ -219,8 +229,8 @@ TEST_F(GuardrailHttpTest, EveryVerdictChangeIsInTheEvidenceChain) {
   }
   EXPECT_EQ(kinds.front(), "startup");
   EXPECT_EQ(kinds.back(), "shutdown");
-  EXPECT_EQ(transitions,
-            (std::vector<std::string>{"hold>promote", "promote>hold", "hold>rollback", "rollback>hold"}));
+  EXPECT_EQ(transitions, (std::vector<std::string>{"hold>promote", "promote>hold", "hold>rollback",
+                                                   "rollback>hold"}));
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "reset"), kinds.end());
 }
 
@@ -233,17 +243,22 @@ TEST_F(GuardrailHttpTest, MetricsExportPassesPromtoolAndCarriesTheHistogram) {
   EXPECT_NE(r->header("content-type").find("text/plain; version=0.0.4"), std::string::npos);
   const auto& body = r->body;
   for (const char* needle :
-       {"guardrail_verdict{verdict=\"promote\"} 1", "guardrail_latency_seconds_bucket{slo=\"latency\",le=\"0.05\"} 1000",
-        "guardrail_latency_seconds_bucket{slo=\"latency\",le=\"+Inf\"} 1005", "guardrail_latency_seconds_count{slo=\"latency\"} 1005",
-        "guardrail_samples_total 1005", "guardrail_samples_dropped_total 0", "guardrail_slo_objective{slo=\"latency\"} 0.05",
-        "guardrail_burn_rate{slo=\"latency\",alert=\"60s/5s\",window=\"long\"}", "guardrail_evaluation_lag_seconds",
+       {"guardrail_verdict{verdict=\"promote\"} 1",
+        "guardrail_latency_seconds_bucket{slo=\"latency\",le=\"0.05\"} 1000",
+        "guardrail_latency_seconds_bucket{slo=\"latency\",le=\"+Inf\"} 1005",
+        "guardrail_latency_seconds_count{slo=\"latency\"} 1005", "guardrail_samples_total 1005",
+        "guardrail_samples_dropped_total 0", "guardrail_slo_objective{slo=\"latency\"} 0.05",
+        "guardrail_burn_rate{slo=\"latency\",alert=\"60s/5s\",window=\"long\"}",
+        "guardrail_evaluation_lag_seconds",
         "guardrail_build_info{app=\"trading-engine\",version=\"9.9.9\""}) {
     EXPECT_NE(body.find(needle), std::string::npos) << needle << "\n" << body;
   }
   const std::string promtool = PROMTOOL;
-  if (promtool.empty() || promtool.find("NOTFOUND") != std::string::npos) GTEST_SKIP() << "promtool not installed";
+  if (promtool.empty() || promtool.find("NOTFOUND") != std::string::npos)
+    GTEST_SKIP() << "promtool not installed";
   test_support::write_file(dir.file("metrics.txt"), body);
-  const auto [code, out] = test_support::run_command({"/bin/sh", "-c", promtool + " check metrics < " + dir.file("metrics.txt")});
+  const auto [code, out] = test_support::run_command(
+      {"/bin/sh", "-c", promtool + " check metrics < " + dir.file("metrics.txt")});
   EXPECT_EQ(code, 0) << out;
 }
 
@@ -251,7 +266,8 @@ TEST_F(GuardrailHttpTest, StalledDrainDropsAndCountsWithoutBlockingProducers) {
   guardrail->stop();  // the drain thread is gone: nothing empties the queue
   std::size_t accepted = 0;
   for (int i = 0; i < 20'000; ++i) {
-    accepted += guardrail->record(guardrails::kLatencyMetric, 1'000'000, clock.monotonic_ns()) ? 1u : 0u;
+    accepted +=
+        guardrail->record(guardrails::kLatencyMetric, 1'000'000, clock.monotonic_ns()) ? 1u : 0u;
   }
   EXPECT_GE(accepted, 4096u);
   EXPECT_LT(accepted, 20'000u);

@@ -44,6 +44,7 @@ class ChildProcess {
 };
 
 // Runs a command to completion, capturing stdout+stderr; returns {exit code, output}.
-std::pair<int, std::string> run_command(const std::vector<std::string>& argv, int timeout_ms = 30'000);
+std::pair<int, std::string> run_command(const std::vector<std::string>& argv,
+                                        int timeout_ms = 30'000);
 
 }  // namespace test_support

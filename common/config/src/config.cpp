@@ -14,10 +14,14 @@ namespace {
 
 std::string_view type_name(Type t) {
   switch (t) {
-    case Type::kString: return "string";
-    case Type::kInt: return "integer";
-    case Type::kDouble: return "number";
-    case Type::kBool: return "boolean";
+    case Type::kString:
+      return "string";
+    case Type::kInt:
+      return "integer";
+    case Type::kDouble:
+      return "number";
+    case Type::kBool:
+      return "boolean";
   }
   return "?";
 }
@@ -49,15 +53,18 @@ core::Result<std::string, std::string> validate(const Setting& s, std::string_vi
       double v = 0;
       const auto* end = text.data() + text.size();
       auto [ptr, ec] = std::from_chars(text.data(), end, v);
-      if (text.empty() || ec != std::errc() || ptr != end || !(v >= s.double_min && v <= s.double_max)) {
-        return tl::unexpected(
-            fmt::format("expected a number in {}..{}, got \"{}\"", s.double_min, s.double_max, text));
+      if (text.empty() || ec != std::errc() || ptr != end ||
+          !(v >= s.double_min && v <= s.double_max)) {
+        return tl::unexpected(fmt::format("expected a number in {}..{}, got \"{}\"", s.double_min,
+                                          s.double_max, text));
       }
       return std::string(text);
     }
     case Type::kBool:
-      if (text == "true" || text == "1" || text == "yes" || text == "on") return std::string("true");
-      if (text == "false" || text == "0" || text == "no" || text == "off") return std::string("false");
+      if (text == "true" || text == "1" || text == "yes" || text == "on")
+        return std::string("true");
+      if (text == "false" || text == "0" || text == "no" || text == "off")
+        return std::string("false");
       return tl::unexpected(fmt::format("expected true or false, got \"{}\"", text));
   }
   return tl::unexpected(std::string("unknown type"));
@@ -84,7 +91,8 @@ core::Result<void> assign(const Schema& schema, Values& values, std::string_view
 core::Result<void> assign_table(const Schema& schema, Values& values, const toml::table& table,
                                 const std::string& prefix, const std::string& file) {
   for (const auto& [k, node] : table) {
-    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const std::string key =
+        prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     const std::string where = fmt::format("file {}", file);
     if (const auto* sub = node.as_table()) {
       if (auto r = assign_table(schema, values, *sub, key, file); !r) return r;
@@ -98,18 +106,30 @@ core::Result<void> assign_table(const Schema& schema, Values& values, const toml
     bool type_ok = true;
     switch (s->type) {
       case Type::kString:
-        if (const auto* v = node.as_string()) text = v->get(); else type_ok = false;
+        if (const auto* v = node.as_string())
+          text = v->get();
+        else
+          type_ok = false;
         break;
       case Type::kInt:
-        if (const auto* v = node.as_integer()) text = std::to_string(v->get()); else type_ok = false;
+        if (const auto* v = node.as_integer())
+          text = std::to_string(v->get());
+        else
+          type_ok = false;
         break;
       case Type::kDouble:
-        if (const auto* v = node.as_floating_point()) text = fmt::format("{}", v->get());
-        else if (const auto* i = node.as_integer()) text = std::to_string(i->get());
-        else type_ok = false;
+        if (const auto* v = node.as_floating_point())
+          text = fmt::format("{}", v->get());
+        else if (const auto* i = node.as_integer())
+          text = std::to_string(i->get());
+        else
+          type_ok = false;
         break;
       case Type::kBool:
-        if (const auto* v = node.as_boolean()) text = v->get() ? "true" : "false"; else type_ok = false;
+        if (const auto* v = node.as_boolean())
+          text = v->get() ? "true" : "false";
+        else
+          type_ok = false;
         break;
     }
     if (!type_ok) {
@@ -124,7 +144,8 @@ core::Result<void> assign_table(const Schema& schema, Values& values, const toml
 const Values::Entry& entry(const Values& v, std::string_view key, Type type) {
   auto it = v.entries.find(key);
   if (it == v.entries.end() || it->second.type != type) {
-    throw std::logic_error(fmt::format("config: '{}' is not a declared {} setting", key, type_name(type)));
+    throw std::logic_error(
+        fmt::format("config: '{}' is not a declared {} setting", key, type_name(type)));
   }
   return it->second;
 }
@@ -132,7 +153,9 @@ const Values::Entry& entry(const Values& v, std::string_view key, Type type) {
 }  // namespace
 
 Schema::Schema(std::string program, std::string env_prefix, std::string summary)
-    : program_(std::move(program)), env_prefix_(std::move(env_prefix)), summary_(std::move(summary)) {}
+    : program_(std::move(program)),
+      env_prefix_(std::move(env_prefix)),
+      summary_(std::move(summary)) {}
 
 Schema& Schema::add_string(std::string key, std::string default_value, std::string help,
                            std::vector<std::string> choices) {
@@ -146,8 +169,8 @@ Schema& Schema::add_string(std::string key, std::string default_value, std::stri
   return *this;
 }
 
-Schema& Schema::add_int(std::string key, std::int64_t default_value, std::int64_t min, std::int64_t max,
-                        std::string help) {
+Schema& Schema::add_int(std::string key, std::int64_t default_value, std::int64_t min,
+                        std::int64_t max, std::string help) {
   Setting s;
   s.key = std::move(key);
   s.type = Type::kInt;
@@ -159,7 +182,8 @@ Schema& Schema::add_int(std::string key, std::int64_t default_value, std::int64_
   return *this;
 }
 
-Schema& Schema::add_double(std::string key, double default_value, double min, double max, std::string help) {
+Schema& Schema::add_double(std::string key, double default_value, double min, double max,
+                           std::string help) {
   Setting s;
   s.key = std::move(key);
   s.type = Type::kDouble;
@@ -191,16 +215,20 @@ const Setting* Schema::find(std::string_view key) const {
 std::string Schema::env_name(std::string_view key) const {
   std::string name = env_prefix_ + "_";
   for (char c : key) {
-    name.push_back(c == '.' || c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    name.push_back(c == '.' || c == '-'
+                       ? '_'
+                       : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
   return name;
 }
 
 std::string Schema::help_text() const {
-  std::string out = fmt::format("{} - {}\n\nUsage: {} [--config FILE] [--KEY=VALUE ...]\n\n", program_,
-                                summary_, program_);
-  out += "Each setting is read, later ones winning, from: its default, the TOML file given by\n"
-         "--config (section.key), the environment variable shown, and the flag --section.key=VALUE.\n\n";
+  std::string out = fmt::format("{} - {}\n\nUsage: {} [--config FILE] [--KEY=VALUE ...]\n\n",
+                                program_, summary_, program_);
+  out +=
+      "Each setting is read, later ones winning, from: its default, the TOML file given by\n"
+      "--config (section.key), the environment variable shown, and the flag "
+      "--section.key=VALUE.\n\n";
   for (const auto& s : settings_) {
     std::string range;
     if (s.type == Type::kInt) range = fmt::format(" [{}..{}]", s.int_min, s.int_max);
@@ -210,20 +238,24 @@ std::string Schema::help_text() const {
       for (std::size_t i = 0; i < s.choices.size(); ++i) range += (i ? "|" : "") + s.choices[i];
       range += "]";
     }
-    out += fmt::format("  --{}  ({}{}, default \"{}\", env {})\n      {}\n", s.key, type_name(s.type),
-                       range, s.default_value, env_name(s.key), s.help);
+    out += fmt::format("  --{}  ({}{}, default \"{}\", env {})\n      {}\n", s.key,
+                       type_name(s.type), range, s.default_value, env_name(s.key), s.help);
   }
   return out;
 }
 
-std::string Values::get_string(std::string_view key) const { return entry(*this, key, Type::kString).text; }
+std::string Values::get_string(std::string_view key) const {
+  return entry(*this, key, Type::kString).text;
+}
 std::int64_t Values::get_int(std::string_view key) const {
   return std::strtoll(entry(*this, key, Type::kInt).text.c_str(), nullptr, 10);
 }
 double Values::get_double(std::string_view key) const {
   return std::strtod(entry(*this, key, Type::kDouble).text.c_str(), nullptr);
 }
-bool Values::get_bool(std::string_view key) const { return entry(*this, key, Type::kBool).text == "true"; }
+bool Values::get_bool(std::string_view key) const {
+  return entry(*this, key, Type::kBool).text == "true";
+}
 
 std::string Values::source(std::string_view key) const {
   auto it = entries.find(key);
@@ -240,7 +272,8 @@ std::string Values::canonical_text() const {
   return out;
 }
 
-core::Result<Loaded> load(const Schema& schema, int argc, const char* const* argv, const EnvLookup& env_in) {
+core::Result<Loaded> load(const Schema& schema, int argc, const char* const* argv,
+                          const EnvLookup& env_in) {
   EnvLookup env = env_in ? env_in : [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
     if (v == nullptr) return std::nullopt;
@@ -249,7 +282,8 @@ core::Result<Loaded> load(const Schema& schema, int argc, const char* const* arg
   Loaded loaded;
   Values& values = loaded.values;
   for (const auto& s : schema.settings()) {
-    if (auto r = assign(schema, values, s.key, s.default_value, "default"); !r) return tl::unexpected(r.error());
+    if (auto r = assign(schema, values, s.key, s.default_value, "default"); !r)
+      return tl::unexpected(r.error());
   }
 
   // Split flags first: --help and --config are handled before the others are applied.
@@ -262,7 +296,8 @@ core::Result<Loaded> load(const Schema& schema, int argc, const char* const* arg
       return loaded;
     }
     if (!arg.starts_with("--")) {
-      return core::fail(kBadFlag, fmt::format("config: unexpected argument '{}' (see --help)", arg));
+      return core::fail(kBadFlag,
+                        fmt::format("config: unexpected argument '{}' (see --help)", arg));
     }
     arg.remove_prefix(2);
     std::string key, value;
@@ -271,7 +306,8 @@ core::Result<Loaded> load(const Schema& schema, int argc, const char* const* arg
       value = std::string(arg.substr(eq + 1));
     } else {
       key = std::string(arg);
-      if (i + 1 >= argc) return core::fail(kBadFlag, fmt::format("config: --{} needs a value", key));
+      if (i + 1 >= argc)
+        return core::fail(kBadFlag, fmt::format("config: --{} needs a value", key));
       value = argv[++i];
     }
     if (key == "config") {
@@ -290,12 +326,14 @@ core::Result<Loaded> load(const Schema& schema, int argc, const char* const* arg
       return core::fail(kBadFile, fmt::format("config: {}:{}:{}: {}", *config_file, where.line,
                                               where.column, e.description()));
     }
-    if (auto r = assign_table(schema, values, table, "", *config_file); !r) return tl::unexpected(r.error());
+    if (auto r = assign_table(schema, values, table, "", *config_file); !r)
+      return tl::unexpected(r.error());
   }
   for (const auto& s : schema.settings()) {
     const std::string name = schema.env_name(s.key);
     if (auto v = env(name)) {
-      if (auto r = assign(schema, values, s.key, *v, "env " + name); !r) return tl::unexpected(r.error());
+      if (auto r = assign(schema, values, s.key, *v, "env " + name); !r)
+        return tl::unexpected(r.error());
     }
   }
   for (const auto& [k, v] : flags) {

@@ -33,7 +33,9 @@ void format_utc_iso8601(Nanos wall_ns, char (&out)[32]) {
   const auto t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  const auto u = [](int v, int mod) { return static_cast<unsigned>(v) % static_cast<unsigned>(mod); };
+  const auto u = [](int v, int mod) {
+    return static_cast<unsigned>(v) % static_cast<unsigned>(mod);
+  };
   std::snprintf(out, sizeof out, "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ", u(tm.tm_year + 1900, 10000),
                 u(tm.tm_mon + 1, 100), u(tm.tm_mday, 100), u(tm.tm_hour, 100), u(tm.tm_min, 100),
                 u(tm.tm_sec, 100), static_cast<unsigned>(micros % 1000000));

@@ -16,7 +16,8 @@ Result<std::int64_t> parse_decimal(std::string_view text, int scale) {
   if (i == text.size()) return fail(kDecimalBadCharacter, "sign without digits");
 
   // Accumulate as unsigned magnitude; limit is |INT64_MIN| for negatives.
-  const std::uint64_t limit = negative ? std::uint64_t{1} << 63 : std::numeric_limits<std::int64_t>::max();
+  const std::uint64_t limit =
+      negative ? std::uint64_t{1} << 63 : std::numeric_limits<std::int64_t>::max();
   std::uint64_t magnitude = 0;
   int fraction_digits = -1;  // -1: no '.' seen yet
   bool any_digit = false;
@@ -27,12 +28,14 @@ Result<std::int64_t> parse_decimal(std::string_view text, int scale) {
       fraction_digits = 0;
       continue;
     }
-    if (c < '0' || c > '9') return fail(kDecimalBadCharacter, std::string("unexpected character '") + c + "'");
+    if (c < '0' || c > '9')
+      return fail(kDecimalBadCharacter, std::string("unexpected character '") + c + "'");
     any_digit = true;
     const auto digit = static_cast<std::uint64_t>(c - '0');
     if (fraction_digits >= 0) {
       if (fraction_digits == scale) {
-        if (digit != 0) return fail(kDecimalTooPrecise, "more than " + std::to_string(scale) + " decimals");
+        if (digit != 0)
+          return fail(kDecimalTooPrecise, "more than " + std::to_string(scale) + " decimals");
         continue;
       }
       ++fraction_digits;
@@ -52,7 +55,8 @@ Result<std::int64_t> parse_decimal(std::string_view text, int scale) {
 std::string format_decimal(std::int64_t units, int scale) {
   const bool negative = units < 0;
   // Work in unsigned so INT64_MIN is representable.
-  std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(units) : static_cast<std::uint64_t>(units);
+  std::uint64_t magnitude =
+      negative ? 0 - static_cast<std::uint64_t>(units) : static_cast<std::uint64_t>(units);
   std::string digits = std::to_string(magnitude);
   if (scale > 0) {
     const auto s = static_cast<std::size_t>(scale);

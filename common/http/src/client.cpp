@@ -78,11 +78,13 @@ struct Client::Impl {
     if (ec) return core::fail(1, "cannot resolve " + host + ": " + ec.message());
     stream->expires_after(timeout);
     beast::error_code connect_ec = asio::error::would_block;
-    stream->async_connect(results, [&](beast::error_code e, const tcp::endpoint&) { connect_ec = e; });
+    stream->async_connect(results,
+                          [&](beast::error_code e, const tcp::endpoint&) { connect_ec = e; });
     run_for(timeout + std::chrono::milliseconds(100));
     if (connect_ec) {
       stream.reset();
-      return core::fail(1, "cannot connect to " + host + ":" + std::to_string(port) + ": " + connect_ec.message());
+      return core::fail(1, "cannot connect to " + host + ":" + std::to_string(port) + ": " +
+                               connect_ec.message());
     }
     stream->socket().set_option(tcp::no_delay(true), ec);
     return {};
@@ -97,7 +99,8 @@ Client::Client(std::string host, std::uint16_t port) : impl_(std::make_unique<Im
 Client::~Client() = default;
 
 core::Result<ClientResponse> Client::request(std::string_view method, std::string_view target,
-                                             std::string_view body, const std::vector<Header>& headers,
+                                             std::string_view body,
+                                             const std::vector<Header>& headers,
                                              std::chrono::milliseconds timeout) {
   auto& d = *impl_;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -123,7 +126,8 @@ core::Result<ClientResponse> Client::request(std::string_view method, std::strin
         ec = e;
         return;
       }
-      bhttp::async_read(*d.stream, d.buffer, parser, [&](beast::error_code e2, std::size_t) { ec = e2; });
+      bhttp::async_read(*d.stream, d.buffer, parser,
+                        [&](beast::error_code e2, std::size_t) { ec = e2; });
     });
     const bool finished = d.run_for(timeout + std::chrono::milliseconds(100));
     if (!finished || ec == beast::error::timeout) {
@@ -152,7 +156,8 @@ core::Result<ClientResponse> Client::request(std::string_view method, std::strin
   return core::fail(3, "request failed");
 }
 
-core::Result<std::string> Client::raw_exchange(std::string_view bytes, std::chrono::milliseconds timeout) {
+core::Result<std::string> Client::raw_exchange(std::string_view bytes,
+                                               std::chrono::milliseconds timeout) {
   auto& d = *impl_;
   d.stream.reset();
   if (auto c = d.ensure_connected(timeout); !c) return tl::unexpected(c.error());
@@ -160,7 +165,8 @@ core::Result<std::string> Client::raw_exchange(std::string_view bytes, std::chro
   std::array<char, 4096> chunk{};
   beast::error_code ec;
   d.stream->expires_after(timeout);
-  std::function<void(beast::error_code, std::size_t)> on_read = [&](beast::error_code e, std::size_t n) {
+  std::function<void(beast::error_code, std::size_t)> on_read = [&](beast::error_code e,
+                                                                    std::size_t n) {
     received.append(chunk.data(), n);
     if (e) {
       ec = e;
@@ -168,13 +174,14 @@ core::Result<std::string> Client::raw_exchange(std::string_view bytes, std::chro
     }
     d.stream->async_read_some(asio::buffer(chunk), on_read);
   };
-  asio::async_write(*d.stream, asio::buffer(bytes.data(), bytes.size()), [&](beast::error_code e, std::size_t) {
-    if (e) {
-      ec = e;
-      return;
-    }
-    d.stream->async_read_some(asio::buffer(chunk), on_read);
-  });
+  asio::async_write(*d.stream, asio::buffer(bytes.data(), bytes.size()),
+                    [&](beast::error_code e, std::size_t) {
+                      if (e) {
+                        ec = e;
+                        return;
+                      }
+                      d.stream->async_read_some(asio::buffer(chunk), on_read);
+                    });
   d.run_for(timeout + std::chrono::milliseconds(100));
   d.stream.reset();
   if (received.empty() && ec && ec != asio::error::eof && ec != beast::error::timeout) {

@@ -12,7 +12,8 @@ std::string quoted(std::string_view s) {
 }
 }  // namespace
 
-void mount_probe_routes(Router& router, ReadinessCheck readiness, std::vector<HealthCheck> health_checks) {
+void mount_probe_routes(Router& router, ReadinessCheck readiness,
+                        std::vector<HealthCheck> health_checks) {
   router.get("/livez", [](const Request&) { return Response::json(200, R"({"status":"alive"})"); });
   router.get("/readyz", [readiness](const Request&) {
     const std::string why = readiness ? readiness() : std::string();
@@ -25,8 +26,8 @@ void mount_probe_routes(Router& router, ReadinessCheck readiness, std::vector<He
     bool first = true;
     const auto add = [&](std::string_view name, bool ok, std::string_view detail) {
       all = all && ok;
-      body += (first ? "" : ",") + std::string(R"({"name":)") + quoted(name) + R"(,"ok":)" + (ok ? "true" : "false") +
-              R"(,"detail":)" + quoted(detail) + "}";
+      body += (first ? "" : ",") + std::string(R"({"name":)") + quoted(name) + R"(,"ok":)" +
+              (ok ? "true" : "false") + R"(,"detail":)" + quoted(detail) + "}";
       first = false;
     };
     const std::string why = readiness ? readiness() : std::string();

@@ -48,13 +48,15 @@ Response Router::route(Request& request) const {
     }
     if (!match) continue;
     if (r.method != request.method) {
-      if (allowed.find(r.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + r.method;
+      if (allowed.find(r.method) == std::string::npos)
+        allowed += (allowed.empty() ? "" : ", ") + r.method;
       continue;
     }
     request.path_params.clear();
     for (std::size_t i = 0; i < parts.size(); ++i) {
       if (is_capture(r.segments[i])) {
-        request.path_params.emplace_back(r.segments[i].substr(1, r.segments[i].size() - 2), parts[i]);
+        request.path_params.emplace_back(r.segments[i].substr(1, r.segments[i].size() - 2),
+                                         parts[i]);
       }
     }
     try {
@@ -67,8 +69,9 @@ Response Router::route(Request& request) const {
     return error_response(500, "internal", "the handler failed; see the server log");
   }
   if (!allowed.empty()) {
-    Response r = error_response(405, "method_not_allowed",
-                                request.method + " is not allowed on " + request.path + "; allowed: " + allowed);
+    Response r = error_response(
+        405, "method_not_allowed",
+        request.method + " is not allowed on " + request.path + "; allowed: " + allowed);
     r.headers.emplace_back("Allow", allowed);
     return r;
   }

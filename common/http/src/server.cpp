@@ -65,7 +65,8 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { server_.remove(this); }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read_next, shared_from_this()));
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::read_next, shared_from_this()));
   }
 
   // Called from any thread when the server starts draining: an idle connection closes now, a busy
@@ -86,8 +87,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // Wait for the first bytes of the next request under the idle timeout.
     idle_ = true;
     stream_.expires_after(server_.options.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096),
-                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
   }
 
   void on_first_bytes(beast::error_code ec, std::size_t n) {
@@ -107,21 +109,25 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
     stream_.expires_after(server_.options.body_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
   void on_read_error(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
       return close();
     }
     Response r;
     if (ec == bhttp::error::body_limit) {
-      r = error_response(413, "payload_too_large",
-                         "request body exceeds " + std::to_string(server_.options.body_limit) + " bytes");
+      r = error_response(
+          413, "payload_too_large",
+          "request body exceeds " + std::to_string(server_.options.body_limit) + " bytes");
     } else if (ec == bhttp::error::header_limit) {
-      r = error_response(431, "header_too_large",
-                         "request headers exceed " + std::to_string(server_.options.header_limit) + " bytes");
+      r = error_response(
+          431, "header_too_large",
+          "request headers exceed " + std::to_string(server_.options.header_limit) + " bytes");
     } else if (ec == bhttp::error::buffer_overflow) {
       r = error_response(431, "header_too_large", "request line or headers too large");
     } else {
@@ -161,7 +167,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send(Response r, bool keep_alive, unsigned version) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version);
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(r.status), version);
     res->set(bhttp::field::server, server_.options.server_name);
     res->set(bhttp::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->set(k, v);
@@ -169,10 +176,12 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     stream_.expires_after(server_.options.body_timeout);
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-      if (ec || !keep_alive) return self->close();
-      self->read_next();
-    });
+    bhttp::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) return self->close();
+          self->read_next();
+        });
   }
 
   void close() {
@@ -254,8 +263,8 @@ core::Result<void> Server::start() {
   if (!ec) d.acceptor.bind(endpoint, ec);
   if (!ec) d.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return core::fail(1, "cannot listen on " + d.options.address + ":" + std::to_string(d.options.port) + ": " +
-                             ec.message());
+    return core::fail(1, "cannot listen on " + d.options.address + ":" +
+                             std::to_string(d.options.port) + ": " + ec.message());
   }
   d.bound_port = d.acceptor.local_endpoint().port();
   d.running = true;
@@ -263,8 +272,10 @@ core::Result<void> Server::start() {
   for (int i = 0; i < std::max(1, d.options.io_threads); ++i) {
     d.threads.emplace_back([&d] { d.io.run(); });
   }
-  logging::info("http", "listening", {{"address", d.options.address}, {"port", d.bound_port.load()},
-                                      {"io_threads", d.options.io_threads}});
+  logging::info("http", "listening",
+                {{"address", d.options.address},
+                 {"port", d.bound_port.load()},
+                 {"io_threads", d.options.io_threads}});
   return {};
 }
 
@@ -284,7 +295,8 @@ void Server::stop(std::chrono::milliseconds grace) {
     std::unique_lock lock(d.sessions_mutex);
     d.sessions_cv.wait_for(lock, grace, [&d] { return d.sessions.empty(); });
     if (!d.sessions.empty()) {
-      logging::warn("http", "grace period over; closing connections", {{"open", d.sessions.size()}});
+      logging::warn("http", "grace period over; closing connections",
+                    {{"open", d.sessions.size()}});
     }
   }
   d.io.stop();

@@ -6,10 +6,14 @@ void add_server_settings(config::Schema& schema, std::uint16_t default_port) {
   schema.add_string("http.address", "0.0.0.0", "address the HTTP server listens on")
       .add_int("http.port", default_port, 1, 65535, "HTTP port (probes, metrics, guardrail, API)")
       .add_int("http.io_threads", 2, 1, 64, "HTTP io threads")
-      .add_int("http.body_limit", 1024 * 1024, 1024, 256 * 1024 * 1024, "largest accepted request body in bytes")
-      .add_int("http.header_timeout_ms", 10'000, 100, 600'000, "time allowed to receive a request's headers")
-      .add_int("http.body_timeout_ms", 30'000, 100, 600'000, "time allowed to receive a request's body")
-      .add_int("http.idle_timeout_ms", 60'000, 100, 3'600'000, "keep-alive connections idle longer are closed")
+      .add_int("http.body_limit", 1024 * 1024, 1024, 256 * 1024 * 1024,
+               "largest accepted request body in bytes")
+      .add_int("http.header_timeout_ms", 10'000, 100, 600'000,
+               "time allowed to receive a request's headers")
+      .add_int("http.body_timeout_ms", 30'000, 100, 600'000,
+               "time allowed to receive a request's body")
+      .add_int("http.idle_timeout_ms", 60'000, 100, 3'600'000,
+               "keep-alive connections idle longer are closed")
       .add_int("http.max_connections", 4096, 1, 1'000'000, "connections beyond this are refused");
 }
 

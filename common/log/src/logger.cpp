@@ -23,11 +23,21 @@ template <typename Buffer>
 void escape_into(Buffer& out, std::string_view text) {
   for (const char c : text) {
     switch (c) {
-      case '"': out.append(std::string_view("\\\"")); break;
-      case '\\': out.append(std::string_view("\\\\")); break;
-      case '\n': out.append(std::string_view("\\n")); break;
-      case '\r': out.append(std::string_view("\\r")); break;
-      case '\t': out.append(std::string_view("\\t")); break;
+      case '"':
+        out.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        out.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        out.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        out.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        out.append(std::string_view("\\t"));
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
@@ -54,11 +64,16 @@ void write_all(int fd, const char* data, std::size_t size) {
 
 std::string_view to_string(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kOff: return "off";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      return "off";
   }
   return "info";
 }
@@ -104,8 +119,12 @@ void write(Level lvl, std::string_view component, std::string_view msg, Fields f
         escape_into(line, f.string_value());
         line.push_back('"');
         break;
-      case Field::Kind::kInt: fmt::format_to(std::back_inserter(line), "{}", f.int_value()); break;
-      case Field::Kind::kUint: fmt::format_to(std::back_inserter(line), "{}", f.uint_value()); break;
+      case Field::Kind::kInt:
+        fmt::format_to(std::back_inserter(line), "{}", f.int_value());
+        break;
+      case Field::Kind::kUint:
+        fmt::format_to(std::back_inserter(line), "{}", f.uint_value());
+        break;
       case Field::Kind::kDouble:
         if (std::isfinite(f.double_value())) {
           fmt::format_to(std::back_inserter(line), "{}", f.double_value());
@@ -113,7 +132,9 @@ void write(Level lvl, std::string_view component, std::string_view msg, Fields f
           line.append(std::string_view("null"));  // JSON has no NaN/Inf
         }
         break;
-      case Field::Kind::kBool: line.append(std::string_view(f.bool_value() ? "true" : "false")); break;
+      case Field::Kind::kBool:
+        line.append(std::string_view(f.bool_value() ? "true" : "false"));
+        break;
     }
   }
   line.append(std::string_view("}\n"));

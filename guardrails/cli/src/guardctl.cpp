@@ -99,11 +99,13 @@ struct Fetched {
   std::string problem;
 };
 
-Fetched fetch_status(http::Client& client, const http::Url& url, std::chrono::milliseconds timeout) {
+Fetched fetch_status(http::Client& client, const http::Url& url,
+                     std::chrono::milliseconds timeout) {
   Fetched f;
   auto res = client.request("GET", url.target, {}, {}, timeout);
   if (!res) {
-    f.problem = "cannot reach " + url.host + ":" + std::to_string(url.port) + ": " + res.error().message;
+    f.problem =
+        "cannot reach " + url.host + ":" + std::to_string(url.port) + ": " + res.error().message;
     return f;
   }
   f.raw = res->body;
@@ -129,16 +131,20 @@ int exit_for(const std::string& verdict) {
 
 std::string slo_line(const nlohmann::json& s) {
   const bool latency = s.value("kind", "") == "latency";
-  const auto num = [&](const char* key) { return s.contains(key) && s[key].is_number() ? s[key].get<double>() : 0.0; };
+  const auto num = [&](const char* key) {
+    return s.contains(key) && s[key].is_number() ? s[key].get<double>() : 0.0;
+  };
   std::string value = "-";
   if (s.contains("value") && s["value"].is_number()) {
-    value = latency ? fmt::format("{:.3f} ms", num("value") * 1000) : fmt::format("{:.4f}", num("value"));
+    value = latency ? fmt::format("{:.3f} ms", num("value") * 1000)
+                    : fmt::format("{:.4f}", num("value"));
   }
-  const std::string objective =
-      latency ? fmt::format("<= {:.3f} ms", num("objective") * 1000) : fmt::format(">= {:.4f}", num("objective"));
-  return fmt::format("  {:<20} {:<4} value {:<14} objective {:<14} window {}s  samples {}/{}", s.value("name", "?"),
-                     s.value("ok", false) ? "ok" : "FAIL", value, objective, num("window_s"),
-                     s.value("samples", std::uint64_t{0}), s.value("min_samples", std::uint64_t{0}));
+  const std::string objective = latency ? fmt::format("<= {:.3f} ms", num("objective") * 1000)
+                                        : fmt::format(">= {:.4f}", num("objective"));
+  return fmt::format("  {:<20} {:<4} value {:<14} objective {:<14} window {}s  samples {}/{}",
+                     s.value("name", "?"), s.value("ok", false) ? "ok" : "FAIL", value, objective,
+                     num("window_s"), s.value("samples", std::uint64_t{0}),
+                     s.value("min_samples", std::uint64_t{0}));
 }
 
 int cmd_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -183,8 +189,8 @@ int cmd_status(const std::vector<std::string>& args, std::ostream& out, std::ost
     out << f.raw << "\n";
     return exit_for(verdict);
   }
-  out << fmt::format("{} {} {} ({}): {}\n", d.value("app", "?"), d.value("version", "?"), d.value("colour", "?"),
-                     d.value("git_sha", "?"), verdict);
+  out << fmt::format("{} {} {} ({}): {}\n", d.value("app", "?"), d.value("version", "?"),
+                     d.value("colour", "?"), d.value("git_sha", "?"), verdict);
   if (d.contains("reasons") && d["reasons"].is_array()) {
     for (const auto& r : d["reasons"]) {
       if (r.is_string()) out << "  - " << r.get<std::string>() << "\n";
@@ -240,8 +246,10 @@ int cmd_watch(const std::vector<std::string>& args, std::ostream& out, std::ostr
   bool ever_reached = false;
   std::string last_line;
   for (;;) {
-    const auto f = fetch_status(client, *url, std::chrono::milliseconds(std::max<long>(interval_ms, 1000)));
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto f =
+        fetch_status(client, *url, std::chrono::milliseconds(std::max<long>(interval_ms, 1000)));
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string line;
     std::string verdict = "unreachable";
     if (f.data) {
@@ -249,11 +257,13 @@ int cmd_watch(const std::vector<std::string>& args, std::ostream& out, std::ostr
       const auto& d = *f.data;
       verdict = d["verdict"].get<std::string>();
       std::string reason;
-      if (d.contains("reasons") && d["reasons"].is_array() && !d["reasons"].empty() && d["reasons"][0].is_string()) {
+      if (d.contains("reasons") && d["reasons"].is_array() && !d["reasons"].empty() &&
+          d["reasons"][0].is_string()) {
         reason = d["reasons"][0].get<std::string>();
       }
       line = fmt::format("[{:6.1f}s] {:<8} samples {}/{}  {}", elapsed, verdict,
-                         d.value("samples", std::uint64_t{0}), d.value("min_samples", std::uint64_t{0}), reason);
+                         d.value("samples", std::uint64_t{0}),
+                         d.value("min_samples", std::uint64_t{0}), reason);
     } else {
       line = fmt::format("[{:6.1f}s] {:<8} {}", elapsed, "?", f.problem);
     }
@@ -282,16 +292,16 @@ int cmd_watch(const std::vector<std::string>& args, std::ostream& out, std::ostr
 std::optional<std::time_t> parse_utc(const std::string& text) {
   std::tm tm{};
   int sec = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &sec) == 6 ||
-      std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min) == 5) {
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &sec) == 6 ||
+      std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min) == 5) {
     if (text.back() != 'Z') return std::nullopt;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     tm.tm_sec = sec;
-    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-        tm.tm_sec > 60) {
+    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60) {
       return std::nullopt;
     }
     return timegm(&tm);
@@ -302,7 +312,8 @@ std::optional<std::time_t> parse_utc(const std::string& text) {
 // Converts an instant to local time in `zone` with the system tz database (TZ is process-global,
 // so the switch is serialised and restored).
 std::optional<risk::LocalTime> local_time_in(const std::string& zone, std::time_t instant) {
-  if (zone != "UTC" && ::access(("/usr/share/zoneinfo/" + zone).c_str(), R_OK) != 0) return std::nullopt;
+  if (zone != "UTC" && ::access(("/usr/share/zoneinfo/" + zone).c_str(), R_OK) != 0)
+    return std::nullopt;
   static std::mutex tz_mutex;
   std::lock_guard lock(tz_mutex);
   const char* old = std::getenv("TZ");
@@ -311,7 +322,10 @@ std::optional<risk::LocalTime> local_time_in(const std::string& zone, std::time_
   ::tzset();
   std::tm tm{};
   localtime_r(&instant, &tm);
-  if (old) ::setenv("TZ", saved.c_str(), 1); else ::unsetenv("TZ");
+  if (old)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
   ::tzset();
   risk::LocalTime t;
   t.year = tm.tm_year + 1900;
@@ -337,8 +351,10 @@ std::vector<std::string> split(const std::string& s, char sep) {
 std::optional<std::pair<int, int>> parse_hours(const std::string& text) {
   int h1 = 0, m1 = 0, h2 = 0, m2 = 0;
   char tail = 0;
-  if (std::sscanf(text.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4) return std::nullopt;
-  if (h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59) return std::nullopt;
+  if (std::sscanf(text.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4)
+    return std::nullopt;
+  if (h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
+    return std::nullopt;
   const int open = h1 * 60 + m1, close = h2 * 60 + m2;
   if (open >= close || close > 24 * 60) return std::nullopt;
   return std::make_pair(open, close);
@@ -360,7 +376,8 @@ int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostre
     err << "guardctl risk: " << msg << " (see --help)\n";
     return kExitUsage;
   };
-  const auto app_value = [](const std::string& v) -> std::optional<std::pair<std::string, std::string>> {
+  const auto app_value =
+      [](const std::string& v) -> std::optional<std::pair<std::string, std::string>> {
     const auto eq = v.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) return std::nullopt;
     return std::make_pair(v.substr(0, eq), v.substr(eq + 1));
@@ -435,7 +452,8 @@ int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostre
     auto local = local_time_in(zone, instant);
     if (!local) return usage("unknown time zone '" + zone + "' for " + name);
     app.local_time = *local;
-    for (const auto& r : rolled_back) app.rolled_back_last_24h = app.rolled_back_last_24h || r == name;
+    for (const auto& r : rolled_back)
+      app.rolled_back_last_24h = app.rolled_back_last_24h || r == name;
     request.apps.push_back(std::move(app));
   }
   for (const auto& r : rolled_back) {
@@ -444,7 +462,8 @@ int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostre
     }
   }
   for (const auto& [name, _] : zones) {
-    if (std::find(apps.begin(), apps.end(), name) == apps.end()) return usage("--tz names unknown app '" + name + "'");
+    if (std::find(apps.begin(), apps.end(), name) == apps.end())
+      return usage("--tz names unknown app '" + name + "'");
   }
 
   auto assessed = risk::assess(request);
@@ -452,14 +471,18 @@ int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostre
   const auto& a = *assessed;
   if (json) {
     nlohmann::json factors = nlohmann::json::array();
-    for (const auto& f : a.factors) factors.push_back({{"name", f.name}, {"points", f.points}, {"reason", f.reason}});
-    nlohmann::json j = {{"score", a.score}, {"class", std::string(risk::to_string(a.risk_class))}, {"factors", factors}};
+    for (const auto& f : a.factors)
+      factors.push_back({{"name", f.name}, {"points", f.points}, {"reason", f.reason}});
+    nlohmann::json j = {{"score", a.score},
+                        {"class", std::string(risk::to_string(a.risk_class))},
+                        {"factors", factors}};
     out << j.dump(2) << "\n";
     return kExitPromote;
   }
   out << fmt::format("risk {} ({})\n", a.score, risk::to_string(a.risk_class));
   out << fmt::format("  {:<24} {:>6}  {}\n", "factor", "points", "reason");
-  for (const auto& f : a.factors) out << fmt::format("  {:<24} {:>6}  {}\n", f.name, f.points, f.reason);
+  for (const auto& f : a.factors)
+    out << fmt::format("  {:<24} {:>6}  {}\n", f.name, f.points, f.reason);
   return kExitPromote;
 }
 
@@ -485,8 +508,8 @@ int cmd_evidence(const std::vector<std::string>& args, std::ostream& out, std::o
     out << "ok: " << report.entries << " entries, last hash " << report.last_hash << "\n";
     return kExitPromote;
   }
-  out << "BROKEN at entry " << report.first_bad_entry << ": " << report.problem << " (" << report.entries
-      << " entries verified before it)\n";
+  out << "BROKEN at entry " << report.first_bad_entry << ": " << report.problem << " ("
+      << report.entries << " entries verified before it)\n";
   return kExitRollback;
 }
 

@@ -72,17 +72,22 @@ VerifyReport verify_content(std::string_view content) {
       if (!entry.contains(key)) return bad(fmt::format("entry has no \"{}\"", key));
     }
     if (entry.size() != 6) return bad("entry has unexpected keys");
-    if (!is_hex64(entry["hash"]) || !is_hex64(entry["prev"])) return bad("hash or prev is not 64 hex digits");
+    if (!is_hex64(entry["hash"]) || !is_hex64(entry["prev"]))
+      return bad("hash or prev is not 64 hex digits");
     if (!entry["seq"].is_number_unsigned() || entry["seq"].get<std::uint64_t>() != line_no) {
-      return bad(fmt::format("sequence number is not {} (entry removed, inserted or reordered)", line_no));
+      return bad(
+          fmt::format("sequence number is not {} (entry removed, inserted or reordered)", line_no));
     }
     const std::string stored_hash = entry["hash"].get<std::string>();
     const std::string prev = entry["prev"].get<std::string>();
     if (prev != r.last_hash) {
-      return bad("prev does not match the hash of the entry before it (entry removed, inserted or reordered)");
+      return bad(
+          "prev does not match the hash of the entry before it (entry removed, inserted or "
+          "reordered)");
     }
     entry.erase("hash");
-    if (sha256_hex(canonical(entry)) != stored_hash) return bad("body does not match its hash (entry altered)");
+    if (sha256_hex(canonical(entry)) != stored_hash)
+      return bad("body does not match its hash (entry altered)");
     r.last_hash = stored_hash;
     r.entries = line_no;
   }
@@ -105,7 +110,9 @@ VerifyReport verify_file(const std::string& path) {
 core::Result<std::unique_ptr<EvidenceLog>> EvidenceLog::open(const std::string& path) {
   if (sodium_init() < 0) return core::fail(kIoError, "libsodium failed to initialise");
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return core::fail(kIoError, fmt::format("cannot open evidence log {}: {}", path, std::strerror(errno)));
+  if (fd < 0)
+    return core::fail(kIoError,
+                      fmt::format("cannot open evidence log {}: {}", path, std::strerror(errno)));
   std::string content;
   char buf[65536];
   for (;;) {
@@ -113,7 +120,8 @@ core::Result<std::unique_ptr<EvidenceLog>> EvidenceLog::open(const std::string& 
     if (n < 0) {
       if (errno == EINTR) continue;
       ::close(fd);
-      return core::fail(kIoError, fmt::format("cannot read evidence log {}: {}", path, std::strerror(errno)));
+      return core::fail(kIoError,
+                        fmt::format("cannot read evidence log {}: {}", path, std::strerror(errno)));
     }
     if (n == 0) break;
     content.append(buf, static_cast<std::size_t>(n));
@@ -121,14 +129,21 @@ core::Result<std::unique_ptr<EvidenceLog>> EvidenceLog::open(const std::string& 
   const VerifyReport report = verify_content(content);
   if (!report.ok) {
     ::close(fd);
-    return core::fail(kBrokenChain, fmt::format("evidence log {} is broken at entry {}: {}; refusing to append",
-                                                path, report.first_bad_entry, report.problem));
+    return core::fail(kBrokenChain,
+                      fmt::format("evidence log {} is broken at entry {}: {}; refusing to append",
+                                  path, report.first_bad_entry, report.problem));
   }
-  return std::unique_ptr<EvidenceLog>(new EvidenceLog(path, fd, report.entries, report.last_hash, content.size()));
+  return std::unique_ptr<EvidenceLog>(
+      new EvidenceLog(path, fd, report.entries, report.last_hash, content.size()));
 }
 
-EvidenceLog::EvidenceLog(std::string path, int fd, std::uint64_t entries, std::string last_hash, std::uint64_t size)
-    : path_(std::move(path)), fd_(fd), entries_(entries), last_hash_(std::move(last_hash)), size_(size) {}
+EvidenceLog::EvidenceLog(std::string path, int fd, std::uint64_t entries, std::string last_hash,
+                         std::uint64_t size)
+    : path_(std::move(path)),
+      fd_(fd),
+      entries_(entries),
+      last_hash_(std::move(last_hash)),
+      size_(size) {}
 
 EvidenceLog::~EvidenceLog() { ::close(fd_); }
 
@@ -137,17 +152,22 @@ std::uint64_t EvidenceLog::entries() const {
   return entries_;
 }
 
-core::Result<std::string> EvidenceLog::append(std::string_view type, const nlohmann::json& data, core::Nanos wall_ns) {
+core::Result<std::string> EvidenceLog::append(std::string_view type, const nlohmann::json& data,
+                                              core::Nanos wall_ns) {
   std::lock_guard lock(mutex_);
   struct stat st {};
   if (::fstat(fd_, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size_) {
-    return core::fail(kFileChanged, fmt::format("evidence log {} changed on disk since it was opened ({} bytes, "
-                                                "expected {}); refusing to append",
-                                                path_, static_cast<long long>(st.st_size), size_));
+    return core::fail(kFileChanged,
+                      fmt::format("evidence log {} changed on disk since it was opened ({} bytes, "
+                                  "expected {}); refusing to append",
+                                  path_, static_cast<long long>(st.st_size), size_));
   }
   char ts[32];
   core::format_utc_iso8601(wall_ns, ts);
-  nlohmann::json entry = {{"data", data}, {"prev", last_hash_}, {"seq", entries_ + 1}, {"ts", ts},
+  nlohmann::json entry = {{"data", data},
+                          {"prev", last_hash_},
+                          {"seq", entries_ + 1},
+                          {"ts", ts},
                           {"type", std::string(type)}};
   const std::string hash = sha256_hex(canonical(entry));
   entry["hash"] = hash;
@@ -157,12 +177,14 @@ core::Result<std::string> EvidenceLog::append(std::string_view type, const nlohm
     const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return core::fail(kIoError, fmt::format("cannot write evidence log {}: {}", path_, std::strerror(errno)));
+      return core::fail(
+          kIoError, fmt::format("cannot write evidence log {}: {}", path_, std::strerror(errno)));
     }
     written += static_cast<std::size_t>(n);
   }
   if (::fdatasync(fd_) != 0) {
-    return core::fail(kIoError, fmt::format("cannot sync evidence log {}: {}", path_, std::strerror(errno)));
+    return core::fail(kIoError,
+                      fmt::format("cannot sync evidence log {}: {}", path_, std::strerror(errno)));
   }
   size_ += line.size();
   ++entries_;

@@ -31,6 +31,8 @@ moodycamel::ProducerToken* MpmcMetricSink::register_producer() {
   return token;
 }
 
-std::size_t MpmcMetricSink::drain(std::span<Sample> out) { return queue_.try_dequeue_bulk(out.data(), out.size()); }
+std::size_t MpmcMetricSink::drain(std::span<Sample> out) {
+  return queue_.try_dequeue_bulk(out.data(), out.size());
+}
 
 }  // namespace guardrails::metrics

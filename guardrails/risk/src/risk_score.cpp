@@ -8,32 +8,43 @@ namespace {
 
 std::string two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
 
-std::string date_text(const LocalTime& t) { return std::to_string(t.year) + "-" + two(t.month) + "-" + two(t.day); }
+std::string date_text(const LocalTime& t) {
+  return std::to_string(t.year) + "-" + two(t.month) + "-" + two(t.day);
+}
 
-std::string clock_text(int minute_of_day) { return two(minute_of_day / 60) + ":" + two(minute_of_day % 60); }
+std::string clock_text(int minute_of_day) {
+  return two(minute_of_day / 60) + ":" + two(minute_of_day % 60);
+}
 
 bool valid(const LocalTime& t) {
-  return t.month >= 1 && t.month <= 12 && t.day >= 1 && t.day <= 31 && t.weekday >= 0 && t.weekday <= 6 &&
-         t.minute_of_day >= 0 && t.minute_of_day < 24 * 60;
+  return t.month >= 1 && t.month <= 12 && t.day >= 1 && t.day <= 31 && t.weekday >= 0 &&
+         t.weekday <= 6 && t.minute_of_day >= 0 && t.minute_of_day < 24 * 60;
 }
 
 }  // namespace
 
 std::string_view to_string(RiskClass c) {
   switch (c) {
-    case RiskClass::kLow: return "Low";
-    case RiskClass::kMedium: return "Medium";
-    case RiskClass::kHigh: return "High";
-    case RiskClass::kCritical: return "Critical";
+    case RiskClass::kLow:
+      return "Low";
+    case RiskClass::kMedium:
+      return "Medium";
+    case RiskClass::kHigh:
+      return "High";
+    case RiskClass::kCritical:
+      return "Critical";
   }
   return "Low";
 }
 
 std::string_view to_string(Domain d) {
   switch (d) {
-    case Domain::kFinance: return "finance";
-    case Domain::kPharma: return "pharma";
-    case Domain::kOther: return "other";
+    case Domain::kFinance:
+      return "finance";
+    case Domain::kPharma:
+      return "pharma";
+    case Domain::kOther:
+      return "other";
   }
   return "other";
 }
@@ -52,10 +63,12 @@ RiskClass classify(int score) {
 }
 
 bool in_business_hours(const BusinessCalendar& calendar, const LocalTime& t) {
-  if (std::find(calendar.trading_days.begin(), calendar.trading_days.end(), t.weekday) == calendar.trading_days.end()) {
+  if (std::find(calendar.trading_days.begin(), calendar.trading_days.end(), t.weekday) ==
+      calendar.trading_days.end()) {
     return false;
   }
-  if (std::find(calendar.holidays.begin(), calendar.holidays.end(), date_text(t)) != calendar.holidays.end()) {
+  if (std::find(calendar.holidays.begin(), calendar.holidays.end(), date_text(t)) !=
+      calendar.holidays.end()) {
     return false;
   }
   return t.minute_of_day >= calendar.open_minute && t.minute_of_day < calendar.close_minute;
@@ -65,7 +78,8 @@ core::Result<Assessment> assess(const ChangeRequest& request) {
   if (request.apps.empty()) return core::fail(1, "a change must name at least one application");
   for (const auto& area : request.touched_areas) {
     if (area != "matching" && area != "risk" && area != "audit") {
-      return core::fail(1, "unknown touched area '" + area + "' (expected matching, risk or audit)");
+      return core::fail(1,
+                        "unknown touched area '" + area + "' (expected matching, risk or audit)");
     }
   }
   for (const auto& app : request.apps) {
@@ -102,7 +116,8 @@ core::Result<Assessment> assess(const ChangeRequest& request) {
     }
   }
   add("application.finance", finance ? 25 : 0,
-      finance ? "finance application (" + finance_apps + "): orders and money at stake" : "no finance application");
+      finance ? "finance application (" + finance_apps + "): orders and money at stake"
+              : "no finance application");
   add("application.pharma", pharma ? 30 : 0,
       pharma ? "GxP application (" + pharma_apps + "): batch records and patient safety at stake"
              : "no GxP application");
@@ -110,13 +125,15 @@ core::Result<Assessment> assess(const ChangeRequest& request) {
   std::string open_where;
   for (const auto& app : request.apps) {
     if (in_business_hours(app.calendar, app.local_time)) {
-      open_where += (open_where.empty() ? "" : "; ") + app.calendar.name + " is open (" + date_text(app.local_time) +
-                    " " + clock_text(app.local_time.minute_of_day) + " local, hours " +
-                    clock_text(app.calendar.open_minute) + "-" + clock_text(app.calendar.close_minute) + ")";
+      open_where += (open_where.empty() ? "" : "; ") + app.calendar.name + " is open (" +
+                    date_text(app.local_time) + " " + clock_text(app.local_time.minute_of_day) +
+                    " local, hours " + clock_text(app.calendar.open_minute) + "-" +
+                    clock_text(app.calendar.close_minute) + ")";
     }
   }
   add("timing.business_hours", open_where.empty() ? 0 : 15,
-      open_where.empty() ? "outside the business hours of every affected market and plant" : open_where);
+      open_where.empty() ? "outside the business hours of every affected market and plant"
+                         : open_where);
 
   add("scope.multiple_apps", request.apps.size() > 1 ? 40 : 0,
       request.apps.size() > 1 ? std::to_string(request.apps.size()) + " applications change at once"
@@ -130,10 +147,11 @@ core::Result<Assessment> assess(const ChangeRequest& request) {
       recent.empty() ? "no rollback in the last 24 h" : "rolled back in the last 24 h: " + recent);
 
   for (const char* area : {"matching", "risk", "audit"}) {
-    const bool touched =
-        std::find(request.touched_areas.begin(), request.touched_areas.end(), area) != request.touched_areas.end();
+    const bool touched = std::find(request.touched_areas.begin(), request.touched_areas.end(),
+                                   area) != request.touched_areas.end();
     add(std::string("code.") + area, touched ? 15 : 0,
-        touched ? std::string("the change touches ") + area + " code" : std::string("no ") + area + " code touched");
+        touched ? std::string("the change touches ") + area + " code"
+                : std::string("no ") + area + " code touched");
   }
   add("schema.migration", request.schema_migration ? 15 : 0,
       request.schema_migration ? "the change migrates a database schema" : "no schema migration");

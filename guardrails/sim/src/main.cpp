@@ -31,10 +31,12 @@ config::Schema make_schema() {
       .add_double("sim.rate", 1000, 0, 1'000'000, "synthetic requests per second (0: no workload)")
       .add_double("sim.base_latency_ms", 2, 0, 60'000, "typical latency of a healthy request")
       .add_double("sim.jitter_ms", 1, 0, 60'000, "uniform jitter added to each latency")
-      .add_double("sim.degrade_after_s", 0, 0, 86'400, "seconds after start when the release turns bad (0: never)")
+      .add_double("sim.degrade_after_s", 0, 0, 86'400,
+                  "seconds after start when the release turns bad (0: never)")
       .add_double("sim.degraded_latency_ms", 120, 0, 600'000, "latency once degraded")
       .add_double("sim.error_ratio", 0, 0, 1, "fraction of failed requests")
-      .add_double("sim.success_objective", 0.99, 0.5, 0.99999, "objective of the success-ratio SLO");
+      .add_double("sim.success_objective", 0.99, 0.5, 0.99999,
+                  "objective of the success-ratio SLO");
   return schema;
 }
 
@@ -64,7 +66,8 @@ int main(int argc, char** argv) {
 
   if (!gconfig->evidence_path.empty()) {
     std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(gconfig->evidence_path).parent_path(), ec);
+    std::filesystem::create_directories(std::filesystem::path(gconfig->evidence_path).parent_path(),
+                                        ec);
   }
   auto created = guardrails::Guardrail::create(std::move(*gconfig));
   if (!created) {
@@ -75,19 +78,21 @@ int main(int argc, char** argv) {
 
   http::Router router;
   std::atomic<const http::Server*> server_ptr{nullptr};
-  http::mount_probe_routes(
-      router,
-      [&server_ptr]() -> std::string {
-        const auto* s = server_ptr.load();
-        return s != nullptr && s->draining() ? "draining" : "";
-      },
-      {{"evidence", [&guardrail] {
-          const auto snap = guardrail.snapshot();
-          return std::make_pair(snap->evidence_errors == 0,
-                                snap->evidence_errors == 0 ? std::string("appending") : snap->evidence_problem);
-        }}});
+  http::mount_probe_routes(router,
+                           [&server_ptr]() -> std::string {
+                             const auto* s = server_ptr.load();
+                             return s != nullptr && s->draining() ? "draining" : "";
+                           },
+                           {{"evidence", [&guardrail] {
+                               const auto snap = guardrail.snapshot();
+                               return std::make_pair(snap->evidence_errors == 0,
+                                                     snap->evidence_errors == 0
+                                                         ? std::string("appending")
+                                                         : snap->evidence_problem);
+                             }}});
   guardrails::mount_guardrail_routes(router, guardrail);
-  guardrails::mount_metrics_route(router, {std::make_shared<guardrails::GuardrailCollectable>(guardrail)});
+  guardrails::mount_metrics_route(router,
+                                  {std::make_shared<guardrails::GuardrailCollectable>(guardrail)});
 
   http::Server server(http::server_options_from(values), std::move(router));
   server_ptr = &server;

@@ -7,26 +7,35 @@ namespace guardrails::slo {
 
 std::vector<BurnRateAlert> workbook_burn_rate_alerts(double scale) {
   const auto scaled = [scale](double seconds) {
-    return static_cast<core::Nanos>(std::llround(seconds * scale * static_cast<double>(core::kNanosPerSecond)));
+    return static_cast<core::Nanos>(
+        std::llround(seconds * scale * static_cast<double>(core::kNanosPerSecond)));
   };
   return {{scaled(3600), scaled(300), 14.4}, {scaled(6 * 3600), scaled(1800), 6.0}};
 }
 
 core::Result<core::Nanos> parse_duration(std::string_view text) {
   std::size_t digits = 0;
-  while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) ++digits;
+  while (digits < text.size() &&
+         ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.'))
+    ++digits;
   double amount = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, amount);
   if (digits == 0 || ec != std::errc() || ptr != text.data() + digits) {
-    return core::fail(1, "bad duration '" + std::string(text) + "' (expected e.g. 250ms, 10s, 5m, 1h)");
+    return core::fail(
+        1, "bad duration '" + std::string(text) + "' (expected e.g. 250ms, 10s, 5m, 1h)");
   }
   const std::string_view unit = text.substr(digits);
   double nanos_per_unit = 0;
-  if (unit == "ms") nanos_per_unit = 1e6;
-  else if (unit == "s") nanos_per_unit = 1e9;
-  else if (unit == "m") nanos_per_unit = 60e9;
-  else if (unit == "h") nanos_per_unit = 3600e9;
-  else return core::fail(1, "bad duration unit in '" + std::string(text) + "' (use ms, s, m or h)");
+  if (unit == "ms")
+    nanos_per_unit = 1e6;
+  else if (unit == "s")
+    nanos_per_unit = 1e9;
+  else if (unit == "m")
+    nanos_per_unit = 60e9;
+  else if (unit == "h")
+    nanos_per_unit = 3600e9;
+  else
+    return core::fail(1, "bad duration unit in '" + std::string(text) + "' (use ms, s, m or h)");
   const double ns = amount * nanos_per_unit;
   if (!(ns > 0) || ns > 30.0 * 24 * 3600e9) {
     return core::fail(1, "duration out of range: '" + std::string(text) + "' (0 < d ≤ 30 days)");
@@ -46,7 +55,8 @@ core::Result<std::vector<BurnRateAlert>> parse_burn_rate_alerts(std::string_view
     const auto slash = part.find('/');
     const auto at = part.find('@');
     if (slash == std::string_view::npos || at == std::string_view::npos || at < slash) {
-      return core::fail(1, "bad burn-rate alert '" + std::string(part) + "' (expected LONG/SHORT@FACTOR)");
+      return core::fail(
+          1, "bad burn-rate alert '" + std::string(part) + "' (expected LONG/SHORT@FACTOR)");
     }
     auto long_w = parse_duration(part.substr(0, slash));
     if (!long_w) return tl::unexpected(long_w.error());
@@ -56,10 +66,12 @@ core::Result<std::vector<BurnRateAlert>> parse_burn_rate_alerts(std::string_view
     const auto f = part.substr(at + 1);
     auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), factor);
     if (ec != std::errc() || ptr != f.data() + f.size() || !(factor > 0)) {
-      return core::fail(1, "bad burn-rate factor '" + std::string(f) + "' in '" + std::string(part) + "'");
+      return core::fail(
+          1, "bad burn-rate factor '" + std::string(f) + "' in '" + std::string(part) + "'");
     }
     if (*short_w >= *long_w) {
-      return core::fail(1, "burn-rate short window must be shorter than the long one in '" + std::string(part) + "'");
+      return core::fail(1, "burn-rate short window must be shorter than the long one in '" +
+                               std::string(part) + "'");
     }
     out.push_back({*long_w, *short_w, factor});
   }
@@ -69,8 +81,10 @@ core::Result<std::vector<BurnRateAlert>> parse_burn_rate_alerts(std::string_view
 
 namespace {
 std::string format_duration(core::Nanos ns) {
-  if (ns % (3600 * core::kNanosPerSecond) == 0) return std::to_string(ns / (3600 * core::kNanosPerSecond)) + "h";
-  if (ns % (60 * core::kNanosPerSecond) == 0) return std::to_string(ns / (60 * core::kNanosPerSecond)) + "m";
+  if (ns % (3600 * core::kNanosPerSecond) == 0)
+    return std::to_string(ns / (3600 * core::kNanosPerSecond)) + "h";
+  if (ns % (60 * core::kNanosPerSecond) == 0)
+    return std::to_string(ns / (60 * core::kNanosPerSecond)) + "m";
   if (ns % core::kNanosPerSecond == 0) return std::to_string(ns / core::kNanosPerSecond) + "s";
   return std::to_string(ns / core::kNanosPerMilli) + "ms";
 }

@@ -56,7 +56,8 @@ class CountRing {
       return;
     }
     if (slot <= head_) return;
-    const std::int64_t steps = std::min<std::int64_t>(slot - head_, static_cast<std::int64_t>(slots_.size()));
+    const std::int64_t steps =
+        std::min<std::int64_t>(slot - head_, static_cast<std::int64_t>(slots_.size()));
     for (std::int64_t i = 1; i <= steps; ++i) slots_[ring_index(head_ + i, slots_.size())] = {};
     head_ = slot;
   }
@@ -69,7 +70,8 @@ class CountRing {
   Totals sum(core::Nanos window) const {
     Totals t;
     if (head_ == kNoSlot) return t;
-    const auto k = std::min<std::int64_t>((window + width_ - 1) / width_, static_cast<std::int64_t>(slots_.size()));
+    const auto k = std::min<std::int64_t>((window + width_ - 1) / width_,
+                                          static_cast<std::int64_t>(slots_.size()));
     for (std::int64_t i = 0; i < k; ++i) {
       const auto& s = slots_[ring_index(head_ - i, slots_.size())];
       t.good += s.good;
@@ -153,9 +155,12 @@ core::Nanos longest_window(const SloSpec& spec) {
 
 std::string_view to_string(Verdict verdict) {
   switch (verdict) {
-    case Verdict::kPromote: return "promote";
-    case Verdict::kHold: return "hold";
-    case Verdict::kRollback: return "rollback";
+    case Verdict::kPromote:
+      return "promote";
+    case Verdict::kHold:
+      return "hold";
+    case Verdict::kRollback:
+      return "rollback";
   }
   return "hold";
 }
@@ -163,7 +168,8 @@ std::string_view to_string(Verdict verdict) {
 core::Result<void> validate(const EvaluatorConfig& config) {
   if (config.slos.empty()) return core::fail(1, "no SLO configured");
   if (config.resolution <= 0) return core::fail(1, "resolution must be > 0");
-  if (config.histogram_slots < 2 || config.histogram_slots > 600) return core::fail(1, "histogram_slots must be 2..600");
+  if (config.histogram_slots < 2 || config.histogram_slots > 600)
+    return core::fail(1, "histogram_slots must be 2..600");
   if (config.breach_evaluations < 1) return core::fail(1, "breach_evaluations must be ≥ 1");
   for (std::size_t i = 0; i < config.slos.size(); ++i) {
     const auto& s = config.slos[i];
@@ -173,9 +179,11 @@ core::Result<void> validate(const EvaluatorConfig& config) {
       if (config.slos[j].name == s.name) return core::fail(1, who + " is defined twice");
     }
     if (s.metric > 4095) return core::fail(1, who + ": metric id must be < 4096");
-    if (s.window < config.resolution) return core::fail(1, who + ": window shorter than the resolution");
+    if (s.window < config.resolution)
+      return core::fail(1, who + ": window shorter than the resolution");
     if (s.kind == SloKind::kLatency) {
-      if (!(s.quantile > 0 && s.quantile < 1)) return core::fail(1, who + ": quantile must be in (0, 1)");
+      if (!(s.quantile > 0 && s.quantile < 1))
+        return core::fail(1, who + ": quantile must be in (0, 1)");
       if (s.threshold_ns <= 0) return core::fail(1, who + ": threshold must be > 0");
     } else if (!(s.min_good_ratio > 0 && s.min_good_ratio < 1)) {
       return core::fail(1, who + ": objective must be in (0, 1)");
@@ -204,9 +212,12 @@ struct Evaluator::State {
 
     Slo(SloSpec s, const EvaluatorConfig& c)
         : spec(std::move(s)),
-          counts(c.resolution, static_cast<std::size_t>((longest_window(spec) + c.resolution - 1) / c.resolution) + 1) {
+          counts(c.resolution, static_cast<std::size_t>((longest_window(spec) + c.resolution - 1) /
+                                                        c.resolution) +
+                                   1) {
       if (spec.kind == SloKind::kLatency) {
-        window_hist = std::make_unique<HistogramRing>(spec.window, static_cast<std::size_t>(c.histogram_slots));
+        window_hist = std::make_unique<HistogramRing>(spec.window,
+                                                      static_cast<std::size_t>(c.histogram_slots));
         cumulative = std::make_unique<LogLinearHistogram>();
       }
     }
@@ -303,7 +314,9 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
         s.ok = q <= static_cast<std::uint64_t>(spec.threshold_ns);
       }
       if (!s.ok) {
-        breach_text = spec.name + " p" + fixed(spec.quantile * 100, spec.quantile * 100 == static_cast<int>(spec.quantile * 100) ? 0 : 1) +
+        breach_text = spec.name + " p" +
+                      fixed(spec.quantile * 100,
+                            spec.quantile * 100 == static_cast<int>(spec.quantile * 100) ? 0 : 1) +
                       " = " + seconds_text(s.value) + " > " + seconds_text(s.objective) + " over " +
                       seconds_text(s.window_s);
       }
@@ -315,9 +328,10 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
         s.ok = s.value >= spec.min_good_ratio;
       }
       if (!s.ok) {
-        breach_text = spec.name + " = " + fixed(s.value * 100, 2) + " % < " + fixed(spec.min_good_ratio * 100, 2) +
-                      " % over " + seconds_text(s.window_s) + " (" + std::to_string(totals.total - totals.good) +
-                      " bad of " + std::to_string(totals.total) + ")";
+        breach_text = spec.name + " = " + fixed(s.value * 100, 2) + " % < " +
+                      fixed(spec.min_good_ratio * 100, 2) + " % over " + seconds_text(s.window_s) +
+                      " (" + std::to_string(totals.total - totals.good) + " bad of " +
+                      std::to_string(totals.total) + ")";
       }
     }
 
@@ -331,7 +345,8 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
       const auto rate = [&](core::Nanos w) {
         const auto t = slo.counts.sum(w);
         if (t.total == 0) return 0.0;
-        return (static_cast<double>(t.total - t.good) / static_cast<double>(t.total)) / spec.error_budget();
+        return (static_cast<double>(t.total - t.good) / static_cast<double>(t.total)) /
+               spec.error_budget();
       };
       b.long_rate = rate(a.long_window);
       b.short_rate = rate(a.short_window);
@@ -339,9 +354,10 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
       if (b.firing) {
         any_firing = true;
         if (!breach_text.empty()) breach_text += "; ";
-        breach_text += spec.name + " burns its error budget at " + fixed(b.long_rate, 1) + "x over " +
-                       seconds_text(b.long_window_s) + " and " + fixed(b.short_rate, 1) + "x over " +
-                       seconds_text(b.short_window_s) + " (alert at " + fixed(a.factor, 1) + "x)";
+        breach_text += spec.name + " burns its error budget at " + fixed(b.long_rate, 1) +
+                       "x over " + seconds_text(b.long_window_s) + " and " +
+                       fixed(b.short_rate, 1) + "x over " + seconds_text(b.short_window_s) +
+                       " (alert at " + fixed(a.factor, 1) + "x)";
       }
       ev.burn_rates.push_back(std::move(b));
     }
@@ -351,8 +367,9 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
     s.breach_streak = slo.streak;
     const bool enough = slo.total_samples >= spec.min_samples;
     if (breached) {
-      const std::string count = " [" + std::to_string(std::min(slo.streak, st.config.breach_evaluations)) + "/" +
-                                std::to_string(st.config.breach_evaluations) + " evaluations]";
+      const std::string count =
+          " [" + std::to_string(std::min(slo.streak, st.config.breach_evaluations)) + "/" +
+          std::to_string(st.config.breach_evaluations) + " evaluations]";
       if (enough && slo.streak >= st.config.breach_evaluations) {
         confirmed_breach = true;
         breaches.push_back(breach_text + count);
@@ -361,11 +378,13 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
       }
     }
     if (!enough) {
-      collecting.push_back("collecting samples: " + spec.name + " has " + std::to_string(slo.total_samples) + " of " +
+      collecting.push_back("collecting samples: " + spec.name + " has " +
+                           std::to_string(slo.total_samples) + " of " +
                            std::to_string(spec.min_samples));
     }
-    const double progress =
-        spec.min_samples == 0 ? 1e300 : static_cast<double>(slo.total_samples) / static_cast<double>(spec.min_samples);
+    const double progress = spec.min_samples == 0 ? 1e300
+                                                  : static_cast<double>(slo.total_samples) /
+                                                        static_cast<double>(spec.min_samples);
     if (progress < least_progress) {
       least_progress = progress;
       ev.samples = slo.total_samples;

@@ -45,7 +45,8 @@ void LogLinearHistogram::clear() {
   if (total_ == 0) return;
   for (std::size_t o = 0; o < kOctaves; ++o) {
     if (octave_counts_[o] == 0) continue;
-    for (std::size_t i = o * kSubBuckets; i < (o + 1) * kSubBuckets && i < kBucketCount; ++i) counts_[i] = 0;
+    for (std::size_t i = o * kSubBuckets; i < (o + 1) * kSubBuckets && i < kBucketCount; ++i)
+      counts_[i] = 0;
     octave_counts_[o] = 0;
   }
   total_ = 0;

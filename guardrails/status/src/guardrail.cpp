@@ -63,11 +63,13 @@ std::string status_json(const Snapshot& snap) {
   return nlohmann::json{{"data", std::move(data)}}.dump();
 }
 
-core::Result<std::unique_ptr<Guardrail>> Guardrail::create(GuardrailConfig config, const core::Clock& clock) {
+core::Result<std::unique_ptr<Guardrail>> Guardrail::create(GuardrailConfig config,
+                                                           const core::Clock& clock) {
   if (auto ok = slo::validate(config.evaluator); !ok) {
     return core::fail(1, "guardrail: " + ok.error().message);
   }
-  if (config.evaluation_interval <= 0) return core::fail(1, "guardrail: evaluation interval must be > 0");
+  if (config.evaluation_interval <= 0)
+    return core::fail(1, "guardrail: evaluation interval must be > 0");
   if (config.version.empty()) config.version = core::build_info::kVersion;
   if (config.git_sha.empty()) config.git_sha = core::build_info::kGitSha;
   std::unique_ptr<evidence::EvidenceLog> log;
@@ -79,7 +81,8 @@ core::Result<std::unique_ptr<Guardrail>> Guardrail::create(GuardrailConfig confi
   return std::unique_ptr<Guardrail>(new Guardrail(std::move(config), clock, std::move(log)));
 }
 
-Guardrail::Guardrail(GuardrailConfig config, const core::Clock& clock, std::unique_ptr<evidence::EvidenceLog> log)
+Guardrail::Guardrail(GuardrailConfig config, const core::Clock& clock,
+                     std::unique_ptr<evidence::EvidenceLog> log)
     : config_(std::move(config)),
       clock_(clock),
       sink_(config_.sink),
@@ -98,7 +101,8 @@ void Guardrail::append_evidence(std::string_view type, const nlohmann::json& dat
   if (!r) {
     ++evidence_errors_;
     evidence_problem_ = r.error().message;
-    logging::error("guardrail", "evidence append failed", {{"type", type}, {"error", r.error().message}});
+    logging::error("guardrail", "evidence append failed",
+                   {{"type", type}, {"error", r.error().message}});
   }
 }
 
@@ -111,8 +115,9 @@ void Guardrail::start() {
       slos.push_back({{"name", s.name},
                       {"kind", s.kind == slo::SloKind::kLatency ? "latency" : "ratio"},
                       {"window_s", static_cast<double>(s.window) / 1e9},
-                      {"objective", s.kind == slo::SloKind::kLatency ? static_cast<double>(s.threshold_ns) / 1e9
-                                                                     : s.min_good_ratio},
+                      {"objective", s.kind == slo::SloKind::kLatency
+                                        ? static_cast<double>(s.threshold_ns) / 1e9
+                                        : s.min_good_ratio},
                       {"burn_rate_alerts", slo::format_burn_rate_alerts(s.burn_rate_alerts)},
                       {"min_samples", s.min_samples}});
     }
@@ -130,8 +135,8 @@ void Guardrail::start() {
     stopping_ = false;
   }
   thread_ = std::thread([this] { run(); });
-  logging::info("guardrail", "started", {{"app", config_.app}, {"version", config_.version},
-                                         {"colour", config_.colour}});
+  logging::info("guardrail", "started",
+                {{"app", config_.app}, {"version", config_.version}, {"colour", config_.colour}});
 }
 
 void Guardrail::stop() {
@@ -145,10 +150,12 @@ void Guardrail::stop() {
   std::lock_guard lock(mutex_);
   drain_once();
   evaluate_locked(clock_.monotonic_ns());
-  append_evidence("shutdown", {{"verdict", std::string(slo::to_string(snapshot_.load()->evaluation.verdict))},
-                               {"samples_drained", drained_},
-                               {"samples_dropped", sink_.dropped()}});
-  logging::info("guardrail", "stopped", {{"verdict", slo::to_string(snapshot_.load()->evaluation.verdict)}});
+  append_evidence("shutdown",
+                  {{"verdict", std::string(slo::to_string(snapshot_.load()->evaluation.verdict))},
+                   {"samples_drained", drained_},
+                   {"samples_dropped", sink_.dropped()}});
+  logging::info("guardrail", "stopped",
+                {{"verdict", slo::to_string(snapshot_.load()->evaluation.verdict)}});
 }
 
 void Guardrail::drain_once() {
@@ -180,9 +187,10 @@ void Guardrail::evaluate_locked(core::Nanos now) {
   const auto& ev = snap->evaluation;
   if (ev.changed) {
     const auto current = snapshot_.load(std::memory_order_acquire);
-  const auto previous = current ? current->evaluation.verdict : slo::Verdict::kHold;
+    const auto previous = current ? current->evaluation.verdict : slo::Verdict::kHold;
     logging::info("guardrail", "verdict changed",
-                  {{"from", slo::to_string(previous)}, {"to", slo::to_string(ev.verdict)},
+                  {{"from", slo::to_string(previous)},
+                   {"to", slo::to_string(ev.verdict)},
                    {"reason", ev.reasons.empty() ? std::string() : ev.reasons.front()}});
     append_evidence("verdict", {{"from", std::string(slo::to_string(previous))},
                                 {"to", std::string(slo::to_string(ev.verdict))},
@@ -225,7 +233,9 @@ void Guardrail::evaluate_now() {
   evaluate_locked(clock_.monotonic_ns());
 }
 
-std::shared_ptr<const Snapshot> Guardrail::snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+std::shared_ptr<const Snapshot> Guardrail::snapshot() const {
+  return snapshot_.load(std::memory_order_acquire);
+}
 
 void Guardrail::reset(const std::string& who, const std::string& reason) {
   std::lock_guard lock(mutex_);
@@ -233,8 +243,11 @@ void Guardrail::reset(const std::string& who, const std::string& reason) {
   const auto previous = current ? current->evaluation.verdict : slo::Verdict::kHold;
   drain_once();
   evaluator_.reset(clock_.monotonic_ns());
-  append_evidence("reset", {{"who", who}, {"reason", reason}, {"previous_verdict", std::string(slo::to_string(previous))}});
-  logging::info("guardrail", "reset", {{"who", who}, {"previous_verdict", slo::to_string(previous)}});
+  append_evidence("reset", {{"who", who},
+                            {"reason", reason},
+                            {"previous_verdict", std::string(slo::to_string(previous))}});
+  logging::info("guardrail", "reset",
+                {{"who", who}, {"previous_verdict", slo::to_string(previous)}});
   evaluate_locked(clock_.monotonic_ns());
 }
 

@@ -38,7 +38,8 @@ class Schema {
                      std::vector<std::string> choices = {});
   Schema& add_int(std::string key, std::int64_t default_value, std::int64_t min, std::int64_t max,
                   std::string help);
-  Schema& add_double(std::string key, double default_value, double min, double max, std::string help);
+  Schema& add_double(std::string key, double default_value, double min, double max,
+                     std::string help);
   Schema& add_bool(std::string key, bool default_value, std::string help);
 
   const Setting* find(std::string_view key) const;

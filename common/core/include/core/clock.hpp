@@ -33,7 +33,8 @@ class SystemClock final : public Clock {
 
 class ManualClock final : public Clock {
  public:
-  explicit ManualClock(Nanos monotonic_start = 0, Nanos wall_start = 1'700'000'000 * kNanosPerSecond)
+  explicit ManualClock(Nanos monotonic_start = 0,
+                       Nanos wall_start = 1'700'000'000 * kNanosPerSecond)
       : monotonic_(monotonic_start), wall_(wall_start) {}
 
   Nanos monotonic_ns() const override { return monotonic_.load(std::memory_order_acquire); }

@@ -21,8 +21,12 @@ class Quantity {
   constexpr std::int64_t value() const { return value_; }
 
   friend constexpr auto operator<=>(Quantity, Quantity) = default;
-  friend constexpr Quantity operator+(Quantity a, Quantity b) { return Quantity(a.value_ + b.value_); }
-  friend constexpr Quantity operator-(Quantity a, Quantity b) { return Quantity(a.value_ - b.value_); }
+  friend constexpr Quantity operator+(Quantity a, Quantity b) {
+    return Quantity(a.value_ + b.value_);
+  }
+  friend constexpr Quantity operator-(Quantity a, Quantity b) {
+    return Quantity(a.value_ - b.value_);
+  }
   constexpr Quantity& operator+=(Quantity other) {
     value_ += other.value_;
     return *this;
@@ -38,10 +42,10 @@ class Quantity {
 
 // Error codes of the decimal helpers.
 enum DecimalError : int {
-  kDecimalEmpty = 1,          // nothing to parse
-  kDecimalBadCharacter = 2,   // not [+-]digits[.digits]
-  kDecimalTooPrecise = 3,     // more fractional digits than the scale allows (non-zero ones)
-  kDecimalOutOfRange = 4,     // does not fit in int64 at this scale
+  kDecimalEmpty = 1,         // nothing to parse
+  kDecimalBadCharacter = 2,  // not [+-]digits[.digits]
+  kDecimalTooPrecise = 3,    // more fractional digits than the scale allows (non-zero ones)
+  kDecimalOutOfRange = 4,    // does not fit in int64 at this scale
 };
 
 // Parses a plain decimal ("-12.5", "3", "0.010") into an integer count of 10^-scale units.

@@ -19,7 +19,7 @@ struct Request {
   std::string query;   // after '?', not decoded
   std::vector<Header> headers;
   std::string body;
-  std::string remote_address;  // "ip:port" of the peer
+  std::string remote_address;                                    // "ip:port" of the peer
   std::vector<std::pair<std::string, std::string>> path_params;  // filled by the Router
 
   // The first header with this name (case-insensitive), or "" if absent.
@@ -39,7 +39,8 @@ struct Response {
   std::vector<Header> headers;  // extra headers (e.g. Allow, WWW-Authenticate)
 
   static Response json(int status, std::string body);
-  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
 };
 
 // {"error":{"code":"<code>","message":"<message>"}} with the given status (DESIGN.md §4).

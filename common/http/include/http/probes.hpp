@@ -17,6 +17,7 @@ using ReadinessCheck = std::function<std::string()>;
 // A named health check: {passed, detail}.
 using HealthCheck = std::pair<std::string, std::function<std::pair<bool, std::string>()>>;
 
-void mount_probe_routes(Router& router, ReadinessCheck readiness, std::vector<HealthCheck> health_checks);
+void mount_probe_routes(Router& router, ReadinessCheck readiness,
+                        std::vector<HealthCheck> health_checks);
 
 }  // namespace http

@@ -17,8 +17,12 @@ class Router {
  public:
   // pattern: "/a/b" or with captures "/a/{id}/b"; captures match one non-empty segment.
   Router& add(std::string method, std::string pattern, Handler handler);
-  Router& get(std::string pattern, Handler h) { return add("GET", std::move(pattern), std::move(h)); }
-  Router& post(std::string pattern, Handler h) { return add("POST", std::move(pattern), std::move(h)); }
+  Router& get(std::string pattern, Handler h) {
+    return add("GET", std::move(pattern), std::move(h));
+  }
+  Router& post(std::string pattern, Handler h) {
+    return add("POST", std::move(pattern), std::move(h));
+  }
 
   // Fills request.path_params and runs the matching handler. Never throws.
   Response route(Request& request) const;

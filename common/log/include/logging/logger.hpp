@@ -24,14 +24,15 @@ class Field {
  public:
   enum class Kind { kString, kInt, kUint, kDouble, kBool };
 
-  Field(std::string_view key, std::string_view value) : key_(key), kind_(Kind::kString), s_(value) {}
+  Field(std::string_view key, std::string_view value)
+      : key_(key), kind_(Kind::kString), s_(value) {}
   Field(std::string_view key, const char* value) : Field(key, std::string_view(value)) {}
   Field(std::string_view key, const std::string& value) : Field(key, std::string_view(value)) {}
   Field(std::string_view key, bool value) : key_(key), kind_(Kind::kBool), b_(value) {}
   Field(std::string_view key, double value) : key_(key), kind_(Kind::kDouble), d_(value) {}
   template <typename T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-  Field(std::string_view key, T value) : key_(key) {
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) Field(std::string_view key, T value)
+      : key_(key) {
     if constexpr (std::is_signed_v<T>) {
       kind_ = Kind::kInt;
       i_ = value;

@@ -21,17 +21,17 @@
 namespace guardrails::evidence {
 
 enum ErrorCode : int {
-  kIoError = 1,       // cannot open, read, write or sync the file
-  kBrokenChain = 2,   // the existing file does not verify; nothing will be appended
-  kFileChanged = 3,   // the file changed behind the log's back since it was opened
+  kIoError = 1,      // cannot open, read, write or sync the file
+  kBrokenChain = 2,  // the existing file does not verify; nothing will be appended
+  kFileChanged = 3,  // the file changed behind the log's back since it was opened
 };
 
 struct VerifyReport {
   bool ok = true;
-  std::uint64_t entries = 0;        // entries that verified
+  std::uint64_t entries = 0;          // entries that verified
   std::uint64_t first_bad_entry = 0;  // 1-based line number of the first failure (0 when ok)
-  std::string problem;              // what is wrong with it
-  std::string last_hash;            // hash of the last good entry
+  std::string problem;                // what is wrong with it
+  std::string last_hash;              // hash of the last good entry
 };
 
 // Verifies the chain in `content` (the whole file). Pure.
@@ -49,20 +49,22 @@ class EvidenceLog {
   ~EvidenceLog();
 
   // Appends one entry and syncs it to disk. Returns the entry's hash.
-  core::Result<std::string> append(std::string_view type, const nlohmann::json& data, core::Nanos wall_ns);
+  core::Result<std::string> append(std::string_view type, const nlohmann::json& data,
+                                   core::Nanos wall_ns);
 
   std::uint64_t entries() const;
   const std::string& path() const { return path_; }
 
  private:
-  EvidenceLog(std::string path, int fd, std::uint64_t entries, std::string last_hash, std::uint64_t size);
+  EvidenceLog(std::string path, int fd, std::uint64_t entries, std::string last_hash,
+              std::uint64_t size);
 
   std::string path_;
   mutable std::mutex mutex_;
   int fd_;
-  std::uint64_t entries_;   // guarded by mutex_
-  std::string last_hash_;   // guarded by mutex_
-  std::uint64_t size_;      // bytes we believe the file has; guarded by mutex_
+  std::uint64_t entries_;  // guarded by mutex_
+  std::string last_hash_;  // guarded by mutex_
+  std::uint64_t size_;     // bytes we believe the file has; guarded by mutex_
 };
 
 }  // namespace guardrails::evidence

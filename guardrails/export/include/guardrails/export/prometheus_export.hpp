@@ -28,6 +28,7 @@ class GuardrailCollectable final : public prometheus::Collectable {
 const std::vector<double>& latency_buckets_seconds();
 
 // GET /metrics in the text exposition format 0.0.4.
-void mount_metrics_route(http::Router& router, std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
+void mount_metrics_route(http::Router& router,
+                         std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
 
 }  // namespace guardrails

@@ -120,7 +120,8 @@ class PerProducerSink {
   std::uint64_t dropped() const {
     std::uint64_t total = dropped_.load(std::memory_order_relaxed);
     const std::size_t n = producer_count_.load(std::memory_order_acquire);
-    for (std::size_t i = 0; i < n; ++i) total += slots_[i].load(std::memory_order_acquire)->dropped.load();
+    for (std::size_t i = 0; i < n; ++i)
+      total += slots_[i].load(std::memory_order_acquire)->dropped.load();
     return total;
   }
   std::size_t producers() const { return producer_count_.load(std::memory_order_acquire); }
@@ -156,7 +157,7 @@ class PerProducerSink {
   std::vector<std::unique_ptr<Producer>> owned_;  // guarded by register_mutex_
   std::unique_ptr<std::atomic<Producer*>[]> slots_;
   std::atomic<std::size_t> producer_count_{0};
-  std::size_t drain_cursor_ = 0;  // consumer only
+  std::size_t drain_cursor_ = 0;           // consumer only
   std::atomic<std::uint64_t> dropped_{0};  // producers beyond max_producers
 };
 
@@ -171,7 +172,8 @@ class MpmcMetricSink {
 
   bool record(MetricId metric, std::int64_t value, core::Nanos timestamp) {
     moodycamel::ProducerToken* token = producer();
-    if (token != nullptr && queue_.try_enqueue(*token, Sample{metric, value, timestamp})) return true;
+    if (token != nullptr && queue_.try_enqueue(*token, Sample{metric, value, timestamp}))
+      return true;
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

@@ -30,21 +30,21 @@ struct LocalTime {
 };
 
 struct BusinessCalendar {
-  std::string name;                     // "XNYS market", "Basel plant"
-  int open_minute = 9 * 60 + 30;        // inclusive
-  int close_minute = 16 * 60;           // exclusive
+  std::string name;               // "XNYS market", "Basel plant"
+  int open_minute = 9 * 60 + 30;  // inclusive
+  int close_minute = 16 * 60;     // exclusive
   std::vector<int> trading_days = {1, 2, 3, 4, 5};
-  std::vector<std::string> holidays;    // "YYYY-MM-DD"
+  std::vector<std::string> holidays;  // "YYYY-MM-DD"
 };
 
 // Is `t` inside the calendar's business hours (a working day, not a holiday, open ≤ t < close)?
 bool in_business_hours(const BusinessCalendar& calendar, const LocalTime& t);
 
 struct AppChange {
-  std::string name;                 // "trading-engine"
+  std::string name;  // "trading-engine"
   Domain domain = Domain::kOther;
-  BusinessCalendar calendar;        // of the market or plant it serves
-  LocalTime local_time;             // deployment time in that calendar's zone
+  BusinessCalendar calendar;  // of the market or plant it serves
+  LocalTime local_time;       // deployment time in that calendar's zone
   bool rolled_back_last_24h = false;
 };
 

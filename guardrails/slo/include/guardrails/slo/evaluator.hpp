@@ -27,9 +27,9 @@ std::string_view to_string(Verdict verdict);
 struct SloStatus {
   std::string name;
   SloKind kind = SloKind::kLatency;
-  double objective = 0;   // latency: threshold in seconds; ratio: minimum good fraction
-  double value = 0;       // latency: the window quantile in seconds; ratio: good fraction
-  bool has_value = false; // false while the window holds no sample
+  double objective = 0;    // latency: threshold in seconds; ratio: minimum good fraction
+  double value = 0;        // latency: the window quantile in seconds; ratio: good fraction
+  bool has_value = false;  // false while the window holds no sample
   double window_s = 0;
   bool ok = true;
   std::uint64_t window_samples = 0;
@@ -65,7 +65,8 @@ core::Result<void> validate(const EvaluatorConfig& config);
 
 class Evaluator {
  public:
-  // `config` must pass validate() (checked again here; an invalid one throws std::invalid_argument).
+  // `config` must pass validate() (checked again here; an invalid one throws
+  // std::invalid_argument).
   explicit Evaluator(EvaluatorConfig config);
   ~Evaluator();
   Evaluator(Evaluator&&) noexcept;

@@ -14,8 +14,10 @@ class LogLinearHistogram {
   static constexpr int kSubBucketBits = 7;
   static constexpr std::uint64_t kSubBuckets = 1u << kSubBucketBits;  // 128
   static constexpr int kMaxExponent = 43;                             // values < 2^44
-  static constexpr std::size_t kBucketCount = kSubBuckets + (kMaxExponent - kSubBucketBits + 1) * kSubBuckets;
-  static constexpr std::size_t kOctaves = kMaxExponent - kSubBucketBits + 2;  // + the linear first range
+  static constexpr std::size_t kBucketCount =
+      kSubBuckets + (kMaxExponent - kSubBucketBits + 1) * kSubBuckets;
+  static constexpr std::size_t kOctaves =
+      kMaxExponent - kSubBucketBits + 2;  // + the linear first range
 
   void record(std::uint64_t value, std::uint64_t count = 1) {
     const std::size_t i = bucket_index(value);

@@ -39,14 +39,16 @@ struct SloSpec {
   std::vector<BurnRateAlert> burn_rate_alerts;
   std::uint64_t min_samples = 100;  // below this (since start or reset) the verdict is hold
 
-  double error_budget() const { return kind == SloKind::kLatency ? 1.0 - quantile : 1.0 - min_good_ratio; }
+  double error_budget() const {
+    return kind == SloKind::kLatency ? 1.0 - quantile : 1.0 - min_good_ratio;
+  }
 };
 
 struct EvaluatorConfig {
   std::vector<SloSpec> slos;
   core::Nanos resolution = 250 * core::kNanosPerMilli;  // slot width of the good/total counters
-  int histogram_slots = 40;     // a latency window is kept as this many sub-histograms
-  int breach_evaluations = 3;   // consecutive breached evaluations before rollback (no flapping)
+  int histogram_slots = 40;    // a latency window is kept as this many sub-histograms
+  int breach_evaluations = 3;  // consecutive breached evaluations before rollback (no flapping)
 };
 
 // The SRE workbook pair (1h/5m at 14.4x, 6h/30m at 6x) multiplied by `scale`

@@ -24,8 +24,8 @@ namespace guardrails {
 
 struct GuardrailConfig {
   std::string app = "app";
-  std::string version;    // defaults to the build's version
-  std::string git_sha;    // defaults to the build's git sha
+  std::string version;  // defaults to the build's version
+  std::string git_sha;  // defaults to the build's git sha
   std::string colour = "blue";
   slo::EvaluatorConfig evaluator;
   core::Nanos evaluation_interval = 250 * core::kNanosPerMilli;
@@ -41,11 +41,11 @@ struct Snapshot {
   slo::Evaluation evaluation;
   core::Nanos evaluated_at_wall = 0;
   std::uint64_t evaluations = 0;
-  std::uint64_t samples_drained = 0;   // since start, never reset
-  std::uint64_t samples_dropped = 0;   // queue full: never evaluated
+  std::uint64_t samples_drained = 0;  // since start, never reset
+  std::uint64_t samples_dropped = 0;  // queue full: never evaluated
   std::uint64_t evidence_entries = 0;
   std::uint64_t evidence_errors = 0;
-  std::string evidence_problem;        // the last evidence failure, if any
+  std::string evidence_problem;  // the last evidence failure, if any
   // Cumulative latency histograms (one per latency SLO, by SLO index; null for ratio SLOs).
   std::vector<std::shared_ptr<const slo::LogLinearHistogram>> latency;
 };
@@ -53,8 +53,8 @@ struct Snapshot {
 class Guardrail {
  public:
   // Validates the SLOs and opens the evidence log (refusing a broken chain).
-  static core::Result<std::unique_ptr<Guardrail>> create(GuardrailConfig config,
-                                                         const core::Clock& clock = core::SystemClock::instance());
+  static core::Result<std::unique_ptr<Guardrail>> create(
+      GuardrailConfig config, const core::Clock& clock = core::SystemClock::instance());
   ~Guardrail();  // stop()s if needed
   Guardrail(const Guardrail&) = delete;
   Guardrail& operator=(const Guardrail&) = delete;
@@ -76,7 +76,8 @@ class Guardrail {
   const GuardrailConfig& config() const { return config_; }
 
  private:
-  Guardrail(GuardrailConfig config, const core::Clock& clock, std::unique_ptr<evidence::EvidenceLog> log);
+  Guardrail(GuardrailConfig config, const core::Clock& clock,
+            std::unique_ptr<evidence::EvidenceLog> log);
   void run();
   void drain_once();
   void evaluate_locked(core::Nanos now);

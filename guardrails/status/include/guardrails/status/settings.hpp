@@ -13,7 +13,8 @@ namespace guardrails {
 // Metric id of the latency SLO that guardrail_config_from() creates.
 inline constexpr MetricId kLatencyMetric = 1;
 
-void add_guardrail_settings(config::Schema& schema, const std::string& app, const std::string& evidence_path);
+void add_guardrail_settings(config::Schema& schema, const std::string& app,
+                            const std::string& evidence_path);
 
 // Builds the config: one latency SLO "latency" on kLatencyMetric from the settings. A bad value
 // (duration, burn-rate list) is an error whose message names the key.

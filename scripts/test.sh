@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# README command 2: install, build and pass every test.
+#   1. install the Debian packages (idempotent)
+#   2. clang-format check on every tracked C++ file
+#   3. `ci` preset (Debug + ASan + UBSan + -Werror): build, ctest -LE benchmark
+#   4. a short smoke run of every benchmark binary (ctest -L benchmark)
+#   5. `tsan` preset: the test executables that exercise threads, under ThreadSanitizer
+# Exits non-zero on the first failure. Set SKIP_TSAN=1 to skip step 5 locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+started=$(date +%s)
+step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+
+step "install dependencies"
+scripts/install-deps.sh
+
+step "clang-format check"
+files=$(git ls-files '*.cpp' '*.hpp' '*.h' '*.cc')
+if [ -n "$files" ]; then
+  # shellcheck disable=SC2086
+  clang-format --dry-run -Werror $files
+fi
+echo "formatting ok"
+
+step "build (ci preset: ASan + UBSan, warnings as errors)"
+scripts/build.sh ci
+
+step "tests"
+ctest --test-dir build/ci -LE benchmark -j "$jobs" --timeout 300 --no-tests=error --output-on-failure
+
+step "benchmark smoke run"
+ctest --test-dir build/ci -L benchmark --timeout 300 --no-tests=error --output-on-failure
+
+if [ "${SKIP_TSAN:-0}" != "1" ]; then
+  step "ThreadSanitizer: concurrency tests"
+  cmake --preset tsan >/dev/null
+  # The test executables that exercise threads (producers + drain, io threads, drain thread).
+  tsan_tests="metrics_test status_integration_test http_integration_test"
+  # shellcheck disable=SC2086
+  cmake --build --preset tsan --target $tsan_tests
+  # ASLR with high entropy breaks older TSan runtimes; setarch -R runs without randomisation.
+  setarch "$(uname -m)" -R ctest --test-dir build/tsan -R "^(${tsan_tests// /|})\\." -j "$jobs" --timeout 300 --no-tests=error --output-on-failure
+fi
+
+step "all tests passed"
