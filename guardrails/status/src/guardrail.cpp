@@ -151,11 +151,11 @@ void Guardrail::stop() {
   drain_once();
   evaluate_locked(clock_.monotonic_ns());
   append_evidence("shutdown",
-                  {{"verdict", std::string(slo::to_string(snapshot_.load()->evaluation.verdict))},
+                  {{"verdict", std::string(slo::to_string(snapshot()->evaluation.verdict))},
                    {"samples_drained", drained_},
                    {"samples_dropped", sink_.dropped()}});
   logging::info("guardrail", "stopped",
-                {{"verdict", slo::to_string(snapshot_.load()->evaluation.verdict)}});
+                {{"verdict", slo::to_string(snapshot()->evaluation.verdict)}});
 }
 
 void Guardrail::drain_once() {
@@ -186,7 +186,7 @@ void Guardrail::evaluate_locked(core::Nanos now) {
   }
   const auto& ev = snap->evaluation;
   if (ev.changed) {
-    const auto current = snapshot_.load(std::memory_order_acquire);
+    const auto current = snapshot();
     const auto previous = current ? current->evaluation.verdict : slo::Verdict::kHold;
     logging::info("guardrail", "verdict changed",
                   {{"from", slo::to_string(previous)},
@@ -201,7 +201,8 @@ void Guardrail::evaluate_locked(core::Nanos now) {
   snap->evidence_entries = evidence_ ? evidence_->entries() : 0;
   snap->evidence_errors = evidence_errors_;
   snap->evidence_problem = evidence_problem_;
-  snapshot_.store(std::move(snap), std::memory_order_release);
+  std::lock_guard lock(snapshot_mutex_);
+  snapshot_ = std::move(snap);
 }
 
 void Guardrail::run() {
@@ -234,12 +235,13 @@ void Guardrail::evaluate_now() {
 }
 
 std::shared_ptr<const Snapshot> Guardrail::snapshot() const {
-  return snapshot_.load(std::memory_order_acquire);
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
 }
 
 void Guardrail::reset(const std::string& who, const std::string& reason) {
   std::lock_guard lock(mutex_);
-  const auto current = snapshot_.load(std::memory_order_acquire);
+  const auto current = snapshot();
   const auto previous = current ? current->evaluation.verdict : slo::Verdict::kHold;
   drain_once();
   evaluator_.reset(clock_.monotonic_ns());

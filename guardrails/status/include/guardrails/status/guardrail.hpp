@@ -95,7 +95,10 @@ class Guardrail {
   std::uint64_t drained_ = 0;
   std::uint64_t evidence_errors_ = 0;
   std::string evidence_problem_;
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;  // published by evaluate_locked
+  // The published snapshot, behind its own tiny lock so readers never wait for a drain. (Not
+  // std::atomic<shared_ptr>: libstdc++ 12 implements it with a lock bit TSan cannot see.)
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mutex_
 
   std::mutex run_mutex_;
   std::condition_variable run_cv_;
