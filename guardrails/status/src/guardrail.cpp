@@ -201,6 +201,7 @@ void Guardrail::evaluate_locked(core::Nanos now) {
   snap->evidence_entries = evidence_ ? evidence_->entries() : 0;
   snap->evidence_errors = evidence_errors_;
   snap->evidence_problem = evidence_problem_;
+  snap->status_body = status_json(*snap);
   std::lock_guard lock(snapshot_mutex_);
   snapshot_ = std::move(snap);
 }

@@ -53,7 +53,7 @@ std::optional<http::Response> check_flagger_body(const http::Request& req) {
 
 void mount_guardrail_routes(http::Router& router, Guardrail& guardrail) {
   router.get("/guardrail/v1/status", [&guardrail](const http::Request&) {
-    return http::Response::json(200, status_json(*guardrail.snapshot()));
+    return http::Response::json(200, guardrail.snapshot()->status_body);
   });
 
   router.post("/guardrail/v1/flagger", [&guardrail](const http::Request& req) {
@@ -104,7 +104,7 @@ void mount_guardrail_routes(http::Router& router, Guardrail& guardrail) {
       }
     }
     guardrail.reset(who + " from " + req.remote_address, reason);
-    return http::Response::json(200, status_json(*guardrail.snapshot()));
+    return http::Response::json(200, guardrail.snapshot()->status_body);
   });
 }
 

@@ -48,6 +48,8 @@ struct Snapshot {
   std::string evidence_problem;  // the last evidence failure, if any
   // Cumulative latency histograms (one per latency SLO, by SLO index; null for ratio SLOs).
   std::vector<std::shared_ptr<const slo::LogLinearHistogram>> latency;
+  // The body of GET /guardrail/v1/status, rendered once per evaluation instead of per request.
+  std::string status_body;
 };
 
 class Guardrail {
