@@ -17,6 +17,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests and benchmarks call
   curl wrk prometheus tzdata
+  # fuzzing (libFuzzer with clang-16)
+  clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
 
 SUDO=""

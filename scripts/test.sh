@@ -5,10 +5,12 @@
 #   3. `ci` preset (Debug + ASan + UBSan + -Werror): build, ctest -LE benchmark
 #   4. a short smoke run of every benchmark binary (ctest -L benchmark)
 #   5. `tsan` preset: the test executables that exercise threads, under ThreadSanitizer
-# Exits non-zero on the first failure. Set SKIP_TSAN=1 to skip step 5 locally.
+#   6. `fuzz` preset: each libFuzzer harness for FUZZ_SECONDS (default 20)
+# Exits non-zero on the first failure. SKIP_TSAN=1 / SKIP_FUZZ=1 skip steps 5 / 6 locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
+root=$(pwd)
 started=$(date +%s)
 step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
 
@@ -41,6 +43,27 @@ if [ "${SKIP_TSAN:-0}" != "1" ]; then
   cmake --build --preset tsan --target $tsan_tests
   # ASLR with high entropy breaks older TSan runtimes; setarch -R runs without randomisation.
   setarch "$(uname -m)" -R ctest --test-dir build/tsan -R "^(${tsan_tests// /|})\\." -j "$jobs" --timeout 300 --no-tests=error --output-on-failure
+fi
+
+if [ "${SKIP_FUZZ:-0}" != "1" ]; then
+  step "fuzz: every parser harness for ${FUZZ_SECONDS:-20} s (libFuzzer, ASan + UBSan)"
+  fuzzers="decimal burn_rate evidence routes"
+  cmake --preset fuzz >/dev/null
+  # shellcheck disable=SC2046
+  cmake --build --preset fuzz --target $(printf 'fuzz_%s ' $fuzzers)
+  work=$(mktemp -d)
+  for f in $fuzzers; do
+    mkdir -p "$work/$f"
+    # New corpus entries go to a scratch folder; the committed seeds stay as they are.
+    if ! (cd "$work" && "$root/build/fuzz/fuzz/fuzz_$f" -max_total_time="${FUZZ_SECONDS:-20}" \
+          -rss_limit_mb=2048 "$work/$f" "$root/fuzz/corpus/$f" >"$work/$f.log" 2>&1); then
+      grep -v '^{"ts"' "$work/$f.log" | tail -40
+      echo "fuzz_$f found a crash (input saved in $work)" >&2
+      exit 1
+    fi
+    echo "fuzz_$f: $(grep -E '^Done' "$work/$f.log")"
+  done
+  rm -rf "$work"
 fi
 
 step "all tests passed"

@@ -73,3 +73,20 @@ TEST(LogLevel, ParsesEveryNameAndRejectsOthers) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(JsonEscape, InvalidUtf8BecomesReplacementCharacterAndValidUtf8Passes) {
+  std::string out;
+  logging::append_json_escaped(out, "caf\xc3\xa9 \xe2\x82\xac ok");
+  EXPECT_EQ(out, "caf\xc3\xa9 \xe2\x82\xac ok");
+  for (const char* bad :
+       {"\x9c", "\xc3", "\xe2\x82", "\xc0\xaf", "\xed\xa0\x80", "\xf5\x80\x80\x80", "a\xffz"}) {
+    out.clear();
+    logging::append_json_escaped(out, bad);
+    EXPECT_NE(out.find("\\ufffd"), std::string::npos) << out;
+    EXPECT_NO_THROW((void)nlohmann::json::parse("\"" + out + "\"")) << out;
+  }
+}
+
+}  // namespace
