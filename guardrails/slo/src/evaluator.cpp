@@ -5,22 +5,11 @@
 #include <limits>
 #include <stdexcept>
 
+#include "time_slots.hpp"
+
 namespace guardrails::slo {
 
 namespace {
-
-constexpr std::int64_t kNoSlot = std::numeric_limits<std::int64_t>::min();
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  std::int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-std::size_t ring_index(std::int64_t slot, std::size_t size) {
-  const auto m = slot % static_cast<std::int64_t>(size);
-  return static_cast<std::size_t>(m < 0 ? m + static_cast<std::int64_t>(size) : m);
-}
 
 std::string fixed(double v, int decimals) {
   char buf[64];
@@ -34,64 +23,38 @@ std::string seconds_text(double s) {
   return fixed(s * 1000, s * 1000 >= 10 ? 1 : 3) + " ms";
 }
 
-// Good/total counters in fixed-width time slots; the newest `slots` slots are kept.
+// Good/total counters per time slot, for ratio values and burn rates.
 class CountRing {
  public:
-  CountRing(core::Nanos width, std::size_t slots) : width_(width), slots_(slots) {}
+  CountRing(core::Nanos width, std::size_t slots) : slots_(width, slots) {}
 
   // False when the sample is older than the ring: it is ignored.
   bool add(core::Nanos ts, bool good) {
-    const std::int64_t slot = floor_div(ts, width_);
-    advance(slot);
-    if (slot <= head_ - static_cast<std::int64_t>(slots_.size())) return false;
-    auto& s = slots_[ring_index(slot, slots_.size())];
-    s.total += 1;
-    s.good += good ? 1 : 0;
+    Counts* c = slots_.slot_for(ts, reset);
+    if (c == nullptr) return false;
+    c->total += 1;
+    c->good += good ? 1 : 0;
     return true;
   }
+  void advance_to(core::Nanos now) { slots_.advance_to(now, reset); }
 
-  void advance(std::int64_t slot) {
-    if (head_ == kNoSlot) {
-      head_ = slot;
-      return;
-    }
-    if (slot <= head_) return;
-    const std::int64_t steps =
-        std::min<std::int64_t>(slot - head_, static_cast<std::int64_t>(slots_.size()));
-    for (std::int64_t i = 1; i <= steps; ++i) slots_[ring_index(head_ + i, slots_.size())] = {};
-    head_ = slot;
-  }
-  void advance_to(core::Nanos now) { advance(floor_div(now, width_)); }
-
-  struct Totals {
+  struct Counts {
     std::uint64_t good = 0, total = 0;
   };
   // Sums the slots covering the last `window` (the current, partial slot included).
-  Totals sum(core::Nanos window) const {
-    Totals t;
-    if (head_ == kNoSlot) return t;
-    const auto k = std::min<std::int64_t>((window + width_ - 1) / width_,
-                                          static_cast<std::int64_t>(slots_.size()));
-    for (std::int64_t i = 0; i < k; ++i) {
-      const auto& s = slots_[ring_index(head_ - i, slots_.size())];
-      t.good += s.good;
-      t.total += s.total;
-    }
+  Counts sum(core::Nanos window) const {
+    Counts t;
+    slots_.for_window(window, [&t](const Counts& c) {
+      t.good += c.good;
+      t.total += c.total;
+    });
     return t;
   }
-
-  void clear() {
-    std::fill(slots_.begin(), slots_.end(), Slot{});
-    head_ = kNoSlot;
-  }
+  void clear() { slots_.clear(reset); }
 
  private:
-  struct Slot {
-    std::uint64_t good = 0, total = 0;
-  };
-  core::Nanos width_;
-  std::vector<Slot> slots_;
-  std::int64_t head_ = kNoSlot;
+  static void reset(Counts& c) { c = {}; }
+  detail::TimeSlots<Counts> slots_;
 };
 
 // A latency window as `slots` sub-histograms plus their running sum, so a quantile query reads
@@ -99,50 +62,33 @@ class CountRing {
 class HistogramRing {
  public:
   HistogramRing(core::Nanos window, std::size_t slots)
-      : width_(std::max<core::Nanos>(1, window / static_cast<core::Nanos>(slots))), slots_(slots) {}
+      : slots_(std::max<core::Nanos>(1, window / static_cast<core::Nanos>(slots)), slots) {}
 
   bool add(core::Nanos ts, std::uint64_t value) {
-    const std::int64_t slot = floor_div(ts, width_);
-    advance(slot);
-    if (slot <= head_ - static_cast<std::int64_t>(slots_.size())) return false;
-    slots_[ring_index(slot, slots_.size())].record(value);
+    LogLinearHistogram* h = slots_.slot_for(ts, Expire{&window_});
+    if (h == nullptr) return false;
+    h->record(value);
     window_.record(value);
     return true;
   }
-
-  void advance(std::int64_t slot) {
-    if (head_ == kNoSlot) {
-      head_ = slot;
-      return;
-    }
-    if (slot <= head_) return;
-    if (slot - head_ >= static_cast<std::int64_t>(slots_.size())) {
-      for (auto& s : slots_) s.clear();
-      window_.clear();
-    } else {
-      for (std::int64_t i = head_ + 1; i <= slot; ++i) {
-        auto& expired = slots_[ring_index(i, slots_.size())];
-        window_.subtract(expired);
-        expired.clear();
-      }
-    }
-    head_ = slot;
-  }
-  void advance_to(core::Nanos now) { advance(floor_div(now, width_)); }
-
+  void advance_to(core::Nanos now) { slots_.advance_to(now, Expire{&window_}); }
   const LogLinearHistogram& window() const { return window_; }
-
   void clear() {
-    for (auto& s : slots_) s.clear();
+    slots_.clear([](LogLinearHistogram& h) { h.clear(); });
     window_.clear();
-    head_ = kNoSlot;
   }
 
  private:
-  core::Nanos width_;
-  std::vector<LogLinearHistogram> slots_;
+  // A slot leaving the window takes its counts out of the running sum.
+  struct Expire {
+    LogLinearHistogram* window;
+    void operator()(LogLinearHistogram& h) const {
+      window->subtract(h);
+      h.clear();
+    }
+  };
+  detail::TimeSlots<LogLinearHistogram> slots_;
   LogLinearHistogram window_;
-  std::int64_t head_ = kNoSlot;
 };
 
 core::Nanos longest_window(const SloSpec& spec) {
