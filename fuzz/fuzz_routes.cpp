@@ -58,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (res.status < 200 || res.status > 599) std::abort();
   if (res.status >= 400) {
     const auto body = nlohmann::json::parse(res.body, nullptr, false);
-    if (body.is_discarded() || !body.contains("error") || !body["error"]["code"].is_string()) std::abort();
+    if (body.is_discarded() || !body.contains("error") || !body["error"]["code"].is_string())
+      std::abort();
   }
   return 0;
 }

@@ -2,6 +2,8 @@
 # Configures and builds one CMake preset: scripts/build.sh [dev|ci|tsan|release] [targets...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache needs a writable cache folder even when HOME is unset (as under some CI runners).
+export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/tmp}/.cache/ccache}"
 preset=${1:-release}
 shift || true
 cmake --preset "$preset" >/dev/null
