@@ -12,6 +12,7 @@
 #include "http/probes.hpp"
 #include "http/server.hpp"
 #include "logging/logger.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -154,6 +155,21 @@ TEST_F(HttpServerTest, HandlerExceptionIs500AndServerKeepsServing) {
   EXPECT_EQ(r->status, 500);
   EXPECT_EQ(error_code(r->body), "internal");
   expect_alive();
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsAnInterim100ThenTheAnswer) {
+  start();
+  test_support::TempDir dir;
+  test_support::write_file(dir.file("body.txt"), std::string(4096, 'b'));
+  // curl -v prints the interim response; --expect100-timeout makes a missing one slow, not silent.
+  const auto [code, out] = test_support::run_command(
+      {"/usr/bin/curl", "-sv", "-H", "Expect: 100-continue", "--expect100-timeout", "10",
+       "--data-binary", "@" + dir.file("body.txt"),
+       "http://127.0.0.1:" + std::to_string(port) + "/echo"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("< HTTP/1.1 100 Continue"), std::string::npos) << out;
+  EXPECT_NE(out.find("< HTTP/1.1 200 OK"), std::string::npos) << out;
+  EXPECT_NE(out.find(std::string(4096, 'b')), std::string::npos);
 }
 
 TEST_F(HttpServerTest, BadJsonGetsTheHandlersSpecific400) {

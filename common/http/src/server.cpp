@@ -108,6 +108,24 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
+    // A client that sent "Expect: 100-continue" waits for our go-ahead before the body (curl
+    // waits a whole second otherwise). An oversized Content-Length never gets here: the parser
+    // already failed with body_limit, answered with 413.
+    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+      auto go_ahead = std::make_shared<bhttp::response<bhttp::empty_body>>(
+          bhttp::status::continue_, parser_->get().version());
+      stream_.expires_after(server_.options.body_timeout);
+      bhttp::async_write(stream_, *go_ahead,
+                         [self = shared_from_this(), go_ahead](beast::error_code e, std::size_t) {
+                           if (e) return self->close();
+                           self->read_body();
+                         });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
     stream_.expires_after(server_.options.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::on_read, shared_from_this()));
