@@ -1,0 +1,249 @@
+// Scenario tests of the matching engine, run against both books (typed tests).
+#include <gtest/gtest.h>
+
+#include "engine_test_support.hpp"
+
+namespace {
+
+using namespace trading;
+using namespace trading::testing;
+
+template <typename Book>
+class EngineTest : public ::testing::Test {
+ protected:
+  MatchingEngine<Book> engine{test_config()};
+  std::vector<Event> events;
+
+  const std::vector<Event>& run(const Command& c) {
+    events.clear();
+    engine.apply(c, events);
+    return events;
+  }
+  std::vector<Level> depth(Side side, SymbolId sym = kAcme) {
+    std::vector<Level> out;
+    engine.book(sym).depth(side, 10, out);
+    return out;
+  }
+};
+using Books = ::testing::Types<OrderBook, NaiveOrderBook>;
+TYPED_TEST_SUITE(EngineTest, Books);
+
+TYPED_TEST(EngineTest, RestingOrdersBuildTheBookAndTopOfBook) {
+  this->run(limit(1, kAlice, Side::kBuy, 1000, 100));
+  this->run(limit(2, kAlice, Side::kBuy, 1005, 50));
+  const auto& ev = this->run(limit(3, kBob, Side::kSell, 1020, 70));
+  ASSERT_EQ(only<Accepted>(ev).size(), 1u);
+  const auto tops = only<TopOfBook>(ev);
+  ASSERT_EQ(tops.size(), 1u);
+  EXPECT_EQ(tops[0].bid, Price{1005});
+  EXPECT_EQ(tops[0].bid_qty, Qty{50});
+  EXPECT_EQ(tops[0].ask, Price{1020});
+  EXPECT_EQ(this->depth(Side::kBuy),
+            (std::vector<Level>{{Price{1005}, Qty{50}, 1}, {Price{1000}, Qty{100}, 1}}));
+}
+
+TYPED_TEST(EngineTest, PartialFillAtTheRestingPriceLeavesTheRemainderResting) {
+  this->run(limit(1, kAlice, Side::kSell, 1000, 100));
+  const auto& ev = this->run(limit(2, kBob, Side::kBuy, 1010, 30));
+  const auto trades = only<Trade>(ev);
+  ASSERT_EQ(trades.size(), 1u);
+  EXPECT_EQ(trades[0].price, Price{1000}) << "trade prints at the resting order's price";
+  EXPECT_EQ(trades[0].qty, Qty{30});
+  EXPECT_EQ(trades[0].resting_leaves, Qty{70});
+  EXPECT_EQ(trades[0].resting_cum, Qty{30});
+  EXPECT_EQ(trades[0].aggressor_leaves, Qty{0});
+  EXPECT_EQ(trades[0].aggressor_cum_notional, 30'000);
+  EXPECT_EQ(this->depth(Side::kSell), (std::vector<Level>{{Price{1000}, Qty{70}, 1}}));
+  EXPECT_TRUE(this->depth(Side::kBuy).empty());
+}
+
+TYPED_TEST(EngineTest, AggressiveOrderSweepsLevelsInPriceThenTimeOrder) {
+  this->run(limit(1, kAlice, Side::kSell, 1010, 10));
+  this->run(limit(2, kAlice, Side::kSell, 1000, 10));
+  this->run(limit(3, kBob, Side::kSell, 1000, 10));
+  this->run(limit(4, kAlice, Side::kSell, 1005, 10));
+  const auto trades = only<Trade>(this->run(limit(5, kCarol, Side::kBuy, 1010, 40)));
+  ASSERT_EQ(trades.size(), 4u);
+  EXPECT_EQ(trades[0].resting, OrderId(2));
+  EXPECT_EQ(trades[1].resting, OrderId(3));
+  EXPECT_EQ(trades[2].resting, OrderId(4));
+  EXPECT_EQ(trades[3].resting, OrderId(1));
+  EXPECT_EQ(trades[3].aggressor_cum, Qty{40});
+  EXPECT_EQ(trades[3].aggressor_cum_notional, 10 * (1000 + 1000 + 1005 + 1010));
+  EXPECT_EQ(trades[0].id, TradeId(1));
+  EXPECT_EQ(trades[3].id, TradeId(4));
+}
+
+TYPED_TEST(EngineTest, MarketOrdersNeverRest) {
+  this->run(limit(1, kAlice, Side::kSell, 1000, 20));
+  const auto& ev = this->run(market(2, kBob, Side::kBuy, 50));
+  EXPECT_EQ(only<Trade>(ev).size(), 1u);
+  const auto c = only<Canceled>(ev);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].reason, CancelReason::kMarketRemainder);
+  EXPECT_EQ(c[0].canceled_qty, Qty{30});
+  EXPECT_TRUE(this->depth(Side::kBuy).empty());
+  const auto empty_book = this->run(market(3, kBob, Side::kSell, 10));
+  EXPECT_EQ(only<Canceled>(empty_book).at(0).canceled_qty, Qty{10});
+}
+
+TYPED_TEST(EngineTest, IocRemainderIsCanceled) {
+  this->run(limit(1, kAlice, Side::kSell, 1000, 20));
+  const auto& ev = this->run(limit(2, kBob, Side::kBuy, 1000, 50, TimeInForce::kIoc));
+  EXPECT_EQ(only<Trade>(ev).at(0).qty, Qty{20});
+  EXPECT_EQ(only<Canceled>(ev).at(0).reason, CancelReason::kIocRemainder);
+  EXPECT_TRUE(this->depth(Side::kBuy).empty());
+}
+
+TYPED_TEST(EngineTest, FokFillsFullyOrNotAtAll) {
+  this->run(limit(1, kAlice, Side::kSell, 1000, 20));
+  this->run(limit(2, kAlice, Side::kSell, 1005, 20));
+  const auto& none = this->run(limit(3, kBob, Side::kBuy, 1005, 50, TimeInForce::kFok));
+  EXPECT_TRUE(only<Trade>(none).empty()) << "checked before any trade";
+  EXPECT_EQ(only<Canceled>(none).at(0).reason, CancelReason::kFokUnfillable);
+  EXPECT_EQ(this->depth(Side::kSell).size(), 2u);
+  const auto& all = this->run(limit(4, kBob, Side::kBuy, 1005, 40, TimeInForce::kFok));
+  EXPECT_EQ(only<Trade>(all).size(), 2u);
+  EXPECT_TRUE(only<Canceled>(all).empty());
+  EXPECT_TRUE(this->depth(Side::kSell).empty());
+}
+
+TYPED_TEST(EngineTest, CancelRemovesAndOnlyTheOwnerMayCancel) {
+  this->run(limit(1, kAlice, Side::kBuy, 1000, 20));
+  EXPECT_EQ(only<Rejected>(this->run(cancel(1, kBob))).at(0).code, RejectCode::kNotOrderOwner);
+  EXPECT_EQ(only<Rejected>(this->run(cancel(99, kAlice))).at(0).code, RejectCode::kUnknownOrder);
+  const auto& ev = this->run(cancel(1, kAlice));
+  EXPECT_EQ(only<Canceled>(ev).at(0).reason, CancelReason::kRequested);
+  EXPECT_TRUE(this->depth(Side::kBuy).empty());
+  EXPECT_EQ(only<Rejected>(this->run(cancel(1, kAlice))).at(0).code, RejectCode::kUnknownOrder);
+}
+
+TYPED_TEST(EngineTest, ReplaceQuantityDownKeepsPriority) {
+  this->run(limit(1, kAlice, Side::kBuy, 1000, 50));
+  this->run(limit(2, kBob, Side::kBuy, 1000, 50));
+  const auto& ev = this->run(replace(1, kAlice, 1000, 30));
+  ASSERT_EQ(only<Replaced>(ev).size(), 1u);
+  EXPECT_TRUE(only<Replaced>(ev)[0].kept_priority);
+  const auto trades = only<Trade>(this->run(limit(3, kCarol, Side::kSell, 1000, 10)));
+  EXPECT_EQ(trades.at(0).resting, OrderId(1));
+  EXPECT_EQ(this->depth(Side::kBuy).at(0).qty, Qty{70});
+}
+
+TYPED_TEST(EngineTest, ReplaceQuantityUpOrPriceChangeLosesPriority) {
+  this->run(limit(1, kAlice, Side::kBuy, 1000, 50));
+  this->run(limit(2, kBob, Side::kBuy, 1000, 50));
+  EXPECT_FALSE(only<Replaced>(this->run(replace(1, kAlice, 1000, 60))).at(0).kept_priority);
+  EXPECT_EQ(only<Trade>(this->run(limit(3, kCarol, Side::kSell, 1000, 10))).at(0).resting,
+            OrderId(2));
+}
+
+TYPED_TEST(EngineTest, ReplaceThatCrossesTrades) {
+  this->run(limit(1, kAlice, Side::kSell, 1010, 50));
+  this->run(limit(2, kBob, Side::kBuy, 1000, 20));
+  const auto& ev = this->run(replace(2, kBob, 1010, 20));
+  const auto trades = only<Trade>(ev);
+  ASSERT_EQ(trades.size(), 1u);
+  EXPECT_EQ(trades[0].aggressor, OrderId(2));
+  EXPECT_EQ(trades[0].price, Price{1010});
+  EXPECT_TRUE(this->depth(Side::kBuy).empty());
+}
+
+TYPED_TEST(EngineTest, ReplaceToNoMoreThanFilledIsRejected) {
+  this->run(limit(1, kAlice, Side::kSell, 1000, 50));
+  this->run(limit(2, kBob, Side::kBuy, 1000, 30));
+  EXPECT_EQ(only<Rejected>(this->run(replace(1, kAlice, 1000, 30))).at(0).code,
+            RejectCode::kReplaceBelowFilled);
+  const auto ok = only<Replaced>(this->run(replace(1, kAlice, 1000, 40)));
+  EXPECT_EQ(ok.at(0).leaves, Qty{10});
+}
+
+TYPED_TEST(EngineTest, SelfTradePreventionCancelsRestingOrIncoming) {
+  this->run(limit(1, kAlice, Side::kSell, 1000, 10));
+  this->run(limit(2, kBob, Side::kSell, 1000, 10));
+  // Alice (cancel resting): her own resting order is canceled, then she trades with Bob.
+  const auto& ev = this->run(limit(3, kAlice, Side::kBuy, 1000, 10));
+  EXPECT_EQ(only<Canceled>(ev).at(0).id, OrderId(1));
+  EXPECT_EQ(only<Canceled>(ev).at(0).reason, CancelReason::kSelfTrade);
+  EXPECT_EQ(only<Trade>(ev).at(0).resting, OrderId(2));
+  // Carol (cancel incoming): her incoming order is canceled, her resting one stays.
+  this->run(limit(4, kCarol, Side::kSell, 1000, 10));
+  const auto& ev2 = this->run(limit(5, kCarol, Side::kBuy, 1000, 10));
+  EXPECT_EQ(only<Canceled>(ev2).at(0).id, OrderId(5));
+  EXPECT_TRUE(only<Trade>(ev2).empty());
+  EXPECT_EQ(this->depth(Side::kSell).at(0).orders, 1u);
+}
+
+TYPED_TEST(EngineTest, MassCancelByAccountSymbolOrAll) {
+  this->run(limit(1, kAlice, Side::kBuy, 1000, 10));
+  this->run(limit(2, kBob, Side::kBuy, 995, 10));
+  this->run(limit(3, kAlice, Side::kSell, 50, 10, TimeInForce::kDay, kBeta));
+  auto ev = this->run(Command{0, MassCancel{MassCancelScope::kAccount, kAlice, SymbolId{}}});
+  EXPECT_EQ(only<Canceled>(ev).size(), 2u);
+  EXPECT_EQ(this->depth(Side::kBuy).size(), 1u);
+  this->run(limit(4, kAlice, Side::kSell, 50, 10, TimeInForce::kDay, kBeta));
+  ev = this->run(Command{0, MassCancel{MassCancelScope::kSymbol, AccountId{}, kBeta}});
+  EXPECT_EQ(only<Canceled>(ev).size(), 1u);
+  ev = this->run(Command{0, MassCancel{MassCancelScope::kAll, AccountId{}, SymbolId{}}});
+  EXPECT_EQ(only<Canceled>(ev).size(), 1u);
+  EXPECT_EQ(only<Canceled>(ev)[0].reason, CancelReason::kMassCancel);
+  EXPECT_EQ(only<Rejected>(this->run(Command{
+                               0, MassCancel{MassCancelScope::kSymbol, AccountId{}, SymbolId{9}}}))
+                .at(0)
+                .code,
+            RejectCode::kUnknownSymbol);
+}
+
+TYPED_TEST(EngineTest, EndOfDayExpiresDayOrdersOnly) {
+  this->run(limit(1, kAlice, Side::kBuy, 1000, 10, TimeInForce::kDay));
+  this->run(limit(2, kAlice, Side::kBuy, 995, 10, TimeInForce::kGtc));
+  const auto ev = this->run(Command{0, EndOfDay{}});
+  const auto expired = only<Expired>(ev);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].id, OrderId(1));
+  EXPECT_EQ(this->depth(Side::kBuy).size(), 1u);
+}
+
+TYPED_TEST(EngineTest, BadInputGetsSpecificRejectsAndChangesNothing) {
+  this->run(limit(1, kAlice, Side::kBuy, 1000, 10));
+  const auto before = this->engine.digest();
+  struct Case {
+    Command cmd;
+    RejectCode code;
+  };
+  const std::vector<Case> cases = {
+      {limit(2, kAlice, Side::kBuy, 1000, 0), RejectCode::kNonPositiveQuantity},
+      {limit(2, kAlice, Side::kBuy, 1000, -10), RejectCode::kNonPositiveQuantity},
+      {limit(2, kAlice, Side::kBuy, 1000, 15), RejectCode::kQuantityOffLot},
+      {limit(2, kAlice, Side::kBuy, 1002, 10), RejectCode::kPriceOffTick},
+      {limit(2, kAlice, Side::kBuy, 0, 10), RejectCode::kNonPositivePrice},
+      {limit(2, kAlice, Side::kBuy, 1000, 10, TimeInForce::kDay, SymbolId{7}),
+       RejectCode::kUnknownSymbol},
+      {limit(2, AccountId{42}, Side::kBuy, 1000, 10), RejectCode::kUnknownAccount},
+      {limit(1, kAlice, Side::kBuy, 1000, 10), RejectCode::kDuplicateOrderId},
+      {replace(1, kAlice, 1003, 10), RejectCode::kPriceOffTick},
+      {replace(1, kAlice, 1000, 0), RejectCode::kNonPositiveQuantity},
+      {replace(9, kAlice, 1000, 10), RejectCode::kUnknownOrder},
+      {replace(1, kBob, 1000, 10), RejectCode::kNotOrderOwner},
+      {cancel(1, kAlice, SymbolId{7}), RejectCode::kUnknownSymbol},
+  };
+  for (const auto& c : cases) {
+    const auto& ev = this->run(c.cmd);
+    ASSERT_EQ(ev.size(), 1u);
+    const auto r = only<Rejected>(ev);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].code, c.code) << reject_text(c.code);
+    EXPECT_FALSE(reject_text(r[0].code).empty());
+    EXPECT_EQ(this->engine.digest(), before) << "a rejected command must not change state";
+  }
+}
+
+TEST(Engine, DisabledInstrumentRejectsNewOrders) {
+  auto cfg = test_config();
+  cfg.instruments[0].trading_enabled = false;
+  MatchingEngine<OrderBook> engine(cfg);
+  std::vector<Event> ev;
+  engine.apply(limit(1, kAlice, Side::kBuy, 1000, 10), ev);
+  EXPECT_EQ(only<Rejected>(ev).at(0).code, RejectCode::kTradingDisabled);
+}
+
+}  // namespace

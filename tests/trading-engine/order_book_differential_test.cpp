@@ -1,0 +1,133 @@
+// Differential test: the fast book against the naive reference book on seeded random streams,
+// comparing every event of every command, with invariant checks along the way.
+#include <gtest/gtest.h>
+
+#include "engine_test_support.hpp"
+#include "trading/testing/order_flow.hpp"
+
+namespace {
+
+using namespace trading;
+using namespace trading::testing;
+
+std::vector<RestingOrder> orders_of(auto& book, Side side) {
+  std::vector<RestingOrder> out;
+  book.for_each_order(side, [&](const RestingOrder& o) {
+    out.push_back(o);
+    return true;
+  });
+  return out;
+}
+
+bool same(const RestingOrder& a, const RestingOrder& b) {
+  return a.id == b.id && a.account == b.account && a.side == b.side && a.tif == b.tif &&
+         a.price == b.price && a.qty == b.qty && a.leaves == b.leaves && a.cum == b.cum &&
+         a.cum_notional == b.cum_notional;
+}
+
+// Invariants of one book side: price-time order, level sums, per-order quantity conservation.
+void check_side(OrderBook& book, Side side) {
+  const auto orders = orders_of(book, side);
+  std::vector<Level> levels;
+  book.depth(side, 1'000'000, levels);
+  std::size_t li = 0;
+  Qty level_sum{0};
+  std::uint32_t level_count = 0;
+  for (std::size_t i = 0; i < orders.size(); ++i) {
+    const auto& o = orders[i];
+    ASSERT_GT(o.leaves.value(), 0);
+    ASSERT_EQ((o.leaves + o.cum).value(), o.qty.value()) << "quantity conserved";
+    if (i > 0 && orders[i - 1].price != o.price) {
+      ASSERT_TRUE(side == Side::kBuy ? orders[i - 1].price > o.price
+                                     : orders[i - 1].price < o.price)
+          << "levels in price order";
+      ASSERT_EQ(levels[li].qty, level_sum);
+      ASSERT_EQ(levels[li].orders, level_count);
+      ++li;
+      level_sum = Qty{0};
+      level_count = 0;
+    }
+    ASSERT_LT(li, levels.size());
+    ASSERT_EQ(levels[li].price, o.price);
+    level_sum += o.leaves;
+    ++level_count;
+  }
+  if (!orders.empty()) {
+    ASSERT_EQ(levels[li].qty, level_sum);
+    ASSERT_EQ(li + 1, levels.size());
+  } else {
+    ASSERT_TRUE(levels.empty());
+  }
+}
+
+void run_stream(std::uint64_t seed, int commands, int prefill) {
+  MatchingEngine<OrderBook> fast(test_config());
+  MatchingEngine<NaiveOrderBook> naive(test_config());
+  OrderFlow flow(seed, {kAcme, 100'000, 5, 10, {kAlice, kBob, kCarol}, 1});
+  std::vector<Event> a, b;
+  std::uint64_t trades = 0, rejects = 0;
+  for (int i = 0; i < commands; ++i) {
+    const Command c = i < prefill ? flow.passive_add() : flow.next();
+    a.clear();
+    b.clear();
+    fast.apply(c, a);
+    naive.apply(c, b);
+    ASSERT_EQ(a, b) << "seed " << seed << " command " << i;
+    for (const auto& e : a) {
+      trades += std::holds_alternative<Trade>(e) ? 1u : 0u;
+      rejects += std::holds_alternative<Rejected>(e) ? 1u : 0u;
+    }
+    const Level bid = fast.book(kAcme).best_level(Side::kBuy);
+    const Level ask = fast.book(kAcme).best_level(Side::kSell);
+    if (bid.qty.value() > 0 && ask.qty.value() > 0) {
+      ASSERT_LT(bid.price, ask.price) << "crossed book at " << i;
+    }
+    if (i % 997 == 0 || i == commands - 1) {
+      for (Side side : {Side::kBuy, Side::kSell}) {
+        check_side(fast.book(kAcme), side);
+        const auto fo = orders_of(fast.book(kAcme), side);
+        const auto no = orders_of(naive.book(kAcme), side);
+        ASSERT_EQ(fo.size(), no.size());
+        for (std::size_t k = 0; k < fo.size(); ++k)
+          ASSERT_TRUE(same(fo[k], no[k])) << "order " << k << " at " << i;
+      }
+      ASSERT_EQ(fast.digest(), naive.digest());
+    }
+  }
+  EXPECT_GT(trades, static_cast<std::uint64_t>(commands) / 50)
+      << "the stream must exercise matching";
+  EXPECT_GT(fast.book(kAcme).order_count(), 0u);
+  ::testing::Test::RecordProperty("trades", std::to_string(trades));
+  ::testing::Test::RecordProperty("rejects", std::to_string(rejects));
+}
+
+TEST(OrderBookDifferential, FastBookMatchesNaiveBookOnAMillionCommands) {
+  for (std::uint64_t seed : {1u, 2u, 3u, 4u}) run_stream(seed, 250'000, 500);
+}
+
+TEST(OrderBookDifferential, DeepBookStream) { run_stream(99, 50'000, 20'000); }
+
+TEST(OrderIndex, InsertFindEraseAgainstAReference) {
+  OrderIndex index;
+  std::vector<std::uint64_t> ids;
+  std::uint64_t state = 7;
+  for (int i = 0; i < 200'000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    if (ids.empty() || (state >> 33) % 3 != 0) {
+      const std::uint64_t id = static_cast<std::uint64_t>(i) + 1u;
+      index.insert(OrderId(id), static_cast<std::uint32_t>(id % 1'000'000u));
+      ids.push_back(id);
+    } else {
+      const std::size_t k = (state >> 20) % ids.size();
+      index.erase(OrderId(ids[k]));
+      ASSERT_EQ(index.find(OrderId(ids[k])), OrderIndex::kMissing);
+      ids[k] = ids.back();
+      ids.pop_back();
+    }
+  }
+  ASSERT_EQ(index.size(), ids.size());
+  for (auto id : ids)
+    ASSERT_EQ(index.find(OrderId(id)), static_cast<std::uint32_t>(id % 1'000'000u));
+}
+
+}  // namespace

@@ -1,0 +1,54 @@
+// Commands: the only inputs of the engine. Each carries its time and the ids it introduces, so
+// replaying the same commands reproduces the same events bit for bit. Trivially copyable.
+#pragma once
+
+#include <variant>
+
+#include "core/clock.hpp"
+#include "trading/domain/types.hpp"
+
+namespace trading {
+
+struct NewOrder {
+  OrderId id;  // assigned by the sequencer; must be greater than every id seen before
+  AccountId account;
+  SymbolId symbol;
+  Side side = Side::kBuy;
+  OrderType type = OrderType::kLimit;
+  TimeInForce tif = TimeInForce::kDay;
+  Price price{0};  // ignored for market orders
+  Qty qty{0};
+  SessionId owner = 0;
+};
+
+struct CancelOrder {
+  OrderId id;
+  AccountId account;  // must own the order
+  SymbolId symbol;    // the book to look in (FIX tag 55 is required on a cancel)
+};
+
+struct ReplaceOrder {
+  OrderId id;
+  AccountId account;
+  SymbolId symbol;
+  Price price{0};
+  Qty qty{0};  // new total quantity (filled + leaves)
+};
+
+enum class MassCancelScope : std::uint8_t { kAccount, kSymbol, kAll };
+
+struct MassCancel {
+  MassCancelScope scope = MassCancelScope::kAll;
+  AccountId account;  // for kAccount
+  SymbolId symbol;    // for kSymbol
+};
+
+// The configured session end: every Day order expires.
+struct EndOfDay {};
+
+struct Command {
+  core::Nanos timestamp = 0;
+  std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay> body;
+};
+
+}  // namespace trading

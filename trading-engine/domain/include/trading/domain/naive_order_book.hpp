@@ -1,0 +1,131 @@
+// NaiveOrderBook: the reference book — std::map of price to std::list of orders plus a hash map
+// from id to position. Obviously correct, allocation-heavy, slow: the oracle of the differential
+// test and the baseline of the benchmark. Same interface as OrderBook. Not thread-safe.
+#pragma once
+
+#include <functional>
+#include <list>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include "trading/domain/resting_order.hpp"
+
+namespace trading {
+
+class NaiveOrderBook {
+ public:
+  void insert(const RestingOrder& order) {
+    auto& list = order.side == Side::kBuy ? bids_[order.price] : asks_[order.price];
+    list.push_back(order);
+    index_[order.id] = {order.side, order.price, std::prev(list.end())};
+  }
+
+  RestingOrder* find(OrderId id) {
+    auto it = index_.find(id);
+    return it == index_.end() ? nullptr : &*it->second.position;
+  }
+
+  void erase(OrderId id) {
+    auto it = index_.find(id);
+    if (it == index_.end()) return;
+    const auto [side, price, position] = it->second;
+    if (side == Side::kBuy) {
+      erase_from(bids_, price, position);
+    } else {
+      erase_from(asks_, price, position);
+    }
+    index_.erase(it);
+  }
+
+  bool empty(Side side) const { return side == Side::kBuy ? bids_.empty() : asks_.empty(); }
+
+  // The oldest order at the best price of `side`. The side must not be empty.
+  RestingOrder& front(Side side) {
+    return side == Side::kBuy ? bids_.begin()->second.front() : asks_.begin()->second.front();
+  }
+
+  // Orders of `side` in priority order, until `visit` returns false.
+  template <typename Visit>
+  void for_each_order(Side side, Visit&& visit) {
+    const auto walk = [&](auto& levels) {
+      for (auto& [price, list] : levels) {
+        for (auto& o : list) {
+          if (!visit(o)) return;
+        }
+      }
+    };
+    if (side == Side::kBuy) {
+      walk(bids_);
+    } else {
+      walk(asks_);
+    }
+  }
+
+  // Up to `n` levels of `side`, best first.
+  void depth(Side side, std::size_t n, std::vector<Level>& out) const {
+    out.clear();
+    const auto walk = [&](const auto& levels) {
+      for (const auto& [price, list] : levels) {
+        if (out.size() == n) return;
+        Level l{price, Qty{0}, 0};
+        for (const auto& o : list) {
+          l.qty += o.leaves;
+          ++l.orders;
+        }
+        out.push_back(l);
+      }
+    };
+    if (side == Side::kBuy) {
+      walk(bids_);
+    } else {
+      walk(asks_);
+    }
+  }
+
+  Level best_level(Side side) const {
+    std::vector<Level> one;
+    depth(side, 1, one);
+    return one.empty() ? Level{} : one.front();
+  }
+
+  // Fills the front order of `side` by `qty` at `price`; removes it when nothing is left.
+  RestingOrder fill_front(Side side, Qty qty, Price price) {
+    RestingOrder& o = front(side);
+    o.leaves -= qty;
+    o.cum += qty;
+    o.cum_notional += price.value() * qty.value();
+    const RestingOrder after = o;
+    if (o.leaves.value() == 0) erase(o.id);
+    return after;
+  }
+
+  void reduce(OrderId id, Qty new_qty, Qty new_leaves) {
+    if (RestingOrder* o = find(id)) {
+      o->qty = new_qty;
+      o->leaves = new_leaves;
+    }
+  }
+
+  std::size_t order_count() const { return index_.size(); }
+
+ private:
+  using Orders = std::list<RestingOrder>;
+  struct Position {
+    Side side;
+    Price price;
+    Orders::iterator position;
+  };
+  template <typename Levels>
+  static void erase_from(Levels& levels, Price price, Orders::iterator position) {
+    auto level = levels.find(price);
+    level->second.erase(position);
+    if (level->second.empty()) levels.erase(level);
+  }
+
+  std::map<Price, Orders, std::greater<>> bids_;  // best (highest) first
+  std::map<Price, Orders, std::less<>> asks_;     // best (lowest) first
+  std::unordered_map<OrderId, Position> index_;
+};
+
+}  // namespace trading

@@ -1,0 +1,113 @@
+// OrderBook: the fast book of one instrument. Orders live in a pool of nodes (no allocation per
+// order once the pool has grown), linked in time order inside their price level; levels sit in a
+// vector per side sorted so the best price is at the back (activity near the touch moves little
+// memory); an open-addressing map finds an order by id. Same interface as NaiveOrderBook, which
+// is its test oracle and benchmark baseline. Not thread-safe: the engine thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "trading/domain/resting_order.hpp"
+
+namespace trading {
+
+// Open-addressing hash map OrderId -> node index (linear probing, backward-shift deletion, no
+// tombstones). Grows by doubling at 50 % load: allocation only while warming up.
+class OrderIndex {
+ public:
+  static constexpr std::uint32_t kMissing = std::numeric_limits<std::uint32_t>::max();
+
+  OrderIndex() { rehash(1024); }
+  std::uint32_t find(OrderId id) const;
+  void insert(OrderId id, std::uint32_t node);
+  void erase(OrderId id);
+  std::size_t size() const { return size_; }
+
+ private:
+  struct Entry {
+    std::uint64_t key = 0;  // 0 = empty (order ids start at 1)
+    std::uint32_t node = 0;
+  };
+  std::size_t slot_of(std::uint64_t key) const {
+    // Fibonacci hashing: sequential ids spread over the table.
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+  void rehash(std::size_t capacity);
+
+  std::vector<Entry> entries_;
+  std::size_t mask_ = 0;
+  int shift_ = 0;
+  std::size_t size_ = 0;
+};
+
+class OrderBook {
+ public:
+  OrderBook();
+
+  void insert(const RestingOrder& order);
+  RestingOrder* find(OrderId id);
+  void erase(OrderId id);
+
+  bool empty(Side side) const { return levels(side).empty(); }
+  RestingOrder& front(Side side) { return nodes_[levels(side).back().head].order; }
+
+  // Fills the front order of `side` by `qty` at `price`; removes it when nothing is left.
+  // Returns the order as it is after the fill.
+  RestingOrder fill_front(Side side, Qty qty, Price price);
+  // Lowers an order's quantity in place (keeps time priority). new_leaves > 0.
+  void reduce(OrderId id, Qty new_qty, Qty new_leaves);
+
+  template <typename Visit>
+  void for_each_order(Side side, Visit&& visit) {
+    const auto& lv = levels(side);
+    for (auto level = lv.rbegin(); level != lv.rend(); ++level) {
+      for (std::uint32_t n = level->head; n != kNil; n = nodes_[n].next) {
+        if (!visit(nodes_[n].order)) return;
+      }
+    }
+  }
+
+  void depth(Side side, std::size_t n, std::vector<Level>& out) const;
+  // The best level of `side` (qty 0 when the side is empty).
+  Level best_level(Side side) const {
+    const auto& lv = levels(side);
+    if (lv.empty()) return Level{};
+    return Level{lv.back().price, lv.back().qty, lv.back().count};
+  }
+  std::size_t order_count() const { return index_.size(); }
+
+ private:
+  static constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
+
+  struct Node {
+    RestingOrder order;
+    std::uint32_t prev = kNil;
+    std::uint32_t next = kNil;
+  };
+  struct LevelNode {
+    Price price{0};
+    Qty qty{0};
+    std::uint32_t count = 0;
+    std::uint32_t head = kNil;
+    std::uint32_t tail = kNil;
+  };
+
+  std::vector<LevelNode>& levels(Side side) { return side == Side::kBuy ? bids_ : asks_; }
+  const std::vector<LevelNode>& levels(Side side) const {
+    return side == Side::kBuy ? bids_ : asks_;
+  }
+  // Index of the level with `price` in `side`, or where it would be inserted; `found` says which.
+  std::size_t locate(Side side, Price price, bool& found) const;
+  std::uint32_t allocate(const RestingOrder& order);
+  void unlink(Side side, std::size_t level, std::uint32_t node);
+
+  std::vector<Node> nodes_;
+  std::uint32_t free_ = kNil;    // free list through Node::next
+  std::vector<LevelNode> bids_;  // ascending: best (highest) at the back
+  std::vector<LevelNode> asks_;  // descending: best (lowest) at the back
+  OrderIndex index_;
+};
+
+}  // namespace trading

@@ -1,0 +1,32 @@
+// RestingOrder: what a book keeps per order. Both book implementations store exactly this, so
+// the engine's matching logic is shared and the naive book can serve as the fast one's oracle.
+#pragma once
+
+#include <cstdint>
+
+#include "trading/domain/types.hpp"
+
+namespace trading {
+
+struct RestingOrder {
+  OrderId id;
+  AccountId account;
+  Side side = Side::kBuy;
+  TimeInForce tif = TimeInForce::kDay;
+  Price price{0};
+  Qty qty{0};     // total ordered (changes on replace)
+  Qty leaves{0};  // still open
+  Qty cum{0};     // filled so far
+  std::int64_t cum_notional = 0;
+  SessionId owner = 0;
+};
+
+// One price level of depth.
+struct Level {
+  Price price{0};
+  Qty qty{0};
+  std::uint32_t orders = 0;
+  friend bool operator==(const Level&, const Level&) = default;
+};
+
+}  // namespace trading

@@ -1,0 +1,189 @@
+#include "trading/domain/order_book.hpp"
+
+#include <algorithm>
+#include <bit>
+
+namespace trading {
+
+void OrderIndex::rehash(std::size_t capacity) {
+  std::vector<Entry> old = std::move(entries_);
+  entries_.assign(capacity, Entry{});
+  mask_ = capacity - 1;
+  shift_ = 64 - std::countr_zero(capacity);
+  size_ = 0;
+  for (const auto& e : old) {
+    if (e.key != 0) insert(OrderId(e.key), e.node);
+  }
+}
+
+std::uint32_t OrderIndex::find(OrderId id) const {
+  for (std::size_t i = slot_of(id.value());; i = (i + 1) & mask_) {
+    const Entry& e = entries_[i];
+    if (e.key == id.value()) return e.node;
+    if (e.key == 0) return kMissing;
+  }
+}
+
+void OrderIndex::insert(OrderId id, std::uint32_t node) {
+  if (2 * (size_ + 1) > entries_.size()) rehash(entries_.size() * 2);
+  std::size_t i = slot_of(id.value());
+  while (entries_[i].key != 0 && entries_[i].key != id.value()) i = (i + 1) & mask_;
+  if (entries_[i].key == 0) ++size_;
+  entries_[i] = Entry{id.value(), node};
+}
+
+void OrderIndex::erase(OrderId id) {
+  std::size_t i = slot_of(id.value());
+  while (entries_[i].key != id.value()) {
+    if (entries_[i].key == 0) return;
+    i = (i + 1) & mask_;
+  }
+  // Backward-shift deletion: move later entries of the probe chain into the hole.
+  std::size_t hole = i;
+  for (std::size_t j = (hole + 1) & mask_; entries_[j].key != 0; j = (j + 1) & mask_) {
+    const std::size_t home = slot_of(entries_[j].key);
+    // Entry j may fill the hole when its home is not in (hole, j] (cyclically).
+    const bool home_between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (!home_between) {
+      entries_[hole] = entries_[j];
+      hole = j;
+    }
+  }
+  entries_[hole] = Entry{};
+  --size_;
+}
+
+OrderBook::OrderBook() {
+  nodes_.reserve(1024);
+  bids_.reserve(256);
+  asks_.reserve(256);
+}
+
+std::size_t OrderBook::locate(Side side, Price price, bool& found) const {
+  const auto& lv = levels(side);
+  // Most activity is at or near the touch, i.e. near the back: look there first.
+  const auto better = [side](Price a, Price b) { return side == Side::kBuy ? a > b : a < b; };
+  std::size_t i = lv.size();
+  for (int steps = 0; steps < 8 && i > 0; ++steps) {
+    const Price p = lv[i - 1].price;
+    if (p == price) {
+      found = true;
+      return i - 1;
+    }
+    if (better(price, p)) {
+      found = false;
+      return i;
+    }
+    --i;
+  }
+  // Every level from i on is better than `price`: binary-search [0, i) (ordered worst..best)
+  // for the first level that is not worse than `price`.
+  const auto it = std::lower_bound(lv.begin(), lv.begin() + static_cast<std::ptrdiff_t>(i), price,
+                                   [&](const LevelNode& l, Price p) { return better(p, l.price); });
+  const auto pos = static_cast<std::size_t>(it - lv.begin());
+  found = pos < lv.size() && lv[pos].price == price;
+  return pos;
+}
+
+std::uint32_t OrderBook::allocate(const RestingOrder& order) {
+  std::uint32_t n;
+  if (free_ != kNil) {
+    n = free_;
+    free_ = nodes_[n].next;
+    nodes_[n] = Node{order, kNil, kNil};
+  } else {
+    n = static_cast<std::uint32_t>(nodes_.size());
+    nodes_.push_back(Node{order, kNil, kNil});
+  }
+  return n;
+}
+
+void OrderBook::insert(const RestingOrder& order) {
+  const std::uint32_t n = allocate(order);
+  bool found = false;
+  auto& lv = levels(order.side);
+  const std::size_t at = locate(order.side, order.price, found);
+  if (!found)
+    lv.insert(lv.begin() + static_cast<std::ptrdiff_t>(at),
+              LevelNode{order.price, Qty{0}, 0, kNil, kNil});
+  LevelNode& level = lv[at];
+  nodes_[n].prev = level.tail;
+  if (level.tail != kNil) {
+    nodes_[level.tail].next = n;
+  } else {
+    level.head = n;
+  }
+  level.tail = n;
+  level.qty += order.leaves;
+  ++level.count;
+  index_.insert(order.id, n);
+}
+
+RestingOrder* OrderBook::find(OrderId id) {
+  const std::uint32_t n = index_.find(id);
+  return n == OrderIndex::kMissing ? nullptr : &nodes_[n].order;
+}
+
+void OrderBook::unlink(Side side, std::size_t at, std::uint32_t n) {
+  auto& lv = levels(side);
+  LevelNode& level = lv[at];
+  Node& node = nodes_[n];
+  if (node.prev != kNil)
+    nodes_[node.prev].next = node.next;
+  else
+    level.head = node.next;
+  if (node.next != kNil)
+    nodes_[node.next].prev = node.prev;
+  else
+    level.tail = node.prev;
+  level.qty -= node.order.leaves;
+  --level.count;
+  if (level.count == 0) lv.erase(lv.begin() + static_cast<std::ptrdiff_t>(at));
+  index_.erase(node.order.id);
+  node.next = free_;
+  free_ = n;
+}
+
+void OrderBook::erase(OrderId id) {
+  const std::uint32_t n = index_.find(id);
+  if (n == OrderIndex::kMissing) return;
+  const RestingOrder& o = nodes_[n].order;
+  bool found = false;
+  const std::size_t at = locate(o.side, o.price, found);
+  unlink(o.side, at, n);
+}
+
+RestingOrder OrderBook::fill_front(Side side, Qty qty, Price price) {
+  auto& lv = levels(side);
+  LevelNode& level = lv.back();
+  const std::uint32_t n = level.head;
+  RestingOrder& o = nodes_[n].order;
+  o.leaves -= qty;
+  o.cum += qty;
+  o.cum_notional += price.value() * qty.value();
+  level.qty -= qty;
+  const RestingOrder after = o;
+  if (o.leaves.value() == 0) unlink(side, lv.size() - 1, n);
+  return after;
+}
+
+void OrderBook::reduce(OrderId id, Qty new_qty, Qty new_leaves) {
+  const std::uint32_t n = index_.find(id);
+  if (n == OrderIndex::kMissing) return;
+  RestingOrder& o = nodes_[n].order;
+  bool found = false;
+  const std::size_t at = locate(o.side, o.price, found);
+  levels(o.side)[at].qty -= o.leaves - new_leaves;
+  o.qty = new_qty;
+  o.leaves = new_leaves;
+}
+
+void OrderBook::depth(Side side, std::size_t n, std::vector<Level>& out) const {
+  out.clear();
+  const auto& lv = levels(side);
+  for (auto it = lv.rbegin(); it != lv.rend() && out.size() < n; ++it) {
+    out.push_back(Level{it->price, it->qty, it->count});
+  }
+}
+
+}  // namespace trading
