@@ -16,9 +16,10 @@ namespace trading {
 class NaiveOrderBook {
  public:
   void insert(const RestingOrder& order) {
-    auto& list = order.side == Side::kBuy ? bids_[order.price] : asks_[order.price];
-    list.push_back(order);
-    index_[order.id] = {order.side, order.price, std::prev(list.end())};
+    LevelOrders& level = order.side == Side::kBuy ? bids_[order.price] : asks_[order.price];
+    level.orders.push_back(order);
+    level.qty += order.leaves;
+    index_[order.id] = {order.side, order.price, std::prev(level.orders.end())};
   }
 
   RestingOrder* find(OrderId id) {
@@ -42,15 +43,16 @@ class NaiveOrderBook {
 
   // The oldest order at the best price of `side`. The side must not be empty.
   RestingOrder& front(Side side) {
-    return side == Side::kBuy ? bids_.begin()->second.front() : asks_.begin()->second.front();
+    return side == Side::kBuy ? bids_.begin()->second.orders.front()
+                              : asks_.begin()->second.orders.front();
   }
 
   // Orders of `side` in priority order, until `visit` returns false.
   template <typename Visit>
   void for_each_order(Side side, Visit&& visit) {
     const auto walk = [&](auto& levels) {
-      for (auto& [price, list] : levels) {
-        for (auto& o : list) {
+      for (auto& [price, level] : levels) {
+        for (auto& o : level.orders) {
           if (!visit(o)) return;
         }
       }
@@ -66,14 +68,9 @@ class NaiveOrderBook {
   void depth(Side side, std::size_t n, std::vector<Level>& out) const {
     out.clear();
     const auto walk = [&](const auto& levels) {
-      for (const auto& [price, list] : levels) {
+      for (const auto& [price, level] : levels) {
         if (out.size() == n) return;
-        Level l{price, Qty{0}, 0};
-        for (const auto& o : list) {
-          l.qty += o.leaves;
-          ++l.orders;
-        }
-        out.push_back(l);
+        out.push_back(Level{price, level.qty, static_cast<std::uint32_t>(level.orders.size())});
       }
     };
     if (side == Side::kBuy) {
@@ -84,14 +81,18 @@ class NaiveOrderBook {
   }
 
   Level best_level(Side side) const {
-    std::vector<Level> one;
-    depth(side, 1, one);
-    return one.empty() ? Level{} : one.front();
+    const auto best = [](const auto& levels) {
+      if (levels.empty()) return Level{};
+      const auto& [price, level] = *levels.begin();
+      return Level{price, level.qty, static_cast<std::uint32_t>(level.orders.size())};
+    };
+    return side == Side::kBuy ? best(bids_) : best(asks_);
   }
 
   // Fills the front order of `side` by `qty` at `price`; removes it when nothing is left.
   RestingOrder fill_front(Side side, Qty qty, Price price) {
     RestingOrder& o = front(side);
+    (side == Side::kBuy ? bids_.begin()->second : asks_.begin()->second).qty -= qty;
     o.leaves -= qty;
     o.cum += qty;
     o.cum_notional += price.value() * qty.value();
@@ -102,6 +103,7 @@ class NaiveOrderBook {
 
   void reduce(OrderId id, Qty new_qty, Qty new_leaves) {
     if (RestingOrder* o = find(id)) {
+      (o->side == Side::kBuy ? bids_[o->price] : asks_[o->price]).qty -= o->leaves - new_leaves;
       o->qty = new_qty;
       o->leaves = new_leaves;
     }
@@ -111,6 +113,10 @@ class NaiveOrderBook {
 
  private:
   using Orders = std::list<RestingOrder>;
+  struct LevelOrders {
+    Orders orders;
+    Qty qty{0};  // sum of leaves
+  };
   struct Position {
     Side side;
     Price price;
@@ -119,12 +125,13 @@ class NaiveOrderBook {
   template <typename Levels>
   static void erase_from(Levels& levels, Price price, Orders::iterator position) {
     auto level = levels.find(price);
-    level->second.erase(position);
-    if (level->second.empty()) levels.erase(level);
+    level->second.qty -= position->leaves;
+    level->second.orders.erase(position);
+    if (level->second.orders.empty()) levels.erase(level);
   }
 
-  std::map<Price, Orders, std::greater<>> bids_;  // best (highest) first
-  std::map<Price, Orders, std::less<>> asks_;     // best (lowest) first
+  std::map<Price, LevelOrders, std::greater<>> bids_;  // best (highest) first
+  std::map<Price, LevelOrders, std::less<>> asks_;     // best (lowest) first
   std::unordered_map<OrderId, Position> index_;
 };
 

@@ -19,6 +19,7 @@ class OrderFlow {
     std::int64_t lot = 10;
     std::vector<AccountId> accounts;
     std::uint64_t first_order_id = 1;
+    std::size_t target_resting = 1000;  // adds and cancels balance around this many live orders
   };
 
   OrderFlow(std::uint64_t seed, Options options)
@@ -35,8 +36,10 @@ class OrderFlow {
 
   Command next() {
     if (++count_ % 1000 == 0) o_.mid += (bit() ? 1 : -1) * o_.tick;  // slow drift
+    // 45 % adds / 40 % cancels on average; the split leans to hold the book near its target.
+    const std::uint64_t add_share = live_.size() < o_.target_resting ? 50 : 40;
     const std::uint64_t r = below(100);
-    if (r < 45 || live_.empty()) return passive_add();
+    if (r < add_share || live_.empty()) return passive_add();
     if (r < 85) {  // cancel a random live order (it may have traded meanwhile: then a reject)
       const std::size_t i = static_cast<std::size_t>(below(live_.size()));
       const Live l = live_[i];

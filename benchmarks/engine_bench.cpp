@@ -1,0 +1,130 @@
+// Matching engine speed (issue #3): the fast OrderBook against the NaiveOrderBook baseline in the
+// same binary, on the same synthetic flow (~45 % add, 40 % cancel, 10 % aggressive, 5 % replace,
+// prices clustered near the touch), at 1 k and 100 k resting orders. Per-operation latency
+// percentiles and heap allocations per operation are reported as counters.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <new>
+
+#include "guardrails/slo/log_linear_histogram.hpp"
+#include "trading/domain/matching_engine.hpp"
+#include "trading/domain/naive_order_book.hpp"
+#include "trading/domain/order_book.hpp"
+#include "trading/testing/order_flow.hpp"
+
+// Counts heap allocations per thread, so "no allocation per order" is measured.
+namespace {
+thread_local std::uint64_t g_allocations = 0;
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace {
+
+using namespace trading;
+
+constexpr std::int64_t kOps = 1'000'000;
+
+EngineConfig config() {
+  EngineConfig c;
+  c.instruments = {Instrument{"ACME", Price{5}, Qty{10}, Price{100'000}, true}};
+  for (std::uint32_t a = 1; a <= 8; ++a)
+    c.accounts.push_back(Account{AccountId(a), "acct", StpMode::kCancelResting});
+  return c;
+}
+
+testing::OrderFlow::Options flow_options(std::size_t resting) {
+  testing::OrderFlow::Options o;
+  o.target_resting = resting;
+  for (std::uint32_t a = 1; a <= 8; ++a) o.accounts.push_back(AccountId(a));
+  return o;
+}
+
+// kOps commands of the mixed flow on a book pre-filled to `resting` (arg 0). With `Timed`, each
+// operation is also timed (two clock reads, ~40 ns, included in the percentiles).
+template <typename Book, bool Timed>
+void mixed_flow(benchmark::State& state) {
+  const auto resting = static_cast<int>(state.range(0));
+  MatchingEngine<Book> engine(config());
+  testing::OrderFlow flow(42, flow_options(static_cast<std::size_t>(resting)));
+  std::vector<Event> events;
+  events.reserve(1024);
+  for (int i = 0; i < resting; ++i) {
+    events.clear();
+    engine.apply(flow.passive_add(), events);
+  }
+  std::vector<Command> commands;
+  commands.reserve(static_cast<std::size_t>(kOps));
+  for (std::int64_t i = 0; i < kOps; ++i) commands.push_back(flow.next());
+  // Warm-up pass over a copy of the engine would double memory; instead the first 5 % of the
+  // commands warm pools and the index, and allocations are counted over the rest.
+  guardrails::slo::LogLinearHistogram latency;
+  std::size_t i = 0;
+  std::uint64_t allocations = 0;
+  std::uint64_t trades = 0;
+  const std::size_t warm = commands.size() / 20;
+  for (auto _ : state) {
+    const Command& c = commands[i];
+    events.clear();
+    const auto before_alloc = g_allocations;
+    if constexpr (Timed) {
+      const auto t0 = std::chrono::steady_clock::now();
+      engine.apply(c, events);
+      const auto t1 = std::chrono::steady_clock::now();
+      latency.record(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+    } else {
+      engine.apply(c, events);
+    }
+    if (i >= warm) allocations += g_allocations - before_alloc;
+    trades += events.size();  // keeps the events observable
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+  if constexpr (Timed) {
+    state.counters["p50_ns"] = static_cast<double>(latency.quantile(0.5));
+    state.counters["p99_ns"] = static_cast<double>(latency.quantile(0.99));
+    state.counters["p999_ns"] = static_cast<double>(latency.quantile(0.999));
+  }
+  state.counters["allocs_per_op"] =
+      static_cast<double>(allocations) / static_cast<double>(i - warm);
+  state.counters["resting_end"] = static_cast<double>(engine.book(SymbolId(0)).order_count());
+  state.counters["events"] = static_cast<double>(trades);
+}
+
+template <typename Book>
+void BM_MixedFlow(benchmark::State& state) {
+  mixed_flow<Book, false>(state);
+}
+template <typename Book>
+void BM_MixedFlowLatency(benchmark::State& state) {
+  mixed_flow<Book, true>(state);
+}
+
+// Names say which book and how many resting orders: BM_MixedFlow<OrderBook>/1000 etc.
+BENCHMARK_TEMPLATE(BM_MixedFlow, OrderBook)
+    ->Arg(1'000)
+    ->Arg(100'000)
+    ->Iterations(kOps)
+    ->Unit(benchmark::kNanosecond);
+BENCHMARK_TEMPLATE(BM_MixedFlow, NaiveOrderBook)
+    ->Arg(1'000)
+    ->Arg(100'000)
+    ->Iterations(kOps)
+    ->Unit(benchmark::kNanosecond);
+BENCHMARK_TEMPLATE(BM_MixedFlowLatency, OrderBook)->Arg(1'000)->Arg(100'000)->Iterations(kOps);
+BENCHMARK_TEMPLATE(BM_MixedFlowLatency, NaiveOrderBook)->Arg(1'000)->Arg(100'000)->Iterations(kOps);
+
+}  // namespace
+
+BENCHMARK_MAIN();
