@@ -55,12 +55,13 @@ void OrderIndex::erase(OrderId id) {
 
 OrderBook::OrderBook() {
   nodes_.reserve(1024);
+  level_pool_.reserve(512);
   bids_.reserve(256);
   asks_.reserve(256);
 }
 
 std::size_t OrderBook::locate(Side side, Price price, bool& found) const {
-  const auto& lv = levels(side);
+  const auto& lv = ladder(side);
   // Most activity is at or near the touch, i.e. near the back: look there first.
   const auto better = [side](Price a, Price b) { return side == Side::kBuy ? a > b : a < b; };
   std::size_t i = lv.size();
@@ -76,10 +77,10 @@ std::size_t OrderBook::locate(Side side, Price price, bool& found) const {
     }
     --i;
   }
-  // Every level from i on is better than `price`: binary-search [0, i) (ordered worst..best)
-  // for the first level that is not worse than `price`.
+  // Every rung from i on is better than `price`: binary-search [0, i) (ordered worst..best)
+  // for the first rung that is not worse than `price`.
   const auto it = std::lower_bound(lv.begin(), lv.begin() + static_cast<std::ptrdiff_t>(i), price,
-                                   [&](const LevelNode& l, Price p) { return better(p, l.price); });
+                                   [&](const Rung& r, Price p) { return better(p, r.price); });
   const auto pos = static_cast<std::size_t>(it - lv.begin());
   found = pos < lv.size() && lv[pos].price == price;
   return pos;
@@ -90,23 +91,41 @@ std::uint32_t OrderBook::allocate(const RestingOrder& order) {
   if (free_ != kNil) {
     n = free_;
     free_ = nodes_[n].next;
-    nodes_[n] = Node{order, kNil, kNil};
+    nodes_[n] = Node{order, kNil, kNil, kNil};
   } else {
     n = static_cast<std::uint32_t>(nodes_.size());
-    nodes_.push_back(Node{order, kNil, kNil});
+    nodes_.push_back(Node{order, kNil, kNil, kNil});
   }
   return n;
+}
+
+std::uint32_t OrderBook::allocate_level(Price price) {
+  std::uint32_t l;
+  if (free_levels_ != kNil) {
+    l = free_levels_;
+    free_levels_ = level_pool_[l].head;
+    level_pool_[l] = LevelNode{price, Qty{0}, 0, kNil, kNil};
+  } else {
+    l = static_cast<std::uint32_t>(level_pool_.size());
+    level_pool_.push_back(LevelNode{price, Qty{0}, 0, kNil, kNil});
+  }
+  return l;
 }
 
 void OrderBook::insert(const RestingOrder& order) {
   const std::uint32_t n = allocate(order);
   bool found = false;
-  auto& lv = levels(order.side);
+  auto& lv = ladder(order.side);
   const std::size_t at = locate(order.side, order.price, found);
-  if (!found)
-    lv.insert(lv.begin() + static_cast<std::ptrdiff_t>(at),
-              LevelNode{order.price, Qty{0}, 0, kNil, kNil});
-  LevelNode& level = lv[at];
+  std::uint32_t l;
+  if (found) {
+    l = lv[at].level;
+  } else {
+    l = allocate_level(order.price);
+    lv.insert(lv.begin() + static_cast<std::ptrdiff_t>(at), Rung{order.price, l});
+  }
+  LevelNode& level = level_pool_[l];
+  nodes_[n].level = l;
   nodes_[n].prev = level.tail;
   if (level.tail != kNil) {
     nodes_[level.tail].next = n;
@@ -124,21 +143,31 @@ RestingOrder* OrderBook::find(OrderId id) {
   return n == OrderIndex::kMissing ? nullptr : &nodes_[n].order;
 }
 
-void OrderBook::unlink(Side side, std::size_t at, std::uint32_t n) {
-  auto& lv = levels(side);
-  LevelNode& level = lv[at];
+void OrderBook::unlink(std::uint32_t n) {
   Node& node = nodes_[n];
-  if (node.prev != kNil)
+  const std::uint32_t l = node.level;
+  LevelNode& level = level_pool_[l];
+  if (node.prev != kNil) {
     nodes_[node.prev].next = node.next;
-  else
+  } else {
     level.head = node.next;
-  if (node.next != kNil)
+  }
+  if (node.next != kNil) {
     nodes_[node.next].prev = node.prev;
-  else
+  } else {
     level.tail = node.prev;
+  }
   level.qty -= node.order.leaves;
   --level.count;
-  if (level.count == 0) lv.erase(lv.begin() + static_cast<std::ptrdiff_t>(at));
+  if (level.count == 0) {
+    // The only search on a removal: taking an emptied level off its side's ladder.
+    auto& lv = ladder(node.order.side);
+    bool found = false;
+    const std::size_t at = locate(node.order.side, level.price, found);
+    lv.erase(lv.begin() + static_cast<std::ptrdiff_t>(at));
+    level.head = free_levels_;
+    free_levels_ = l;
+  }
   index_.erase(node.order.id);
   node.next = free_;
   free_ = n;
@@ -146,16 +175,11 @@ void OrderBook::unlink(Side side, std::size_t at, std::uint32_t n) {
 
 void OrderBook::erase(OrderId id) {
   const std::uint32_t n = index_.find(id);
-  if (n == OrderIndex::kMissing) return;
-  const RestingOrder& o = nodes_[n].order;
-  bool found = false;
-  const std::size_t at = locate(o.side, o.price, found);
-  unlink(o.side, at, n);
+  if (n != OrderIndex::kMissing) unlink(n);
 }
 
 RestingOrder OrderBook::fill_front(Side side, Qty qty, Price price) {
-  auto& lv = levels(side);
-  LevelNode& level = lv.back();
+  LevelNode& level = level_pool_[ladder(side).back().level];
   const std::uint32_t n = level.head;
   RestingOrder& o = nodes_[n].order;
   o.leaves -= qty;
@@ -163,7 +187,7 @@ RestingOrder OrderBook::fill_front(Side side, Qty qty, Price price) {
   o.cum_notional += price.value() * qty.value();
   level.qty -= qty;
   const RestingOrder after = o;
-  if (o.leaves.value() == 0) unlink(side, lv.size() - 1, n);
+  if (o.leaves.value() == 0) unlink(n);
   return after;
 }
 
@@ -171,18 +195,17 @@ void OrderBook::reduce(OrderId id, Qty new_qty, Qty new_leaves) {
   const std::uint32_t n = index_.find(id);
   if (n == OrderIndex::kMissing) return;
   RestingOrder& o = nodes_[n].order;
-  bool found = false;
-  const std::size_t at = locate(o.side, o.price, found);
-  levels(o.side)[at].qty -= o.leaves - new_leaves;
+  level_pool_[nodes_[n].level].qty -= o.leaves - new_leaves;
   o.qty = new_qty;
   o.leaves = new_leaves;
 }
 
 void OrderBook::depth(Side side, std::size_t n, std::vector<Level>& out) const {
   out.clear();
-  const auto& lv = levels(side);
+  const auto& lv = ladder(side);
   for (auto it = lv.rbegin(); it != lv.rend() && out.size() < n; ++it) {
-    out.push_back(Level{it->price, it->qty, it->count});
+    const LevelNode& l = level_pool_[it->level];
+    out.push_back(Level{l.price, l.qty, l.count});
   }
 }
 

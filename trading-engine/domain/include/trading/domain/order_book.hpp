@@ -1,8 +1,10 @@
 // OrderBook: the fast book of one instrument. Orders live in a pool of nodes (no allocation per
-// order once the pool has grown), linked in time order inside their price level; levels sit in a
-// vector per side sorted so the best price is at the back (activity near the touch moves little
-// memory); an open-addressing map finds an order by id. Same interface as NaiveOrderBook, which
-// is its test oracle and benchmark baseline. Not thread-safe: the engine thread owns it.
+// order once the pool has grown), linked in time order inside their price level; levels live in a
+// pool too (stable indices, so an order knows its level without a search) and each side keeps a
+// vector of (price, level) sorted so the best price is at the back (activity near the touch
+// moves little memory); an open-addressing map finds an order by id. Same interface as
+// NaiveOrderBook, which is its test oracle and benchmark baseline. Not thread-safe: the engine
+// thread owns it.
 #pragma once
 
 #include <cstdint>
@@ -50,8 +52,10 @@ class OrderBook {
   RestingOrder* find(OrderId id);
   void erase(OrderId id);
 
-  bool empty(Side side) const { return levels(side).empty(); }
-  RestingOrder& front(Side side) { return nodes_[levels(side).back().head].order; }
+  bool empty(Side side) const { return ladder(side).empty(); }
+  RestingOrder& front(Side side) {
+    return nodes_[level_pool_[ladder(side).back().level].head].order;
+  }
 
   // Fills the front order of `side` by `qty` at `price`; removes it when nothing is left.
   // Returns the order as it is after the fill.
@@ -61,9 +65,9 @@ class OrderBook {
 
   template <typename Visit>
   void for_each_order(Side side, Visit&& visit) {
-    const auto& lv = levels(side);
-    for (auto level = lv.rbegin(); level != lv.rend(); ++level) {
-      for (std::uint32_t n = level->head; n != kNil; n = nodes_[n].next) {
+    const auto& lv = ladder(side);
+    for (auto rung = lv.rbegin(); rung != lv.rend(); ++rung) {
+      for (std::uint32_t n = level_pool_[rung->level].head; n != kNil; n = nodes_[n].next) {
         if (!visit(nodes_[n].order)) return;
       }
     }
@@ -72,9 +76,10 @@ class OrderBook {
   void depth(Side side, std::size_t n, std::vector<Level>& out) const;
   // The best level of `side` (qty 0 when the side is empty).
   Level best_level(Side side) const {
-    const auto& lv = levels(side);
+    const auto& lv = ladder(side);
     if (lv.empty()) return Level{};
-    return Level{lv.back().price, lv.back().qty, lv.back().count};
+    const LevelNode& l = level_pool_[lv.back().level];
+    return Level{l.price, l.qty, l.count};
   }
   std::size_t order_count() const { return index_.size(); }
 
@@ -85,28 +90,34 @@ class OrderBook {
     RestingOrder order;
     std::uint32_t prev = kNil;
     std::uint32_t next = kNil;
+    std::uint32_t level = kNil;  // index in level_pool_
   };
   struct LevelNode {
     Price price{0};
     Qty qty{0};
     std::uint32_t count = 0;
-    std::uint32_t head = kNil;
+    std::uint32_t head = kNil;  // also the free-list link while unused
     std::uint32_t tail = kNil;
   };
+  struct Rung {
+    Price price;
+    std::uint32_t level;
+  };
 
-  std::vector<LevelNode>& levels(Side side) { return side == Side::kBuy ? bids_ : asks_; }
-  const std::vector<LevelNode>& levels(Side side) const {
-    return side == Side::kBuy ? bids_ : asks_;
-  }
-  // Index of the level with `price` in `side`, or where it would be inserted; `found` says which.
+  std::vector<Rung>& ladder(Side side) { return side == Side::kBuy ? bids_ : asks_; }
+  const std::vector<Rung>& ladder(Side side) const { return side == Side::kBuy ? bids_ : asks_; }
+  // Position of `price` in the side's ladder, or where it would be inserted; `found` says which.
   std::size_t locate(Side side, Price price, bool& found) const;
   std::uint32_t allocate(const RestingOrder& order);
-  void unlink(Side side, std::size_t level, std::uint32_t node);
+  std::uint32_t allocate_level(Price price);
+  void unlink(std::uint32_t node);
 
   std::vector<Node> nodes_;
-  std::uint32_t free_ = kNil;    // free list through Node::next
-  std::vector<LevelNode> bids_;  // ascending: best (highest) at the back
-  std::vector<LevelNode> asks_;  // descending: best (lowest) at the back
+  std::uint32_t free_ = kNil;  // free list through Node::next
+  std::vector<LevelNode> level_pool_;
+  std::uint32_t free_levels_ = kNil;  // free list through LevelNode::head
+  std::vector<Rung> bids_;            // ascending: best (highest) at the back
+  std::vector<Rung> asks_;            // descending: best (lowest) at the back
   OrderIndex index_;
 };
 
