@@ -5,8 +5,6 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <new>
 
 #include "guardrails/slo/log_linear_histogram.hpp"
 #include "trading/domain/matching_engine.hpp"
@@ -14,20 +12,7 @@
 #include "trading/domain/order_book.hpp"
 #include "trading/testing/order_flow.hpp"
 
-// Counts heap allocations per thread, so "no allocation per order" is measured.
-namespace {
-thread_local std::uint64_t g_allocations = 0;
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+#include "counting_allocator.hpp"
 
 namespace {
 
@@ -76,7 +61,7 @@ void mixed_flow(benchmark::State& state) {
   for (auto _ : state) {
     const Command& c = commands[i];
     events.clear();
-    const auto before_alloc = g_allocations;
+    const auto before_alloc = bench::allocations_on_this_thread();
     if constexpr (Timed) {
       const auto t0 = std::chrono::steady_clock::now();
       engine.apply(c, events);
@@ -86,7 +71,7 @@ void mixed_flow(benchmark::State& state) {
     } else {
       engine.apply(c, events);
     }
-    if (i >= warm) allocations += g_allocations - before_alloc;
+    if (i >= warm) allocations += bench::allocations_on_this_thread() - before_alloc;
     trades += events.size();  // keeps the events observable
     ++i;
   }

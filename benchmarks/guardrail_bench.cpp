@@ -4,8 +4,6 @@
 #include <benchmark/benchmark.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <new>
 #include <random>
 #include <thread>
 
@@ -16,17 +14,7 @@
 #include "guardrails/slo/evaluator.hpp"
 #include "guardrails/status/guardrail.hpp"
 
-// Counts heap allocations so "zero allocations per record()" is measured, not assumed.
-namespace {
-thread_local std::uint64_t g_allocations = 0;  // per thread: only the measuring thread counts
-}
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "counting_allocator.hpp"
 
 namespace {
 
@@ -101,12 +89,12 @@ void BM_Record(benchmark::State& state) {
   while (sink.load() == nullptr) std::this_thread::yield();
   Sink& s = *sink.load();
   s.record(1, 0, 0);  // warm-up: registers this thread's producer
-  const auto allocations_before = g_allocations;
+  const auto allocations_before = bench::allocations_on_this_thread();
   std::int64_t ts = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(s.record(1, 1'000'000, ++ts));
   }
-  const auto allocations = g_allocations - allocations_before;
+  const auto allocations = bench::allocations_on_this_thread() - allocations_before;
   state.counters["allocs_per_op"] =
       benchmark::Counter(static_cast<double>(allocations) / static_cast<double>(state.iterations()),
                          benchmark::Counter::kAvgThreads);
