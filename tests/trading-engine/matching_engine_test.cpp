@@ -247,3 +247,22 @@ TEST(Engine, DisabledInstrumentRejectsNewOrders) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DivisibilityCheck, AgreesWithTheModuloOperator) {
+  for (std::uint64_t d :
+       {1u, 2u, 3u, 5u, 6u, 7u, 10u, 12u, 25u, 64u, 100u, 125u, 1000u, 4096u, 999'983u}) {
+    const trading::DivisibilityCheck check(d);
+    for (std::int64_t n = 0; n < 20'000; ++n) {
+      ASSERT_EQ(check.divides(n), n % static_cast<std::int64_t>(d) == 0) << n << " / " << d;
+    }
+    for (std::int64_t n :
+         {INT64_MAX, INT64_MAX - 1,
+          (INT64_MAX / static_cast<std::int64_t>(d)) * static_cast<std::int64_t>(d)}) {
+      ASSERT_EQ(check.divides(n), n % static_cast<std::int64_t>(d) == 0) << n << " / " << d;
+    }
+  }
+}
+
+}  // namespace

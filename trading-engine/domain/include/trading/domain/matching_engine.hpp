@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "trading/domain/commands.hpp"
+#include "trading/domain/divisibility.hpp"
 #include "trading/domain/events.hpp"
 #include "trading/domain/instrument.hpp"
 #include "trading/domain/resting_order.hpp"
@@ -39,6 +40,8 @@ class MatchingEngine {
       if (i.tick_size.value() <= 0 || i.lot_size.value() <= 0) {
         throw std::invalid_argument("instrument " + i.symbol + ": tick and lot size must be > 0");
       }
+      ticks_.emplace_back(static_cast<std::uint64_t>(i.tick_size.value()));
+      lots_.emplace_back(static_cast<std::uint64_t>(i.lot_size.value()));
     }
   }
 
@@ -94,13 +97,13 @@ class MatchingEngine {
   bool valid_symbol(SymbolId s) const { return s.value() < config_.instruments.size(); }
 
   // Price and quantity checks shared by new orders and replaces.
-  static bool check_price_qty(const Instrument& inst, bool has_price, Price price, Qty qty,
-                              RejectCode& code) {
+  bool check_price_qty(SymbolId symbol, bool has_price, Price price, Qty qty,
+                       RejectCode& code) const {
     if (qty.value() <= 0) {
       code = RejectCode::kNonPositiveQuantity;
       return false;
     }
-    if (qty.value() % inst.lot_size.value() != 0) {
+    if (!lots_[symbol.value()].divides(qty.value())) {
       code = RejectCode::kQuantityOffLot;
       return false;
     }
@@ -109,7 +112,7 @@ class MatchingEngine {
         code = RejectCode::kNonPositivePrice;
         return false;
       }
-      if (price.value() % inst.tick_size.value() != 0) {
+      if (!ticks_[symbol.value()].divides(price.value())) {
         code = RejectCode::kPriceOffTick;
         return false;
       }
@@ -124,7 +127,7 @@ class MatchingEngine {
     if (acct == nullptr) return reject(cmd.id, RejectCode::kUnknownAccount, out);
     if (cmd.id <= last_order_id_) return reject(cmd.id, RejectCode::kDuplicateOrderId, out);
     const Instrument& inst = config_.instruments[cmd.symbol.value()];
-    if (!check_price_qty(inst, cmd.type == OrderType::kLimit, cmd.price, cmd.qty, code)) {
+    if (!check_price_qty(cmd.symbol, cmd.type == OrderType::kLimit, cmd.price, cmd.qty, code)) {
       return reject(cmd.id, code, out);
     }
     if (!inst.trading_enabled) return reject(cmd.id, RejectCode::kTradingDisabled, out);
@@ -174,7 +177,7 @@ class MatchingEngine {
     if (o == nullptr) return reject(cmd.id, RejectCode::kUnknownOrder, out);
     if (o->account != cmd.account) return reject(cmd.id, RejectCode::kNotOrderOwner, out);
     RejectCode code{};
-    if (!check_price_qty(config_.instruments[cmd.symbol.value()], true, cmd.price, cmd.qty, code)) {
+    if (!check_price_qty(cmd.symbol, true, cmd.price, cmd.qty, code)) {
       return reject(cmd.id, code, out);
     }
     if (cmd.qty <= o->cum) return reject(cmd.id, RejectCode::kReplaceBelowFilled, out);
@@ -319,6 +322,8 @@ class MatchingEngine {
   }
 
   EngineConfig config_;
+  std::vector<DivisibilityCheck> ticks_;  // by symbol
+  std::vector<DivisibilityCheck> lots_;   // by symbol
   std::vector<Book> books_;
   std::vector<TopOfBook> tops_;
   std::vector<RestingOrder> scratch_;  // reused by mass cancel and expiry
