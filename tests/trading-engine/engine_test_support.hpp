@@ -19,9 +19,9 @@ inline EngineConfig test_config() {
   EngineConfig c;
   c.instruments = {Instrument{"ACME", Price{5}, Qty{10}, Price{1000}, true},
                    Instrument{"BETA", Price{1}, Qty{1}, Price{50}, true}};
-  c.accounts = {Account{kAlice, "alice", StpMode::kCancelResting},
-                Account{kBob, "bob", StpMode::kCancelResting},
-                Account{kCarol, "carol", StpMode::kCancelIncoming}};
+  c.accounts = {Account{kAlice, "alice", StpMode::kCancelResting, {}},
+                Account{kBob, "bob", StpMode::kCancelResting, {}},
+                Account{kCarol, "carol", StpMode::kCancelIncoming, {}}};
   return c;
 }
 

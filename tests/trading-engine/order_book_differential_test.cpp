@@ -92,6 +92,16 @@ void run_stream(std::uint64_t seed, int commands, int prefill) {
           ASSERT_TRUE(same(fo[k], no[k])) << "order " << k << " at " << i;
       }
       ASSERT_EQ(fast.digest(), naive.digest());
+      for (AccountId acct : {kAlice, kBob, kCarol}) {
+        std::int64_t held = 0;
+        for (Side side : {Side::kBuy, Side::kSell}) {
+          for (const auto& o : orders_of(fast.book(kAcme), side)) {
+            if (o.account == acct) held += o.price.value() * o.leaves.value();
+          }
+        }
+        ASSERT_EQ(fast.exposure(acct), held) << "exposure = open leaves x price, at " << i;
+        ASSERT_EQ(naive.exposure(acct), held);
+      }
     }
   }
   EXPECT_GT(trades, static_cast<std::uint64_t>(commands) / 50)

@@ -43,6 +43,24 @@ std::string_view reject_text(RejectCode code) {
       return "new quantity is not above the filled quantity";
     case RejectCode::kTradingDisabled:
       return "trading is disabled for this instrument";
+    case RejectCode::kMaxOrderQty:
+      return "quantity above the account's maximum order quantity";
+    case RejectCode::kMaxOrderNotional:
+      return "notional above the account's maximum order notional";
+    case RejectCode::kPriceCollar:
+      return "price outside the collar around the last trade";
+    case RejectCode::kCreditLimit:
+      return "open exposure would exceed the account's credit limit";
+    case RejectCode::kThrottled:
+      return "message rate above the account's limit";
+    case RejectCode::kDuplicateClientOrderId:
+      return "client order id already used today";
+    case RejectCode::kRestrictedSymbol:
+      return "the account may not trade this symbol";
+    case RejectCode::kAccountKilled:
+      return "the account's kill switch is engaged";
+    case RejectCode::kVenueKilled:
+      return "the venue-wide kill switch is engaged";
   }
   return "rejected";
 }
@@ -61,6 +79,8 @@ std::string_view to_string(CancelReason reason) {
       return "FOK could not fill entirely";
     case CancelReason::kSelfTrade:
       return "self-trade prevention";
+    case CancelReason::kKillSwitch:
+      return "kill switch";
   }
   return "canceled";
 }

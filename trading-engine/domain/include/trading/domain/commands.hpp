@@ -19,6 +19,8 @@ struct NewOrder {
   Price price{0};  // ignored for market orders
   Qty qty{0};
   SessionId owner = 0;
+  // Hash of the client's order id (FIX ClOrdID) for duplicate detection per account; 0 = none.
+  std::uint64_t client_order_key = 0;
 };
 
 struct CancelOrder {
@@ -46,9 +48,16 @@ struct MassCancel {
 // The configured session end: every Day order expires.
 struct EndOfDay {};
 
+// Kill switch: engaging cancels every open order in scope and blocks new orders until released.
+struct KillSwitch {
+  bool venue_wide = false;
+  AccountId account;  // when not venue-wide
+  bool engaged = true;
+};
+
 struct Command {
   core::Nanos timestamp = 0;
-  std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay> body;
+  std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay, KillSwitch> body;
 };
 
 }  // namespace trading

@@ -11,17 +11,26 @@
 namespace trading {
 
 enum class RejectCode : std::uint16_t {
-  kUnknownSymbol = 1,        // symbol id not configured
-  kUnknownAccount = 2,       // account not configured
-  kNonPositiveQuantity = 3,  // quantity <= 0
-  kNonPositivePrice = 4,     // limit price <= 0
-  kPriceOffTick = 5,         // price not a multiple of the tick size
-  kQuantityOffLot = 6,       // quantity not a multiple of the lot size
-  kDuplicateOrderId = 7,     // order id not above every id seen
-  kUnknownOrder = 8,         // cancel/replace of an order that is not resting
-  kNotOrderOwner = 9,        // cancel/replace by another account
-  kReplaceBelowFilled = 10,  // replace to a quantity <= what is already filled
-  kTradingDisabled = 11,     // instrument configured with trading off
+  kUnknownSymbol = 1,            // symbol id not configured
+  kUnknownAccount = 2,           // account not configured
+  kNonPositiveQuantity = 3,      // quantity <= 0
+  kNonPositivePrice = 4,         // limit price <= 0
+  kPriceOffTick = 5,             // price not a multiple of the tick size
+  kQuantityOffLot = 6,           // quantity not a multiple of the lot size
+  kDuplicateOrderId = 7,         // order id not above every id seen
+  kUnknownOrder = 8,             // cancel/replace of an order that is not resting
+  kNotOrderOwner = 9,            // cancel/replace by another account
+  kReplaceBelowFilled = 10,      // replace to a quantity <= what is already filled
+  kTradingDisabled = 11,         // instrument configured with trading off
+  kMaxOrderQty = 12,             // risk: quantity above the account's maximum
+  kMaxOrderNotional = 13,        // risk: price x quantity above the account's maximum
+  kPriceCollar = 14,             // risk: price too far from the last trade (or reference)
+  kCreditLimit = 15,             // risk: open exposure would exceed the account's credit
+  kThrottled = 16,               // risk: message rate above the account's limit
+  kDuplicateClientOrderId = 17,  // risk: ClOrdID already used by this account today
+  kRestrictedSymbol = 18,        // risk: the account may not trade this symbol
+  kAccountKilled = 19,           // risk: the account's kill switch is engaged
+  kVenueKilled = 20,             // risk: the venue-wide kill switch is engaged
 };
 
 std::string_view reject_text(RejectCode code);
@@ -33,6 +42,7 @@ enum class CancelReason : std::uint8_t {
   kMarketRemainder = 4,  // market orders never rest
   kFokUnfillable = 5,    // FOK could not fill entirely: nothing traded
   kSelfTrade = 6,        // self-trade prevention
+  kKillSwitch = 7,       // an engaged kill switch
 };
 
 std::string_view to_string(CancelReason reason);

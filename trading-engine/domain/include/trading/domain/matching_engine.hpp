@@ -1,8 +1,10 @@
 // MatchingEngine<Book>: the venue's deterministic core. apply(command) validates, matches with
 // price-time priority (trades print at the resting order's price), handles limit/market orders,
 // Day/GTC/IOC/FOK, cancel, replace (quantity down keeps priority; price change or quantity up
-// loses it and may trade), mass cancel, end-of-day expiry and self-trade prevention, and appends
-// its events to a caller-owned buffer. The matching logic is written once and instantiated with
+// loses it and may trade), mass cancel, end-of-day expiry, self-trade prevention, pre-trade risk
+// per account (order size and notional, price collar, credit on open exposure, message throttle,
+// duplicate ClOrdID, restricted symbols, account and venue kill switches) and appends its events
+// to a caller-owned buffer. The matching logic is written once and instantiated with
 // the fast OrderBook and the NaiveOrderBook (the differential test's oracle).
 // Time and ids come in with the commands, so replay reproduces the same events and digest.
 // Not thread-safe: one engine thread owns it (DESIGN.md: one writer).
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -17,7 +20,9 @@
 #include "trading/domain/divisibility.hpp"
 #include "trading/domain/events.hpp"
 #include "trading/domain/instrument.hpp"
+#include "trading/domain/order_book.hpp"
 #include "trading/domain/resting_order.hpp"
+#include "trading/domain/token_bucket.hpp"
 
 namespace trading {
 
@@ -36,6 +41,12 @@ class MatchingEngine {
       tops_[i].symbol = SymbolId(static_cast<std::uint32_t>(i));
     std::sort(config_.accounts.begin(), config_.accounts.end(),
               [](const Account& a, const Account& b) { return a.id < b.id; });
+    for (const auto& a : config_.accounts) {
+      AccountState st;
+      st.bucket = TokenBucket(a.limits.max_messages_per_second, a.limits.message_burst);
+      account_state_.push_back(st);
+    }
+    last_trade_.assign(config_.instruments.size(), Price{0});
     for (const auto& i : config_.instruments) {
       if (i.tick_size.value() <= 0 || i.lot_size.value() <= 0) {
         throw std::invalid_argument("instrument " + i.symbol + ": tick and lot size must be > 0");
@@ -46,13 +57,20 @@ class MatchingEngine {
   }
 
   void apply(const Command& command, std::vector<Event>& out) {
-    std::visit([&](const auto& body) { on(body, out); }, command.body);
+    std::visit([&](const auto& body) { on(body, command.timestamp, out); }, command.body);
   }
 
   const Book& book(SymbolId symbol) const { return books_[symbol.value()]; }
   Book& book(SymbolId symbol) { return books_[symbol.value()]; }
   const EngineConfig& config() const { return config_; }
   OrderId last_order_id() const { return last_order_id_; }
+  // Open exposure of an account: sum of leaves x price over its resting orders.
+  std::int64_t exposure(AccountId id) const {
+    const Account* a = account(id);
+    return a == nullptr
+               ? 0
+               : account_state_[static_cast<std::size_t>(a - config_.accounts.data())].exposure;
+  }
   TradeId last_trade_id() const { return TradeId(trade_seq_); }
 
   // FNV-1a over every resting order in priority order and the id counters: equal digests mean
@@ -120,7 +138,7 @@ class MatchingEngine {
     return true;
   }
 
-  void on(const NewOrder& cmd, std::vector<Event>& out) {
+  void on(const NewOrder& cmd, core::Nanos now, std::vector<Event>& out) {
     RejectCode code{};
     if (!valid_symbol(cmd.symbol)) return reject(cmd.id, RejectCode::kUnknownSymbol, out);
     const Account* acct = account(cmd.account);
@@ -131,7 +149,11 @@ class MatchingEngine {
       return reject(cmd.id, code, out);
     }
     if (!inst.trading_enabled) return reject(cmd.id, RejectCode::kTradingDisabled, out);
+    AccountState& st = state_of(*acct);
+    const std::uint64_t client_key = client_key_of(cmd.account, cmd.client_order_key);
+    if (!pre_trade_check(cmd, *acct, st, now, client_key, code)) return reject(cmd.id, code, out);
 
+    if (client_key != 0) client_keys_.insert(OrderId(client_key), 0);
     last_order_id_ = cmd.id;
     out.push_back(
         Accepted{cmd.id, cmd.account, cmd.symbol, cmd.side, cmd.type, cmd.tif, cmd.price, cmd.qty});
@@ -154,23 +176,28 @@ class MatchingEngine {
                                CancelReason::kIocRemainder});
       } else {
         b.insert(incoming);
+        hold(incoming);
       }
     }
     publish_top(cmd.symbol, out);
   }
 
-  void on(const CancelOrder& cmd, std::vector<Event>& out) {
+  void on(const CancelOrder& cmd, core::Nanos now, std::vector<Event>& out) {
     if (!valid_symbol(cmd.symbol)) return reject(cmd.id, RejectCode::kUnknownSymbol, out);
     Book& b = books_[cmd.symbol.value()];
     const RestingOrder* o = b.find(cmd.id);
     if (o == nullptr) return reject(cmd.id, RejectCode::kUnknownOrder, out);
     if (o->account != cmd.account) return reject(cmd.id, RejectCode::kNotOrderOwner, out);
+    // Cancels stay allowed under a kill switch, but count against the message rate.
+    if (!state_of(*account(o->account)).bucket.take(now))
+      return reject(cmd.id, RejectCode::kThrottled, out);
     out.push_back(Canceled{o->id, o->account, o->leaves, o->cum, CancelReason::kRequested});
+    release(*o);
     b.erase(cmd.id);
     publish_top(cmd.symbol, out);
   }
 
-  void on(const ReplaceOrder& cmd, std::vector<Event>& out) {
+  void on(const ReplaceOrder& cmd, core::Nanos now, std::vector<Event>& out) {
     if (!valid_symbol(cmd.symbol)) return reject(cmd.id, RejectCode::kUnknownSymbol, out);
     Book& b = books_[cmd.symbol.value()];
     RestingOrder* o = b.find(cmd.id);
@@ -182,9 +209,26 @@ class MatchingEngine {
     }
     if (cmd.qty <= o->cum) return reject(cmd.id, RejectCode::kReplaceBelowFilled, out);
     const Qty new_leaves = cmd.qty - o->cum;
+    const Account& acct = *account(o->account);
+    AccountState& st = state_of(acct);
+    if (venue_killed_) return reject(cmd.id, RejectCode::kVenueKilled, out);
+    if (st.killed) return reject(cmd.id, RejectCode::kAccountKilled, out);
+    if (!st.bucket.take(now)) return reject(cmd.id, RejectCode::kThrottled, out);
+    if (cmd.qty > acct.limits.max_order_qty) return reject(cmd.id, RejectCode::kMaxOrderQty, out);
+    if (notional(cmd.price, cmd.qty) > acct.limits.max_order_notional) {
+      return reject(cmd.id, RejectCode::kMaxOrderNotional, out);
+    }
+    if (!inside_collar(acct, cmd.symbol, cmd.price))
+      return reject(cmd.id, RejectCode::kPriceCollar, out);
+    const std::int64_t new_exposure = saturating_add(st.exposure - notional(o->price, o->leaves),
+                                                     notional(cmd.price, new_leaves));
+    if (new_exposure > acct.limits.credit_limit)
+      return reject(cmd.id, RejectCode::kCreditLimit, out);
     if (cmd.price == o->price && cmd.qty <= o->qty) {
       // Quantity down (or unchanged) at the same price keeps time priority.
+      release(*o);
       b.reduce(cmd.id, cmd.qty, new_leaves);
+      hold(*o);
       out.push_back(Replaced{cmd.id, cmd.price, cmd.qty, new_leaves, true});
       publish_top(cmd.symbol, out);
       return;
@@ -192,19 +236,21 @@ class MatchingEngine {
     // Price change or quantity up: the order goes to the back of its (new) level, trading first
     // if the new price crosses.
     RestingOrder moved = *o;
+    release(*o);
     b.erase(cmd.id);
     moved.price = cmd.price;
     moved.qty = cmd.qty;
     moved.leaves = new_leaves;
     out.push_back(Replaced{cmd.id, cmd.price, cmd.qty, new_leaves, false});
-    const Account* acct = account(moved.account);
-    const bool canceled =
-        match(b, cmd.symbol, moved, false, acct ? acct->stp : StpMode::kCancelResting, out);
-    if (!canceled && moved.leaves.value() > 0) b.insert(moved);
+    const bool canceled = match(b, cmd.symbol, moved, false, acct.stp, out);
+    if (!canceled && moved.leaves.value() > 0) {
+      b.insert(moved);
+      hold(moved);
+    }
     publish_top(cmd.symbol, out);
   }
 
-  void on(const MassCancel& cmd, std::vector<Event>& out) {
+  void on(const MassCancel& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
     if (cmd.scope == MassCancelScope::kSymbol && !valid_symbol(cmd.symbol)) {
       return reject(OrderId{}, RejectCode::kUnknownSymbol, out);
     }
@@ -224,7 +270,8 @@ class MatchingEngine {
     }
   }
 
-  void on(const EndOfDay&, std::vector<Event>& out) {
+  void on(const EndOfDay&, core::Nanos /*now*/, std::vector<Event>& out) {
+    client_keys_ = OrderIndex{};  // a new trading day: ClOrdIDs may be reused
     for (std::uint32_t s = 0; s < books_.size(); ++s) {
       remove_where(
           SymbolId(s), out, [](const RestingOrder& o) { return o.tif == TimeInForce::kDay; },
@@ -247,6 +294,7 @@ class MatchingEngine {
     if (scratch_.empty()) return;
     for (const auto& o : scratch_) {
       out.push_back(make(o));
+      release(o);
       b.erase(o.id);
     }
     publish_top(symbol, out);
@@ -290,11 +338,14 @@ class MatchingEngine {
           return true;
         }
         out.push_back(Canceled{r.id, r.account, r.leaves, r.cum, CancelReason::kSelfTrade});
+        release(r);
         b.erase(r.id);
         continue;
       }
       const Qty qty = std::min(in.leaves, r.leaves);
       const Price price = r.price;
+      state_of(*account(r.account)).exposure -= notional(price, qty);  // the filled part's hold
+      last_trade_[symbol.value()] = price;
       const RestingOrder after = b.fill_front(other, qty, price);
       in.leaves -= qty;
       in.cum += qty;
@@ -304,6 +355,114 @@ class MatchingEngine {
                           in.cum_notional, after.cum_notional});
     }
     return false;
+  }
+
+  void on(const KillSwitch& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+    if (!cmd.venue_wide && account(cmd.account) == nullptr) {
+      return reject(OrderId{}, RejectCode::kUnknownAccount, out);
+    }
+    if (cmd.venue_wide) {
+      venue_killed_ = cmd.engaged;
+    } else {
+      state_of(*account(cmd.account)).killed = cmd.engaged;
+    }
+    if (!cmd.engaged) return;
+    for (std::uint32_t s = 0; s < books_.size(); ++s) {
+      remove_where(
+          SymbolId(s), out,
+          [&](const RestingOrder& o) { return cmd.venue_wide || o.account == cmd.account; },
+          [](const RestingOrder& o) {
+            return Event{Canceled{o.id, o.account, o.leaves, o.cum, CancelReason::kKillSwitch}};
+          });
+    }
+  }
+
+  struct AccountState {
+    std::int64_t exposure = 0;  // sum of leaves x price of the account's resting orders
+    TokenBucket bucket;
+    bool killed = false;
+  };
+
+  AccountState& state_of(const Account& a) {
+    return account_state_[static_cast<std::size_t>(&a - config_.accounts.data())];
+  }
+
+  // Saturating price x quantity and sums: a limit check never sees a wrapped value.
+  static std::int64_t notional(Price p, Qty q) {
+    std::int64_t r = 0;
+    return __builtin_mul_overflow(p.value(), q.value(), &r) ? RiskLimits::kUnlimited : r;
+  }
+  static std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+    std::int64_t r = 0;
+    if (__builtin_add_overflow(a, b, &r))
+      return b > 0 ? RiskLimits::kUnlimited : std::numeric_limits<std::int64_t>::min();
+    return r;
+  }
+  void hold(const RestingOrder& o) {
+    auto& e = state_of(*account(o.account)).exposure;
+    e = saturating_add(e, notional(o.price, o.leaves));
+  }
+  void release(const RestingOrder& o) {
+    auto& e = state_of(*account(o.account)).exposure;
+    e = saturating_add(e, -notional(o.price, o.leaves));
+  }
+
+  // Collar reference: the last trade, or the instrument's reference price before any trade.
+  Price reference_price(SymbolId s) const {
+    return last_trade_[s.value()].value() > 0 ? last_trade_[s.value()]
+                                              : config_.instruments[s.value()].reference_price;
+  }
+  bool inside_collar(const Account& a, SymbolId s, Price price) const {
+    const Price ref = reference_price(s);
+    if (a.limits.price_collar_bps <= 0 || ref.value() <= 0) return true;
+    const std::int64_t distance =
+        price.value() > ref.value() ? price.value() - ref.value() : ref.value() - price.value();
+    // distance / ref <= bps / 10000, without division or overflow for sane prices
+    std::int64_t lhs = 0, rhs = 0;
+    if (__builtin_mul_overflow(distance, std::int64_t{10'000}, &lhs)) return false;
+    if (__builtin_mul_overflow(ref.value(), static_cast<std::int64_t>(a.limits.price_collar_bps),
+                               &rhs))
+      return true;
+    return lhs <= rhs;
+  }
+
+  static std::uint64_t client_key_of(AccountId account, std::uint64_t client_order_key) {
+    if (client_order_key == 0) return 0;
+    const std::uint64_t k =
+        client_order_key ^ (static_cast<std::uint64_t>(account.value()) * 0x9E3779B97F4A7C15ULL);
+    return k == 0 ? 1 : k;  // 0 marks an empty slot in the index
+  }
+
+  // The pre-trade risk checks of a new order, in a fixed order (first failure wins).
+  bool pre_trade_check(const NewOrder& cmd, const Account& acct, AccountState& st, core::Nanos now,
+                       std::uint64_t client_key, RejectCode& code) {
+    const RiskLimits& l = acct.limits;
+    const auto fail = [&code](RejectCode c) {
+      code = c;
+      return false;
+    };
+    if (venue_killed_) return fail(RejectCode::kVenueKilled);
+    if (st.killed) return fail(RejectCode::kAccountKilled);
+    if (!st.bucket.take(now)) return fail(RejectCode::kThrottled);
+    if (!l.restricted_symbols.empty() &&
+        std::find(l.restricted_symbols.begin(), l.restricted_symbols.end(), cmd.symbol) !=
+            l.restricted_symbols.end()) {
+      return fail(RejectCode::kRestrictedSymbol);
+    }
+    if (client_key != 0 && client_keys_.find(OrderId(client_key)) != OrderIndex::kMissing) {
+      return fail(RejectCode::kDuplicateClientOrderId);
+    }
+    if (cmd.qty > l.max_order_qty) return fail(RejectCode::kMaxOrderQty);
+    const Price hold_price =
+        cmd.type == OrderType::kLimit ? cmd.price : reference_price(cmd.symbol);
+    const std::int64_t order_notional = notional(hold_price, cmd.qty);
+    if (order_notional > l.max_order_notional) return fail(RejectCode::kMaxOrderNotional);
+    if (cmd.type == OrderType::kLimit && !inside_collar(acct, cmd.symbol, cmd.price)) {
+      return fail(RejectCode::kPriceCollar);
+    }
+    if (saturating_add(st.exposure, order_notional) > l.credit_limit)
+      return fail(RejectCode::kCreditLimit);
+    return true;
   }
 
   void reject(OrderId id, RejectCode code, std::vector<Event>& out) {
@@ -326,7 +485,11 @@ class MatchingEngine {
   std::vector<DivisibilityCheck> lots_;   // by symbol
   std::vector<Book> books_;
   std::vector<TopOfBook> tops_;
-  std::vector<RestingOrder> scratch_;  // reused by mass cancel and expiry
+  std::vector<RestingOrder> scratch_;        // reused by mass cancel and expiry
+  std::vector<AccountState> account_state_;  // parallel to config_.accounts (sorted by id)
+  std::vector<Price> last_trade_;            // by symbol; 0 before the first trade
+  OrderIndex client_keys_;                   // (account, ClOrdID) keys seen today
+  bool venue_killed_ = false;
   OrderId last_order_id_{};
   std::uint64_t trade_seq_ = 0;
 };

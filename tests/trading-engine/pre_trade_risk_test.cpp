@@ -1,0 +1,150 @@
+// Pre-trade risk: every limit rejects with its own code and leaves the book untouched; exposure
+// is held on accept and released on fill and cancel; kill switches cancel and block.
+#include <gtest/gtest.h>
+
+#include "engine_test_support.hpp"
+
+namespace {
+
+using namespace trading;
+using namespace trading::testing;
+
+class RiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override { rebuild(); }
+  void rebuild() { engine = std::make_unique<MatchingEngine<OrderBook>>(config); }
+  RiskLimits& alice() { return config.accounts[0].limits; }
+
+  const std::vector<Event>& run(const Command& c) {
+    events.clear();
+    engine->apply(c, events);
+    return events;
+  }
+  RejectCode rejected(const Command& c) {
+    const auto before = engine->digest();
+    const auto r = only<Rejected>(run(c));
+    EXPECT_EQ(events.size(), 1u);
+    EXPECT_EQ(engine->digest(), before) << "a rejected order changes nothing";
+    return r.empty() ? RejectCode{} : r[0].code;
+  }
+  bool accepted(const Command& c) { return !only<Accepted>(run(c)).empty(); }
+
+  static Command with_key(Command c, std::uint64_t key) {
+    std::get<NewOrder>(c.body).client_order_key = key;
+    return c;
+  }
+  static Command at_time(Command c, core::Nanos t) {
+    c.timestamp = t;
+    return c;
+  }
+
+  EngineConfig config = test_config();
+  std::unique_ptr<MatchingEngine<OrderBook>> engine;
+  std::vector<Event> events;
+};
+
+TEST_F(RiskTest, MaxOrderQuantityAndNotional) {
+  alice().max_order_qty = Qty{100};
+  alice().max_order_notional = 50'000;  // price units x shares
+  rebuild();
+  EXPECT_EQ(rejected(limit(1, kAlice, Side::kBuy, 400, 110)), RejectCode::kMaxOrderQty);
+  EXPECT_EQ(rejected(limit(2, kAlice, Side::kBuy, 1000, 60)), RejectCode::kMaxOrderNotional);
+  EXPECT_TRUE(accepted(limit(3, kAlice, Side::kBuy, 500, 100)));
+  EXPECT_TRUE(accepted(limit(4, kBob, Side::kBuy, 1000, 1000))) << "limits are per account";
+}
+
+TEST_F(RiskTest, PriceCollarAroundReferenceThenLastTrade) {
+  alice().price_collar_bps = 500;  // 5 % around 1000 (ACME's reference)
+  rebuild();
+  EXPECT_TRUE(accepted(limit(1, kAlice, Side::kBuy, 950, 10)));
+  EXPECT_EQ(rejected(limit(2, kAlice, Side::kBuy, 945, 10)), RejectCode::kPriceCollar);
+  EXPECT_EQ(rejected(limit(3, kAlice, Side::kSell, 1055, 10)), RejectCode::kPriceCollar);
+  // A trade at 1200 moves the reference.
+  run(limit(4, kBob, Side::kSell, 1200, 10));
+  run(limit(5, kCarol, Side::kBuy, 1200, 10));
+  EXPECT_TRUE(accepted(limit(6, kAlice, Side::kSell, 1255, 10)));
+  EXPECT_EQ(rejected(limit(7, kAlice, Side::kBuy, 1000, 10)), RejectCode::kPriceCollar);
+  EXPECT_TRUE(accepted(market(8, kAlice, Side::kBuy, 10))) << "market orders are not collared";
+}
+
+TEST_F(RiskTest, CreditIsHeldOnAcceptAndReleasedOnFillAndCancel) {
+  alice().credit_limit = 40'000;
+  rebuild();
+  EXPECT_TRUE(accepted(limit(1, kAlice, Side::kBuy, 1000, 20)));  // holds 20'000
+  EXPECT_EQ(engine->exposure(kAlice), 20'000);
+  EXPECT_TRUE(accepted(limit(2, kAlice, Side::kBuy, 995, 10)));  // holds 9'950
+  EXPECT_EQ(rejected(limit(3, kAlice, Side::kBuy, 1000, 20)), RejectCode::kCreditLimit);
+  run(cancel(2, kAlice));
+  EXPECT_EQ(engine->exposure(kAlice), 20'000);
+  ASSERT_EQ(only<Trade>(run(limit(4, kBob, Side::kSell, 1000, 10))).size(),
+            1u);  // fills half of #1
+  EXPECT_EQ(engine->exposure(kAlice), 10'000);
+  EXPECT_TRUE(accepted(limit(5, kAlice, Side::kBuy, 1000, 20)));
+  EXPECT_EQ(engine->exposure(kAlice), 30'000);
+  EXPECT_EQ(only<Rejected>(run(replace(5, kAlice, 1000, 40))).at(0).code, RejectCode::kCreditLimit);
+  run(replace(5, kAlice, 1000, 10));  // quantity down releases
+  EXPECT_EQ(engine->exposure(kAlice), 20'000);
+  run(replace(5, kAlice, 990, 10));  // a new price moves the hold
+  EXPECT_EQ(engine->exposure(kAlice), 19'900);
+  run(Command{0, MassCancel{MassCancelScope::kAccount, kAlice, SymbolId{}}});
+  EXPECT_EQ(engine->exposure(kAlice), 0);
+}
+
+TEST_F(RiskTest, MessageThrottleIsATokenBucketOnCommandTime) {
+  alice().max_messages_per_second = 1;
+  alice().message_burst = 2;
+  rebuild();
+  const core::Nanos t0 = 1'000 * core::kNanosPerSecond;
+  EXPECT_TRUE(accepted(at_time(limit(1, kAlice, Side::kBuy, 1000, 10), t0)));
+  EXPECT_TRUE(accepted(at_time(limit(2, kAlice, Side::kBuy, 1000, 10), t0)));
+  EXPECT_EQ(rejected(at_time(limit(3, kAlice, Side::kBuy, 1000, 10), t0)), RejectCode::kThrottled);
+  EXPECT_TRUE(accepted(at_time(limit(4, kBob, Side::kBuy, 1000, 10), t0))) << "per account";
+  EXPECT_TRUE(
+      accepted(at_time(limit(5, kAlice, Side::kBuy, 1000, 10), t0 + core::kNanosPerSecond)));
+}
+
+TEST_F(RiskTest, DuplicateClientOrderIdPerAccountPerDay) {
+  EXPECT_TRUE(accepted(with_key(limit(1, kAlice, Side::kBuy, 1000, 10), 777)));
+  EXPECT_EQ(rejected(with_key(limit(2, kAlice, Side::kBuy, 1000, 10), 777)),
+            RejectCode::kDuplicateClientOrderId);
+  EXPECT_TRUE(accepted(with_key(limit(3, kBob, Side::kBuy, 1000, 10), 777))) << "other account";
+  run(Command{0, EndOfDay{}});
+  EXPECT_TRUE(accepted(with_key(limit(4, kAlice, Side::kBuy, 1000, 10), 777))) << "a new day";
+}
+
+TEST_F(RiskTest, RestrictedSymbol) {
+  alice().restricted_symbols = {kBeta};
+  rebuild();
+  EXPECT_EQ(rejected(limit(1, kAlice, Side::kBuy, 50, 1, TimeInForce::kDay, kBeta)),
+            RejectCode::kRestrictedSymbol);
+  EXPECT_TRUE(accepted(limit(2, kAlice, Side::kBuy, 1000, 10)));
+}
+
+TEST_F(RiskTest, AccountKillSwitchCancelsAndBlocksUntilReleased) {
+  run(limit(1, kAlice, Side::kBuy, 1000, 10));
+  run(limit(2, kBob, Side::kBuy, 995, 10));
+  const auto& ev = run(Command{0, KillSwitch{false, kAlice, true}});
+  const auto canceled = only<Canceled>(ev);
+  ASSERT_EQ(canceled.size(), 1u);
+  EXPECT_EQ(canceled[0].reason, CancelReason::kKillSwitch);
+  EXPECT_EQ(rejected(limit(3, kAlice, Side::kBuy, 1000, 10)), RejectCode::kAccountKilled);
+  EXPECT_TRUE(accepted(limit(4, kBob, Side::kBuy, 1000, 10)));
+  run(Command{0, KillSwitch{false, kAlice, false}});
+  EXPECT_TRUE(accepted(limit(5, kAlice, Side::kBuy, 1000, 10)));
+  EXPECT_EQ(only<Rejected>(run(Command{0, KillSwitch{false, AccountId{99}, true}})).at(0).code,
+            RejectCode::kUnknownAccount);
+}
+
+TEST_F(RiskTest, VenueKillSwitchCancelsEverythingAndBlocksReplacesButNotCancels) {
+  run(limit(1, kAlice, Side::kBuy, 1000, 10));
+  run(limit(2, kBob, Side::kSell, 50, 10, TimeInForce::kGtc, kBeta));
+  EXPECT_EQ(only<Canceled>(run(Command{0, KillSwitch{true, AccountId{}, true}})).size(), 2u);
+  EXPECT_EQ(rejected(limit(3, kBob, Side::kBuy, 1000, 10)), RejectCode::kVenueKilled);
+  run(Command{0, KillSwitch{true, AccountId{}, false}});
+  run(limit(4, kBob, Side::kBuy, 1000, 10));
+  run(Command{0, KillSwitch{true, AccountId{}, true}});
+  run(Command{0, KillSwitch{true, AccountId{}, false}});
+  EXPECT_TRUE(accepted(limit(5, kBob, Side::kBuy, 1000, 10)));
+}
+
+}  // namespace
