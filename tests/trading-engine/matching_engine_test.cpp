@@ -266,3 +266,28 @@ TEST(DivisibilityCheck, AgreesWithTheModuloOperator) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Engine, LargeAccountIdsUseTheSortedLookup) {
+  auto cfg = trading::testing::test_config();
+  cfg.accounts.push_back(
+      trading::Account{trading::AccountId(5'000'000), "big", trading::StpMode::kCancelResting, {}});
+  trading::MatchingEngine<trading::OrderBook> engine(cfg);
+  std::vector<trading::Event> ev;
+  engine.apply(
+      trading::testing::limit(1, trading::AccountId(5'000'000), trading::Side::kBuy, 1000, 10), ev);
+  EXPECT_EQ(trading::testing::only<trading::Accepted>(ev).size(), 1u);
+  ev.clear();
+  engine.apply(
+      trading::testing::limit(2, trading::AccountId(4'999'999), trading::Side::kBuy, 1000, 10), ev);
+  EXPECT_EQ(trading::testing::only<trading::Rejected>(ev).at(0).code,
+            trading::RejectCode::kUnknownAccount);
+  ev.clear();
+  engine.apply(trading::testing::limit(3, trading::testing::kAlice, trading::Side::kSell, 1000, 10),
+               ev);
+  EXPECT_EQ(trading::testing::only<trading::Trade>(ev).size(), 1u);
+  EXPECT_EQ(engine.exposure(trading::AccountId(5'000'000)), 0);
+}
+
+}  // namespace

@@ -47,6 +47,13 @@ class MatchingEngine {
       account_state_.push_back(st);
     }
     last_trade_.assign(config_.instruments.size(), Price{0});
+    constexpr std::uint32_t kDirectTableLimit = 1u << 20;
+    if (!config_.accounts.empty() && config_.accounts.back().id.value() < kDirectTableLimit) {
+      account_slots_.assign(config_.accounts.back().id.value() + 1u, -1);
+      for (std::size_t i = 0; i < config_.accounts.size(); ++i) {
+        account_slots_[config_.accounts[i].id.value()] = static_cast<std::int32_t>(i);
+      }
+    }
     for (const auto& i : config_.instruments) {
       if (i.tick_size.value() <= 0 || i.lot_size.value() <= 0) {
         throw std::invalid_argument("instrument " + i.symbol + ": tick and lot size must be > 0");
@@ -106,7 +113,14 @@ class MatchingEngine {
   }
 
  private:
+  // Account by id: a direct table when ids are small (the usual case; looked up on every fill),
+  // a binary search over the sorted accounts otherwise.
   const Account* account(AccountId id) const {
+    if (!account_slots_.empty()) {
+      if (id.value() >= account_slots_.size()) return nullptr;
+      const std::int32_t slot = account_slots_[id.value()];
+      return slot < 0 ? nullptr : &config_.accounts[static_cast<std::size_t>(slot)];
+    }
     auto it = std::lower_bound(config_.accounts.begin(), config_.accounts.end(), id,
                                [](const Account& a, AccountId v) { return a.id < v; });
     return it != config_.accounts.end() && it->id == id ? &*it : nullptr;
@@ -487,6 +501,7 @@ class MatchingEngine {
   std::vector<TopOfBook> tops_;
   std::vector<RestingOrder> scratch_;        // reused by mass cancel and expiry
   std::vector<AccountState> account_state_;  // parallel to config_.accounts (sorted by id)
+  std::vector<std::int32_t> account_slots_;  // account id -> index in config_.accounts, or -1
   std::vector<Price> last_trade_;            // by symbol; 0 before the first trade
   OrderIndex client_keys_;                   // (account, ClOrdID) keys seen today
   bool venue_killed_ = false;
