@@ -148,3 +148,41 @@ TEST_F(RiskTest, VenueKillSwitchCancelsEverythingAndBlocksReplacesButNotCancels)
 }
 
 }  // namespace
+
+namespace {
+
+using namespace trading;
+using namespace trading::testing;
+
+TEST_F(RiskTest, ManualHaltRejectsNewOrdersAndReplacesButAcceptsCancels) {
+  run(limit(1, kAlice, Side::kBuy, 1000, 10));
+  const auto halted = only<Halted>(run(Command{0, TradingHalt{false, kAcme, true}}));
+  ASSERT_EQ(halted.size(), 1u);
+  EXPECT_EQ(halted[0].symbol, kAcme);
+  EXPECT_EQ(halted[0].reason, HaltReason::kManual);
+  EXPECT_TRUE(run(Command{0, TradingHalt{false, kAcme, true}}).empty())
+      << "halting twice changes nothing";
+  EXPECT_EQ(rejected(limit(2, kBob, Side::kSell, 1000, 10)), RejectCode::kSymbolHalted);
+  EXPECT_EQ(only<Rejected>(run(replace(1, kAlice, 995, 10))).at(0).code, RejectCode::kSymbolHalted);
+  EXPECT_TRUE(accepted(limit(3, kBob, Side::kSell, 50, 1, TimeInForce::kDay, kBeta)))
+      << "other symbols trade";
+  EXPECT_EQ(only<Canceled>(run(cancel(1, kAlice))).size(), 1u)
+      << "cancels are accepted while halted";
+  const auto resumed = only<Resumed>(run(Command{0, TradingHalt{false, kAcme, false}}));
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_TRUE(accepted(limit(4, kBob, Side::kSell, 1000, 10)));
+  EXPECT_EQ(only<Rejected>(run(Command{0, TradingHalt{false, SymbolId{9}, true}})).at(0).code,
+            RejectCode::kUnknownSymbol);
+}
+
+TEST_F(RiskTest, VenueHaltStopsEverySymbol) {
+  const auto halted = only<Halted>(run(Command{0, TradingHalt{true, SymbolId{}, true}}));
+  ASSERT_EQ(halted.size(), 1u);
+  EXPECT_TRUE(halted[0].venue_wide);
+  EXPECT_EQ(rejected(limit(1, kBob, Side::kSell, 50, 1, TimeInForce::kDay, kBeta)),
+            RejectCode::kVenueHalted);
+  EXPECT_EQ(only<Resumed>(run(Command{0, TradingHalt{true, SymbolId{}, false}})).size(), 1u);
+  EXPECT_TRUE(accepted(limit(2, kBob, Side::kSell, 50, 1, TimeInForce::kDay, kBeta)));
+}
+
+}  // namespace

@@ -61,6 +61,10 @@ std::string_view reject_text(RejectCode code) {
       return "the account's kill switch is engaged";
     case RejectCode::kVenueKilled:
       return "the venue-wide kill switch is engaged";
+    case RejectCode::kSymbolHalted:
+      return "trading in this symbol is halted";
+    case RejectCode::kVenueHalted:
+      return "trading on the venue is halted";
   }
   return "rejected";
 }

@@ -55,9 +55,17 @@ struct KillSwitch {
   bool engaged = true;
 };
 
+// Manual trading halt or resume, for one symbol or the whole venue.
+struct TradingHalt {
+  bool venue_wide = false;
+  SymbolId symbol;   // when not venue-wide
+  bool halt = true;  // false: resume
+};
+
 struct Command {
   core::Nanos timestamp = 0;
-  std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay, KillSwitch> body;
+  std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay, KillSwitch, TradingHalt>
+      body;
 };
 
 }  // namespace trading

@@ -31,6 +31,8 @@ enum class RejectCode : std::uint16_t {
   kRestrictedSymbol = 18,        // risk: the account may not trade this symbol
   kAccountKilled = 19,           // risk: the account's kill switch is engaged
   kVenueKilled = 20,             // risk: the venue-wide kill switch is engaged
+  kSymbolHalted = 21,  // the symbol is halted: new orders and replaces wait for the resume
+  kVenueHalted = 22,   // the whole venue is halted
 };
 
 std::string_view reject_text(RejectCode code);
@@ -118,6 +120,27 @@ struct TopOfBook {
   friend bool operator==(const TopOfBook&, const TopOfBook&) = default;
 };
 
-using Event = std::variant<Accepted, Rejected, Trade, Canceled, Replaced, Expired, TopOfBook>;
+enum class HaltReason : std::uint8_t {
+  kManual = 1,       // an operator halted or resumed the symbol
+  kVenueManual = 2,  // an operator halted or resumed the venue
+};
+
+// A symbol (or, with venue_wide, every symbol) stopped or resumed trading.
+struct Halted {
+  SymbolId symbol;
+  bool venue_wide;
+  HaltReason reason;
+  friend bool operator==(const Halted&, const Halted&) = default;
+};
+
+struct Resumed {
+  SymbolId symbol;
+  bool venue_wide;
+  HaltReason reason;
+  friend bool operator==(const Resumed&, const Resumed&) = default;
+};
+
+using Event = std::variant<Accepted, Rejected, Trade, Canceled, Replaced, Expired, TopOfBook,
+                           Halted, Resumed>;
 
 }  // namespace trading

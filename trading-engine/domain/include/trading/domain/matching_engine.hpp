@@ -47,6 +47,7 @@ class MatchingEngine {
       account_state_.push_back(st);
     }
     last_trade_.assign(config_.instruments.size(), Price{0});
+    halted_.assign(config_.instruments.size(), 0);
     constexpr std::uint32_t kDirectTableLimit = 1u << 20;
     if (!config_.accounts.empty() && config_.accounts.back().id.value() < kDirectTableLimit) {
       account_slots_.assign(config_.accounts.back().id.value() + 1u, -1);
@@ -163,6 +164,8 @@ class MatchingEngine {
       return reject(cmd.id, code, out);
     }
     if (!inst.trading_enabled) return reject(cmd.id, RejectCode::kTradingDisabled, out);
+    if (venue_halted_) return reject(cmd.id, RejectCode::kVenueHalted, out);
+    if (halted_[cmd.symbol.value()]) return reject(cmd.id, RejectCode::kSymbolHalted, out);
     AccountState& st = state_of(*acct);
     const std::uint64_t client_key = client_key_of(cmd.account, cmd.client_order_key);
     if (!pre_trade_check(cmd, *acct, st, now, client_key, code)) return reject(cmd.id, code, out);
@@ -223,6 +226,8 @@ class MatchingEngine {
     }
     if (cmd.qty <= o->cum) return reject(cmd.id, RejectCode::kReplaceBelowFilled, out);
     const Qty new_leaves = cmd.qty - o->cum;
+    if (venue_halted_) return reject(cmd.id, RejectCode::kVenueHalted, out);
+    if (halted_[cmd.symbol.value()]) return reject(cmd.id, RejectCode::kSymbolHalted, out);
     const Account& acct = *account(o->account);
     AccountState& st = state_of(acct);
     if (venue_killed_) return reject(cmd.id, RejectCode::kVenueKilled, out);
@@ -391,6 +396,28 @@ class MatchingEngine {
     }
   }
 
+  void on(const TradingHalt& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+    if (cmd.venue_wide) {
+      if (venue_halted_ == cmd.halt) return;  // already in that state: nothing happens
+      venue_halted_ = cmd.halt;
+      if (cmd.halt) {
+        out.push_back(Halted{SymbolId{}, true, HaltReason::kVenueManual});
+      } else {
+        out.push_back(Resumed{SymbolId{}, true, HaltReason::kVenueManual});
+      }
+      return;
+    }
+    if (!valid_symbol(cmd.symbol)) return reject(OrderId{}, RejectCode::kUnknownSymbol, out);
+    auto halted = halted_[cmd.symbol.value()];
+    if (static_cast<bool>(halted) == cmd.halt) return;
+    halted_[cmd.symbol.value()] = cmd.halt ? 1 : 0;
+    if (cmd.halt) {
+      out.push_back(Halted{cmd.symbol, false, HaltReason::kManual});
+    } else {
+      out.push_back(Resumed{cmd.symbol, false, HaltReason::kManual});
+    }
+  }
+
   struct AccountState {
     std::int64_t exposure = 0;  // sum of leaves x price of the account's resting orders
     TokenBucket bucket;
@@ -505,6 +532,8 @@ class MatchingEngine {
   std::vector<Price> last_trade_;            // by symbol; 0 before the first trade
   OrderIndex client_keys_;                   // (account, ClOrdID) keys seen today
   bool venue_killed_ = false;
+  std::vector<std::uint8_t> halted_;  // by symbol: manual halt in force
+  bool venue_halted_ = false;
   OrderId last_order_id_{};
   std::uint64_t trade_seq_ = 0;
 };
