@@ -22,7 +22,7 @@ constexpr std::int64_t kOps = 1'000'000;
 
 EngineConfig config() {
   EngineConfig c;
-  c.instruments = {Instrument{"ACME", Price{5}, Qty{10}, Price{100'000}, true}};
+  c.instruments = {Instrument{"ACME", Price{5}, Qty{10}, Price{100'000}, true, {}}};
   for (std::uint32_t a = 1; a <= 8; ++a)
     c.accounts.push_back(Account{AccountId(a), "acct", StpMode::kCancelResting, {}});
   return c;

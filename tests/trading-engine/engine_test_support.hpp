@@ -17,8 +17,8 @@ inline constexpr AccountId kCarol{3};  // STP: cancel incoming
 
 inline EngineConfig test_config() {
   EngineConfig c;
-  c.instruments = {Instrument{"ACME", Price{5}, Qty{10}, Price{1000}, true},
-                   Instrument{"BETA", Price{1}, Qty{1}, Price{50}, true}};
+  c.instruments = {Instrument{"ACME", Price{5}, Qty{10}, Price{1000}, true, {}},
+                   Instrument{"BETA", Price{1}, Qty{1}, Price{50}, true, {}}};
   c.accounts = {Account{kAlice, "alice", StpMode::kCancelResting, {}},
                 Account{kBob, "bob", StpMode::kCancelResting, {}},
                 Account{kCarol, "carol", StpMode::kCancelIncoming, {}}};

@@ -60,12 +60,21 @@ void check_side(OrderBook& book, Side side) {
   }
 }
 
-void run_stream(std::uint64_t seed, int commands, int prefill) {
-  MatchingEngine<OrderBook> fast(test_config());
-  MatchingEngine<NaiveOrderBook> naive(test_config());
+struct StreamStats {
+  std::uint64_t trades = 0, rejects = 0, halts = 0, band_cancels = 0;
+};
+
+// Runs one seeded stream through both engines; fills `stats` (ASSERTs need a void function).
+void run_stream(std::uint64_t seed, int commands, int prefill,
+                const EngineConfig& config = test_config(), StreamStats* stats_out = nullptr) {
+  MatchingEngine<OrderBook> fast(config);
+  MatchingEngine<NaiveOrderBook> naive(config);
   OrderFlow flow(seed, {kAcme, 100'000, 5, 10, {kAlice, kBob, kCarol}, 1});
   std::vector<Event> a, b;
-  std::uint64_t trades = 0, rejects = 0;
+  StreamStats local;
+  StreamStats& stats = stats_out != nullptr ? *stats_out : local;
+  std::uint64_t& trades = stats.trades;
+  std::uint64_t& rejects = stats.rejects;
   for (int i = 0; i < commands; ++i) {
     const Command c = i < prefill ? flow.passive_add() : flow.next();
     a.clear();
@@ -76,12 +85,19 @@ void run_stream(std::uint64_t seed, int commands, int prefill) {
     for (const auto& e : a) {
       trades += std::holds_alternative<Trade>(e) ? 1u : 0u;
       rejects += std::holds_alternative<Rejected>(e) ? 1u : 0u;
+      stats.halts += std::holds_alternative<Halted>(e) ? 1u : 0u;
+      const auto* cx = std::get_if<Canceled>(&e);
+      stats.band_cancels += cx != nullptr && cx->reason == CancelReason::kPriceBand ? 1u : 0u;
     }
     const Level bid = fast.book(kAcme).best_level(Side::kBuy);
     const Level ask = fast.book(kAcme).best_level(Side::kSell);
     if (bid.qty.value() > 0 && ask.qty.value() > 0) {
       ASSERT_LT(bid.price, ask.price) << "crossed book at " << i;
     }
+    // Every step: the touch and the order count agree; every 997 steps: the whole book.
+    ASSERT_EQ(bid, naive.book(kAcme).best_level(Side::kBuy)) << "at " << i;
+    ASSERT_EQ(ask, naive.book(kAcme).best_level(Side::kSell)) << "at " << i;
+    ASSERT_EQ(fast.book(kAcme).order_count(), naive.book(kAcme).order_count()) << "at " << i;
     if (i % 997 == 0 || i == commands - 1) {
       for (Side side : {Side::kBuy, Side::kSell}) {
         check_side(fast.book(kAcme), side);
@@ -116,6 +132,24 @@ TEST(OrderBookDifferential, FastBookMatchesNaiveBookOnAMillionCommands) {
 }
 
 TEST(OrderBookDifferential, DeepBookStream) { run_stream(99, 50'000, 20'000); }
+
+TEST(OrderBookDifferential, WithPriceBandsAndAutomaticHalts) {
+  // A narrow band with short timers (the flow advances 1 us per command), so the stream goes
+  // through band cancels, limit states, halts and resumes many times.
+  EngineConfig config = test_config();
+  PriceBandRules& rules = config.instruments[0].bands;
+  config.instruments[0].reference_price = Price{100'000};
+  rules.band_bps = 3;  // +/- 30 price units = 6 ticks: the drifting mid reaches it
+  rules.limit_state = 40'000;
+  rules.pause = 200'000;
+  rules.reference_window = 30'000'000;
+  rules.reference_move_bps = 5;
+  StreamStats stats;
+  run_stream(5, 250'000, 500, config, &stats);
+  EXPECT_GT(stats.halts, 0u) << "the stream must reach a band halt";
+  EXPECT_GT(stats.band_cancels, 0u) << "the stream must hit the band";
+  ::testing::Test::RecordProperty("halts", std::to_string(stats.halts));
+}
 
 TEST(OrderIndex, InsertFindEraseAgainstAReference) {
   OrderIndex index;

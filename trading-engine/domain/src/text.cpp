@@ -63,6 +63,8 @@ std::string_view reject_text(RejectCode code) {
       return "the venue-wide kill switch is engaged";
     case RejectCode::kSymbolHalted:
       return "trading in this symbol is halted";
+    case RejectCode::kPriceOutsideBand:
+      return "price outside the limit-up/limit-down band";
     case RejectCode::kVenueHalted:
       return "trading on the venue is halted";
   }
@@ -85,6 +87,8 @@ std::string_view to_string(CancelReason reason) {
       return "self-trade prevention";
     case CancelReason::kKillSwitch:
       return "kill switch";
+    case CancelReason::kPriceBand:
+      return "price band";
   }
   return "canceled";
 }

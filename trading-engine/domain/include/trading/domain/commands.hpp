@@ -62,9 +62,14 @@ struct TradingHalt {
   bool halt = true;  // false: resume
 };
 
+// Time passes: runs the engine's timers (band windows, limit states, pauses) when no order
+// arrives. The service sends one periodically; it is journaled like every other command.
+struct Tick {};
+
 struct Command {
   core::Nanos timestamp = 0;
-  std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay, KillSwitch, TradingHalt>
+  std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay, KillSwitch, TradingHalt,
+               Tick>
       body;
 };
 

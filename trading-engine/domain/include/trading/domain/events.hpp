@@ -31,8 +31,9 @@ enum class RejectCode : std::uint16_t {
   kRestrictedSymbol = 18,        // risk: the account may not trade this symbol
   kAccountKilled = 19,           // risk: the account's kill switch is engaged
   kVenueKilled = 20,             // risk: the venue-wide kill switch is engaged
-  kSymbolHalted = 21,  // the symbol is halted: new orders and replaces wait for the resume
-  kVenueHalted = 22,   // the whole venue is halted
+  kSymbolHalted = 21,      // the symbol is halted: new orders and replaces wait for the resume
+  kVenueHalted = 22,       // the whole venue is halted
+  kPriceOutsideBand = 23,  // a buy above the upper band or a sell below the lower band (LULD)
 };
 
 std::string_view reject_text(RejectCode code);
@@ -45,6 +46,7 @@ enum class CancelReason : std::uint8_t {
   kFokUnfillable = 5,    // FOK could not fill entirely: nothing traded
   kSelfTrade = 6,        // self-trade prevention
   kKillSwitch = 7,       // an engaged kill switch
+  kPriceBand = 8,        // the rest could only trade outside the price band (LULD)
 };
 
 std::string_view to_string(CancelReason reason);
@@ -121,8 +123,10 @@ struct TopOfBook {
 };
 
 enum class HaltReason : std::uint8_t {
-  kManual = 1,       // an operator halted or resumed the symbol
-  kVenueManual = 2,  // an operator halted or resumed the venue
+  kManual = 1,            // an operator halted or resumed the symbol
+  kVenueManual = 2,       // an operator halted or resumed the venue
+  kLimitUpLimitDown = 3,  // the book stayed at its price band for the limit-state time
+  kBandPauseEnded = 4,    // the limit-up/limit-down pause is over
 };
 
 // A symbol (or, with venue_wide, every symbol) stopped or resumed trading.
@@ -140,7 +144,17 @@ struct Resumed {
   friend bool operator==(const Resumed&, const Resumed&) = default;
 };
 
+// The price band moved (new reference) or the symbol entered or left the limit state.
+struct PriceBandChanged {
+  SymbolId symbol;
+  Price reference;
+  Price lower;
+  Price upper;
+  bool limit_state;  // the book is at the band; a halt follows if it stays there
+  friend bool operator==(const PriceBandChanged&, const PriceBandChanged&) = default;
+};
+
 using Event = std::variant<Accepted, Rejected, Trade, Canceled, Replaced, Expired, TopOfBook,
-                           Halted, Resumed>;
+                           Halted, Resumed, PriceBandChanged>;
 
 }  // namespace trading

@@ -6,16 +6,31 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "trading/domain/types.hpp"
 
 namespace trading {
+
+// Limit-up/limit-down rules of one instrument: trades may only print inside a band of
+// +/- band_bps around a moving reference price (the mean trade price over the last
+// reference_window, moved only when it shifts by reference_move_bps or more). A symbol whose
+// best bid sits at the upper band (or best offer at the lower band) for limit_state is halted
+// for pause, then resumes on its own.
+struct PriceBandRules {
+  std::int32_t band_bps = 0;  // half-width of the band; 0 = no bands
+  core::Nanos limit_state = 15 * core::kNanosPerSecond;
+  core::Nanos pause = 300 * core::kNanosPerSecond;
+  core::Nanos reference_window = 300 * core::kNanosPerSecond;
+  std::int32_t reference_move_bps = 100;
+};
 
 struct Instrument {
   std::string symbol;
   Price tick_size{1};        // every price is a multiple of this
   Qty lot_size{1};           // every quantity is a multiple of this
-  Price reference_price{0};  // for collars and bands (issue #3 risk/halts)
+  Price reference_price{0};  // for collars and bands until the first trades
   bool trading_enabled = true;
+  PriceBandRules bands;
 };
 
 // Pre-trade limits of one account (SEC 15c3-5 / MiFID RTS 6 style). Defaults: no limit.

@@ -3,7 +3,8 @@
 // Day/GTC/IOC/FOK, cancel, replace (quantity down keeps priority; price change or quantity up
 // loses it and may trade), mass cancel, end-of-day expiry, self-trade prevention, pre-trade risk
 // per account (order size and notional, price collar, credit on open exposure, message throttle,
-// duplicate ClOrdID, restricted symbols, account and venue kill switches) and appends its events
+// duplicate ClOrdID, restricted symbols, account and venue kill switches), manual trading halts
+// and limit-up/limit-down price bands with automatic halts, and appends its events
 // to a caller-owned buffer. The matching logic is written once and instantiated with
 // the fast OrderBook and the NaiveOrderBook (the differential test's oracle).
 // Time and ids come in with the commands, so replay reproduces the same events and digest.
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "trading/domain/commands.hpp"
@@ -21,6 +23,7 @@
 #include "trading/domain/events.hpp"
 #include "trading/domain/instrument.hpp"
 #include "trading/domain/order_book.hpp"
+#include "trading/domain/price_band.hpp"
 #include "trading/domain/resting_order.hpp"
 #include "trading/domain/token_bucket.hpp"
 
@@ -61,11 +64,15 @@ class MatchingEngine {
       }
       ticks_.emplace_back(static_cast<std::uint64_t>(i.tick_size.value()));
       lots_.emplace_back(static_cast<std::uint64_t>(i.lot_size.value()));
+      bands_.emplace_back(i.bands, i.reference_price, i.tick_size);
     }
   }
 
   void apply(const Command& command, std::vector<Event>& out) {
+    now_ = command.timestamp;
+    if (now_ >= next_deadline_) run_timers(out);
     std::visit([&](const auto& body) { on(body, command.timestamp, out); }, command.body);
+    if (timers_changed_) recompute_deadline();
   }
 
   const Book& book(SymbolId symbol) const { return books_[symbol.value()]; }
@@ -80,6 +87,8 @@ class MatchingEngine {
                : account_state_[static_cast<std::size_t>(a - config_.accounts.data())].exposure;
   }
   TradeId last_trade_id() const { return TradeId(trade_seq_); }
+  const PriceBand& band(SymbolId symbol) const { return bands_[symbol.value()]; }
+  bool halted(SymbolId symbol) const { return venue_halted_ || halted_[symbol.value()] != 0; }
 
   // FNV-1a over every resting order in priority order and the id counters: equal digests mean
   // equal state (replay checks, "a rejected command changes nothing").
@@ -110,6 +119,23 @@ class MatchingEngine {
         mix(0xffffffffffffffffULL);  // side separator
       }
     }
+    for (std::size_t i = 0; i < books_.size(); ++i) {
+      mix(static_cast<std::uint64_t>(last_trade_[i].value()));
+      mix(halted_[i]);
+      bands_[i].visit_state([&](auto v) {
+        if constexpr (std::is_integral_v<decltype(v)>) {
+          mix(static_cast<std::uint64_t>(v));
+        } else {
+          mix(static_cast<std::uint64_t>(v.value()));
+        }
+      });
+    }
+    for (const auto& st : account_state_) {
+      mix(static_cast<std::uint64_t>(st.exposure));
+      mix(st.killed ? 1 : 0);
+    }
+    mix((venue_killed_ ? 1u : 0u) | (venue_halted_ ? 2u : 0u));
+    mix(client_keys_.size());
     return h;
   }
 
@@ -166,6 +192,10 @@ class MatchingEngine {
     if (!inst.trading_enabled) return reject(cmd.id, RejectCode::kTradingDisabled, out);
     if (venue_halted_) return reject(cmd.id, RejectCode::kVenueHalted, out);
     if (halted_[cmd.symbol.value()]) return reject(cmd.id, RejectCode::kSymbolHalted, out);
+    const PriceBand& band = bands_[cmd.symbol.value()];
+    if (cmd.type == OrderType::kLimit && band.aggressive_outside(cmd.side, cmd.price)) {
+      return reject(cmd.id, RejectCode::kPriceOutsideBand, out);
+    }
     AccountState& st = state_of(*acct);
     const std::uint64_t client_key = client_key_of(cmd.account, cmd.client_order_key);
     if (!pre_trade_check(cmd, *acct, st, now, client_key, code)) return reject(cmd.id, code, out);
@@ -179,7 +209,8 @@ class MatchingEngine {
     Book& b = books_[cmd.symbol.value()];
     const bool is_market = cmd.type == OrderType::kMarket;
 
-    if (cmd.tif == TimeInForce::kFok && !fok_fillable(b, incoming, is_market, acct->stp)) {
+    if (cmd.tif == TimeInForce::kFok &&
+        !fok_fillable(b, cmd.symbol, incoming, is_market, acct->stp)) {
       out.push_back(Canceled{cmd.id, cmd.account, cmd.qty, Qty{0}, CancelReason::kFokUnfillable});
       return;
     }
@@ -228,6 +259,9 @@ class MatchingEngine {
     const Qty new_leaves = cmd.qty - o->cum;
     if (venue_halted_) return reject(cmd.id, RejectCode::kVenueHalted, out);
     if (halted_[cmd.symbol.value()]) return reject(cmd.id, RejectCode::kSymbolHalted, out);
+    if (bands_[cmd.symbol.value()].aggressive_outside(o->side, cmd.price)) {
+      return reject(cmd.id, RejectCode::kPriceOutsideBand, out);
+    }
     const Account& acct = *account(o->account);
     AccountState& st = state_of(acct);
     if (venue_killed_) return reject(cmd.id, RejectCode::kVenueKilled, out);
@@ -320,12 +354,17 @@ class MatchingEngine {
   }
 
   // Would a FOK order fill entirely? Checked before anything trades.
-  bool fok_fillable(Book& b, const RestingOrder& in, bool is_market, StpMode stp) {
+  bool fok_fillable(Book& b, SymbolId symbol, const RestingOrder& in, bool is_market, StpMode stp) {
+    const PriceBand& band = bands_[symbol.value()];
     std::int64_t available = 0;
     bool blocked = false;
     b.for_each_order(opposite(in.side), [&](const RestingOrder& r) {
       if (!is_market &&
           !(in.side == Side::kBuy ? crosses(in.price, r.price) : crosses(r.price, in.price))) {
+        return false;
+      }
+      if (!band.allows(r.price)) {
+        blocked = true;  // matching would stop at the band and cancel the rest
         return false;
       }
       if (r.account == in.account) {
@@ -345,11 +384,19 @@ class MatchingEngine {
   bool match(Book& b, SymbolId symbol, RestingOrder& in, bool is_market, StpMode stp,
              std::vector<Event>& out) {
     const Side other = opposite(in.side);
+    PriceBand& band = bands_[symbol.value()];
     while (in.leaves.value() > 0 && !b.empty(other)) {
       RestingOrder& r = b.front(other);
       if (!is_market &&
           !(in.side == Side::kBuy ? crosses(in.price, r.price) : crosses(r.price, in.price)))
         break;
+      if (!band.allows(r.price)) {
+        // Limit up / limit down: no trade prints outside the band; the rest is canceled (it
+        // could only trade there, and resting it would cross the book).
+        out.push_back(Canceled{in.id, in.account, in.leaves, in.cum, CancelReason::kPriceBand});
+        in.leaves = Qty{0};
+        return true;
+      }
       if (r.account == in.account) {
         if (stp == StpMode::kCancelIncoming) {
           out.push_back(Canceled{in.id, in.account, in.leaves, in.cum, CancelReason::kSelfTrade});
@@ -365,6 +412,10 @@ class MatchingEngine {
       const Price price = r.price;
       state_of(*account(r.account)).exposure -= notional(price, qty);  // the filled part's hold
       last_trade_[symbol.value()] = price;
+      if (band.enabled()) {
+        if (band.next_rotation() == PriceBand::kNever) timers_changed_ = true;
+        band.record_trade(price, now_);
+      }
       const RestingOrder after = b.fill_front(other, qty, price);
       in.leaves -= qty;
       in.cum += qty;
@@ -405,16 +456,73 @@ class MatchingEngine {
       } else {
         out.push_back(Resumed{SymbolId{}, true, HaltReason::kVenueManual});
       }
+      for (std::uint32_t i = 0; i < bands_.size(); ++i) update_limit_state(SymbolId(i), out);
       return;
     }
     if (!valid_symbol(cmd.symbol)) return reject(OrderId{}, RejectCode::kUnknownSymbol, out);
-    auto halted = halted_[cmd.symbol.value()];
-    if (static_cast<bool>(halted) == cmd.halt) return;
-    halted_[cmd.symbol.value()] = cmd.halt ? 1 : 0;
+    std::uint8_t& halted = halted_[cmd.symbol.value()];
+    if (((halted & kManualHalt) != 0) == cmd.halt) return;
+    halted = static_cast<std::uint8_t>(cmd.halt ? halted | kManualHalt : halted & ~kManualHalt);
     if (cmd.halt) {
       out.push_back(Halted{cmd.symbol, false, HaltReason::kManual});
     } else {
       out.push_back(Resumed{cmd.symbol, false, HaltReason::kManual});
+    }
+    update_limit_state(cmd.symbol, out);
+  }
+
+  void on(const Tick&, core::Nanos /*now*/, std::vector<Event>& /*out*/) {
+    // Nothing but time passing: apply() has already run the timers that were due.
+  }
+
+  // Limit state: the book is at its band (and the symbol trades). Entering starts the
+  // limit-state timer; leaving stops it. Both are announced with the band.
+  void update_limit_state(SymbolId s, std::vector<Event>& out) {
+    PriceBand& band = bands_[s.value()];
+    if (!band.enabled()) return;
+    const TopOfBook& t = tops_[s.value()];
+    const bool at = !venue_halted_ && halted_[s.value()] == 0 &&
+                    band.at_band(t.bid, t.bid_qty, t.ask, t.ask_qty);
+    if (at == (band.limit_since != PriceBand::kNever)) return;
+    band.limit_since = at ? now_ : PriceBand::kNever;
+    timers_changed_ = true;
+    out.push_back(PriceBandChanged{s, band.reference(), band.lower(), band.upper(), at});
+  }
+
+  // Band windows, limit-state expiry (-> halt) and pause expiry (-> resume), for every symbol
+  // whose deadline has come. Runs before the command that brings the time.
+  void run_timers(std::vector<Event>& out) {
+    for (std::uint32_t i = 0; i < bands_.size(); ++i) {
+      PriceBand& band = bands_[i];
+      if (!band.enabled() || band.next_deadline() > now_) continue;
+      const SymbolId s(i);
+      if (band.limit_since != PriceBand::kNever &&
+          now_ >= band.limit_since + band.rules().limit_state) {
+        band.pause_until = band.limit_since + band.rules().limit_state + band.rules().pause;
+        band.limit_since = PriceBand::kNever;
+        halted_[i] = static_cast<std::uint8_t>(halted_[i] | kBandHalt);
+        out.push_back(Halted{s, false, HaltReason::kLimitUpLimitDown});
+      }
+      if (band.pause_until != PriceBand::kNever && now_ >= band.pause_until) {
+        band.pause_until = PriceBand::kNever;
+        halted_[i] = static_cast<std::uint8_t>(halted_[i] & ~kBandHalt);
+        out.push_back(Resumed{s, false, HaltReason::kBandPauseEnded});
+        update_limit_state(s, out);
+      }
+      if (band.advance(now_)) {
+        out.push_back(PriceBandChanged{s, band.reference(), band.lower(), band.upper(),
+                                       band.limit_since != PriceBand::kNever});
+        update_limit_state(s, out);
+      }
+    }
+    recompute_deadline();
+  }
+
+  void recompute_deadline() {
+    timers_changed_ = false;
+    next_deadline_ = PriceBand::kNever;
+    for (const auto& band : bands_) {
+      if (band.enabled()) next_deadline_ = std::min(next_deadline_, band.next_deadline());
     }
   }
 
@@ -518,6 +626,7 @@ class MatchingEngine {
     if (top != tops_[symbol.value()]) {
       tops_[symbol.value()] = top;
       out.push_back(top);
+      update_limit_state(symbol, out);
     }
   }
 
@@ -532,8 +641,14 @@ class MatchingEngine {
   std::vector<Price> last_trade_;            // by symbol; 0 before the first trade
   OrderIndex client_keys_;                   // (account, ClOrdID) keys seen today
   bool venue_killed_ = false;
-  std::vector<std::uint8_t> halted_;  // by symbol: manual halt in force
+  static constexpr std::uint8_t kManualHalt = 1;
+  static constexpr std::uint8_t kBandHalt = 2;
+  std::vector<std::uint8_t> halted_;  // by symbol: kManualHalt | kBandHalt bits in force
   bool venue_halted_ = false;
+  std::vector<PriceBand> bands_;  // by symbol
+  core::Nanos now_ = 0;           // the current command's time
+  core::Nanos next_deadline_ = PriceBand::kNever;
+  bool timers_changed_ = false;
   OrderId last_order_id_{};
   std::uint64_t trade_seq_ = 0;
 };
