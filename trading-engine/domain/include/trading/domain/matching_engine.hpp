@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -89,6 +90,151 @@ class MatchingEngine {
   TradeId last_trade_id() const { return TradeId(trade_seq_); }
   const PriceBand& band(SymbolId symbol) const { return bands_[symbol.value()]; }
   bool halted(SymbolId symbol) const { return venue_halted_ || halted_[symbol.value()] != 0; }
+
+  // Snapshot support. save_state calls put(std::uint64_t) for every piece of state (resting
+  // orders in priority order, counters, halts, bands, account risk state, today's ClOrdID keys);
+  // load_state reads the same sequence with get(std::uint64_t&) -> bool into a freshly built
+  // engine with the same configuration, and returns an empty string or what did not fit.
+  static constexpr std::uint64_t kStateVersion = 1;
+
+  template <typename Put>
+  void save_state(Put&& put) {
+    const auto put_any = [&put](const auto& v) {
+      using V = std::decay_t<decltype(v)>;
+      if constexpr (std::is_integral_v<V>) {
+        put(static_cast<std::uint64_t>(v));
+      } else {
+        put(static_cast<std::uint64_t>(v.value()));
+      }
+    };
+    put(kStateVersion);
+    put(books_.size());
+    put(config_.accounts.size());
+    for (const auto& a : config_.accounts) put(a.id.value());
+    put(last_order_id_.value());
+    put(trade_seq_);
+    put(static_cast<std::uint64_t>(now_));
+    put((venue_killed_ ? 1u : 0u) | (venue_halted_ ? 2u : 0u));
+    for (std::size_t i = 0; i < books_.size(); ++i) {
+      put_any(last_trade_[i]);
+      put(halted_[i]);
+      bands_[i].visit_state(put_any);
+      for (Side side : {Side::kBuy, Side::kSell}) {
+        books_[i].for_each_order(side, [&](const RestingOrder& o) {
+          put(1);  // another order follows
+          put(o.id.value());
+          put(o.account.value());
+          put(static_cast<std::uint64_t>(o.side));
+          put(static_cast<std::uint64_t>(o.tif));
+          put_any(o.price);
+          put_any(o.qty);
+          put_any(o.leaves);
+          put_any(o.cum);
+          put(static_cast<std::uint64_t>(o.cum_notional));
+          put(o.owner);
+          return true;
+        });
+        put(0);  // end of side
+      }
+    }
+    for (auto& st : account_state_) {
+      put(static_cast<std::uint64_t>(st.exposure));
+      put(st.killed ? 1 : 0);
+      st.bucket.visit_state(put_any);
+    }
+    put(client_keys_.size());
+    client_keys_.for_each([&](OrderId key, std::uint32_t) { put(key.value()); });
+  }
+
+  template <typename Get>
+  std::string load_state(Get&& get) {
+    std::uint64_t v = 0;
+    const auto next = [&]() -> bool { return get(v); };
+    const auto get_into = [&](auto& field) -> bool {
+      if (!get(v)) return false;
+      using F = std::decay_t<decltype(field)>;
+      if constexpr (std::is_same_v<F, bool>) {
+        field = v != 0;
+      } else if constexpr (requires { typename F::rep_type; }) {
+        field = F(static_cast<typename F::rep_type>(v));
+      } else if constexpr (std::is_integral_v<F>) {
+        field = static_cast<F>(v);
+      } else {
+        field = F{static_cast<std::int64_t>(v)};
+      }
+      return true;
+    };
+    if (!next() || v != kStateVersion) return "snapshot state version not supported";
+    if (!next() || v != books_.size()) return "snapshot has a different number of instruments";
+    if (!next() || v != config_.accounts.size()) {
+      return "snapshot has a different number of accounts";
+    }
+    for (const auto& a : config_.accounts) {
+      if (!next() || v != a.id.value()) return "snapshot has different account ids";
+    }
+    if (!next()) return "snapshot truncated";
+    last_order_id_ = OrderId(v);
+    if (!next()) return "snapshot truncated";
+    trade_seq_ = v;
+    if (!next()) return "snapshot truncated";
+    now_ = static_cast<core::Nanos>(v);
+    if (!next() || v > 3) return "snapshot venue flags invalid";
+    venue_killed_ = (v & 1u) != 0;
+    venue_halted_ = (v & 2u) != 0;
+    for (std::size_t i = 0; i < books_.size(); ++i) {
+      if (!get_into(last_trade_[i])) return "snapshot truncated";
+      if (!next() || v > 3) return "snapshot halt flags invalid";
+      halted_[i] = static_cast<std::uint8_t>(v);
+      bool ok = true;
+      bands_[i].visit_state([&](auto& field) { ok = ok && get_into(field); });
+      if (!ok) return "snapshot truncated";
+      if (!bands_[i].valid()) return "snapshot price band state invalid";
+      for (Side side : {Side::kBuy, Side::kSell}) {
+        while (true) {
+          if (!next()) return "snapshot truncated";
+          if (v == 0) break;
+          RestingOrder o;
+          std::uint64_t raw_side = 0, raw_tif = 0, notional = 0;
+          if (!get_into(o.id) || !get_into(o.account) || !get(raw_side) || !get(raw_tif) ||
+              !get_into(o.price) || !get_into(o.qty) || !get_into(o.leaves) || !get_into(o.cum) ||
+              !get(notional) || !get_into(o.owner)) {
+            return "snapshot truncated";
+          }
+          if (raw_side != static_cast<std::uint64_t>(side) || raw_tif > 3) {
+            return "snapshot order has an invalid side or time in force";
+          }
+          o.side = side;
+          o.tif = static_cast<TimeInForce>(raw_tif);
+          o.cum_notional = static_cast<std::int64_t>(notional);
+          if (o.id.value() == 0 || o.leaves.value() <= 0 || o.price.value() <= 0 ||
+              o.leaves + o.cum != o.qty || account(o.account) == nullptr ||
+              books_[i].find(o.id) != nullptr) {
+            return "snapshot order " + std::to_string(o.id.value()) + " is not a valid order";
+          }
+          books_[i].insert(o);
+        }
+      }
+      const Level bid = books_[i].best_level(Side::kBuy);
+      const Level ask = books_[i].best_level(Side::kSell);
+      tops_[i] = TopOfBook{SymbolId(static_cast<std::uint32_t>(i)), bid.price, bid.qty, ask.price,
+                           ask.qty};
+    }
+    for (auto& st : account_state_) {
+      if (!get_into(st.exposure) || !get_into(st.killed)) return "snapshot truncated";
+      bool ok = true;
+      st.bucket.visit_state([&](auto& field) { ok = ok && get_into(field); });
+      if (!ok) return "snapshot truncated";
+    }
+    if (!next()) return "snapshot truncated";
+    const std::uint64_t keys = v;
+    for (std::uint64_t k = 0; k < keys; ++k) {
+      if (!next() || v == 0) return "snapshot client order keys invalid";
+      client_keys_.insert(OrderId(v), 0);
+    }
+    if (get(v)) return "snapshot has data after the engine state";
+    recompute_deadline();
+    return {};
+  }
 
   // FNV-1a over every resting order in priority order and the id counters: equal digests mean
   // equal state (replay checks, "a rejected command changes nothing").

@@ -26,6 +26,13 @@ class OrderIndex {
   void insert(OrderId id, std::uint32_t node);
   void erase(OrderId id);
   std::size_t size() const { return size_; }
+  // Calls visit(id, node) for every entry, in table order.
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (const auto& e : entries_) {
+      if (e.key != 0) visit(OrderId(e.key), e.node);
+    }
+  }
 
  private:
   struct Entry {

@@ -93,6 +93,18 @@ class PriceBand {
   }
 
   // Everything that is state, for the engine digest and snapshots.
+  // After loading state from outside: indices in range, totals consistent.
+  bool valid() const {
+    if (current_ >= kBuckets || lower_ > upper_) return false;
+    std::uint64_t sum = 0, count = 0;  // unsigned: wraps instead of overflowing on bad input
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+      sum += static_cast<std::uint64_t>(sum_[i]);
+      count += count_[i];
+    }
+    return sum == static_cast<std::uint64_t>(total_sum_) && count == total_count_;
+  }
+
+  // Calls v(field&) for every field.
   template <typename Visit>
   void visit_state(Visit&& v) {
     v(reference_);

@@ -20,6 +20,13 @@ class TokenBucket {
 
   bool enabled() const { return rate_ > 0; }
 
+  // The changing part of the state (tokens and last refill time), for snapshots.
+  template <typename Visit>
+  void visit_state(Visit&& v) {
+    v(tokens_);
+    v(last_);
+  }
+
   // Takes one token at time `now` (monotonic ns); false when none is left.
   bool take(core::Nanos now) {
     if (!enabled()) return true;

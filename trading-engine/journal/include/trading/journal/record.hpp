@@ -1,0 +1,72 @@
+// The journal's binary format. A journal segment is a file header followed by records:
+//
+//   header  (32 bytes): "GVJOURNL" | u32 version | u32 header size | u64 first sequence |
+//                       u32 reserved | u32 crc32c(the 28 bytes before it)
+//   record:             u32 payload size | u32 crc32c(size field + payload) | payload
+//   payload:            u64 sequence | i64 timestamp | u8 kind | body (fixed layout per kind)
+//
+// Everything little-endian. Sequences are consecutive from the segment's first sequence.
+// decode_payload validates every enum and the exact size, so a record that passes the CRC but
+// was written by another version (or a bug) is an error, never a wrong command.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/result.hpp"
+#include "trading/domain/commands.hpp"
+
+namespace trading::journal {
+
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::size_t kFileHeaderSize = 32;
+inline constexpr std::size_t kRecordHeaderSize = 8;
+inline constexpr std::size_t kMaxPayloadSize = 128;  // the largest command needs 61 bytes
+inline constexpr std::size_t kMaxRecordSize = kRecordHeaderSize + kMaxPayloadSize;
+
+// Error codes of journal and snapshot operations.
+enum JournalError : int {
+  kIoError = 1,
+  kBadHeader = 2,
+  kCorruptRecord = 3,
+  kBadPayload = 4,
+  kSequenceGap = 5,
+  kBadSnapshot = 6,
+};
+
+// Writes one framed record at `dst` (room for kMaxRecordSize bytes); returns its size.
+std::size_t encode_record(std::uint64_t sequence, const Command& command, unsigned char* dst);
+
+struct DecodedRecord {
+  std::uint64_t sequence = 0;
+  Command command;
+};
+
+// Decodes a payload whose CRC has been checked.
+core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::size_t size);
+
+void encode_file_header(std::uint64_t first_sequence, unsigned char* dst);  // kFileHeaderSize
+// The first sequence of a segment, or an error naming what is wrong with the header.
+core::Result<std::uint64_t> decode_file_header(const unsigned char* src, std::size_t size);
+
+// Little-endian loads and stores.
+inline void store_u32(unsigned char* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline void store_u64(unsigned char* p, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint32_t load_u32(const unsigned char* p) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+inline std::uint64_t load_u64(const unsigned char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace trading::journal

@@ -1,0 +1,269 @@
+#include "trading/journal/record.hpp"
+
+#include <cstring>
+#include <type_traits>
+
+#include "trading/journal/crc32c.hpp"
+
+namespace trading::journal {
+namespace {
+
+constexpr unsigned char kMagic[8] = {'G', 'V', 'J', 'O', 'U', 'R', 'N', 'L'};
+
+// Command kinds on disk: stable numbers, never reused.
+enum class Kind : std::uint8_t {
+  kNewOrder = 1,
+  kCancel = 2,
+  kReplace = 3,
+  kMassCancel = 4,
+  kEndOfDay = 5,
+  kKillSwitch = 6,
+  kTradingHalt = 7,
+  kTick = 8,
+};
+
+class Writer {
+ public:
+  explicit Writer(unsigned char* p) : p_(p) {}
+  void u8(std::uint8_t v) { *p_++ = v; }
+  void u32(std::uint32_t v) {
+    store_u32(p_, v);
+    p_ += 4;
+  }
+  void u64(std::uint64_t v) {
+    store_u64(p_, v);
+    p_ += 8;
+  }
+  void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
+  unsigned char* position() const { return p_; }
+
+ private:
+  unsigned char* p_;
+};
+
+class Reader {
+ public:
+  Reader(const unsigned char* p, std::size_t n) : p_(p), end_(p + n) {}
+  bool u8(std::uint8_t& v) {
+    if (end_ - p_ < 1) return false;
+    v = *p_++;
+    return true;
+  }
+  bool u32(std::uint32_t& v) {
+    if (end_ - p_ < 4) return false;
+    v = load_u32(p_);
+    p_ += 4;
+    return true;
+  }
+  bool u64(std::uint64_t& v) {
+    if (end_ - p_ < 8) return false;
+    v = load_u64(p_);
+    p_ += 8;
+    return true;
+  }
+  bool i64(std::int64_t& v) {
+    std::uint64_t u = 0;
+    if (!u64(u)) return false;
+    v = static_cast<std::int64_t>(u);
+    return true;
+  }
+  template <typename E>
+  bool enumeration(E& v, std::uint8_t max) {  // values 0..max
+    std::uint8_t raw = 0;
+    if (!u8(raw) || raw > max) return false;
+    v = static_cast<E>(raw);
+    return true;
+  }
+  bool flag(bool& v) {
+    std::uint8_t raw = 0;
+    if (!u8(raw) || raw > 1) return false;
+    v = raw == 1;
+    return true;
+  }
+  template <typename Id>
+  bool id(Id& v) {
+    typename Id::rep_type raw{};
+    bool ok = false;
+    if constexpr (sizeof(raw) == 8) {
+      std::uint64_t u = 0;
+      ok = u64(u);
+      raw = u;
+    } else {
+      std::uint32_t u = 0;
+      ok = u32(u);
+      raw = u;
+    }
+    v = Id(raw);
+    return ok;
+  }
+  bool quantity(auto& v) {
+    std::int64_t raw = 0;
+    if (!i64(raw)) return false;
+    v = std::remove_reference_t<decltype(v)>{raw};
+    return true;
+  }
+  bool done() const { return p_ == end_; }
+
+ private:
+  const unsigned char* p_;
+  const unsigned char* end_;
+};
+
+void write_body(Writer& w, const NewOrder& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kNewOrder));
+  w.u64(c.id.value());
+  w.u32(c.account.value());
+  w.u32(c.symbol.value());
+  w.u8(static_cast<std::uint8_t>(c.side));
+  w.u8(static_cast<std::uint8_t>(c.type));
+  w.u8(static_cast<std::uint8_t>(c.tif));
+  w.i64(c.price.value());
+  w.i64(c.qty.value());
+  w.u32(c.owner);
+  w.u64(c.client_order_key);
+}
+void write_body(Writer& w, const CancelOrder& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kCancel));
+  w.u64(c.id.value());
+  w.u32(c.account.value());
+  w.u32(c.symbol.value());
+}
+void write_body(Writer& w, const ReplaceOrder& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kReplace));
+  w.u64(c.id.value());
+  w.u32(c.account.value());
+  w.u32(c.symbol.value());
+  w.i64(c.price.value());
+  w.i64(c.qty.value());
+}
+void write_body(Writer& w, const MassCancel& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kMassCancel));
+  w.u8(static_cast<std::uint8_t>(c.scope));
+  w.u32(c.account.value());
+  w.u32(c.symbol.value());
+}
+void write_body(Writer& w, const EndOfDay&) { w.u8(static_cast<std::uint8_t>(Kind::kEndOfDay)); }
+void write_body(Writer& w, const KillSwitch& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kKillSwitch));
+  w.u8(c.venue_wide ? 1 : 0);
+  w.u32(c.account.value());
+  w.u8(c.engaged ? 1 : 0);
+}
+void write_body(Writer& w, const TradingHalt& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kTradingHalt));
+  w.u8(c.venue_wide ? 1 : 0);
+  w.u32(c.symbol.value());
+  w.u8(c.halt ? 1 : 0);
+}
+void write_body(Writer& w, const Tick&) { w.u8(static_cast<std::uint8_t>(Kind::kTick)); }
+
+bool read_body(Reader& r, Kind kind, Command& out) {
+  switch (kind) {
+    case Kind::kNewOrder: {
+      NewOrder c;
+      const bool ok = r.id(c.id) && r.id(c.account) && r.id(c.symbol) && r.enumeration(c.side, 1) &&
+                      r.enumeration(c.type, 1) && r.enumeration(c.tif, 3) && r.quantity(c.price) &&
+                      r.quantity(c.qty) && r.u32(c.owner) && r.u64(c.client_order_key);
+      out.body = c;
+      return ok;
+    }
+    case Kind::kCancel: {
+      CancelOrder c;
+      const bool ok = r.id(c.id) && r.id(c.account) && r.id(c.symbol);
+      out.body = c;
+      return ok;
+    }
+    case Kind::kReplace: {
+      ReplaceOrder c;
+      const bool ok = r.id(c.id) && r.id(c.account) && r.id(c.symbol) && r.quantity(c.price) &&
+                      r.quantity(c.qty);
+      out.body = c;
+      return ok;
+    }
+    case Kind::kMassCancel: {
+      MassCancel c;
+      const bool ok = r.enumeration(c.scope, 2) && r.id(c.account) && r.id(c.symbol);
+      out.body = c;
+      return ok;
+    }
+    case Kind::kEndOfDay:
+      out.body = EndOfDay{};
+      return true;
+    case Kind::kKillSwitch: {
+      KillSwitch c;
+      const bool ok = r.flag(c.venue_wide) && r.id(c.account) && r.flag(c.engaged);
+      out.body = c;
+      return ok;
+    }
+    case Kind::kTradingHalt: {
+      TradingHalt c;
+      const bool ok = r.flag(c.venue_wide) && r.id(c.symbol) && r.flag(c.halt);
+      out.body = c;
+      return ok;
+    }
+    case Kind::kTick:
+      out.body = Tick{};
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::size_t encode_record(std::uint64_t sequence, const Command& command, unsigned char* dst) {
+  Writer w(dst + kRecordHeaderSize);
+  w.u64(sequence);
+  w.i64(command.timestamp);
+  std::visit([&w](const auto& body) { write_body(w, body); }, command.body);
+  const auto payload_size = static_cast<std::uint32_t>(w.position() - (dst + kRecordHeaderSize));
+  store_u32(dst, payload_size);
+  const std::uint32_t crc = crc32c(crc32c(0, dst, 4), dst + kRecordHeaderSize, payload_size);
+  store_u32(dst + 4, crc);
+  return kRecordHeaderSize + payload_size;
+}
+
+core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::size_t size) {
+  Reader r(payload, size);
+  DecodedRecord out;
+  Kind kind{};
+  if (!r.u64(out.sequence) || !r.i64(out.command.timestamp) || !r.enumeration(kind, 8) ||
+      kind == Kind{0}) {
+    return core::fail(kBadPayload, "record payload too short or of an unknown kind");
+  }
+  if (!read_body(r, kind, out.command)) {
+    return core::fail(kBadPayload, "record body does not match its kind (size or enum value)");
+  }
+  if (!r.done()) return core::fail(kBadPayload, "record payload longer than its kind");
+  return out;
+}
+
+void encode_file_header(std::uint64_t first_sequence, unsigned char* dst) {
+  std::memcpy(dst, kMagic, sizeof kMagic);
+  store_u32(dst + 8, kFormatVersion);
+  store_u32(dst + 12, static_cast<std::uint32_t>(kFileHeaderSize));
+  store_u64(dst + 16, first_sequence);
+  store_u32(dst + 24, 0);
+  store_u32(dst + 28, crc32c(0, dst, 28));
+}
+
+core::Result<std::uint64_t> decode_file_header(const unsigned char* src, std::size_t size) {
+  if (size < kFileHeaderSize) return core::fail(kBadHeader, "file shorter than the journal header");
+  if (std::memcmp(src, kMagic, sizeof kMagic) != 0) {
+    return core::fail(kBadHeader, "not a journal file (bad magic)");
+  }
+  if (load_u32(src + 28) != crc32c(0, src, 28)) {
+    return core::fail(kBadHeader, "journal header checksum mismatch");
+  }
+  const std::uint32_t version = load_u32(src + 8);
+  if (version != kFormatVersion) {
+    return core::fail(kBadHeader, "journal format version " + std::to_string(version) +
+                                      " is not supported (this build reads version " +
+                                      std::to_string(kFormatVersion) + ")");
+  }
+  if (load_u32(src + 12) != kFileHeaderSize) {
+    return core::fail(kBadHeader, "unexpected journal header size");
+  }
+  return load_u64(src + 16);
+}
+
+}  // namespace trading::journal
