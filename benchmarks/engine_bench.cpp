@@ -40,17 +40,30 @@ testing::OrderFlow::Options flow_options(std::size_t resting) {
 template <typename Book, bool Timed>
 void mixed_flow(benchmark::State& state) {
   const auto resting = static_cast<int>(state.range(0));
-  MatchingEngine<Book> engine(config());
-  testing::OrderFlow flow(42, flow_options(static_cast<std::size_t>(resting)));
   std::vector<Event> events;
   events.reserve(1024);
-  for (int i = 0; i < resting; ++i) {
-    events.clear();
-    engine.apply(flow.passive_add(), events);
-  }
+  // The commands are generated up front against a shadow engine whose events the flow observes
+  // (so cancels target live orders and the book holds its depth); the measured engine then
+  // replays them and, being deterministic, sees exactly the same book.
+  std::vector<Command> prefill;
   std::vector<Command> commands;
   commands.reserve(static_cast<std::size_t>(kOps));
-  for (std::int64_t i = 0; i < kOps; ++i) commands.push_back(flow.next());
+  {
+    MatchingEngine<NaiveOrderBook> shadow(config());
+    testing::OrderFlow flow(42, flow_options(static_cast<std::size_t>(resting)));
+    for (int i = 0; i < resting + static_cast<int>(kOps); ++i) {
+      auto& list = i < resting ? prefill : commands;
+      list.push_back(i < resting ? flow.passive_add() : flow.next());
+      events.clear();
+      shadow.apply(list.back(), events);
+      flow.observe(events);
+    }
+  }
+  MatchingEngine<Book> engine(config());
+  for (const Command& c : prefill) {
+    events.clear();
+    engine.apply(c, events);
+  }
   // Warm-up pass over a copy of the engine would double memory; instead the first 5 % of the
   // commands warm pools and the index, and allocations are counted over the rest.
   guardrails::slo::LogLinearHistogram latency;

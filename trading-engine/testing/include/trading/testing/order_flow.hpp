@@ -1,12 +1,17 @@
 // OrderFlow: a seeded, deterministic synthetic order flow for tests and benchmarks: about 45 %
 // adds, 40 % cancels, 10 % aggressive orders (a quarter of them market), 5 % replaces, with
-// prices clustered near a slowly drifting mid. Header-only; not thread-safe.
+// prices clustered near a slowly drifting mid. Fed the engine's events (observe), it knows which
+// of its orders are still live, so cancels and replaces target live orders and the book holds
+// its target depth. Header-only; not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "trading/domain/commands.hpp"
+#include "trading/domain/events.hpp"
 
 namespace trading::testing {
 
@@ -29,7 +34,12 @@ class OrderFlow {
   Command passive_add() {
     const Side side = bit() ? Side::kBuy : Side::kSell;
     const std::int64_t offset = (1 + static_cast<std::int64_t>(skewed(40))) * o_.tick;
-    const std::int64_t price = side == Side::kBuy ? o_.mid - offset : o_.mid + offset;
+    std::int64_t price = side == Side::kBuy ? o_.mid - offset : o_.mid + offset;
+    // With observed tops, stay on the passive side of the real touch (the mid drifts, the book
+    // may not have followed).
+    if (side == Side::kBuy && best_ask_ > 0 && price >= best_ask_) price = best_ask_ - o_.tick;
+    if (side == Side::kSell && best_bid_ > 0 && price <= best_bid_) price = best_bid_ + o_.tick;
+    if (price <= 0) price = o_.tick;
     return add(side, OrderType::kLimit, bit() ? TimeInForce::kDay : TimeInForce::kGtc, price,
                qty());
   }
@@ -43,8 +53,7 @@ class OrderFlow {
     if (r < 85) {  // cancel a random live order (it may have traded meanwhile: then a reject)
       const std::size_t i = static_cast<std::size_t>(below(live_.size()));
       const Live l = live_[i];
-      live_[i] = live_.back();
-      live_.pop_back();
+      remove_at(i);
       return Command{now(), CancelOrder{OrderId(l.id), l.account, o_.symbol}};
     }
     if (r < 95) {  // aggressive: crosses a few ticks into the book
@@ -67,6 +76,30 @@ class OrderFlow {
 
   std::size_t live_count() const { return live_.size(); }
 
+  // Learns from the engine's events which orders filled, were canceled or changed, so later
+  // cancels and replaces target live orders. Optional: without it the flow guesses.
+  void observe(const std::vector<Event>& events) {
+    for (const auto& e : events) {
+      if (const auto* t = std::get_if<Trade>(&e)) {
+        if (t->resting_leaves.value() == 0) remove_id(t->resting.value());
+        if (t->aggressor_leaves.value() == 0) remove_id(t->aggressor.value());
+      } else if (const auto* c = std::get_if<Canceled>(&e)) {
+        remove_id(c->id.value());
+      } else if (const auto* x = std::get_if<Expired>(&e)) {
+        remove_id(x->id.value());
+      } else if (const auto* top = std::get_if<TopOfBook>(&e)) {
+        best_bid_ = top->bid_qty.value() > 0 ? top->bid.value() : 0;
+        best_ask_ = top->ask_qty.value() > 0 ? top->ask.value() : 0;
+      } else if (const auto* r = std::get_if<Replaced>(&e)) {
+        auto it = where_.find(r->id.value());
+        if (it != where_.end()) {
+          live_[it->second].price = r->price.value();
+          live_[it->second].qty = r->qty.value();
+        }
+      }
+    }
+  }
+
  private:
   struct Live {
     std::uint64_t id;
@@ -79,8 +112,10 @@ class OrderFlow {
               bool track = true) {
     const std::uint64_t id = next_id_++;
     const AccountId acct = o_.accounts[static_cast<std::size_t>(below(o_.accounts.size()))];
-    if (track && type == OrderType::kLimit && tif != TimeInForce::kIoc)
+    if (track && type == OrderType::kLimit && tif != TimeInForce::kIoc) {
+      where_[id] = live_.size();
       live_.push_back(Live{id, acct, price, q});
+    }
     return Command{
         now(), NewOrder{OrderId(id), acct, o_.symbol, side, type, tif, Price{price}, Qty{q}, 0}};
   }
@@ -89,6 +124,19 @@ class OrderFlow {
   core::Nanos now() { return static_cast<core::Nanos>(count_) * 1000; }
 
   // splitmix64
+  void remove_at(std::size_t i) {
+    where_.erase(live_[i].id);
+    if (i + 1 != live_.size()) {
+      live_[i] = live_.back();
+      where_[live_[i].id] = i;
+    }
+    live_.pop_back();
+  }
+  void remove_id(std::uint64_t id) {
+    auto it = where_.find(id);
+    if (it != where_.end()) remove_at(it->second);
+  }
+
   std::uint64_t rand() {
     std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -107,6 +155,9 @@ class OrderFlow {
   std::uint64_t next_id_;
   std::uint64_t count_ = 0;
   std::vector<Live> live_;
+  std::unordered_map<std::uint64_t, std::size_t> where_;  // id -> index in live_
+  std::int64_t best_bid_ = 0;                             // observed touch; 0 = unknown or empty
+  std::int64_t best_ask_ = 0;
 };
 
 }  // namespace trading::testing
