@@ -765,13 +765,18 @@ class MatchingEngine {
   }
 
   void publish_top(SymbolId symbol, std::vector<Event>& out) {
+    // Field by field (no temporary aggregate): this runs after every command.
     const Book& b = books_[symbol.value()];
     const Level bid = b.best_level(Side::kBuy);
     const Level ask = b.best_level(Side::kSell);
-    TopOfBook top{symbol, bid.price, bid.qty, ask.price, ask.qty};
-    if (top != tops_[symbol.value()]) {
-      tops_[symbol.value()] = top;
-      out.push_back(top);
+    TopOfBook& top = tops_[symbol.value()];
+    if (bid.price != top.bid || bid.qty != top.bid_qty || ask.price != top.ask ||
+        ask.qty != top.ask_qty) {
+      top.bid = bid.price;
+      top.bid_qty = bid.qty;
+      top.ask = ask.price;
+      top.ask_qty = ask.qty;
+      out.emplace_back(std::in_place_type<TopOfBook>, top);
       update_limit_state(symbol, out);
     }
   }

@@ -26,6 +26,7 @@ class OrderIndex {
   void insert(OrderId id, std::uint32_t node);
   void erase(OrderId id);
   std::size_t size() const { return size_; }
+  std::size_t memory_bytes() const { return entries_.capacity() * sizeof(Entry); }
   // Calls visit(id, node) for every entry, in table order.
   template <typename Visit>
   void for_each(Visit&& visit) const {
@@ -89,6 +90,11 @@ class OrderBook {
     return Level{l.price, l.qty, l.count};
   }
   std::size_t order_count() const { return index_.size(); }
+  // Heap bytes held by the book's pools, ladders and index (capacity, not just what is used).
+  std::size_t memory_bytes() const {
+    return nodes_.capacity() * sizeof(Node) + level_pool_.capacity() * sizeof(LevelNode) +
+           (bids_.capacity() + asks_.capacity()) * sizeof(Rung) + index_.memory_bytes();
+  }
 
  private:
   static constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();

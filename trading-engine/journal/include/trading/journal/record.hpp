@@ -11,8 +11,10 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "core/result.hpp"
@@ -51,21 +53,18 @@ void encode_file_header(std::uint64_t first_sequence, unsigned char* dst);  // k
 // The first sequence of a segment, or an error naming what is wrong with the header.
 core::Result<std::uint64_t> decode_file_header(const unsigned char* src, std::size_t size);
 
-// Little-endian loads and stores.
-inline void store_u32(unsigned char* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-inline void store_u64(unsigned char* p, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
+// Little-endian loads and stores (the host is little-endian; checked at compile time).
+static_assert(std::endian::native == std::endian::little, "journal format assumes little-endian");
+inline void store_u32(unsigned char* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
+inline void store_u64(unsigned char* p, std::uint64_t v) { std::memcpy(p, &v, 8); }
 inline std::uint32_t load_u32(const unsigned char* p) {
   std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+  std::memcpy(&v, p, 4);
   return v;
 }
 inline std::uint64_t load_u64(const unsigned char* p) {
   std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  std::memcpy(&v, p, 8);
   return v;
 }
 
