@@ -65,6 +65,10 @@ std::string_view reject_text(RejectCode code) {
       return "trading in this symbol is halted";
     case RejectCode::kPriceOutsideBand:
       return "price outside the limit-up/limit-down band";
+    case RejectCode::kPriceOutOfRange:
+      return "price above the venue's maximum";
+    case RejectCode::kQuantityOutOfRange:
+      return "quantity above the venue's maximum";
     case RejectCode::kVenueHalted:
       return "trading on the venue is halted";
   }

@@ -31,9 +31,11 @@ enum class RejectCode : std::uint16_t {
   kRestrictedSymbol = 18,        // risk: the account may not trade this symbol
   kAccountKilled = 19,           // risk: the account's kill switch is engaged
   kVenueKilled = 20,             // risk: the venue-wide kill switch is engaged
-  kSymbolHalted = 21,      // the symbol is halted: new orders and replaces wait for the resume
-  kVenueHalted = 22,       // the whole venue is halted
-  kPriceOutsideBand = 23,  // a buy above the upper band or a sell below the lower band (LULD)
+  kSymbolHalted = 21,        // the symbol is halted: new orders and replaces wait for the resume
+  kVenueHalted = 22,         // the whole venue is halted
+  kPriceOutsideBand = 23,    // a buy above the upper band or a sell below the lower band (LULD)
+  kPriceOutOfRange = 24,     // price above kMaxPrice
+  kQuantityOutOfRange = 25,  // quantity above kMaxQuantity
 };
 
 std::string_view reject_text(RejectCode code);

@@ -206,9 +206,12 @@ class MatchingEngine {
           o.side = side;
           o.tif = static_cast<TimeInForce>(raw_tif);
           o.cum_notional = static_cast<std::int64_t>(notional);
+          const auto in_range = [](std::int64_t v, std::int64_t max) { return v >= 0 && v <= max; };
           if (o.id.value() == 0 || o.leaves.value() <= 0 || o.price.value() <= 0 ||
-              o.leaves + o.cum != o.qty || account(o.account) == nullptr ||
-              books_[i].find(o.id) != nullptr) {
+              !in_range(o.price.value(), kMaxPrice) || !in_range(o.qty.value(), kMaxQuantity) ||
+              !in_range(o.cum.value(), kMaxQuantity) || !in_range(o.leaves.value(), kMaxQuantity) ||
+              !in_range(o.cum_notional, kMaxPrice * kMaxQuantity) || o.leaves + o.cum != o.qty ||
+              account(o.account) == nullptr || books_[i].find(o.id) != nullptr) {
             return "snapshot order " + std::to_string(o.id.value()) + " is not a valid order";
           }
           books_[i].insert(o);
@@ -308,6 +311,10 @@ class MatchingEngine {
       code = RejectCode::kNonPositiveQuantity;
       return false;
     }
+    if (qty.value() > kMaxQuantity) {
+      code = RejectCode::kQuantityOutOfRange;
+      return false;
+    }
     if (!lots_[symbol.value()].divides(qty.value())) {
       code = RejectCode::kQuantityOffLot;
       return false;
@@ -315,6 +322,10 @@ class MatchingEngine {
     if (has_price) {
       if (price.value() <= 0) {
         code = RejectCode::kNonPositivePrice;
+        return false;
+      }
+      if (price.value() > kMaxPrice) {
+        code = RejectCode::kPriceOutOfRange;
         return false;
       }
       if (!ticks_[symbol.value()].divides(price.value())) {
@@ -556,7 +567,8 @@ class MatchingEngine {
       }
       const Qty qty = std::min(in.leaves, r.leaves);
       const Price price = r.price;
-      state_of(*account(r.account)).exposure -= notional(price, qty);  // the filled part's hold
+      auto& held = state_of(*account(r.account)).exposure;
+      held = saturating_add(held, -notional(price, qty));  // the filled part's hold
       last_trade_[symbol.value()] = price;
       if (band.enabled()) {
         if (band.next_rotation() == PriceBand::kNever) timers_changed_ = true;
@@ -642,9 +654,8 @@ class MatchingEngine {
       PriceBand& band = bands_[i];
       if (!band.enabled() || band.next_deadline() > now_) continue;
       const SymbolId s(i);
-      if (band.limit_since != PriceBand::kNever &&
-          now_ >= band.limit_since + band.rules().limit_state) {
-        band.pause_until = band.limit_since + band.rules().limit_state + band.rules().pause;
+      if (band.limit_since != PriceBand::kNever && now_ >= band.limit_deadline()) {
+        band.pause_until = PriceBand::add_sat(band.limit_deadline(), band.rules().pause);
         band.limit_since = PriceBand::kNever;
         halted_[i] = static_cast<std::uint8_t>(halted_[i] | kBandHalt);
         out.push_back(Halted{s, false, HaltReason::kLimitUpLimitDown});

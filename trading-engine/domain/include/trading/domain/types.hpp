@@ -21,6 +21,11 @@ using SessionId = std::uint32_t;                                   // who sent i
 using Price = core::Quantity<struct PriceTag>;
 using Qty = core::Quantity<struct QtyTag>;
 
+// Structural limits of every order, whatever the risk configuration: price x quantity and the
+// sums the engine keeps (level totals, cumulative notional) always fit in 64 bits.
+inline constexpr std::int64_t kMaxPrice = (std::int64_t{1} << 40) - 1;     // price units
+inline constexpr std::int64_t kMaxQuantity = (std::int64_t{1} << 23) - 1;  // 8 388 607 shares
+
 enum class Side : std::uint8_t { kBuy, kSell };
 enum class OrderType : std::uint8_t { kLimit, kMarket };
 enum class TimeInForce : std::uint8_t { kDay, kGtc, kIoc, kFok };
