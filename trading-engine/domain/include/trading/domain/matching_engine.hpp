@@ -206,7 +206,7 @@ class MatchingEngine {
           o.side = side;
           o.tif = static_cast<TimeInForce>(raw_tif);
           o.cum_notional = static_cast<std::int64_t>(notional);
-          const auto in_range = [](std::int64_t v, std::int64_t max) { return v >= 0 && v <= max; };
+          const auto in_range = [](std::int64_t x, std::int64_t max) { return x >= 0 && x <= max; };
           if (o.id.value() == 0 || o.leaves.value() <= 0 || o.price.value() <= 0 ||
               !in_range(o.price.value(), kMaxPrice) || !in_range(o.qty.value(), kMaxQuantity) ||
               !in_range(o.cum.value(), kMaxQuantity) || !in_range(o.leaves.value(), kMaxQuantity) ||
