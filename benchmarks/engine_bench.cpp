@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "guardrails/slo/log_linear_histogram.hpp"
 #include "trading/domain/matching_engine.hpp"
@@ -18,7 +19,13 @@ namespace {
 
 using namespace trading;
 
-constexpr std::int64_t kOps = 1'000'000;
+// Commands per run: 1 M, or ENGINE_BENCH_OPS (the CI smoke run uses a few thousand under ASan).
+std::int64_t ops_from_env() {
+  const char* v = std::getenv("ENGINE_BENCH_OPS");
+  const std::int64_t n = v != nullptr ? std::atoll(v) : 0;
+  return n > 0 ? n : 1'000'000;
+}
+const std::int64_t kOps = ops_from_env();
 
 EngineConfig config() {
   EngineConfig c;

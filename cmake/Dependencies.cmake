@@ -33,3 +33,11 @@ target_compile_definitions(gv_beast INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEA
 add_library(gv::beast ALIAS gv_beast)
 
 find_program(PROMTOOL_PROGRAM promtool)
+
+# QuickFIX 1.15.1 (Debian libquickfix-dev): its pkg-config version is wrong, so find it directly.
+# Only trading-engine/fix links it (C++14, DESIGN.md §3).
+find_library(QUICKFIX_LIBRARY quickfix REQUIRED)
+find_path(QUICKFIX_INCLUDE_DIR quickfix/Session.h REQUIRED)
+add_library(QuickFIX::quickfix UNKNOWN IMPORTED)
+set_target_properties(QuickFIX::quickfix PROPERTIES IMPORTED_LOCATION "${QUICKFIX_LIBRARY}"
+                      INTERFACE_INCLUDE_DIRECTORIES "${QUICKFIX_INCLUDE_DIR}")

@@ -12,7 +12,7 @@ PACKAGES=(
   # libraries
   libboost1.81-dev libtomlplusplus-dev libexpected-dev libfmt-dev
   prometheus-cpp-dev libconcurrentqueue-dev libreaderwriterqueue-dev
-  libsodium-dev nlohmann-json3-dev
+  libsodium-dev nlohmann-json3-dev libquickfix-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests and benchmarks call

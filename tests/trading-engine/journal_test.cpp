@@ -84,6 +84,22 @@ TEST(JournalRecord, EveryCommandKindRoundTrips) {
   }
 }
 
+TEST(JournalRecord, AnnotationsRoundTripAndAreBounded) {
+  const Command c = every_kind()[1];
+  std::vector<unsigned char> out(kMaxRecordSize);
+  out.resize(encode_record(9, c, out.data(), "session 3: ClOrdID ABC-17"));
+  auto decoded = decode_payload(out.data() + kRecordHeaderSize, out.size() - kRecordHeaderSize);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->annotation, "session 3: ClOrdID ABC-17");
+  const std::string huge(500, 'x');
+  std::vector<unsigned char> big(kMaxRecordSize);
+  big.resize(encode_record(9, every_kind()[0], big.data(), huge));
+  ASSERT_LE(big.size(), kMaxRecordSize);
+  decoded = decode_payload(big.data() + kRecordHeaderSize, big.size() - kRecordHeaderSize);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->annotation.size(), kMaxAnnotationSize);
+}
+
 TEST(JournalRecord, PayloadsThatDoNotFitTheirKindAreErrors) {
   auto bytes = encoded(1, every_kind()[0]);
   unsigned char* payload = bytes.data() + kRecordHeaderSize;

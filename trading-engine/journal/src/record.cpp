@@ -1,5 +1,6 @@
 #include "trading/journal/record.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -35,6 +36,10 @@ class Writer {
     p_ += 8;
   }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
+  void bytes(const char* data, std::size_t n) {
+    if (n > 0) std::memcpy(p_, data, n);
+    p_ += n;
+  }
   unsigned char* position() const { return p_; }
 
  private:
@@ -100,6 +105,12 @@ class Reader {
     std::int64_t raw = 0;
     if (!i64(raw)) return false;
     v = std::remove_reference_t<decltype(v)>{raw};
+    return true;
+  }
+  bool bytes(std::string& out, std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) return false;
+    out.assign(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
     return true;
   }
   bool done() const { return p_ == end_; }
@@ -210,11 +221,15 @@ bool read_body(Reader& r, Kind kind, Command& out) {
 
 }  // namespace
 
-std::size_t encode_record(std::uint64_t sequence, const Command& command, unsigned char* dst) {
+std::size_t encode_record(std::uint64_t sequence, const Command& command, unsigned char* dst,
+                          std::string_view annotation) {
   Writer w(dst + kRecordHeaderSize);
   w.u64(sequence);
   w.i64(command.timestamp);
   std::visit([&w](const auto& body) { write_body(w, body); }, command.body);
+  const std::size_t note = std::min(annotation.size(), kMaxAnnotationSize);
+  w.u8(static_cast<std::uint8_t>(note));
+  w.bytes(annotation.data(), note);
   const auto payload_size = static_cast<std::uint32_t>(w.position() - (dst + kRecordHeaderSize));
   store_u32(dst, payload_size);
   const std::uint32_t crc = crc32c(crc32c(0, dst, 4), dst + kRecordHeaderSize, payload_size);
@@ -232,6 +247,10 @@ core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::si
   }
   if (!read_body(r, kind, out.command)) {
     return core::fail(kBadPayload, "record body does not match its kind (size or enum value)");
+  }
+  std::uint8_t note = 0;
+  if (!r.u8(note) || note > kMaxAnnotationSize || !r.bytes(out.annotation, note)) {
+    return core::fail(kBadPayload, "record annotation missing or too long");
   }
   if (!r.done()) return core::fail(kBadPayload, "record payload longer than its kind");
   return out;

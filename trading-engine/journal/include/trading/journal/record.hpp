@@ -3,7 +3,10 @@
 //   header  (32 bytes): "GVJOURNL" | u32 version | u32 header size | u64 first sequence |
 //                       u32 reserved | u32 crc32c(the 28 bytes before it)
 //   record:             u32 payload size | u32 crc32c(size field + payload) | payload
-//   payload:            u64 sequence | i64 timestamp | u8 kind | body (fixed layout per kind)
+//   payload:            u64 sequence | i64 timestamp | u8 kind | body (fixed layout per kind) |
+//                       u8 annotation size | annotation bytes
+// The annotation is opaque to the journal: the gateway stores what it needs to rebuild its own
+// state on replay (which session sent the command, the client's order id).
 //
 // Everything little-endian. Sequences are consecutive from the segment's first sequence.
 // decode_payload validates every enum and the exact size, so a record that passes the CRC but
@@ -16,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "core/result.hpp"
 #include "trading/domain/commands.hpp"
@@ -25,7 +29,8 @@ namespace trading::journal {
 inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr std::size_t kFileHeaderSize = 32;
 inline constexpr std::size_t kRecordHeaderSize = 8;
-inline constexpr std::size_t kMaxPayloadSize = 128;  // the largest command needs 61 bytes
+inline constexpr std::size_t kMaxAnnotationSize = 120;
+inline constexpr std::size_t kMaxPayloadSize = 192;  // largest command 61 + 1 + annotation
 inline constexpr std::size_t kMaxRecordSize = kRecordHeaderSize + kMaxPayloadSize;
 
 // Error codes of journal and snapshot operations.
@@ -38,12 +43,15 @@ enum JournalError : int {
   kBadSnapshot = 6,
 };
 
-// Writes one framed record at `dst` (room for kMaxRecordSize bytes); returns its size.
-std::size_t encode_record(std::uint64_t sequence, const Command& command, unsigned char* dst);
+// Writes one framed record at `dst` (room for kMaxRecordSize bytes); returns its size. An
+// annotation longer than kMaxAnnotationSize is cut to that size.
+std::size_t encode_record(std::uint64_t sequence, const Command& command, unsigned char* dst,
+                          std::string_view annotation = {});
 
 struct DecodedRecord {
   std::uint64_t sequence = 0;
   Command command;
+  std::string annotation;
 };
 
 // Decodes a payload whose CRC has been checked.

@@ -52,10 +52,10 @@ class JournalWriter {
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
 
-  // Buffers one record; returns its sequence number.
-  std::uint64_t append(const Command& command) {
+  // Buffers one record (with the caller's annotation, see record.hpp); returns its sequence.
+  std::uint64_t append(const Command& command, std::string_view annotation = {}) {
     if (buffer_.size() - used_ < kMaxRecordSize) grow();
-    used_ += encode_record(next_sequence_, command, buffer_.data() + used_);
+    used_ += encode_record(next_sequence_, command, buffer_.data() + used_, annotation);
     ++stats_.records;
     return next_sequence_++;
   }

@@ -1,0 +1,85 @@
+// FixAcceptor: the venue's FIX 4.4 sessions, behind a QuickFIX-free interface (this header is
+// C++14 and includes no QuickFIX). QuickFIX does the session layer (logon, heartbeats, sequence
+// numbers, resend, validation against the venue's dictionary); this class turns each validated
+// application message into a fix::Request for the Handler and sends the replies.
+// Threads: QuickFIX calls the Handler from one thread per connected session; the send_* calls
+// are thread-safe (QuickFIX locks the session) and are meant for the engine thread.
+// Backpressure: at most max_in_flight requests per session are between on_request and
+// complete(); the session's thread waits for a slot, so a flooding client is slowed at its own
+// socket and other sessions are not affected.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "trading/fix/messages.hpp"
+
+namespace trading {
+namespace fix {
+
+struct SessionConfig {
+  std::string venue_comp_id;   // our SenderCompID
+  std::string client_comp_id;  // theirs; a logon from any other CompID is refused
+  std::string account;         // the account orders of this session trade for by default
+};
+
+struct AcceptorSettings {
+  int port = 9878;
+  std::string dictionary_path;  // the venue's FIX44 dictionary
+  std::string store_directory;  // sequence numbers and sent messages; empty = in memory
+  std::string log_directory;    // QuickFIX message logs; empty = none
+  bool reset_on_logon = false;  // true: both sides start again at 1 on every logon
+  std::vector<SessionConfig> sessions;
+  std::size_t max_in_flight = 64;  // per session
+  // TLS (QuickFIX's SSL acceptor): certificate and key in PEM; empty = plain TCP.
+  std::string tls_certificate, tls_private_key;
+};
+
+struct SessionStatus {
+  std::uint32_t index = 0;
+  std::string venue_comp_id, client_comp_id;
+  bool logged_on = false;
+  int next_sender_seq = 0, next_target_seq = 0;
+  std::uint64_t requests = 0;
+  std::size_t in_flight = 0;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // A validated application request. Must not throw; must eventually lead to
+  // FixAcceptor::complete(request.session) (after the replies are sent).
+  virtual void on_request(Request&& request) = 0;
+  virtual void on_session(std::uint32_t session, bool logged_on) = 0;
+};
+
+class FixAcceptor {
+ public:
+  virtual ~FixAcceptor() = default;
+  // Builds the acceptor (QuickFIX settings, stores, dictionary); an empty pointer and `error`
+  // when the settings are wrong.
+  static std::unique_ptr<FixAcceptor> create(const AcceptorSettings& settings, Handler& handler,
+                                             std::string* error);
+  virtual bool start(std::string* error) = 0;
+  // Logs every session out (waits up to `grace_seconds` for the logouts) and stops.
+  virtual void stop(int grace_seconds) = 0;
+
+  // Each returns false when the session is not logged on (the message is not queued).
+  virtual bool send(std::uint32_t session, const ExecutionReport& report) = 0;
+  virtual bool send(std::uint32_t session, const OrderCancelReject& reject) = 0;
+  virtual bool send(std::uint32_t session, const MassCancelReport& report) = 0;
+  virtual bool send(std::uint32_t session, const MarketDataSnapshot& snapshot) = 0;
+  virtual bool send(std::uint32_t session, const MarketDataIncremental& update) = 0;
+  virtual bool send(std::uint32_t session, const MarketDataReject& reject) = 0;
+  virtual bool send(std::uint32_t session, const SecurityList& list) = 0;
+  // A request of `session` is fully handled: frees its in-flight slot.
+  virtual void complete(std::uint32_t session) = 0;
+
+  virtual std::vector<SessionStatus> sessions() const = 0;
+  virtual bool any_logged_on() const = 0;
+};
+
+}  // namespace fix
+}  // namespace trading

@@ -1,0 +1,442 @@
+// The QuickFIX island: the only translation unit that includes QuickFIX (compiled as C++14, see
+// DESIGN.md). Turns validated application messages into fix::Request and fix::* replies into
+// FIX messages.
+#include "trading/fix/acceptor.hpp"
+
+#include <quickfix/FileStore.h>
+#include <quickfix/Message.h>
+#include <quickfix/NullStore.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/ThreadedSocketAcceptor.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace trading {
+namespace fix {
+namespace {
+
+std::int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string field_or_empty(const FIX::FieldMap& map, int tag) {
+  return map.isSetField(tag) ? map.getField(tag) : std::string();
+}
+char char_or_zero(const FIX::FieldMap& map, int tag) {
+  if (!map.isSetField(tag)) return 0;
+  const std::string& v = map.getField(tag);
+  return v.size() == 1 ? v[0] : 0;
+}
+void set_if(FIX::FieldMap& map, int tag, const std::string& value) {
+  if (!value.empty()) map.setField(tag, value);
+}
+void set_char(FIX::FieldMap& map, int tag, char value) {
+  if (value != 0) map.setField(tag, std::string(1, value));
+}
+
+// In-flight accounting of one session.
+struct SessionSlot {
+  SessionConfig config;
+  FIX::SessionID id;
+  std::mutex mutex;
+  std::condition_variable freed;
+  std::size_t in_flight = 0;
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<bool> logged_on{false};
+};
+
+class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
+ public:
+  QuickFixAcceptor(const AcceptorSettings& settings, Handler& handler)
+      : settings_(settings), handler_(handler) {}
+
+  ~QuickFixAcceptor() override { stop(0); }
+
+  bool init(std::string* error) {
+    try {
+      FIX::Dictionary defaults;
+      defaults.setString("ConnectionType", "acceptor");
+      defaults.setInt("SocketAcceptPort", settings_.port);
+      defaults.setString("StartTime", "00:00:00");
+      defaults.setString("EndTime", "00:00:00");  // one session all day, every day
+      defaults.setBool("UseDataDictionary", true);
+      defaults.setString("DataDictionary", settings_.dictionary_path);
+      defaults.setBool("ValidateUserDefinedFields", true);
+      defaults.setBool("AllowUnknownMsgFields", false);
+      defaults.setBool("ResetOnLogon", settings_.reset_on_logon);
+      defaults.setBool("SocketNodelay", true);
+      defaults.setBool("SocketReuseAddress", true);
+      if (!settings_.store_directory.empty()) {
+        defaults.setString("FileStorePath", settings_.store_directory);
+      }
+      qf_settings_.set(defaults);
+      std::uint32_t index = 0;
+      for (const auto& s : settings_.sessions) {
+        FIX::SessionID id("FIX.4.4", s.venue_comp_id, s.client_comp_id);
+        FIX::Dictionary d;
+        qf_settings_.set(id, d);
+        std::unique_ptr<SessionSlot> slot(new SessionSlot);
+        slot->config = s;
+        slot->id = id;
+        index_[id] = index++;
+        slots_.push_back(std::move(slot));
+      }
+      if (settings_.store_directory.empty()) {
+        store_.reset(new FIX::MemoryStoreFactory());
+      } else {
+        store_.reset(new FIX::FileStoreFactory(qf_settings_));
+      }
+      acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_));
+      return true;
+    } catch (const std::exception& e) {
+      if (error != nullptr) *error = std::string("FIX acceptor settings: ") + e.what();
+      return false;
+    }
+  }
+
+  bool start(std::string* error) override {
+    try {
+      acceptor_->start();
+      return true;
+    } catch (const std::exception& e) {
+      if (error != nullptr) *error = std::string("FIX acceptor: ") + e.what();
+      return false;
+    }
+  }
+
+  void stop(int grace_seconds) override {
+    if (!acceptor_ || stopped_.exchange(true)) return;
+    for (auto& slot : slots_) {
+      std::lock_guard<std::mutex> lock(slot->mutex);
+      slot->freed.notify_all();
+    }
+    try {
+      if (grace_seconds > 0) {
+        for (auto& slot : slots_) {
+          FIX::Session* s = FIX::Session::lookupSession(slot->id);
+          if (s != nullptr && s->isLoggedOn()) s->logout("venue shutting down");
+        }
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(grace_seconds);
+        while (any_logged_on() && std::chrono::steady_clock::now() < until) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+      acceptor_->stop(true);
+    } catch (...) {
+    }
+    acceptor_.reset();  // before the store factory (DESIGN.md)
+  }
+
+  // --- FIX::Application ---
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID& id) override { session_changed(id, true); }
+  void onLogout(const FIX::SessionID& id) override { session_changed(id, false); }
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  void fromAdmin(const FIX::Message&,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue, FIX::RejectLogon) override {}
+
+  void fromApp(const FIX::Message& message,
+               const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                               FIX::IncorrectTagValue,
+                                               FIX::UnsupportedMessageType) override {
+    const std::int64_t received = monotonic_ns();
+    auto found = index_.find(id);
+    if (found == index_.end()) throw FIX::UnsupportedMessageType();
+    const std::string& type = message.getHeader().getField(FIX::FIELD::MsgType);
+    Request r;
+    if (type == "D") {
+      r.kind = Request::Kind::kNewOrder;
+    } else if (type == "F") {
+      r.kind = Request::Kind::kCancel;
+    } else if (type == "G") {
+      r.kind = Request::Kind::kReplace;
+    } else if (type == "H") {
+      r.kind = Request::Kind::kStatus;
+    } else if (type == "q") {
+      r.kind = Request::Kind::kMassCancel;
+    } else if (type == "V") {
+      r.kind = Request::Kind::kMarketData;
+    } else if (type == "x") {
+      r.kind = Request::Kind::kSecurityList;
+    } else {
+      // Valid FIX 4.4, declared in the dictionary, not offered by the venue: QuickFIX answers
+      // with a BusinessMessageReject, reason 3 (unsupported message type).
+      throw FIX::UnsupportedMessageType();
+    }
+    r.session = found->second;
+    r.received_ns = received;
+    r.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
+    r.cl_ord_id = field_or_empty(message, FIX::FIELD::ClOrdID);
+    r.orig_cl_ord_id = field_or_empty(message, FIX::FIELD::OrigClOrdID);
+    r.order_id = field_or_empty(message, FIX::FIELD::OrderID);
+    r.account = field_or_empty(message, FIX::FIELD::Account);
+    r.symbol = field_or_empty(message, FIX::FIELD::Symbol);
+    r.price = field_or_empty(message, FIX::FIELD::Price);
+    r.quantity = field_or_empty(message, FIX::FIELD::OrderQty);
+    r.side = char_or_zero(message, FIX::FIELD::Side);
+    r.ord_type = char_or_zero(message, FIX::FIELD::OrdType);
+    r.time_in_force = char_or_zero(message, FIX::FIELD::TimeInForce);
+    r.mass_cancel_type = char_or_zero(message, FIX::FIELD::MassCancelRequestType);
+    r.ord_status_req_id = field_or_empty(message, FIX::FIELD::OrdStatusReqID);
+    if (r.kind == Request::Kind::kMarketData) {
+      r.md_req_id = field_or_empty(message, FIX::FIELD::MDReqID);
+      r.subscription_type = char_or_zero(message, FIX::FIELD::SubscriptionRequestType);
+      r.market_depth = std::atoi(field_or_empty(message, FIX::FIELD::MarketDepth).c_str());
+      const int types = std::atoi(field_or_empty(message, FIX::FIELD::NoMDEntryTypes).c_str());
+      FIX::Group type_group(FIX::FIELD::NoMDEntryTypes, FIX::FIELD::MDEntryType);
+      for (int i = 1; i <= types && i <= 16; ++i) {
+        message.getGroup(static_cast<unsigned>(i), type_group);
+        r.md_entry_types.push_back(char_or_zero(type_group, FIX::FIELD::MDEntryType));
+      }
+      const int symbols = std::atoi(field_or_empty(message, FIX::FIELD::NoRelatedSym).c_str());
+      FIX::Group symbol_group(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+      for (int i = 1; i <= symbols && i <= 256; ++i) {
+        message.getGroup(static_cast<unsigned>(i), symbol_group);
+        r.symbols.push_back(field_or_empty(symbol_group, FIX::FIELD::Symbol));
+      }
+    }
+    if (r.kind == Request::Kind::kSecurityList) {
+      r.security_req_id = field_or_empty(message, FIX::FIELD::SecurityReqID);
+      r.security_list_request_type =
+          std::atoi(field_or_empty(message, FIX::FIELD::SecurityListRequestType).c_str());
+    }
+    SessionSlot& slot = *slots_[r.session];
+    if (!acquire(slot)) return;  // stopping
+    slot.requests.fetch_add(1, std::memory_order_relaxed);
+    try {
+      handler_.on_request(std::move(r));
+    } catch (...) {
+      complete(found->second);  // the handler promised not to throw; never let it reach QuickFIX
+    }
+  }
+
+  // --- sending ---
+  bool send(std::uint32_t session, const ExecutionReport& er) override {
+    FIX::Message m = make("8");
+    m.setField(FIX::FIELD::OrderID, er.order_id);
+    set_if(m, FIX::FIELD::ClOrdID, er.cl_ord_id);
+    set_if(m, FIX::FIELD::OrigClOrdID, er.orig_cl_ord_id);
+    set_if(m, FIX::FIELD::OrdStatusReqID, er.ord_status_req_id);
+    m.setField(FIX::FIELD::ExecID, er.exec_id);
+    set_char(m, FIX::FIELD::ExecType, er.exec_type);
+    set_char(m, FIX::FIELD::OrdStatus, er.ord_status);
+    if (er.ord_rej_reason >= 0)
+      m.setField(FIX::FIELD::OrdRejReason, std::to_string(er.ord_rej_reason));
+    set_if(m, FIX::FIELD::Account, er.account);
+    m.setField(FIX::FIELD::Symbol, er.symbol);
+    set_char(m, FIX::FIELD::Side, er.side);
+    set_if(m, FIX::FIELD::OrderQty, er.order_qty);
+    set_char(m, FIX::FIELD::OrdType, er.ord_type);
+    set_if(m, FIX::FIELD::Price, er.price);
+    set_char(m, FIX::FIELD::TimeInForce, er.time_in_force);
+    set_if(m, FIX::FIELD::LastQty, er.last_qty);
+    set_if(m, FIX::FIELD::LastPx, er.last_px);
+    set_if(m, FIX::FIELD::TradeID, er.trade_id);
+    m.setField(FIX::FIELD::LeavesQty, er.leaves_qty);
+    m.setField(FIX::FIELD::CumQty, er.cum_qty);
+    m.setField(FIX::FIELD::AvgPx, er.avg_px);
+    m.setField(FIX::TransactTime());
+    set_if(m, FIX::FIELD::Text, er.text);
+    return deliver(session, m);
+  }
+
+  bool send(std::uint32_t session, const OrderCancelReject& r) override {
+    FIX::Message m = make("9");
+    m.setField(FIX::FIELD::OrderID, r.order_id);
+    m.setField(FIX::FIELD::ClOrdID, r.cl_ord_id);
+    m.setField(FIX::FIELD::OrigClOrdID, r.orig_cl_ord_id);
+    set_char(m, FIX::FIELD::OrdStatus, r.ord_status);
+    set_if(m, FIX::FIELD::Account, r.account);
+    set_char(m, FIX::FIELD::CxlRejResponseTo, r.response_to);
+    m.setField(FIX::FIELD::CxlRejReason, std::to_string(r.reason));
+    set_if(m, FIX::FIELD::Text, r.text);
+    return deliver(session, m);
+  }
+
+  bool send(std::uint32_t session, const MassCancelReport& r) override {
+    FIX::Message m = make("r");
+    set_if(m, FIX::FIELD::ClOrdID, r.cl_ord_id);
+    m.setField(FIX::FIELD::OrderID, r.order_id);
+    set_char(m, FIX::FIELD::MassCancelRequestType, r.request_type);
+    set_char(m, FIX::FIELD::MassCancelResponse, r.response);
+    if (r.reject_reason >= 0) {
+      m.setField(FIX::FIELD::MassCancelRejectReason, std::to_string(r.reject_reason));
+    }
+    m.setField(FIX::FIELD::TotalAffectedOrders, std::to_string(r.affected));
+    set_if(m, FIX::FIELD::Account, r.account);
+    set_if(m, FIX::FIELD::Symbol, r.symbol);
+    set_if(m, FIX::FIELD::Text, r.text);
+    return deliver(session, m);
+  }
+
+  static void add_entries(FIX::Message& m, const std::vector<MarketDataEntry>& entries,
+                          bool incremental) {
+    m.setField(FIX::FIELD::NoMDEntries, std::to_string(entries.size()));
+    for (const auto& e : entries) {
+      FIX::Group g(FIX::FIELD::NoMDEntries,
+                   incremental ? FIX::FIELD::MDUpdateAction : FIX::FIELD::MDEntryType);
+      if (incremental) set_char(g, FIX::FIELD::MDUpdateAction, e.update_action);
+      set_char(g, FIX::FIELD::MDEntryType, e.type);
+      if (incremental) set_if(g, FIX::FIELD::Symbol, e.symbol);
+      set_if(g, FIX::FIELD::MDEntryPx, e.price);
+      set_if(g, FIX::FIELD::MDEntrySize, e.size);
+      if (e.position > 0) g.setField(FIX::FIELD::MDEntryPositionNo, std::to_string(e.position));
+      if (e.orders >= 0) g.setField(FIX::FIELD::NumberOfOrders, std::to_string(e.orders));
+      if (incremental) set_if(g, FIX::FIELD::TradeID, e.trade_id);
+      m.addGroup(g);
+    }
+  }
+
+  bool send(std::uint32_t session, const MarketDataSnapshot& s) override {
+    FIX::Message m = make("W");
+    set_if(m, FIX::FIELD::MDReqID, s.md_req_id);
+    m.setField(FIX::FIELD::Symbol, s.symbol);
+    add_entries(m, s.entries, false);
+    return deliver(session, m);
+  }
+
+  bool send(std::uint32_t session, const MarketDataIncremental& u) override {
+    FIX::Message m = make("X");
+    set_if(m, FIX::FIELD::MDReqID, u.md_req_id);
+    add_entries(m, u.entries, true);
+    return deliver(session, m);
+  }
+
+  bool send(std::uint32_t session, const MarketDataReject& r) override {
+    FIX::Message m = make("Y");
+    m.setField(FIX::FIELD::MDReqID, r.md_req_id);
+    if (r.has_reason) set_char(m, FIX::FIELD::MDReqRejReason, r.reason);
+    set_if(m, FIX::FIELD::Text, r.text);
+    return deliver(session, m);
+  }
+
+  bool send(std::uint32_t session, const SecurityList& l) override {
+    FIX::Message m = make("y");
+    m.setField(FIX::FIELD::SecurityReqID, l.security_req_id);
+    m.setField(FIX::FIELD::SecurityResponseID, l.security_response_id);
+    m.setField(FIX::FIELD::SecurityRequestResult, std::to_string(l.result));
+    m.setField(FIX::FIELD::TotNoRelatedSym, std::to_string(l.securities.size()));
+    if (!l.securities.empty()) {
+      m.setField(FIX::FIELD::NoRelatedSym, std::to_string(l.securities.size()));
+      for (const auto& s : l.securities) {
+        FIX::Group g(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+        g.setField(FIX::FIELD::Symbol, s.symbol);
+        set_if(g, FIX::FIELD::MinPriceIncrement, s.min_price_increment);
+        set_if(g, FIX::FIELD::RoundLot, s.round_lot);
+        set_if(g, FIX::FIELD::SecurityDesc, s.description);
+        m.addGroup(g);
+      }
+    }
+    return deliver(session, m);
+  }
+
+  void complete(std::uint32_t session) override {
+    if (session >= slots_.size()) return;
+    SessionSlot& slot = *slots_[session];
+    std::lock_guard<std::mutex> lock(slot.mutex);
+    if (slot.in_flight > 0) --slot.in_flight;
+    slot.freed.notify_one();
+  }
+
+  std::vector<SessionStatus> sessions() const override {
+    std::vector<SessionStatus> out;
+    for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+      const SessionSlot& slot = *slots_[i];
+      SessionStatus s;
+      s.index = i;
+      s.venue_comp_id = slot.config.venue_comp_id;
+      s.client_comp_id = slot.config.client_comp_id;
+      s.logged_on = slot.logged_on.load();
+      s.requests = slot.requests.load();
+      FIX::Session* qs = FIX::Session::lookupSession(slot.id);
+      if (qs != nullptr) {
+        try {
+          s.next_sender_seq = qs->getExpectedSenderNum();
+          s.next_target_seq = qs->getExpectedTargetNum();
+        } catch (...) {
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(const_cast<SessionSlot&>(slot).mutex);
+        s.in_flight = slot.in_flight;
+      }
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  bool any_logged_on() const override {
+    for (const auto& slot : slots_) {
+      if (slot->logged_on.load()) return true;
+    }
+    return false;
+  }
+
+ private:
+  static FIX::Message make(const char* type) {
+    FIX::Message m;
+    m.getHeader().setField(FIX::FIELD::BeginString, "FIX.4.4");
+    m.getHeader().setField(FIX::FIELD::MsgType, type);
+    return m;
+  }
+
+  bool deliver(std::uint32_t session, FIX::Message& m) {
+    if (session >= slots_.size()) return false;
+    try {
+      return FIX::Session::sendToTarget(m, slots_[session]->id);
+    } catch (...) {
+      return false;  // session not found / not logged on
+    }
+  }
+
+  bool acquire(SessionSlot& slot) {
+    std::unique_lock<std::mutex> lock(slot.mutex);
+    while (slot.in_flight >= settings_.max_in_flight && !stopped_.load()) {
+      slot.freed.wait_for(lock, std::chrono::milliseconds(200));
+    }
+    if (stopped_.load()) return false;
+    ++slot.in_flight;
+    return true;
+  }
+
+  void session_changed(const FIX::SessionID& id, bool logged_on) {
+    auto found = index_.find(id);
+    if (found == index_.end()) return;
+    slots_[found->second]->logged_on.store(logged_on);
+    try {
+      handler_.on_session(found->second, logged_on);
+    } catch (...) {
+    }
+  }
+
+  AcceptorSettings settings_;
+  Handler& handler_;
+  FIX::SessionSettings qf_settings_;
+  std::unique_ptr<FIX::MessageStoreFactory> store_;
+  std::unique_ptr<FIX::Acceptor> acceptor_;
+  std::vector<std::unique_ptr<SessionSlot>> slots_;
+  std::map<FIX::SessionID, std::uint32_t> index_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<FixAcceptor> FixAcceptor::create(const AcceptorSettings& settings, Handler& handler,
+                                                 std::string* error) {
+  std::unique_ptr<QuickFixAcceptor> a(new QuickFixAcceptor(settings, handler));
+  if (!a->init(error)) return nullptr;
+  return std::unique_ptr<FixAcceptor>(a.release());
+}
+
+}  // namespace fix
+}  // namespace trading
