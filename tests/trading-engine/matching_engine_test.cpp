@@ -183,8 +183,14 @@ TYPED_TEST(EngineTest, MassCancelByAccountSymbolOrAll) {
   this->run(limit(4, kAlice, Side::kSell, 50, 10, TimeInForce::kDay, kBeta));
   ev = this->run(Command{0, MassCancel{MassCancelScope::kSymbol, AccountId{}, kBeta}});
   EXPECT_EQ(only<Canceled>(ev).size(), 1u);
+  // A trader's mass cancel by security: only their orders on that symbol.
+  this->run(limit(5, kAlice, Side::kBuy, 995, 10));
+  this->run(limit(6, kAlice, Side::kSell, 50, 10, TimeInForce::kDay, kBeta));
+  ev = this->run(Command{0, MassCancel{MassCancelScope::kAccountSymbol, kAlice, kAcme}});
+  ASSERT_EQ(only<Canceled>(ev).size(), 1u);
+  EXPECT_EQ(only<Canceled>(ev)[0].id, OrderId(5));
   ev = this->run(Command{0, MassCancel{MassCancelScope::kAll, AccountId{}, SymbolId{}}});
-  EXPECT_EQ(only<Canceled>(ev).size(), 1u);
+  EXPECT_EQ(only<Canceled>(ev).size(), 2u) << "bob's ACME order and alice's BETA order";
   EXPECT_EQ(only<Canceled>(ev)[0].reason, CancelReason::kMassCancel);
   EXPECT_EQ(only<Rejected>(this->run(Command{
                                0, MassCancel{MassCancelScope::kSymbol, AccountId{}, SymbolId{9}}}))

@@ -193,7 +193,7 @@ bool read_body(Reader& r, Kind kind, Command& out) {
     }
     case Kind::kMassCancel: {
       MassCancel c;
-      const bool ok = r.enumeration(c.scope, 2) && r.id(c.account) && r.id(c.symbol);
+      const bool ok = r.enumeration(c.scope, 3) && r.id(c.account) && r.id(c.symbol);
       out.body = c;
       return ok;
     }

@@ -37,12 +37,15 @@ struct ReplaceOrder {
   Qty qty{0};  // new total quantity (filled + leaves)
 };
 
-enum class MassCancelScope : std::uint8_t { kAccount, kSymbol, kAll };
+// kAccount: every order of the account; kSymbol: every order on the symbol (an operator's
+// tool); kAll: everything; kAccountSymbol: the account's orders on one symbol (a trader's FIX
+// OrderMassCancelRequest by security).
+enum class MassCancelScope : std::uint8_t { kAccount, kSymbol, kAll, kAccountSymbol };
 
 struct MassCancel {
   MassCancelScope scope = MassCancelScope::kAll;
-  AccountId account;  // for kAccount
-  SymbolId symbol;    // for kSymbol
+  AccountId account;  // for kAccount, kAccountSymbol
+  SymbolId symbol;    // for kSymbol, kAccountSymbol
 };
 
 // The configured session end: every Day order expires.

@@ -461,19 +461,21 @@ class MatchingEngine {
   }
 
   void on(const MassCancel& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
-    if (cmd.scope == MassCancelScope::kSymbol && !valid_symbol(cmd.symbol)) {
+    const bool by_symbol =
+        cmd.scope == MassCancelScope::kSymbol || cmd.scope == MassCancelScope::kAccountSymbol;
+    const bool by_account =
+        cmd.scope == MassCancelScope::kAccount || cmd.scope == MassCancelScope::kAccountSymbol;
+    if (by_symbol && !valid_symbol(cmd.symbol)) {
       return reject(OrderId{}, RejectCode::kUnknownSymbol, out);
     }
-    if (cmd.scope == MassCancelScope::kAccount && account(cmd.account) == nullptr) {
+    if (by_account && account(cmd.account) == nullptr) {
       return reject(OrderId{}, RejectCode::kUnknownAccount, out);
     }
     for (std::uint32_t s = 0; s < books_.size(); ++s) {
-      if (cmd.scope == MassCancelScope::kSymbol && s != cmd.symbol.value()) continue;
+      if (by_symbol && s != cmd.symbol.value()) continue;
       remove_where(
           SymbolId(s), out,
-          [&](const RestingOrder& o) {
-            return cmd.scope != MassCancelScope::kAccount || o.account == cmd.account;
-          },
+          [&](const RestingOrder& o) { return !by_account || o.account == cmd.account; },
           [](const RestingOrder& o) {
             return Event{Canceled{o.id, o.account, o.leaves, o.cum, CancelReason::kMassCancel}};
           });
