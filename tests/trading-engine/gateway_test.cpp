@@ -1,0 +1,296 @@
+// Gateway: FIX requests to engine commands and engine events to FIX replies, with a real engine
+// in between; replay through on_applied() rebuilds the gateway's state.
+#include <gtest/gtest.h>
+
+#include "trading/domain/matching_engine.hpp"
+#include "trading/domain/order_book.hpp"
+#include "trading/gateway/gateway.hpp"
+
+namespace {
+
+using namespace trading;
+using namespace trading::gateway;
+using Kind = fix::Request::Kind;
+
+EngineConfig engine_config() {
+  EngineConfig c;
+  c.instruments = {Instrument{"ACME", Price{5}, Qty{10}, Price{1000}, true, {}},
+                   Instrument{"BETA", Price{1}, Qty{1}, Price{50}, true, {}}};
+  c.accounts = {Account{AccountId(1), "ALICE", StpMode::kCancelResting, {}},
+                Account{AccountId(2), "BOB", StpMode::kCancelResting, {}}};
+  return c;
+}
+
+GatewayConfig gateway_config() {
+  GatewayConfig g;
+  g.instruments = engine_config().instruments;
+  g.symbols = {VenueSymbol{2, "Acme Corp"}, VenueSymbol{2, "Beta Ltd"}};
+  g.sessions = {SessionAccount{"ALICE", AccountId(1)}, SessionAccount{"BOB", AccountId(2)}};
+  return g;
+}
+
+class GatewayTest : public ::testing::Test, public DepthSource {
+ protected:
+  void depth(SymbolId s, Side side, std::size_t n, std::vector<Level>& out) const override {
+    engine.book(s).depth(side, n, out);
+  }
+
+  // Sends a request through the gateway and (when it makes one) the engine.
+  std::vector<Outbound> send(fix::Request r) {
+    r.msg_seq_num = ++seq_num;
+    std::vector<Outbound> out;
+    auto t = gw.translate(r, ++now, *this, out);
+    if (t.command) {
+      events.clear();
+      engine.apply(*t.command, events);
+      journal.push_back({*t.command, t.annotation, events});
+      gw.on_applied(journal.size(), *t.command, t.annotation, events, &out);
+    }
+    return out;
+  }
+  static fix::Request order(std::uint32_t session, std::string cl, char side, std::string price,
+                            std::string qty, std::string symbol = "ACME") {
+    fix::Request r;
+    r.kind = Kind::kNewOrder;
+    r.session = session;
+    r.cl_ord_id = std::move(cl);
+    r.symbol = std::move(symbol);
+    r.side = side;
+    r.ord_type = '2';
+    r.price = std::move(price);
+    r.quantity = std::move(qty);
+    return r;
+  }
+  static fix::Request cancel(std::uint32_t session, std::string cl, std::string orig, char side) {
+    fix::Request r;
+    r.kind = Kind::kCancel;
+    r.session = session;
+    r.cl_ord_id = std::move(cl);
+    r.orig_cl_ord_id = std::move(orig);
+    r.symbol = "ACME";
+    r.side = side;
+    return r;
+  }
+  template <typename T>
+  static std::vector<T> replies_of(const std::vector<Outbound>& out, std::uint32_t session) {
+    std::vector<T> v;
+    for (const auto& o : out) {
+      if (o.session != session) continue;
+      if (const auto* t = std::get_if<T>(&o.reply)) v.push_back(*t);
+    }
+    return v;
+  }
+
+  struct Journaled {
+    Command command;
+    std::string annotation;
+    std::vector<Event> events;
+  };
+  MatchingEngine<OrderBook> engine{engine_config()};
+  Gateway gw{gateway_config()};
+  std::vector<Event> events;
+  std::vector<Journaled> journal;
+  core::Nanos now = 1'000;
+  int seq_num = 0;
+};
+
+TEST_F(GatewayTest, NewOrderIsAcknowledgedWithTheVenuesOrderId) {
+  const auto out = send(order(0, "A1", '1', "10.00", "100"));
+  const auto ers = replies_of<fix::ExecutionReport>(out, 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].exec_type, '0');
+  EXPECT_EQ(ers[0].ord_status, '0');
+  EXPECT_EQ(ers[0].order_id, "1");
+  EXPECT_EQ(ers[0].cl_ord_id, "A1");
+  EXPECT_EQ(ers[0].price, "10.00");
+  EXPECT_EQ(ers[0].leaves_qty, "100");
+  EXPECT_EQ(ers[0].cum_qty, "0");
+  EXPECT_EQ(ers[0].account, "ALICE");
+}
+
+TEST_F(GatewayTest, TwoSessionsTradeAndBothGetFills) {
+  send(order(0, "A1", '1', "10.00", "100"));
+  const auto out = send(order(1, "B1", '2', "9.95", "60"));
+  const auto alice = replies_of<fix::ExecutionReport>(out, 0);
+  const auto bob = replies_of<fix::ExecutionReport>(out, 1);
+  ASSERT_EQ(alice.size(), 1u);
+  ASSERT_EQ(bob.size(), 2u);  // New, then the fill
+  EXPECT_EQ(alice[0].exec_type, 'F');
+  EXPECT_EQ(alice[0].ord_status, '1');
+  EXPECT_EQ(alice[0].last_px, "10.00") << "the resting order's price";
+  EXPECT_EQ(alice[0].last_qty, "60");
+  EXPECT_EQ(alice[0].leaves_qty, "40");
+  EXPECT_EQ(alice[0].avg_px, "10.000000");
+  EXPECT_EQ(bob[1].ord_status, '2');
+  EXPECT_EQ(bob[1].cum_qty, "60");
+  EXPECT_NE(alice[0].exec_id, bob[1].exec_id);
+  EXPECT_EQ(alice[0].trade_id, bob[1].trade_id);
+  EXPECT_EQ(gw.open_orders(), 1u) << "the filled order is no longer open";
+}
+
+TEST_F(GatewayTest, CancelAndReplaceByClOrdIdChain) {
+  send(order(0, "A1", '1', "10.00", "100"));
+  fix::Request rep = order(0, "A2", '1', "10.05", "50");
+  rep.kind = Kind::kReplace;
+  rep.orig_cl_ord_id = "A1";
+  auto out = send(rep);
+  auto ers = replies_of<fix::ExecutionReport>(out, 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].exec_type, '5');
+  EXPECT_EQ(ers[0].cl_ord_id, "A2");
+  EXPECT_EQ(ers[0].orig_cl_ord_id, "A1");
+  EXPECT_EQ(ers[0].price, "10.05");
+
+  out = send(cancel(0, "A3", "A1", '1'));
+  auto rejects = replies_of<fix::OrderCancelReject>(out, 0);
+  ASSERT_EQ(rejects.size(), 1u) << "A1 was replaced by A2";
+  EXPECT_EQ(rejects[0].reason, 1);
+
+  out = send(cancel(0, "A4", "A2", '1'));
+  ers = replies_of<fix::ExecutionReport>(out, 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].exec_type, '4');
+  EXPECT_EQ(ers[0].cl_ord_id, "A4");
+  EXPECT_EQ(ers[0].orig_cl_ord_id, "A2");
+  EXPECT_EQ(gw.open_orders(), 0u);
+}
+
+TEST_F(GatewayTest, BadOrdersGetSpecificRejects) {
+  struct Case {
+    fix::Request r;
+    int reason;
+    std::string text;
+  };
+  fix::Request wrong_account = order(0, "X3", '1', "10.00", "10");
+  wrong_account.account = "BOB";
+  const std::vector<Case> cases = {
+      {order(0, "X1", '1', "10.001", "10"), 99, "at most 2 decimals"},
+      {order(0, "X2", '1', "10.00", "10", "NOPE"), 1, "unknown symbol NOPE"},
+      {wrong_account, 15, "not this session's account"},
+      {order(0, "X4", '1', "10.00", "15"), 13, "lot size"},
+      {order(0, "X5", '1', "10.02", "10"), 99, "tick size"},
+      {order(0, "X6", '1', "10.00", "1.5"), 13, "whole shares"},
+      {order(0, std::string(65, 'C'), '1', "10.00", "10"), 99, "1 to 64 characters"},
+  };
+  for (const auto& c : cases) {
+    const auto ers = replies_of<fix::ExecutionReport>(send(c.r), 0);
+    ASSERT_EQ(ers.size(), 1u) << c.text;
+    EXPECT_EQ(ers[0].exec_type, '8');
+    EXPECT_EQ(ers[0].ord_rej_reason, c.reason) << c.text << ": " << ers[0].text;
+    EXPECT_NE(ers[0].text.find(c.text), std::string::npos) << ers[0].text;
+  }
+}
+
+TEST_F(GatewayTest, MassCancelReportsEachOrderAndACount) {
+  send(order(0, "A1", '1', "10.00", "10"));
+  send(order(0, "A2", '1', "9.95", "10"));
+  send(order(0, "A3", '1', "5.00", "10", "BETA"));
+  send(order(1, "B1", '1', "9.90", "10"));
+  fix::Request q;
+  q.kind = Kind::kMassCancel;
+  q.session = 0;
+  q.cl_ord_id = "M1";
+  q.mass_cancel_type = '1';
+  q.symbol = "ACME";
+  const auto out = send(q);
+  EXPECT_EQ(replies_of<fix::ExecutionReport>(out, 0).size(), 2u);
+  EXPECT_TRUE(replies_of<fix::ExecutionReport>(out, 1).empty()) << "only the sender's orders";
+  const auto reports = replies_of<fix::MassCancelReport>(out, 0);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].response, '1');
+  EXPECT_EQ(reports[0].affected, 2);
+  EXPECT_EQ(gw.open_orders(), 2u);
+}
+
+TEST_F(GatewayTest, MarketDataSnapshotThenTopOfBookUpdates) {
+  send(order(0, "A1", '1', "10.00", "100"));
+  send(order(0, "A2", '1', "9.95", "50"));
+  fix::Request v;
+  v.kind = Kind::kMarketData;
+  v.session = 1;
+  v.md_req_id = "MD1";
+  v.subscription_type = '1';
+  v.market_depth = 1;
+  v.md_entry_types = {'0', '1'};
+  v.symbols = {"ACME"};
+  auto out = send(v);
+  auto snaps = replies_of<fix::MarketDataSnapshot>(out, 1);
+  ASSERT_EQ(snaps.size(), 1u);
+  ASSERT_EQ(snaps[0].entries.size(), 1u) << "depth 1, no offers";
+  EXPECT_EQ(snaps[0].entries[0].price, "10.00");
+  EXPECT_EQ(snaps[0].entries[0].size, "100");
+
+  out = send(order(0, "A3", '2', "10.10", "30"));
+  auto updates = replies_of<fix::MarketDataIncremental>(out, 1);
+  ASSERT_EQ(updates.size(), 1u);
+  ASSERT_EQ(updates[0].entries.size(), 2u);
+  EXPECT_EQ(updates[0].entries[1].type, '1');
+  EXPECT_EQ(updates[0].entries[1].price, "10.10");
+
+  fix::Request bad = v;
+  bad.md_req_id = "MD2";
+  bad.symbols = {"NOPE"};
+  const auto rejects = replies_of<fix::MarketDataReject>(send(bad), 1);
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].reason, '0');
+  fix::Request dup = v;
+  EXPECT_EQ(replies_of<fix::MarketDataReject>(send(dup), 1).at(0).reason, '1');
+}
+
+TEST_F(GatewayTest, SecurityListAndStatus) {
+  fix::Request x;
+  x.kind = Kind::kSecurityList;
+  x.session = 0;
+  x.security_req_id = "S1";
+  x.security_list_request_type = 4;
+  auto list = replies_of<fix::SecurityList>(send(x), 0);
+  ASSERT_EQ(list.size(), 1u);
+  ASSERT_EQ(list[0].securities.size(), 2u);
+  EXPECT_EQ(list[0].securities[0].min_price_increment, "0.05");
+  EXPECT_EQ(list[0].securities[0].round_lot, "10");
+
+  send(order(0, "A1", '1', "10.00", "100"));
+  fix::Request h;
+  h.kind = Kind::kStatus;
+  h.session = 0;
+  h.cl_ord_id = "A1";
+  h.symbol = "ACME";
+  h.side = '1';
+  auto ers = replies_of<fix::ExecutionReport>(send(h), 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].exec_type, 'I');
+  EXPECT_EQ(ers[0].ord_status, '0');
+  h.cl_ord_id = "ZZ";
+  ers = replies_of<fix::ExecutionReport>(send(h), 0);
+  EXPECT_EQ(ers.at(0).ord_status, '8');
+}
+
+TEST_F(GatewayTest, ReplayRebuildsOrdersIdsAndClOrdIds) {
+  send(order(0, "A1", '1', "10.00", "100"));
+  send(order(1, "B1", '2', "10.00", "40"));
+  send(order(0, "A2", '1', "9.95", "10"));
+  Gateway restarted(gateway_config());
+  MatchingEngine<OrderBook> engine2(engine_config());
+  std::uint64_t sequence = 0;
+  for (const auto& j : journal) {
+    std::vector<Event> ev;
+    engine2.apply(j.command, ev);
+    ASSERT_EQ(ev, j.events);
+    restarted.on_applied(++sequence, j.command, j.annotation, ev, nullptr);
+  }
+  EXPECT_EQ(restarted.open_orders(), gw.open_orders());
+  EXPECT_EQ(restarted.last_order_id(), gw.last_order_id());
+  // The restarted gateway finds A1 by its ClOrdID and knows its fill.
+  std::vector<Outbound> out;
+  auto t = restarted.translate(cancel(0, "A9", "A1", '1'), 99, *this, out);
+  ASSERT_TRUE(t.command.has_value());
+  std::vector<Event> ev;
+  engine2.apply(*t.command, ev);
+  restarted.on_applied(++sequence, *t.command, t.annotation, ev, &out);
+  const auto ers = replies_of<fix::ExecutionReport>(out, 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].cum_qty, "40");
+  EXPECT_EQ(ers[0].order_id, "1");
+}
+
+}  // namespace

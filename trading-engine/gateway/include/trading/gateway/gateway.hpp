@@ -1,0 +1,138 @@
+// Gateway: translates between FIX (fix::Request in, fix::* replies out) and the engine (Command
+// in, Event out). It holds what the engine does not know: which session and ClOrdID each order
+// came with, the order's FIX view for reports and status requests (type, time in force, price,
+// quantities, average price), market data subscriptions and the order id sequence.
+// Pure: no I/O, threads or clocks (time comes in). The engine thread owns it; not thread-safe.
+// Restart: feed every journaled command with its annotation and events to on_applied() with
+// replies == nullptr and the gateway is back in the same state (ids, ClOrdIDs, subscriptions
+// are not journaled: clients subscribe again after logon).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "trading/domain/commands.hpp"
+#include "trading/domain/events.hpp"
+#include "trading/domain/instrument.hpp"
+#include "trading/domain/resting_order.hpp"
+#include "trading/fix/messages.hpp"
+
+namespace trading::gateway {
+
+struct VenueSymbol {
+  int price_decimals = 2;  // FIX prices are decimals; price units = price x 10^decimals
+  std::string description;
+};
+
+struct SessionAccount {
+  std::string account_name;  // FIX Account (tag 1) the session trades for
+  AccountId account;
+};
+
+struct GatewayConfig {
+  std::vector<Instrument> instruments;   // as configured in the engine (SymbolId = index)
+  std::vector<VenueSymbol> symbols;      // parallel to instruments
+  std::vector<SessionAccount> sessions;  // by FIX session index
+  std::size_t max_market_depth = 10;
+};
+
+using Reply = std::variant<fix::ExecutionReport, fix::OrderCancelReject, fix::MassCancelReport,
+                           fix::MarketDataSnapshot, fix::MarketDataIncremental,
+                           fix::MarketDataReject, fix::SecurityList>;
+
+struct Outbound {
+  std::uint32_t session = 0;
+  Reply reply;
+};
+
+// Where snapshots read the book from (the engine, behind this interface so the gateway stays
+// independent of the book type).
+class DepthSource {
+ public:
+  virtual ~DepthSource() = default;
+  virtual void depth(SymbolId symbol, Side side, std::size_t levels,
+                     std::vector<Level>& out) const = 0;
+};
+
+class Gateway {
+ public:
+  explicit Gateway(GatewayConfig config);
+
+  struct Translation {
+    std::optional<Command> command;  // for the journal and the engine, when there is one
+    std::string annotation;          // journal it with the command
+  };
+  // Validates and translates one request. Requests that need no engine (rejects found here,
+  // status, market data, security lists) are answered through `replies` at once.
+  Translation translate(const fix::Request& request, core::Nanos now, const DepthSource& books,
+                        std::vector<Outbound>& replies);
+
+  // After the engine applied `command` (journal `sequence`, with its annotation): the reports
+  // for its events, appended to *replies; replies == nullptr while replaying the journal.
+  void on_applied(std::uint64_t sequence, const Command& command, std::string_view annotation,
+                  const std::vector<Event>& events, std::vector<Outbound>* replies);
+
+  // A session logged out: its market data subscriptions end.
+  void on_session(std::uint32_t session, bool logged_on);
+
+  OrderId last_order_id() const { return OrderId(last_order_id_); }
+  void set_last_order_id(OrderId id) { last_order_id_ = std::max(last_order_id_, id.value()); }
+  std::size_t open_orders() const { return orders_.size(); }
+  std::optional<SymbolId> symbol_id(std::string_view name) const;
+  const GatewayConfig& config() const { return config_; }
+
+  // Price units <-> FIX decimal text for a symbol.
+  std::string price_text(SymbolId symbol, Price price) const;
+
+ private:
+  struct OrderView {
+    std::uint32_t session = 0;
+    AccountId account;
+    SymbolId symbol;
+    Side side = Side::kBuy;
+    OrderType type = OrderType::kLimit;
+    TimeInForce tif = TimeInForce::kDay;
+    Price price{0};
+    Qty qty{0};
+    Qty cum{0};
+    std::int64_t cum_notional = 0;
+    std::string cl_ord_id;
+  };
+  struct Subscription {
+    std::uint32_t session;
+    std::string md_req_id;
+    SymbolId symbol;
+  };
+
+  void reject_order(const fix::Request& r, int reason, std::string text,
+                    std::vector<Outbound>& replies) const;
+  void reject_cancel(const fix::Request& r, int reason, std::string text,
+                     std::vector<Outbound>& replies) const;
+  void market_data(const fix::Request& r, const DepthSource& books, std::vector<Outbound>& replies);
+  void security_list(const fix::Request& r, std::vector<Outbound>& replies) const;
+  void status(const fix::Request& r, std::vector<Outbound>& replies) const;
+  fix::ExecutionReport report_of(std::uint64_t order_id, const OrderView& o) const;
+  std::string client_key(std::uint32_t session, std::string_view cl_ord_id) const;
+
+  GatewayConfig config_;
+  std::unordered_map<std::string, SymbolId> symbols_by_name_;
+  std::unordered_map<std::uint64_t, OrderView> orders_;       // open orders by OrderId
+  std::unordered_map<std::string, std::uint64_t> by_client_;  // session + ClOrdID -> OrderId
+  std::vector<Subscription> subscriptions_;
+  std::uint64_t last_order_id_ = 0;
+};
+
+// The annotation journaled with a command: "<session>|<ClOrdID>".
+std::string make_annotation(std::uint32_t session, std::string_view cl_ord_id);
+bool parse_annotation(std::string_view text, std::uint32_t& session, std::string& cl_ord_id);
+
+// FIX OrdRejReason (103) and CxlRejReason (102) for an engine reject code.
+int ord_rej_reason(RejectCode code);
+int cxl_rej_reason(RejectCode code);
+
+}  // namespace trading::gateway
