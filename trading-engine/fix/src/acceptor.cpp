@@ -3,6 +3,7 @@
 // FIX messages.
 #include "trading/fix/acceptor.hpp"
 
+#include <quickfix/FileLog.h>
 #include <quickfix/FileStore.h>
 #include <quickfix/Message.h>
 #include <quickfix/NullStore.h>
@@ -77,6 +78,9 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       if (!settings_.store_directory.empty()) {
         defaults.setString("FileStorePath", settings_.store_directory);
       }
+      if (!settings_.log_directory.empty()) {
+        defaults.setString("FileLogPath", settings_.log_directory);
+      }
       qf_settings_.set(defaults);
       std::uint32_t index = 0;
       for (const auto& s : settings_.sessions) {
@@ -94,7 +98,12 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       } else {
         store_.reset(new FIX::FileStoreFactory(qf_settings_));
       }
-      acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_));
+      if (settings_.log_directory.empty()) {
+        acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_));
+      } else {
+        log_.reset(new FIX::FileLogFactory(qf_settings_));
+        acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_, *log_));
+      }
       return true;
     } catch (const std::exception& e) {
       if (error != nullptr) *error = std::string("FIX acceptor settings: ") + e.what();
@@ -241,7 +250,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     set_char(m, FIX::FIELD::TimeInForce, er.time_in_force);
     set_if(m, FIX::FIELD::LastQty, er.last_qty);
     set_if(m, FIX::FIELD::LastPx, er.last_px);
-    set_if(m, FIX::FIELD::TradeID, er.trade_id);
+    set_if(m, FIX::FIELD::TrdMatchID, er.trade_id);
     m.setField(FIX::FIELD::LeavesQty, er.leaves_qty);
     m.setField(FIX::FIELD::CumQty, er.cum_qty);
     m.setField(FIX::FIELD::AvgPx, er.avg_px);
@@ -292,7 +301,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       set_if(g, FIX::FIELD::MDEntrySize, e.size);
       if (e.position > 0) g.setField(FIX::FIELD::MDEntryPositionNo, std::to_string(e.position));
       if (e.orders >= 0) g.setField(FIX::FIELD::NumberOfOrders, std::to_string(e.orders));
-      if (incremental) set_if(g, FIX::FIELD::TradeID, e.trade_id);
+      if (incremental) set_if(g, FIX::FIELD::TrdMatchID, e.trade_id);
       m.addGroup(g);
     }
   }
@@ -423,7 +432,8 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   Handler& handler_;
   FIX::SessionSettings qf_settings_;
   std::unique_ptr<FIX::MessageStoreFactory> store_;
-  std::unique_ptr<FIX::Acceptor> acceptor_;
+  std::unique_ptr<FIX::LogFactory> log_;
+  std::unique_ptr<FIX::Acceptor> acceptor_;  // declared last: destroyed first
   std::vector<std::unique_ptr<SessionSlot>> slots_;
   std::map<FIX::SessionID, std::uint32_t> index_;
   std::atomic<bool> stopped_{false};

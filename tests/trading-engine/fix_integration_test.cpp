@@ -1,0 +1,372 @@
+// The venue over real FIX sessions: the trading-engine binary as a child process and QuickFIX
+// initiators over loopback (this file is C++14, like every QuickFIX user here). Logon, trading
+// between two sessions, rejects of every kind with the session staying up, market data, and a
+// kill -9 + restart that keeps orders, ids and sequence numbers.
+#include <gtest/gtest.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/Message.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/SocketInitiator.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "test_support.hpp"
+
+#ifndef TRADING_ENGINE_BINARY
+#error "TRADING_ENGINE_BINARY must be defined"
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Collects every message the initiator receives, per session.
+class Client : public FIX::Application {
+ public:
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID& id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    logged_on_[id.getSenderCompID().getValue()] = true;
+    changed_.notify_all();
+  }
+  void onLogout(const FIX::SessionID& id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    logged_on_[id.getSenderCompID().getValue()] = false;
+    changed_.notify_all();
+  }
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  void fromAdmin(const FIX::Message& m, const FIX::SessionID& id) throw(FIX::FieldNotFound,
+                                                                        FIX::IncorrectDataFormat,
+                                                                        FIX::IncorrectTagValue,
+                                                                        FIX::RejectLogon) override {
+    keep(m, id);
+  }
+  void fromApp(const FIX::Message& m,
+               const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                               FIX::IncorrectTagValue,
+                                               FIX::UnsupportedMessageType) override {
+    keep(m, id);
+  }
+
+  bool wait_logged_on(const std::string& client, int timeout_ms) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                             [&] { return logged_on_[client]; });
+  }
+  // The first received message of `client` matching `pred` (removed from the inbox).
+  bool take(const std::string& client, const std::function<bool(const FIX::Message&)>& pred,
+            FIX::Message& out, int timeout_ms = 5000) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto until = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true) {
+      auto& box = inbox_[client];
+      for (auto it = box.begin(); it != box.end(); ++it) {
+        if (pred(*it)) {
+          out = *it;
+          box.erase(it);
+          return true;
+        }
+      }
+      if (changed_.wait_until(lock, until) == std::cv_status::timeout) return false;
+    }
+  }
+
+ private:
+  void keep(const FIX::Message& m, const FIX::SessionID& id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::string type = m.getHeader().getField(FIX::FIELD::MsgType);
+    if (type == "0" || type == "1" || type == "A" || type == "5") return;
+    inbox_[id.getSenderCompID().getValue()].push_back(m);
+    changed_.notify_all();
+  }
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, bool> logged_on_;
+  std::map<std::string, std::deque<FIX::Message>> inbox_;
+};
+
+std::string field(const FIX::Message& m, int tag) {
+  return m.isSetField(tag) ? m.getField(tag) : std::string();
+}
+
+std::function<bool(const FIX::Message&)> report_for(const std::string& cl_ord_id, char exec_type) {
+  return [=](const FIX::Message& m) {
+    return m.getHeader().getField(FIX::FIELD::MsgType) == "8" &&
+           field(m, FIX::FIELD::ClOrdID) == cl_ord_id &&
+           field(m, FIX::FIELD::ExecType) == std::string(1, exec_type);
+  };
+}
+std::function<bool(const FIX::Message&)> of_type(const std::string& type) {
+  return [=](const FIX::Message& m) { return m.getHeader().getField(FIX::FIELD::MsgType) == type; };
+}
+
+class Venue {
+ public:
+  explicit Venue(const test_support::TempDir& dir)
+      : dir_(dir), fix_port_(test_support::free_port()), http_port_(test_support::free_port()) {}
+  void start() {
+    process_.reset(new test_support::ChildProcess(
+        {TRADING_ENGINE_BINARY, "--fix.port=" + std::to_string(fix_port_),
+         "--http.port=" + std::to_string(http_port_), "--journal.directory=" + dir_.file("journal"),
+         "--fix.store_directory=" + dir_.file("venue-store"),
+         "--guardrail.evidence_path=" + dir_.file("evidence.jsonl"), "--admin.token=secret",
+         "--fix.log_directory=" + dir_.file("fix-log"), "--log.level=warn"},
+        dir_.file("venue.log")));
+  }
+  void kill9() {
+    process_->signal(SIGKILL);
+    process_->wait(5000);
+  }
+  int stop() {
+    process_->signal(SIGTERM);
+    return process_->wait(15000);
+  }
+  int fix_port() const { return fix_port_; }
+  int http_port() const { return http_port_; }
+  // The venue's log and, when the FIX log is on, the last messages of each session.
+  std::string log() const {
+    std::string out = test_support::read_file(dir_.file("venue.log"));
+    for (const char* client : {"CLIENT1", "CLIENT2"}) {
+      const std::string messages = test_support::read_file(
+          dir_.file("fix-log/FIX.4.4-VENUE-" + std::string(client) + ".messages.current.log"));
+      out += "\n--- " + std::string(client) + " messages (last 3000 bytes) ---\n" +
+             messages.substr(messages.size() > 3000 ? messages.size() - 3000 : 0);
+    }
+    return out;
+  }
+
+ private:
+  const test_support::TempDir& dir_;
+  int fix_port_, http_port_;
+  std::unique_ptr<test_support::ChildProcess> process_;
+};
+
+class FixSessions {
+ public:
+  FixSessions(const test_support::TempDir& dir, int port) {
+    FIX::Dictionary defaults;
+    defaults.setString("ConnectionType", "initiator");
+    defaults.setString("StartTime", "00:00:00");
+    defaults.setString("EndTime", "00:00:00");
+    defaults.setInt("HeartBtInt", 30);
+    defaults.setInt("ReconnectInterval", 1);
+    defaults.setString("SocketConnectHost", "127.0.0.1");
+    defaults.setInt("SocketConnectPort", port);
+    defaults.setBool("SocketNodelay", true);
+    defaults.setBool("UseDataDictionary", true);
+    defaults.setString("DataDictionary", TRADING_FIX_DICTIONARY);
+    defaults.setString("FileStorePath", dir.file("client-store"));
+    settings_.set(defaults);
+    for (const char* comp_id : {"CLIENT1", "CLIENT2"}) {
+      settings_.set(FIX::SessionID("FIX.4.4", comp_id, "VENUE"), FIX::Dictionary());
+    }
+    store_.reset(new FIX::FileStoreFactory(settings_));
+    initiator_.reset(new FIX::SocketInitiator(client, *store_, settings_));
+    initiator_->start();
+  }
+  ~FixSessions() {
+    initiator_->stop(true);
+    initiator_.reset();
+  }
+  bool send(const std::string& comp_id, FIX::Message m) {
+    try {
+      return FIX::Session::sendToTarget(m, FIX::SessionID("FIX.4.4", comp_id, "VENUE"));
+    } catch (...) {
+      return false;
+    }
+  }
+  int next_sender_seq(const std::string& comp_id) {
+    return FIX::Session::lookupSession(FIX::SessionID("FIX.4.4", comp_id, "VENUE"))
+        ->getExpectedSenderNum();
+  }
+  Client client;
+
+ private:
+  FIX::SessionSettings settings_;
+  std::unique_ptr<FIX::FileStoreFactory> store_;
+  std::unique_ptr<FIX::SocketInitiator> initiator_;
+};
+
+FIX::Message new_order(const std::string& cl_ord_id, char side, const std::string& price,
+                       const std::string& qty, const std::string& symbol = "ACME") {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "D");
+  m.setField(FIX::FIELD::ClOrdID, cl_ord_id);
+  m.setField(FIX::FIELD::Symbol, symbol);
+  m.setField(FIX::FIELD::Side, std::string(1, side));
+  m.setField(FIX::TransactTime());
+  m.setField(FIX::FIELD::OrderQty, qty);
+  m.setField(FIX::FIELD::OrdType, "2");
+  m.setField(FIX::FIELD::Price, price);
+  m.setField(FIX::FIELD::TimeInForce, "1");  // GTC: survives into the next day
+  return m;
+}
+
+FIX::Message cancel(const std::string& cl_ord_id, const std::string& orig, char side) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "F");
+  m.setField(FIX::FIELD::OrigClOrdID, orig);
+  m.setField(FIX::FIELD::ClOrdID, cl_ord_id);
+  m.setField(FIX::FIELD::Symbol, "ACME");
+  m.setField(FIX::FIELD::Side, std::string(1, side));
+  m.setField(FIX::TransactTime());
+  return m;
+}
+
+class FixVenueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    venue.reset(new Venue(dir));
+    venue->start();
+    sessions.reset(new FixSessions(dir, venue->fix_port()));
+    ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT1", 20000)) << venue->log();
+    ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT2", 20000)) << venue->log();
+  }
+  void TearDown() override {
+    sessions.reset();
+    if (venue) {
+      EXPECT_EQ(venue->stop(), 0) << venue->log();
+    }
+  }
+  FIX::Message expect(const std::string& client,
+                      const std::function<bool(const FIX::Message&)>& pred,
+                      const std::string& what) {
+    FIX::Message m;
+    EXPECT_TRUE(sessions->client.take(client, pred, m)) << what << "\n" << venue->log();
+    return m;
+  }
+
+  test_support::TempDir dir;
+  std::unique_ptr<Venue> venue;
+  std::unique_ptr<FixSessions> sessions;
+};
+
+TEST_F(FixVenueTest, TwoSessionsTradeWithExecutionReportsOnBothSides) {
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A1", '1', "100.00", "100")));
+  auto ack = expect("CLIENT1", report_for("A1", '0'), "A1 acknowledged");
+  EXPECT_EQ(field(ack, FIX::FIELD::OrdStatus), "0");
+  const std::string order_id = field(ack, FIX::FIELD::OrderID);
+  EXPECT_FALSE(order_id.empty());
+
+  ASSERT_TRUE(sessions->send("CLIENT2", new_order("B1", '2', "99.50", "60")));
+  expect("CLIENT2", report_for("B1", '0'), "B1 acknowledged");
+  auto sell_fill = expect("CLIENT2", report_for("B1", 'F'), "B1 filled");
+  EXPECT_EQ(field(sell_fill, FIX::FIELD::LastPx), "100.00") << "the resting order's price";
+  EXPECT_EQ(field(sell_fill, FIX::FIELD::LastQty), "60");
+  EXPECT_EQ(field(sell_fill, FIX::FIELD::OrdStatus), "2");
+  auto buy_fill = expect("CLIENT1", report_for("A1", 'F'), "A1 partially filled");
+  EXPECT_EQ(field(buy_fill, FIX::FIELD::LeavesQty), "40");
+  EXPECT_EQ(field(buy_fill, FIX::FIELD::CumQty), "60");
+  EXPECT_EQ(field(buy_fill, FIX::FIELD::OrderID), order_id);
+}
+
+TEST_F(FixVenueTest, BadInputIsAnsweredAndTheSessionStaysUp) {
+  // Domain rejects: ExecutionReport 8 with OrdRejReason and Text.
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("X1", '1', "100.005", "10")));
+  auto r = expect("CLIENT1", report_for("X1", '8'), "price with too many decimals");
+  EXPECT_FALSE(field(r, FIX::FIELD::Text).empty());
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("X2", '1', "100.00", "10", "NOPE")));
+  r = expect("CLIENT1", report_for("X2", '8'), "unknown symbol");
+  EXPECT_EQ(field(r, FIX::FIELD::OrdRejReason), "1");
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("X3", '1', "100.00", "-5")));
+  expect("CLIENT1", report_for("X3", '8'), "negative quantity");
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("X4", '1', "100.00", "0")));
+  expect("CLIENT1", report_for("X4", '8'), "zero quantity");
+  // Cancel of an unknown order: OrderCancelReject.
+  ASSERT_TRUE(sessions->send("CLIENT1", cancel("X5", "never-sent", '1')));
+  r = expect("CLIENT1", of_type("9"), "cancel reject");
+  EXPECT_EQ(field(r, FIX::FIELD::CxlRejReason), "1");
+  // A valid FIX 4.4 message the venue does not offer: BusinessMessageReject, reason 3.
+  FIX::Message list;
+  list.getHeader().setField(FIX::FIELD::MsgType, "E");
+  list.setField(FIX::FIELD::Text, "a list");
+  ASSERT_TRUE(sessions->send("CLIENT1", list));
+  r = expect("CLIENT1", of_type("j"), "business reject");
+  EXPECT_EQ(field(r, FIX::FIELD::BusinessRejectReason), "3");
+  // A required tag missing: session-level Reject.
+  FIX::Message no_side = new_order("X6", '1', "100.00", "10");
+  no_side.removeField(FIX::FIELD::Side);
+  ASSERT_TRUE(sessions->send("CLIENT1", no_side));
+  r = expect("CLIENT1", of_type("3"), "session reject");
+  EXPECT_EQ(field(r, FIX::FIELD::SessionRejectReason), "1");
+  // And the session still trades.
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("OK1", '1', "99.00", "10")));
+  expect("CLIENT1", report_for("OK1", '0'), "a good order after all that");
+}
+
+TEST_F(FixVenueTest, MarketDataSnapshotAndIncrementalUpdates) {
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A1", '1', "100.00", "100")));
+  expect("CLIENT1", report_for("A1", '0'), "A1");
+  FIX::Message v;
+  v.getHeader().setField(FIX::FIELD::MsgType, "V");
+  v.setField(FIX::FIELD::MDReqID, "MD1");
+  v.setField(FIX::FIELD::SubscriptionRequestType, "1");
+  v.setField(FIX::FIELD::MarketDepth, "1");
+  v.setField(FIX::FIELD::NoMDEntryTypes, "2");
+  for (const char* t : {"0", "1"}) {
+    FIX::Group g(FIX::FIELD::NoMDEntryTypes, FIX::FIELD::MDEntryType);
+    g.setField(FIX::FIELD::MDEntryType, t);
+    v.addGroup(g);
+  }
+  FIX::Group sym(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+  sym.setField(FIX::FIELD::Symbol, "ACME");
+  v.addGroup(sym);
+  ASSERT_TRUE(sessions->send("CLIENT2", v));
+  auto snap = expect("CLIENT2", of_type("W"), "snapshot");
+  EXPECT_EQ(field(snap, FIX::FIELD::Symbol), "ACME");
+  EXPECT_EQ(field(snap, FIX::FIELD::NoMDEntries), "1");
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A2", '1', "100.01", "5")));
+  auto inc = expect("CLIENT2", of_type("X"), "incremental refresh after a new best bid");
+  EXPECT_EQ(field(inc, FIX::FIELD::NoMDEntries), "2");
+}
+
+TEST_F(FixVenueTest, KillNineAndRestartKeepsOrdersIdsAndSequenceNumbers) {
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A1", '1', "100.00", "100")));
+  auto ack = expect("CLIENT1", report_for("A1", '0'), "A1 acknowledged");
+  const std::string order_id = field(ack, FIX::FIELD::OrderID);
+  ASSERT_TRUE(sessions->send("CLIENT2", new_order("B1", '2', "100.00", "30")));
+  expect("CLIENT1", report_for("A1", 'F'), "A1 partial fill");
+  for (int round = 0; round < 3; ++round) {
+    const int seq_before = sessions->next_sender_seq("CLIENT1");
+    venue->kill9();
+    venue->start();
+    // The initiator reconnects on its own; wait until the venue answers again.
+    FIX::Message status;
+    status.getHeader().setField(FIX::FIELD::MsgType, "H");
+    status.setField(FIX::FIELD::ClOrdID, "A1");
+    status.setField(FIX::FIELD::Symbol, "ACME");
+    status.setField(FIX::FIELD::Side, "1");
+    bool answered = false;
+    FIX::Message report;
+    for (int attempt = 0; attempt < 40 && !answered; ++attempt) {
+      if (sessions->send("CLIENT1", status)) {
+        answered = sessions->client.take(
+            "CLIENT1", [](const FIX::Message& m) { return field(m, FIX::FIELD::ExecType) == "I"; },
+            report, 500);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    }
+    ASSERT_TRUE(answered) << "round " << round << "\n" << venue->log();
+    EXPECT_EQ(field(report, FIX::FIELD::OrderID), order_id) << "same OrderID after restart";
+    EXPECT_EQ(field(report, FIX::FIELD::CumQty), "30") << "the fill was not lost or doubled";
+    EXPECT_EQ(field(report, FIX::FIELD::LeavesQty), "70");
+    EXPECT_GE(sessions->next_sender_seq("CLIENT1"), seq_before)
+        << "sequence numbers continue (no reset)";
+  }
+  ASSERT_TRUE(sessions->send("CLIENT1", cancel("A1-C", "A1", '1')));
+  auto canceled = expect("CLIENT1", report_for("A1-C", '4'), "cancel after the restarts");
+  EXPECT_EQ(field(canceled, FIX::FIELD::OrderID), order_id);
+  EXPECT_EQ(field(canceled, FIX::FIELD::OrigClOrdID), "A1");
+}
+
+}  // namespace

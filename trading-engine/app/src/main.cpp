@@ -1,0 +1,303 @@
+// trading-engine: the FIX 4.4 venue. Recovers from its journal, then serves FIX on 9878 and the
+// admin/guardrail HTTP API on 8080 (see the README for both).
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "guardrails/export/prometheus_export.hpp"
+#include "guardrails/status/routes.hpp"
+#include "guardrails/status/settings.hpp"
+#include "http/probes.hpp"
+#include "http/settings.hpp"
+#include "logging/logger.hpp"
+#include "venue.hpp"
+
+#ifndef TRADING_FIX_DICTIONARY
+#define TRADING_FIX_DICTIONARY "trading-engine/fix/spec/FIX44-venue.xml"
+#endif
+
+namespace {
+
+using trading::app::Venue;
+
+config::Schema make_schema() {
+  config::Schema schema("trading-engine", "TRADING_ENGINE",
+                        "the FIX 4.4 trading venue (matching, pre-trade risk, halts, journal)");
+  http::add_server_settings(schema, 8080);
+  guardrails::add_guardrail_settings(schema, "trading-engine",
+                                     "data/evidence/trading-engine.jsonl");
+  schema.add_string("log.level", "info", "log level", {"debug", "info", "warn", "error", "off"})
+      .add_int("shutdown.grace_ms", 5000, 0, 600'000, "time sessions get to log out on SIGTERM")
+      .add_string("venue.file", "",
+                  "instruments, accounts and sessions (TOML); empty: the demo venue")
+      .add_string("journal.directory", "data/journal", "journal segments and snapshots")
+      .add_string("journal.sync", "write", "when a commit is durable", {"none", "write", "fsync"})
+      .add_int("journal.snapshot_every", 1'000'000, 0, 1'000'000'000,
+               "commands between snapshots (0: never)")
+      .add_int("fix.port", 9878, 1, 65535, "FIX acceptor port")
+      .add_string("fix.dictionary", TRADING_FIX_DICTIONARY, "the venue's FIX 4.4 dictionary")
+      .add_string("fix.store_directory", "data/fix-store",
+                  "QuickFIX sequence number store (empty: in memory, numbers restart at 1)")
+      .add_string("fix.log_directory", "", "QuickFIX message logs (empty: none)")
+      .add_bool("fix.reset_on_logon", false, "reset sequence numbers on every logon")
+      .add_int("fix.max_in_flight", 256, 1, 100'000, "requests per session between read and reply")
+      .add_string("admin.token", "", "bearer token for /admin/v1/* (empty: admin API refused)");
+  return schema;
+}
+
+// Venue counters as Prometheus families (read at scrape time).
+class VenueCollectable final : public prometheus::Collectable {
+ public:
+  explicit VenueCollectable(const Venue& venue) : venue_(venue) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    const auto& c = venue_.counters();
+    std::vector<prometheus::MetricFamily> out;
+    const auto counter =
+        [&](std::string name, std::string help, std::vector<std::pair<std::string, double>> values,
+            std::string label = "", prometheus::MetricType type = prometheus::MetricType::Counter) {
+          prometheus::MetricFamily f{std::move(name), std::move(help), type, {}};
+          for (auto& [label_value, v] : values) {
+            prometheus::ClientMetric m;
+            if (!label.empty()) m.label.push_back({label, label_value});
+            if (type == prometheus::MetricType::Counter) {
+              m.counter.value = v;
+            } else {
+              m.gauge.value = v;
+            }
+            f.metric.push_back(std::move(m));
+          }
+          out.push_back(std::move(f));
+        };
+    const auto v = [](const std::atomic<std::uint64_t>& a) {
+      return static_cast<double>(a.load(std::memory_order_relaxed));
+    };
+    counter("trading_orders_total", "New orders by result",
+            {{"accepted", v(c.orders_accepted)},
+             {"rejected_engine", v(c.orders_rejected)},
+             {"rejected_gateway", v(c.gateway_rejects)}},
+            "result");
+    counter("trading_requests_total", "FIX application requests handled", {{"", v(c.requests)}});
+    counter("trading_cancels_total", "Cancel requests passed to the engine", {{"", v(c.cancels)}});
+    counter("trading_replaces_total", "Replace requests passed to the engine",
+            {{"", v(c.replaces)}});
+    counter("trading_trades_total", "Trades", {{"", v(c.trades)}});
+    counter("trading_halts_total", "Trading halts (manual and limit-up/limit-down)",
+            {{"", v(c.halts)}});
+    counter("trading_journal_bytes_total", "Journal bytes written", {{"", v(c.journal_bytes)}});
+    counter("trading_journal_syncs_total", "fdatasync calls", {{"", v(c.journal_syncs)}});
+    counter("trading_journal_sync_seconds_total", "Time spent in fdatasync",
+            {{"", v(c.journal_sync_ns) / 1e9}});
+    counter("trading_send_failures_total", "Replies that could not be sent (session gone)",
+            {{"", v(c.send_failures)}});
+    counter("trading_engine_batches_total", "Engine batches (one journal commit each)",
+            {{"", v(c.batches)}});
+    counter("trading_queue_depth", "Requests waiting for the engine thread",
+            {{"", v(c.queue_depth)}}, "", prometheus::MetricType::Gauge);
+    std::size_t connected = 0;
+    for (const auto& s : venue_.sessions()) connected += s.logged_on ? 1 : 0;
+    counter("trading_sessions_connected", "FIX sessions logged on",
+            {{"", static_cast<double>(connected)}}, "", prometheus::MetricType::Gauge);
+    return out;
+  }
+
+ private:
+  const Venue& venue_;
+};
+
+http::Response from_result(const core::Result<std::string>& r) {
+  if (r) return http::Response::json(200, *r);
+  const int status = r.error().code >= 400 && r.error().code < 600 ? r.error().code : 500;
+  return http::error_response(status, http::default_error_code(status), r.error().message);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const config::Schema schema = make_schema();
+  const config::Values values = config::load_or_exit(schema, argc, argv);
+  logging::Level level{};
+  logging::parse_level(values.get_string("log.level"), level);
+  logging::set_level(level);
+
+  auto venue_config = values.get_string("venue.file").empty()
+                          ? core::Result<trading::app::VenueConfig>(trading::app::demo_venue())
+                          : trading::app::load_venue(values.get_string("venue.file"));
+  if (!venue_config) {
+    std::fprintf(stderr, "trading-engine: %s\n", venue_config.error().message.c_str());
+    return 2;
+  }
+  auto sync = trading::journal::parse_sync_policy(values.get_string("journal.sync"));
+  auto gconfig = guardrails::guardrail_config_from(values);
+  if (!gconfig) {
+    std::fprintf(stderr, "trading-engine: %s\n", gconfig.error().message.c_str());
+    return 2;
+  }
+  if (!gconfig->evidence_path.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(gconfig->evidence_path).parent_path(),
+                                        ec);
+  }
+  auto created = guardrails::Guardrail::create(std::move(*gconfig));
+  if (!created) {
+    std::fprintf(stderr, "trading-engine: %s\n", created.error().message.c_str());
+    return 2;
+  }
+  guardrails::Guardrail& guardrail = **created;
+
+  trading::app::VenueOptions options;
+  options.journal_directory = values.get_string("journal.directory");
+  options.sync = *sync;
+  options.snapshot_every = static_cast<std::uint64_t>(values.get_int("journal.snapshot_every"));
+  options.fix.port = static_cast<int>(values.get_int("fix.port"));
+  options.fix.dictionary_path = values.get_string("fix.dictionary");
+  options.fix.store_directory = values.get_string("fix.store_directory");
+  options.fix.log_directory = values.get_string("fix.log_directory");
+  options.fix.reset_on_logon = values.get_bool("fix.reset_on_logon");
+  options.fix.max_in_flight = static_cast<std::size_t>(values.get_int("fix.max_in_flight"));
+  if (!std::filesystem::exists(options.fix.dictionary_path)) {
+    std::fprintf(stderr, "trading-engine: fix.dictionary: %s does not exist\n",
+                 options.fix.dictionary_path.c_str());
+    return 2;
+  }
+  if (!options.fix.store_directory.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.fix.store_directory, ec);
+  }
+
+  Venue venue(std::move(*venue_config), options, &guardrail);
+  logging::info("trading-engine", "recovering from the journal",
+                {{"directory", options.journal_directory}});
+  auto report = venue.recover([](const trading::journal::RecoveryProgress& p) {
+    logging::info(
+        "trading-engine", "replaying",
+        {{"records", p.records}, {"bytes_read", p.bytes_read}, {"bytes_total", p.bytes_total}});
+  });
+  if (!report) {
+    logging::error("trading-engine", "recovery failed", {{"error", report.error().message}});
+    return 1;
+  }
+  if (report->torn_tail) {
+    logging::warn("trading-engine", "torn journal tail cut",
+                  {{"segment", report->torn_segment},
+                   {"bytes", report->torn_tail->bytes},
+                   {"reason", report->torn_tail->reason}});
+  }
+  logging::info("trading-engine", "recovered",
+                {{"records_replayed", report->records_replayed},
+                 {"snapshot", report->snapshot_path},
+                 {"next_sequence", report->next_sequence},
+                 {"elapsed_ms", report->elapsed_ns / 1'000'000}});
+
+  const std::string admin_token = values.get_string("admin.token");
+  const auto authorized = [admin_token](const http::Request& req) -> std::optional<http::Response> {
+    if (admin_token.empty()) {
+      return http::error_response(401, "unauthorized", "the admin API is off: set admin.token");
+    }
+    const auto token = req.bearer_token();
+    if (token.empty()) return http::error_response(401, "unauthorized", "missing bearer token");
+    if (!http::secure_equals(token, admin_token)) {
+      return http::error_response(401, "unauthorized", "invalid bearer token");
+    }
+    return std::nullopt;
+  };
+  const auto json_body = [](const http::Request& req) -> std::optional<nlohmann::json> {
+    if (req.body.empty()) return nlohmann::json::object();
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return std::nullopt;
+    return body;
+  };
+
+  http::Router router;
+  std::atomic<const http::Server*> server_ptr{nullptr};
+  http::mount_probe_routes(
+      router,
+      [&venue, &server_ptr]() -> std::string {
+        const auto* s = server_ptr.load();
+        if (s != nullptr && s->draining()) return "draining";
+        return venue.ready() ? "" : "FIX acceptor not running";
+      },
+      {{"journal", [&venue] {
+          return std::make_pair(venue.ready(),
+                                std::string(venue.ready() ? "replayed, appending" : "not running"));
+        }}});
+  guardrails::mount_guardrail_routes(router, guardrail);
+  guardrails::mount_metrics_route(router,
+                                  {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
+                                   std::make_shared<VenueCollectable>(venue)});
+  const auto halt_route = [&](bool halt) {
+    return [&, halt](const http::Request& req) {
+      if (auto denied = authorized(req)) return *denied;
+      auto body = json_body(req);
+      if (!body || (body->contains("symbol") && !(*body)["symbol"].is_string())) {
+        return http::error_response(400, "bad_json", R"(body must be {"symbol":"ACME"} or {})");
+      }
+      return from_result(venue.halt(body->value("symbol", std::string()), halt));
+    };
+  };
+  router.post("/admin/v1/halt", halt_route(true));
+  router.post("/admin/v1/resume", halt_route(false));
+  router.post("/admin/v1/kill-switch", [&](const http::Request& req) {
+    if (auto denied = authorized(req)) return *denied;
+    auto body = json_body(req);
+    if (!body || (body->contains("account") && !(*body)["account"].is_string()) ||
+        (body->contains("engaged") && !(*body)["engaged"].is_boolean())) {
+      return http::error_response(400, "bad_json",
+                                  R"(body must be {"account":"ALICE","engaged":true})");
+    }
+    return from_result(
+        venue.kill_switch(body->value("account", std::string()), body->value("engaged", true)));
+  });
+  router.get("/admin/v1/book/{symbol}", [&](const http::Request& req) {
+    if (auto denied = authorized(req)) return *denied;
+    std::size_t levels = 10;
+    if (const auto d = req.query_param("depth"); !d.empty()) {
+      levels = static_cast<std::size_t>(std::clamp(std::atoi(d.c_str()), 1, 1000));
+    }
+    return from_result(venue.book_json(std::string(req.path_param("symbol")), levels));
+  });
+  router.get("/admin/v1/sessions", [&](const http::Request& req) {
+    if (auto denied = authorized(req)) return *denied;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& s : venue.sessions()) {
+      list.push_back({{"venue_comp_id", s.venue_comp_id},
+                      {"client_comp_id", s.client_comp_id},
+                      {"logged_on", s.logged_on},
+                      {"next_sender_seq", s.next_sender_seq},
+                      {"next_target_seq", s.next_target_seq},
+                      {"requests", s.requests},
+                      {"in_flight", s.in_flight}});
+    }
+    return http::Response::json(200, nlohmann::json{{"data", list}}.dump());
+  });
+
+  http::Server server(http::server_options_from(values), std::move(router));
+  server_ptr = &server;
+  guardrail.start();
+  if (auto started = venue.start(); !started) {
+    logging::error("trading-engine", "cannot start the FIX acceptor",
+                   {{"error", started.error().message}});
+    guardrail.stop();
+    return 2;
+  }
+  if (auto started = server.start(); !started) {
+    std::fprintf(stderr, "trading-engine: %s\n", started.error().message.c_str());
+    venue.stop(0);
+    guardrail.stop();
+    return 2;
+  }
+  logging::info("trading-engine", "trading",
+                {{"fix_port", options.fix.port}, {"http_port", values.get_int("http.port")}});
+
+  const int sig = http::wait_for_shutdown_signal();
+  logging::info("trading-engine", "shutting down", {{"signal", sig}});
+  const auto grace = std::chrono::milliseconds(values.get_int("shutdown.grace_ms"));
+  venue.stop(static_cast<int>(std::max<std::int64_t>(1, grace.count() / 1000)));
+  server.stop(grace);
+  guardrail.stop();
+  logging::info("trading-engine", "stopped");
+  return 0;
+}

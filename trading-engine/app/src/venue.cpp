@@ -1,0 +1,300 @@
+#include "venue.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "guardrails/status/settings.hpp"
+#include "logging/logger.hpp"
+#include "trading/journal/snapshot.hpp"
+
+namespace trading::app {
+namespace {
+
+core::Nanos wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Venue::Venue(VenueConfig config, VenueOptions options, guardrails::Guardrail* guardrail)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      guardrail_(guardrail),
+      engine_(config_.engine),
+      gateway_(config_.gateway) {
+  for (const auto& i : config_.engine.instruments) bands_ = bands_ || i.bands.band_bps > 0;
+  options_.fix.sessions = config_.sessions;
+}
+
+Venue::~Venue() { stop(0); }
+
+core::Result<journal::RecoveryReport> Venue::recover(
+    const std::function<void(const journal::RecoveryProgress&)>& progress) {
+  journal::RecoveryOptions ro;
+  ro.progress = progress;
+  ro.progress_every = 500'000;
+  ro.on_record = [this](const journal::DecodedRecord& r, const std::vector<Event>& events) {
+    gateway_.on_applied(r.sequence, r.command, r.annotation, events, nullptr);
+    last_engine_time_ = std::max(last_engine_time_, r.command.timestamp);
+  };
+  auto report = journal::recover(engine_, options_.journal_directory, ro);
+  if (!report) return report;
+  gateway_.set_last_order_id(engine_.last_order_id());
+  auto writer = journal::JournalWriter::open(options_.journal_directory, options_.sync,
+                                             report->next_sequence);
+  if (!writer) return core::fail(writer.error());
+  writer_ = std::move(*writer);
+  return report;
+}
+
+core::Result<void> Venue::start() {
+  if (!writer_) return core::fail(1, "recover() must run before start()");
+  std::string error;
+  acceptor_ = fix::FixAcceptor::create(options_.fix, *this, &error);
+  if (!acceptor_) return core::fail(2, error);
+  running_ = true;
+  engine_thread_ = std::thread([this] { run(); });
+  if (!acceptor_->start(&error)) {
+    stop(0);
+    return core::fail(2, error);
+  }
+  ready_ = true;
+  return {};
+}
+
+void Venue::stop(int grace_seconds) {
+  ready_ = false;
+  if (acceptor_) acceptor_->stop(grace_seconds);  // logout, no new requests
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (engine_thread_.joinable()) engine_thread_.join();  // drains what was queued
+  if (writer_) {
+    if (auto r = writer_->flush(); !r) {
+      logging::error("venue", "journal flush failed at shutdown", {{"error", r.error().message}});
+    }
+  }
+  acceptor_.reset();
+}
+
+std::vector<fix::SessionStatus> Venue::sessions() const {
+  return acceptor_ ? acceptor_->sessions() : std::vector<fix::SessionStatus>{};
+}
+
+void Venue::push(Work work) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(work));
+    counters_.queue_depth.store(queue_.size(), std::memory_order_relaxed);
+  }
+  wake_.notify_one();
+}
+
+void Venue::on_request(fix::Request&& request) { push(std::move(request)); }
+
+void Venue::on_session(std::uint32_t session, bool logged_on) {
+  logging::info("venue", logged_on ? "session logged on" : "session logged out",
+                {{"session", config_.sessions[session].client_comp_id}});
+  push(SessionEvent{session, logged_on});
+}
+
+void Venue::depth(SymbolId symbol, Side side, std::size_t levels, std::vector<Level>& out) const {
+  engine_.book(symbol).depth(side, levels, out);
+}
+
+core::Nanos Venue::now_for_engine() {
+  // Engine time never goes backwards, even if the wall clock is stepped back.
+  last_engine_time_ = std::max(last_engine_time_ + 1, wall_clock_ns());
+  return last_engine_time_;
+}
+
+void Venue::execute(const Command& command, const std::string& annotation) {
+  const std::uint64_t sequence = writer_->append(command, annotation);
+  events_.clear();
+  engine_.apply(command, events_);
+  gateway_.on_applied(sequence, command, annotation, events_, &replies_);
+  ++since_snapshot_;
+  for (const Event& e : events_) {
+    if (std::holds_alternative<Trade>(e)) counters_.trades.fetch_add(1, std::memory_order_relaxed);
+    if (std::holds_alternative<Halted>(e)) counters_.halts.fetch_add(1, std::memory_order_relaxed);
+    if (std::holds_alternative<Accepted>(e)) {
+      counters_.orders_accepted.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (std::holds_alternative<Rejected>(e)) {
+      counters_.orders_rejected.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+void Venue::send(const gateway::Outbound& out) {
+  const bool sent =
+      std::visit([&](const auto& m) { return acceptor_->send(out.session, m); }, out.reply);
+  if (!sent) counters_.send_failures.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Venue::run() {
+  std::vector<Work> batch;
+  std::vector<std::promise<void>*> unused;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval),
+                     [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty() && stopping_) break;
+      batch.swap(queue_);
+      counters_.queue_depth.store(0, std::memory_order_relaxed);
+    }
+    replies_.clear();
+    completions_.clear();
+    std::vector<AdminTask> admin_after_commit;
+    for (auto& work : batch) {
+      if (auto* r = std::get_if<fix::Request>(&work)) {
+        counters_.requests.fetch_add(1, std::memory_order_relaxed);
+        const std::size_t before = replies_.size();
+        auto t = gateway_.translate(*r, now_for_engine(), *this, replies_);
+        bool rejected = replies_.size() > before &&
+                        std::holds_alternative<fix::ExecutionReport>(replies_.back().reply) &&
+                        std::get<fix::ExecutionReport>(replies_.back().reply).exec_type == '8';
+        if (rejected) counters_.gateway_rejects.fetch_add(1, std::memory_order_relaxed);
+        if (t.command) {
+          if (std::holds_alternative<CancelOrder>(t.command->body)) {
+            counters_.cancels.fetch_add(1, std::memory_order_relaxed);
+          } else if (std::holds_alternative<ReplaceOrder>(t.command->body)) {
+            counters_.replaces.fetch_add(1, std::memory_order_relaxed);
+          }
+          execute(*t.command, t.annotation);
+          rejected = rejected || (!events_.empty() && std::holds_alternative<Rejected>(events_[0]));
+        }
+        completions_.push_back({r->session, r->received_ns, rejected});
+      } else if (auto* s = std::get_if<SessionEvent>(&work)) {
+        gateway_.on_session(s->session, s->logged_on);
+      } else if (auto* task = std::get_if<AdminTask>(&work)) {
+        admin_after_commit.push_back(std::move(*task));
+      }
+    }
+    batch.clear();
+    // Admin tasks run here, journaled with the batch.
+    for (auto& task : admin_after_commit) task();
+    const core::Nanos now = now_for_engine();
+    if (bands_ && now - last_tick_ >= options_.tick_interval) {
+      last_tick_ = now;
+      execute(Command{now, Tick{}}, {});
+    }
+    // One commit for the whole batch, then the replies: nothing is acknowledged unjournaled.
+    const core::Nanos sync_start = core::monotonic_now_ns();
+    if (auto committed = writer_->commit(); !committed) {
+      logging::error("venue",
+                     "journal commit failed: stopping (unacknowledged orders are lost "
+                     "to the client, never half-applied)",
+                     {{"error", committed.error().message}});
+      std::fflush(stdout);
+      std::_Exit(1);
+    }
+    const auto& st = writer_->stats();
+    counters_.journal_bytes.store(st.bytes, std::memory_order_relaxed);
+    counters_.journal_syncs.store(st.syncs, std::memory_order_relaxed);
+    counters_.journal_sync_ns.store(static_cast<std::uint64_t>(st.total_sync_ns),
+                                    std::memory_order_relaxed);
+    (void)sync_start;
+    counters_.batches.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& out : replies_) send(out);
+    const core::Nanos sent = core::monotonic_now_ns();
+    for (const auto& c : completions_) {
+      acceptor_->complete(c.session);
+      if (guardrail_ != nullptr) {
+        guardrail_->record(guardrails::kLatencyMetric, sent - c.received_ns, sent);
+        guardrail_->record(kRejectMetric, c.rejected ? 1 : 0, sent);
+      }
+    }
+    if (options_.snapshot_every > 0 && since_snapshot_ >= options_.snapshot_every) {
+      since_snapshot_ = 0;
+      const std::uint64_t through = writer_->next_sequence() - 1;
+      auto written = journal::write_snapshot(engine_, options_.journal_directory, through);
+      if (written && writer_->rotate()) {
+        logging::info("venue", "snapshot written", {{"path", *written}, {"sequence", through}});
+      } else {
+        logging::warn("venue", "snapshot failed; the journal alone still recovers everything");
+      }
+    }
+  }
+}
+
+namespace {
+template <typename F>
+auto run_on_engine(std::function<void(std::function<void()>)> push, F f) -> decltype(f()) {
+  std::promise<decltype(f())> promise;
+  auto future = promise.get_future();
+  push([&promise, &f] { promise.set_value(f()); });
+  return future.get();
+}
+}  // namespace
+
+core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
+  if (!running_) return core::fail(503, "venue not running");
+  std::optional<SymbolId> id;
+  if (!symbol.empty()) {
+    id = gateway_.symbol_id(symbol);
+    if (!id) return core::fail(404, "unknown symbol " + symbol);
+  }
+  return run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+                       [&]() -> core::Result<std::string> {
+                         TradingHalt cmd{!id.has_value(), id.value_or(SymbolId{}), halt};
+                         execute(Command{now_for_engine(), cmd}, {});
+                         return fmt::format(R"({{"data":{{"scope":"{}","halted":{}}}}})",
+                                            symbol.empty() ? "venue" : symbol, halt);
+                       });
+}
+
+core::Result<std::string> Venue::kill_switch(const std::string& account, bool engaged) {
+  if (!running_) return core::fail(503, "venue not running");
+  std::optional<AccountId> id;
+  if (!account.empty()) {
+    for (const auto& a : config_.engine.accounts) {
+      if (a.name == account) id = a.id;
+    }
+    if (!id) return core::fail(404, "unknown account " + account);
+  }
+  return run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+                       [&]() -> core::Result<std::string> {
+                         KillSwitch cmd{!id.has_value(), id.value_or(AccountId{}), engaged};
+                         execute(Command{now_for_engine(), cmd}, {});
+                         std::size_t canceled = 0;
+                         for (const auto& e : events_) {
+                           canceled += std::holds_alternative<Canceled>(e) ? 1u : 0u;
+                         }
+                         return fmt::format(
+                             R"({{"data":{{"scope":"{}","engaged":{},"canceled_orders":{}}}}})",
+                             account.empty() ? "venue" : account, engaged, canceled);
+                       });
+}
+
+core::Result<std::string> Venue::book_json(const std::string& symbol, std::size_t levels) {
+  if (!running_) return core::fail(503, "venue not running");
+  const auto id = gateway_.symbol_id(symbol);
+  if (!id) return core::fail(404, "unknown symbol " + symbol);
+  return run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+                       [&]() -> core::Result<std::string> {
+                         std::string out = fmt::format(R"({{"data":{{"symbol":"{}",)", symbol);
+                         std::vector<Level> side_levels;
+                         for (Side side : {Side::kBuy, Side::kSell}) {
+                           depth(*id, side, levels, side_levels);
+                           out += side == Side::kBuy ? R"("bids":[)" : R"(,"asks":[)";
+                           for (std::size_t i = 0; i < side_levels.size(); ++i) {
+                             const Level& l = side_levels[i];
+                             out += fmt::format(
+                                 R"({}{{"price":"{}","qty":{},"orders":{}}})", i == 0 ? "" : ",",
+                                 gateway_.price_text(*id, l.price), l.qty.value(), l.orders);
+                           }
+                           out += "]";
+                         }
+                         out += fmt::format(R"(,"halted":{}}}}})", engine_.halted(*id));
+                         return out;
+                       });
+}
+
+}  // namespace trading::app

@@ -1,0 +1,131 @@
+// Venue: the running trading venue. One engine thread owns the matching engine, the gateway and
+// the journal writer (the engine state has one writer); FIX session threads and the admin API
+// hand it work through one queue. The engine thread takes everything queued at once (a batch),
+// journals and applies it, commits the journal once for the batch (group commit), and only
+// then sends the execution reports: nothing is acknowledged before it is journaled.
+// Thread-safety: on_request/on_session (QuickFIX threads), the admin calls and the counters may
+// be used from any thread; start/stop from the owner.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "core/result.hpp"
+#include "guardrails/status/guardrail.hpp"
+#include "trading/domain/matching_engine.hpp"
+#include "trading/domain/order_book.hpp"
+#include "trading/fix/acceptor.hpp"
+#include "trading/gateway/gateway.hpp"
+#include "trading/journal/recovery.hpp"
+#include "trading/journal/writer.hpp"
+#include "venue_config.hpp"
+
+namespace trading::app {
+
+inline constexpr guardrails::MetricId kRejectMetric = 2;  // 1 per rejected order, 0 otherwise
+
+struct VenueOptions {
+  std::string journal_directory = "data/journal";
+  journal::SyncPolicy sync = journal::SyncPolicy::kWrite;
+  std::uint64_t snapshot_every = 1'000'000;  // commands between snapshots (0: never)
+  core::Nanos tick_interval = core::kNanosPerSecond;
+  fix::AcceptorSettings fix;
+};
+
+// Counters for /metrics (relaxed atomics, written by the engine thread).
+struct VenueCounters {
+  std::atomic<std::uint64_t> orders_accepted{0}, orders_rejected{0}, cancels{0}, replaces{0};
+  std::atomic<std::uint64_t> gateway_rejects{0}, trades{0}, halts{0}, requests{0};
+  std::atomic<std::uint64_t> journal_bytes{0}, journal_syncs{0}, journal_sync_ns{0};
+  std::atomic<std::uint64_t> queue_depth{0}, batches{0}, send_failures{0};
+};
+
+class Venue final : public fix::Handler, public gateway::DepthSource {
+ public:
+  using Engine = MatchingEngine<OrderBook>;
+
+  Venue(VenueConfig config, VenueOptions options, guardrails::Guardrail* guardrail);
+  ~Venue() override;
+
+  // Rebuilds engine and gateway from the journal directory; call once before start().
+  core::Result<journal::RecoveryReport> recover(
+      const std::function<void(const journal::RecoveryProgress&)>& progress = {});
+  // Starts the engine thread and the FIX acceptor.
+  core::Result<void> start();
+  // Stops taking orders, logs every session out, drains the queue, flushes the journal.
+  void stop(int grace_seconds);
+
+  bool ready() const { return ready_.load(); }
+  const VenueCounters& counters() const { return counters_; }
+  std::vector<fix::SessionStatus> sessions() const;
+
+  // Admin (run on the engine thread, journaled like any command). symbol/account empty: venue.
+  core::Result<std::string> halt(const std::string& symbol, bool halt);
+  core::Result<std::string> kill_switch(const std::string& account, bool engaged);
+  core::Result<std::string> book_json(const std::string& symbol, std::size_t levels);
+
+  // fix::Handler
+  void on_request(fix::Request&& request) override;
+  void on_session(std::uint32_t session, bool logged_on) override;
+  // gateway::DepthSource (engine thread only)
+  void depth(SymbolId symbol, Side side, std::size_t levels,
+             std::vector<Level>& out) const override;
+
+ private:
+  struct SessionEvent {
+    std::uint32_t session;
+    bool logged_on;
+  };
+  using AdminTask = std::function<void()>;
+  using Work = std::variant<fix::Request, SessionEvent, AdminTask>;
+
+  void push(Work work);
+  void run();
+  core::Nanos now_for_engine();
+  // Journals and applies one command, collecting its replies.
+  void execute(const Command& command, const std::string& annotation);
+  void send(const gateway::Outbound& out);
+
+  VenueConfig config_;
+  VenueOptions options_;
+  guardrails::Guardrail* guardrail_;
+  Engine engine_;
+  gateway::Gateway gateway_;
+  std::unique_ptr<journal::JournalWriter> writer_;
+  std::unique_ptr<fix::FixAcceptor> acceptor_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Work> queue_;
+  bool stopping_ = false;
+  std::thread engine_thread_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> running_{false};
+
+  // Engine thread only.
+  std::vector<Event> events_;
+  std::vector<gateway::Outbound> replies_;
+  struct Completion {
+    std::uint32_t session;
+    core::Nanos received_ns;
+    bool rejected;
+  };
+  std::vector<Completion> completions_;
+  core::Nanos last_engine_time_ = 0;
+  core::Nanos last_tick_ = 0;
+  std::uint64_t since_snapshot_ = 0;
+  bool bands_ = false;
+  VenueCounters counters_;
+};
+
+}  // namespace trading::app

@@ -1,0 +1,34 @@
+// VenueConfig: instruments, accounts and FIX sessions of the venue, from a TOML file
+// (--venue.file) or the embedded demo list. Plain values.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "trading/domain/matching_engine.hpp"
+#include "trading/fix/acceptor.hpp"
+#include "trading/gateway/gateway.hpp"
+
+namespace trading::app {
+
+struct VenueConfig {
+  EngineConfig engine;
+  gateway::GatewayConfig gateway;
+  std::vector<fix::SessionConfig> sessions;
+};
+
+// The demo venue: ACME, BETA, GAMMA; accounts ALICE and BOB; sessions CLIENT1 -> ALICE and
+// CLIENT2 -> BOB, both to VENUE.
+VenueConfig demo_venue();
+
+// Reads a venue file:
+//   [[instrument]] symbol, decimals, tick, lot, reference, band_bps, description, trading
+//   [[account]]    name, id, stp ("cancel_resting"|"cancel_incoming"), max_order_qty,
+//                  max_order_notional, price_collar_bps, credit_limit, messages_per_second,
+//                  message_burst
+//   [[session]]    venue_comp_id, client_comp_id, account
+// Prices (tick, reference) are decimal strings in the instrument's currency.
+core::Result<VenueConfig> load_venue(const std::string& path);
+
+}  // namespace trading::app
