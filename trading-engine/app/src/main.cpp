@@ -34,6 +34,11 @@ config::Schema make_schema() {
       .add_int("shutdown.grace_ms", 5000, 0, 600'000, "time sessions get to log out on SIGTERM")
       .add_string("venue.file", "",
                   "instruments, accounts and sessions (TOML); empty: the demo venue")
+      .add_string("engine.threading", "thread",
+                  "thread: one engine thread fed by a queue; inline: on the FIX session thread",
+                  {"thread", "inline"})
+      .add_int("engine.spin_us", 50, 0, 10'000,
+               "engine thread: microseconds of busy-waiting before it sleeps")
       .add_string("journal.directory", "data/journal", "journal segments and snapshots")
       .add_string("journal.sync", "write", "when a commit is durable", {"none", "write", "fsync"})
       .add_int("journal.snapshot_every", 1'000'000, 0, 1'000'000'000,
@@ -149,6 +154,10 @@ int main(int argc, char** argv) {
   guardrails::Guardrail& guardrail = **created;
 
   trading::app::VenueOptions options;
+  options.threading = values.get_string("engine.threading") == "inline"
+                          ? trading::app::Threading::kInline
+                          : trading::app::Threading::kEngineThread;
+  options.spin_ns = values.get_int("engine.spin_us") * 1000;
   options.journal_directory = values.get_string("journal.directory");
   options.sync = *sync;
   options.snapshot_every = static_cast<std::uint64_t>(values.get_int("journal.snapshot_every"));

@@ -56,7 +56,24 @@ core::Result<void> Venue::start() {
   acceptor_ = fix::FixAcceptor::create(options_.fix, *this, &error);
   if (!acceptor_) return core::fail(2, error);
   running_ = true;
-  engine_thread_ = std::thread([this] { run(); });
+  if (options_.threading == Threading::kEngineThread) {
+    engine_thread_ = std::thread([this] { run(); });
+  } else if (bands_) {
+    engine_thread_ = std::thread([this] {  // the ticker: time passes for the price bands
+      std::unique_lock lock(mutex_);
+      while (!stopping_) {
+        wake_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval));
+        if (stopping_) break;
+        lock.unlock();
+        {
+          std::lock_guard engine_lock(engine_mutex_);
+          std::vector<Work> none;
+          process(none);
+        }
+        lock.lock();
+      }
+    });
+  }
   if (!acceptor_->start(&error)) {
     stop(0);
     return core::fail(2, error);
@@ -75,6 +92,7 @@ void Venue::stop(int grace_seconds) {
   wake_.notify_all();
   if (engine_thread_.joinable()) engine_thread_.join();  // drains what was queued
   if (writer_) {
+    std::lock_guard engine_lock(engine_mutex_);
     if (auto r = writer_->flush(); !r) {
       logging::error("venue", "journal flush failed at shutdown", {{"error", r.error().message}});
     }
@@ -87,9 +105,19 @@ std::vector<fix::SessionStatus> Venue::sessions() const {
 }
 
 void Venue::push(Work work) {
+  if (options_.threading == Threading::kInline) {
+    // Inline: the caller's thread (a FIX session, the admin API, the ticker) runs the engine
+    // under one lock; the engine state still has one writer at a time.
+    std::lock_guard lock(engine_mutex_);
+    std::vector<Work> batch;
+    batch.push_back(std::move(work));
+    process(batch);
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(work));
+    pending_.store(true, std::memory_order_release);
     counters_.queue_depth.store(queue_.size(), std::memory_order_relaxed);
   }
   wake_.notify_one();
@@ -139,16 +167,28 @@ void Venue::send(const gateway::Outbound& out) {
 
 void Venue::run() {
   std::vector<Work> batch;
-  std::vector<std::promise<void>*> unused;
   while (true) {
+    // Spin briefly before sleeping: a condition-variable wake-up costs tens of microseconds,
+    // more than everything the engine does for an order.
+    const core::Nanos spin_until = core::monotonic_now_ns() + options_.spin_ns;
+    while (!pending_.load(std::memory_order_acquire) && core::monotonic_now_ns() < spin_until) {
+    }
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval),
                      [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) break;
       batch.swap(queue_);
+      pending_.store(false, std::memory_order_relaxed);
       counters_.queue_depth.store(0, std::memory_order_relaxed);
     }
+    process(batch);
+    batch.clear();
+  }
+}
+
+void Venue::process(std::vector<Work>& batch) {
+  {
     replies_.clear();
     completions_.clear();
     std::vector<AdminTask> admin_after_commit;
@@ -177,7 +217,6 @@ void Venue::run() {
         admin_after_commit.push_back(std::move(*task));
       }
     }
-    batch.clear();
     // Admin tasks run here, journaled with the batch.
     for (auto& task : admin_after_commit) task();
     const core::Nanos now = now_for_engine();

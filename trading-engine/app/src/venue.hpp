@@ -34,7 +34,14 @@ namespace trading::app {
 
 inline constexpr guardrails::MetricId kRejectMetric = 2;  // 1 per rejected order, 0 otherwise
 
+// How requests reach the engine (chosen by measurement, benchmarks/README.md):
+// kEngineThread - one engine thread fed by a queue; batches give group commit;
+// kInline - the FIX session's own thread runs the engine under a lock (no hand-off).
+enum class Threading : std::uint8_t { kEngineThread, kInline };
+
 struct VenueOptions {
+  Threading threading = Threading::kEngineThread;
+  core::Nanos spin_ns = 50'000;  // engine thread: busy-wait this long before sleeping
   std::string journal_directory = "data/journal";
   journal::SyncPolicy sync = journal::SyncPolicy::kWrite;
   std::uint64_t snapshot_every = 1'000'000;  // commands between snapshots (0: never)
@@ -91,6 +98,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
 
   void push(Work work);
   void run();
+  void process(std::vector<Work>& batch);
   core::Nanos now_for_engine();
   // Journals and applies one command, collecting its replies.
   void execute(const Command& command, const std::string& annotation);
@@ -109,6 +117,8 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   std::vector<Work> queue_;
   bool stopping_ = false;
   std::thread engine_thread_;
+  std::atomic<bool> pending_{false};
+  std::mutex engine_mutex_;  // kInline: the engine's one writer at a time
   std::atomic<bool> ready_{false};
   std::atomic<bool> running_{false};
 
