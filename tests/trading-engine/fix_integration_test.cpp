@@ -329,6 +329,71 @@ TEST_F(FixVenueTest, MarketDataSnapshotAndIncrementalUpdates) {
   EXPECT_EQ(field(inc, FIX::FIELD::NoMDEntries), "2");
 }
 
+// curl against the venue's HTTP port: {status code, body}.
+std::pair<std::string, std::string> http(int port, const std::string& method,
+                                         const std::string& path, const std::string& token,
+                                         const std::string& body = "") {
+  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-o", "-", "-w", "\n%{http_code}"};
+  argv.push_back("-X");
+  argv.push_back(method);
+  argv.push_back("http://127.0.0.1:" + std::to_string(port) + path);
+  if (!token.empty()) {
+    argv.push_back("-H");
+    argv.push_back("Authorization: Bearer " + token);
+  }
+  if (!body.empty()) {
+    argv.push_back("-d");
+    argv.push_back(body);
+  }
+  const auto r = test_support::run_command(argv);
+  if (r.first != 0) return {"curl exit " + std::to_string(r.first), r.second};
+  const auto nl = r.second.rfind('\n');
+  return {r.second.substr(nl + 1), r.second.substr(0, nl)};
+}
+
+TEST_F(FixVenueTest, AdminApiNeedsTheTokenAndHaltsAndResumesTrading) {
+  const int port = venue->http_port();
+  EXPECT_EQ(http(port, "POST", "/admin/v1/halt", "", R"({"symbol":"ACME"})").first, "401");
+  EXPECT_EQ(http(port, "POST", "/admin/v1/halt", "wrong", R"({"symbol":"ACME"})").first, "401");
+  EXPECT_EQ(http(port, "GET", "/admin/v1/sessions", "").first, "401");
+  EXPECT_EQ(http(port, "GET", "/livez", "").first, "200") << "probes stay open";
+  EXPECT_EQ(http(port, "GET", "/readyz", "").first, "200");
+  EXPECT_EQ(http(port, "POST", "/admin/v1/halt", "secret", "not json").first, "400");
+  EXPECT_EQ(http(port, "POST", "/admin/v1/halt", "secret", R"({"symbol":"NOPE"})").first, "404");
+
+  EXPECT_EQ(http(port, "POST", "/admin/v1/halt", "secret", R"({"symbol":"ACME"})").first, "200");
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("H1", '1', "100.00", "10")));
+  auto r = expect("CLIENT1", report_for("H1", '8'), "rejected while halted");
+  EXPECT_EQ(field(r, FIX::FIELD::OrdRejReason), "2");
+  EXPECT_EQ(http(port, "POST", "/admin/v1/resume", "secret", R"({"symbol":"ACME"})").first, "200");
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("H2", '1', "100.00", "10")));
+  expect("CLIENT1", report_for("H2", '0'), "accepted after the resume");
+
+  const auto book = http(port, "GET", "/admin/v1/book/ACME?depth=3", "secret");
+  EXPECT_EQ(book.first, "200");
+  EXPECT_NE(book.second.find(R"("bids":[{"price":"100.00","qty":10,"orders":1}])"),
+            std::string::npos)
+      << book.second;
+  const auto list = http(port, "GET", "/admin/v1/sessions", "secret");
+  EXPECT_NE(list.second.find(R"("client_comp_id":"CLIENT1")"), std::string::npos) << list.second;
+  EXPECT_NE(list.second.find(R"("logged_on":true)"), std::string::npos);
+
+  // Kill switch on ALICE: her order is canceled, new ones are refused.
+  const auto kill = http(port, "POST", "/admin/v1/kill-switch", "secret",
+                         R"({"account":"ALICE","engaged":true})");
+  EXPECT_EQ(kill.first, "200");
+  EXPECT_NE(kill.second.find(R"("canceled_orders":1)"), std::string::npos) << kill.second;
+  expect("CLIENT1", report_for("H2", '4'), "canceled by the kill switch");
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("H3", '1', "100.00", "10")));
+  r = expect("CLIENT1", report_for("H3", '8'), "refused under the kill switch");
+  EXPECT_EQ(field(r, FIX::FIELD::OrdRejReason), "3");
+
+  const auto metrics = http(port, "GET", "/metrics", "");
+  EXPECT_EQ(metrics.first, "200");
+  EXPECT_NE(metrics.second.find("trading_orders_total{result=\"accepted\"}"), std::string::npos);
+  EXPECT_NE(metrics.second.find("trading_sessions_connected 2"), std::string::npos);
+}
+
 TEST_F(FixVenueTest, KillNineAndRestartKeepsOrdersIdsAndSequenceNumbers) {
   ASSERT_TRUE(sessions->send("CLIENT1", new_order("A1", '1', "100.00", "100")));
   auto ack = expect("CLIENT1", report_for("A1", '0'), "A1 acknowledged");
