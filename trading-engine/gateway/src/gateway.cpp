@@ -530,24 +530,15 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
       }
     }
   }
-  if (mass != nullptr && annotated && !events.empty() &&
-      !std::holds_alternative<Rejected>(events.front())) {
+  // A mass cancel that was not rejected is reported, also when nothing was open.
+  const bool mass_rejected = !events.empty() && std::holds_alternative<Rejected>(events.front());
+  if (mass != nullptr && annotated && !mass_rejected) {
     fix::MassCancelReport rep;
     rep.cl_ord_id = request_cl_ord_id;
     rep.order_id = std::to_string(sequence);
     rep.request_type = mass->scope == MassCancelScope::kAccountSymbol ? '1' : '7';
     rep.response = rep.request_type;
     rep.affected = mass_affected;
-    if (mass->scope == MassCancelScope::kAccountSymbol) {
-      rep.symbol = config_.instruments[mass->symbol.value()].symbol;
-    }
-    send(session, std::move(rep));
-  } else if (mass != nullptr && annotated && events.empty()) {
-    fix::MassCancelReport rep;  // nothing was open: still a successful report
-    rep.cl_ord_id = request_cl_ord_id;
-    rep.order_id = std::to_string(sequence);
-    rep.request_type = mass->scope == MassCancelScope::kAccountSymbol ? '1' : '7';
-    rep.response = rep.request_type;
     if (mass->scope == MassCancelScope::kAccountSymbol) {
       rep.symbol = config_.instruments[mass->symbol.value()].symbol;
     }
