@@ -9,11 +9,13 @@
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -432,6 +434,70 @@ TEST_F(FixVenueTest, KillNineAndRestartKeepsOrdersIdsAndSequenceNumbers) {
   auto canceled = expect("CLIENT1", report_for("A1-C", '4'), "cancel after the restarts");
   EXPECT_EQ(field(canceled, FIX::FIELD::OrderID), order_id);
   EXPECT_EQ(field(canceled, FIX::FIELD::OrigClOrdID), "A1");
+}
+
+TEST_F(FixVenueTest, KillNineUnderLoadLosesNoAcknowledgedOrder) {
+  // A stream of resting orders; the venue is killed while they flow. Every order whose New
+  // report arrived must be there after the restart with the same OrderID; repeated.
+  int next = 0;
+  std::map<std::string, std::string> acknowledged;  // ClOrdID -> OrderID
+  for (int round = 0; round < 3; ++round) {
+    std::atomic<bool> stop{false};
+    std::thread sender([&] {
+      while (!stop.load()) {
+        const std::string id = "S" + std::to_string(next++);
+        if (!sessions->send("CLIENT1", new_order(id, '1', "90.00", "1"))) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    venue->kill9();
+    stop = true;
+    sender.join();
+    FIX::Message m;
+    while (sessions->client.take(
+        "CLIENT1",
+        [](const FIX::Message& x) {
+          return x.getHeader().getField(FIX::FIELD::MsgType) == "8" &&
+                 field(x, FIX::FIELD::ExecType) == "0";
+        },
+        m, 300)) {
+      acknowledged[field(m, FIX::FIELD::ClOrdID)] = field(m, FIX::FIELD::OrderID);
+    }
+    venue->start();
+    ASSERT_GT(acknowledged.size(), 0u);
+    // Ask for every acknowledged order (the initiator reconnects on its own).
+    std::size_t found = 0;
+    for (const auto& entry : acknowledged) {
+      const std::string& cl_ord_id = entry.first;
+      const std::string& order_id = entry.second;
+      FIX::Message status;
+      status.getHeader().setField(FIX::FIELD::MsgType, "H");
+      status.setField(FIX::FIELD::ClOrdID, cl_ord_id);
+      status.setField(FIX::FIELD::Symbol, "ACME");
+      status.setField(FIX::FIELD::Side, "1");
+      FIX::Message report;
+      bool answered = false;
+      for (int attempt = 0; attempt < 60 && !answered; ++attempt) {
+        if (sessions->send("CLIENT1", status)) {
+          answered = sessions->client.take(
+              "CLIENT1",
+              [&](const FIX::Message& x) {
+                return field(x, FIX::FIELD::ExecType) == "I" &&
+                       field(x, FIX::FIELD::ClOrdID) == cl_ord_id;
+              },
+              report, 1000);
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+      }
+      ASSERT_TRUE(answered) << cl_ord_id << "\n" << venue->log();
+      EXPECT_EQ(field(report, FIX::FIELD::OrdStatus), "0") << cl_ord_id << " is open";
+      EXPECT_EQ(field(report, FIX::FIELD::OrderID), order_id) << cl_ord_id;
+      found += field(report, FIX::FIELD::OrderID) == order_id ? 1u : 0u;
+    }
+    EXPECT_EQ(found, acknowledged.size()) << "round " << round;
+  }
 }
 
 }  // namespace
