@@ -16,7 +16,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests and benchmarks call
-  curl wrk prometheus tzdata
+  curl wrk prometheus tzdata openssl
   # fuzzing (libFuzzer with clang-16)
   clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )

@@ -8,6 +8,7 @@
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
+#include <quickfix/ThreadedSSLSocketInitiator.h>
 
 #include <atomic>
 #include <chrono>
@@ -113,16 +114,23 @@ std::function<bool(const FIX::Message&)> of_type(const std::string& type) {
 
 class Venue {
  public:
-  explicit Venue(const test_support::TempDir& dir)
-      : dir_(dir), fix_port_(test_support::free_port()), http_port_(test_support::free_port()) {}
+  explicit Venue(const test_support::TempDir& dir, std::vector<std::string> extra = {})
+      : dir_(dir),
+        fix_port_(test_support::free_port()),
+        http_port_(test_support::free_port()),
+        extra_(std::move(extra)) {}
   void start() {
-    process_.reset(new test_support::ChildProcess(
-        {TRADING_ENGINE_BINARY, "--fix.port=" + std::to_string(fix_port_),
-         "--http.port=" + std::to_string(http_port_), "--journal.directory=" + dir_.file("journal"),
-         "--fix.store_directory=" + dir_.file("venue-store"),
-         "--guardrail.evidence_path=" + dir_.file("evidence.jsonl"), "--admin.token=secret",
-         "--fix.log_directory=" + dir_.file("fix-log"), "--log.level=warn"},
-        dir_.file("venue.log")));
+    std::vector<std::string> argv = {TRADING_ENGINE_BINARY,
+                                     "--fix.port=" + std::to_string(fix_port_),
+                                     "--http.port=" + std::to_string(http_port_),
+                                     "--journal.directory=" + dir_.file("journal"),
+                                     "--fix.store_directory=" + dir_.file("venue-store"),
+                                     "--guardrail.evidence_path=" + dir_.file("evidence.jsonl"),
+                                     "--admin.token=secret",
+                                     "--fix.log_directory=" + dir_.file("fix-log"),
+                                     "--log.level=warn"};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    process_.reset(new test_support::ChildProcess(argv, dir_.file("venue.log")));
   }
   void kill9() {
     process_->signal(SIGKILL);
@@ -149,12 +157,13 @@ class Venue {
  private:
   const test_support::TempDir& dir_;
   int fix_port_, http_port_;
+  std::vector<std::string> extra_;
   std::unique_ptr<test_support::ChildProcess> process_;
 };
 
 class FixSessions {
  public:
-  FixSessions(const test_support::TempDir& dir, int port) {
+  FixSessions(const test_support::TempDir& dir, int port, const std::string& ca_file = "") {
     FIX::Dictionary defaults;
     defaults.setString("ConnectionType", "initiator");
     defaults.setString("StartTime", "00:00:00");
@@ -172,7 +181,17 @@ class FixSessions {
       settings_.set(FIX::SessionID("FIX.4.4", comp_id, "VENUE"), FIX::Dictionary());
     }
     store_.reset(new FIX::FileStoreFactory(settings_));
-    initiator_.reset(new FIX::SocketInitiator(client, *store_, settings_));
+    if (ca_file.empty()) {
+      initiator_.reset(new FIX::SocketInitiator(client, *store_, settings_));
+    } else {
+      // TLS: the venue's certificate must verify against the given authority.
+      FIX::Dictionary tls = settings_.get();
+      tls.setString("SSLProtocol", "all -SSLv2 -SSLv3 -TLSv1 -TLSv1_1");
+      tls.setString("CertificationAuthoritiesFile", ca_file);
+      tls.setInt("CertificateVerifyLevel", 1);
+      settings_.set(tls);
+      initiator_.reset(new FIX::ThreadedSSLSocketInitiator(client, *store_, settings_));
+    }
     initiator_->start();
   }
   ~FixSessions() {
@@ -195,7 +214,7 @@ class FixSessions {
  private:
   FIX::SessionSettings settings_;
   std::unique_ptr<FIX::FileStoreFactory> store_;
-  std::unique_ptr<FIX::SocketInitiator> initiator_;
+  std::unique_ptr<FIX::Initiator> initiator_;
 };
 
 FIX::Message new_order(const std::string& cl_ord_id, char side, const std::string& price,
@@ -434,6 +453,31 @@ TEST_F(FixVenueTest, KillNineAndRestartKeepsOrdersIdsAndSequenceNumbers) {
   auto canceled = expect("CLIENT1", report_for("A1-C", '4'), "cancel after the restarts");
   EXPECT_EQ(field(canceled, FIX::FIELD::OrderID), order_id);
   EXPECT_EQ(field(canceled, FIX::FIELD::OrigClOrdID), "A1");
+}
+
+TEST(FixVenueTls, LogonAndTradeOverTls) {
+  test_support::TempDir dir;
+  const auto made = test_support::run_command(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+       "/CN=localhost", "-keyout", dir.file("venue.key"), "-out", dir.file("venue.pem")});
+  ASSERT_EQ(made.first, 0) << made.second;
+  Venue venue(dir, {"--fix.tls_certificate=" + dir.file("venue.pem"),
+                    "--fix.tls_private_key=" + dir.file("venue.key")});
+  venue.start();
+  {
+    FixSessions sessions(dir, venue.fix_port(), dir.file("venue.pem"));
+    ASSERT_TRUE(sessions.client.wait_logged_on("CLIENT1", 20000)) << venue.log();
+    ASSERT_TRUE(sessions.send("CLIENT1", new_order("T1", '1', "100.00", "10")));
+    FIX::Message ack;
+    EXPECT_TRUE(sessions.client.take("CLIENT1", report_for("T1", '0'), ack)) << venue.log();
+  }
+  // A plain-TCP client gets nowhere with a TLS acceptor (and does not keep it from stopping).
+  {
+    test_support::TempDir plain_dir;
+    FixSessions plain(plain_dir, venue.fix_port());
+    EXPECT_FALSE(plain.client.wait_logged_on("CLIENT2", 3000));
+  }
+  EXPECT_EQ(venue.stop(), 0) << venue.log();
 }
 
 TEST_F(FixVenueTest, KillNineUnderLoadLosesNoAcknowledgedOrder) {

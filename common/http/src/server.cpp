@@ -2,6 +2,9 @@
 // handler never touches the socket; each connection runs on its own strand; signal_set stops it.
 #include "http/server.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -9,7 +12,6 @@
 #include <thread>
 #include <unordered_set>
 
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -323,13 +325,24 @@ void Server::stop(std::chrono::milliseconds grace) {
   logging::info("http", "stopped", {{"port", d.bound_port.load()}});
 }
 
+void block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 int wait_for_shutdown_signal() {
-  asio::io_context signal_io;
-  asio::signal_set signals(signal_io, SIGINT, SIGTERM);
-  int received = 0;
-  signals.async_wait([&](const beast::error_code&, int sig) { received = sig; });
-  signal_io.run();
-  return received;
+  block_shutdown_signals();  // for callers that did not block them up front
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
 }
 
 }  // namespace http

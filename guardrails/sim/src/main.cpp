@@ -43,6 +43,7 @@ config::Schema make_schema() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  http::block_shutdown_signals();  // before any thread: SIGTERM is only ever taken by sigwait
   const config::Schema schema = make_schema();
   const config::Values values = config::load_or_exit(schema, argc, argv);
   logging::Level level{};

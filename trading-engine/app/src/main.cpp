@@ -50,6 +50,9 @@ config::Schema make_schema() {
       .add_string("fix.log_directory", "", "QuickFIX message logs (empty: none)")
       .add_bool("fix.reset_on_logon", false, "reset sequence numbers on every logon")
       .add_int("fix.max_in_flight", 256, 1, 100'000, "requests per session between read and reply")
+      .add_string("fix.tls_certificate", "",
+                  "PEM server certificate: FIX over TLS 1.2 (empty: plain TCP)")
+      .add_string("fix.tls_private_key", "", "PEM private key of the certificate")
       .add_string("admin.token", "", "bearer token for /admin/v1/* (empty: admin API refused)");
   return schema;
 }
@@ -122,6 +125,7 @@ http::Response from_result(const core::Result<std::string>& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  http::block_shutdown_signals();  // before any thread: SIGTERM is only ever taken by sigwait
   const config::Schema schema = make_schema();
   const config::Values values = config::load_or_exit(schema, argc, argv);
   logging::Level level{};
@@ -167,6 +171,13 @@ int main(int argc, char** argv) {
   options.fix.log_directory = values.get_string("fix.log_directory");
   options.fix.reset_on_logon = values.get_bool("fix.reset_on_logon");
   options.fix.max_in_flight = static_cast<std::size_t>(values.get_int("fix.max_in_flight"));
+  options.fix.tls_certificate = values.get_string("fix.tls_certificate");
+  options.fix.tls_private_key = values.get_string("fix.tls_private_key");
+  if (options.fix.tls_certificate.empty() != options.fix.tls_private_key.empty()) {
+    std::fprintf(stderr,
+                 "trading-engine: fix.tls_certificate and fix.tls_private_key go together\n");
+    return 2;
+  }
   if (!std::filesystem::exists(options.fix.dictionary_path)) {
     std::fprintf(stderr, "trading-engine: fix.dictionary: %s does not exist\n",
                  options.fix.dictionary_path.c_str());

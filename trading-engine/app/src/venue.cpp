@@ -97,6 +97,10 @@ void Venue::stop(int grace_seconds) {
       logging::error("venue", "journal flush failed at shutdown", {{"error", r.error().message}});
     }
   }
+  if (acceptor_ && acceptor_->abandoned()) {
+    logging::warn("venue", "FIX connection threads stuck in a TLS handshake were left behind");
+    (void)acceptor_.release();  // QuickFIX threads may still call it until the process exits
+  }
   acceptor_.reset();
 }
 

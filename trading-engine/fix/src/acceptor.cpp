@@ -9,6 +9,7 @@
 #include <quickfix/NullStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
+#include <quickfix/ThreadedSSLSocketAcceptor.h>
 #include <quickfix/ThreadedSocketAcceptor.h>
 
 #include <atomic>
@@ -81,6 +82,14 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       if (!settings_.log_directory.empty()) {
         defaults.setString("FileLogPath", settings_.log_directory);
       }
+      const bool tls = !settings_.tls_certificate.empty();
+      if (tls) {
+        // TLS 1.2 only, server certificate; clients are not asked for one (CompIDs identify them).
+        defaults.setString("SSLProtocol", "all -SSLv2 -SSLv3 -TLSv1 -TLSv1_1");
+        defaults.setString("ServerCertificateFile", settings_.tls_certificate);
+        defaults.setString("ServerCertificateKeyFile", settings_.tls_private_key);
+        defaults.setInt("CertificateVerifyLevel", 0);
+      }
       qf_settings_.set(defaults);
       std::uint32_t index = 0;
       for (const auto& s : settings_.sessions) {
@@ -98,11 +107,15 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       } else {
         store_.reset(new FIX::FileStoreFactory(qf_settings_));
       }
-      if (settings_.log_directory.empty()) {
-        acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_));
-      } else {
-        log_.reset(new FIX::FileLogFactory(qf_settings_));
+      if (!settings_.log_directory.empty()) log_.reset(new FIX::FileLogFactory(qf_settings_));
+      if (tls && log_) {
+        acceptor_.reset(new FIX::ThreadedSSLSocketAcceptor(*this, *store_, qf_settings_, *log_));
+      } else if (tls) {
+        acceptor_.reset(new FIX::ThreadedSSLSocketAcceptor(*this, *store_, qf_settings_));
+      } else if (log_) {
         acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_, *log_));
+      } else {
+        acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_));
       }
       return true;
     } catch (const std::exception& e) {
@@ -138,10 +151,35 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
       }
-      acceptor_->stop(true);
     } catch (...) {
     }
-    acceptor_.reset();  // before the store factory (DESIGN.md)
+    // QuickFIX joins every connection thread; one stuck in a TLS handshake (QuickFIX 1.15 has no
+    // handshake timeout: a client that sends a few plain bytes to the TLS port holds its thread
+    // in SSL_accept) would hold the shutdown forever. Stop in a helper thread and give up on it
+    // after a bound: the process is exiting anyway, so the stuck parts are left behind.
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    FIX::Acceptor* acceptor = acceptor_.get();
+    std::thread stopper([acceptor, done] {
+      try {
+        acceptor->stop(true);
+      } catch (...) {
+      }
+      done->store(true);
+    });
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!done->load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (done->load()) {
+      stopper.join();
+      acceptor_.reset();  // before the store factory (DESIGN.md)
+    } else {
+      stopper.detach();
+      abandoned_ = true;
+      (void)acceptor_.release();  // still in use by the stuck threads: never destroyed
+      (void)store_.release();
+      (void)log_.release();
+    }
   }
 
   // --- FIX::Application ---
@@ -384,6 +422,8 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     return out;
   }
 
+  bool abandoned() const override { return abandoned_; }
+
   bool any_logged_on() const override {
     for (const auto& slot : slots_) {
       if (slot->logged_on.load()) return true;
@@ -437,6 +477,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   std::vector<std::unique_ptr<SessionSlot>> slots_;
   std::map<FIX::SessionID, std::uint32_t> index_;
   std::atomic<bool> stopped_{false};
+  bool abandoned_ = false;
 };
 
 }  // namespace

@@ -51,7 +51,11 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// Blocks the calling thread until SIGTERM or SIGINT arrives; returns the signal number. For main().
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it creates afterwards. Call it
+// first in main(), before any thread exists: a signal can then never hit a thread that has no
+// handler (default action: die) while the process starts or runs.
+void block_shutdown_signals();
+// Waits (sigwait) until SIGTERM or SIGINT arrives; returns the signal number. For main().
 int wait_for_shutdown_signal();
 
 }  // namespace http

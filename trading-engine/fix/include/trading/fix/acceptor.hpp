@@ -77,6 +77,10 @@ class FixAcceptor {
   // A request of `session` is fully handled: frees its in-flight slot.
   virtual void complete(std::uint32_t session) = 0;
 
+  // True when stop() had to leave QuickFIX threads behind (stuck in a TLS handshake): the
+  // owner must then not destroy this object (the process is exiting).
+  virtual bool abandoned() const = 0;
+
   virtual std::vector<SessionStatus> sessions() const = 0;
   virtual bool any_logged_on() const = 0;
 };
