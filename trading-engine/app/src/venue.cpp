@@ -174,8 +174,12 @@ void Venue::run() {
   while (true) {
     // Spin briefly before sleeping: a condition-variable wake-up costs tens of microseconds,
     // more than everything the engine does for an order.
+    // The clock is read every 256 polls only: reading it on every poll cost a sixth of the
+    // venue's CPU under load.
     const core::Nanos spin_until = core::monotonic_now_ns() + options_.spin_ns;
-    while (!pending_.load(std::memory_order_acquire) && core::monotonic_now_ns() < spin_until) {
+    for (unsigned polls = 1; !pending_.load(std::memory_order_acquire); ++polls) {
+      __builtin_ia32_pause();
+      if (polls % 256 == 0 && core::monotonic_now_ns() >= spin_until) break;
     }
     {
       std::unique_lock lock(mutex_);
