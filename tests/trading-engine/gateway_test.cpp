@@ -265,6 +265,22 @@ TEST_F(GatewayTest, SecurityListAndStatus) {
   EXPECT_EQ(ers.at(0).ord_status, '8');
 }
 
+TEST_F(GatewayTest, ResentOrderThatIsAlreadyOpenGetsItsStatusNotAReject) {
+  send(order(0, "A1", '1', "10.00", "100"));
+  fix::Request resent = order(0, "A1", '1', "10.00", "100");
+  resent.poss_dup = true;
+  auto ers = replies_of<fix::ExecutionReport>(send(resent), 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].exec_type, 'I');
+  EXPECT_EQ(ers[0].order_id, "1");
+  EXPECT_EQ(gw.open_orders(), 1u) << "no second order";
+  // Without PossDup the same ClOrdID is a duplicate: the engine refuses it.
+  ers = replies_of<fix::ExecutionReport>(send(order(0, "A1", '1', "10.00", "100")), 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].exec_type, '8');
+  EXPECT_EQ(ers[0].ord_rej_reason, 6);
+}
+
 TEST_F(GatewayTest, ReplayRebuildsOrdersIdsAndClOrdIds) {
   send(order(0, "A1", '1', "10.00", "100"));
   send(order(1, "B1", '2', "10.00", "40"));

@@ -88,6 +88,8 @@ class VenueCollectable final : public prometheus::Collectable {
              {"rejected_engine", v(c.orders_rejected)},
              {"rejected_gateway", v(c.gateway_rejects)}},
             "result");
+    counter("trading_orders_by_type_total", "New orders passed to the engine, by order type",
+            {{"limit", v(c.limit_orders)}, {"market", v(c.market_orders)}}, "type");
     counter("trading_requests_total", "FIX application requests handled", {{"", v(c.requests)}});
     counter("trading_cancels_total", "Cancel requests passed to the engine", {{"", v(c.cancels)}});
     counter("trading_replaces_total", "Replace requests passed to the engine",

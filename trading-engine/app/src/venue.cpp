@@ -210,7 +210,10 @@ void Venue::process(std::vector<Work>& batch) {
                         std::get<fix::ExecutionReport>(replies_.back().reply).exec_type == '8';
         if (rejected) counters_.gateway_rejects.fetch_add(1, std::memory_order_relaxed);
         if (t.command) {
-          if (std::holds_alternative<CancelOrder>(t.command->body)) {
+          if (const auto* n = std::get_if<NewOrder>(&t.command->body)) {
+            (n->type == OrderType::kMarket ? counters_.market_orders : counters_.limit_orders)
+                .fetch_add(1, std::memory_order_relaxed);
+          } else if (std::holds_alternative<CancelOrder>(t.command->body)) {
             counters_.cancels.fetch_add(1, std::memory_order_relaxed);
           } else if (std::holds_alternative<ReplaceOrder>(t.command->body)) {
             counters_.replaces.fetch_add(1, std::memory_order_relaxed);

@@ -53,6 +53,7 @@ struct VenueOptions {
 struct VenueCounters {
   std::atomic<std::uint64_t> orders_accepted{0}, orders_rejected{0}, cancels{0}, replaces{0};
   std::atomic<std::uint64_t> gateway_rejects{0}, trades{0}, halts{0}, requests{0};
+  std::atomic<std::uint64_t> limit_orders{0}, market_orders{0};  // new orders to the engine
   std::atomic<std::uint64_t> journal_bytes{0}, journal_syncs{0}, journal_sync_ns{0};
   std::atomic<std::uint64_t> queue_depth{0}, batches{0}, send_failures{0};
 };

@@ -223,6 +223,8 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     r.session = found->second;
     r.received_ns = received;
     r.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
+    r.poss_dup = message.getHeader().isSetField(FIX::FIELD::PossDupFlag) &&
+                 message.getHeader().getField(FIX::FIELD::PossDupFlag) == "Y";
     r.cl_ord_id = field_or_empty(message, FIX::FIELD::ClOrdID);
     r.orig_cl_ord_id = field_or_empty(message, FIX::FIELD::OrigClOrdID);
     r.order_id = field_or_empty(message, FIX::FIELD::OrderID);

@@ -257,6 +257,13 @@ Gateway::Translation Gateway::translate(const fix::Request& r, core::Nanos now,
   };
 
   if (r.kind == Kind::kNewOrder) {
+    // A resend (PossDupFlag=Y) of an order the venue already has, typically after a restart
+    // that journaled the order but not the session's sequence number: answer with its status
+    // instead of a duplicate-ClOrdID reject.
+    if (r.poss_dup && by_client_.count(client_key(r.session, r.cl_ord_id)) != 0) {
+      status(r, replies);
+      return t;
+    }
     NewOrder cmd;
     cmd.account = acct.account;
     cmd.symbol = *symbol;

@@ -28,6 +28,7 @@ struct Request {
   std::uint32_t session = 0;     // index of the session in AcceptorSettings::sessions
   std::int64_t received_ns = 0;  // monotonic clock when the message reached the application
   int msg_seq_num = 0;
+  bool poss_dup = false;          // 43=Y: a resend of a message that may have been seen already
   std::string cl_ord_id;          // 11
   std::string orig_cl_ord_id;     // 41
   std::string order_id;           // 37
