@@ -281,6 +281,54 @@ TEST_F(GatewayTest, ResentOrderThatIsAlreadyOpenGetsItsStatusNotAReject) {
   EXPECT_EQ(ers[0].ord_rej_reason, 6);
 }
 
+TEST_F(GatewayTest, StatusOfAFilledOrCanceledOrderIsRemembered) {
+  send(order(0, "A1", '1', "10.00", "100"));
+  send(order(1, "B1", '2', "10.00", "100"));  // fills A1
+  send(order(0, "A2", '1', "9.00", "10"));
+  send(cancel(0, "A3", "A2", '1'));
+  fix::Request h;
+  h.kind = Kind::kStatus;
+  h.session = 0;
+  h.symbol = "ACME";
+  h.side = '1';
+  h.cl_ord_id = "A1";
+  auto ers = replies_of<fix::ExecutionReport>(send(h), 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].ord_status, '2');
+  EXPECT_EQ(ers[0].cum_qty, "100");
+  EXPECT_EQ(ers[0].leaves_qty, "0");
+  h.cl_ord_id = "A2";
+  ers = replies_of<fix::ExecutionReport>(send(h), 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].ord_status, '4');
+  // A resend of the filled order is answered with its status, not traded again.
+  fix::Request resent = order(0, "A1", '1', "10.00", "100");
+  resent.poss_dup = true;
+  ers = replies_of<fix::ExecutionReport>(send(resent), 0);
+  ASSERT_EQ(ers.size(), 1u);
+  EXPECT_EQ(ers[0].exec_type, 'I');
+  EXPECT_EQ(ers[0].ord_status, '2');
+}
+
+TEST_F(GatewayTest, OnlyTheConfiguredNumberOfClosedOrdersIsKept) {
+  GatewayConfig config = gateway_config();
+  config.closed_orders_kept = 2;
+  gw = Gateway(config);
+  for (const char* id : {"C1", "C2", "C3"}) {
+    send(order(0, id, '1', "9.00", "10"));
+    send(cancel(0, std::string(id) + "x", id, '1'));
+  }
+  fix::Request h;
+  h.kind = Kind::kStatus;
+  h.session = 0;
+  h.symbol = "ACME";
+  h.side = '1';
+  h.cl_ord_id = "C1";
+  EXPECT_EQ(replies_of<fix::ExecutionReport>(send(h), 0).at(0).ord_status, '8') << "forgotten";
+  h.cl_ord_id = "C3";
+  EXPECT_EQ(replies_of<fix::ExecutionReport>(send(h), 0).at(0).ord_status, '4');
+}
+
 TEST_F(GatewayTest, ReplayRebuildsOrdersIdsAndClOrdIds) {
   send(order(0, "A1", '1', "10.00", "100"));
   send(order(1, "B1", '2', "10.00", "40"));

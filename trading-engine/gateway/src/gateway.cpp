@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 
 #include "core/fixed_point.hpp"
 
@@ -260,7 +261,8 @@ Gateway::Translation Gateway::translate(const fix::Request& r, core::Nanos now,
     // A resend (PossDupFlag=Y) of an order the venue already has, typically after a restart
     // that journaled the order but not the session's sequence number: answer with its status
     // instead of a duplicate-ClOrdID reject.
-    if (r.poss_dup && by_client_.count(client_key(r.session, r.cl_ord_id)) != 0) {
+    const std::string key = client_key(r.session, r.cl_ord_id);
+    if (r.poss_dup && (by_client_.count(key) != 0 || closed_.count(key) != 0)) {
       status(r, replies);
       return t;
     }
@@ -364,10 +366,12 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
   const MassCancel* mass = std::get_if<MassCancel>(&command.body);
   if (new_order != nullptr) set_last_order_id(new_order->id);
   int mass_affected = 0;
-  const auto forget = [&](std::uint64_t id) {
+  const auto forget = [&](std::uint64_t id, char final_status) {
     auto it = orders_.find(id);
     if (it == orders_.end()) return;
-    by_client_.erase(client_key(it->second.session, it->second.cl_ord_id));
+    const std::string key = client_key(it->second.session, it->second.cl_ord_id);
+    by_client_.erase(key);
+    remember_closed(key, id, it->second, final_status);
     orders_.erase(it);
   };
 
@@ -451,7 +455,7 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
         er.last_px = price_text(tr->symbol, tr->price);
         er.trade_id = std::to_string(tr->id.value());
         send(it->second.session, std::move(er));
-        if (leaves.value() == 0) forget(id);
+        if (leaves.value() == 0) forget(id, '2');
       };
       fill(tr->aggressor.value(), tr->aggressor_cum, tr->aggressor_cum_notional,
            tr->aggressor_leaves);
@@ -486,7 +490,7 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
       }
       if (mass != nullptr) ++mass_affected;
       send(it->second.session, std::move(er));
-      forget(c->id.value());
+      forget(c->id.value(), '4');
     } else if (const auto* rp = std::get_if<Replaced>(&e)) {
       auto it = orders_.find(rp->id.value());
       if (it == orders_.end() || !annotated) continue;
@@ -511,7 +515,7 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
       er.ord_status = 'C';
       er.leaves_qty = "0";
       send(it->second.session, std::move(er));
-      forget(x->id.value());
+      forget(x->id.value(), 'C');
     } else if (const auto* top = std::get_if<TopOfBook>(&e)) {
       for (const auto& sub : subscriptions_) {
         if (sub.symbol != top->symbol) continue;
@@ -553,9 +557,32 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
   }
 }
 
+void Gateway::remember_closed(const std::string& key, std::uint64_t order_id, const OrderView& o,
+                              char final_status) {
+  if (config_.closed_orders_kept == 0) return;
+  if (closed_.size() >= config_.closed_orders_kept && !closed_order_.empty()) {
+    closed_.erase(closed_order_.front());
+    closed_order_.pop_front();
+  }
+  if (closed_.insert_or_assign(key, ClosedOrder{order_id, o, final_status}).second) {
+    closed_order_.push_back(key);
+  }
+}
+
 void Gateway::status(const fix::Request& r, std::vector<Outbound>& replies) const {
-  auto found = by_client_.find(client_key(r.session, r.cl_ord_id));
+  const std::string key = client_key(r.session, r.cl_ord_id);
+  auto found = by_client_.find(key);
   if (found == by_client_.end()) {
+    if (auto closed = closed_.find(key); closed != closed_.end()) {
+      auto er = report_of(closed->second.order_id, closed->second.view);
+      er.ord_status = closed->second.final_status;
+      er.leaves_qty = "0";
+      er.ord_status_req_id = r.ord_status_req_id;
+      er.exec_id = "S-" + std::to_string(r.session) + "-" + std::to_string(r.msg_seq_num);
+      er.exec_type = 'I';
+      replies.push_back({r.session, std::move(er)});
+      return;
+    }
     fix::ExecutionReport er;
     er.order_id = r.order_id.empty() ? "NONE" : r.order_id;
     er.cl_ord_id = r.cl_ord_id;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,9 @@ struct GatewayConfig {
   std::vector<VenueSymbol> symbols;      // parallel to instruments
   std::vector<SessionAccount> sessions;  // by FIX session index
   std::size_t max_market_depth = 10;
+  // Closed (filled, canceled, expired) orders remembered for status requests and resends,
+  // oldest forgotten first.
+  std::size_t closed_orders_kept = 100'000;
 };
 
 using Reply = std::variant<fix::ExecutionReport, fix::OrderCancelReject, fix::MassCancelReport,
@@ -103,6 +107,11 @@ class Gateway {
     std::int64_t cum_notional = 0;
     std::string cl_ord_id;
   };
+  struct ClosedOrder {
+    std::uint64_t order_id = 0;
+    OrderView view;
+    char final_status = '2';
+  };
   struct Subscription {
     std::uint32_t session;
     std::string md_req_id;
@@ -117,12 +126,16 @@ class Gateway {
   void security_list(const fix::Request& r, std::vector<Outbound>& replies) const;
   void status(const fix::Request& r, std::vector<Outbound>& replies) const;
   fix::ExecutionReport report_of(std::uint64_t order_id, const OrderView& o) const;
+  void remember_closed(const std::string& key, std::uint64_t order_id, const OrderView& o,
+                       char final_status);
   std::string client_key(std::uint32_t session, std::string_view cl_ord_id) const;
 
   GatewayConfig config_;
   std::unordered_map<std::string, SymbolId> symbols_by_name_;
   std::unordered_map<std::uint64_t, OrderView> orders_;       // open orders by OrderId
   std::unordered_map<std::string, std::uint64_t> by_client_;  // session + ClOrdID -> OrderId
+  std::unordered_map<std::string, ClosedOrder> closed_;       // session + ClOrdID -> last state
+  std::deque<std::string> closed_order_;                      // keys of closed_, oldest first
   std::vector<Subscription> subscriptions_;
   std::uint64_t last_order_id_ = 0;
 };
