@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <map>
@@ -186,9 +187,11 @@ client_comp_id = "CLIENT2"
 account = "BOB"
 )");
     port = test_support::free_port();
+    http_port = test_support::free_port();
     venue = std::make_unique<test_support::ChildProcess>(
         std::vector<std::string>{TRADING_ENGINE_BINARY, "--fix.port=" + std::to_string(port),
-                                 "--http.port=" + std::to_string(test_support::free_port()),
+                                 "--http.port=" + std::to_string(http_port),
+                                 "--fix.max_in_flight=8", "--admin.token=secret",
                                  "--venue.file=" + dir.file("venue.toml"),
                                  "--journal.directory=" + dir.file("journal"),
                                  "--fix.store_directory=", "--log.level=warn",
@@ -220,6 +223,7 @@ account = "BOB"
 
   test_support::TempDir dir;
   int port = 0;
+  int http_port = 0;
   std::unique_ptr<test_support::ChildProcess> venue;
 };
 
@@ -285,6 +289,48 @@ TEST_F(FixGarbageTest, EveryKindOfGarbageIsAnsweredAndTradingGoesOn) {
   EXPECT_EQ(get(f, 150), "0");
   ASSERT_TRUE(bob.receive("8", f));
   EXPECT_EQ(get(f, 150), "F") << "B1 trades against a flooded order of ALICE";
+}
+
+// In-flight bound: a client that floods without reading its replies has at most
+// --fix.max_in_flight requests between its socket and the engine; the rest waits in its own
+// socket buffers, and every order is answered in the end.
+TEST_F(FixGarbageTest, AFloodIsHeldToTheInFlightBound) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  RawSession bob(port, "CLIENT2");
+  logon(bob);
+  std::atomic<bool> stop{false};
+  std::atomic<int> max_in_flight{0};
+  std::atomic<int> samples{0};
+  std::thread poller([&] {
+    while (!stop.load()) {
+      const auto r = test_support::run_command(
+          {"/usr/bin/curl", "-s", "-H", "Authorization: Bearer secret",
+           "http://127.0.0.1:" + std::to_string(http_port) + "/admin/v1/sessions"});
+      const auto at = r.second.find(R"("client_comp_id":"CLIENT2")");
+      const auto field = r.second.find(R"("in_flight":)", at == std::string::npos ? 0 : at);
+      if (at != std::string::npos && field != std::string::npos) {
+        const int v = std::atoi(r.second.c_str() + field + 12);
+        int seen = max_in_flight.load();
+        while (v > seen && !max_in_flight.compare_exchange_weak(seen, v)) {
+        }
+        ++samples;
+      }
+    }
+  });
+  constexpr int kOrders = 3000;
+  for (int i = 0; i < kOrders; ++i) {
+    bob.send("D",
+             "11=P" + std::to_string(i) + "|55=ACME|54=2|60=" + utc_now() + "|38=1|40=2|44=105.00");
+  }
+  Fields f;
+  int answered = 0;
+  while (answered < kOrders && bob.receive("8", f, 20000)) ++answered;
+  stop = true;
+  poller.join();
+  EXPECT_EQ(answered, kOrders) << "every flooded order is answered";
+  EXPECT_GT(samples.load(), 0);
+  EXPECT_LE(max_in_flight.load(), 8) << "never more than --fix.max_in_flight in flight";
+  ::testing::Test::RecordProperty("max_in_flight_seen", max_in_flight.load());
 }
 
 }  // namespace
