@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -47,6 +49,13 @@ class EvidenceTest : public ::testing::Test {
   test_support::TempDir dir;
   std::string content;
 };
+
+TEST_F(EvidenceTest, MissingDirectoriesAreCreated) {
+  const std::string nested = dir.file("a/b/evidence.jsonl");
+  auto log = EvidenceLog::open(nested);
+  ASSERT_TRUE(log) << log.error().message;
+  EXPECT_TRUE(std::filesystem::exists(nested));
+}
 
 TEST_F(EvidenceTest, IntactChainVerifies) {
   const auto r = verify_file(path());
@@ -154,7 +163,12 @@ TEST(Evidence, EmptyOrMissingFiles) {
   const auto missing = verify_file("/nonexistent/evidence.jsonl");
   EXPECT_FALSE(missing.ok);
   EXPECT_NE(missing.problem.find("cannot open"), std::string::npos);
-  EXPECT_FALSE(EvidenceLog::open("/nonexistent/dir/evidence.jsonl"));
+  // A directory that cannot be created (its parent is a device): a clear error.
+  const auto blocked = EvidenceLog::open("/dev/null/dir/evidence.jsonl");
+  ASSERT_FALSE(blocked);
+  EXPECT_NE(blocked.error().message.find("cannot create directory /dev/null/dir"),
+            std::string::npos)
+      << blocked.error().message;
   for (const char* junk : {"not json\n", "[1,2]\n", "{}\n", "{\"data\":1}\n"}) {
     const auto r = verify_content(junk);
     EXPECT_FALSE(r.ok) << junk;

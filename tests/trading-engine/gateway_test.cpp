@@ -71,6 +71,15 @@ class GatewayTest : public ::testing::Test, public DepthSource {
     r.side = side;
     return r;
   }
+  static fix::Request status_of(std::uint32_t session, std::string cl) {
+    fix::Request r;
+    r.kind = Kind::kStatus;
+    r.session = session;
+    r.cl_ord_id = std::move(cl);
+    r.symbol = "ACME";
+    r.side = '1';
+    return r;
+  }
   template <typename T>
   static std::vector<T> replies_of(const std::vector<Outbound>& out, std::uint32_t session) {
     std::vector<T> v;
@@ -250,12 +259,7 @@ TEST_F(GatewayTest, SecurityListAndStatus) {
   EXPECT_EQ(list[0].securities[0].round_lot, "10");
 
   send(order(0, "A1", '1', "10.00", "100"));
-  fix::Request h;
-  h.kind = Kind::kStatus;
-  h.session = 0;
-  h.cl_ord_id = "A1";
-  h.symbol = "ACME";
-  h.side = '1';
+  fix::Request h = status_of(0, "A1");
   auto ers = replies_of<fix::ExecutionReport>(send(h), 0);
   ASSERT_EQ(ers.size(), 1u);
   EXPECT_EQ(ers[0].exec_type, 'I');
@@ -286,12 +290,7 @@ TEST_F(GatewayTest, StatusOfAFilledOrCanceledOrderIsRemembered) {
   send(order(1, "B1", '2', "10.00", "100"));  // fills A1
   send(order(0, "A2", '1', "9.00", "10"));
   send(cancel(0, "A3", "A2", '1'));
-  fix::Request h;
-  h.kind = Kind::kStatus;
-  h.session = 0;
-  h.symbol = "ACME";
-  h.side = '1';
-  h.cl_ord_id = "A1";
+  fix::Request h = status_of(0, "A1");
   auto ers = replies_of<fix::ExecutionReport>(send(h), 0);
   ASSERT_EQ(ers.size(), 1u);
   EXPECT_EQ(ers[0].ord_status, '2');
@@ -318,12 +317,7 @@ TEST_F(GatewayTest, OnlyTheConfiguredNumberOfClosedOrdersIsKept) {
     send(order(0, id, '1', "9.00", "10"));
     send(cancel(0, std::string(id) + "x", id, '1'));
   }
-  fix::Request h;
-  h.kind = Kind::kStatus;
-  h.session = 0;
-  h.symbol = "ACME";
-  h.side = '1';
-  h.cl_ord_id = "C1";
+  fix::Request h = status_of(0, "C1");
   EXPECT_EQ(replies_of<fix::ExecutionReport>(send(h), 0).at(0).ord_status, '8') << "forgotten";
   h.cl_ord_id = "C3";
   EXPECT_EQ(replies_of<fix::ExecutionReport>(send(h), 0).at(0).ord_status, '4');

@@ -159,6 +159,16 @@ Journaled journal_flow(Engine& engine, JournalWriter& writer, OrderFlow& flow, i
   return out;
 }
 
+// Journals `count` flow commands into a fresh segment of `dir`; returns its path ("" on error).
+std::string journal_segment(const test_support::TempDir& dir, Engine& live, OrderFlow& flow,
+                            int count) {
+  auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
+  EXPECT_TRUE(writer);
+  if (!writer) return {};
+  journal_flow(live, **writer, flow, count);
+  return (*writer)->segment_path();
+}
+
 OrderFlow make_flow(std::uint64_t seed = 11) {
   return OrderFlow(seed, {kAcme, 100'000, 5, 10, {kAlice, kBob, kCarol}, 1, 2000});
 }
@@ -198,13 +208,8 @@ TEST(Journal, TornTailIsReportedCutAndTheJournalContinues) {
   test_support::TempDir dir;
   Engine live(test_config());
   OrderFlow flow = make_flow();
-  std::string segment;
-  {
-    auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
-    ASSERT_TRUE(writer);
-    journal_flow(live, **writer, flow, 1000);
-    segment = (*writer)->segment_path();
-  }
+  const std::string segment = journal_segment(dir, live, flow, 1000);
+  ASSERT_FALSE(segment.empty());
   const std::uint64_t full = file_size(segment);
   std::filesystem::resize_file(segment, full - 5);  // the last record cut short by a crash
 
@@ -245,13 +250,8 @@ TEST(Journal, CorruptRecordInTheMiddleStopsWithItsOffset) {
   test_support::TempDir dir;
   Engine live(test_config());
   OrderFlow flow = make_flow();
-  std::string segment;
-  {
-    auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
-    ASSERT_TRUE(writer);
-    journal_flow(live, **writer, flow, 100);
-    segment = (*writer)->segment_path();
-  }
+  const std::string segment = journal_segment(dir, live, flow, 100);
+  ASSERT_FALSE(segment.empty());
   // Find the offset of record 50 by walking the frames.
   std::string bytes = test_support::read_file(segment);
   std::size_t offset = kFileHeaderSize;

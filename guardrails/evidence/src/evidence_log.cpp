@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -109,6 +110,15 @@ VerifyReport verify_file(const std::string& path) {
 
 core::Result<std::unique_ptr<EvidenceLog>> EvidenceLog::open(const std::string& path) {
   if (sodium_init() < 0) return core::fail(kIoError, "libsodium failed to initialise");
+  // The log's directory is created here, so every binary gets the same behaviour.
+  if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return core::fail(kIoError,
+                        fmt::format("cannot create directory {}: {}", dir.string(), ec.message()));
+    }
+  }
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0)
     return core::fail(kIoError,

@@ -3,7 +3,6 @@
 // successes into the guardrail exactly as a product's hot path would.
 #include <atomic>
 #include <cmath>
-#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -65,11 +64,6 @@ int main(int argc, char** argv) {
   success.min_samples = gconfig->evaluator.slos.front().min_samples;
   gconfig->evaluator.slos.push_back(success);
 
-  if (!gconfig->evidence_path.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(gconfig->evidence_path).parent_path(),
-                                        ec);
-  }
   auto created = guardrails::Guardrail::create(std::move(*gconfig));
   if (!created) {
     std::fprintf(stderr, "guardrail-sim: %s\n", created.error().message.c_str());

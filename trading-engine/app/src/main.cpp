@@ -147,11 +147,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "trading-engine: %s\n", gconfig.error().message.c_str());
     return 2;
   }
-  if (!gconfig->evidence_path.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(gconfig->evidence_path).parent_path(),
-                                        ec);
-  }
   auto created = guardrails::Guardrail::create(std::move(*gconfig));
   if (!created) {
     std::fprintf(stderr, "trading-engine: %s\n", created.error().message.c_str());

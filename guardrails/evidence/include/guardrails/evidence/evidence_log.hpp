@@ -45,6 +45,7 @@ std::string sha256_hex(std::string_view bytes);
 class EvidenceLog {
  public:
   // Opens or creates `path`, verifying the existing chain first.
+  // Creates the file (and its directory) when missing.
   static core::Result<std::unique_ptr<EvidenceLog>> open(const std::string& path);
   ~EvidenceLog();
 
