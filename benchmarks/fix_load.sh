@@ -25,6 +25,9 @@ echo "$qf_pp"
 qf_flood=$("$load" --floor quickfix --mode flood --orders $((orders * 5)) --window 64 \
   --port "$fix_port" 2>/dev/null)
 echo "$qf_flood"
+qf_rate=$("$load" --floor quickfix --mode rate --rate 10000 --orders $((orders * 5)) --window 256 \
+  --port "$fix_port" 2>/dev/null)
+echo "$qf_rate"
 
 echo "# venue (${VENUE_FLAGS:-default flags})"
 # shellcheck disable=SC2086
@@ -51,4 +54,5 @@ awk -v v="$(field "$v_pp" p50)" -v q="$(field "$qf_pp" p50)" -v e="$(field "$ech
   'BEGIN { printf "pingpong p50: venue %.1f us, QuickFIX floor %.1f us (+%.1f us), echo floor %.1f us\n", v, q, v - q, e }'
 awk -v v="$(field "$v_flood" throughput_per_s)" -v q="$(field "$qf_flood" throughput_per_s)" \
   'BEGIN { printf "flood: venue %.0f/s = %.2fx the QuickFIX floor (%.0f/s)\n", v, v / q, q }'
-echo "rate 10k/s: venue p99 $(field "$v_rate" p99) us, p99.9 $(field "$v_rate" p999) us"
+echo "rate 10k/s: venue p99 $(field "$v_rate" p99) us, p99.9 $(field "$v_rate" p999) us;" \
+  "QuickFIX floor p99 $(field "$qf_rate" p99) us, p99.9 $(field "$qf_rate" p999) us"

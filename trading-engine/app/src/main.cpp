@@ -46,7 +46,12 @@ config::Schema make_schema() {
       .add_int("fix.port", 9878, 1, 65535, "FIX acceptor port")
       .add_string("fix.dictionary", TRADING_FIX_DICTIONARY, "the venue's FIX 4.4 dictionary")
       .add_string("fix.store_directory", "data/fix-store",
-                  "QuickFIX sequence number store (empty: in memory, numbers restart at 1)")
+                  "FIX session store: sequence numbers and sent messages (empty: in memory, "
+                  "numbers restart at 1)")
+      .add_string("fix.store", "mapped",
+                  "session store kind: mapped (memory-mapped files) or file (QuickFIX FileStore);"
+                  " both survive a crash of the process, neither fsyncs",
+                  {"mapped", "file"})
       .add_string("fix.log_directory", "", "QuickFIX message logs (empty: none)")
       .add_bool("fix.reset_on_logon", false, "reset sequence numbers on every logon")
       .add_int("fix.max_in_flight", 256, 1, 100'000, "requests per session between read and reply")
@@ -165,6 +170,7 @@ int main(int argc, char** argv) {
   options.fix.port = static_cast<int>(values.get_int("fix.port"));
   options.fix.dictionary_path = values.get_string("fix.dictionary");
   options.fix.store_directory = values.get_string("fix.store_directory");
+  options.fix.store_kind = values.get_string("fix.store");
   options.fix.log_directory = values.get_string("fix.log_directory");
   options.fix.reset_on_logon = values.get_bool("fix.reset_on_logon");
   options.fix.max_in_flight = static_cast<std::size_t>(values.get_int("fix.max_in_flight"));

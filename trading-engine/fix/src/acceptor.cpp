@@ -3,6 +3,8 @@
 // FIX messages.
 #include "trading/fix/acceptor.hpp"
 
+#include "trading/fix/session_store.hpp"
+
 #include <quickfix/FileLog.h>
 #include <quickfix/FileStore.h>
 #include <quickfix/Message.h>
@@ -43,6 +45,83 @@ void set_if(FIX::FieldMap& map, int tag, const std::string& value) {
 void set_char(FIX::FieldMap& map, int tag, char value) {
   if (value != 0) map.setField(tag, std::string(1, value));
 }
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// QuickFIX's store interface over MappedSessionStore (see session_store.hpp).
+class MappedStore final : public FIX::MessageStore {
+ public:
+  explicit MappedStore(std::unique_ptr<MappedSessionStore> store) : store_(std::move(store)) {}
+
+  bool set(int sequence, const std::string& message) throw(FIX::IOException) override {
+    std::string error;
+    if (!store_->set(sequence, message.data(), message.size(), &error)) {
+      throw FIX::IOException(error);
+    }
+    return true;
+  }
+  void get(int begin, int end, std::vector<std::string>& out) const
+      throw(FIX::IOException) override {
+    store_->get(begin, end, out);
+  }
+  int getNextSenderMsgSeqNum() const throw(FIX::IOException) override {
+    return store_->next_sender();
+  }
+  int getNextTargetMsgSeqNum() const throw(FIX::IOException) override {
+    return store_->next_target();
+  }
+  void setNextSenderMsgSeqNum(int value) throw(FIX::IOException) override {
+    store_->set_next_sender(value);
+  }
+  void setNextTargetMsgSeqNum(int value) throw(FIX::IOException) override {
+    store_->set_next_target(value);
+  }
+  void incrNextSenderMsgSeqNum() throw(FIX::IOException) override {
+    store_->set_next_sender(store_->next_sender() + 1);
+  }
+  void incrNextTargetMsgSeqNum() throw(FIX::IOException) override {
+    store_->set_next_target(store_->next_target() + 1);
+  }
+  FIX::UtcTimeStamp getCreationTime() const throw(FIX::IOException) override {
+    const std::int64_t ms = store_->creation_time_ms();
+    return FIX::UtcTimeStamp(static_cast<time_t>(ms / 1000), static_cast<int>(ms % 1000));
+  }
+  void reset() throw(FIX::IOException) override {
+    std::string error;
+    if (!store_->reset(wall_clock_ms(), &error)) throw FIX::IOException(error);
+  }
+  void refresh() throw(FIX::IOException) override {}  // this process is the only writer
+
+ private:
+  std::unique_ptr<MappedSessionStore> store_;
+};
+
+class MappedStoreFactory final : public FIX::MessageStoreFactory {
+ public:
+  explicit MappedStoreFactory(std::string directory) : directory_(std::move(directory)) {}
+  FIX::MessageStore* create(const FIX::SessionID& id) override {
+    // FIX.4.4-VENUE-CLIENT1, with anything but letters, digits, '.' and '-' made '_'.
+    std::string name = id.getBeginString().getString() + "-" + id.getSenderCompID().getString() +
+                       "-" + id.getTargetCompID().getString();
+    for (char& c : name) {
+      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '-';
+      if (!plain) c = '_';
+    }
+    std::string error;
+    auto store = MappedSessionStore::open(directory_, name, wall_clock_ms(), &error);
+    if (!store) throw FIX::ConfigError(error);
+    return new MappedStore(std::move(store));
+  }
+  void destroy(FIX::MessageStore* store) override { delete store; }
+
+ private:
+  std::string directory_;
+};
 
 // In-flight accounting of one session.
 struct SessionSlot {
@@ -104,6 +183,13 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       }
       if (settings_.store_directory.empty()) {
         store_.reset(new FIX::MemoryStoreFactory());
+      } else if (settings_.store_kind == "mapped") {
+        store_.reset(new MappedStoreFactory(settings_.store_directory));
+      } else if (settings_.store_kind != "file") {
+        if (error != nullptr) {
+          *error = "fix.store must be mapped or file, not '" + settings_.store_kind + "'";
+        }
+        return false;
       } else {
         store_.reset(new FIX::FileStoreFactory(qf_settings_));
       }

@@ -29,6 +29,9 @@ struct AcceptorSettings {
   int port = 9878;
   std::string dictionary_path;  // the venue's FIX44 dictionary
   std::string store_directory;  // sequence numbers and sent messages; empty = in memory
+  // "mapped" (MappedSessionStore: memory-mapped files, no system call per message) or "file"
+  // (QuickFIX's FileStore: fflush per message). Both survive a process crash; neither fsyncs.
+  std::string store_kind = "mapped";
   std::string log_directory;    // QuickFIX message logs; empty = none
   bool reset_on_logon = false;  // true: both sides start again at 1 on every logon
   std::vector<SessionConfig> sessions;
