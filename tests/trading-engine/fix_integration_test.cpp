@@ -350,9 +350,30 @@ TEST_F(FixVenueTest, MarketDataSnapshotAndIncrementalUpdates) {
   auto snap = expect("CLIENT2", of_type("W"), "snapshot");
   EXPECT_EQ(field(snap, FIX::FIELD::Symbol), "ACME");
   EXPECT_EQ(field(snap, FIX::FIELD::NoMDEntries), "1");
+  // A second subscription, five levels deep.
+  v.setField(FIX::FIELD::MDReqID, "MD5");
+  v.setField(FIX::FIELD::MarketDepth, "5");
+  ASSERT_TRUE(sessions->send("CLIENT2", v));
+  expect("CLIENT2", of_type("W"), "depth-5 snapshot");
+  const auto for_request = [](const std::string& id) {
+    return [id](const FIX::Message& m) {
+      return m.getHeader().getField(FIX::FIELD::MsgType) == "X" &&
+             field(m, FIX::FIELD::MDReqID) == id;
+    };
+  };
   ASSERT_TRUE(sessions->send("CLIENT1", new_order("A2", '1', "100.01", "5")));
-  auto inc = expect("CLIENT2", of_type("X"), "incremental refresh after a new best bid");
+  auto inc = expect("CLIENT2", for_request("MD1"), "top-of-book refresh after a new best bid");
   EXPECT_EQ(field(inc, FIX::FIELD::NoMDEntries), "2");
+  auto deep = expect("CLIENT2", for_request("MD5"), "depth refresh: the new level");
+  EXPECT_EQ(field(deep, FIX::FIELD::NoMDEntries), "1");
+  // A level below the top: only the deep subscription hears of it.
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A3", '1', "99.50", "10")));
+  expect("CLIENT1", report_for("A3", '0'), "A3");
+  deep = expect("CLIENT2", for_request("MD5"), "depth refresh: a level below the top");
+  EXPECT_EQ(field(deep, FIX::FIELD::NoMDEntries), "1");
+  FIX::Message none;
+  EXPECT_FALSE(sessions->client.take("CLIENT2", for_request("MD1"), none, 300))
+      << "the top of book did not change";
 }
 
 // curl against the venue's HTTP port: {status code, body}.

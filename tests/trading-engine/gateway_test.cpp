@@ -246,6 +246,72 @@ TEST_F(GatewayTest, MarketDataSnapshotThenTopOfBookUpdates) {
   EXPECT_EQ(replies_of<fix::MarketDataReject>(send(dup), 1).at(0).reason, '1');
 }
 
+// Depth-N incremental refresh: after each batch the subscriber gets the levels that changed
+// within its depth (Delete, then New / Change by price) and nothing for changes below it.
+TEST_F(GatewayTest, DepthSubscriptionGetsLevelChangesWithinItsDepth) {
+  send(order(0, "B1", '1', "10.00", "100"));
+  send(order(0, "B2", '1', "9.95", "50"));
+  send(order(0, "B3", '1', "9.90", "20"));
+  fix::Request v;
+  v.kind = Kind::kMarketData;
+  v.session = 1;
+  v.md_req_id = "D3";
+  v.subscription_type = '1';
+  v.market_depth = 3;
+  v.md_entry_types = {'0', '1'};
+  v.symbols = {"ACME"};
+  auto snaps = replies_of<fix::MarketDataSnapshot>(send(v), 1);
+  ASSERT_EQ(snaps.size(), 1u);
+  ASSERT_EQ(snaps[0].entries.size(), 3u);
+  EXPECT_EQ(snaps[0].entries[2].price, "9.90");
+  EXPECT_EQ(snaps[0].entries[2].position, 3);
+
+  const auto step = [&](fix::Request r) {
+    auto out = send(std::move(r));
+    gw.publish_depth(*this, out);
+    return replies_of<fix::MarketDataIncremental>(out, 1);
+  };
+  const auto text = [](const fix::MarketDataIncremental& md) {
+    std::string t;
+    for (const auto& e : md.entries) {
+      t += std::string(1, e.update_action) + e.type + "@" + e.price + "x" + e.size + "#" +
+           std::to_string(e.position) + " ";
+    }
+    return t;
+  };
+  // Below the depth: nothing to say.
+  EXPECT_TRUE(step(order(0, "B4", '1', "9.85", "10")).empty());
+  // A better bid pushes 9.90 out of the top 3.
+  auto u = step(order(0, "B5", '1', "10.05", "40"));
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_EQ(u[0].md_req_id, "D3");
+  EXPECT_EQ(text(u[0]), "20@9.90x#0 00@10.05x40#1 ");
+  // More quantity at a level is a Change.
+  u = step(order(0, "B6", '1', "10.00", "10"));
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_EQ(text(u[0]), "10@10.00x110#2 ");
+  // An offer on the other side is New there.
+  u = step(order(0, "S1", '2', "10.20", "70"));
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_EQ(text(u[0]), "01@10.20x70#1 ");
+  // Canceling the best bid brings 9.90 back into view.
+  u = step(cancel(0, "B5-C", "B5", '1'));
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_EQ(text(u[0]), "20@10.05x#0 00@9.90x20#3 ");
+  // Another account sells 30 at 10.00: a trade entry, then the level's Change.
+  auto out = send(order(1, "S2", '2', "10.00", "30"));
+  gw.publish_depth(*this, out);
+  const auto mds = replies_of<fix::MarketDataIncremental>(out, 1);
+  ASSERT_EQ(mds.size(), 2u) << "a trade print (with B1, first at 10.00) and a depth update";
+  EXPECT_EQ(mds[0].entries[0].type, '2');
+  EXPECT_EQ(text(mds.back()), "10@10.00x80#1 ");
+  // Unsubscribed: no more updates.
+  fix::Request off = v;
+  off.subscription_type = '2';
+  send(off);
+  EXPECT_TRUE(step(order(0, "B7", '1', "10.01", "10")).empty());
+}
+
 TEST_F(GatewayTest, SecurityListAndStatus) {
   fix::Request x;
   x.kind = Kind::kSecurityList;

@@ -235,6 +235,7 @@ void Venue::process(std::vector<Work>& batch) {
       last_tick_ = now;
       execute(Command{now, Tick{}}, {});
     }
+    gateway_.publish_depth(*this, replies_);  // market data deeper than the top of book
     // One commit for the whole batch, then the replies: nothing is acknowledged unjournaled.
     const core::Nanos sync_start = core::monotonic_now_ns();
     if (auto committed = writer_->commit(); !committed) {

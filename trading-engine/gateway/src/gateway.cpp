@@ -106,6 +106,7 @@ int cxl_rej_reason(RejectCode code) {
 
 Gateway::Gateway(GatewayConfig config) : config_(std::move(config)) {
   config_.symbols.resize(config_.instruments.size());
+  depth_dirty_.assign(config_.instruments.size(), false);
   for (std::size_t i = 0; i < config_.instruments.size(); ++i) {
     symbols_by_name_.emplace(config_.instruments[i].symbol,
                              SymbolId(static_cast<std::uint32_t>(i)));
@@ -365,6 +366,20 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
   const CancelOrder* cancel = std::get_if<CancelOrder>(&command.body);
   const MassCancel* mass = std::get_if<MassCancel>(&command.body);
   if (new_order != nullptr) set_last_order_id(new_order->id);
+  if (replies != nullptr && depth_subscriptions_ > 0 && !events.empty()) {
+    // Which books may have changed: the command's symbol, or every symbol for the commands
+    // that reach across books (mass cancel, end of day, kill switch, halts, ticks).
+    std::optional<SymbolId> only;
+    if (new_order != nullptr) only = new_order->symbol;
+    if (replace != nullptr) only = replace->symbol;
+    if (cancel != nullptr) only = cancel->symbol;
+    if (only && only->value() < depth_dirty_.size()) {
+      depth_dirty_[only->value()] = true;
+    } else {
+      std::fill(depth_dirty_.begin(), depth_dirty_.end(), true);
+    }
+    any_depth_dirty_ = true;
+  }
   int mass_affected = 0;
   const auto forget = [&](std::uint64_t id, char final_status) {
     auto it = orders_.find(id);
@@ -518,7 +533,7 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
       forget(x->id.value(), 'C');
     } else if (const auto* top = std::get_if<TopOfBook>(&e)) {
       for (const auto& sub : subscriptions_) {
-        if (sub.symbol != top->symbol) continue;
+        if (sub.symbol != top->symbol || sub.depth > 1) continue;
         fix::MarketDataIncremental md;
         md.md_req_id = sub.md_req_id;
         const auto side_entry = [&](char type, Price p, Qty q) {
@@ -619,6 +634,7 @@ void Gateway::market_data(const fix::Request& r, const DepthSource& books,
       return s.session == r.session && s.md_req_id == r.md_req_id;
     });
     if (subscriptions_.size() == before) reject('0', "no subscription with this MDReqID");
+    count_depth_subscriptions();
     return;
   }
   for (char type : r.md_entry_types) {
@@ -628,9 +644,6 @@ void Gateway::market_data(const fix::Request& r, const DepthSource& books,
       r.market_depth <= 0 ? config_.max_market_depth : static_cast<std::size_t>(r.market_depth);
   if (depth > config_.max_market_depth) {
     return reject('5', "MarketDepth above " + std::to_string(config_.max_market_depth));
-  }
-  if (r.subscription_type == '1' && depth != 1) {
-    return reject('5', "incremental updates are top of book: subscribe with MarketDepth 1");
   }
   std::vector<SymbolId> ids;
   for (const auto& name : r.symbols) {
@@ -664,8 +677,66 @@ void Gateway::market_data(const fix::Request& r, const DepthSource& books,
       }
     }
     replies.push_back({r.session, std::move(snap)});
-    if (r.subscription_type == '1') subscriptions_.push_back({r.session, r.md_req_id, id});
+    if (r.subscription_type == '1') {
+      Subscription sub{r.session, r.md_req_id, id, depth, {}};
+      if (depth > 1) {
+        books.depth(id, Side::kBuy, depth, sub.last[0]);
+        books.depth(id, Side::kSell, depth, sub.last[1]);
+        ++depth_subscriptions_;
+      }
+      subscriptions_.push_back(std::move(sub));
+    }
   }
+}
+
+void Gateway::publish_depth(const DepthSource& books, std::vector<Outbound>& replies) {
+  if (!any_depth_dirty_) return;
+  any_depth_dirty_ = false;
+  std::vector<Level> now;
+  for (Subscription& sub : subscriptions_) {
+    if (sub.depth <= 1 || !depth_dirty_[sub.symbol.value()]) continue;
+    fix::MarketDataIncremental md;
+    md.md_req_id = sub.md_req_id;
+    const std::string& symbol = config_.instruments[sub.symbol.value()].symbol;
+    for (int i = 0; i < 2; ++i) {
+      books.depth(sub.symbol, i == 0 ? Side::kBuy : Side::kSell, sub.depth, now);
+      std::vector<Level>& before = sub.last[i];
+      const auto find = [](const std::vector<Level>& levels, Price p) {
+        return std::find_if(levels.begin(), levels.end(),
+                            [&](const Level& l) { return l.price == p; });
+      };
+      const auto entry = [&](char action, const Level& l, int position) {
+        fix::MarketDataEntry e;
+        e.update_action = action;
+        e.type = i == 0 ? '0' : '1';
+        e.symbol = symbol;
+        e.price = price_text(sub.symbol, l.price);
+        if (action != '2') {
+          e.size = std::to_string(l.qty.value());
+          e.orders = static_cast<int>(l.orders);
+          e.position = position;
+        }
+        md.entries.push_back(std::move(e));
+      };
+      // Deletes first, so a client that caps its book at the depth never overflows.
+      for (const Level& l : before) {
+        if (find(now, l.price) == now.end()) entry('2', l, 0);
+      }
+      int position = 0;
+      for (const Level& l : now) {
+        ++position;
+        const auto old = find(before, l.price);
+        if (old == before.end()) {
+          entry('0', l, position);
+        } else if (!(*old == l)) {
+          entry('1', l, position);
+        }
+      }
+      before.swap(now);
+    }
+    if (!md.entries.empty()) replies.push_back({sub.session, std::move(md)});
+  }
+  std::fill(depth_dirty_.begin(), depth_dirty_.end(), false);
 }
 
 void Gateway::security_list(const fix::Request& r, std::vector<Outbound>& replies) const {
@@ -690,7 +761,14 @@ void Gateway::security_list(const fix::Request& r, std::vector<Outbound>& replie
 void Gateway::on_session(std::uint32_t session, bool logged_on) {
   if (!logged_on) {
     std::erase_if(subscriptions_, [&](const Subscription& s) { return s.session == session; });
+    count_depth_subscriptions();
   }
+}
+
+void Gateway::count_depth_subscriptions() {
+  depth_subscriptions_ =
+      static_cast<std::size_t>(std::count_if(subscriptions_.begin(), subscriptions_.end(),
+                                             [](const Subscription& s) { return s.depth > 1; }));
 }
 
 }  // namespace trading::gateway

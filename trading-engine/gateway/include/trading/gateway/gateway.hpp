@@ -81,6 +81,12 @@ class Gateway {
   void on_applied(std::uint64_t sequence, const Command& command, std::string_view annotation,
                   const std::vector<Event>& events, std::vector<Outbound>* replies);
 
+  // After a batch of commands: incremental refreshes for the subscriptions deeper than the top
+  // of book whose symbol a command of the batch touched (levels diffed against what the
+  // subscriber last got: Delete, then New and Change entries by price). Cheap when there are
+  // none.
+  void publish_depth(const DepthSource& books, std::vector<Outbound>& replies);
+
   // A session logged out: its market data subscriptions end.
   void on_session(std::uint32_t session, bool logged_on);
 
@@ -116,6 +122,8 @@ class Gateway {
     std::uint32_t session;
     std::string md_req_id;
     SymbolId symbol;
+    std::size_t depth = 1;       // 1: top-of-book updates from TopOfBook events
+    std::vector<Level> last[2];  // depth > 1: the levels last sent, bids then offers
   };
 
   void reject_order(const fix::Request& r, int reason, std::string text,
@@ -124,6 +132,7 @@ class Gateway {
                      std::vector<Outbound>& replies) const;
   void market_data(const fix::Request& r, const DepthSource& books, std::vector<Outbound>& replies);
   void security_list(const fix::Request& r, std::vector<Outbound>& replies) const;
+  void count_depth_subscriptions();
   void status(const fix::Request& r, std::vector<Outbound>& replies) const;
   fix::ExecutionReport report_of(std::uint64_t order_id, const OrderView& o) const;
   void remember_closed(const std::string& key, std::uint64_t order_id, const OrderView& o,
@@ -137,6 +146,9 @@ class Gateway {
   std::unordered_map<std::string, ClosedOrder> closed_;       // session + ClOrdID -> last state
   std::deque<std::string> closed_order_;                      // keys of closed_, oldest first
   std::vector<Subscription> subscriptions_;
+  std::size_t depth_subscriptions_ = 0;  // subscriptions with depth > 1
+  std::vector<bool> depth_dirty_;        // by symbol: touched since publish_depth()
+  bool any_depth_dirty_ = false;
   std::uint64_t last_order_id_ = 0;
 };
 
