@@ -94,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       engine.apply(*t.command, events);
       gw.on_applied(++sequence, *t.command, t.annotation, events, &out);
     }
+    gw.publish_depth(books, out);
   }
   (void)engine.digest();
   return 0;
