@@ -11,6 +11,9 @@ find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(sodium REQUIRED IMPORTED_TARGET libsodium)
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # SHA-256 with the CPU's SHA extensions
+find_package(SQLite3 REQUIRED)
+pkg_check_modules(pqxx REQUIRED IMPORTED_TARGET libpqxx)
 
 # tl::expected (libexpected-dev) is header-only and ships no CMake package.
 find_path(TL_EXPECTED_INCLUDE_DIR tl/expected.hpp REQUIRED)

@@ -12,11 +12,14 @@ PACKAGES=(
   # libraries
   libboost1.81-dev libtomlplusplus-dev libexpected-dev libfmt-dev
   prometheus-cpp-dev libconcurrentqueue-dev libreaderwriterqueue-dev
-  libsodium-dev nlohmann-json3-dev libquickfix-dev
+  libsodium-dev nlohmann-json3-dev libquickfix-dev libssl-dev
+  libsqlite3-dev libpqxx-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests and benchmarks call
   curl wrk prometheus tzdata openssl
+  # servers the pharma-mes tests start themselves
+  postgresql-15 sqlite3
   # fuzzing (libFuzzer with clang-16)
   clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )

@@ -1,0 +1,177 @@
+#include "mes/domain/audit.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace mes {
+namespace {
+
+void put(std::string& out, std::string_view field) {
+  out += std::to_string(field.size());
+  out += ':';
+  out += field;
+  out += '|';
+}
+
+void put(std::string& out, std::int64_t value) { put(out, std::to_string(value)); }
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  std::int64_t v = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string canonical(const AuditEntry& e) {
+  std::string out;
+  out.reserve(160 + e.old_value.size() + e.new_value.size() + e.reason.size());
+  out += "audit/1|";
+  put(out, e.seq);
+  put(out, e.at);
+  put(out, e.actor);
+  put(out, e.action);
+  put(out, e.object_type);
+  put(out, e.object_id);
+  put(out, e.field);
+  put(out, e.old_value);
+  put(out, e.new_value);
+  put(out, e.reason);
+  put(out, e.prev_hash);
+  return out;
+}
+
+void link(AuditEntry& entry, const std::string& prev_hash) {
+  entry.prev_hash = prev_hash;
+  entry.hash = crypto::sha256_hex(canonical(entry));
+}
+
+std::string checkpoint_message(const Checkpoint& c) {
+  std::string out = "checkpoint/1|";
+  put(out, c.seq);
+  put(out, c.root_hash);
+  put(out, c.at);
+  put(out, c.public_key);
+  return out;
+}
+
+Checkpoint sign_checkpoint(std::int64_t seq, std::string root_hash, Millis at,
+                           const crypto::SigningKey& key) {
+  Checkpoint c{seq, std::move(root_hash), at, key.public_key_hex(), {}};
+  c.signature = key.sign_hex(checkpoint_message(c));
+  return c;
+}
+
+std::string checkpoint_line(const Checkpoint& c) {
+  return std::to_string(c.seq) + " " + c.root_hash + " " + std::to_string(c.at) + " " +
+         c.public_key + " " + c.signature;
+}
+
+std::optional<Checkpoint> parse_checkpoint_line(std::string_view line) {
+  std::vector<std::string_view> parts;
+  while (!line.empty()) {
+    const auto space = line.find(' ');
+    parts.push_back(line.substr(0, space));
+    if (space == std::string_view::npos) break;
+    line.remove_prefix(space + 1);
+  }
+  if (parts.size() != 5) return std::nullopt;
+  const auto seq = parse_int(parts[0]);
+  const auto at = parse_int(parts[2]);
+  if (!seq || !at || *seq < 1 || parts[1].size() != 64 || parts[3].size() != 64 ||
+      parts[4].size() != 128) {
+    return std::nullopt;
+  }
+  return Checkpoint{*seq, std::string(parts[1]), *at, std::string(parts[3]), std::string(parts[4])};
+}
+
+std::string_view to_string(ChainProblemKind kind) {
+  switch (kind) {
+    case ChainProblemKind::kAltered:
+      return "altered";
+    case ChainProblemKind::kMissing:
+      return "missing";
+    case ChainProblemKind::kReordered:
+      return "reordered";
+    case ChainProblemKind::kBrokenLink:
+      return "broken_link";
+    case ChainProblemKind::kCheckpointMismatch:
+      return "checkpoint_mismatch";
+    case ChainProblemKind::kCheckpointSignature:
+      return "checkpoint_signature";
+    case ChainProblemKind::kTruncated:
+      return "truncated";
+  }
+  return "?";
+}
+
+ChainVerifier::ChainVerifier(std::vector<Checkpoint> checkpoints, std::string trusted_public_key)
+    : checkpoints_(std::move(checkpoints)), trusted_key_(std::move(trusted_public_key)) {
+  std::sort(checkpoints_.begin(), checkpoints_.end(),
+            [](const Checkpoint& a, const Checkpoint& b) { return a.seq < b.seq; });
+  for (const Checkpoint& c : checkpoints_) {
+    const std::string& key = trusted_key_.empty() ? c.public_key : trusted_key_;
+    if (key != c.public_key || !crypto::verify_hex(key, checkpoint_message(c), c.signature)) {
+      fail(ChainProblemKind::kCheckpointSignature, c.seq,
+           "checkpoint at entry " + std::to_string(c.seq) + " is not signed by the trusted key");
+      break;
+    }
+  }
+}
+
+bool ChainVerifier::fail(ChainProblemKind kind, std::int64_t seq, std::string message) {
+  if (!problem_) problem_ = ChainProblem{kind, seq, std::move(message)};
+  return false;
+}
+
+bool ChainVerifier::feed(const AuditEntry& e) {
+  if (problem_) return false;
+  const std::int64_t expected = last_seq_ + 1;
+  if (e.seq > expected) {
+    return fail(ChainProblemKind::kMissing, expected,
+                "entries " + std::to_string(expected) + ".." + std::to_string(e.seq - 1) +
+                    " are missing (found " + std::to_string(e.seq) + " after " +
+                    std::to_string(last_seq_) + ")");
+  }
+  if (e.seq < expected) {
+    return fail(
+        ChainProblemKind::kReordered, e.seq,
+        "entry " + std::to_string(e.seq) + " appears after entry " + std::to_string(last_seq_));
+  }
+  if (e.prev_hash != last_hash_) {
+    return fail(ChainProblemKind::kBrokenLink, e.seq,
+                "entry " + std::to_string(e.seq) +
+                    " does not link to the entry before it (an entry was replaced or moved)");
+  }
+  if (crypto::sha256_hex(canonical(e)) != e.hash) {
+    return fail(ChainProblemKind::kAltered, e.seq,
+                "entry " + std::to_string(e.seq) + " was altered (its hash does not match)");
+  }
+  last_seq_ = e.seq;
+  last_hash_ = e.hash;
+  ++checked_;
+  while (next_checkpoint_ < checkpoints_.size() && checkpoints_[next_checkpoint_].seq == e.seq) {
+    if (checkpoints_[next_checkpoint_].root_hash != e.hash) {
+      return fail(ChainProblemKind::kCheckpointMismatch, e.seq,
+                  "the chain at entry " + std::to_string(e.seq) +
+                      " does not match the signed checkpoint (entries up to it were rewritten)");
+    }
+    ++matched_;
+    ++next_checkpoint_;
+  }
+  return true;
+}
+
+bool ChainVerifier::finish() {
+  if (problem_) return false;
+  if (next_checkpoint_ < checkpoints_.size()) {
+    const Checkpoint& c = checkpoints_[next_checkpoint_];
+    return fail(ChainProblemKind::kTruncated, c.seq,
+                "a signed checkpoint covers entry " + std::to_string(c.seq) +
+                    " but the trail ends at " + std::to_string(last_seq_));
+  }
+  return true;
+}
+
+}  // namespace mes
