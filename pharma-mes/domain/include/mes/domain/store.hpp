@@ -1,0 +1,84 @@
+// The storage ports of the MES (implemented by pharma-mes/store for SQLite and PostgreSQL).
+// Every GMP record is a Document (type, id, version, JSON body, an indexed state and parent);
+// records are never deleted, only voided with a reason. One command = one Transaction: its
+// record changes, audit entries (chained here, in commit order) and signatures commit together
+// or not at all. Implementations may commit several commands in one database transaction (group
+// commit), each inside its own savepoint, and never acknowledge a command before its commit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mes/domain/audit.hpp"
+#include "mes/domain/errors.hpp"
+#include "mes/domain/esign.hpp"
+
+namespace mes {
+
+struct Document {
+  std::string type, id;
+  std::int64_t version = 0;  // 0 until first stored; each put() stores version + 1
+  std::string parent;        // e.g. the batch of a phase; indexed, may be empty
+  std::string state;         // e.g. a batch's ISA-88 state; indexed, may be empty
+  std::string body;          // JSON
+  bool voided = false;
+  std::string void_reason;
+
+  friend bool operator==(const Document&, const Document&) = default;
+};
+
+struct Reading {
+  std::string sensor_id;
+  Millis at = 0;
+  double value = 0;
+  std::string flags;  // e.g. "uncalibrated", "alert", "action"; empty when clean
+};
+
+// What one command sees and changes. Not thread-safe: used by one command at a time.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual Millis now() const = 0;  // server UTC for this command
+  virtual std::optional<Document> get(std::string_view type, std::string_view id) = 0;
+  // Non-voided documents of a type, optionally only with this parent / state; by id.
+  virtual std::vector<Document> list(std::string_view type, std::string_view parent = {},
+                                     std::string_view state = {}) = 0;
+  // Stores doc as version doc.version + 1; refuses (kConflict) when the stored version is not
+  // doc.version (someone changed it meanwhile) or a new id exists. Sets doc.version.
+  virtual Result<void> put(Document& doc) = 0;
+  // Assigns seq, prev_hash and hash (the chain continues in commit order).
+  virtual Result<void> append_audit(AuditEntry& entry) = 0;
+  virtual Result<void> add_signature(const Signature& signature) = 0;
+  virtual std::vector<Signature> signatures_of(std::string_view record_type,
+                                               std::string_view record_id) = 0;
+  virtual Result<void> add_readings(const std::vector<Reading>& readings) = 0;
+  // Audit entries about one object, in order.
+  virtual std::vector<AuditEntry> audit_of(std::string_view object_type,
+                                           std::string_view object_id) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Runs `command` in its own transaction (or savepoint of a group commit) and returns once it
+  // is durably committed, or rolled back when it returned an error (nothing of it is kept).
+  virtual Result<void> transact(const std::function<Result<void>(Transaction&)>& command) = 0;
+  // A read-only view (changes are refused); safe to call from many threads.
+  virtual Result<void> read(const std::function<Result<void>(Transaction&)>& query) = 0;
+  // Every audit entry in seq order, as stored (for verification and export); stop by
+  // returning false.
+  virtual Result<void> walk_audit(std::int64_t from_seq,
+                                  const std::function<bool(const AuditEntry&)>& visit) = 0;
+  virtual Result<void> add_checkpoint(const Checkpoint& checkpoint) = 0;
+  virtual Result<std::vector<Checkpoint>> checkpoints() = 0;
+  // Every signature row, for verification.
+  virtual Result<std::vector<Signature>> all_signatures() = 0;
+  virtual Result<std::vector<Reading>> readings(std::string_view sensor_id, Millis from,
+                                                Millis to) = 0;
+};
+
+}  // namespace mes

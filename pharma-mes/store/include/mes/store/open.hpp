@@ -1,0 +1,25 @@
+// Opening the MES store by URL: sqlite://<path> (default sqlite://./data/mes.db; WAL,
+// synchronous=FULL, foreign keys on) or postgresql://... (libpqxx). Schema migrations are applied
+// on open. The returned Store is thread-safe: commands from many threads are committed by one
+// writer in groups (see store.hpp).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "mes/domain/store.hpp"
+
+namespace mes::store {
+
+struct StoreOptions {
+  std::function<Millis()> clock;  // server UTC; default: the system clock
+  std::size_t max_group = 64;     // commands per group commit
+};
+
+Result<std::unique_ptr<Store>> open_store(const std::string& url, StoreOptions options = {});
+
+// The schema version this build migrates to.
+int schema_version();
+
+}  // namespace mes::store

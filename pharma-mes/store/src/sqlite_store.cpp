@@ -1,0 +1,657 @@
+// The SQLite store: one write connection owned by the group-commit writer, a small pool of read
+// connections (WAL lets them read while the writer writes). Append-only audit, signature and
+// checkpoint tables and undeletable records are enforced by triggers inside the database.
+#include "sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "group_commit.hpp"
+
+namespace mes::store {
+namespace {
+
+Error db_error(sqlite3* db, const std::string& what) {
+  return Error{Code::kStorage, what + ": " + (db ? sqlite3_errmsg(db) : "no database"), {}};
+}
+
+// A prepared statement, reset on every use. Not thread-safe (one connection).
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
+      error_ = sqlite3_errmsg(db);
+      stmt_ = nullptr;
+    }
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return stmt_ != nullptr; }
+  const std::string& error() const { return error_; }
+  Stmt& reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    next_ = 1;
+    return *this;
+  }
+  Stmt& bind(std::string_view text) {
+    // An empty view may have no data pointer, which SQLite would bind as NULL, not ''.
+    sqlite3_bind_text(stmt_, next_++, text.data() ? text.data() : "", static_cast<int>(text.size()),
+                      SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(std::int64_t v) {
+    sqlite3_bind_int64(stmt_, next_++, v);
+    return *this;
+  }
+  Stmt& bind(double v) {
+    sqlite3_bind_double(stmt_, next_++, v);
+    return *this;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  std::string text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int next_ = 1;
+  std::string error_;
+};
+
+Result<void> exec(sqlite3* db, const std::string& sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    return refuse(Code::kStorage, "SQLite: " + text);
+  }
+  return {};
+}
+
+// Schema migrations, applied in order; each runs in its own transaction with its version row.
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> list = {
+      // 1: records, audit trail, signatures, checkpoints, readings.
+      R"sql(
+CREATE TABLE records (
+  type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL CHECK (version >= 1),
+  parent TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT '', body TEXT NOT NULL,
+  voided INTEGER NOT NULL DEFAULT 0, void_reason TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (type, id)) WITHOUT ROWID;
+CREATE INDEX records_by_parent ON records (type, parent, state);
+CREATE INDEX records_by_state ON records (type, state);
+CREATE TRIGGER records_never_deleted BEFORE DELETE ON records
+  BEGIN SELECT RAISE(ABORT, 'GMP records are never deleted: void them with a reason'); END;
+CREATE TABLE audit_entries (
+  seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  object_type TEXT NOT NULL, object_id TEXT NOT NULL, field TEXT NOT NULL,
+  old_value TEXT NOT NULL, new_value TEXT NOT NULL, reason TEXT NOT NULL,
+  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX audit_by_object ON audit_entries (object_type, object_id, seq);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_entries
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_entries
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TABLE signatures (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, printed_name TEXT NOT NULL, meaning TEXT NOT NULL,
+  signed_at INTEGER NOT NULL, record_type TEXT NOT NULL, record_id TEXT NOT NULL,
+  record_hash TEXT NOT NULL, seal TEXT NOT NULL);
+CREATE INDEX signatures_by_record ON signatures (record_type, record_id);
+CREATE TRIGGER signatures_no_update BEFORE UPDATE ON signatures
+  BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
+CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
+  BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
+CREATE TABLE checkpoints (
+  seq INTEGER PRIMARY KEY, root_hash TEXT NOT NULL, at INTEGER NOT NULL,
+  public_key TEXT NOT NULL, signature TEXT NOT NULL);
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TABLE readings (
+  sensor_id TEXT NOT NULL, at INTEGER NOT NULL, value REAL NOT NULL,
+  flags TEXT NOT NULL DEFAULT '');
+CREATE INDEX readings_by_sensor ON readings (sensor_id, at);
+)sql",
+  };
+  return list;
+}
+
+constexpr const char* kAuditColumns =
+    "seq, at, actor, action, object_type, object_id, field, old_value, new_value, reason, "
+    "prev_hash, hash";
+
+AuditEntry audit_row(const Stmt& s) {
+  AuditEntry e;
+  e.seq = s.integer(0);
+  e.at = s.integer(1);
+  e.actor = s.text(2);
+  e.action = s.text(3);
+  e.object_type = s.text(4);
+  e.object_id = s.text(5);
+  e.field = s.text(6);
+  e.old_value = s.text(7);
+  e.new_value = s.text(8);
+  e.reason = s.text(9);
+  e.prev_hash = s.text(10);
+  e.hash = s.text(11);
+  return e;
+}
+
+Signature signature_row(const Stmt& s) {
+  Signature g;
+  g.id = s.text(0);
+  g.user_id = s.text(1);
+  g.printed_name = s.text(2);
+  g.meaning = parse_meaning(s.text(3)).value_or(Meaning::kAuthored);
+  g.signed_at = s.integer(4);
+  g.record_type = s.text(5);
+  g.record_id = s.text(6);
+  g.record_hash = s.text(7);
+  g.seal = s.text(8);
+  return g;
+}
+
+constexpr const char* kSignatureColumns =
+    "id, user_id, printed_name, meaning, signed_at, record_type, record_id, record_hash, seal";
+
+// One connection and its statements.
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, bool writer) {
+    std::unique_ptr<Connection> c(new Connection);
+    const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
+                      SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path.c_str(), &c->db, flags, nullptr) != SQLITE_OK) {
+      return tl::unexpected(db_error(c->db, "cannot open " + path));
+    }
+    sqlite3_busy_timeout(c->db, 10'000);
+    for (const char* pragma : {"PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL"}) {
+      if (auto r = exec(c->db, pragma); !r) return tl::unexpected(r.error());
+    }
+    if (writer) {
+      if (auto r = exec(c->db, "PRAGMA journal_mode=WAL"); !r) return tl::unexpected(r.error());
+    }
+    return c;
+  }
+  ~Connection() {
+    statements.clear();
+    sqlite3_close_v2(db);
+  }
+  Stmt& stmt(const char* sql) {
+    for (auto& [key, s] : statements) {
+      if (key == sql) return *s;
+    }
+    statements.emplace_back(sql, std::make_unique<Stmt>(db, sql));
+    return *statements.back().second;
+  }
+  sqlite3* db = nullptr;
+  std::vector<std::pair<const char*, std::unique_ptr<Stmt>>> statements;
+};
+
+#define MES_CHECK_STMT(s) \
+  if (!(s).ok()) return refuse(Code::kStorage, "SQLite: " + (s).error())
+
+// The Transaction view over one connection.
+class SqliteTransaction final : public Transaction {
+ public:
+  SqliteTransaction(Connection& c, bool writable, Millis now, std::int64_t* last_seq,
+                    std::string* last_hash)
+      : c_(c), writable_(writable), now_(now), last_seq_(last_seq), last_hash_(last_hash) {}
+
+  void set_now(Millis now) { now_ = now; }
+  Millis now() const override { return now_; }
+
+  std::optional<Document> get(std::string_view type, std::string_view id) override {
+    Stmt& s = c_.stmt(
+        "SELECT version, parent, state, body, voided, void_reason FROM records "
+        "WHERE type = ? AND id = ?");
+    if (!s.ok()) return std::nullopt;
+    s.reset().bind(type).bind(id);
+    if (s.step() != SQLITE_ROW) {
+      s.reset();
+      return std::nullopt;
+    }
+    Document d{std::string(type), std::string(id), s.integer(0),      s.text(1),
+               s.text(2),         s.text(3),       s.integer(4) != 0, s.text(5)};
+    s.reset();  // a statement left mid-way would keep its read snapshot open
+    return d;
+  }
+
+  std::vector<Document> list(std::string_view type, std::string_view parent,
+                             std::string_view state) override {
+    Stmt& s = c_.stmt(
+        "SELECT id, version, parent, state, body, voided, void_reason FROM records "
+        "WHERE type = ?1 AND voided = 0 AND (?2 = '' OR parent = ?2) AND (?3 = '' OR state = ?3) "
+        "ORDER BY id");
+    std::vector<Document> out;
+    if (!s.ok()) return out;
+    s.reset().bind(type).bind(parent).bind(state);
+    while (s.step() == SQLITE_ROW) {
+      out.push_back(Document{std::string(type), s.text(0), s.integer(1), s.text(2), s.text(3),
+                             s.text(4), s.integer(5) != 0, s.text(6)});
+    }
+    return out;
+  }
+
+  Result<void> put(Document& doc) override {
+    if (!writable_) return refuse(Code::kStorage, "a read-only view cannot change records");
+    if (doc.type.empty() || doc.id.empty())
+      return refuse(Code::kInvalid, "a record needs a type and an id");
+    if (doc.version == 0) {
+      Stmt& s = c_.stmt(
+          "INSERT INTO records (type, id, version, parent, state, body, voided, void_reason, "
+          "updated_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)");
+      MES_CHECK_STMT(s);
+      s.reset()
+          .bind(doc.type)
+          .bind(doc.id)
+          .bind(doc.parent)
+          .bind(doc.state)
+          .bind(doc.body)
+          .bind(std::int64_t{doc.voided})
+          .bind(doc.void_reason)
+          .bind(now_);
+      const int rc = s.step();
+      if (rc == SQLITE_CONSTRAINT) {
+        return refuse(Code::kConflict, doc.type + " " + doc.id + " already exists", "id");
+      }
+      if (rc != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "insert " + doc.type));
+      doc.version = 1;
+      return {};
+    }
+    Stmt& s = c_.stmt(
+        "UPDATE records SET version = version + 1, parent = ?, state = ?, body = ?, voided = ?, "
+        "void_reason = ?, updated_at = ? WHERE type = ? AND id = ? AND version = ?");
+    MES_CHECK_STMT(s);
+    s.reset()
+        .bind(doc.parent)
+        .bind(doc.state)
+        .bind(doc.body)
+        .bind(std::int64_t{doc.voided})
+        .bind(doc.void_reason)
+        .bind(now_)
+        .bind(doc.type)
+        .bind(doc.id)
+        .bind(doc.version);
+    if (s.step() != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "update " + doc.type));
+    if (sqlite3_changes(c_.db) != 1) {
+      return refuse(Code::kConflict, doc.type + " " + doc.id +
+                                         " was changed by someone else (version " +
+                                         std::to_string(doc.version) + " is not current)");
+    }
+    ++doc.version;
+    return {};
+  }
+
+  Result<void> append_audit(AuditEntry& e) override {
+    if (!writable_) return refuse(Code::kStorage, "a read-only view cannot write the audit trail");
+    e.seq = *last_seq_ + 1;
+    if (e.at == 0) e.at = now_;
+    link(e, *last_hash_);
+    Stmt& s = c_.stmt(
+        "INSERT INTO audit_entries (seq, at, actor, action, object_type, object_id, field, "
+        "old_value, new_value, reason, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    MES_CHECK_STMT(s);
+    s.reset()
+        .bind(e.seq)
+        .bind(e.at)
+        .bind(e.actor)
+        .bind(e.action)
+        .bind(e.object_type)
+        .bind(e.object_id)
+        .bind(e.field)
+        .bind(e.old_value)
+        .bind(e.new_value)
+        .bind(e.reason)
+        .bind(e.prev_hash)
+        .bind(e.hash);
+    if (s.step() != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "append audit entry"));
+    *last_seq_ = e.seq;
+    *last_hash_ = e.hash;
+    return {};
+  }
+
+  Result<void> add_signature(const Signature& g) override {
+    if (!writable_) return refuse(Code::kStorage, "a read-only view cannot add signatures");
+    Stmt& s = c_.stmt(
+        "INSERT INTO signatures (id, user_id, printed_name, meaning, signed_at, record_type, "
+        "record_id, record_hash, seal) VALUES (?,?,?,?,?,?,?,?,?)");
+    MES_CHECK_STMT(s);
+    s.reset()
+        .bind(g.id)
+        .bind(g.user_id)
+        .bind(g.printed_name)
+        .bind(to_string(g.meaning))
+        .bind(g.signed_at)
+        .bind(g.record_type)
+        .bind(g.record_id)
+        .bind(g.record_hash)
+        .bind(g.seal);
+    const int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT) return refuse(Code::kConflict, "signature " + g.id + " exists");
+    if (rc != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "add signature"));
+    return {};
+  }
+
+  std::vector<Signature> signatures_of(std::string_view type, std::string_view id) override {
+    static const std::string sql = std::string("SELECT ") + kSignatureColumns +
+                                   " FROM signatures WHERE record_type = ? AND record_id = ? "
+                                   "ORDER BY signed_at, id";
+    Stmt& s = c_.stmt(sql.c_str());
+    std::vector<Signature> out;
+    if (!s.ok()) return out;
+    s.reset().bind(type).bind(id);
+    while (s.step() == SQLITE_ROW) out.push_back(signature_row(s));
+    return out;
+  }
+
+  Result<void> add_readings(const std::vector<Reading>& readings) override {
+    if (!writable_) return refuse(Code::kStorage, "a read-only view cannot store readings");
+    Stmt& s = c_.stmt("INSERT INTO readings (sensor_id, at, value, flags) VALUES (?,?,?,?)");
+    MES_CHECK_STMT(s);
+    for (const Reading& r : readings) {
+      s.reset().bind(r.sensor_id).bind(r.at).bind(r.value).bind(r.flags);
+      if (s.step() != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "store reading"));
+    }
+    return {};
+  }
+
+  std::vector<AuditEntry> audit_of(std::string_view type, std::string_view id) override {
+    static const std::string sql = std::string("SELECT ") + kAuditColumns +
+                                   " FROM audit_entries WHERE object_type = ? AND object_id = ? "
+                                   "ORDER BY seq";
+    Stmt& s = c_.stmt(sql.c_str());
+    std::vector<AuditEntry> out;
+    if (!s.ok()) return out;
+    s.reset().bind(type).bind(id);
+    while (s.step() == SQLITE_ROW) out.push_back(audit_row(s));
+    return out;
+  }
+
+ private:
+  Connection& c_;
+  bool writable_;
+  Millis now_;
+  std::int64_t* last_seq_;
+  std::string* last_hash_;
+};
+
+class SqliteWriteBackend final : public WriteBackend {
+ public:
+  SqliteWriteBackend(Connection& c, std::function<Millis()> clock)
+      : c_(c), clock_(std::move(clock)) {}
+
+  Result<void> load_chain_head() {
+    Stmt& s = c_.stmt("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1");
+    MES_CHECK_STMT(s);
+    s.reset();
+    if (s.step() == SQLITE_ROW) {
+      last_seq_ = s.integer(0);
+      last_hash_ = s.text(1);
+    } else {
+      last_seq_ = 0;
+      last_hash_ = kGenesisHash;
+    }
+    s.reset();
+    return {};
+  }
+
+  Result<void> begin() override {
+    begin_seq_ = last_seq_;
+    begin_hash_ = last_hash_;
+    return exec(c_.db, "BEGIN IMMEDIATE");
+  }
+  Result<void> savepoint() override {
+    sp_seq_ = last_seq_;
+    sp_hash_ = last_hash_;
+    return exec(c_.db, "SAVEPOINT command");
+  }
+  Result<void> release_savepoint() override { return exec(c_.db, "RELEASE command"); }
+  void command_failed() override {
+    (void)exec(c_.db, "ROLLBACK TO command");
+    (void)exec(c_.db, "RELEASE command");
+    last_seq_ = sp_seq_;
+    last_hash_ = sp_hash_;
+  }
+  Result<void> commit() override { return exec(c_.db, "COMMIT"); }
+  void rollback() override {
+    (void)exec(c_.db, "ROLLBACK");
+    last_seq_ = begin_seq_;
+    last_hash_ = begin_hash_;
+  }
+  Transaction& begin_command() override {
+    // Server time never goes backwards between commands (the chain's times stay ordered).
+    last_now_ = std::max(last_now_, clock_());
+    tx_.emplace(c_, true, last_now_, &last_seq_, &last_hash_);
+    return *tx_;
+  }
+
+ private:
+  Connection& c_;
+  std::function<Millis()> clock_;
+  std::optional<SqliteTransaction> tx_;
+  Millis last_now_ = 0;
+  std::int64_t last_seq_ = 0, begin_seq_ = 0, sp_seq_ = 0;
+  std::string last_hash_ = kGenesisHash, begin_hash_, sp_hash_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, StoreOptions options)
+      : path_(std::move(path)), options_(std::move(options)) {}
+  ~SqliteStore() override {
+    committer_.reset();  // drains the queue
+    backend_.reset();
+    writer_.reset();
+  }
+
+  Result<void> open() {
+    auto w = Connection::open(path_, true);
+    if (!w) return tl::unexpected(w.error());
+    writer_ = std::move(*w);
+    if (auto r = migrate(); !r) return r;
+    backend_ = std::make_unique<SqliteWriteBackend>(*writer_, options_.clock);
+    if (auto r = backend_->load_chain_head(); !r) return r;
+    committer_ = std::make_unique<GroupCommitter>(*backend_, options_.max_group);
+    return {};
+  }
+
+  Result<void> transact(const std::function<Result<void>(Transaction&)>& command) override {
+    return committer_->run(command);
+  }
+
+  Result<void> read(const std::function<Result<void>(Transaction&)>& query) override {
+    auto c = take_reader();
+    if (!c) return tl::unexpected(c.error());
+    Result<void> r = exec((*c)->db, "BEGIN");
+    if (r) {
+      std::int64_t seq = 0;
+      std::string hash;
+      SqliteTransaction tx(**c, false, options_.clock(), &seq, &hash);
+      r = query(tx);
+      if (auto ended = exec((*c)->db, "COMMIT"); !ended && r) r = ended;
+    }
+    give_reader(std::move(*c));
+    return r;
+  }
+
+  Result<void> walk_audit(std::int64_t from_seq,
+                          const std::function<bool(const AuditEntry&)>& visit) override {
+    auto c = take_reader();
+    if (!c) return tl::unexpected(c.error());
+    static const std::string sql =
+        std::string("SELECT ") + kAuditColumns + " FROM audit_entries WHERE seq >= ? ORDER BY seq";
+    Stmt& s = (*c)->stmt(sql.c_str());
+    Result<void> r;
+    if (!s.ok()) {
+      r = refuse(Code::kStorage, "SQLite: " + s.error());
+    } else {
+      s.reset().bind(from_seq);
+      int rc = 0;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        if (!visit(audit_row(s))) break;
+      }
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = tl::unexpected(db_error((*c)->db, "walk audit"));
+      s.reset();
+    }
+    give_reader(std::move(*c));
+    return r;
+  }
+
+  Result<void> add_checkpoint(const Checkpoint& cp) override {
+    return committer_->run([&](Transaction&) -> Result<void> {
+      Stmt& s = writer_->stmt(
+          "INSERT INTO checkpoints (seq, root_hash, at, public_key, signature) VALUES (?,?,?,?,?)");
+      MES_CHECK_STMT(s);
+      s.reset().bind(cp.seq).bind(cp.root_hash).bind(cp.at).bind(cp.public_key).bind(cp.signature);
+      const int rc = s.step();
+      if (rc == SQLITE_CONSTRAINT) {
+        return refuse(Code::kConflict,
+                      "a checkpoint at entry " + std::to_string(cp.seq) + " exists");
+      }
+      if (rc != SQLITE_DONE) return tl::unexpected(db_error(writer_->db, "add checkpoint"));
+      return {};
+    });
+  }
+
+  Result<std::vector<Checkpoint>> checkpoints() override {
+    std::vector<Checkpoint> out;
+    auto r = with_reader([&](Connection& c) -> Result<void> {
+      Stmt& s =
+          c.stmt("SELECT seq, root_hash, at, public_key, signature FROM checkpoints ORDER BY seq");
+      MES_CHECK_STMT(s);
+      s.reset();
+      while (s.step() == SQLITE_ROW) {
+        out.push_back(Checkpoint{s.integer(0), s.text(1), s.integer(2), s.text(3), s.text(4)});
+      }
+      return {};
+    });
+    if (!r) return tl::unexpected(r.error());
+    return out;
+  }
+
+  Result<std::vector<Signature>> all_signatures() override {
+    std::vector<Signature> out;
+    auto r = with_reader([&](Connection& c) -> Result<void> {
+      static const std::string sql =
+          std::string("SELECT ") + kSignatureColumns + " FROM signatures ORDER BY signed_at, id";
+      Stmt& s = c.stmt(sql.c_str());
+      MES_CHECK_STMT(s);
+      s.reset();
+      while (s.step() == SQLITE_ROW) out.push_back(signature_row(s));
+      return {};
+    });
+    if (!r) return tl::unexpected(r.error());
+    return out;
+  }
+
+  Result<std::vector<Reading>> readings(std::string_view sensor_id, Millis from,
+                                        Millis to) override {
+    std::vector<Reading> out;
+    auto r = with_reader([&](Connection& c) -> Result<void> {
+      Stmt& s = c.stmt(
+          "SELECT at, value, flags FROM readings WHERE sensor_id = ? AND at >= ? AND at < ? "
+          "ORDER BY at");
+      MES_CHECK_STMT(s);
+      s.reset().bind(sensor_id).bind(from).bind(to);
+      while (s.step() == SQLITE_ROW) {
+        out.push_back(Reading{std::string(sensor_id), s.integer(0), s.real(1), s.text(2)});
+      }
+      return {};
+    });
+    if (!r) return tl::unexpected(r.error());
+    return out;
+  }
+
+ private:
+  Result<void> migrate() {
+    if (auto r = exec(writer_->db,
+                      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                      "applied_at INTEGER NOT NULL)");
+        !r) {
+      return r;
+    }
+    Stmt& current = writer_->stmt("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    MES_CHECK_STMT(current);
+    current.reset();
+    const std::int64_t have = current.step() == SQLITE_ROW ? current.integer(0) : 0;
+    current.reset();
+    const auto& list = migrations();
+    if (have > static_cast<std::int64_t>(list.size())) {
+      return refuse(Code::kStorage, "the database has schema version " + std::to_string(have) +
+                                        ", newer than this build's " + std::to_string(list.size()));
+    }
+    for (std::size_t v = static_cast<std::size_t>(have) + 1; v <= list.size(); ++v) {
+      if (auto r = exec(writer_->db, "BEGIN IMMEDIATE"); !r) return r;
+      Result<void> r = exec(writer_->db, list[v - 1]);
+      if (r) {
+        r = exec(writer_->db, "INSERT INTO schema_migrations (version, applied_at) VALUES (" +
+                                  std::to_string(v) + ", " + std::to_string(options_.clock()) +
+                                  ")");
+      }
+      if (!r) {
+        (void)exec(writer_->db, "ROLLBACK");
+        return refuse(Code::kStorage,
+                      "migration " + std::to_string(v) + " failed: " + r.error().message);
+      }
+      if (auto c = exec(writer_->db, "COMMIT"); !c) return c;
+    }
+    return {};
+  }
+
+  Result<std::unique_ptr<Connection>> take_reader() {
+    {
+      std::lock_guard lock(readers_mutex_);
+      if (!readers_.empty()) {
+        auto c = std::move(readers_.back());
+        readers_.pop_back();
+        return c;
+      }
+    }
+    return Connection::open(path_, false);
+  }
+  void give_reader(std::unique_ptr<Connection> c) {
+    std::lock_guard lock(readers_mutex_);
+    if (readers_.size() < 8) readers_.push_back(std::move(c));
+  }
+  Result<void> with_reader(const std::function<Result<void>(Connection&)>& fn) {
+    auto c = take_reader();
+    if (!c) return tl::unexpected(c.error());
+    Result<void> r = fn(**c);
+    give_reader(std::move(*c));
+    return r;
+  }
+
+  std::string path_;
+  StoreOptions options_;
+  std::unique_ptr<Connection> writer_;
+  std::unique_ptr<SqliteWriteBackend> backend_;
+  std::unique_ptr<GroupCommitter> committer_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<Connection>> readers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, StoreOptions options) {
+  auto store = std::make_unique<SqliteStore>(path, std::move(options));
+  if (auto r = store->open(); !r) return tl::unexpected(r.error());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+int sqlite_schema_version() { return static_cast<int>(migrations().size()); }
+
+}  // namespace mes::store

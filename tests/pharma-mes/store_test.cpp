@@ -1,0 +1,267 @@
+// The MES store on a real database: records with optimistic versions, one command = one atomic
+// transaction (record changes, audit chain and signatures together), append-only audit and
+// signature tables enforced by the database, group commit under concurrent writers, reopening
+// continues the chain, and a writer killed with SIGKILL loses no acknowledged command.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include "mes/store/open.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace mes;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::string url() const { return "sqlite://" + dir.file("mes.db"); }
+  std::unique_ptr<Store> open() {
+    store::StoreOptions options;
+    options.clock = [this] { return ++clock; };
+    auto s = store::open_store(url(), options);
+    EXPECT_TRUE(s) << (s ? "" : s.error().message);
+    return s ? std::move(*s) : nullptr;
+  }
+  // A command that creates record `id` of type "lot" with one audit entry.
+  static Result<void> create_lot(Transaction& tx, const std::string& id) {
+    Document d{"lot", id, 0, "", "quarantine", R"({"material":"API-1"})", false, {}};
+    if (auto r = tx.put(d); !r) return r;
+    AuditEntry e;
+    e.actor = "sup1";
+    e.action = "create";
+    e.object_type = "lot";
+    e.object_id = id;
+    e.new_value = d.body;
+    e.reason = "received";
+    return tx.append_audit(e);
+  }
+  static std::optional<ChainProblem> verify_chain(Store& s, std::int64_t* count = nullptr) {
+    ChainVerifier v;
+    auto walked = s.walk_audit(1, [&](const AuditEntry& e) { return v.feed(e); });
+    EXPECT_TRUE(walked);
+    v.finish();
+    if (count) *count = v.entries_checked();
+    return v.problem();
+  }
+
+  test_support::TempDir dir;
+  std::atomic<Millis> clock{1'700'000'000'000};
+};
+
+TEST_F(StoreTest, RecordsHaveVersionsAndStaleWritesAreRefused) {
+  auto s = open();
+  ASSERT_TRUE(s->transact([](Transaction& tx) { return create_lot(tx, "L1"); }));
+  auto dup = s->transact([](Transaction& tx) { return create_lot(tx, "L1"); });
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, Code::kConflict);
+  Document seen;
+  ASSERT_TRUE(s->read([&](Transaction& tx) -> Result<void> {
+    seen = *tx.get("lot", "L1");
+    return {};
+  }));
+  EXPECT_EQ(seen.version, 1);
+  EXPECT_EQ(seen.state, "quarantine");
+  seen.state = "released";
+  ASSERT_TRUE(s->transact([&](Transaction& tx) {
+    Document d = seen;
+    return tx.put(d);
+  }));
+  auto stale = s->transact([&](Transaction& tx) {
+    Document d = seen;  // still version 1
+    d.state = "rejected";
+    return tx.put(d);
+  });
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, Code::kConflict);
+  ASSERT_TRUE(s->read([&](Transaction& tx) -> Result<void> {
+    EXPECT_EQ(tx.get("lot", "L1")->state, "released");
+    EXPECT_EQ(tx.get("lot", "L1")->version, 2);
+    EXPECT_EQ(tx.list("lot", "", "released").size(), 1u);
+    EXPECT_TRUE(tx.list("lot", "", "quarantine").empty());
+    EXPECT_FALSE(tx.get("lot", "nope"));
+    Document d{"lot", "L9", 0, "", "", "{}", false, {}};
+    EXPECT_FALSE(tx.put(d)) << "a read-only view refuses changes";
+    return {};
+  }));
+}
+
+TEST_F(StoreTest, AFailedCommandLeavesNothingAndTheChainContinues) {
+  auto s = open();
+  ASSERT_TRUE(s->transact([](Transaction& tx) { return create_lot(tx, "L1"); }));
+  auto failed = s->transact([](Transaction& tx) -> Result<void> {
+    if (auto r = create_lot(tx, "L2"); !r) return r;
+    return refuse(Code::kLotNotReleased, "refused after writing");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Code::kLotNotReleased);
+  ASSERT_TRUE(s->transact([](Transaction& tx) { return create_lot(tx, "L3"); }));
+  ASSERT_TRUE(s->read([&](Transaction& tx) -> Result<void> {
+    EXPECT_FALSE(tx.get("lot", "L2")) << "no partial write";
+    EXPECT_TRUE(tx.audit_of("lot", "L2").empty());
+    EXPECT_EQ(tx.audit_of("lot", "L3").at(0).seq, 2) << "the chain skipped nothing";
+    return {};
+  }));
+  std::int64_t n = 0;
+  EXPECT_FALSE(verify_chain(*s, &n));
+  EXPECT_EQ(n, 2);
+}
+
+TEST_F(StoreTest, TheDatabaseRefusesUpdatesAndDeletesOfTheTrail) {
+  auto s = open();
+  ASSERT_TRUE(s->transact([](Transaction& tx) { return create_lot(tx, "L1"); }));
+  Signature g{"S1", "qa1", "Quinn QA", Meaning::kApproved, 5, "lot", "L1", "h", "seal"};
+  ASSERT_TRUE(s->transact([&](Transaction& tx) { return tx.add_signature(g); }));
+  s.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("mes.db").c_str(), &db), SQLITE_OK);
+  for (const char* sql : {"UPDATE audit_entries SET reason = 'x'", "DELETE FROM audit_entries",
+                          "UPDATE signatures SET meaning = 'released'", "DELETE FROM signatures",
+                          "DELETE FROM records"}) {
+    char* message = nullptr;
+    EXPECT_NE(sqlite3_exec(db, sql, nullptr, nullptr, &message), SQLITE_OK) << sql;
+    ASSERT_NE(message, nullptr);
+    EXPECT_TRUE(std::string(message).find("append-only") != std::string::npos ||
+                std::string(message).find("never deleted") != std::string::npos)
+        << message;
+    sqlite3_free(message);
+  }
+  sqlite3_close(db);
+  s = open();
+  EXPECT_FALSE(verify_chain(*s));
+}
+
+TEST_F(StoreTest, ConcurrentWritersAreCommittedInGroupsWithAnUnbrokenChain) {
+  auto s = open();
+  constexpr int kThreads = 8, kEach = 150;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id = "T" + std::to_string(t) + "-" + std::to_string(i);
+        if (!s->transact([&](Transaction& tx) { return create_lot(tx, id); })) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::int64_t n = 0;
+  EXPECT_FALSE(verify_chain(*s, &n));
+  EXPECT_EQ(n, kThreads * kEach);
+  ASSERT_TRUE(s->read([&](Transaction& tx) -> Result<void> {
+    EXPECT_EQ(tx.list("lot").size(), static_cast<std::size_t>(kThreads * kEach));
+    return {};
+  }));
+}
+
+TEST_F(StoreTest, ReopeningContinuesTheChainAndRefusesANewerSchema) {
+  {
+    auto s = open();
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(
+          s->transact([&](Transaction& tx) { return create_lot(tx, "L" + std::to_string(i)); }));
+    }
+  }
+  {
+    auto s = open();
+    ASSERT_TRUE(s->transact([](Transaction& tx) { return create_lot(tx, "L5"); }));
+    std::int64_t n = 0;
+    EXPECT_FALSE(verify_chain(*s, &n));
+    EXPECT_EQ(n, 6);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("mes.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (99, 0)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto refused = store::open_store(url());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("newer than this build"), std::string::npos);
+  EXPECT_FALSE(store::open_store("mysql://x"));
+  EXPECT_FALSE(store::open_store("sqlite://"));
+}
+
+// A writer process killed with SIGKILL while committing, three times: the database opens, every
+// command it acknowledged is there, nothing half-written is visible, the chain verifies.
+TEST_F(StoreTest, AKilledWriterLosesNoAcknowledgedCommand) {
+  int acked_total = 0;
+  for (int round = 0; round < 3; ++round) {
+    int report[2];
+    ASSERT_EQ(pipe(report), 0);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      close(report[0]);
+      auto s = store::open_store(url());
+      if (!s) _exit(3);
+      std::vector<std::thread> threads;
+      std::mutex pipe_mutex;
+      for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+          for (int i = 0;; ++i) {
+            const std::string id =
+                "R" + std::to_string(round) + "-" + std::to_string(t) + "-" + std::to_string(i);
+            auto r = (*s)->transact([&](Transaction& tx) -> Result<void> {
+              if (auto c = create_lot(tx, id); !c) return c;
+              AuditEntry extra;  // a second entry in the same command
+              extra.actor = "sup1";
+              extra.action = "modify";
+              extra.object_type = "lot";
+              extra.object_id = id;
+              extra.field = "state";
+              extra.new_value = "quarantine";
+              extra.reason = "second entry";
+              return tx.append_audit(extra);
+            });
+            if (!r) _exit(4);
+            std::lock_guard lock(pipe_mutex);
+            const std::uint32_t len = static_cast<std::uint32_t>(id.size());
+            if (write(report[1], &len, 4) != 4 || write(report[1], id.data(), len) != len) _exit(5);
+          }
+        });
+      }
+      for (auto& th : threads) th.join();
+      _exit(0);
+    }
+    close(report[1]);
+    std::vector<std::string> acked;
+    while (acked.size() < 150u + static_cast<unsigned>(round) * 37u) {
+      std::uint32_t len = 0;
+      ASSERT_EQ(read(report[0], &len, 4), 4);
+      std::string id(len, '\0');
+      ASSERT_EQ(read(report[0], id.data(), len), static_cast<ssize_t>(len));
+      acked.push_back(id);
+    }
+    kill(child, SIGKILL);
+    close(report[0]);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exit " << WEXITSTATUS(status);
+
+    auto s = open();
+    ASSERT_TRUE(s);
+    std::int64_t entries = 0;
+    EXPECT_FALSE(verify_chain(*s, &entries)) << "round " << round;
+    ASSERT_TRUE(s->read([&](Transaction& tx) -> Result<void> {
+      for (const auto& id : acked) {
+        EXPECT_TRUE(tx.get("lot", id)) << id << " was acknowledged";
+        EXPECT_EQ(tx.audit_of("lot", id).size(), 2u) << id << ": both entries or none";
+      }
+      const auto all = tx.list("lot");
+      EXPECT_EQ(static_cast<std::int64_t>(all.size()) * 2, entries)
+          << "every stored lot has exactly its two entries";
+      acked_total = static_cast<int>(all.size());
+      return {};
+    }));
+  }
+  EXPECT_GT(acked_total, 0);
+}
+
+}  // namespace
