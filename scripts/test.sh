@@ -29,6 +29,13 @@ echo "formatting ok"
 step "build (ci preset: ASan + UBSan, warnings as errors)"
 scripts/build.sh ci
 
+step "start PostgreSQL 15 for the MES store tests (private socket directory, no TCP)"
+pg_dir=$(mktemp -d /tmp/gv-test-pg.XXXXXX)
+trap 'scripts/postgres.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
+MES_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir" $((40000 + RANDOM % 20000)))
+export MES_TEST_POSTGRES
+echo "PostgreSQL at $MES_TEST_POSTGRES"
+
 step "tests"
 ctest --test-dir build/ci -LE benchmark -j "$jobs" --timeout 300 --no-tests=error --output-on-failure
 

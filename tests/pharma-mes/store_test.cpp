@@ -12,15 +12,26 @@
 #include <thread>
 
 #include "mes/store/open.hpp"
+#include "postgres_server.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using namespace mes;
 
-class StoreTest : public ::testing::Test {
+// Each test runs against SQLite (a fresh file) and PostgreSQL (a fresh database on the server
+// the test environment started).
+class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
-  std::string url() const { return "sqlite://" + dir.file("mes.db"); }
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      url_ = mes_test::PostgresServer::instance().fresh_database();
+      ASSERT_FALSE(url_.empty()) << mes_test::PostgresServer::instance().error();
+    } else {
+      url_ = "sqlite://" + dir.file("mes.db");
+    }
+  }
+  const std::string& url() const { return url_; }
   std::unique_ptr<Store> open() {
     store::StoreOptions options;
     options.clock = [this] { return ++clock; };
@@ -28,6 +39,19 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(s) << (s ? "" : s.error().message);
     return s ? std::move(*s) : nullptr;
   }
+  // Runs SQL behind the store's back: {succeeded, error message}.
+  std::pair<bool, std::string> raw_sql(const std::string& sql) {
+    if (GetParam() == "postgresql") return mes_test::PostgresServer::run_sql(url_, sql);
+    sqlite3* db = nullptr;
+    if (sqlite3_open(dir.file("mes.db").c_str(), &db) != SQLITE_OK) return {false, "open"};
+    char* message = nullptr;
+    const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) == SQLITE_OK;
+    std::string text = message ? message : "";
+    sqlite3_free(message);
+    sqlite3_close(db);
+    return {ok, text};
+  }
+
   // A command that creates record `id` of type "lot" with one audit entry.
   static Result<void> create_lot(Transaction& tx, const std::string& id) {
     Document d{"lot", id, 0, "", "quarantine", R"({"material":"API-1"})", false, {}};
@@ -52,9 +76,10 @@ class StoreTest : public ::testing::Test {
 
   test_support::TempDir dir;
   std::atomic<Millis> clock{1'700'000'000'000};
+  std::string url_;
 };
 
-TEST_F(StoreTest, RecordsHaveVersionsAndStaleWritesAreRefused) {
+TEST_P(StoreTest, RecordsHaveVersionsAndStaleWritesAreRefused) {
   auto s = open();
   ASSERT_TRUE(s->transact([](Transaction& tx) { return create_lot(tx, "L1"); }));
   auto dup = s->transact([](Transaction& tx) { return create_lot(tx, "L1"); });
@@ -91,7 +116,7 @@ TEST_F(StoreTest, RecordsHaveVersionsAndStaleWritesAreRefused) {
   }));
 }
 
-TEST_F(StoreTest, AFailedCommandLeavesNothingAndTheChainContinues) {
+TEST_P(StoreTest, AFailedCommandLeavesNothingAndTheChainContinues) {
   auto s = open();
   ASSERT_TRUE(s->transact([](Transaction& tx) { return create_lot(tx, "L1"); }));
   auto failed = s->transact([](Transaction& tx) -> Result<void> {
@@ -112,31 +137,26 @@ TEST_F(StoreTest, AFailedCommandLeavesNothingAndTheChainContinues) {
   EXPECT_EQ(n, 2);
 }
 
-TEST_F(StoreTest, TheDatabaseRefusesUpdatesAndDeletesOfTheTrail) {
+TEST_P(StoreTest, TheDatabaseRefusesUpdatesAndDeletesOfTheTrail) {
   auto s = open();
   ASSERT_TRUE(s->transact([](Transaction& tx) { return create_lot(tx, "L1"); }));
   Signature g{"S1", "qa1", "Quinn QA", Meaning::kApproved, 5, "lot", "L1", "h", "seal"};
   ASSERT_TRUE(s->transact([&](Transaction& tx) { return tx.add_signature(g); }));
   s.reset();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(dir.file("mes.db").c_str(), &db), SQLITE_OK);
   for (const char* sql : {"UPDATE audit_entries SET reason = 'x'", "DELETE FROM audit_entries",
                           "UPDATE signatures SET meaning = 'released'", "DELETE FROM signatures",
                           "DELETE FROM records"}) {
-    char* message = nullptr;
-    EXPECT_NE(sqlite3_exec(db, sql, nullptr, nullptr, &message), SQLITE_OK) << sql;
-    ASSERT_NE(message, nullptr);
-    EXPECT_TRUE(std::string(message).find("append-only") != std::string::npos ||
-                std::string(message).find("never deleted") != std::string::npos)
-        << message;
-    sqlite3_free(message);
+    const auto [ok, message] = raw_sql(sql);
+    EXPECT_FALSE(ok) << sql;
+    EXPECT_TRUE(message.find("append-only") != std::string::npos ||
+                message.find("never deleted") != std::string::npos)
+        << sql << ": " << message;
   }
-  sqlite3_close(db);
   s = open();
   EXPECT_FALSE(verify_chain(*s));
 }
 
-TEST_F(StoreTest, ConcurrentWritersAreCommittedInGroupsWithAnUnbrokenChain) {
+TEST_P(StoreTest, ConcurrentWritersAreCommittedInGroupsWithAnUnbrokenChain) {
   auto s = open();
   constexpr int kThreads = 8, kEach = 150;
   std::vector<std::thread> threads;
@@ -160,7 +180,7 @@ TEST_F(StoreTest, ConcurrentWritersAreCommittedInGroupsWithAnUnbrokenChain) {
   }));
 }
 
-TEST_F(StoreTest, ReopeningContinuesTheChainAndRefusesANewerSchema) {
+TEST_P(StoreTest, ReopeningContinuesTheChainAndRefusesANewerSchema) {
   {
     auto s = open();
     for (int i = 0; i < 5; ++i) {
@@ -175,12 +195,7 @@ TEST_F(StoreTest, ReopeningContinuesTheChainAndRefusesANewerSchema) {
     EXPECT_FALSE(verify_chain(*s, &n));
     EXPECT_EQ(n, 6);
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(dir.file("mes.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(
-      sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (99, 0)", nullptr, nullptr, nullptr),
-      SQLITE_OK);
-  sqlite3_close(db);
+  ASSERT_TRUE(raw_sql("INSERT INTO schema_migrations VALUES (99, 0)").first);
   auto refused = store::open_store(url());
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("newer than this build"), std::string::npos);
@@ -190,7 +205,7 @@ TEST_F(StoreTest, ReopeningContinuesTheChainAndRefusesANewerSchema) {
 
 // A writer process killed with SIGKILL while committing, three times: the database opens, every
 // command it acknowledged is there, nothing half-written is visible, the chain verifies.
-TEST_F(StoreTest, AKilledWriterLosesNoAcknowledgedCommand) {
+TEST_P(StoreTest, AKilledWriterLosesNoAcknowledgedCommand) {
   int acked_total = 0;
   for (int round = 0; round < 3; ++round) {
     int report[2];
@@ -263,5 +278,8 @@ TEST_F(StoreTest, AKilledWriterLosesNoAcknowledgedCommand) {
   }
   EXPECT_GT(acked_total, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Databases, StoreTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& test_info) { return test_info.param; });
 
 }  // namespace

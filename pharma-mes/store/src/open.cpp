@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "postgres_store.hpp"
 #include "sqlite_store.hpp"
 
 namespace mes::store {
@@ -19,6 +20,9 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url, StoreOptions o
     const std::string path = url.substr(kSqlite.size());
     if (path.empty()) return refuse(Code::kInvalid, "sqlite:// needs a file path", "url");
     return open_sqlite_store(path, std::move(options));
+  }
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    return open_postgres_store(url, std::move(options));
   }
   return refuse(Code::kInvalid,
                 "unsupported store URL '" + url + "' (sqlite://<path> or postgresql://...)", "url");

@@ -1,0 +1,81 @@
+#include "postgres_server.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <pqxx/pqxx>
+
+#include "test_support.hpp"
+
+namespace mes_test {
+namespace {
+std::mutex mutex;
+}
+
+PostgresServer& PostgresServer::instance() {
+  static PostgresServer server;
+  return server;
+}
+
+PostgresServer::PostgresServer() {
+  const char* env = std::getenv("MES_TEST_POSTGRES");
+  std::string base;
+  if (env != nullptr && *env != '\0') {
+    base = env;
+  } else {
+    own_dir_ = "/tmp/mes-test-pg-" + std::to_string(getpid());
+    const int port = test_support::free_port();
+    const auto [code, out] =
+        test_support::run_command({"/bin/bash", GV_SOURCE_DIR "/scripts/postgres.sh", "start",
+                                   own_dir_, std::to_string(port)},
+                                  120'000);
+    if (code != 0) {
+      error_ = "could not start PostgreSQL: " + out;
+      return;
+    }
+    base = out.substr(0, out.find('\n'));
+  }
+  const auto q = base.find('?');
+  if (q == std::string::npos) {
+    error_ = "MES_TEST_POSTGRES must look like postgresql:///?host=<dir>&port=<port>&user=postgres";
+    return;
+  }
+  query_ = base.substr(q + 1);
+}
+
+PostgresServer::~PostgresServer() {
+  if (!own_dir_.empty()) {
+    test_support::run_command({"/bin/bash", GV_SOURCE_DIR "/scripts/postgres.sh", "stop", own_dir_},
+                              60'000);
+    std::error_code ec;
+    std::filesystem::remove_all(own_dir_, ec);
+  }
+}
+
+std::string PostgresServer::fresh_database() {
+  std::lock_guard lock(mutex);
+  if (query_.empty()) return {};
+  const std::string name = "mes_t" + std::to_string(getpid()) + "_" + std::to_string(++next_);
+  const auto [ok, message] = run_sql("postgresql:///postgres?" + query_, "CREATE DATABASE " + name);
+  if (!ok) {
+    error_ = "CREATE DATABASE failed: " + message;
+    return {};
+  }
+  return "postgresql:///" + name + "?" + query_;
+}
+
+std::pair<bool, std::string> PostgresServer::run_sql(const std::string& url,
+                                                     const std::string& sql) {
+  try {
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    n.exec(sql);
+    return {true, {}};
+  } catch (const std::exception& e) {
+    return {false, e.what()};
+  }
+}
+
+}  // namespace mes_test
