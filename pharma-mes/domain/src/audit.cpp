@@ -6,14 +6,42 @@
 namespace mes {
 namespace {
 
+void put_number(std::string& out, std::int64_t value) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  (void)ec;  // 24 characters always fit an int64
+  out.append(digits, end);
+}
+
 void put(std::string& out, std::string_view field) {
-  out += std::to_string(field.size());
+  put_number(out, static_cast<std::int64_t>(field.size()));
   out += ':';
   out += field;
   out += '|';
 }
 
-void put(std::string& out, std::int64_t value) { put(out, std::to_string(value)); }
+void put(std::string& out, std::int64_t value) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  (void)ec;
+  put(out, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+void canonical_into(std::string& out, const AuditEntry& e) {
+  out.clear();
+  out += "audit/1|";
+  put(out, e.seq);
+  put(out, e.at);
+  put(out, e.actor);
+  put(out, e.action);
+  put(out, e.object_type);
+  put(out, e.object_id);
+  put(out, e.field);
+  put(out, e.old_value);
+  put(out, e.new_value);
+  put(out, e.reason);
+  put(out, e.prev_hash);
+}
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t v = 0;
@@ -27,18 +55,7 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
 std::string canonical(const AuditEntry& e) {
   std::string out;
   out.reserve(160 + e.old_value.size() + e.new_value.size() + e.reason.size());
-  out += "audit/1|";
-  put(out, e.seq);
-  put(out, e.at);
-  put(out, e.actor);
-  put(out, e.action);
-  put(out, e.object_type);
-  put(out, e.object_id);
-  put(out, e.field);
-  put(out, e.old_value);
-  put(out, e.new_value);
-  put(out, e.reason);
-  put(out, e.prev_hash);
+  canonical_into(out, e);
   return out;
 }
 
@@ -144,7 +161,8 @@ bool ChainVerifier::feed(const AuditEntry& e) {
                 "entry " + std::to_string(e.seq) +
                     " does not link to the entry before it (an entry was replaced or moved)");
   }
-  if (crypto::sha256_hex(canonical(e)) != e.hash) {
+  canonical_into(buffer_, e);  // reused: no allocation per entry once warm
+  if (!crypto::sha256_hex_equals(buffer_, e.hash)) {
     return fail(ChainProblemKind::kAltered, e.seq,
                 "entry " + std::to_string(e.seq) + " was altered (its hash does not match)");
   }

@@ -56,18 +56,39 @@ std::optional<std::string> from_hex(std::string_view hex) {
   return out;
 }
 
-std::string sha256_hex(std::string_view bytes) {
+namespace {
+
+void sha256(std::string_view bytes, unsigned char (&out)[32]) {
   thread_local DigestContext digest;
-  unsigned char out[32];
   unsigned int size = 0;
   if (digest.ctx == nullptr || digest.md == nullptr ||
       EVP_DigestInit_ex2(digest.ctx, digest.md, nullptr) != 1 ||
       EVP_DigestUpdate(digest.ctx, bytes.data(), bytes.size()) != 1 ||
       EVP_DigestFinal_ex(digest.ctx, out, &size) != 1 || size != 32) {
-    // Falls back to libsodium's portable SHA-256 (same result, slower).
-    (void)sodium_ready();
+    (void)sodium_ready();  // libsodium's portable SHA-256: same result, slower
     crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   }
+}
+
+}  // namespace
+
+bool sha256_hex_equals(std::string_view bytes, std::string_view expected_hex) {
+  if (expected_hex.size() != 64) return false;
+  unsigned char out[32];
+  sha256(bytes, out);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < 32; ++i) {
+    if (expected_hex[2 * i] != kDigits[out[i] >> 4] ||
+        expected_hex[2 * i + 1] != kDigits[out[i] & 15]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char out[32];
+  sha256(bytes, out);
   return to_hex(std::string_view(reinterpret_cast<const char*>(out), 32));
 }
 

@@ -58,6 +58,11 @@ class Stmt {
                            static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
              : std::string();
   }
+  void text_into(int col, std::string& out) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    out.assign(p ? reinterpret_cast<const char*>(p) : "",
+               p ? static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)) : 0);
+  }
   std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   double real(int col) const { return sqlite3_column_double(stmt_, col); }
 
@@ -131,6 +136,22 @@ CREATE INDEX readings_by_sensor ON readings (sensor_id, at);
 constexpr const char* kAuditColumns =
     "seq, at, actor, action, object_type, object_id, field, old_value, new_value, reason, "
     "prev_hash, hash";
+
+// Fills e from the row, reusing its strings' capacity (no allocation per row once warm).
+void read_audit_row(const Stmt& s, AuditEntry& e) {
+  e.seq = s.integer(0);
+  e.at = s.integer(1);
+  s.text_into(2, e.actor);
+  s.text_into(3, e.action);
+  s.text_into(4, e.object_type);
+  s.text_into(5, e.object_id);
+  s.text_into(6, e.field);
+  s.text_into(7, e.old_value);
+  s.text_into(8, e.new_value);
+  s.text_into(9, e.reason);
+  s.text_into(10, e.prev_hash);
+  s.text_into(11, e.hash);
+}
 
 AuditEntry audit_row(const Stmt& s) {
   AuditEntry e;
@@ -499,9 +520,11 @@ class SqliteStore final : public Store {
       r = refuse(Code::kStorage, "SQLite: " + s.error());
     } else {
       s.reset().bind(from_seq);
+      AuditEntry entry;
       int rc = 0;
       while ((rc = s.step()) == SQLITE_ROW) {
-        if (!visit(audit_row(s))) break;
+        read_audit_row(s, entry);
+        if (!visit(entry)) break;
       }
       if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         r = tl::unexpected(db_error((*c)->db, "walk audit"));

@@ -101,6 +101,7 @@ class ChainVerifier {
   std::string last_hash_ = kGenesisHash;
   std::int64_t checked_ = 0;
   std::optional<ChainProblem> problem_;
+  std::string buffer_;
 };
 
 }  // namespace mes

@@ -11,6 +11,8 @@
 namespace mes::crypto {
 
 std::string sha256_hex(std::string_view bytes);
+// sha256_hex(bytes) == expected_hex, without building the hex string.
+bool sha256_hex_equals(std::string_view bytes, std::string_view expected_hex);
 std::string to_hex(std::string_view bytes);
 std::optional<std::string> from_hex(std::string_view hex);
 
