@@ -1,0 +1,243 @@
+// Mes: the MES application service. Every public operation is one command: it checks who acts
+// (an active account whose roles allow the action, 11.10(d),(g)), applies the rules, and writes
+// the record changes with their audit entries (and signatures) in one store transaction. A
+// refused command changes nothing and is itself audited with its code (11.10(e),(f)).
+// Records are JSON documents whose body has a "data" part (what signatures cover) and a "flow"
+// part (workflow state). Thread-safe: no mutable state of its own; the store serialises writers.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mes/domain/accounts.hpp"
+#include "mes/domain/audit.hpp"
+#include "mes/domain/crypto.hpp"
+#include "mes/domain/esign.hpp"
+#include "mes/domain/isa88.hpp"
+#include "mes/domain/roles.hpp"
+#include "mes/domain/store.hpp"
+
+namespace mes {
+
+struct MesConfig {
+  PasswordPolicy passwords;
+  Millis signing_idle_timeout = 15 * 60 * 1000;
+  std::string site = "Site 1";
+};
+
+// The components a signer presents (11.200): the user id may be empty for a later signing by the
+// session's own user; the password is always needed.
+struct SignatureInput {
+  std::string user_id;
+  std::string password;
+};
+
+struct LoginResult {
+  LoginOutcome outcome = LoginOutcome::kBadCredentials;
+  std::string user_id, full_name;
+  RoleSet roles = 0;
+};
+
+struct NewUser {
+  std::string id, full_name;
+  RoleSet roles = 0;
+  std::string initial_password;  // one-time: must be changed at first login
+};
+
+enum class EquipmentStatus : std::uint8_t { kClean, kDirty, kInUse, kOutOfService };
+std::string_view to_string(EquipmentStatus status);
+std::optional<EquipmentStatus> parse_equipment_status(std::string_view text);
+
+struct Equipment {
+  std::string id, name;
+  std::string equipment_class;         // e.g. "reactor", "scale"
+  std::string site, area, cell, unit;  // ISA-88 physical model path
+  EquipmentStatus status = EquipmentStatus::kClean;
+  Millis calibration_due = 0;
+  std::string in_use_by;  // batch id while kInUse
+};
+
+enum class LotStatus : std::uint8_t { kQuarantine, kReleased, kRejected, kExpired };
+std::string_view to_string(LotStatus status);
+std::optional<LotStatus> parse_lot_status(std::string_view text);
+
+struct Lot {
+  std::string id, material;
+  double quantity = 0;
+  std::string unit;
+  Millis expires_at = 0;
+  LotStatus status = LotStatus::kQuarantine;
+};
+
+struct ParameterSpec {
+  std::string name, unit;
+  double target = 0, low = 0, high = 0;
+};
+struct ChargeSpec {
+  std::string material;
+  double quantity = 0;       // per base batch size
+  double tolerance_pct = 0;  // allowed deviation of the net weight
+  std::string unit = "kg";
+};
+// One phase of a master recipe, with its place in the procedure.
+struct PhaseSpec {
+  std::string unit_procedure, operation, phase;
+  std::string instructions;
+  std::string equipment_class;  // empty: no equipment
+  int standard_minutes = 0;
+  bool second_person_verification = false;
+  std::vector<ParameterSpec> parameters;
+  std::vector<ChargeSpec> charges;
+};
+struct MasterRecipe {
+  std::string product;
+  int version = 0;
+  double base_size = 1;  // batch size the charges are written for
+  std::string size_unit = "kg";
+  std::vector<PhaseSpec> phases;
+  std::string status;  // draft, approved
+};
+
+struct Sensor {
+  std::string id, room, kind, unit;
+  double alert_low = 0, alert_high = 0, action_low = 0, action_high = 0;
+  int interval_seconds = 60;
+  Millis calibration_due = 0;
+};
+
+// One thing QA must look at before release.
+struct Exception {
+  std::string
+      kind;  // out_of_limits, alarm, deviation, failed_weighing, hold, abort, late_entry, override
+  std::string step, detail;
+  Millis at = 0;
+};
+
+class Mes {
+ public:
+  Mes(Store& store, const PasswordHasher& hasher, crypto::SigningKey key, MesConfig config = {});
+
+  // ---- accounts (11.300) ----
+  // The first administrator, only on an empty user table.
+  Result<void> bootstrap_admin(const std::string& id, const std::string& full_name,
+                               const std::string& password);
+  Result<void> create_user(const std::string& actor, const NewUser& user);
+  Result<void> deactivate_user(const std::string& actor, const std::string& id,
+                               const std::string& reason);
+  Result<void> set_locked(const std::string& actor, const std::string& id, bool locked,
+                          const std::string& reason);
+  // An administrator's reset: the new password is one-time (must be changed at next login).
+  Result<void> reset_password(const std::string& actor, const std::string& id,
+                              const std::string& one_time_password, const std::string& reason);
+  Result<LoginResult> login(const std::string& id, const std::string& password);
+  Result<void> change_password(const std::string& id, const std::string& old_password,
+                               const std::string& new_password);
+  Result<User> user(const std::string& id);
+
+  // ---- plant, materials ----
+  Result<void> add_equipment(const std::string& actor, const Equipment& equipment);
+  Result<void> set_equipment_status(const std::string& actor, const std::string& id,
+                                    EquipmentStatus status, const std::string& reason);
+  Result<void> add_sensor(const std::string& actor, const Sensor& sensor);
+  Result<void> receive_lot(const std::string& actor, const Lot& lot);
+  // QA: quarantine -> released / rejected (signed "approved" / "rejected").
+  Result<void> set_lot_status(const std::string& actor, SigningSession& session,
+                              const std::string& lot, LotStatus status, const std::string& reason,
+                              const SignatureInput& signature);
+
+  // ---- master recipes ----
+  // A new draft (version = last + 1); returns its id "<product>@<version>".
+  Result<std::string> create_master_draft(const std::string& actor, MasterRecipe recipe,
+                                          const std::string& reason);
+  Result<void> edit_master_draft(const std::string& actor, const std::string& id,
+                                 MasterRecipe recipe, const std::string& reason);
+  Result<void> approve_master(const std::string& actor, SigningSession& session,
+                              const std::string& id, const SignatureInput& signature);
+
+  // ---- batches ----
+  // Creates batch `batch_id` from an approved master, scaled to `size`.
+  Result<void> create_batch(const std::string& actor, const std::string& batch_id,
+                            const std::string& master_id, double size);
+  Result<isa88::State> command_batch(const std::string& actor, const std::string& batch_id,
+                                     isa88::Command command, const std::string& reason);
+  // Step n (1-based): must be the current step; binds the equipment (clean, free, calibrated).
+  Result<void> start_step(const std::string& actor, const std::string& batch_id, int step,
+                          const std::string& equipment_id);
+  // Out of limits: recorded, flagged and a deviation opened; a changed value needs a reason.
+  Result<bool> enter_parameter(const std::string& actor, const std::string& batch_id, int step,
+                               const std::string& name, double value, const std::string& reason);
+  // A weighing on a registered, calibrated scale from a released lot of the charge's material
+  // (otherwise refused). Net = gross - tare; outside the charge's tolerance it is recorded as a
+  // failed weighing (accepted = false, reason "out_of_tolerance") for review by exception, and
+  // the charge still needs an accepted one.
+  struct Weighing {
+    bool accepted = false;
+    double net = 0, low = 0, high = 0;
+    std::string reason_code;
+  };
+  Result<Weighing> weigh(const std::string& actor, const std::string& batch_id, int step,
+                         const std::string& material, const std::string& scale_id,
+                         const std::string& lot_id, double gross, double tare);
+  // Second-person verification of the step's entries (signed "verified" by someone else).
+  Result<void> verify_step(const std::string& actor, SigningSession& session,
+                           const std::string& batch_id, int step, const SignatureInput& signature);
+  Result<void> complete_step(const std::string& actor, const std::string& batch_id, int step);
+
+  // ---- deviations, review, release ----
+  Result<std::string> open_deviation(const std::string& actor, const std::string& batch_id,
+                                     const std::string& cause, const std::string& description);
+  Result<void> close_deviation(const std::string& actor, const std::string& deviation_id,
+                               const std::string& disposition, const std::string& capa);
+  Result<std::vector<Exception>> review_by_exception(const std::string& actor,
+                                                     const std::string& batch_id);
+  Result<void> mark_reviewed(const std::string& actor, SigningSession& session,
+                             const std::string& batch_id, const SignatureInput& signature);
+  Result<void> release_batch(const std::string& actor, SigningSession& session,
+                             const std::string& batch_id, bool release, const std::string& reason,
+                             const SignatureInput& signature);
+  // Genealogy: lots that went into a batch; batches a lot went into.
+  Result<std::vector<std::string>> lots_of_batch(const std::string& batch_id);
+  Result<std::vector<std::string>> batches_of_lot(const std::string& lot_id);
+
+  // ---- verification ----
+  // Walks the audit chain against the stored checkpoints and checks every signature against the
+  // record it points to. The first problem found, or nothing.
+  struct VerifyReport {
+    std::int64_t entries = 0;
+    std::size_t checkpoints = 0, signatures = 0;
+    std::optional<ChainProblem> chain_problem;
+    std::vector<std::string> signature_problems;
+    bool ok() const { return !chain_problem && signature_problems.empty(); }
+  };
+  Result<VerifyReport> verify(const std::vector<Checkpoint>& external_checkpoints = {});
+  // Signs a checkpoint of the chain as it is now and stores it.
+  Result<Checkpoint> checkpoint();
+
+  const std::string& public_key() const { return public_key_; }
+
+ private:
+  // Runs fn as one store transaction; a refusal (not a storage failure) is audited afterwards
+  // in its own transaction, with the command's name and the code.
+  Result<void> command(const std::string& actor, std::string_view name,
+                       std::string_view object_type, const std::string& object_id,
+                       const std::function<Result<void>(Transaction&)>& fn);
+  // Password check outside any transaction (Argon2id is slow); a wrong one counts as a failed
+  // login and may lock the account (recorded in its own transaction).
+  Result<User> authenticate_signer(const std::string& signer, const std::string& password);
+  // Signs (record_type, record_id, record_hash) inside tx, after authenticate_signer().
+  Result<Signature> sign(Transaction& tx, SigningSession& session, const User& signer,
+                         const SignatureInput& input, Meaning meaning,
+                         const std::string& record_type, const std::string& record_id,
+                         const std::string& record_hash);
+  Result<User> signer_for(SigningSession& session, const SignatureInput& input);
+
+  Store& store_;
+  const PasswordHasher& hasher_;
+  crypto::SigningKey key_;
+  std::string public_key_;
+  MesConfig config_;
+};
+
+}  // namespace mes

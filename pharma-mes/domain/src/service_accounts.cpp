@@ -1,0 +1,308 @@
+// Mes: the command wrapper, accounts (11.300), logins and electronic signatures (11.200, 11.50,
+// 11.70).
+#include "service_support.hpp"
+
+namespace mes {
+
+using detail::audit;
+using detail::json;
+
+Mes::Mes(Store& store, const PasswordHasher& hasher, crypto::SigningKey key, MesConfig config)
+    : store_(store),
+      hasher_(hasher),
+      key_(std::move(key)),
+      public_key_(key_.public_key_hex()),
+      config_(std::move(config)) {}
+
+Result<void> Mes::command(const std::string& actor, std::string_view name,
+                          std::string_view object_type, const std::string& object_id,
+                          const std::function<Result<void>(Transaction&)>& fn) {
+  auto result = store_.transact(fn);
+  if (!result && result.error().code != Code::kStorage) {
+    // The refusal itself is on the record (11.10(e),(f)): who tried what, and why it was refused.
+    const Error refusal = result.error();
+    (void)store_.transact([&](Transaction& tx) {
+      return audit(tx, actor.empty() ? "anonymous" : actor, "refused", std::string(object_type),
+                   object_id, std::string(name), "",
+                   std::string(to_string(refusal.code)) + ": " + refusal.message, "");
+    });
+  }
+  return result;
+}
+
+Result<void> Mes::bootstrap_admin(const std::string& id, const std::string& full_name,
+                                  const std::string& password) {
+  if (auto r = check_user_id(id); !r) return r;
+  if (auto r = check_new_password(password, id, config_.passwords); !r) return r;
+  const std::string hash = hasher_.hash(password);
+  return command("system", "bootstrap_admin", "user", id, [&](Transaction& tx) -> Result<void> {
+    if (!tx.list("user").empty()) {
+      return refuse(Code::kConflict, "users exist: the first administrator is already there");
+    }
+    User u;
+    u.id = id;
+    u.full_name = full_name;
+    u.roles = role_bit(Role::kAdmin);
+    u.password_hash = hash;
+    u.password_set_at = tx.now();
+    u.created_at = tx.now();
+    Document doc{"user", id, 0, "", "active", "", false, {}};
+    return detail::put_audited(tx, "system", doc, detail::user_body(u), "create", "");
+  });
+}
+
+Result<void> Mes::create_user(const std::string& actor, const NewUser& nu) {
+  if (auto r = check_user_id(nu.id); !r) return r;
+  if (nu.full_name.empty()) return refuse(Code::kInvalid, "a user needs a full name", "full_name");
+  if (!valid_role_set(nu.roles)) {
+    return refuse(Code::kInvalid,
+                  "roles must be one or more of operator, supervisor, qa, or admin alone", "roles");
+  }
+  if (auto r = check_new_password(nu.initial_password, nu.id, config_.passwords); !r) return r;
+  const std::string hash = hasher_.hash(nu.initial_password);
+  return command(actor, "create_user", "user", nu.id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kManageUsers, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (tx.get("user", nu.id)) {
+      // Ids are never reused, not even those of deactivated users (11.300(a)).
+      return refuse(Code::kConflict, "user id " + nu.id + " exists or existed", "id");
+    }
+    User u;
+    u.id = nu.id;
+    u.full_name = nu.full_name;
+    u.roles = nu.roles;
+    u.password_hash = hash;
+    u.password_set_at = tx.now();
+    u.must_change_password = true;  // the first password was chosen by the administrator
+    u.created_at = tx.now();
+    Document doc{"user", nu.id, 0, "", "active", "", false, {}};
+    return detail::put_audited(tx, actor, doc, detail::user_body(u), "create", "");
+  });
+}
+
+namespace {
+
+// Loads user `id` for an administrator's change.
+Result<std::pair<Document, User>> user_for_admin(Transaction& tx, const std::string& actor,
+                                                 const std::string& id, const MesConfig& config) {
+  if (auto a = detail::authorize(tx, actor, Action::kManageUsers, config); !a) {
+    return tl::unexpected(a.error());
+  }
+  auto doc = tx.get("user", id);
+  if (!doc) return refuse(Code::kNotFound, "no user " + id, "id");
+  User u = detail::user_from(*doc);
+  return std::make_pair(*doc, u);
+}
+
+}  // namespace
+
+Result<void> Mes::deactivate_user(const std::string& actor, const std::string& id,
+                                  const std::string& reason) {
+  return command(actor, "deactivate_user", "user", id, [&](Transaction& tx) -> Result<void> {
+    if (auto r = detail::require_reason(reason); !r) return r;
+    auto found = user_for_admin(tx, actor, id, config_);
+    if (!found) return tl::unexpected(found.error());
+    auto& [doc, u] = *found;
+    if (id == actor) return refuse(Code::kForbidden, "administrators cannot deactivate themselves");
+    u.status = AccountStatus::kDeactivated;
+    doc.state = "deactivated";
+    return detail::put_audited(tx, actor, doc, detail::user_body(u), "deactivate", reason);
+  });
+}
+
+Result<void> Mes::set_locked(const std::string& actor, const std::string& id, bool locked,
+                             const std::string& reason) {
+  return command(actor, locked ? "lock_user" : "unlock_user", "user", id,
+                 [&](Transaction& tx) -> Result<void> {
+                   if (auto r = detail::require_reason(reason); !r) return r;
+                   auto found = user_for_admin(tx, actor, id, config_);
+                   if (!found) return tl::unexpected(found.error());
+                   auto& [doc, u] = *found;
+                   if (u.status == AccountStatus::kDeactivated) {
+                     return refuse(Code::kAccountInactive, "user " + id + " is deactivated");
+                   }
+                   u.status = locked ? AccountStatus::kLocked : AccountStatus::kActive;
+                   u.failed_logins = 0;
+                   doc.state = std::string(to_string(u.status));
+                   return detail::put_audited(tx, actor, doc, detail::user_body(u),
+                                              locked ? "lock" : "unlock", reason);
+                 });
+}
+
+Result<void> Mes::reset_password(const std::string& actor, const std::string& id,
+                                 const std::string& one_time_password, const std::string& reason) {
+  if (auto r = check_new_password(one_time_password, id, config_.passwords); !r) return r;
+  const std::string hash = hasher_.hash(one_time_password);
+  return command(actor, "reset_password", "user", id, [&](Transaction& tx) -> Result<void> {
+    if (auto r = detail::require_reason(reason); !r) return r;
+    auto found = user_for_admin(tx, actor, id, config_);
+    if (!found) return tl::unexpected(found.error());
+    auto& [doc, u] = *found;
+    if (u.status == AccountStatus::kDeactivated) {
+      return refuse(Code::kAccountInactive, "user " + id + " is deactivated");
+    }
+    u.password_hash = hash;
+    u.password_set_at = tx.now();
+    u.must_change_password = true;
+    return detail::put_audited(tx, actor, doc, detail::user_body(u), "reset_password", reason);
+  });
+}
+
+Result<LoginResult> Mes::login(const std::string& id, const std::string& password) {
+  // The slow hash check runs outside the transaction; the outcome is recorded inside it.
+  std::optional<User> before;
+  if (auto r = store_.read([&](Transaction& tx) -> Result<void> {
+        if (auto doc = tx.get("user", id)) before = detail::user_from(*doc);
+        return {};
+      });
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (!before) {
+    (void)store_.transact([&](Transaction& tx) {
+      return audit(tx, "anonymous", "login_failed", "user", id, "", "", "unknown user id", "");
+    });
+    return LoginResult{LoginOutcome::kBadCredentials, id, "", 0};
+  }
+  const bool matches = hasher_.verify(before->password_hash, password);
+  LoginResult result;
+  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+    auto doc = tx.get("user", id);
+    if (!doc) return refuse(Code::kNotFound, "no user " + id);
+    const User u = detail::user_from(*doc);
+    const LoginDecision d = decide_login(u, matches, tx.now(), config_.passwords);
+    result = LoginResult{d.outcome, u.id, u.full_name, u.roles};
+    const std::string outcome(to_string(d.outcome));
+    if (d.user.failed_logins != u.failed_logins || d.user.status != u.status) {
+      doc->state = std::string(to_string(d.user.status));
+      if (auto p = detail::put_audited(tx, id, *doc, detail::user_body(d.user), "login",
+                                       "login " + outcome);
+          !p) {
+        return p;
+      }
+    } else if (auto a = audit(tx, id, "login", "user", id, "", "", outcome, ""); !a) {
+      return a;
+    }
+    if (d.outcome == LoginOutcome::kLockedNow) {
+      return audit(tx, "system", "security_alert", "user", id, "status", "active", "locked",
+                   std::to_string(d.user.failed_logins) + " consecutive failed logins");
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return result;
+}
+
+Result<void> Mes::change_password(const std::string& id, const std::string& old_password,
+                                  const std::string& new_password) {
+  auto signer = authenticate_signer(id, old_password);
+  if (!signer) return tl::unexpected(signer.error());
+  if (auto r = check_new_password(new_password, id, config_.passwords); !r) return r;
+  if (hasher_.verify(signer->password_hash, new_password)) {
+    return refuse(Code::kPasswordRejected, "the new password must differ from the old one",
+                  "new_password");
+  }
+  const std::string hash = hasher_.hash(new_password);
+  return command(id, "change_password", "user", id, [&](Transaction& tx) -> Result<void> {
+    auto doc = tx.get("user", id);
+    if (!doc) return refuse(Code::kNotFound, "no user " + id);
+    User u = detail::user_from(*doc);
+    u.password_hash = hash;
+    u.password_set_at = tx.now();
+    u.must_change_password = false;
+    return detail::put_audited(tx, id, *doc, detail::user_body(u), "change_password",
+                               "password changed by its owner");
+  });
+}
+
+Result<User> Mes::user(const std::string& id) {
+  std::optional<User> u;
+  if (auto r = store_.read([&](Transaction& tx) -> Result<void> {
+        if (auto doc = tx.get("user", id)) u = detail::user_from(*doc);
+        return {};
+      });
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (!u) return refuse(Code::kNotFound, "no user " + id, "id");
+  return *u;
+}
+
+Result<User> Mes::authenticate_signer(const std::string& signer, const std::string& password) {
+  std::optional<User> u;
+  if (auto r = store_.read([&](Transaction& tx) -> Result<void> {
+        if (auto doc = tx.get("user", signer)) u = detail::user_from(*doc);
+        return {};
+      });
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (!u) return refuse(Code::kBadSignature, "user id or password is wrong", "user_id");
+  if (u->status == AccountStatus::kDeactivated) {
+    return refuse(Code::kAccountInactive, "user " + signer + " is deactivated");
+  }
+  if (u->status == AccountStatus::kLocked) {
+    return refuse(Code::kAccountLocked, "user " + signer + " is locked");
+  }
+  if (!hasher_.verify(u->password_hash, password)) {
+    // A wrong password at a signing counts like a failed login (and may lock the account).
+    (void)login(signer, password);
+    return refuse(Code::kBadSignature, "user id or password is wrong", "password");
+  }
+  return *u;
+}
+
+Result<User> Mes::signer_for(SigningSession& session, const SignatureInput& input) {
+  const std::string signer = input.user_id.empty() ? session.user_id : input.user_id;
+  if (signer.empty()) {
+    return refuse(Code::kSignatureRequired, "a signature needs the user id and password",
+                  "user_id");
+  }
+  if (input.password.empty()) {
+    return refuse(Code::kSignatureRequired, "a signature needs the password", "password");
+  }
+  return authenticate_signer(signer, input.password);
+}
+
+Result<Signature> Mes::sign(Transaction& tx, SigningSession& session, const User& signer,
+                            const SignatureInput& input, Meaning meaning,
+                            const std::string& record_type, const std::string& record_id,
+                            const std::string& record_hash) {
+  // Which components this signing needed (11.200(a)(1)), judged at the command's time.
+  if (auto c = check_components(session, signer.id, input.user_id, tx.now(),
+                                config_.signing_idle_timeout);
+      !c) {
+    return tl::unexpected(c.error());
+  }
+  if (!may_sign(signer.roles)) {
+    return refuse(Code::kForbidden, "administrators cannot sign records");
+  }
+  Signature s;
+  s.user_id = signer.id;
+  s.printed_name = signer.full_name;
+  s.meaning = meaning;
+  s.signed_at = tx.now();
+  s.record_type = record_type;
+  s.record_id = record_id;
+  s.record_hash = record_hash;
+  s.id = crypto::sha256_hex(record_type + "|" + record_id + "|" + signer.id + "|" +
+                            std::string(to_string(meaning)) + "|" + std::to_string(tx.now()))
+             .substr(0, 24);
+  seal(s, key_);
+  if (auto r = tx.add_signature(s); !r) return tl::unexpected(r.error());
+  if (auto r =
+          audit(tx, signer.id, "sign", record_type, record_id, "signature", "",
+                std::string(to_string(meaning)) + " by " + signer.full_name + " (" + s.id + ")",
+                std::string(to_string(meaning)));
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (signer.id == session.user_id) {
+    session.has_signed = true;
+    session.last_activity = tx.now();
+  }
+  return s;
+}
+
+}  // namespace mes

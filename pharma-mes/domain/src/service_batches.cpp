@@ -1,0 +1,931 @@
+// Mes: batches (ISA-88 commands, steps in sequence, parameter entry, weighing, second-person
+// verification), deviations, review by exception, QA release, genealogy.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "service_support.hpp"
+
+namespace mes {
+
+using detail::json;
+using isa88::Command;
+using isa88::State;
+
+namespace {
+
+std::string step_id(const std::string& batch, int n) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%03d", n);
+  return batch + "/" + buf;
+}
+
+struct LoadedBatch {
+  Document doc;
+  json body;
+  State state = State::kIdle;
+};
+
+Result<LoadedBatch> load_batch(Transaction& tx, const std::string& id) {
+  auto doc = tx.get("batch", id);
+  if (!doc) return refuse(Code::kNotFound, "no batch " + id, "batch");
+  LoadedBatch b{*doc, detail::body_of(*doc), State::kIdle};
+  b.state = isa88::parse_state(doc->state).value_or(State::kIdle);
+  return b;
+}
+
+struct LoadedStep {
+  Document doc;
+  json body;
+  json spec;  // the phase of the control recipe
+};
+
+Result<LoadedStep> load_step(Transaction& tx, const LoadedBatch& b, int n) {
+  const json& phases = b.body["data"]["phases"];
+  if (n < 1 || static_cast<std::size_t>(n) > phases.size()) {
+    return refuse(Code::kNotFound, "batch " + b.doc.id + " has no step " + std::to_string(n),
+                  "step");
+  }
+  auto doc = tx.get("step", step_id(b.doc.id, n));
+  if (!doc) return refuse(Code::kStorage, "step record " + step_id(b.doc.id, n) + " is missing");
+  return LoadedStep{*doc, detail::body_of(*doc), phases[static_cast<std::size_t>(n - 1)]};
+}
+
+Result<void> require_running(const LoadedBatch& b) {
+  if (b.state != State::kRunning) {
+    return refuse(
+        Code::kOutOfSequence,
+        "batch " + b.doc.id + " is " + std::string(isa88::to_string(b.state)) + ", not Running");
+  }
+  return {};
+}
+
+Result<void> require_step_running(const LoadedStep& s) {
+  const std::string status = s.body["flow"].value("status", "");
+  if (status != "running") {
+    return refuse(Code::kOutOfSequence, "step " + s.doc.id + " is " + status + ", not running",
+                  "step");
+  }
+  return {};
+}
+
+// Entries close when the step is verified: the verifier signed exactly these values.
+Result<void> require_open_for_entries(const LoadedStep& s) {
+  if (auto r = require_step_running(s); !r) return r;
+  if (!s.body["flow"].value("verified_by", "").empty()) {
+    return refuse(Code::kRecordImmutable,
+                  "step " + s.doc.id + " is verified: its entries can no longer change", "step");
+  }
+  if (s.body["flow"].value("held", false)) {
+    return refuse(Code::kOutOfSequence, "step " + s.doc.id + " is held", "step");
+  }
+  return {};
+}
+
+void add_performer(json& batch_body, const std::string& user) {
+  json& p = batch_body["flow"]["performers"];
+  if (!p.is_array()) p = json::array();
+  if (std::find(p.begin(), p.end(), user) == p.end()) p.push_back(user);
+}
+
+void add_actor(json& step_body, const std::string& user) {
+  json& p = step_body["data"]["actors"];
+  if (!p.is_array()) p = json::array();
+  if (std::find(p.begin(), p.end(), user) == p.end()) p.push_back(user);
+}
+
+// The accepted net weight per material in a step.
+double accepted_net(const json& step_body, const std::string& material) {
+  double total = 0;
+  for (const auto& w : step_body["data"].value("weighings", json::array())) {
+    if (w.value("material", "") == material && w.value("accepted", false)) {
+      total += w.value("net", 0.0);
+    }
+  }
+  return total;
+}
+
+Result<std::string> open_deviation_in(Transaction& tx, const std::string& actor,
+                                      const std::string& batch, const std::string& cause,
+                                      const std::string& description, bool automatic) {
+  const auto existing = tx.list("deviation", batch);
+  const std::string id = batch + "-DEV-" + std::to_string(existing.size() + 1);
+  const json body{{"data",
+                   {{"batch", batch},
+                    {"cause", cause},
+                    {"description", description},
+                    {"opened_by", actor},
+                    {"opened_at", tx.now()},
+                    {"automatic", automatic}}},
+                  {"flow", {{"status", "open"}, {"disposition", ""}, {"capa", ""}}}};
+  Document doc{"deviation", id, 0, batch, "open", "", false, {}};
+  if (auto r = detail::put_audited(tx, actor, doc, body, "create", ""); !r) {
+    return tl::unexpected(r.error());
+  }
+  return id;
+}
+
+// Batch record hash: the batch's data and the content hash of every step, in order.
+std::string batch_record_hash(Transaction& tx, const LoadedBatch& b) {
+  std::string all = detail::content_hash("batch", b.doc.id, b.body);
+  for (const auto& step : tx.list("step", b.doc.id)) {
+    all += detail::content_hash("step", step.id, detail::body_of(step));
+  }
+  return crypto::sha256_hex(all);
+}
+
+}  // namespace
+
+Result<void> Mes::create_batch(const std::string& actor, const std::string& batch_id,
+                               const std::string& master_id, double size) {
+  return command(actor, "create_batch", "batch", batch_id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kCreateBatch, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (batch_id.empty() || batch_id.find('/') != std::string::npos) {
+      return refuse(Code::kInvalid, "a batch id is not empty and has no '/'", "batch");
+    }
+    if (!(size > 0) || !std::isfinite(size)) {
+      return refuse(Code::kInvalid, "batch size must be positive", "size");
+    }
+    auto master = tx.get("master", master_id);
+    if (!master) return refuse(Code::kNotFound, "no master recipe " + master_id, "master");
+    const json mb = detail::body_of(*master);
+    if (mb["flow"].value("status", "") != "approved") {
+      return refuse(Code::kRecordImmutable,
+                    "master " + master_id + " is not approved: batches use approved versions only",
+                    "master");
+    }
+    // The control recipe: a copy of the approved master, scaled; later edits of the master (new
+    // versions) never reach this batch.
+    json data = mb["data"];
+    const double scale = size / data.value("base_size", 1.0);
+    for (auto& phase : data["phases"]) {
+      for (auto& charge : phase["charges"]) {
+        charge["quantity"] = charge.value("quantity", 0.0) * scale;
+      }
+    }
+    data["master"] = master_id;
+    data["master_hash"] = detail::content_hash("master", master_id, mb);
+    data["size"] = size;
+    data["scale"] = scale;
+    data["created_by"] = actor;
+    data["created_at"] = tx.now();
+    const json body{{"data", data},
+                    {"flow",
+                     {{"current_step", 1},
+                      {"performers", json::array()},
+                      {"held_ms", 0},
+                      {"reviewed", false},
+                      {"disposition", ""},
+                      {"events", json::array()}}}};
+    Document doc{"batch", batch_id, 0, master_id, "Idle", "", false, {}};
+    if (auto r = detail::put_audited(tx, actor, doc, body, "create", ""); !r) return r;
+    int n = 0;
+    for (const auto& phase : data["phases"]) {
+      ++n;
+      const json step{{"data",
+                       {{"batch", batch_id},
+                        {"n", n},
+                        {"phase", phase.value("phase", "")},
+                        {"parameters", json::object()},
+                        {"weighings", json::array()},
+                        {"actors", json::array()}}},
+                      {"flow", {{"status", "pending"}}}};
+      Document sd{"step", step_id(batch_id, n), 0, batch_id, "pending", "", false, {}};
+      if (auto r = detail::put_audited(tx, actor, sd, step, "create", ""); !r) return r;
+    }
+    return {};
+  });
+}
+
+Result<State> Mes::command_batch(const std::string& actor, const std::string& batch_id, Command cmd,
+                                 const std::string& reason) {
+  State final_state = State::kIdle;
+  const std::string name = "batch_" + std::string(isa88::to_string(cmd));
+  auto r = command(actor, name, "batch", batch_id, [&](Transaction& tx) -> Result<void> {
+    const bool supervise = cmd == Command::kRestart || cmd == Command::kStop ||
+                           cmd == Command::kAbort || cmd == Command::kReset;
+    if (auto a = detail::authorize(
+            tx, actor, supervise ? Action::kSuperviseBatch : Action::kRunBatch, config_);
+        !a) {
+      return tl::unexpected(a.error());
+    }
+    auto b = load_batch(tx, batch_id);
+    if (!b) return tl::unexpected(b.error());
+    if (cmd == Command::kReset && isa88::is_final(b->state)) {
+      return refuse(Code::kRecordImmutable, "batch " + batch_id + " is " +
+                                                std::string(isa88::to_string(b->state)) +
+                                                ": its record is final (make a new batch)");
+    }
+    const auto next = isa88::next_state(b->state, cmd);
+    if (!next) {
+      return refuse(Code::kIllegalTransition, std::string(isa88::to_string(cmd)) +
+                                                  " is not allowed in state " +
+                                                  std::string(isa88::to_string(b->state)));
+    }
+    const bool needs_reason = cmd == Command::kHold || cmd == Command::kRestart ||
+                              cmd == Command::kStop || cmd == Command::kAbort;
+    if (needs_reason) {
+      if (auto rr = detail::require_reason(reason); !rr) return rr;
+    }
+    json& flow = b->body["flow"];
+    const Millis now = tx.now();
+    // The transient state, then where it settles (our phases finish pausing, holding, ... at
+    // once): both are on the record.
+    const State settled = isa88::settle(*next);
+    flow["events"].push_back({{"at", now},
+                              {"by", actor},
+                              {"command", std::string(isa88::to_string(cmd))},
+                              {"from", std::string(isa88::to_string(b->state))},
+                              {"to", std::string(isa88::to_string(settled))},
+                              {"reason", reason}});
+    if (cmd == Command::kStart) flow["started_at"] = now;
+    if (settled == State::kHeld) flow["held_since"] = now;
+    if (b->state == State::kHeld && flow.contains("held_since")) {
+      flow["held_ms"] = flow.value("held_ms", Millis{0}) + (now - flow.value("held_since", now));
+      flow.erase("held_since");
+    }
+    if (isa88::is_final(settled)) flow["ended_at"] = now;
+    add_performer(b->body, actor);
+    b->doc.state = std::string(isa88::to_string(settled));
+    if (auto p = detail::put_audited(tx, actor, b->doc, b->body, "command",
+                                     reason.empty() ? std::string(isa88::to_string(cmd)) : reason);
+        !p) {
+      return p;
+    }
+    if (*next != settled) {
+      if (auto a =
+              detail::audit(tx, "system", "transition", "batch", batch_id, "state",
+                            std::string(isa88::to_string(*next)),
+                            std::string(isa88::to_string(settled)), "transient state completed");
+          !a) {
+        return a;
+      }
+    }
+    // A hold (and stop/abort) reaches the running phases; restart resumes them; stop/abort
+    // release the equipment.
+    for (auto step : tx.list("step", batch_id, "running")) {
+      json sb = detail::body_of(step);
+      if (settled == State::kHeld) sb["flow"]["held"] = true;
+      if (settled == State::kRunning) sb["flow"]["held"] = false;
+      if (settled == State::kStopped || settled == State::kAborted) {
+        sb["flow"]["status"] = settled == State::kStopped ? "stopped" : "aborted";
+        step.state = sb["flow"]["status"];
+        const std::string eq = sb["data"].value("equipment", "");
+        if (!eq.empty()) {
+          if (auto e = tx.get("equipment", eq)) {
+            json eb = detail::body_of(*e);
+            eb["flow"]["status"] = "dirty";
+            eb["flow"]["in_use_by"] = "";
+            e->state = "dirty";
+            if (auto p = detail::put_audited(tx, actor, *e, eb, "modify", "batch ended"); !p) {
+              return p;
+            }
+          }
+        }
+      }
+      if (auto p = detail::put_audited(tx, actor, step, sb, "command",
+                                       "batch " + std::string(isa88::to_string(cmd)));
+          !p) {
+        return p;
+      }
+    }
+    final_state = settled;
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return final_state;
+}
+
+Result<void> Mes::start_step(const std::string& actor, const std::string& batch_id, int n,
+                             const std::string& equipment_id) {
+  return command(
+      actor, "start_step", "step", step_id(batch_id, n), [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kExecuteStep, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        auto b = load_batch(tx, batch_id);
+        if (!b) return tl::unexpected(b.error());
+        if (auto r = require_running(*b); !r) return r;
+        const int current = b->body["flow"].value("current_step", 1);
+        if (n != current) {
+          return refuse(Code::kOutOfSequence,
+                        "step " + std::to_string(n) + " is not next: step " +
+                            std::to_string(current) + " comes first",
+                        "step");
+        }
+        auto s = load_step(tx, *b, n);
+        if (!s) return tl::unexpected(s.error());
+        if (s->body["flow"].value("status", "") != "pending") {
+          return refuse(Code::kOutOfSequence, "step " + s->doc.id + " was already started", "step");
+        }
+        const std::string needed = s->spec.value("equipment_class", "");
+        if (!needed.empty()) {
+          auto e = tx.get("equipment", equipment_id);
+          if (!e) return refuse(Code::kNotFound, "no equipment " + equipment_id, "equipment");
+          json eb = detail::body_of(*e);
+          if (eb["data"].value("class", "") != needed) {
+            return refuse(Code::kEquipmentUnavailable,
+                          equipment_id + " is a " + eb["data"].value("class", "") +
+                              ", the step needs a " + needed,
+                          "equipment");
+          }
+          const std::string status = eb["flow"].value("status", "");
+          if (status != "clean") {
+            return refuse(
+                Code::kEquipmentUnavailable,
+                equipment_id + " is " + status +
+                    (status == "in_use" ? " by batch " + eb["flow"].value("in_use_by", "") : ""),
+                "equipment");
+          }
+          if (eb["flow"].value("calibration_due", Millis{0}) <= tx.now()) {
+            return refuse(Code::kEquipmentUnavailable,
+                          equipment_id + " is past its calibration date", "equipment");
+          }
+          eb["flow"]["status"] = "in_use";
+          eb["flow"]["in_use_by"] = batch_id;
+          e->state = "in_use";
+          if (auto p = detail::put_audited(tx, actor, *e, eb, "modify", "used by " + s->doc.id);
+              !p) {
+            return p;
+          }
+          s->body["data"]["equipment"] = equipment_id;
+        } else if (!equipment_id.empty()) {
+          return refuse(Code::kInvalid, "step " + std::to_string(n) + " uses no equipment",
+                        "equipment");
+        }
+        s->body["data"]["started_by"] = actor;
+        s->body["data"]["started_at"] = tx.now();
+        add_actor(s->body, actor);
+        s->body["flow"]["status"] = "running";
+        s->doc.state = "running";
+        if (auto p = detail::put_audited(tx, actor, s->doc, s->body, "start", "step started"); !p) {
+          return p;
+        }
+        add_performer(b->body, actor);
+        return detail::put_audited(tx, actor, b->doc, b->body, "modify",
+                                   "step " + std::to_string(n) + " started");
+      });
+}
+
+Result<bool> Mes::enter_parameter(const std::string& actor, const std::string& batch_id, int n,
+                                  const std::string& name, double value,
+                                  const std::string& reason) {
+  bool in_limits = false;
+  auto r = command(
+      actor, "enter_parameter", "step", step_id(batch_id, n), [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kExecuteStep, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        if (!std::isfinite(value))
+          return refuse(Code::kInvalid, "the value is not a number", "value");
+        auto b = load_batch(tx, batch_id);
+        if (!b) return tl::unexpected(b.error());
+        if (auto rr = require_running(*b); !rr) return rr;
+        auto s = load_step(tx, *b, n);
+        if (!s) return tl::unexpected(s.error());
+        if (auto rr = require_open_for_entries(*s); !rr) return rr;
+        const json* spec = nullptr;
+        for (const auto& p : s->spec["parameters"]) {
+          if (p.value("name", "") == name) spec = &p;
+        }
+        if (spec == nullptr) {
+          return refuse(Code::kNotFound, "step " + std::to_string(n) + " has no parameter " + name,
+                        "name");
+        }
+        json& params = s->body["data"]["parameters"];
+        const bool changed = params.contains(name);
+        if (changed && reason.empty()) {
+          return refuse(Code::kReasonRequired, "changing an entered value needs a reason",
+                        "reason");
+        }
+        const double low = spec->value("low", 0.0), high = spec->value("high", 0.0);
+        in_limits = value >= low && value <= high;
+        json entry{{"value", value},
+                   {"unit", spec->value("unit", "")},
+                   {"low", low},
+                   {"high", high},
+                   {"in_limits", in_limits},
+                   {"by", actor},
+                   {"at", tx.now()},
+                   {"changed",
+                    changed || (params.contains(name) && params[name].value("changed", false))}};
+        params[name] = entry;
+        add_actor(s->body, actor);
+        if (auto p = detail::put_audited(tx, actor, s->doc, s->body, "enter",
+                                         changed ? reason : "parameter " + name);
+            !p) {
+          return p;
+        }
+        if (!in_limits) {
+          auto d = open_deviation_in(
+              tx, "system", batch_id, "out_of_limits",
+              name + " = " + detail::number_text(value) + " outside [" + detail::number_text(low) +
+                  ", " + detail::number_text(high) + "] at step " + std::to_string(n),
+              true);
+          if (!d) return tl::unexpected(d.error());
+        }
+        return {};
+      });
+  if (!r) return tl::unexpected(r.error());
+  return in_limits;
+}
+
+Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& batch_id, int n,
+                                 const std::string& material, const std::string& scale_id,
+                                 const std::string& lot_id, double gross, double tare) {
+  Weighing result;
+  auto r =
+      command(actor, "weigh", "step", step_id(batch_id, n), [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kExecuteStep, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        if (!std::isfinite(gross) || !std::isfinite(tare) || tare < 0 || gross <= tare) {
+          return refuse(Code::kInvalid, "gross must be above tare, tare not negative", "gross");
+        }
+        auto b = load_batch(tx, batch_id);
+        if (!b) return tl::unexpected(b.error());
+        if (auto rr = require_running(*b); !rr) return rr;
+        auto s = load_step(tx, *b, n);
+        if (!s) return tl::unexpected(s.error());
+        if (auto rr = require_open_for_entries(*s); !rr) return rr;
+        const json* charge = nullptr;
+        for (const auto& c : s->spec["charges"]) {
+          if (c.value("material", "") == material) charge = &c;
+        }
+        if (charge == nullptr) {
+          return refuse(Code::kNotFound, "step " + std::to_string(n) + " charges no " + material,
+                        "material");
+        }
+        // The scale: registered (11.10(h)), in service, calibrated.
+        auto scale = tx.get("equipment", scale_id);
+        if (!scale || detail::body_of(*scale)["data"].value("class", "") != "scale") {
+          return refuse(Code::kUnknownDevice, "no registered scale " + scale_id, "scale");
+        }
+        const json sb = detail::body_of(*scale);
+        if (sb["flow"].value("status", "") == "out_of_service") {
+          return refuse(Code::kEquipmentUnavailable, "scale " + scale_id + " is out of service",
+                        "scale");
+        }
+        if (sb["flow"].value("calibration_due", Millis{0}) <= tx.now()) {
+          return refuse(Code::kEquipmentUnavailable,
+                        "scale " + scale_id + " is past its calibration date", "scale");
+        }
+        auto lot = tx.get("lot", lot_id);
+        if (!lot) return refuse(Code::kNotFound, "no lot " + lot_id, "lot");
+        json lb = detail::body_of(*lot);
+        if (lb["data"].value("material", "") != material) {
+          return refuse(
+              Code::kInvalid,
+              "lot " + lot_id + " is " + lb["data"].value("material", "") + ", not " + material,
+              "lot");
+        }
+        if (lb["flow"].value("status", "") != "released") {
+          return refuse(
+              Code::kLotNotReleased,
+              "lot " + lot_id + " is " + lb["flow"].value("status", "") + ", not released", "lot");
+        }
+        const Millis expires = lb["data"].value("expires_at", Millis{0});
+        if (expires != 0 && expires <= tx.now()) {
+          return refuse(Code::kLotNotReleased, "lot " + lot_id + " has expired", "lot");
+        }
+        const double target = charge->value("quantity", 0.0);
+        const double tol = charge->value("tolerance_pct", 0.0) / 100.0;
+        const double already = accepted_net(s->body, material);
+        result.net = gross - tare;
+        result.low = target * (1 - tol) - already;
+        result.high = target * (1 + tol) - already;
+        result.accepted = result.net >= result.low - 1e-9 && result.net <= result.high + 1e-9;
+        result.reason_code = result.accepted ? "" : "out_of_tolerance";
+        s->body["data"]["weighings"].push_back({{"material", material},
+                                                {"scale", scale_id},
+                                                {"lot", lot_id},
+                                                {"gross", gross},
+                                                {"tare", tare},
+                                                {"net", result.net},
+                                                {"low", result.low},
+                                                {"high", result.high},
+                                                {"accepted", result.accepted},
+                                                {"reason_code", result.reason_code},
+                                                {"by", actor},
+                                                {"at", tx.now()}});
+        add_actor(s->body, actor);
+        if (auto p =
+                detail::put_audited(tx, actor, s->doc, s->body, "weigh",
+                                    result.accepted ? "weighing" : "weighing out of tolerance");
+            !p) {
+          return p;
+        }
+        if (result.accepted) {
+          // Genealogy: which lot went into which batch (forward and backward trace).
+          const auto charges = tx.list("charge", lot_id);
+          Document cd{
+              "charge", s->doc.id + "/" + std::to_string(s->body["data"]["weighings"].size()),
+              0,        lot_id,
+              batch_id, "",
+              false,    {}};
+          const json cb{{"data",
+                         {{"lot", lot_id},
+                          {"batch", batch_id},
+                          {"step", n},
+                          {"material", material},
+                          {"net", result.net}}},
+                        {"flow", json::object()}};
+          if (auto p = detail::put_audited(tx, actor, cd, cb, "create", ""); !p) return p;
+          lb["flow"]["consumed"] = lb["flow"].value("consumed", 0.0) + result.net;
+          if (auto p =
+                  detail::put_audited(tx, actor, *lot, lb, "consume", "charged to " + batch_id);
+              !p) {
+            return p;
+          }
+        }
+        return {};
+      });
+  if (!r) return tl::unexpected(r.error());
+  return result;
+}
+
+Result<void> Mes::verify_step(const std::string& actor, SigningSession& session,
+                              const std::string& batch_id, int n, const SignatureInput& signature) {
+  auto signer = signer_for(session, signature);
+  if (!signer) return tl::unexpected(signer.error());
+  return command(
+      actor, "verify_step", "step", step_id(batch_id, n), [&](Transaction& tx) -> Result<void> {
+        if (!allowed(signer->roles, Action::kVerifyStep)) {
+          return refuse(Code::kForbidden, signer->id + " may not verify steps");
+        }
+        auto b = load_batch(tx, batch_id);
+        if (!b) return tl::unexpected(b.error());
+        if (auto rr = require_running(*b); !rr) return rr;
+        auto s = load_step(tx, *b, n);
+        if (!s) return tl::unexpected(s.error());
+        if (auto rr = require_step_running(*s); !rr) return rr;
+        if (!s->spec.value("second_person_verification", false)) {
+          return refuse(Code::kInvalid, "step " + std::to_string(n) + " needs no verification",
+                        "step");
+        }
+        for (const auto& who : s->body["data"].value("actors", json::array())) {
+          if (who == signer->id) {
+            return refuse(Code::kSameUser,
+                          "the verifier must be another person than who did the step", "user_id");
+          }
+        }
+        for (const auto& p : s->spec["parameters"]) {
+          if (!s->body["data"]["parameters"].contains(p.value("name", ""))) {
+            return refuse(Code::kOutOfSequence,
+                          "parameter " + p.value("name", "") + " is not entered yet");
+          }
+        }
+        for (const auto& c : s->spec["charges"]) {
+          const double target = c.value("quantity", 0.0), tol = c.value("tolerance_pct", 0.0) / 100;
+          if (accepted_net(s->body, c.value("material", "")) < target * (1 - tol) - 1e-9) {
+            return refuse(Code::kOutOfSequence, c.value("material", "") + " is not weighed yet");
+          }
+        }
+        if (!s->body["flow"].value("verified_by", "").empty()) {
+          return refuse(Code::kConflict, "step " + s->doc.id + " is already verified");
+        }
+        auto sig = sign(tx, session, *signer, signature, Meaning::kVerified, "step", s->doc.id,
+                        detail::content_hash("step", s->doc.id, s->body));
+        if (!sig) return tl::unexpected(sig.error());
+        s->body["flow"]["verified_by"] = signer->id;
+        s->body["flow"]["verified_at"] = tx.now();
+        s->body["flow"]["verification"] = sig->id;
+        if (auto p = detail::put_audited(tx, actor, s->doc, s->body, "verify",
+                                         "second-person verification");
+            !p) {
+          return p;
+        }
+        add_performer(b->body, signer->id);  // a verifier took part: not the one to release it
+        return detail::put_audited(tx, actor, b->doc, b->body, "modify",
+                                   "step " + std::to_string(n) + " verified");
+      });
+}
+
+Result<void> Mes::complete_step(const std::string& actor, const std::string& batch_id, int n) {
+  return command(
+      actor, "complete_step", "step", step_id(batch_id, n), [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kExecuteStep, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        auto b = load_batch(tx, batch_id);
+        if (!b) return tl::unexpected(b.error());
+        if (auto rr = require_running(*b); !rr) return rr;
+        const int current = b->body["flow"].value("current_step", 1);
+        if (n != current) {
+          return refuse(Code::kOutOfSequence,
+                        "step " + std::to_string(n) + " cannot complete before step " +
+                            std::to_string(current),
+                        "step");
+        }
+        auto s = load_step(tx, *b, n);
+        if (!s) return tl::unexpected(s.error());
+        if (auto rr = require_step_running(*s); !rr) return rr;
+        for (const auto& p : s->spec["parameters"]) {
+          if (!s->body["data"]["parameters"].contains(p.value("name", ""))) {
+            return refuse(Code::kOutOfSequence,
+                          "parameter " + p.value("name", "") + " is not entered");
+          }
+        }
+        for (const auto& c : s->spec["charges"]) {
+          const double target = c.value("quantity", 0.0), tol = c.value("tolerance_pct", 0.0) / 100;
+          if (accepted_net(s->body, c.value("material", "")) < target * (1 - tol) - 1e-9) {
+            return refuse(Code::kOutOfSequence,
+                          c.value("material", "") + " is not charged in tolerance");
+          }
+        }
+        if (s->spec.value("second_person_verification", false) &&
+            s->body["flow"].value("verified_by", "").empty()) {
+          return refuse(Code::kOutOfSequence, "step " + std::to_string(n) +
+                                                  " needs its second-person verification first");
+        }
+        const std::string eq = s->body["data"].value("equipment", "");
+        if (!eq.empty()) {
+          if (auto e = tx.get("equipment", eq)) {
+            json eb = detail::body_of(*e);
+            eb["flow"]["status"] = "dirty";  // used equipment is cleaned before the next batch
+            eb["flow"]["in_use_by"] = "";
+            e->state = "dirty";
+            if (auto p =
+                    detail::put_audited(tx, actor, *e, eb, "modify", "released by " + s->doc.id);
+                !p) {
+              return p;
+            }
+          }
+        }
+        s->body["flow"]["completed_by"] = actor;  // flow: the verifier's signature covers data
+        s->body["flow"]["completed_at"] = tx.now();
+        s->body["flow"]["status"] = "complete";
+        s->doc.state = "complete";
+        if (auto p = detail::put_audited(tx, actor, s->doc, s->body, "complete", "step completed");
+            !p) {
+          return p;
+        }
+        const auto steps = b->body["data"]["phases"].size();
+        b->body["flow"]["current_step"] = n + 1;
+        add_performer(b->body, actor);
+        if (static_cast<std::size_t>(n) == steps) {
+          b->body["flow"]["ended_at"] = tx.now();
+          b->doc.state = "Complete";
+        }
+        return detail::put_audited(tx, actor, b->doc, b->body, "modify",
+                                   "step " + std::to_string(n) + " completed");
+      });
+}
+
+Result<std::string> Mes::open_deviation(const std::string& actor, const std::string& batch_id,
+                                        const std::string& cause, const std::string& description) {
+  std::string id;
+  auto r =
+      command(actor, "open_deviation", "batch", batch_id, [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kOpenDeviation, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        if (cause.empty() || description.empty()) {
+          return refuse(Code::kInvalid, "a deviation needs a cause and a description", "cause");
+        }
+        if (!tx.get("batch", batch_id))
+          return refuse(Code::kNotFound, "no batch " + batch_id, "batch");
+        auto d = open_deviation_in(tx, actor, batch_id, cause, description, false);
+        if (!d) return tl::unexpected(d.error());
+        id = *d;
+        return {};
+      });
+  if (!r) return tl::unexpected(r.error());
+  return id;
+}
+
+Result<void> Mes::close_deviation(const std::string& actor, const std::string& deviation_id,
+                                  const std::string& disposition, const std::string& capa) {
+  return command(
+      actor, "close_deviation", "deviation", deviation_id, [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kDispositionDeviation, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        if (disposition.empty()) {
+          return refuse(Code::kReasonRequired, "a deviation closes only with a disposition",
+                        "disposition");
+        }
+        auto doc = tx.get("deviation", deviation_id);
+        if (!doc) return refuse(Code::kNotFound, "no deviation " + deviation_id, "deviation");
+        json body = detail::body_of(*doc);
+        if (body["flow"].value("status", "") != "open") {
+          return refuse(Code::kConflict, "deviation " + deviation_id + " is closed");
+        }
+        body["flow"]["status"] = "closed";
+        body["flow"]["disposition"] = disposition;
+        body["flow"]["capa"] = capa;
+        body["flow"]["closed_by"] = actor;
+        body["flow"]["closed_at"] = tx.now();
+        doc->state = "closed";
+        return detail::put_audited(tx, actor, *doc, body, "close", disposition);
+      });
+}
+
+namespace {
+
+std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
+  std::vector<Exception> out;
+  for (const auto& e : b.body["flow"].value("events", json::array())) {
+    const std::string cmd = e.value("command", "");
+    if (cmd == "Hold" || cmd == "Abort" || cmd == "Stop") {
+      out.push_back({cmd == "Hold"    ? "hold"
+                     : cmd == "Abort" ? "abort"
+                                      : "stop",
+                     "", e.value("reason", ""), e.value("at", Millis{0})});
+    }
+  }
+  for (const auto& step : tx.list("step", b.doc.id)) {
+    const json sb = detail::body_of(step);
+    const json parameters = sb["data"].value("parameters", json::object());
+    for (const auto& [name, p] : parameters.items()) {
+      if (!p.value("in_limits", true)) {
+        out.push_back({"out_of_limits", step.id,
+                       name + " = " + detail::number_text(p.value("value", 0.0)),
+                       p.value("at", Millis{0})});
+      }
+      if (p.value("changed", false)) {
+        out.push_back({"changed_entry", step.id, name + " changed after first entry",
+                       p.value("at", Millis{0})});
+      }
+    }
+    for (const auto& w : sb["data"].value("weighings", json::array())) {
+      if (!w.value("accepted", true)) {
+        out.push_back({"failed_weighing", step.id,
+                       w.value("material", "") + " net " +
+                           detail::number_text(w.value("net", 0.0)) + " outside [" +
+                           detail::number_text(w.value("low", 0.0)) + ", " +
+                           detail::number_text(w.value("high", 0.0)) + "]",
+                       w.value("at", Millis{0})});
+      }
+    }
+  }
+  for (const auto& d : tx.list("deviation", b.doc.id)) {
+    const json db = detail::body_of(d);
+    out.push_back(
+        {"deviation", "",
+         d.id + " (" + db["flow"].value("status", "") + "): " + db["data"].value("description", ""),
+         db["data"].value("opened_at", Millis{0})});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Exception& a, const Exception& c) { return a.at < c.at; });
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Exception>> Mes::review_by_exception(const std::string& actor,
+                                                        const std::string& batch_id) {
+  std::vector<Exception> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kReviewBatch, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    auto b = load_batch(tx, batch_id);
+    if (!b) return tl::unexpected(b.error());
+    out = exceptions_of(tx, *b);
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return out;
+}
+
+Result<void> Mes::mark_reviewed(const std::string& actor, SigningSession& session,
+                                const std::string& batch_id, const SignatureInput& signature) {
+  auto signer = signer_for(session, signature);
+  if (!signer) return tl::unexpected(signer.error());
+  return command(actor, "mark_reviewed", "batch", batch_id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kReviewBatch, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (signer->id != actor) return refuse(Code::kBadSignature, "the signer must be the reviewer");
+    auto b = load_batch(tx, batch_id);
+    if (!b) return tl::unexpected(b.error());
+    if (!isa88::is_final(b->state)) {
+      return refuse(Code::kOutOfSequence, "batch " + batch_id + " has not ended");
+    }
+    const auto exceptions = exceptions_of(tx, *b);
+    auto sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "batch", batch_id,
+                    batch_record_hash(tx, *b));
+    if (!sig) return tl::unexpected(sig.error());
+    b->body["flow"]["reviewed"] = true;
+    b->body["flow"]["reviewed_exceptions"] = static_cast<int>(exceptions.size());
+    return detail::put_audited(tx, actor, b->doc, b->body, "review",
+                               std::to_string(exceptions.size()) + " exceptions reviewed");
+  });
+}
+
+Result<void> Mes::release_batch(const std::string& actor, SigningSession& session,
+                                const std::string& batch_id, bool release,
+                                const std::string& reason, const SignatureInput& signature) {
+  auto signer = signer_for(session, signature);
+  if (!signer) return tl::unexpected(signer.error());
+  return command(
+      actor, release ? "release_batch" : "reject_batch", "batch", batch_id,
+      [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kReleaseBatch, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        if (signer->id != actor) return refuse(Code::kBadSignature, "the signer must be the actor");
+        if (auto rr = detail::require_reason(reason); !rr) return rr;
+        auto b = load_batch(tx, batch_id);
+        if (!b) return tl::unexpected(b.error());
+        json& flow = b->body["flow"];
+        if (!flow.value("disposition", "").empty()) {
+          return refuse(Code::kRecordImmutable,
+                        "batch " + batch_id + " is already " + flow.value("disposition", ""));
+        }
+        if (release ? b->state != State::kComplete : !isa88::is_final(b->state)) {
+          return refuse(
+              Code::kNotReleasable,
+              "batch " + batch_id + " is " + std::string(isa88::to_string(b->state)) +
+                  (release ? ": only a Complete batch is released" : ": it has not ended"));
+        }
+        for (const auto& who : flow.value("performers", json::array())) {
+          if (who == actor) {
+            return refuse(Code::kSameUser,
+                          "QA who performed a step of the batch cannot release it");
+          }
+        }
+        if (release) {
+          for (const auto& d : tx.list("deviation", batch_id)) {
+            if (d.state != "closed") {
+              return refuse(Code::kNotReleasable, "deviation " + d.id + " is still open");
+            }
+          }
+          if (!flow.value("reviewed", false)) {
+            return refuse(Code::kNotReleasable, "the exceptions of the batch are not reviewed");
+          }
+          for (const auto& step : tx.list("step", batch_id)) {
+            if (step.state != "complete") {
+              return refuse(Code::kNotReleasable, "step " + step.id + " is " + step.state);
+            }
+          }
+          // The batch's own trail: every entry about the batch and its steps is intact.
+          const std::vector<std::pair<std::string, std::string>> objects = [&] {
+            std::vector<std::pair<std::string, std::string>> o{{"batch", batch_id}};
+            for (const auto& step : tx.list("step", batch_id)) o.emplace_back("step", step.id);
+            return o;
+          }();
+          for (const auto& [type, id] : objects) {
+            for (const auto& e : tx.audit_of(type, id)) {
+              if (crypto::sha256_hex(canonical(e)) != e.hash) {
+                return refuse(Code::kNotReleasable, "audit entry " + std::to_string(e.seq) +
+                                                        " of " + id + " does not verify");
+              }
+            }
+            for (const auto& sig : tx.signatures_of(type, id)) {
+              const json body = detail::body_of(*tx.get(type, id));
+              const std::string hash = type == "batch" ? batch_record_hash(tx, *b)
+                                                       : detail::content_hash(type, id, body);
+              const auto check = check_signature(sig, type, id, hash, public_key_);
+              if (check != SignatureCheck::kValid) {
+                return refuse(Code::kNotReleasable, "signature " + sig.id + " on " + id + ": " +
+                                                        std::string(to_string(check)));
+              }
+            }
+          }
+        }
+        auto sig =
+            sign(tx, session, *signer, signature, release ? Meaning::kReleased : Meaning::kRejected,
+                 "batch", batch_id, batch_record_hash(tx, *b));
+        if (!sig) return tl::unexpected(sig.error());
+        flow["disposition"] = release ? "released" : "rejected";
+        flow["disposition_by"] = actor;
+        flow["disposition_at"] = tx.now();
+        flow["disposition_reason"] = reason;
+        return detail::put_audited(tx, actor, b->doc, b->body, release ? "release" : "reject",
+                                   reason);
+      });
+}
+
+Result<std::vector<std::string>> Mes::lots_of_batch(const std::string& batch_id) {
+  std::vector<std::string> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    for (const auto& step : tx.list("step", batch_id)) {
+      for (const auto& w : detail::body_of(step)["data"].value("weighings", json::array())) {
+        if (w.value("accepted", false)) out.push_back(w.value("lot", ""));
+      }
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result<std::vector<std::string>> Mes::batches_of_lot(const std::string& lot_id) {
+  std::vector<std::string> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    for (const auto& c : tx.list("charge", lot_id)) out.push_back(c.state);
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace mes

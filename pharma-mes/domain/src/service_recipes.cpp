@@ -1,0 +1,320 @@
+// Mes: the physical model (equipment, sensors), material lots and master recipes.
+#include "service_support.hpp"
+
+namespace mes {
+
+using detail::json;
+
+std::string_view to_string(EquipmentStatus status) {
+  switch (status) {
+    case EquipmentStatus::kClean:
+      return "clean";
+    case EquipmentStatus::kDirty:
+      return "dirty";
+    case EquipmentStatus::kInUse:
+      return "in_use";
+    case EquipmentStatus::kOutOfService:
+      return "out_of_service";
+  }
+  return "?";
+}
+
+std::optional<EquipmentStatus> parse_equipment_status(std::string_view text) {
+  for (auto s : {EquipmentStatus::kClean, EquipmentStatus::kDirty, EquipmentStatus::kInUse,
+                 EquipmentStatus::kOutOfService}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(LotStatus status) {
+  switch (status) {
+    case LotStatus::kQuarantine:
+      return "quarantine";
+    case LotStatus::kReleased:
+      return "released";
+    case LotStatus::kRejected:
+      return "rejected";
+    case LotStatus::kExpired:
+      return "expired";
+  }
+  return "?";
+}
+
+std::optional<LotStatus> parse_lot_status(std::string_view text) {
+  for (auto s :
+       {LotStatus::kQuarantine, LotStatus::kReleased, LotStatus::kRejected, LotStatus::kExpired}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+json phase_json(const PhaseSpec& p) {
+  json params = json::array();
+  for (const auto& x : p.parameters) {
+    params.push_back({{"name", x.name},
+                      {"unit", x.unit},
+                      {"target", x.target},
+                      {"low", x.low},
+                      {"high", x.high}});
+  }
+  json charges = json::array();
+  for (const auto& c : p.charges) {
+    charges.push_back({{"material", c.material},
+                       {"quantity", c.quantity},
+                       {"tolerance_pct", c.tolerance_pct},
+                       {"unit", c.unit}});
+  }
+  return json{{"unit_procedure", p.unit_procedure},
+              {"operation", p.operation},
+              {"phase", p.phase},
+              {"instructions", p.instructions},
+              {"equipment_class", p.equipment_class},
+              {"standard_minutes", p.standard_minutes},
+              {"second_person_verification", p.second_person_verification},
+              {"parameters", params},
+              {"charges", charges}};
+}
+
+Result<void> check_recipe(const MasterRecipe& r) {
+  if (r.product.empty()) return refuse(Code::kInvalid, "a recipe needs a product", "product");
+  if (!(r.base_size > 0)) return refuse(Code::kInvalid, "base size must be positive", "base_size");
+  if (r.phases.empty())
+    return refuse(Code::kInvalid, "a recipe needs at least one phase", "phases");
+  for (std::size_t i = 0; i < r.phases.size(); ++i) {
+    const PhaseSpec& p = r.phases[i];
+    const std::string where = "phases[" + std::to_string(i) + "]";
+    if (p.phase.empty() || p.operation.empty() || p.unit_procedure.empty()) {
+      return refuse(Code::kInvalid, "every phase names its unit procedure, operation and phase",
+                    where);
+    }
+    for (const auto& x : p.parameters) {
+      if (x.name.empty() || !(x.low <= x.target && x.target <= x.high)) {
+        return refuse(Code::kInvalid, "parameter limits must satisfy low <= target <= high",
+                      where + ".parameters." + x.name);
+      }
+    }
+    for (const auto& c : p.charges) {
+      if (c.material.empty() || !(c.quantity > 0) || c.tolerance_pct < 0) {
+        return refuse(Code::kInvalid,
+                      "a charge needs a material, a positive quantity and a tolerance",
+                      where + ".charges");
+      }
+    }
+  }
+  return {};
+}
+
+json recipe_data(const MasterRecipe& r) {
+  json phases = json::array();
+  for (const auto& p : r.phases) phases.push_back(phase_json(p));
+  return json{{"product", r.product},
+              {"version", r.version},
+              {"base_size", r.base_size},
+              {"size_unit", r.size_unit},
+              {"phases", phases}};
+}
+
+}  // namespace
+
+Result<void> Mes::add_equipment(const std::string& actor, const Equipment& e) {
+  return command(actor, "add_equipment", "equipment", e.id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kManagePlant, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (e.id.empty() || e.equipment_class.empty()) {
+      return refuse(Code::kInvalid, "equipment needs an id and a class", "id");
+    }
+    const json body{{"data",
+                     {{"name", e.name},
+                      {"class", e.equipment_class},
+                      {"site", e.site.empty() ? config_.site : e.site},
+                      {"area", e.area},
+                      {"cell", e.cell},
+                      {"unit", e.unit}}},
+                    {"flow",
+                     {{"status", std::string(to_string(e.status))},
+                      {"calibration_due", e.calibration_due},
+                      {"in_use_by", ""}}}};
+    Document doc{"equipment", e.id, 0, e.unit, std::string(to_string(e.status)), "", false, {}};
+    return detail::put_audited(tx, actor, doc, body, "create", "");
+  });
+}
+
+Result<void> Mes::set_equipment_status(const std::string& actor, const std::string& id,
+                                       EquipmentStatus status, const std::string& reason) {
+  return command(
+      actor, "set_equipment_status", "equipment", id, [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kManagePlant, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        auto doc = tx.get("equipment", id);
+        if (!doc) return refuse(Code::kNotFound, "no equipment " + id, "id");
+        json body = detail::body_of(*doc);
+        if (body["flow"].value("status", "") == "in_use") {
+          return refuse(Code::kEquipmentUnavailable, "equipment " + id + " is in use by batch " +
+                                                         body["flow"].value("in_use_by", ""));
+        }
+        if (status == EquipmentStatus::kInUse) {
+          return refuse(Code::kInvalid, "equipment is put in use by starting a step");
+        }
+        body["flow"]["status"] = std::string(to_string(status));
+        doc->state = std::string(to_string(status));
+        return detail::put_audited(tx, actor, *doc, body, "modify", reason);
+      });
+}
+
+Result<void> Mes::add_sensor(const std::string& actor, const Sensor& s) {
+  return command(actor, "add_sensor", "sensor", s.id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kManagePlant, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (s.id.empty() || s.room.empty() || s.unit.empty()) {
+      return refuse(Code::kInvalid, "a sensor needs an id, a room and a unit", "id");
+    }
+    if (!(s.action_low <= s.alert_low && s.alert_low < s.alert_high &&
+          s.alert_high <= s.action_high) ||
+        s.interval_seconds <= 0) {
+      return refuse(Code::kInvalid,
+                    "limits must satisfy action_low <= alert_low < alert_high <= action_high",
+                    "limits");
+    }
+    const json body{{"data",
+                     {{"room", s.room},
+                      {"kind", s.kind},
+                      {"unit", s.unit},
+                      {"alert_low", s.alert_low},
+                      {"alert_high", s.alert_high},
+                      {"action_low", s.action_low},
+                      {"action_high", s.action_high},
+                      {"interval_seconds", s.interval_seconds}}},
+                    {"flow", {{"calibration_due", s.calibration_due}}}};
+    Document doc{"sensor", s.id, 0, s.room, "active", "", false, {}};
+    return detail::put_audited(tx, actor, doc, body, "create", "");
+  });
+}
+
+Result<void> Mes::receive_lot(const std::string& actor, const Lot& lot) {
+  return command(actor, "receive_lot", "lot", lot.id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kManageMaterials, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (lot.id.empty() || lot.material.empty() || !(lot.quantity > 0)) {
+      return refuse(Code::kInvalid, "a lot needs an id, a material and a positive quantity", "id");
+    }
+    const json body{{"data",
+                     {{"material", lot.material},
+                      {"quantity", lot.quantity},
+                      {"unit", lot.unit},
+                      {"expires_at", lot.expires_at}}},
+                    {"flow", {{"status", "quarantine"}, {"consumed", 0.0}}}};
+    Document doc{"lot", lot.id, 0, lot.material, "quarantine", "", false, {}};
+    return detail::put_audited(tx, actor, doc, body, "create", "");
+  });
+}
+
+Result<void> Mes::set_lot_status(const std::string& actor, SigningSession& session,
+                                 const std::string& lot_id, LotStatus status,
+                                 const std::string& reason, const SignatureInput& signature) {
+  auto signer = signer_for(session, signature);
+  if (!signer) return tl::unexpected(signer.error());
+  return command(actor, "set_lot_status", "lot", lot_id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kSetLotStatus, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (signer->id != actor) return refuse(Code::kBadSignature, "the signer must be the actor");
+    auto doc = tx.get("lot", lot_id);
+    if (!doc) return refuse(Code::kNotFound, "no lot " + lot_id, "lot");
+    json body = detail::body_of(*doc);
+    const std::string from = body["flow"].value("status", "");
+    if (from != "quarantine" || status == LotStatus::kQuarantine) {
+      return refuse(
+          Code::kIllegalTransition,
+          "a lot goes from quarantine to released, rejected or expired (it is " + from + ")");
+    }
+    body["flow"]["status"] = std::string(to_string(status));
+    doc->state = std::string(to_string(status));
+    if (auto r = detail::put_audited(tx, actor, *doc, body, "modify", reason); !r) return r;
+    auto s = sign(tx, session, *signer, signature,
+                  status == LotStatus::kReleased ? Meaning::kApproved : Meaning::kRejected, "lot",
+                  lot_id, detail::content_hash("lot", lot_id, body));
+    if (!s) return tl::unexpected(s.error());
+    return {};
+  });
+}
+
+Result<std::string> Mes::create_master_draft(const std::string& actor, MasterRecipe recipe,
+                                             const std::string& reason) {
+  if (auto r = check_recipe(recipe); !r) return tl::unexpected(r.error());
+  std::string id;
+  auto r = command(
+      actor, "create_master_draft", "master", recipe.product, [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kEditMaster, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        int version = 0;
+        for (const auto& d : tx.list("master", recipe.product)) {
+          version = std::max(version, detail::body_of(d)["data"].value("version", 0));
+        }
+        recipe.version = version + 1;
+        id = recipe.product + "@" + std::to_string(recipe.version);
+        const json body{{"data", recipe_data(recipe)}, {"flow", {{"status", "draft"}}}};
+        Document doc{"master", id, 0, recipe.product, "draft", "", false, {}};
+        return detail::put_audited(tx, actor, doc, body, "create", reason);
+      });
+  if (!r) return tl::unexpected(r.error());
+  return id;
+}
+
+Result<void> Mes::edit_master_draft(const std::string& actor, const std::string& id,
+                                    MasterRecipe recipe, const std::string& reason) {
+  if (auto r = check_recipe(recipe); !r) return r;
+  return command(actor, "edit_master_draft", "master", id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kEditMaster, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    auto doc = tx.get("master", id);
+    if (!doc) return refuse(Code::kNotFound, "no master recipe " + id, "id");
+    json body = detail::body_of(*doc);
+    if (body["flow"].value("status", "") != "draft") {
+      return refuse(Code::kRecordImmutable, "master " + id + " is approved: make a new version");
+    }
+    recipe.version = body["data"].value("version", 0);
+    if (recipe.product != body["data"].value("product", "")) {
+      return refuse(Code::kInvalid, "a draft keeps its product", "product");
+    }
+    body["data"] = recipe_data(recipe);
+    return detail::put_audited(tx, actor, *doc, body, "modify", reason);
+  });
+}
+
+Result<void> Mes::approve_master(const std::string& actor, SigningSession& session,
+                                 const std::string& id, const SignatureInput& signature) {
+  auto signer = signer_for(session, signature);
+  if (!signer) return tl::unexpected(signer.error());
+  return command(actor, "approve_master", "master", id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kApproveMaster, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (signer->id != actor) return refuse(Code::kBadSignature, "the signer must be the actor");
+    auto doc = tx.get("master", id);
+    if (!doc) return refuse(Code::kNotFound, "no master recipe " + id, "id");
+    json body = detail::body_of(*doc);
+    if (body["flow"].value("status", "") != "draft") {
+      return refuse(Code::kRecordImmutable, "master " + id + " is already approved");
+    }
+    body["flow"]["status"] = "approved";
+    doc->state = "approved";
+    if (auto r = detail::put_audited(tx, actor, *doc, body, "approve", "approved for use"); !r) {
+      return r;
+    }
+    auto s = sign(tx, session, *signer, signature, Meaning::kApproved, "master", id,
+                  detail::content_hash("master", id, body));
+    if (!s) return tl::unexpected(s.error());
+    return {};
+  });
+}
+
+}  // namespace mes

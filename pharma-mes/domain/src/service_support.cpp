@@ -1,0 +1,159 @@
+#include "service_support.hpp"
+
+#include <charconv>
+
+namespace mes::detail {
+namespace {
+
+void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (j.is_object()) {
+    if (j.empty() && !prefix.empty()) out[prefix] = "{}";
+    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+  } else if (j.is_array()) {
+    if (j.empty()) out[prefix] = "[]";
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      flatten(j[i], prefix + "[" + std::to_string(i) + "]", out);
+    }
+  } else {
+    out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
+  }
+}
+
+bool secret(const std::string& path) {
+  return path.size() >= 13 && path.compare(path.size() - 13, 13, "password_hash") == 0;
+}
+
+}  // namespace
+
+json body_of(const Document& doc) {
+  if (doc.body.empty()) return json{{"data", json::object()}, {"flow", json::object()}};
+  json j = json::parse(doc.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return json{{"data", json::object()}, {"flow", json::object()}};
+  }
+  return j;
+}
+
+std::string content_hash(const std::string& type, const std::string& id, const json& body) {
+  const json data = body.contains("data") ? body["data"] : json::object();
+  return crypto::sha256_hex(type + "|" + id + "|" + data.dump());
+}
+
+Result<void> audit(Transaction& tx, const std::string& actor, std::string action,
+                   std::string object_type, std::string object_id, std::string field,
+                   std::string old_value, std::string new_value, std::string reason) {
+  AuditEntry e;
+  e.actor = actor;
+  e.action = std::move(action);
+  e.object_type = std::move(object_type);
+  e.object_id = std::move(object_id);
+  e.field = std::move(field);
+  e.old_value = std::move(old_value);
+  e.new_value = std::move(new_value);
+  e.reason = std::move(reason);
+  return tx.append_audit(e);
+}
+
+Result<void> put_audited(Transaction& tx, const std::string& actor, Document& doc, const json& body,
+                         const std::string& action, const std::string& reason) {
+  const bool existed = doc.version > 0;
+  if (existed && reason.empty()) {
+    return refuse(Code::kReasonRequired, "a change of a GMP record needs a reason", "reason");
+  }
+  std::map<std::string, std::string> before, after;
+  if (existed) flatten(body_of(doc), "", before);
+  flatten(body, "", after);
+  doc.body = body.dump();
+  if (auto r = tx.put(doc); !r) return r;
+  std::vector<std::string> paths;
+  for (const auto& [k, v] : after) {
+    auto it = before.find(k);
+    if (it == before.end() || it->second != v) paths.push_back(k);
+  }
+  for (const auto& [k, v] : before) {
+    if (!after.contains(k)) paths.push_back(k);
+  }
+  if (paths.empty()) {  // still one entry: the command happened
+    return audit(tx, actor, action, doc.type, doc.id, "", "", "", reason);
+  }
+  for (const auto& path : paths) {
+    std::string old_value = before.contains(path) ? before[path] : "";
+    std::string new_value = after.contains(path) ? after[path] : "";
+    if (secret(path)) {
+      old_value = old_value.empty() ? "" : "(hash)";
+      new_value = new_value.empty() ? "" : "(new hash)";
+    }
+    if (auto r = audit(tx, actor, action, doc.type, doc.id, path, old_value, new_value, reason);
+        !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
+User user_from(const Document& doc) {
+  const json b = body_of(doc);
+  const json& d = b["data"];
+  const json& f = b["flow"];
+  User u;
+  u.id = doc.id;
+  u.full_name = d.value("full_name", "");
+  u.roles = parse_roles(d.value("roles", "")).value_or(0);
+  u.created_at = d.value("created_at", Millis{0});
+  const std::string status = f.value("status", "active");
+  u.status = status == "locked"        ? AccountStatus::kLocked
+             : status == "deactivated" ? AccountStatus::kDeactivated
+                                       : AccountStatus::kActive;
+  u.password_hash = f.value("password_hash", "");
+  u.password_set_at = f.value("password_set_at", Millis{0});
+  u.must_change_password = f.value("must_change_password", false);
+  u.failed_logins = f.value("failed_logins", 0);
+  return u;
+}
+
+json user_body(const User& u) {
+  return json{
+      {"data",
+       {{"full_name", u.full_name}, {"roles", roles_text(u.roles)}, {"created_at", u.created_at}}},
+      {"flow",
+       {{"status", std::string(to_string(u.status))},
+        {"password_hash", u.password_hash},
+        {"password_set_at", u.password_set_at},
+        {"must_change_password", u.must_change_password},
+        {"failed_logins", u.failed_logins}}}};
+}
+
+Result<User> authorize(Transaction& tx, const std::string& actor, Action action,
+                       const MesConfig& config) {
+  const auto doc = tx.get("user", actor);
+  if (!doc) return refuse(Code::kUnauthenticated, "unknown user " + actor, "actor");
+  User u = user_from(*doc);
+  if (u.status == AccountStatus::kDeactivated) {
+    return refuse(Code::kAccountInactive, "user " + actor + " is deactivated");
+  }
+  if (u.status == AccountStatus::kLocked) {
+    return refuse(Code::kAccountLocked, "user " + actor + " is locked");
+  }
+  if (u.must_change_password || password_expired(u, tx.now(), config.passwords)) {
+    return refuse(Code::kPasswordExpired, "user " + actor + " must change the password first");
+  }
+  if (!allowed(u.roles, action)) {
+    return refuse(Code::kForbidden,
+                  "role " + roles_text(u.roles) + " may not " + std::string(to_string(action)));
+  }
+  return u;
+}
+
+Result<void> require_reason(const std::string& reason) {
+  if (reason.empty()) return refuse(Code::kReasonRequired, "a reason is required", "reason");
+  return {};
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+}  // namespace mes::detail

@@ -1,0 +1,241 @@
+// Batch execution end to end on SQLite and PostgreSQL: ISA-88 commands, steps in sequence,
+// parameter limits and automatic deviations, weighing tolerance and lot status, second-person
+// verification, equipment rules, review by exception, QA release and genealogy.
+#include "mes_fixture.hpp"
+
+namespace {
+
+using namespace mes_test;
+using isa88::Command;
+using isa88::State;
+
+class BatchTest : public MesTest {
+ protected:
+  void SetUp() override {
+    config_.passwords.max_age_days = 0;  // these tests move the clock by months
+    MesTest::SetUp();
+    add_users();
+    add_plant_and_master();
+  }
+  // R-101 is left dirty by a batch: clean it for the next one.
+  void clean_reactor() {
+    ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
+  }
+  void review_and_release(const std::string& batch, const std::string& qa = "qa1") {
+    auto s = session(qa);
+    auto reviewed = mes_->mark_reviewed(qa, s, batch, both(qa));
+    ASSERT_TRUE(reviewed) << reviewed.error().message;
+    auto released = mes_->release_batch(qa, s, batch, true, "meets specification",
+                                        SignatureInput{"", password_of(qa)});
+    ASSERT_TRUE(released) << released.error().message;
+  }
+};
+
+TEST_P(BatchTest, AWholeBatchFromCreationToQaReleaseVerifies) {
+  run_batch("B-001");
+  auto exceptions = mes_->review_by_exception("qa1", "B-001");
+  ASSERT_TRUE(exceptions);
+  EXPECT_TRUE(exceptions->empty())
+      << exceptions->front().kind << ": " << exceptions->front().detail;
+  review_and_release("B-001");
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << (report->chain_problem ? report->chain_problem->message
+                                : report->signature_problems.empty()
+                                    ? ""
+                                    : report->signature_problems[0]);
+  EXPECT_EQ(*mes_->lots_of_batch("B-001"), (std::vector<std::string>{"L-API-1", "L-EXC-1"}));
+  EXPECT_EQ(*mes_->batches_of_lot("L-API-1"), std::vector<std::string>{"B-001"});
+  // Released is final: no second disposition, no reset.
+  auto qa = session("qa1");
+  EXPECT_EQ(
+      mes_->release_batch("qa1", qa, "B-001", false, "changed mind", both("qa1")).error().code,
+      Code::kRecordImmutable);
+  EXPECT_EQ(mes_->command_batch("sup1", "B-001", Command::kReset, "again").error().code,
+            Code::kRecordImmutable);
+}
+
+TEST_P(BatchTest, OutOfLimitValuesOpenADeviationThatBlocksReleaseUntilClosed) {
+  run_batch("B-002", /*speed=*/30);  // speed limits are 15..25 rpm
+  auto exceptions = mes_->review_by_exception("qa1", "B-002");
+  ASSERT_TRUE(exceptions);
+  std::vector<std::string> kinds;
+  for (const auto& e : *exceptions) kinds.push_back(e.kind);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "out_of_limits"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "deviation"), kinds.end());
+  auto qa = session("qa1");
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-002", both("qa1")));
+  auto blocked = mes_->release_batch("qa1", qa, "B-002", true, "ok", both("qa1"));
+  ASSERT_FALSE(blocked);
+  EXPECT_EQ(blocked.error().code, Code::kNotReleasable);
+  EXPECT_NE(blocked.error().message.find("B-002-DEV-1"), std::string::npos);
+  EXPECT_EQ(mes_->close_deviation("qa1", "B-002-DEV-1", "", "").error().code,
+            Code::kReasonRequired);
+  EXPECT_EQ(mes_->close_deviation("op1", "B-002-DEV-1", "fine", "").error().code, Code::kForbidden);
+  ASSERT_TRUE(mes_->close_deviation("qa1", "B-002-DEV-1", "no impact: blend uniformity within spec",
+                                    "CAPA-17"));
+  ASSERT_TRUE(mes_->release_batch("qa1", qa, "B-002", true, "deviation dispositioned",
+                                  SignatureInput{"", password_of("qa1")}));
+}
+
+TEST_P(BatchTest, WeighingNeedsAReleasedLotAndTheToleranceAndFailuresAreKept) {
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-API-Q", "API-1", 50, "kg", 0, {}}));
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-003", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-003", Command::kStart, ""));
+  ASSERT_TRUE(mes_->start_step("op1", "B-003", 1, "R-101"));
+  EXPECT_EQ(mes_->weigh("op1", "B-003", 1, "API-1", "SC-1", "L-API-Q", 12, 2).error().code,
+            Code::kLotNotReleased);
+  EXPECT_EQ(mes_->weigh("op1", "B-003", 1, "API-1", "SC-1", "L-EXC-1", 12, 2).error().code,
+            Code::kInvalid)
+      << "wrong material";
+  EXPECT_EQ(mes_->weigh("op1", "B-003", 1, "API-1", "SC-1", "L-API-1", 2, 2).error().code,
+            Code::kInvalid)
+      << "gross must exceed tare";
+  auto w = mes_->weigh("op1", "B-003", 1, "API-1", "SC-1", "L-API-1", 13.0, 2.0);  // 11 kg
+  ASSERT_TRUE(w);
+  EXPECT_FALSE(w->accepted);
+  EXPECT_EQ(w->reason_code, "out_of_tolerance");
+  EXPECT_DOUBLE_EQ(w->low, 9.8);
+  EXPECT_DOUBLE_EQ(w->high, 10.2);
+  w = mes_->weigh("op1", "B-003", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0);
+  ASSERT_TRUE(w && w->accepted);
+  auto exceptions = mes_->review_by_exception("qa1", "B-003");
+  ASSERT_TRUE(exceptions);
+  ASSERT_EQ(exceptions->size(), 1u);
+  EXPECT_EQ(exceptions->at(0).kind, "failed_weighing");
+}
+
+TEST_P(BatchTest, SecondPersonVerificationMustBeSomeoneElse) {
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-004", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-004", Command::kStart, ""));
+  ASSERT_TRUE(mes_->start_step("op1", "B-004", 1, "R-101"));
+  ASSERT_TRUE(mes_->weigh("op1", "B-004", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0));
+  auto op2 = session("op2");
+  EXPECT_EQ(mes_->verify_step("op1", op2, "B-004", 1, both("op2")).error().code,
+            Code::kOutOfSequence)
+      << "EXC-1 is not weighed yet";
+  ASSERT_TRUE(mes_->weigh("op1", "B-004", 1, "EXC-1", "SC-1", "L-EXC-1", 42.0, 2.0));
+  auto op1 = session("op1");
+  EXPECT_EQ(mes_->verify_step("op1", op1, "B-004", 1, both("op1")).error().code, Code::kSameUser);
+  EXPECT_EQ(mes_->complete_step("op1", "B-004", 1).error().code, Code::kOutOfSequence)
+      << "verification first";
+  ASSERT_TRUE(mes_->verify_step("op1", op2, "B-004", 1, both("op2")));
+  EXPECT_EQ(mes_->weigh("op1", "B-004", 1, "API-1", "SC-1", "L-API-1", 2.1, 2.0).error().code,
+            Code::kRecordImmutable)
+      << "entries close with the verification";
+  ASSERT_TRUE(mes_->complete_step("op1", "B-004", 1));
+}
+
+TEST_P(BatchTest, HoldReachesTheRunningStepAndRestartResumesIt) {
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-005", "TABLET@1", 100));
+  EXPECT_EQ(mes_->command_batch("op1", "B-005", Command::kHold, "why").error().code,
+            Code::kIllegalTransition)
+      << "an Idle batch cannot be held";
+  ASSERT_TRUE(mes_->command_batch("op1", "B-005", Command::kStart, ""));
+  ASSERT_TRUE(mes_->start_step("op1", "B-005", 1, "R-101"));
+  EXPECT_EQ(mes_->command_batch("op1", "B-005", Command::kHold, "").error().code,
+            Code::kReasonRequired);
+  auto held = mes_->command_batch("op1", "B-005", Command::kHold, "granulator alarm");
+  ASSERT_TRUE(held);
+  EXPECT_EQ(*held, State::kHeld);
+  EXPECT_EQ(mes_->weigh("op1", "B-005", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0).error().code,
+            Code::kOutOfSequence)
+      << "nothing is entered while held";
+  EXPECT_EQ(mes_->command_batch("op1", "B-005", Command::kRestart, "fixed").error().code,
+            Code::kForbidden)
+      << "restart is a supervisor's";
+  advance(10 * kMinute);
+  auto restarted = mes_->command_batch("sup1", "B-005", Command::kRestart, "alarm cleared");
+  ASSERT_TRUE(restarted);
+  EXPECT_EQ(*restarted, State::kRunning);
+  ASSERT_TRUE(mes_->weigh("op1", "B-005", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0));
+  auto stopped = mes_->command_batch("sup1", "B-005", Command::kStop, "line stopped");
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(*stopped, State::kStopped);
+  auto exceptions = mes_->review_by_exception("qa1", "B-005");
+  ASSERT_TRUE(exceptions);
+  ASSERT_EQ(exceptions->size(), 2u);
+  EXPECT_EQ(exceptions->at(0).kind, "hold");
+  EXPECT_EQ(exceptions->at(1).kind, "stop");
+  // The reactor was released (dirty) by the stop; a stopped batch can be rejected, not released.
+  EXPECT_EQ(mes_->start_step("op1", "B-005", 2, "").error().code, Code::kOutOfSequence);
+  auto qa = session("qa2");
+  EXPECT_EQ(mes_->release_batch("qa2", qa, "B-005", true, "x", both("qa2")).error().code,
+            Code::kNotReleasable);
+  // The refused attempt signed nothing: the first signing of the session still needs both.
+  EXPECT_EQ(mes_->release_batch("qa2", qa, "B-005", false, "stopped batch",
+                                SignatureInput{"", password_of("qa2")})
+                .error()
+                .code,
+            Code::kSignatureRequired);
+  ASSERT_TRUE(mes_->release_batch("qa2", qa, "B-005", false, "stopped batch", both("qa2")));
+}
+
+TEST_P(BatchTest, EquipmentMustBeCleanFreeAndCalibrated) {
+  run_batch("B-006");
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-007", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-007", Command::kStart, ""));
+  const auto dirty = mes_->start_step("op1", "B-007", 1, "R-101");
+  ASSERT_FALSE(dirty);
+  EXPECT_EQ(dirty.error().code, Code::kEquipmentUnavailable);
+  EXPECT_NE(dirty.error().message.find("dirty"), std::string::npos);
+  EXPECT_EQ(mes_->start_step("op1", "B-007", 1, "SC-1").error().code, Code::kEquipmentUnavailable)
+      << "a scale is not a reactor";
+  clean_reactor();
+  advance(91 * kDay);
+  const auto expired = mes_->start_step("op1", "B-007", 1, "R-101");
+  ASSERT_FALSE(expired);
+  EXPECT_NE(expired.error().message.find("calibration"), std::string::npos);
+}
+
+TEST_P(BatchTest, ABatchKeepsItsControlRecipeWhenTheMasterMovesOn) {
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-008", "TABLET@1", 50));
+  MasterRecipe v2 = master();
+  v2.phases[0].charges[0].quantity = 20;
+  auto id = mes_->create_master_draft("sup1", v2, "double API");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(*id, "TABLET@2");
+  EXPECT_EQ(mes_->create_batch("sup1", "B-009", "TABLET@2", 100).error().code,
+            Code::kRecordImmutable)
+      << "drafts make no batches";
+  ASSERT_TRUE(mes_->command_batch("op1", "B-008", Command::kStart, ""));
+  ASSERT_TRUE(mes_->start_step("op1", "B-008", 1, "R-101"));
+  // Scaled to 50 of 100: 5 kg +- 2 %.
+  auto w = mes_->weigh("op1", "B-008", 1, "API-1", "SC-1", "L-API-1", 7.0, 2.0);
+  ASSERT_TRUE(w);
+  EXPECT_TRUE(w->accepted);
+  EXPECT_DOUBLE_EQ(w->high, 5.1);
+}
+
+TEST_P(BatchTest, QaWhoTookPartCannotRelease) {
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-010", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-010", Command::kStart, ""));
+  ASSERT_TRUE(mes_->start_step("op1", "B-010", 1, "R-101"));
+  ASSERT_TRUE(mes_->weigh("op1", "B-010", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0));
+  ASSERT_TRUE(mes_->weigh("op1", "B-010", 1, "EXC-1", "SC-1", "L-EXC-1", 42.0, 2.0));
+  auto qa1 = session("qa1");
+  ASSERT_TRUE(mes_->verify_step("op1", qa1, "B-010", 1, both("qa1")));
+  ASSERT_TRUE(mes_->complete_step("op1", "B-010", 1));
+  ASSERT_TRUE(mes_->start_step("op1", "B-010", 2, ""));
+  ASSERT_TRUE(mes_->enter_parameter("op1", "B-010", 2, "speed", 20, ""));
+  EXPECT_EQ(mes_->enter_parameter("op1", "B-010", 2, "speed", 21, "").error().code,
+            Code::kReasonRequired);
+  ASSERT_TRUE(mes_->enter_parameter("op1", "B-010", 2, "speed", 21, "typo"));
+  ASSERT_TRUE(mes_->enter_parameter("op1", "B-010", 2, "time", 10, ""));
+  ASSERT_TRUE(mes_->complete_step("op1", "B-010", 2));
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa1, "B-010", SignatureInput{"", password_of("qa1")}));
+  auto refused =
+      mes_->release_batch("qa1", qa1, "B-010", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kSameUser);
+  review_and_release("B-010", "qa2");
+  auto exceptions = mes_->review_by_exception("qa2", "B-010");
+  ASSERT_TRUE(exceptions);
+  ASSERT_EQ(exceptions->size(), 1u);
+  EXPECT_EQ(exceptions->at(0).kind, "changed_entry");
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, BatchTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& test_info) { return test_info.param; });
+
+}  // namespace

@@ -1,0 +1,281 @@
+// 21 CFR Part 11, one test per software-testable clause, each on SQLite and on PostgreSQL,
+// through the Mes service over the real store with real Argon2id hashing.
+#include "mes_fixture.hpp"
+
+namespace {
+
+using namespace mes_test;
+
+std::size_t count_if_entry(const std::vector<AuditEntry>& trail,
+                           const std::function<bool(const AuditEntry&)>& pred) {
+  return static_cast<std::size_t>(std::count_if(trail.begin(), trail.end(), pred));
+}
+
+// 11.10(d),(g): only authorised individuals, and each only what their role allows; admins
+// administer users but cannot sign.
+TEST_P(MesTest, Part11_10_d_g_AccessAndAuthorityChecks) {
+  add_users();
+  add_plant_and_master();
+  auto refused = mes_->create_batch("op1", "B-1", "TABLET@1", 100);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kForbidden) << "operators do not create batches";
+  EXPECT_EQ(mes_->create_user(
+                    "qa1", NewUser{"x.user", "X", role_bit(Role::kOperator), "Initial-Passw0rd-1"})
+                .error()
+                .code,
+            Code::kForbidden)
+      << "only administrators manage users";
+  EXPECT_EQ(mes_->create_batch("ghost", "B-1", "TABLET@1", 100).error().code,
+            Code::kUnauthenticated);
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-1", "TABLET@1", 100));
+  EXPECT_EQ(mes_->command_batch("op1", "B-1", isa88::Command::kAbort, "test").error().code,
+            Code::kForbidden)
+      << "abort is a supervisor's command";
+  // The administrator cannot sign, even with the right password.
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-2", "API-1", 5, "kg", 0, {}}));
+  auto admin = session("admin1");
+  const auto admin_sign =
+      mes_->set_lot_status("admin1", admin, "L-2", LotStatus::kReleased, "trying", both("admin1"));
+  ASSERT_FALSE(admin_sign);
+  EXPECT_EQ(admin_sign.error().code, Code::kForbidden);
+  // Every refusal is on the record with its code.
+  const auto t = trail();
+  EXPECT_GE(count_if_entry(t,
+                           [](const AuditEntry& e) {
+                             return e.action == "refused" && e.new_value.rfind("forbidden", 0) == 0;
+                           }),
+            3u);
+}
+
+// 11.300: unique ids never reused; Argon2id hashes; aging; lockout with a security alert; a reset
+// gives a one-time password.
+TEST_P(MesTest, Part11_300_IdentificationCodesAndPasswords) {
+  config_.passwords.max_failed_logins = 3;
+  config_.passwords.max_age_days = 30;
+  open();
+  add_users();
+  const auto op1 = mes_->user("op1");
+  ASSERT_TRUE(op1);
+  EXPECT_EQ(op1->password_hash.rfind("$argon2id$", 0), 0u) << op1->password_hash;
+  EXPECT_EQ(op1->password_hash.find(password_of("op1")), std::string::npos);
+  // Deactivated, never deleted, never reused.
+  ASSERT_TRUE(mes_->deactivate_user("admin1", "op2", "left the company"));
+  EXPECT_EQ(mes_->login("op2", password_of("op2"))->outcome, LoginOutcome::kDeactivated);
+  const auto reuse = mes_->create_user(
+      "admin1", NewUser{"op2", "Someone Else", role_bit(Role::kOperator), "Initial-Passw0rd-1"});
+  ASSERT_FALSE(reuse);
+  EXPECT_EQ(reuse.error().code, Code::kConflict);
+  EXPECT_TRUE(mes_->user("op2")) << "the record of op2 is still there";
+  // Lockout after 3 consecutive failures, with a security alert; the right password then fails too.
+  EXPECT_EQ(mes_->login("op1", "wrong")->outcome, LoginOutcome::kBadCredentials);
+  EXPECT_EQ(mes_->login("op1", "wrong")->outcome, LoginOutcome::kBadCredentials);
+  EXPECT_EQ(mes_->login("op1", "wrong")->outcome, LoginOutcome::kLockedNow);
+  EXPECT_EQ(mes_->login("op1", password_of("op1"))->outcome, LoginOutcome::kLocked);
+  auto t = trail();
+  EXPECT_EQ(count_if_entry(t,
+                           [](const AuditEntry& e) {
+                             return e.action == "security_alert" && e.object_id == "op1";
+                           }),
+            1u);
+  for (const auto& e : t) {
+    EXPECT_EQ(e.old_value.find("$argon2id$"), std::string::npos) << "no hash in the trail";
+    EXPECT_EQ(e.new_value.find("$argon2id$"), std::string::npos) << "no hash in the trail";
+  }
+  // The administrator's reset issues a one-time password: it must be changed at next login.
+  ASSERT_TRUE(mes_->set_locked("admin1", "op1", false, "identity confirmed by phone"));
+  ASSERT_TRUE(mes_->reset_password("admin1", "op1", "One-Time-Pass-42", "forgotten password"));
+  EXPECT_EQ(mes_->login("op1", "One-Time-Pass-42")->outcome, LoginOutcome::kMustChangePassword);
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-9", "API-1", 5, "kg", 0, {}}));
+  EXPECT_EQ(mes_->create_batch("op1", "B-9", "none", 1).error().code, Code::kPasswordExpired)
+      << "nothing but a password change until it is changed";
+  ASSERT_TRUE(mes_->change_password("op1", "One-Time-Pass-42", "Brand-New-Pass-43"));
+  EXPECT_EQ(mes_->login("op1", "Brand-New-Pass-43")->outcome, LoginOutcome::kOk);
+  // Aging: 30 days later the password must be changed.
+  advance(31 * kDay);
+  EXPECT_EQ(mes_->login("op1", "Brand-New-Pass-43")->outcome, LoginOutcome::kMustChangePassword);
+  // Weak passwords are refused.
+  EXPECT_EQ(mes_->change_password("op1", "Brand-New-Pass-43", "short").error().code,
+            Code::kPasswordRejected);
+}
+
+// 11.200: both components for the first signing of a session, the password alone later, both
+// again after the idle timeout; a wrong password is refused and counts as a failed login.
+TEST_P(MesTest, Part11_200_ElectronicSignatureComponents) {
+  add_users();
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-1", "API-1", 5, "kg", 0, {}}));
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-2", "API-1", 5, "kg", 0, {}}));
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-3", "API-1", 5, "kg", 0, {}}));
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-4", "API-1", 5, "kg", 0, {}}));
+  auto qa = session("qa1");
+  const SignatureInput password_only{"", password_of("qa1")};
+  auto first = mes_->set_lot_status("qa1", qa, "L-1", LotStatus::kReleased, "ok", password_only);
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code, Code::kSignatureRequired) << "first signing: user id too";
+  ASSERT_TRUE(mes_->set_lot_status("qa1", qa, "L-1", LotStatus::kReleased, "ok", both("qa1")));
+  ASSERT_TRUE(mes_->set_lot_status("qa1", qa, "L-2", LotStatus::kReleased, "ok", password_only))
+      << "later signing in the same session: the password alone";
+  auto wrong = mes_->set_lot_status("qa1", qa, "L-3", LotStatus::kReleased, "ok",
+                                    SignatureInput{"", "not-the-password"});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, Code::kBadSignature);
+  EXPECT_EQ(mes_->user("qa1")->failed_logins, 1) << "a failed signing counts as a failed login";
+  advance(config_.signing_idle_timeout + 1);
+  auto idle = mes_->set_lot_status("qa1", qa, "L-3", LotStatus::kReleased, "ok", password_only);
+  ASSERT_FALSE(idle);
+  EXPECT_EQ(idle.error().code, Code::kSignatureRequired) << "after the idle timeout: both again";
+  ASSERT_TRUE(mes_->set_lot_status("qa1", qa, "L-3", LotStatus::kReleased, "ok", both("qa1")));
+  // Signing in someone else's session needs both, and the user id must be the signer's own.
+  auto other = mes_->set_lot_status("qa1", qa, "L-4", LotStatus::kReleased, "ok",
+                                    SignatureInput{"qa2", password_of("qa1")});
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, Code::kBadSignature);
+}
+
+// 11.50 / 11.70: the signature shows printed name, UTC time and meaning; it is linked to one
+// version of one record; a copied signature or a record edited after signing is detected.
+TEST_P(MesTest, Part11_50_70_SignatureManifestationAndLinking) {
+  add_users();
+  add_plant_and_master();
+  auto sigs = store_->all_signatures();
+  ASSERT_TRUE(sigs);
+  const auto approval = std::find_if(sigs->begin(), sigs->end(), [](const Signature& s) {
+    return s.record_type == "master" && s.record_id == "TABLET@1";
+  });
+  ASSERT_NE(approval, sigs->end());
+  EXPECT_EQ(approval->printed_name, "Name of qa1");
+  EXPECT_EQ(approval->meaning, Meaning::kApproved);
+  EXPECT_EQ(approval->signed_at, now_.load());
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << (report->signature_problems.empty() ? ""
+                                                                   : report->signature_problems[0]);
+  EXPECT_EQ(report->signatures, 3u);
+  // An approved master is immutable.
+  EXPECT_EQ(mes_->edit_master_draft("sup1", "TABLET@1", master(), "tweak").error().code,
+            Code::kRecordImmutable);
+  // Editing the approved record behind the application's back is detected...
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) -> Result<void> {
+    auto doc = *tx.get("master", "TABLET@1");
+    const auto at = doc.body.find("\"base_size\":100");
+    if (at == std::string::npos) return refuse(Code::kInvalid, "no base_size in " + doc.body);
+    doc.body.replace(at, 15, "\"base_size\":50");
+    return tx.put(doc);
+  }));
+  report = mes_->verify();
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->signature_problems.size(), 1u);
+  EXPECT_NE(report->signature_problems[0].find("record_changed"), std::string::npos)
+      << report->signature_problems[0];
+  // ...and so is a signature copied onto another record.
+  Signature copy = *approval;
+  copy.id = "copied";
+  copy.record_id = "TABLET@2";
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) {
+    Document other{"master", "TABLET@2", 0, "TABLET", "approved", R"({"data":{},"flow":{}})",
+                   false,    {}};
+    if (auto r = tx.put(other); !r) return r;
+    return tx.add_signature(copy);
+  }));
+  report = mes_->verify();
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->signature_problems.size(), 2u);
+  const auto mentions = [&](const std::string& a, const std::string& b) {
+    return std::any_of(report->signature_problems.begin(), report->signature_problems.end(),
+                       [&](const std::string& p) {
+                         return p.find(a) != std::string::npos && p.find(b) != std::string::npos;
+                       });
+  };
+  EXPECT_TRUE(mentions("signature copied", "seal_broken"));
+  EXPECT_TRUE(mentions("TABLET@1", "record_changed"));
+}
+
+// 11.10(e): who, what, old and new value, why and when, for every change; append-only in the
+// database; records are voided, never deleted; a change without a reason is refused.
+TEST_P(MesTest, Part11_10_e_AuditTrail) {
+  add_users();
+  add_plant_and_master();
+  const Millis before = now_.load();
+  advance(5000);
+  EXPECT_EQ(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kDirty, "").error().code,
+            Code::kReasonRequired);
+  ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kDirty, "spill"));
+  const auto t = trail();
+  const auto change = std::find_if(t.begin(), t.end(), [](const AuditEntry& e) {
+    return e.object_type == "equipment" && e.object_id == "R-101" && e.field == "flow.status" &&
+           e.action == "modify";
+  });
+  ASSERT_NE(change, t.end());
+  EXPECT_EQ(change->actor, "sup1");
+  EXPECT_EQ(change->old_value, "clean");
+  EXPECT_EQ(change->new_value, "dirty");
+  EXPECT_EQ(change->reason, "spill");
+  EXPECT_EQ(change->at, before + 5000) << "server-side UTC time";
+  // The refusal without a reason is there too.
+  EXPECT_EQ(count_if_entry(t,
+                           [](const AuditEntry& e) {
+                             return e.action == "refused" && e.field == "set_equipment_status";
+                           }),
+            1u);
+  // The database itself refuses to change or delete the trail, signatures or records.
+  std::vector<std::string> refused_sql = {"UPDATE audit_entries SET reason = 'x' WHERE seq = 1",
+                                          "DELETE FROM audit_entries WHERE seq = 1",
+                                          "DELETE FROM signatures", "DELETE FROM records"};
+  for (const auto& sql : refused_sql) {
+    const auto [ok, message] = raw_sql(sql);
+    EXPECT_FALSE(ok) << sql;
+    EXPECT_TRUE(message.find("append-only") != std::string::npos ||
+                message.find("never deleted") != std::string::npos)
+        << sql << ": " << message;
+  }
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok());
+}
+
+// 11.10(c),(e) tamper evidence: the chain, signed checkpoints an auditor can keep, and verify()
+// naming the altered entry.
+TEST_P(MesTest, Part11_10_c_e_TamperEvidenceWithSignedCheckpoints) {
+  add_users();
+  add_plant_and_master();
+  auto cp = mes_->checkpoint();
+  ASSERT_TRUE(cp) << cp.error().message;
+  const std::string exported = checkpoint_line(*cp);
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-7", "API-1", 5, "kg", 0, {}}));
+  auto report = mes_->verify({*parse_checkpoint_line(exported)});
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok());
+  EXPECT_GE(report->entries, cp->seq);
+  EXPECT_TRUE(crypto::verify_hex(mes_->public_key(), checkpoint_message(*cp), cp->signature));
+}
+
+// 11.10(f),(h): steps in their order; devices must be registered.
+TEST_P(MesTest, Part11_10_f_h_SequencingAndDeviceChecks) {
+  add_users();
+  add_plant_and_master();
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-1", "TABLET@1", 100));
+  EXPECT_EQ(mes_->start_step("op1", "B-1", 1, "R-101").error().code, Code::kOutOfSequence)
+      << "not before the batch is started";
+  ASSERT_TRUE(mes_->command_batch("op1", "B-1", isa88::Command::kStart, ""));
+  EXPECT_EQ(mes_->start_step("op1", "B-1", 2, "").error().code, Code::kOutOfSequence);
+  ASSERT_TRUE(mes_->start_step("op1", "B-1", 1, "R-101"));
+  EXPECT_EQ(mes_->complete_step("op1", "B-1", 1).error().code, Code::kOutOfSequence)
+      << "charges not weighed yet";
+  EXPECT_EQ(mes_->weigh("op1", "B-1", 1, "API-1", "SC-404", "L-API-1", 12, 2).error().code,
+            Code::kUnknownDevice);
+  EXPECT_EQ(mes_->weigh("op1", "B-1", 1, "API-1", "R-101", "L-API-1", 12, 2).error().code,
+            Code::kUnknownDevice)
+      << "a reactor is not a scale";
+  const auto t = trail();
+  EXPECT_EQ(count_if_entry(t,
+                           [](const AuditEntry& e) {
+                             return e.action == "refused" &&
+                                    (e.new_value.rfind("out_of_sequence", 0) == 0 ||
+                                     e.new_value.rfind("unknown_device", 0) == 0);
+                           }),
+            5u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, MesTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& test_info) { return test_info.param; });
+
+}  // namespace
