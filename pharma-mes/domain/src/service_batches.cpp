@@ -2,7 +2,6 @@
 // verification), deviations, review by exception, QA release, genealogy.
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "service_support.hpp"
 
@@ -15,9 +14,9 @@ using isa88::State;
 namespace {
 
 std::string step_id(const std::string& batch, int n) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%03d", n);
-  return batch + "/" + buf;
+  std::string digits = std::to_string(n);
+  if (digits.size() < 3) digits.insert(0, 3 - digits.size(), '0');
+  return batch + "/" + digits;
 }
 
 struct LoadedBatch {
