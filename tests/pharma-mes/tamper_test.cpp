@@ -1,0 +1,136 @@
+// Tampering with the database behind the application (its triggers dropped first, as an
+// attacker with file or superuser access would): verify() fails and names what was touched.
+#include "mes_fixture.hpp"
+
+namespace {
+
+using namespace mes_test;
+
+class TamperTest : public MesTest {
+ protected:
+  void SetUp() override {
+    MesTest::SetUp();
+    add_users();
+    add_plant_and_master();
+    run_batch("B-001");
+    auto qa = session("qa1");
+    ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-001", both("qa1")));
+    ASSERT_TRUE(mes_->release_batch("qa1", qa, "B-001", true, "ok",
+                                    SignatureInput{"", password_of("qa1")}));
+    ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
+    ASSERT_TRUE(mes_->create_batch("sup1", "B-002", "TABLET@1", 100));
+    auto report = mes_->verify();
+    ASSERT_TRUE(report);
+    ASSERT_TRUE(report->ok());
+    entries_ = report->entries;
+    ASSERT_GT(entries_, 50);
+    // The attacker removes the database's own guard first.
+    const std::vector<std::string> unguard =
+        GetParam() == "postgresql"
+            ? std::vector<std::string>{"ALTER TABLE audit_entries DISABLE TRIGGER USER",
+                                       "ALTER TABLE signatures DISABLE TRIGGER USER"}
+            : std::vector<std::string>{"DROP TRIGGER audit_no_update",
+                                       "DROP TRIGGER audit_no_delete",
+                                       "DROP TRIGGER signatures_no_update"};
+    for (const auto& sql : unguard) ASSERT_TRUE(raw_sql(sql).first) << sql;
+  }
+  ChainProblem chain_problem() {
+    auto report = mes_->verify();
+    EXPECT_TRUE(report);
+    EXPECT_TRUE(report && report->chain_problem);
+    return report && report->chain_problem ? *report->chain_problem : ChainProblem{};
+  }
+  std::int64_t entries_ = 0;
+};
+
+TEST_P(TamperTest, AChangedValueIsNamed) {
+  const std::int64_t seq = entries_ / 2;
+  ASSERT_TRUE(
+      raw_sql("UPDATE audit_entries SET new_value = 'Complete' WHERE seq = " + std::to_string(seq))
+          .first);
+  const auto p = chain_problem();
+  EXPECT_EQ(p.kind, ChainProblemKind::kAltered);
+  EXPECT_EQ(p.seq, seq);
+}
+
+TEST_P(TamperTest, ADeletedRowIsNamed) {
+  const std::int64_t seq = entries_ / 3;
+  ASSERT_TRUE(raw_sql("DELETE FROM audit_entries WHERE seq = " + std::to_string(seq)).first);
+  const auto p = chain_problem();
+  EXPECT_EQ(p.kind, ChainProblemKind::kMissing);
+  EXPECT_EQ(p.seq, seq);
+}
+
+TEST_P(TamperTest, TwoSwappedRowsAreNamed) {
+  const std::int64_t a = entries_ / 4, b = a + 1;
+  const std::string sa = std::to_string(a), sb = std::to_string(b);
+  ASSERT_TRUE(raw_sql("UPDATE audit_entries SET seq = -1 WHERE seq = " + sa).first);
+  ASSERT_TRUE(raw_sql("UPDATE audit_entries SET seq = " + sa + " WHERE seq = " + sb).first);
+  ASSERT_TRUE(raw_sql("UPDATE audit_entries SET seq = " + sb + " WHERE seq = -1").first);
+  const auto p = chain_problem();
+  EXPECT_EQ(p.seq, a) << p.message;
+}
+
+TEST_P(TamperTest, ATruncatedTrailIsCaughtByTheExportedCheckpoint) {
+  auto cp = mes_->checkpoint();
+  ASSERT_TRUE(cp);
+  const std::string held_by_auditor = checkpoint_line(*cp);
+  // Remove the last entries and the checkpoint rows: the database alone looks consistent...
+  ASSERT_TRUE(
+      raw_sql("DELETE FROM audit_entries WHERE seq > " + std::to_string(entries_ - 5)).first);
+  if (GetParam() == "postgresql") {
+    ASSERT_TRUE(raw_sql("ALTER TABLE checkpoints DISABLE TRIGGER USER").first);
+  } else {
+    ASSERT_TRUE(raw_sql("DROP TRIGGER checkpoints_no_delete").first);
+  }
+  ASSERT_TRUE(raw_sql("DELETE FROM checkpoints").first);
+  auto alone = mes_->verify();
+  ASSERT_TRUE(alone);
+  EXPECT_FALSE(alone->chain_problem) << "no checkpoint left in the database";
+  // ...but not against the checkpoint the auditor kept.
+  auto report = mes_->verify({*parse_checkpoint_line(held_by_auditor)});
+  ASSERT_TRUE(report);
+  ASSERT_TRUE(report->chain_problem);
+  EXPECT_EQ(report->chain_problem->kind, ChainProblemKind::kTruncated);
+}
+
+TEST_P(TamperTest, ACopiedSignatureRowIsNamed) {
+  // The release signature of B-001, copied onto B-002.
+  ASSERT_TRUE(raw_sql("INSERT INTO signatures (id, user_id, printed_name, meaning, signed_at, "
+                      "record_type, record_id, record_hash, seal) SELECT 'forged', user_id, "
+                      "printed_name, meaning, signed_at, record_type, 'B-002', record_hash, seal "
+                      "FROM signatures WHERE record_id = 'B-001' AND meaning = 'released'")
+                  .first);
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->signature_problems.size(), 1u);
+  EXPECT_NE(report->signature_problems[0].find("forged"), std::string::npos);
+  EXPECT_NE(report->signature_problems[0].find("B-002"), std::string::npos);
+}
+
+TEST_P(TamperTest, AnEditedSignedRecordIsNamed) {
+  // A weighing of the verified, released step 1 quietly changed in the records table.
+  auto r = store_->transact([&](Transaction& tx) -> Result<void> {
+    auto doc = tx.get("step", "B-001/001");
+    if (!doc) return refuse(Code::kNotFound, "step");
+    const auto at = doc->body.find("\"net\":10.1");
+    if (at == std::string::npos) return refuse(Code::kInvalid, "no net 10.1 in " + doc->body);
+    doc->body.replace(at, 11, "\"net\":10.0");
+    return tx.put(*doc);
+  });
+  ASSERT_TRUE(r) << r.error().message;
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  ASSERT_FALSE(report->signature_problems.empty());
+  bool step_named = false;
+  for (const auto& p : report->signature_problems) {
+    step_named = step_named || (p.find("B-001/001") != std::string::npos &&
+                                p.find("record_changed") != std::string::npos);
+  }
+  EXPECT_TRUE(step_named) << report->signature_problems[0];
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, TamperTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& test_info) { return test_info.param; });
+
+}  // namespace
