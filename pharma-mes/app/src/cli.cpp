@@ -1,0 +1,234 @@
+// pharma-mes: the MES's command-line tool for the administrator and the auditor.
+//   pharma-mes [--db URL] [--key PATH] db migrate
+//   pharma-mes [...] user add <id> --name "Full Name" --roles operator[,qa...] [--as ADMIN]
+//   pharma-mes [...] user lock|unlock <id> --reason TEXT --as ADMIN
+//   pharma-mes [...] user reset <id> --reason TEXT --as ADMIN
+//   pharma-mes [...] audit verify [--checkpoints FILE]
+//   pharma-mes [...] audit export [--from SEQ]          (CSV on stdout)
+//   pharma-mes [...] audit checkpoint                   (one line on stdout, keep it elsewhere)
+// Passwords are read from the first line of stdin (or MES_PASSWORD), never from the command
+// line. The first `user add` on an empty database creates the first administrator and reads
+// their password; later ones act --as an administrator and print a one-time password.
+// Exit codes: 0 ok, 1 verification failed or command refused, 2 usage or configuration error.
+#include <sodium.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mes/domain/service.hpp"
+#include "mes/domain/text.hpp"
+#include "mes/store/open.hpp"
+#include "mes/store/security.hpp"
+
+namespace {
+
+using namespace mes;
+
+struct Args {
+  std::vector<std::string> words;
+  std::map<std::string, std::string> options;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      const auto eq = s.find('=');
+      if (eq != std::string::npos) {
+        a.options[s.substr(2, eq - 2)] = s.substr(eq + 1);
+      } else if (i + 1 < argc) {
+        a.options[s.substr(2)] = argv[++i];
+      } else {
+        a.options[s.substr(2)] = "";
+      }
+    } else {
+      a.words.push_back(s);
+    }
+  }
+  return a;
+}
+
+int usage() {
+  std::cerr << "usage: pharma-mes [--db URL] [--key PATH] db migrate\n"
+               "       pharma-mes user add <id> --name NAME --roles ROLES [--as ADMIN]\n"
+               "       pharma-mes user lock|unlock|reset <id> --reason TEXT --as ADMIN\n"
+               "       pharma-mes audit verify [--checkpoints FILE] | export [--from SEQ] | "
+               "checkpoint\n";
+  return 2;
+}
+
+std::string read_password(const char* what) {
+  if (const char* env = std::getenv("MES_PASSWORD"); env != nullptr && *env != '\0') return env;
+  std::cerr << what << ": " << std::flush;
+  std::string line;
+  std::getline(std::cin, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  return line;
+}
+
+int refused(const Error& e) {
+  std::cerr << "pharma-mes: " << to_string(e.code) << ": " << e.message << "\n";
+  return e.code == Code::kStorage ? 2 : 1;
+}
+
+// A random one-time password that satisfies the policy (upper, lower, digits, a dash).
+std::string one_time_password() {
+  static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+  std::string p = "Ot-";
+  for (int i = 0; i < 16; ++i) p += kAlphabet[randombytes_uniform(sizeof kAlphabet - 1)];
+  return p + "-7a";
+}
+
+// Logs the administrator in for this one command.
+std::optional<Error> admin_login(Mes& mes, const std::string& admin) {
+  auto r = mes.login(admin, read_password(("password of " + admin).c_str()));
+  if (!r) return r.error();
+  if (r->outcome != LoginOutcome::kOk) {
+    return Error{Code::kUnauthenticated,
+                 "login of " + admin + ": " + std::string(to_string(r->outcome)),
+                 {}};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  if (a.words.size() < 2) return usage();
+  const std::string db = a.options.count("db") ? a.options.at("db") : "sqlite://./data/mes.db";
+  const std::string key_path =
+      a.options.count("key") ? a.options.at("key") : "data/mes-signing.key";
+  if (db.rfind("sqlite://", 0) == 0) {
+    const std::filesystem::path file = db.substr(9);
+    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  }
+  if (std::filesystem::path(key_path).has_parent_path()) {
+    std::filesystem::create_directories(std::filesystem::path(key_path).parent_path());
+  }
+  auto store = store::open_store(db);
+  if (!store) return refused(store.error());
+  if (a.words[0] == "db" && a.words[1] == "migrate") {
+    std::cout << "schema version " << store::schema_version() << "\n";
+    return 0;
+  }
+  auto key = store::load_or_create_signing_key(key_path);
+  if (!key) return refused(key.error());
+  store::Argon2idHasher hasher;
+  Mes mes(**store, hasher, *key);
+  const std::string group = a.words[0], verb = a.words[1];
+  const auto option = [&](const char* name) {
+    return a.options.count(name) ? a.options.at(name) : std::string();
+  };
+
+  if (group == "user" && a.words.size() == 3) {
+    const std::string id = a.words[2];
+    const std::string admin = option("as");
+    if (verb == "add" && admin.empty()) {  // the first administrator
+      const auto roles = parse_roles(option("roles"));
+      if (!roles || *roles != role_bit(Role::kAdmin)) {
+        std::cerr << "pharma-mes: without --as only the first administrator (--roles admin) can "
+                     "be added\n";
+        return 2;
+      }
+      if (auto r = mes.bootstrap_admin(id, option("name"), read_password("new password")); !r) {
+        return refused(r.error());
+      }
+      std::cout << "created administrator " << id << "\n";
+      return 0;
+    }
+    if (admin.empty()) return usage();
+    if (auto e = admin_login(mes, admin)) return refused(*e);
+    if (verb == "add") {
+      const auto roles = parse_roles(option("roles"));
+      if (!roles) {
+        std::cerr << "pharma-mes: --roles is a list of operator, supervisor, qa, admin\n";
+        return 2;
+      }
+      const std::string otp = one_time_password();
+      if (auto r = mes.create_user(admin, NewUser{id, option("name"), *roles, otp}); !r) {
+        return refused(r.error());
+      }
+      std::cout << "created " << id << "; one-time password (change at first login): " << otp
+                << "\n";
+      return 0;
+    }
+    if (verb == "lock" || verb == "unlock") {
+      if (auto r = mes.set_locked(admin, id, verb == "lock", option("reason")); !r) {
+        return refused(r.error());
+      }
+      std::cout << verb << "ed " << id << "\n";
+      return 0;
+    }
+    if (verb == "reset") {
+      const std::string otp = one_time_password();
+      if (auto r = mes.reset_password(admin, id, otp, option("reason")); !r) {
+        return refused(r.error());
+      }
+      std::cout << "reset " << id << "; one-time password (change at next login): " << otp << "\n";
+      return 0;
+    }
+    return usage();
+  }
+
+  if (group == "audit" && verb == "verify") {
+    std::vector<Checkpoint> external;
+    if (const std::string file = option("checkpoints"); !file.empty()) {
+      std::ifstream in(file);
+      if (!in) {
+        std::cerr << "pharma-mes: cannot read " << file << "\n";
+        return 2;
+      }
+      std::string line;
+      int n = 0;
+      while (std::getline(in, line)) {
+        ++n;
+        if (line.empty()) continue;
+        const auto cp = parse_checkpoint_line(line);
+        if (!cp) {
+          std::cerr << "pharma-mes: " << file << ":" << n << " is not a checkpoint line\n";
+          return 2;
+        }
+        external.push_back(*cp);
+      }
+    }
+    auto report = mes.verify(external);
+    if (!report) return refused(report.error());
+    std::cout << "entries " << report->entries << ", checkpoints " << report->checkpoints
+              << ", signatures " << report->signatures << "\n";
+    if (report->chain_problem) {
+      std::cout << "FAILED at entry " << report->chain_problem->seq << " ("
+                << to_string(report->chain_problem->kind) << "): " << report->chain_problem->message
+                << "\n";
+    }
+    for (const auto& p : report->signature_problems) std::cout << "FAILED " << p << "\n";
+    if (report->ok()) std::cout << "OK: the audit trail and every signature verify\n";
+    return report->ok() ? 0 : 1;
+  }
+  if (group == "audit" && verb == "export") {
+    const std::int64_t from = option("from").empty() ? 1 : std::atoll(option("from").c_str());
+    std::cout << csv_line({"seq", "at", "actor", "action", "object_type", "object_id", "field",
+                           "old_value", "new_value", "reason", "prev_hash", "hash"});
+    auto r = (*store)->walk_audit(from, [](const AuditEntry& e) {
+      std::cout << csv_line({std::to_string(e.seq), format_utc(e.at), e.actor, e.action,
+                             e.object_type, e.object_id, e.field, e.old_value, e.new_value,
+                             e.reason, e.prev_hash, e.hash});
+      return static_cast<bool>(std::cout);
+    });
+    if (!r) return refused(r.error());
+    return 0;
+  }
+  if (group == "audit" && verb == "checkpoint") {
+    auto cp = mes.checkpoint();
+    if (!cp) return refused(cp.error());
+    std::cout << checkpoint_line(*cp) << "\n";
+    return 0;
+  }
+  return usage();
+}

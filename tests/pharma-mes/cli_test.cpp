@@ -1,0 +1,85 @@
+// The pharma-mes command-line tool, run as a process against a SQLite file: the first
+// administrator, users with one-time passwords, a refused lock without a reason, a checkpoint kept
+// outside, verify, CSV export, and verify naming an entry altered behind its back.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+
+#include "mes/domain/text.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+class CliTest : public ::testing::Test {
+ protected:
+  std::pair<int, std::string> run(std::vector<std::string> args, const std::string& password = "") {
+    if (password.empty()) {
+      unsetenv("MES_PASSWORD");
+    } else {
+      setenv("MES_PASSWORD", password.c_str(), 1);
+    }
+    args.insert(args.begin(), {PHARMA_MES_BINARY, "--db", "sqlite://" + dir.file("mes.db"), "--key",
+                               dir.file("signing.key")});
+    auto r = test_support::run_command(args, 120'000);
+    unsetenv("MES_PASSWORD");
+    return r;
+  }
+  test_support::TempDir dir;
+};
+
+TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
+  auto r = run({"db", "migrate"});
+  ASSERT_EQ(r.first, 0) << r.second;
+  EXPECT_NE(r.second.find("schema version 1"), std::string::npos);
+  r = run({"user", "add", "admin1", "--name", "Ada Admin", "--roles", "admin"}, "Admin-Passw0rd!");
+  ASSERT_EQ(r.first, 0) << r.second;
+  r = run({"user", "add", "op1", "--name", "Olga Operator", "--roles", "operator"});
+  EXPECT_EQ(r.first, 2) << "without --as only the first administrator";
+  r = run(
+      {"user", "add", "op1", "--name", "Olga Operator", "--roles", "operator", "--as", "admin1"},
+      "Admin-Passw0rd!");
+  ASSERT_EQ(r.first, 0) << r.second;
+  EXPECT_NE(r.second.find("one-time password"), std::string::npos);
+  r = run({"user", "add", "op2", "--roles", "operator", "--as", "admin1"}, "wrong-password");
+  EXPECT_EQ(r.first, 1) << r.second;
+  r = run({"user", "lock", "op1", "--as", "admin1"}, "Admin-Passw0rd!");
+  EXPECT_EQ(r.first, 1);
+  EXPECT_NE(r.second.find("reason_required"), std::string::npos) << r.second;
+  r = run({"user", "lock", "op1", "--reason", "on leave", "--as", "admin1"}, "Admin-Passw0rd!");
+  ASSERT_EQ(r.first, 0) << r.second;
+  r = run({"audit", "checkpoint"});
+  ASSERT_EQ(r.first, 0) << r.second;
+  test_support::write_file(dir.file("kept.txt"), r.second);
+  r = run({"audit", "verify", "--checkpoints", dir.file("kept.txt")});
+  ASSERT_EQ(r.first, 0) << r.second;
+  EXPECT_NE(r.second.find("OK"), std::string::npos);
+
+  r = run({"audit", "export"});
+  ASSERT_EQ(r.first, 0);
+  std::string_view csv = r.second;
+  const auto header = mes::parse_csv_record(csv);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->size(), 12u);
+  int rows = 0;
+  while (auto row = mes::parse_csv_record(csv)) {
+    ASSERT_EQ(row->size(), 12u);
+    EXPECT_TRUE(mes::parse_utc((*row)[1])) << (*row)[1];
+    ++rows;
+  }
+  EXPECT_GT(rows, 10);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("mes.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER audit_no_update; UPDATE audit_entries SET actor = 'nobody' "
+                         "WHERE seq = 4",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  r = run({"audit", "verify", "--checkpoints", dir.file("kept.txt")});
+  EXPECT_EQ(r.first, 1);
+  EXPECT_NE(r.second.find("FAILED at entry 4 (altered)"), std::string::npos) << r.second;
+}
+
+}  // namespace
