@@ -7,8 +7,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "mes/domain/service.hpp"

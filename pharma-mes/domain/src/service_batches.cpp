@@ -744,6 +744,15 @@ std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
                        name + " = " + detail::number_text(p.value("value", 0.0)),
                        p.value("at", Millis{0})});
       }
+      // Entered later than twice the phase's standard time after the step started.
+      const std::size_t n = static_cast<std::size_t>(sb["data"].value("n", 0));
+      const json phases = b.body["data"].value("phases", json::array());
+      const int standard =
+          n >= 1 && n <= phases.size() ? phases[n - 1].value("standard_minutes", 0) : 0;
+      if (standard > 0 && p.value("at", Millis{0}) - sb["data"].value("started_at", Millis{0}) >
+                              2LL * standard * 60'000) {
+        out.push_back({"late_entry", step.id, name + " entered late", p.value("at", Millis{0})});
+      }
       if (p.value("changed", false)) {
         out.push_back({"changed_entry", step.id, name + " changed after first entry",
                        p.value("at", Millis{0})});
@@ -757,6 +766,15 @@ std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
                            detail::number_text(w.value("low", 0.0)) + ", " +
                            detail::number_text(w.value("high", 0.0)) + "]",
                        w.value("at", Millis{0})});
+      }
+    }
+  }
+  for (const auto& alarm : tx.list("alarm")) {
+    const json ab = detail::body_of(alarm);
+    for (const auto& batch : ab["data"].value("batches", json::array())) {
+      if (batch == b.doc.id) {
+        out.push_back({"alarm", "", alarm.id + " (" + ab["flow"].value("status", "") + ")",
+                       ab["data"].value("at", Millis{0})});
       }
     }
   }

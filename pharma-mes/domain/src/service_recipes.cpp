@@ -189,7 +189,8 @@ Result<void> Mes::add_sensor(const std::string& actor, const Sensor& s) {
                       {"alert_high", s.alert_high},
                       {"action_low", s.action_low},
                       {"action_high", s.action_high},
-                      {"interval_seconds", s.interval_seconds}}},
+                      {"interval_seconds", s.interval_seconds},
+                      {"created_at", tx.now()}}},
                     {"flow", {{"calibration_due", s.calibration_due}}}};
     Document doc{"sensor", s.id, 0, s.room, "active", "", false, {}};
     return detail::put_audited(tx, actor, doc, body, "create", "");

@@ -201,6 +201,51 @@ class Mes {
   Result<std::vector<std::string>> lots_of_batch(const std::string& batch_id);
   Result<std::vector<std::string>> batches_of_lot(const std::string& lot_id);
 
+  // The quantity a Complete batch produced (for its yield), before QA review.
+  Result<void> record_output(const std::string& actor, const std::string& batch_id,
+                             double quantity);
+
+  // ---- environmental monitoring ----
+  // Readings from the ingest path (actor "sensor-ingest"): a reading of an unregistered sensor,
+  // in another unit than the sensor's or not a number is rejected (11.10(h)); the rest are stored,
+  // flagged (alert, action, uncalibrated). A reading outside a limit opens an alarm (one per
+  // excursion and level); an action-limit alarm while a batch runs on equipment in the sensor's
+  // room opens a deviation for that batch. A reading closes the sensor's data gap.
+  struct RejectedReading {
+    std::size_t index = 0;
+    Code code = Code::kInvalid;
+    std::string message;
+  };
+  struct ReadingsOutcome {
+    std::size_t stored = 0, alarms = 0;
+    std::vector<RejectedReading> rejected;
+  };
+  struct SensorReading {
+    std::string sensor_id, unit;
+    Millis at = 0;
+    double value = 0;
+  };
+  Result<ReadingsOutcome> record_readings(const std::vector<SensorReading>& readings);
+  // Acknowledged with a comment and a signature (meaning "reviewed").
+  Result<void> acknowledge_alarm(const std::string& actor, SigningSession& session,
+                                 const std::string& alarm_id, const std::string& comment,
+                                 const SignatureInput& signature);
+  // Sensors silent for longer than twice their interval get one data-gap alarm per gap.
+  Result<int> check_data_gaps();
+  // Alarm records (type "alarm"), active or all.
+  Result<std::vector<Document>> alarms(bool active_only);
+
+  // ---- KPIs over the batches that reached a terminal state ----
+  struct Kpis {
+    int terminal = 0, intact = 0, complete = 0, right_first_time = 0;
+    double integrity = 1;                 // intact / terminal (1 when none)
+    double right_first_time_ratio = 1;    // of Complete batches
+    double yield = 0;                     // sum output / sum size, of batches with an output
+    double cycle_time_efficiency = 0;     // mean of min(1, standard / (run - held)), Complete ones
+    std::vector<std::string> not_intact;  // "B-7: why"
+  };
+  Result<Kpis> kpis();
+
   // ---- verification ----
   // Walks the audit chain against the stored checkpoints and checks every signature against the
   // record it points to. The first problem found, or nothing.

@@ -1,0 +1,366 @@
+// Mes: environmental monitoring (readings, alarms, data gaps), batch output and the KPIs.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "service_support.hpp"
+
+namespace mes {
+
+using detail::json;
+
+namespace {
+
+constexpr const char* kIngest = "sensor-ingest";
+
+int level_rank(const std::string& level) {
+  return level == "action" ? 2 : level == "alert" ? 1 : 0;
+}
+
+// Batches running a step on equipment in `room` (the equipment's area or unit).
+std::vector<std::string> batches_in_room(Transaction& tx, const std::string& room) {
+  std::vector<std::string> out;
+  for (const auto& batch : tx.list("batch", "", "Running")) {
+    for (const auto& step : tx.list("step", batch.id, "running")) {
+      const std::string eq = detail::body_of(step)["data"].value("equipment", "");
+      if (eq.empty()) continue;
+      if (auto e = tx.get("equipment", eq)) {
+        const json d = detail::body_of(*e)["data"];
+        if (d.value("area", "") == room || d.value("unit", "") == room) out.push_back(batch.id);
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::string> open_alarm(Transaction& tx, const std::string& sensor, const json& sdata,
+                               const std::string& level, double value, Millis at,
+                               const std::vector<std::string>& batches) {
+  const std::string id = "ALM-" + sensor + "-" + std::to_string(at) + "-" + level;
+  const json body{{"data",
+                   {{"sensor", sensor},
+                    {"room", sdata.value("room", "")},
+                    {"kind", sdata.value("kind", "")},
+                    {"level", level},
+                    {"value", value},
+                    {"unit", sdata.value("unit", "")},
+                    {"at", at},
+                    {"batches", batches}}},
+                  {"flow", {{"status", "active"}}}};
+  Document doc{"alarm", id, 0, sdata.value("room", ""), "active", "", false, {}};
+  if (auto existing = tx.get("alarm", id)) return id;  // the same reading sent twice
+  if (auto r = detail::put_audited(tx, kIngest, doc, body, "create", ""); !r) {
+    return tl::unexpected(r.error());
+  }
+  return id;
+}
+
+}  // namespace
+
+Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReading>& readings) {
+  ReadingsOutcome outcome;
+  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+    outcome = {};
+    struct SensorView {
+      Document doc, state;
+      json data, flow, runtime;
+      bool known = false;
+    };
+    std::map<std::string, SensorView> sensors;
+    std::vector<Reading> rows;
+    rows.reserve(readings.size());
+    std::map<std::string, std::string> rejected_by_sensor;  // one audit line per sensor
+    for (std::size_t i = 0; i < readings.size(); ++i) {
+      const SensorReading& in = readings[i];
+      auto [it, inserted] = sensors.try_emplace(in.sensor_id);
+      SensorView& s = it->second;
+      if (inserted) {
+        if (auto doc = tx.get("sensor", in.sensor_id)) {
+          s.known = true;
+          s.doc = *doc;
+          const json b = detail::body_of(*doc);
+          s.data = b["data"];
+          s.flow = b["flow"];
+          auto state = tx.get("sensor_state", in.sensor_id);
+          s.state =
+              state ? *state : Document{"sensor_state", in.sensor_id, 0, "", "", "", false, {}};
+          s.runtime = state ? json::parse(state->body, nullptr, false) : json::object();
+          if (!s.runtime.is_object()) s.runtime = json::object();
+        }
+      }
+      const auto reject = [&](Code code, std::string message) {
+        rejected_by_sensor.try_emplace(in.sensor_id, message);
+        outcome.rejected.push_back({i, code, std::move(message)});
+      };
+      if (!s.known) {
+        reject(Code::kUnknownDevice, "unregistered sensor " + in.sensor_id);
+        continue;
+      }
+      if (!std::isfinite(in.value)) {
+        reject(Code::kInvalid, "reading of " + in.sensor_id + " is not a number");
+        continue;
+      }
+      if (in.unit != s.data.value("unit", "")) {
+        reject(Code::kInvalid,
+               in.sensor_id + " reads in " + s.data.value("unit", "") + ", not " + in.unit);
+        continue;
+      }
+      std::string level;
+      if (in.value < s.data.value("action_low", 0.0) ||
+          in.value > s.data.value("action_high", 0.0)) {
+        level = "action";
+      } else if (in.value < s.data.value("alert_low", 0.0) ||
+                 in.value > s.data.value("alert_high", 0.0)) {
+        level = "alert";
+      }
+      std::string flags = level;
+      if (s.flow.value("calibration_due", Millis{0}) <= in.at) {
+        flags += flags.empty() ? "uncalibrated" : ",uncalibrated";
+      }
+      rows.push_back(Reading{in.sensor_id, in.at, in.value, flags});
+      ++outcome.stored;
+      s.runtime["last_reading_at"] = std::max(s.runtime.value("last_reading_at", Millis{0}), in.at);
+      s.runtime["gap_open"] = false;
+      const std::string current = s.runtime.value("excursion", "");
+      if (level_rank(level) > level_rank(current)) {
+        const auto batches = level == "action" ? batches_in_room(tx, s.data.value("room", ""))
+                                               : std::vector<std::string>{};
+        auto alarm = open_alarm(tx, in.sensor_id, s.data, level, in.value, in.at, batches);
+        if (!alarm) return tl::unexpected(alarm.error());
+        ++outcome.alarms;
+        for (const auto& batch : batches) {
+          const auto existing = tx.list("deviation", batch);
+          const std::string dev = batch + "-DEV-" + std::to_string(existing.size() + 1);
+          const json body{
+              {"data",
+               {{"batch", batch},
+                {"cause", "environmental_excursion"},
+                {"description", in.sensor_id + " " + detail::number_text(in.value) + " " + in.unit +
+                                    " beyond its action limit (" + *alarm + ")"},
+                {"opened_by", kIngest},
+                {"opened_at", in.at},
+                {"automatic", true}}},
+              {"flow", {{"status", "open"}, {"disposition", ""}, {"capa", ""}}}};
+          Document d{"deviation", dev, 0, batch, "open", "", false, {}};
+          if (auto p = detail::put_audited(tx, kIngest, d, body, "create", ""); !p) return p;
+        }
+      }
+      s.runtime["excursion"] = level;
+    }
+    if (!rows.empty()) {
+      if (auto a = tx.add_readings(rows); !a) return a;
+    }
+    for (auto& [id, s] : sensors) {
+      if (!s.known) continue;
+      // Runtime state of the monitor (last reading, open excursion): not a GMP record, kept
+      // outside the audit trail so that readings do not flood it.
+      s.state.body = s.runtime.dump();
+      if (auto p = tx.put(s.state); !p) return p;
+    }
+    for (const auto& [sensor, message] : rejected_by_sensor) {
+      if (auto a = detail::audit(tx, kIngest, "refused", "sensor", sensor, "record_readings", "",
+                                 "unknown_device or invalid: " + message, "");
+          !a) {
+        return a;
+      }
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return outcome;
+}
+
+Result<void> Mes::acknowledge_alarm(const std::string& actor, SigningSession& session,
+                                    const std::string& alarm_id, const std::string& comment,
+                                    const SignatureInput& signature) {
+  auto signer = signer_for(session, signature);
+  if (!signer) return tl::unexpected(signer.error());
+  return command(
+      actor, "acknowledge_alarm", "alarm", alarm_id, [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kAcknowledgeAlarm, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        if (signer->id != actor) return refuse(Code::kBadSignature, "the signer must be the actor");
+        if (comment.empty()) {
+          return refuse(Code::kReasonRequired, "an acknowledgement needs a comment", "comment");
+        }
+        auto doc = tx.get("alarm", alarm_id);
+        if (!doc) return refuse(Code::kNotFound, "no alarm " + alarm_id, "alarm");
+        json body = detail::body_of(*doc);
+        if (body["flow"].value("status", "") != "active") {
+          return refuse(Code::kConflict, "alarm " + alarm_id + " is already acknowledged");
+        }
+        auto sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "alarm", alarm_id,
+                        detail::content_hash("alarm", alarm_id, body));
+        if (!sig) return tl::unexpected(sig.error());
+        body["flow"]["status"] = "acknowledged";
+        body["flow"]["acknowledged_by"] = actor;
+        body["flow"]["acknowledged_at"] = tx.now();
+        body["flow"]["comment"] = comment;
+        doc->state = "acknowledged";
+        return detail::put_audited(tx, actor, *doc, body, "acknowledge", comment);
+      });
+}
+
+Result<int> Mes::check_data_gaps() {
+  int opened = 0;
+  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+    opened = 0;
+    for (const auto& sensor : tx.list("sensor")) {
+      const json b = detail::body_of(sensor);
+      auto state = tx.get("sensor_state", sensor.id);
+      Document st = state ? *state : Document{"sensor_state", sensor.id, 0, "", "", "", false, {}};
+      json runtime = state ? json::parse(state->body, nullptr, false) : json::object();
+      if (!runtime.is_object()) runtime = json::object();
+      if (runtime.value("gap_open", false)) continue;
+      const Millis last =
+          runtime.value("last_reading_at", b["data"].value("created_at", Millis{0}));
+      const Millis allowed = 2LL * 1000 * b["data"].value("interval_seconds", 60);
+      if (last == 0 || tx.now() - last <= allowed) continue;
+      auto alarm = open_alarm(tx, sensor.id, b["data"], "data_gap", 0, tx.now(), {});
+      if (!alarm) return tl::unexpected(alarm.error());
+      runtime["gap_open"] = true;
+      st.body = runtime.dump();
+      if (auto p = tx.put(st); !p) return p;
+      ++opened;
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return opened;
+}
+
+Result<std::vector<Document>> Mes::alarms(bool active_only) {
+  std::vector<Document> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    out = tx.list("alarm", "", active_only ? "active" : "");
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return out;
+}
+
+Result<void> Mes::record_output(const std::string& actor, const std::string& batch_id,
+                                double quantity) {
+  return command(actor, "record_output", "batch", batch_id, [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kExecuteStep, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (!(quantity >= 0) || !std::isfinite(quantity)) {
+      return refuse(Code::kInvalid, "the output is a quantity >= 0", "quantity");
+    }
+    auto doc = tx.get("batch", batch_id);
+    if (!doc) return refuse(Code::kNotFound, "no batch " + batch_id, "batch");
+    json body = detail::body_of(*doc);
+    if (doc->state != "Complete") {
+      return refuse(Code::kOutOfSequence, "the output is recorded when the batch is Complete");
+    }
+    if (body["flow"].value("reviewed", false)) {
+      return refuse(Code::kRecordImmutable, "batch " + batch_id + " is reviewed");
+    }
+    const bool changed = body["data"].contains("output");
+    body["data"]["output"] = quantity;
+    return detail::put_audited(tx, actor, *doc, body, "modify",
+                               changed ? "output corrected" : "output recorded");
+  });
+}
+
+Result<Mes::Kpis> Mes::kpis() {
+  Kpis k;
+  double output = 0, output_size = 0, efficiency_sum = 0;
+  int efficiency_n = 0;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    for (const auto& batch : tx.list("batch")) {
+      const auto state = isa88::parse_state(batch.state).value_or(isa88::State::kIdle);
+      if (!isa88::is_final(state)) continue;
+      ++k.terminal;
+      const json b = detail::body_of(batch);
+      std::string why;
+      // Every transition legal, replayed from Idle through the table.
+      auto replay = isa88::State::kIdle;
+      for (const auto& e : b["flow"].value("events", json::array())) {
+        const auto cmd = isa88::parse_command(e.value("command", ""));
+        const auto next = cmd ? isa88::next_state(replay, *cmd) : std::nullopt;
+        if (!next) {
+          why = "illegal transition " + e.value("command", "") + " in " +
+                std::string(isa88::to_string(replay));
+          break;
+        }
+        replay = isa88::settle(*next);
+      }
+      bool failed_weighing = false, changed = false;
+      double standard = 0;
+      const json phases = b["data"].value("phases", json::array());
+      for (const auto& step : tx.list("step", batch.id)) {
+        const json sb = detail::body_of(step);
+        const std::size_t n = static_cast<std::size_t>(sb["data"].value("n", 0));
+        const json spec = n >= 1 && n <= phases.size() ? phases[n - 1] : json::object();
+        standard += spec.value("standard_minutes", 0) * 60'000.0;
+        if (step.state == "complete") {
+          if (sb["data"].value("started_by", "").empty() ||
+              sb["flow"].value("completed_by", "").empty()) {
+            why = why.empty() ? "step " + step.id + " has no actor" : why;
+          }
+          if (spec.value("second_person_verification", false) &&
+              sb["flow"].value("verified_by", "").empty()) {
+            why = why.empty() ? "step " + step.id + " lacks its verification" : why;
+          }
+        }
+        for (const auto& w : sb["data"].value("weighings", json::array())) {
+          failed_weighing = failed_weighing || !w.value("accepted", true);
+        }
+        const json parameters = sb["data"].value("parameters", json::object());
+        for (const auto& [name, p] : parameters.items())
+          changed = changed || p.value("changed", false);
+        for (const auto& e : tx.audit_of("step", step.id)) {
+          if (crypto::sha256_hex(canonical(e)) != e.hash && why.empty()) {
+            why = "audit entry " + std::to_string(e.seq) + " does not verify";
+          }
+        }
+      }
+      for (const auto& e : tx.audit_of("batch", batch.id)) {
+        if (crypto::sha256_hex(canonical(e)) != e.hash && why.empty()) {
+          why = "audit entry " + std::to_string(e.seq) + " does not verify";
+        }
+      }
+      const auto deviations = tx.list("deviation", batch.id);
+      for (const auto& d : deviations) {
+        if (d.state != "closed" && why.empty()) why = "deviation " + d.id + " is not dispositioned";
+      }
+      if (why.empty()) {
+        ++k.intact;
+      } else {
+        k.not_intact.push_back(batch.id + ": " + why);
+      }
+      if (state == isa88::State::kComplete) {
+        ++k.complete;
+        bool held = false;
+        for (const auto& e : b["flow"].value("events", json::array())) {
+          held = held || e.value("command", "") == "Hold";
+        }
+        if (deviations.empty() && !failed_weighing && !held && !changed) ++k.right_first_time;
+        const Millis run = b["flow"].value("ended_at", Millis{0}) -
+                           b["flow"].value("started_at", Millis{0}) -
+                           b["flow"].value("held_ms", Millis{0});
+        if (run > 0) {
+          efficiency_sum += std::min(1.0, standard / static_cast<double>(run));
+          ++efficiency_n;
+        }
+        if (b["data"].contains("output")) {
+          output += b["data"].value("output", 0.0);
+          output_size += b["data"].value("size", 0.0);
+        }
+      }
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  k.integrity = k.terminal == 0 ? 1.0 : static_cast<double>(k.intact) / k.terminal;
+  k.right_first_time_ratio =
+      k.complete == 0 ? 1.0 : static_cast<double>(k.right_first_time) / k.complete;
+  k.yield = output_size > 0 ? output / output_size : 0;
+  k.cycle_time_efficiency = efficiency_n == 0 ? 0 : efficiency_sum / efficiency_n;
+  return k;
+}
+
+}  // namespace mes
