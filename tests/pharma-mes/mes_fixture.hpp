@@ -129,11 +129,13 @@ class MesTest : public ::testing::TestWithParam<std::string> {
     return m;
   }
 
-  // Runs batch `id` (size 100) from creation to Complete, step 1 verified by op2.
+  // Runs batch `id` (size 100) from creation to Complete, step 1 verified by op2; takes 10
+  // minutes of the test clock.
   void run_batch(const std::string& id, double speed = 20) {
     ASSERT_TRUE(mes_->create_batch("sup1", id, "TABLET@1", 100));
     ASSERT_TRUE(mes_->command_batch("op1", id, isa88::Command::kStart, ""));
     ASSERT_TRUE(mes_->start_step("op1", id, 1, "R-101"));
+    advance(5 * kMinute);  // time passes on the plant floor
     auto w = mes_->weigh("op1", id, 1, "API-1", "SC-1", "L-API-1", 12.1, 2.0);
     ASSERT_TRUE(w) << w.error().message;
     ASSERT_TRUE(w->accepted);
@@ -144,6 +146,7 @@ class MesTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(v) << v.error().message;
     ASSERT_TRUE(mes_->complete_step("op1", id, 1));
     ASSERT_TRUE(mes_->start_step("op1", id, 2, ""));
+    advance(5 * kMinute);
     ASSERT_TRUE(mes_->enter_parameter("op1", id, 2, "speed", speed, ""));
     ASSERT_TRUE(mes_->enter_parameter("op1", id, 2, "time", 10, ""));
     ASSERT_TRUE(mes_->complete_step("op1", id, 2));

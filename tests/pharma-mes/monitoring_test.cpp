@@ -1,0 +1,136 @@
+// Environmental monitoring and KPIs on SQLite and PostgreSQL: limits, alarms per excursion,
+// rejected readings, deviations for batches in the room, acknowledgement, data gaps, calibration
+// flags; batch integrity, right-first-time, yield and cycle-time efficiency.
+#include <cmath>
+
+#include "mes_fixture.hpp"
+
+namespace {
+
+using namespace mes_test;
+using isa88::Command;
+
+class MonitoringTest : public MesTest {
+ protected:
+  void SetUp() override {
+    config_.passwords.max_age_days = 0;
+    MesTest::SetUp();
+    add_users();
+    add_plant_and_master();
+    Sensor s{"TT-101", "Solids", "temperature", "C", 18, 25, 15, 30, 60, now_ + 30 * kDay};
+    ASSERT_TRUE(mes_->add_sensor("sup1", s));
+  }
+  Mes::ReadingsOutcome send(std::vector<Mes::SensorReading> readings) {
+    auto r = mes_->record_readings(readings);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    return r ? *r : Mes::ReadingsOutcome{};
+  }
+  Mes::SensorReading reading(double value, Millis offset = 0, std::string unit = "C") {
+    return Mes::SensorReading{"TT-101", std::move(unit), now_ + offset, value};
+  }
+};
+
+TEST_P(MonitoringTest, OneAlarmPerExcursionAndLevelAndBadReadingsRejected) {
+  auto out = send({reading(21, 0), reading(26, 1000), reading(27, 2000), reading(31, 3000),
+                   reading(22, 4000), reading(26, 5000)});
+  EXPECT_EQ(out.stored, 6u);
+  EXPECT_EQ(out.alarms, 3u) << "alert, then action, then a new alert after returning";
+  out = send({Mes::SensorReading{"TT-999", "C", now_, 20}, reading(20, 6000, "F"),
+              reading(std::nan(""), 7000), reading(20, 8000)});
+  EXPECT_EQ(out.stored, 1u);
+  ASSERT_EQ(out.rejected.size(), 3u);
+  EXPECT_EQ(out.rejected[0].code, Code::kUnknownDevice);
+  EXPECT_EQ(out.rejected[1].code, Code::kInvalid);
+  auto stored = store_->readings("TT-101", now_ - 1, now_ + 10'000);
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 7u);
+  EXPECT_EQ((*stored)[1].flags, "alert");
+  EXPECT_EQ((*stored)[3].flags, "action");
+  EXPECT_EQ((*stored)[0].flags, "");
+  const auto t = trail();
+  EXPECT_EQ(std::count_if(t.begin(), t.end(),
+                          [](const AuditEntry& e) {
+                            return e.action == "refused" && e.object_id == "TT-999";
+                          }),
+            1)
+      << "one line per rejecting sensor, not per reading";
+}
+
+TEST_P(MonitoringTest, AnActionAlarmDuringABatchOpensADeviationAndIsAcknowledgedBySignature) {
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-1", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-1", Command::kStart, ""));
+  ASSERT_TRUE(mes_->start_step("op1", "B-1", 1, "R-101"));  // R-101 is in area "Solids"
+  send({reading(32)});
+  auto exceptions = mes_->review_by_exception("qa1", "B-1");
+  ASSERT_TRUE(exceptions);
+  std::vector<std::string> kinds;
+  for (const auto& e : *exceptions) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"alarm", "deviation"}));
+  auto active = mes_->alarms(true);
+  ASSERT_TRUE(active);
+  ASSERT_EQ(active->size(), 1u);
+  auto op = session("op1");
+  EXPECT_EQ(mes_->acknowledge_alarm("op1", op, active->at(0).id, "", both("op1")).error().code,
+            Code::kReasonRequired);
+  ASSERT_TRUE(
+      mes_->acknowledge_alarm("op1", op, active->at(0).id, "door left open, closed", both("op1")));
+  EXPECT_EQ(mes_->alarms(true)->size(), 0u);
+  EXPECT_EQ(mes_->acknowledge_alarm("op1", op, active->at(0).id, "again",
+                                    SignatureInput{"", password_of("op1")})
+                .error()
+                .code,
+            Code::kConflict);
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok());
+}
+
+TEST_P(MonitoringTest, ASilentSensorGetsOneDataGapAndPastCalibrationReadingsAreFlagged) {
+  send({reading(20)});
+  advance(60'000);
+  EXPECT_EQ(*mes_->check_data_gaps(), 0);
+  advance(61'000);
+  EXPECT_EQ(*mes_->check_data_gaps(), 1);
+  EXPECT_EQ(*mes_->check_data_gaps(), 0) << "one alarm per gap";
+  send({reading(20)});
+  advance(125'000);
+  EXPECT_EQ(*mes_->check_data_gaps(), 1) << "a new gap after readings resumed";
+  advance(31 * kDay);
+  send({reading(20)});
+  auto stored = store_->readings("TT-101", now_, now_ + 1);
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ(stored->at(0).flags, "uncalibrated");
+}
+
+TEST_P(MonitoringTest, KpisCountIntactRightFirstTimeYieldAndCycleTime) {
+  auto k = mes_->kpis();
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->terminal, 0);
+  EXPECT_DOUBLE_EQ(k->integrity, 1.0);
+  run_batch("B-1");
+  ASSERT_TRUE(mes_->record_output("op1", "B-1", 95));
+  ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
+  run_batch("B-2", /*speed=*/30);  // out of limits: a deviation, not right first time
+  k = mes_->kpis();
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->terminal, 2);
+  EXPECT_EQ(k->complete, 2);
+  EXPECT_EQ(k->intact, 1) << "B-2's deviation is still open";
+  ASSERT_EQ(k->not_intact.size(), 1u);
+  EXPECT_NE(k->not_intact[0].find("B-2"), std::string::npos);
+  EXPECT_EQ(k->right_first_time, 1);
+  EXPECT_DOUBLE_EQ(k->yield, 0.95);
+  EXPECT_GT(k->cycle_time_efficiency, 0.0);
+  EXPECT_LE(k->cycle_time_efficiency, 1.0);
+  ASSERT_TRUE(mes_->close_deviation("qa1", "B-2-DEV-1", "no impact", ""));
+  k = mes_->kpis();
+  EXPECT_EQ(k->intact, 2);
+  EXPECT_DOUBLE_EQ(k->integrity, 1.0);
+  EXPECT_EQ(mes_->record_output("op1", "B-1", -1).error().code, Code::kInvalid);
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, MonitoringTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& test_info) { return test_info.param; });
+
+}  // namespace
