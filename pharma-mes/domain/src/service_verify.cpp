@@ -17,10 +17,7 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
   }
   report.checkpoints = all.size();
   ChainVerifier verifier(all, public_key_);
-  if (auto walked = store_.walk_audit(1, [&](const AuditEntry& e) { return verifier.feed(e); });
-      !walked) {
-    return tl::unexpected(walked.error());
-  }
+  if (auto walked = store_.feed_audit(1, verifier); !walked) return tl::unexpected(walked.error());
   verifier.finish();
   report.entries = verifier.entries_checked();
   report.chain_problem = verifier.problem();
@@ -62,10 +59,7 @@ Result<Checkpoint> Mes::checkpoint() {
   std::int64_t seq = 0;
   std::string root = kGenesisHash;
   ChainVerifier verifier;
-  if (auto walked = store_.walk_audit(1, [&](const AuditEntry& e) { return verifier.feed(e); });
-      !walked) {
-    return tl::unexpected(walked.error());
-  }
+  if (auto walked = store_.feed_audit(1, verifier); !walked) return tl::unexpected(walked.error());
   if (verifier.problem()) {
     return refuse(Code::kStorage, "the chain does not verify: " + verifier.problem()->message);
   }

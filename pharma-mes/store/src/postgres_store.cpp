@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "group_commit.hpp"
+#include "pipelined_feed.hpp"
 
 namespace mes::store {
 namespace {
@@ -239,8 +240,17 @@ class PgTransaction final : public Transaction {
 
   Result<void> add_readings(const std::vector<Reading>& readings) override {
     if (!writable_) return refuse(Code::kStorage, "a read-only view cannot store readings");
-    for (const Reading& r : readings)
-      t_.exec_prepared("reading", r.sensor_id, r.at, r.value, r.flags);
+    if (readings.size() < 16) {
+      for (const Reading& r : readings) {
+        t_.exec_prepared("reading", r.sensor_id, r.at, r.value, r.flags);
+      }
+      return {};
+    }
+    // COPY for a batch: one round trip instead of one per row.
+    pqxx::stream_to copy(t_, "readings",
+                         std::vector<std::string>{"sensor_id", "at", "value", "flags"});
+    for (const Reading& r : readings) copy << std::make_tuple(r.sensor_id, r.at, r.value, r.flags);
+    copy.complete();
     return {};
   }
 
@@ -410,6 +420,14 @@ class PostgresStore final : public Store {
       t.commit();
       return {};
     });
+  }
+
+  Result<void> feed_audit(std::int64_t from_seq, ChainVerifier& verifier) override {
+    return pipelined_feed(
+        [&](const std::function<bool(const AuditEntry&)>& visit) {
+          return walk_audit(from_seq, visit);
+        },
+        verifier);
   }
 
   Result<void> add_checkpoint(const Checkpoint& cp) override {

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "group_commit.hpp"
+#include "pipelined_feed.hpp"
 
 namespace mes::store {
 namespace {
@@ -532,6 +533,14 @@ class SqliteStore final : public Store {
     }
     give_reader(std::move(*c));
     return r;
+  }
+
+  Result<void> feed_audit(std::int64_t from_seq, ChainVerifier& verifier) override {
+    return pipelined_feed(
+        [&](const std::function<bool(const AuditEntry&)>& visit) {
+          return walk_audit(from_seq, visit);
+        },
+        verifier);
   }
 
   Result<void> add_checkpoint(const Checkpoint& cp) override {

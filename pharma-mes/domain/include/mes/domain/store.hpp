@@ -73,6 +73,11 @@ class Store {
   // returning false.
   virtual Result<void> walk_audit(std::int64_t from_seq,
                                   const std::function<bool(const AuditEntry&)>& visit) = 0;
+  // Feeds every audit entry from from_seq on into `verifier` (stops at its first problem).
+  // Implementations may read and verify in parallel.
+  virtual Result<void> feed_audit(std::int64_t from_seq, ChainVerifier& verifier) {
+    return walk_audit(from_seq, [&](const AuditEntry& e) { return verifier.feed(e); });
+  }
   virtual Result<void> add_checkpoint(const Checkpoint& checkpoint) = 0;
   virtual Result<std::vector<Checkpoint>> checkpoints() = 0;
   // Every signature row, for verification.
