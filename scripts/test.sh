@@ -46,7 +46,7 @@ if [ "${SKIP_TSAN:-0}" != "1" ]; then
   step "ThreadSanitizer: concurrency tests"
   cmake --preset tsan >/dev/null
   # The test executables that exercise threads (producers + drain, io threads, drain thread).
-  tsan_tests="metrics_test status_integration_test http_integration_test mes_store_test"
+  tsan_tests="metrics_test status_integration_test http_integration_test mes_store_test mes_service_test"
   # shellcheck disable=SC2086
   cmake --build --preset tsan --target $tsan_tests
   # ASLR with high entropy breaks older TSan runtimes; setarch -R runs without randomisation.
