@@ -227,6 +227,20 @@ TEST_P(MesTest, Part11_10_e_AuditTrail) {
                 message.find("never deleted") != std::string::npos)
         << sql << ": " << message;
   }
+  // Records are voided with a reason, never deleted: still on file, out of lists.
+  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-WRONG", "API-1", 5, "kg", 0, {}}));
+  EXPECT_EQ(mes_->void_record("sup1", "lot", "L-WRONG", "").error().code, Code::kReasonRequired);
+  ASSERT_TRUE(mes_->void_record("sup1", "lot", "L-WRONG", "received against the wrong order"));
+  EXPECT_EQ(mes_->void_record("sup1", "lot", "L-API-1", "x").error().code, Code::kRecordImmutable)
+      << "a released lot stays";
+  EXPECT_EQ(mes_->void_record("sup1", "audit", "1", "x").error().code, Code::kRecordImmutable);
+  ASSERT_TRUE(store_->read([&](Transaction& tx) -> Result<void> {
+    const auto lot = tx.get("lot", "L-WRONG");
+    EXPECT_TRUE(lot && lot->voided);
+    EXPECT_EQ(lot->void_reason, "received against the wrong order");
+    for (const auto& l : tx.list("lot")) EXPECT_NE(l.id, "L-WRONG");
+    return {};
+  }));
   auto report = mes_->verify();
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->ok());

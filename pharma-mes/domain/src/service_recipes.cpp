@@ -197,6 +197,38 @@ Result<void> Mes::add_sensor(const std::string& actor, const Sensor& s) {
   });
 }
 
+Result<void> Mes::void_record(const std::string& actor, const std::string& type,
+                              const std::string& id, const std::string& reason) {
+  return command(actor, "void_record", type, id, [&](Transaction& tx) -> Result<void> {
+    Action needed = Action::kManagePlant;
+    if (type == "lot") {
+      needed = Action::kManageMaterials;
+    } else if (type == "master") {
+      needed = Action::kEditMaster;
+    } else if (type != "equipment" && type != "sensor") {
+      return refuse(Code::kRecordImmutable, "a " + type + " record cannot be voided", "type");
+    }
+    if (auto a = detail::authorize(tx, actor, needed, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (auto r = detail::require_reason(reason); !r) return r;
+    auto doc = tx.get(type, id);
+    if (!doc) return refuse(Code::kNotFound, "no " + type + " " + id, "id");
+    if (doc->voided) return refuse(Code::kConflict, type + " " + id + " is already voided");
+    const json body = detail::body_of(*doc);
+    const std::string status = body["flow"].value("status", "");
+    if ((type == "lot" && status != "quarantine") || (type == "equipment" && status == "in_use") ||
+        (type == "master" && status != "draft")) {
+      return refuse(Code::kRecordImmutable,
+                    type + " " + id + " is " + status + ": it cannot be voided");
+    }
+    doc->voided = true;
+    doc->void_reason = reason;
+    if (auto p = tx.put(*doc); !p) return p;
+    return detail::audit(tx, actor, "void", type, id, "voided", "false", "true", reason);
+  });
+}
+
 Result<void> Mes::receive_lot(const std::string& actor, const Lot& lot) {
   return command(actor, "receive_lot", "lot", lot.id, [&](Transaction& tx) -> Result<void> {
     if (auto a = detail::authorize(tx, actor, Action::kManageMaterials, config_); !a) {
