@@ -32,9 +32,17 @@ Router& Router::add(std::string method, std::string pattern, Handler handler) {
   Route r;
   r.method = std::move(method);
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  r.pattern = std::move(pattern);
   r.handler = std::move(handler);
   routes_.push_back(std::move(r));
   return *this;
+}
+
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
 }
 
 Response Router::route(Request& request) const {

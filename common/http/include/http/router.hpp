@@ -27,9 +27,14 @@ class Router {
   // Fills request.path_params and runs the matching handler. Never throws.
   Response route(Request& request) const;
 
+  // Every route as {method, pattern}, in the order added (for tests that must cover them all,
+  // and for checking an API description against the code).
+  std::vector<std::pair<std::string, std::string>> routes() const;
+
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;  // "{name}" marks a capture
     Handler handler;
   };

@@ -250,6 +250,19 @@ class Mes {
   };
   Result<Kpis> kpis();
 
+  // ---- reading: records need kViewRecords (users: kManageUsers; password hashes are never
+  // returned), the audit trail kViewAuditTrail ----
+  Result<Document> record(const std::string& actor, const std::string& type, const std::string& id);
+  Result<std::vector<Document>> records(const std::string& actor, const std::string& type,
+                                        const std::string& parent = {},
+                                        const std::string& state = {});
+  Result<std::vector<AuditEntry>> audit_trail(const std::string& actor, const std::string& type,
+                                              const std::string& id);
+  Result<std::vector<Signature>> signatures(const std::string& actor, const std::string& type,
+                                            const std::string& id);
+  // The role check alone (for adapters that answer from elsewhere, e.g. the KPIs).
+  Result<User> authorized(const std::string& actor, Action action);
+
   // ---- verification ----
   // Walks the audit chain against the stored checkpoints and checks every signature against the
   // record it points to. The first problem found, or nothing.

@@ -1,0 +1,75 @@
+// Api: the MES's JSON API under /api/v1 (a thin adapter: it authenticates, decodes, calls Mes and
+// encodes). Sessions are bearer tokens of 256 random bits with an idle timeout; every route but
+// login is refused without one (401), and a route's action is checked against the caller's roles
+// before Mes checks it again (403). Errors are {"error":{"code","message","field"?}} with the
+// status of their code. Signing routes take the password in the body; it is never stored or
+// logged. Thread-safe: sessions and the login limiter are behind a mutex; Mes is thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/router.hpp"
+#include "mes/domain/service.hpp"
+
+namespace mes::api {
+
+struct ApiOptions {
+  Millis session_idle_timeout = 15 * 60 * 1000;
+  int login_attempts_per_minute = 10;  // per remote address and per user id
+};
+
+// One route and what it needs: no session (login), any logged-in user (even one who must change
+// the password), or an action of the role matrix.
+struct RouteInfo {
+  std::string method, pattern;
+  enum class Access { kPublic, kAnySession, kAction } access = Access::kAction;
+  Action action = Action::kViewRecords;
+};
+
+class Api {
+ public:
+  Api(Mes& mes, Store& store, std::function<Millis()> clock, std::function<std::string()> new_token,
+      ApiOptions options = {});
+
+  void add_routes(http::Router& router);
+  const std::vector<RouteInfo>& route_table() const { return routes_; }
+  std::size_t session_count() const;
+  // The HTTP status of a refusal code.
+  static int status_of(Code code);
+
+ private:
+  struct Session {
+    std::string user_id;
+    Millis last_activity = 0;
+    SigningSession signing;
+  };
+  struct Call;
+  using Body = std::function<http::Response(Call&)>;
+  void route(http::Router& router, const std::string& method, const std::string& pattern,
+             RouteInfo::Access access, Action action, Body body);
+  void add_plant_routes(http::Router& router);
+  void add_batch_routes(http::Router& router);
+  std::optional<Session> session_of(const http::Request& request);
+  void save_signing(const std::string& token, const SigningSession& signing);
+  bool login_allowed(const std::string& key);
+
+  Mes& mes_;
+  Store& store_;
+  std::function<Millis()> clock_;
+  std::function<std::string()> new_token_;
+  ApiOptions options_;
+  std::vector<RouteInfo> routes_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Session> sessions_;
+  std::map<std::string, std::vector<Millis>> login_attempts_;
+};
+
+// A 256-bit random token, hex (libsodium).
+std::string random_token();
+
+}  // namespace mes::api

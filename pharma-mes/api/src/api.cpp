@@ -1,0 +1,764 @@
+#include "mes/api/api.hpp"
+
+#include <sodium.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "mes/domain/text.hpp"
+
+namespace mes::api {
+
+using json = nlohmann::json;
+using Access = RouteInfo::Access;
+
+namespace {
+
+// A request field that is missing or of the wrong type: 400 naming the field.
+struct BadField : std::runtime_error {
+  BadField(std::string f, const std::string& message)
+      : std::runtime_error(message), field(std::move(f)) {}
+  std::string field;
+};
+
+http::Response error(int status, std::string_view code, const std::string& message,
+                     const std::string& field = {}) {
+  json e{{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  return http::Response::json(status, json{{"error", e}}.dump());
+}
+
+http::Response refusal(const Error& e) {
+  return error(Api::status_of(e.code), to_string(e.code), e.message, e.field);
+}
+
+http::Response ok(const json& data, int status = 200) {
+  return http::Response::json(status, json{{"data", data}}.dump());
+}
+
+std::string text(const json& body, const char* name, bool required = true) {
+  if (!body.contains(name)) {
+    if (required) throw BadField(name, std::string(name) + " is required");
+    return {};
+  }
+  if (!body[name].is_string()) throw BadField(name, std::string(name) + " must be a string");
+  return body[name].get<std::string>();
+}
+
+double number(const json& body, const char* name) {
+  if (!body.contains(name)) throw BadField(name, std::string(name) + " is required");
+  if (!body[name].is_number()) throw BadField(name, std::string(name) + " must be a number");
+  const double v = body[name].get<double>();
+  if (!std::isfinite(v)) throw BadField(name, std::string(name) + " must be finite");
+  return v;
+}
+
+bool flag(const json& body, const char* name, bool fallback) {
+  if (!body.contains(name)) return fallback;
+  if (!body[name].is_boolean()) throw BadField(name, std::string(name) + " must be true or false");
+  return body[name].get<bool>();
+}
+
+SignatureInput signature_of(const json& body) {
+  if (!body.contains("signature") || !body["signature"].is_object()) {
+    throw BadField("signature", "signature {user_id?, password} is required");
+  }
+  const json& s = body["signature"];
+  return SignatureInput{text(s, "user_id", false), text(s, "password")};
+}
+
+json document_json(const Document& d) {
+  json body = json::parse(d.body, nullptr, false);
+  if (body.is_discarded()) body = json::object();
+  json out{{"type", d.type},
+           {"id", d.id},
+           {"version", d.version},
+           {"state", d.state},
+           {"parent", d.parent},
+           {"data", body.value("data", json::object())},
+           {"flow", body.value("flow", json::object())}};
+  if (d.voided) {
+    out["voided"] = true;
+    out["void_reason"] = d.void_reason;
+  }
+  return out;
+}
+
+json documents_json(const std::vector<Document>& docs) {
+  json out = json::array();
+  for (const auto& d : docs) out.push_back(document_json(d));
+  return out;
+}
+
+json signature_json(const Signature& s) {
+  return json{{"id", s.id},
+              {"user_id", s.user_id},
+              {"printed_name", s.printed_name},
+              {"meaning", to_string(s.meaning)},
+              {"signed_at", format_utc(s.signed_at)},
+              {"record_type", s.record_type},
+              {"record_id", s.record_id}};
+}
+
+json audit_json(const AuditEntry& e) {
+  return json{{"seq", e.seq},
+              {"at", format_utc(e.at)},
+              {"actor", e.actor},
+              {"action", e.action},
+              {"object_type", e.object_type},
+              {"object_id", e.object_id},
+              {"field", e.field},
+              {"old_value", e.old_value},
+              {"new_value", e.new_value},
+              {"reason", e.reason},
+              {"hash", e.hash}};
+}
+
+int step_number(const std::string& text_value) {
+  int n = 0;
+  for (const char c : text_value) {
+    if (c < '0' || c > '9' || n > 9999) throw BadField("step", "step must be a number");
+    n = n * 10 + (c - '0');
+  }
+  if (text_value.empty()) throw BadField("step", "step must be a number");
+  return n;
+}
+
+void security_headers(http::Response& r) {
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                         "form-action 'self'");
+}
+
+}  // namespace
+
+std::string random_token() {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+int Api::status_of(Code code) {
+  switch (code) {
+    case Code::kInvalid:
+      return 400;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kForbidden:
+      return 403;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kAccountLocked:
+      return 401;
+    case Code::kAccountInactive:
+      return 401;
+    case Code::kPasswordExpired:
+      return 403;
+    case Code::kPasswordRejected:
+      return 422;
+    case Code::kSignatureRequired:
+      return 422;
+    case Code::kBadSignature:
+      return 403;
+    case Code::kIllegalTransition:
+      return 409;
+    case Code::kOutOfSequence:
+      return 409;
+    case Code::kReasonRequired:
+      return 422;
+    case Code::kOutOfLimits:
+      return 422;
+    case Code::kEquipmentUnavailable:
+      return 409;
+    case Code::kLotNotReleased:
+      return 409;
+    case Code::kSameUser:
+      return 403;
+    case Code::kUnknownDevice:
+      return 422;
+    case Code::kNotReleasable:
+      return 409;
+    case Code::kRecordImmutable:
+      return 409;
+    case Code::kStorage:
+      return 503;
+  }
+  return 500;
+}
+
+struct Api::Call {
+  const http::Request& request;
+  std::string token;
+  Session session;
+  json body;
+  std::string param(const char* name) const { return std::string(request.path_param(name)); }
+};
+
+Api::Api(Mes& mes, Store& store, std::function<Millis()> clock,
+         std::function<std::string()> new_token, ApiOptions options)
+    : mes_(mes),
+      store_(store),
+      clock_(std::move(clock)),
+      new_token_(std::move(new_token)),
+      options_(options) {}
+
+std::size_t Api::session_count() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+std::optional<Api::Session> Api::session_of(const http::Request& request) {
+  const std::string token(request.bearer_token());
+  if (token.empty()) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(token);
+  if (it == sessions_.end()) return std::nullopt;
+  const Millis now = clock_();
+  if (now - it->second.last_activity >= options_.session_idle_timeout) {
+    sessions_.erase(it);  // idle: logged out (11.200: both components again)
+    return std::nullopt;
+  }
+  it->second.last_activity = now;
+  return it->second;
+}
+
+void Api::save_signing(const std::string& token, const SigningSession& signing) {
+  std::lock_guard lock(mutex_);
+  if (auto it = sessions_.find(token); it != sessions_.end()) it->second.signing = signing;
+}
+
+bool Api::login_allowed(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  const Millis now = clock_();
+  auto& attempts = login_attempts_[key];
+  attempts.erase(
+      std::remove_if(attempts.begin(), attempts.end(), [&](Millis t) { return now - t >= 60'000; }),
+      attempts.end());
+  if (static_cast<int>(attempts.size()) >= options_.login_attempts_per_minute) return false;
+  attempts.push_back(now);
+  if (login_attempts_.size() > 100'000) login_attempts_.clear();  // bounded memory under attack
+  return true;
+}
+
+void Api::route(http::Router& router, const std::string& method, const std::string& pattern,
+                Access access, Action action, Body body) {
+  routes_.push_back(RouteInfo{method, pattern, access, action});
+  router.add(method, pattern, [this, access, action, body](const http::Request& request) {
+    http::Response response;
+    try {
+      Call call{request, std::string(request.bearer_token()), {}, json::object()};
+      if (access != Access::kPublic) {
+        auto session = session_of(request);
+        if (!session) {
+          response = error(401, "unauthenticated", "log in first: no valid session token");
+          response.headers.emplace_back("WWW-Authenticate", "Bearer");
+          security_headers(response);
+          return response;
+        }
+        call.session = *session;
+      }
+      if (!request.body.empty()) {
+        call.body = json::parse(request.body, nullptr, false);
+        if (call.body.is_discarded() || !(call.body.is_object() || call.body.is_array())) {
+          response = error(400, "invalid_json", "the body is not a JSON object");
+          security_headers(response);
+          return response;
+        }
+      }
+      if (access == Access::kAction) {
+        if (auto a = mes_.authorized(call.session.user_id, action); !a) {
+          response = refusal(a.error());
+          security_headers(response);
+          return response;
+        }
+      }
+      call.session.signing.user_id = call.session.user_id;
+      response = body(call);
+      if (access != Access::kPublic) save_signing(call.token, call.session.signing);
+    } catch (const BadField& e) {
+      response = error(400, "invalid", e.what(), e.field);
+    } catch (const json::exception& e) {
+      response = error(400, "invalid", std::string("bad request body: ") + e.what());
+    }
+    security_headers(response);
+    return response;
+  });
+}
+
+void Api::add_routes(http::Router& router) {
+  const auto check = [](const auto& result) -> std::optional<http::Response> {
+    if (!result) return refusal(result.error());
+    return std::nullopt;
+  };
+
+  // ---- sessions ----
+  route(router, "POST", "/api/v1/login", Access::kPublic, Action::kViewRecords, [this](Call& c) {
+    const std::string user = text(c.body, "user_id");
+    const std::string password = text(c.body, "password");
+    std::string address(c.request.remote_address);
+    address = address.substr(0, address.rfind(':'));
+    if (!login_allowed("ip:" + address) || !login_allowed("user:" + user)) {
+      return error(429, "too_many_requests", "too many login attempts: wait a minute");
+    }
+    auto r = mes_.login(user, password);
+    if (!r) return refusal(r.error());
+    switch (r->outcome) {
+      case LoginOutcome::kOk:
+      case LoginOutcome::kMustChangePassword: {
+        const std::string token = new_token_();
+        {
+          std::lock_guard lock(mutex_);
+          sessions_[token] = Session{user, clock_(), SigningSession{user, clock_(), false}};
+        }
+        return ok(
+            {{"token", token},
+             {"user",
+              {{"id", r->user_id}, {"full_name", r->full_name}, {"roles", roles_text(r->roles)}}},
+             {"must_change_password", r->outcome == LoginOutcome::kMustChangePassword},
+             {"idle_timeout_s", options_.session_idle_timeout / 1000}});
+      }
+      case LoginOutcome::kLocked:
+      case LoginOutcome::kLockedNow:
+        return error(401, "account_locked", "the account is locked: ask an administrator");
+      case LoginOutcome::kDeactivated:
+        return error(401, "account_inactive", "the account is deactivated");
+      case LoginOutcome::kBadCredentials:
+        break;
+    }
+    return error(401, "unauthenticated", "user id or password is wrong");
+  });
+  route(router, "POST", "/api/v1/logout", Access::kAnySession, Action::kViewRecords,
+        [this](Call& c) {
+          std::lock_guard lock(mutex_);
+          sessions_.erase(c.token);
+          return http::Response::json(200, R"({"data":{"logged_out":true}})");
+        });
+  route(router, "GET", "/api/v1/me", Access::kAnySession, Action::kViewRecords, [this](Call& c) {
+    auto u = mes_.user(c.session.user_id);
+    if (!u) return refusal(u.error());
+    return ok({{"id", u->id},
+               {"full_name", u->full_name},
+               {"roles", roles_text(u->roles)},
+               {"must_change_password", u->must_change_password}});
+  });
+  route(router, "POST", "/api/v1/password", Access::kAnySession, Action::kViewRecords,
+        [this](Call& c) {
+          auto r = mes_.change_password(c.session.user_id, text(c.body, "old_password"),
+                                        text(c.body, "new_password"));
+          if (!r) return refusal(r.error());
+          return ok({{"changed", true}});
+        });
+
+  // ---- users ----
+  route(router, "GET", "/api/v1/users", Access::kAction, Action::kManageUsers, [this](Call& c) {
+    auto r = mes_.records(c.session.user_id, "user");
+    if (!r) return refusal(r.error());
+    return ok(documents_json(*r));
+  });
+  route(router, "POST", "/api/v1/users", Access::kAction, Action::kManageUsers, [this](Call& c) {
+    const auto roles = parse_roles(text(c.body, "roles"));
+    if (!roles) throw BadField("roles", "roles is a comma list of operator, supervisor, qa, admin");
+    auto r =
+        mes_.create_user(c.session.user_id, NewUser{text(c.body, "id"), text(c.body, "full_name"),
+                                                    *roles, text(c.body, "initial_password")});
+    if (!r) return refusal(r.error());
+    return ok({{"id", text(c.body, "id")}}, 201);
+  });
+  for (const char* verb : {"lock", "unlock", "deactivate", "reset"}) {
+    const std::string pattern = std::string("/api/v1/users/{id}/") + verb;
+    const std::string v = verb;
+    route(router, "POST", pattern, Access::kAction, Action::kManageUsers, [this, v](Call& c) {
+      const std::string id = c.param("id"), reason = text(c.body, "reason");
+      Result<void> r;
+      if (v == "lock" || v == "unlock") {
+        r = mes_.set_locked(c.session.user_id, id, v == "lock", reason);
+      } else if (v == "deactivate") {
+        r = mes_.deactivate_user(c.session.user_id, id, reason);
+      } else {
+        r = mes_.reset_password(c.session.user_id, id, text(c.body, "one_time_password"), reason);
+      }
+      if (!r) return refusal(r.error());
+      return ok({{"id", id}, {"done", v}});
+    });
+  }
+  (void)check;
+  add_plant_routes(router);
+  add_batch_routes(router);
+}
+
+namespace {
+
+MasterRecipe master_of(const json& body) {
+  MasterRecipe m;
+  m.product = text(body, "product");
+  m.base_size = number(body, "base_size");
+  if (body.contains("size_unit")) m.size_unit = text(body, "size_unit");
+  if (!body.contains("phases") || !body["phases"].is_array()) {
+    throw BadField("phases", "phases must be an array");
+  }
+  for (const auto& p : body["phases"]) {
+    if (!p.is_object()) throw BadField("phases", "each phase is an object");
+    PhaseSpec ph;
+    ph.unit_procedure = text(p, "unit_procedure");
+    ph.operation = text(p, "operation");
+    ph.phase = text(p, "phase");
+    ph.instructions = text(p, "instructions", false);
+    ph.equipment_class = text(p, "equipment_class", false);
+    ph.standard_minutes =
+        p.contains("standard_minutes") ? static_cast<int>(number(p, "standard_minutes")) : 0;
+    ph.second_person_verification = flag(p, "second_person_verification", false);
+    for (const auto& x : p.value("parameters", json::array())) {
+      ph.parameters.push_back(ParameterSpec{text(x, "name"), text(x, "unit", false),
+                                            number(x, "target"), number(x, "low"),
+                                            number(x, "high")});
+    }
+    for (const auto& c : p.value("charges", json::array())) {
+      ChargeSpec cs{text(c, "material"), number(c, "quantity"), number(c, "tolerance_pct"), "kg"};
+      if (c.contains("unit")) cs.unit = text(c, "unit");
+      ph.charges.push_back(cs);
+    }
+    m.phases.push_back(std::move(ph));
+  }
+  return m;
+}
+
+Millis time_of(const json& body, const char* name) {
+  if (!body.contains(name)) return 0;
+  if (body[name].is_number_integer()) return body[name].get<Millis>();
+  if (body[name].is_string()) {
+    if (auto t = parse_utc(body[name].get<std::string>())) return *t;
+  }
+  throw BadField(name,
+                 std::string(name) + " is a UTC time (2026-01-01T00:00:00.000Z) or ms since 1970");
+}
+
+}  // namespace
+
+void Api::add_plant_routes(http::Router& router) {
+  // ---- equipment, sensors, lots ----
+  route(router, "GET", "/api/v1/equipment", Access::kAction, Action::kViewRecords, [this](Call& c) {
+    auto r = mes_.records(c.session.user_id, "equipment");
+    return r ? ok(documents_json(*r)) : refusal(r.error());
+  });
+  route(router, "POST", "/api/v1/equipment", Access::kAction, Action::kManagePlant,
+        [this](Call& c) {
+          Equipment e{text(c.body, "id"),
+                      text(c.body, "name", false),
+                      text(c.body, "class"),
+                      text(c.body, "site", false),
+                      text(c.body, "area", false),
+                      text(c.body, "cell", false),
+                      text(c.body, "unit", false),
+                      EquipmentStatus::kClean,
+                      time_of(c.body, "calibration_due"),
+                      {}};
+          auto r = mes_.add_equipment(c.session.user_id, e);
+          return r ? ok({{"id", e.id}}, 201) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/equipment/{id}/status", Access::kAction, Action::kManagePlant,
+        [this](Call& c) {
+          const auto status = parse_equipment_status(text(c.body, "status"));
+          if (!status) throw BadField("status", "status is clean, dirty or out_of_service");
+          auto r = mes_.set_equipment_status(c.session.user_id, c.param("id"), *status,
+                                             text(c.body, "reason"));
+          return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
+        });
+  route(router, "GET", "/api/v1/sensors", Access::kAction, Action::kViewRecords, [this](Call& c) {
+    auto r = mes_.records(c.session.user_id, "sensor");
+    return r ? ok(documents_json(*r)) : refusal(r.error());
+  });
+  route(router, "POST", "/api/v1/sensors", Access::kAction, Action::kManagePlant, [this](Call& c) {
+    Sensor s{text(c.body, "id"),
+             text(c.body, "room"),
+             text(c.body, "kind", false),
+             text(c.body, "unit"),
+             number(c.body, "alert_low"),
+             number(c.body, "alert_high"),
+             number(c.body, "action_low"),
+             number(c.body, "action_high"),
+             static_cast<int>(number(c.body, "interval_seconds")),
+             time_of(c.body, "calibration_due")};
+    auto r = mes_.add_sensor(c.session.user_id, s);
+    return r ? ok({{"id", s.id}}, 201) : refusal(r.error());
+  });
+  route(router, "POST", "/api/v1/readings", Access::kAction, Action::kManagePlant, [this](Call& c) {
+    const json& list = c.body.is_array() ? c.body : c.body.value("readings", json::array());
+    if (!list.is_array() || list.empty())
+      throw BadField("readings", "readings is a non-empty array");
+    if (list.size() > 10'000) throw BadField("readings", "at most 10 000 readings per request");
+    std::vector<Mes::SensorReading> readings;
+    for (const auto& x : list) {
+      if (!x.is_object()) throw BadField("readings", "each reading is an object");
+      readings.push_back(
+          {text(x, "sensor"), text(x, "unit"), time_of(x, "ts"), number(x, "value")});
+    }
+    auto r = mes_.record_readings(readings);
+    if (!r) return refusal(r.error());
+    json rejected = json::array();
+    for (const auto& x : r->rejected) {
+      rejected.push_back({{"index", x.index}, {"code", to_string(x.code)}, {"message", x.message}});
+    }
+    return ok({{"stored", r->stored}, {"alarms", r->alarms}, {"rejected", rejected}});
+  });
+  route(router, "GET", "/api/v1/lots", Access::kAction, Action::kViewRecords, [this](Call& c) {
+    auto r = mes_.records(c.session.user_id, "lot", c.request.query_param("material"),
+                          c.request.query_param("status"));
+    return r ? ok(documents_json(*r)) : refusal(r.error());
+  });
+  route(router, "POST", "/api/v1/lots", Access::kAction, Action::kManageMaterials, [this](Call& c) {
+    Lot lot{text(c.body, "id"),          text(c.body, "material"),      number(c.body, "quantity"),
+            text(c.body, "unit", false), time_of(c.body, "expires_at"), LotStatus::kQuarantine};
+    auto r = mes_.receive_lot(c.session.user_id, lot);
+    return r ? ok({{"id", lot.id}}, 201) : refusal(r.error());
+  });
+  route(router, "POST", "/api/v1/lots/{id}/status", Access::kAction, Action::kSetLotStatus,
+        [this](Call& c) {
+          const auto status = parse_lot_status(text(c.body, "status"));
+          if (!status) throw BadField("status", "status is released, rejected or expired");
+          auto r = mes_.set_lot_status(c.session.user_id, c.session.signing, c.param("id"), *status,
+                                       text(c.body, "reason"), signature_of(c.body));
+          return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
+        });
+  route(router, "GET", "/api/v1/lots/{id}/batches", Access::kAction, Action::kViewRecords,
+        [this](Call& c) {
+          auto r = mes_.batches_of_lot(c.param("id"));
+          return r ? ok(*r) : refusal(r.error());
+        });
+
+  // ---- master recipes ----
+  route(router, "GET", "/api/v1/masters", Access::kAction, Action::kViewRecords, [this](Call& c) {
+    auto r = mes_.records(c.session.user_id, "master", c.request.query_param("product"),
+                          c.request.query_param("status"));
+    return r ? ok(documents_json(*r)) : refusal(r.error());
+  });
+  route(router, "GET", "/api/v1/masters/{id}", Access::kAction, Action::kViewRecords,
+        [this](Call& c) {
+          auto r = mes_.record(c.session.user_id, "master", c.param("id"));
+          return r ? ok(document_json(*r)) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/masters", Access::kAction, Action::kEditMaster, [this](Call& c) {
+    auto r = mes_.create_master_draft(c.session.user_id, master_of(c.body),
+                                      text(c.body, "reason", false));
+    return r ? ok({{"id", *r}}, 201) : refusal(r.error());
+  });
+  route(router, "POST", "/api/v1/masters/{id}", Access::kAction, Action::kEditMaster,
+        [this](Call& c) {
+          auto r = mes_.edit_master_draft(c.session.user_id, c.param("id"), master_of(c.body),
+                                          text(c.body, "reason"));
+          return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/masters/{id}/approve", Access::kAction, Action::kApproveMaster,
+        [this](Call& c) {
+          auto r = mes_.approve_master(c.session.user_id, c.session.signing, c.param("id"),
+                                       signature_of(c.body));
+          return r ? ok({{"id", c.param("id")}, {"status", "approved"}}) : refusal(r.error());
+        });
+
+  // ---- alarms, deviations, audit, KPIs ----
+  route(router, "GET", "/api/v1/alarms", Access::kAction, Action::kViewRecords, [this](Call& c) {
+    auto r = mes_.records(c.session.user_id, "alarm", "",
+                          c.request.query_param("active") == "1" ? "active" : "");
+    return r ? ok(documents_json(*r)) : refusal(r.error());
+  });
+  route(router, "POST", "/api/v1/alarms/{id}/acknowledge", Access::kAction,
+        Action::kAcknowledgeAlarm, [this](Call& c) {
+          auto r = mes_.acknowledge_alarm(c.session.user_id, c.session.signing, c.param("id"),
+                                          text(c.body, "comment"), signature_of(c.body));
+          return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
+        });
+  route(router, "GET", "/api/v1/deviations", Access::kAction, Action::kViewRecords,
+        [this](Call& c) {
+          auto r = mes_.records(c.session.user_id, "deviation", c.request.query_param("batch"),
+                                c.request.query_param("status"));
+          return r ? ok(documents_json(*r)) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/deviations/{id}/close", Access::kAction,
+        Action::kDispositionDeviation, [this](Call& c) {
+          auto r = mes_.close_deviation(c.session.user_id, c.param("id"),
+                                        text(c.body, "disposition"), text(c.body, "capa", false));
+          return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
+        });
+  route(router, "GET", "/api/v1/audit", Access::kAction, Action::kViewAuditTrail, [this](Call& c) {
+    const std::string type = c.request.query_param("object_type");
+    const std::string id = c.request.query_param("object_id");
+    if (type.empty() || id.empty()) {
+      throw BadField("object_type", "object_type and object_id are required");
+    }
+    auto r = mes_.audit_trail(c.session.user_id, type, id);
+    if (!r) return refusal(r.error());
+    json out = json::array();
+    for (const auto& e : *r) out.push_back(audit_json(e));
+    return ok(out);
+  });
+  route(router, "GET", "/api/v1/kpis", Access::kAction, Action::kViewRecords, [this](Call&) {
+    auto k = mes_.kpis();
+    if (!k) return refusal(k.error());
+    return ok({{"terminal_batches", k->terminal},
+               {"intact_batches", k->intact},
+               {"batch_integrity", k->integrity},
+               {"right_first_time", k->right_first_time_ratio},
+               {"yield", k->yield},
+               {"cycle_time_efficiency", k->cycle_time_efficiency},
+               {"not_intact", k->not_intact}});
+  });
+}
+
+void Api::add_batch_routes(http::Router& router) {
+  route(router, "GET", "/api/v1/batches", Access::kAction, Action::kViewRecords, [this](Call& c) {
+    auto r = mes_.records(c.session.user_id, "batch", c.request.query_param("master"),
+                          c.request.query_param("state"));
+    if (!r) return refusal(r.error());
+    json out = json::array();
+    for (const auto& d : *r) {  // the list view: no control recipe, no events
+      json b = document_json(d);
+      json summary{{"id", b["id"]},
+                   {"state", b["state"]},
+                   {"master", b["parent"]},
+                   {"product", b["data"].value("product", "")},
+                   {"size", b["data"].value("size", 0.0)},
+                   {"current_step", b["flow"].value("current_step", 1)},
+                   {"steps", b["data"].value("phases", json::array()).size()},
+                   {"disposition", b["flow"].value("disposition", "")}};
+      out.push_back(summary);
+    }
+    return ok(out);
+  });
+  route(router, "POST", "/api/v1/batches", Access::kAction, Action::kCreateBatch, [this](Call& c) {
+    const std::string id = text(c.body, "id");
+    auto r =
+        mes_.create_batch(c.session.user_id, id, text(c.body, "master"), number(c.body, "size"));
+    return r ? ok({{"id", id}}, 201) : refusal(r.error());
+  });
+  route(router, "GET", "/api/v1/batches/{id}", Access::kAction, Action::kViewRecords,
+        [this](Call& c) {
+          auto b = mes_.record(c.session.user_id, "batch", c.param("id"));
+          if (!b) return refusal(b.error());
+          auto steps = mes_.records(c.session.user_id, "step", c.param("id"));
+          if (!steps) return refusal(steps.error());
+          auto sigs = mes_.signatures(c.session.user_id, "batch", c.param("id"));
+          if (!sigs) return refusal(sigs.error());
+          json out = document_json(*b);
+          out["steps"] = documents_json(*steps);
+          out["signatures"] = json::array();
+          for (const auto& s : *sigs) out["signatures"].push_back(signature_json(s));
+          for (auto& step : out["steps"]) {
+            auto ss = mes_.signatures(c.session.user_id, "step", step["id"].get<std::string>());
+            step["signatures"] = json::array();
+            if (ss) {
+              for (const auto& s : *ss) step["signatures"].push_back(signature_json(s));
+            }
+          }
+          return ok(out);
+        });
+  route(router, "POST", "/api/v1/batches/{id}/commands", Access::kAction, Action::kRunBatch,
+        [this](Call& c) {
+          const auto cmd = isa88::parse_command(text(c.body, "command"));
+          if (!cmd)
+            throw BadField("command",
+                           "command is Start, Pause, Resume, Hold, Restart, Stop, Abort or Reset");
+          auto r = mes_.command_batch(c.session.user_id, c.param("id"), *cmd,
+                                      text(c.body, "reason", false));
+          return r ? ok({{"id", c.param("id")}, {"state", isa88::to_string(*r)}})
+                   : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/batches/{id}/steps/{step}/start", Access::kAction,
+        Action::kExecuteStep, [this](Call& c) {
+          auto r = mes_.start_step(c.session.user_id, c.param("id"), step_number(c.param("step")),
+                                   text(c.body, "equipment", false));
+          return r ? ok({{"started", true}}) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/batches/{id}/steps/{step}/parameters", Access::kAction,
+        Action::kExecuteStep, [this](Call& c) {
+          auto r = mes_.enter_parameter(c.session.user_id, c.param("id"),
+                                        step_number(c.param("step")), text(c.body, "name"),
+                                        number(c.body, "value"), text(c.body, "reason", false));
+          return r ? ok({{"in_limits", *r}}) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/batches/{id}/steps/{step}/weighings", Access::kAction,
+        Action::kExecuteStep, [this](Call& c) {
+          auto r = mes_.weigh(c.session.user_id, c.param("id"), step_number(c.param("step")),
+                              text(c.body, "material"), text(c.body, "scale"), text(c.body, "lot"),
+                              number(c.body, "gross"), number(c.body, "tare"));
+          if (!r) return refusal(r.error());
+          json out{{"accepted", r->accepted}, {"net", r->net}, {"low", r->low}, {"high", r->high}};
+          if (!r->accepted) {
+            // Recorded (for review by exception), but the charge still needs a good weighing.
+            return error(422, r->reason_code,
+                         "net " + std::to_string(r->net) + " is outside [" +
+                             std::to_string(r->low) + ", " + std::to_string(r->high) +
+                             "]: weighing recorded as failed",
+                         "gross");
+          }
+          return ok(out);
+        });
+  route(router, "POST", "/api/v1/batches/{id}/steps/{step}/verify", Access::kAction,
+        Action::kExecuteStep, [this](Call& c) {
+          // The verifier signs in the operator's session: both components, their own.
+          auto r = mes_.verify_step(c.session.user_id, c.session.signing, c.param("id"),
+                                    step_number(c.param("step")), signature_of(c.body));
+          return r ? ok({{"verified", true}}) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/batches/{id}/steps/{step}/complete", Access::kAction,
+        Action::kExecuteStep, [this](Call& c) {
+          auto r =
+              mes_.complete_step(c.session.user_id, c.param("id"), step_number(c.param("step")));
+          return r ? ok({{"completed", true}}) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/batches/{id}/output", Access::kAction, Action::kExecuteStep,
+        [this](Call& c) {
+          auto r = mes_.record_output(c.session.user_id, c.param("id"), number(c.body, "quantity"));
+          return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/batches/{id}/deviations", Access::kAction, Action::kOpenDeviation,
+        [this](Call& c) {
+          auto r = mes_.open_deviation(c.session.user_id, c.param("id"), text(c.body, "cause"),
+                                       text(c.body, "description"));
+          return r ? ok({{"id", *r}}, 201) : refusal(r.error());
+        });
+  route(
+      router, "GET", "/api/v1/batches/{id}/exceptions", Access::kAction, Action::kReviewBatch,
+      [this](Call& c) {
+        auto r = mes_.review_by_exception(c.session.user_id, c.param("id"));
+        if (!r) return refusal(r.error());
+        json out = json::array();
+        for (const auto& e : *r) {
+          out.push_back(
+              {{"kind", e.kind}, {"step", e.step}, {"detail", e.detail}, {"at", format_utc(e.at)}});
+        }
+        return ok(out);
+      });
+  route(router, "POST", "/api/v1/batches/{id}/review", Access::kAction, Action::kReviewBatch,
+        [this](Call& c) {
+          auto r = mes_.mark_reviewed(c.session.user_id, c.session.signing, c.param("id"),
+                                      signature_of(c.body));
+          return r ? ok({{"reviewed", true}}) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/batches/{id}/release", Access::kAction, Action::kReleaseBatch,
+        [this](Call& c) {
+          const bool release = text(c.body, "decision") == "release";
+          if (!release && text(c.body, "decision") != "reject") {
+            throw BadField("decision", "decision is release or reject");
+          }
+          auto r = mes_.release_batch(c.session.user_id, c.session.signing, c.param("id"), release,
+                                      text(c.body, "reason"), signature_of(c.body));
+          return r ? ok({{"id", c.param("id")}, {"disposition", release ? "released" : "rejected"}})
+                   : refusal(r.error());
+        });
+  route(router, "GET", "/api/v1/batches/{id}/genealogy", Access::kAction, Action::kViewRecords,
+        [this](Call& c) {
+          auto r = mes_.lots_of_batch(c.param("id"));
+          return r ? ok({{"lots", *r}}) : refusal(r.error());
+        });
+}
+
+}  // namespace mes::api
