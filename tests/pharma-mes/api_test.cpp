@@ -1,0 +1,162 @@
+// The MES API through its router (no sockets) over a real SQLite store: every protected route
+// refuses a missing token (401) and a role without its action (403) — both lists generated from
+// the route table — plus sessions, rate limiting, decoding errors and a signed lot release.
+#include <nlohmann/json.hpp>
+
+#include "mes/api/api.hpp"
+#include "mes_fixture.hpp"
+
+namespace {
+
+using namespace mes_test;
+using json = nlohmann::json;
+
+class ApiTest : public MesTest {
+ protected:
+  void SetUp() override {
+    MesTest::SetUp();
+    add_users();
+    api_ = std::make_unique<api::Api>(
+        *mes_, *store_, [this] { return now_.load(); },
+        [this] { return "token-" + std::to_string(++tokens_); });
+    api_->add_routes(router_);
+  }
+  http::Response call(const std::string& method, const std::string& target,
+                      const std::string& token = "", const std::string& body = "") {
+    http::Request r;
+    r.method = method;
+    r.target = target;
+    const auto q = target.find('?');
+    r.path = target.substr(0, q);
+    r.query = q == std::string::npos ? "" : target.substr(q + 1);
+    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
+    r.body = body;
+    r.remote_address = "10.0.0.9:5555";
+    return router_.route(r);
+  }
+  std::string login(const std::string& user) {
+    auto r = call("POST", "/api/v1/login", "",
+                  json{{"user_id", user}, {"password", password_of(user)}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["data"].value("token", "");
+  }
+  static std::string concrete(std::string pattern) {
+    for (const auto& [from, to] :
+         {std::pair<std::string, std::string>{"{id}", "X-1"}, {"{step}", "1"}}) {
+      for (auto at = pattern.find(from); at != std::string::npos; at = pattern.find(from)) {
+        pattern.replace(at, from.size(), to);
+      }
+    }
+    return pattern;
+  }
+  http::Router router_;
+  std::unique_ptr<api::Api> api_;
+  int tokens_ = 0;
+};
+
+TEST_P(ApiTest, EveryProtectedRouteRefusesAMissingOrWrongToken) {
+  int checked = 0;
+  for (const auto& route : api_->route_table()) {
+    if (route.access == api::RouteInfo::Access::kPublic) continue;
+    for (const std::string token : {"", "not-a-session"}) {
+      const auto r = call(route.method, concrete(route.pattern), token, "{}");
+      EXPECT_EQ(r.status, 401) << route.method << " " << route.pattern << ": " << r.body;
+      EXPECT_NE(r.body.find("\"unauthenticated\""), std::string::npos);
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 35);
+}
+
+TEST_P(ApiTest, EveryRouteRefusesARoleWithoutItsAction) {
+  const std::vector<std::pair<std::string, RoleSet>> people = {
+      {"op1", role_bit(Role::kOperator)},
+      {"sup1", role_bit(Role::kSupervisor)},
+      {"qa1", role_bit(Role::kQa)},
+      {"admin1", role_bit(Role::kAdmin)}};
+  std::map<std::string, std::string> tokens;
+  for (const auto& [user, roles] : people) tokens[user] = login(user);
+  int checked = 0;
+  for (const auto& route : api_->route_table()) {
+    if (route.access != api::RouteInfo::Access::kAction) continue;
+    for (const auto& [user, roles] : people) {
+      if (allowed(roles, route.action)) continue;
+      const auto r = call(route.method, concrete(route.pattern), tokens[user], "{}");
+      EXPECT_EQ(r.status, 403) << user << " " << route.method << " " << route.pattern << ": "
+                               << r.body;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 60);
+}
+
+TEST_P(ApiTest, SessionsLoginLimitsAndIdleTimeout) {
+  auto bad = call("POST", "/api/v1/login", "", R"({"user_id":"op1","password":"nope"})");
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(json::parse(bad.body)["error"]["code"], "unauthenticated");
+  const std::string token = login("op1");
+  auto me = call("GET", "/api/v1/me", token);
+  ASSERT_EQ(me.status, 200);
+  EXPECT_EQ(json::parse(me.body)["data"]["id"], "op1");
+  bool has_csp = false;
+  for (const auto& [k, v] : me.headers) has_csp = has_csp || k == "Content-Security-Policy";
+  EXPECT_TRUE(has_csp);
+  advance(15 * kMinute);
+  EXPECT_EQ(call("GET", "/api/v1/me", token).status, 401) << "idle timeout";
+  const std::string again = login("op1");
+  EXPECT_EQ(call("POST", "/api/v1/logout", again).status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/me", again).status, 401);
+  int limited = 0;
+  for (int i = 0; i < 12; ++i) {
+    limited +=
+        call("POST", "/api/v1/login", "", R"({"user_id":"qa2","password":"x"})").status == 429;
+  }
+  EXPECT_GT(limited, 0) << "login attempts are rate-limited";
+}
+
+TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {
+  const std::string sup = login("sup1");
+  auto r = call("POST", "/api/v1/lots", sup, "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "invalid_json");
+  r = call("POST", "/api/v1/lots", sup, R"({"id":"L-1","material":"API-1"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "quantity");
+  r = call("POST", "/api/v1/lots", sup, R"({"id":"L-1","material":"API-1","quantity":"ten"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "quantity");
+  r = call("POST", "/api/v1/lots", sup, R"({"id":"L-1","material":"API-1","quantity":10})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  r = call("POST", "/api/v1/lots", sup, R"({"id":"L-1","material":"API-1","quantity":10})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(call("GET", "/api/v1/nothing", sup).status, 404);
+  EXPECT_EQ(call("DELETE", "/api/v1/lots", sup).status, 405);
+  r = call("POST", "/api/v1/batches", sup, R"({"id":"B-1","master":"NONE@1","size":10})");
+  EXPECT_EQ(r.status, 404);
+  // A signed lot release: the signature's password travels in the body only.
+  const std::string qa = login("qa1");
+  r = call("POST", "/api/v1/lots/L-1/status", qa,
+           json{{"status", "released"},
+                {"reason", "CoA ok"},
+                {"signature", {{"password", password_of("qa1")}}}}
+               .dump());
+  EXPECT_EQ(r.status, 422) << "first signing of the session: the user id too";
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "signature_required");
+  r = call("POST", "/api/v1/lots/L-1/status", qa,
+           json{{"status", "released"},
+                {"reason", "CoA ok"},
+                {"signature", {{"user_id", "qa1"}, {"password", password_of("qa1")}}}}
+               .dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call("GET", "/api/v1/lots?status=released", qa);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["data"].size(), 1u);
+  r = call("GET", "/api/v1/users", login("admin1"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find("argon2"), std::string::npos) << "no password hash leaves the server";
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, ApiTest, ::testing::Values("sqlite"),
+                         [](const auto& test_info) { return test_info.param; });
+
+}  // namespace
