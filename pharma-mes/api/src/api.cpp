@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -253,7 +254,22 @@ bool Api::login_allowed(const std::string& key) {
 void Api::route(http::Router& router, const std::string& method, const std::string& pattern,
                 Access access, Action action, Body body) {
   routes_.push_back(RouteInfo{method, pattern, access, action});
-  router.add(method, pattern, [this, access, action, body](const http::Request& request) {
+  router.add(method, pattern, [this, access, action, body, pattern](const http::Request& request) {
+    const auto started = std::chrono::steady_clock::now();
+    http::Response response = handle(request, access, action, body);
+    if (options_.on_request) {
+      options_.on_request(pattern, response.status,
+                          std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count());
+    }
+    return response;
+  });
+}
+
+http::Response Api::handle(const http::Request& request, Access access, Action action,
+                           const Body& body) {
+  {
     http::Response response;
     try {
       Call call{request, std::string(request.bearer_token()), {}, json::object()};
@@ -292,7 +308,7 @@ void Api::route(http::Router& router, const std::string& method, const std::stri
     }
     security_headers(response);
     return response;
-  });
+  }
 }
 
 void Api::add_routes(http::Router& router) {

@@ -1,4 +1,5 @@
 // pharma-mes: the MES's command-line tool for the administrator and the auditor.
+//   pharma-mes serve [--http.port=8090 --db.url=... see --help]   (the MES HTTP server)
 //   pharma-mes [--db URL] [--key PATH] db migrate
 //   pharma-mes [...] user add <id> --name "Full Name" --roles operator[,qa...] [--as ADMIN]
 //   pharma-mes [...] user lock|unlock <id> --reason TEXT --as ADMIN
@@ -20,10 +21,12 @@
 #include <string>
 #include <vector>
 
+#include "http/server.hpp"
 #include "mes/domain/service.hpp"
 #include "mes/domain/text.hpp"
 #include "mes/store/open.hpp"
 #include "mes/store/security.hpp"
+#include "server.hpp"
 
 namespace {
 
@@ -100,6 +103,10 @@ std::optional<Error> admin_login(Mes& mes, const std::string& admin) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "serve") {
+    http::block_shutdown_signals();  // before any thread (DESIGN.md: SIGTERM only via sigwait)
+    return mes::app::run_server(argc - 1, argv + 1);
+  }
   const Args a = parse(argc, argv);
   if (a.words.size() < 2) return usage();
   const std::string db = a.options.count("db") ? a.options.at("db") : "sqlite://./data/mes.db";

@@ -6,6 +6,7 @@
 // logged. Thread-safe: sessions and the login limiter are behind a mutex; Mes is thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -21,6 +22,9 @@ namespace mes::api {
 struct ApiOptions {
   Millis session_idle_timeout = 15 * 60 * 1000;
   int login_attempts_per_minute = 10;  // per remote address and per user id
+  // Called after every API request with its route pattern, status and duration (metrics, the
+  // guardrail). Must be thread-safe and cheap.
+  std::function<void(const std::string& pattern, int status, std::int64_t nanos)> on_request;
 };
 
 // One route and what it needs: no session (login), any logged-in user (even one who must change
@@ -52,6 +56,8 @@ class Api {
   using Body = std::function<http::Response(Call&)>;
   void route(http::Router& router, const std::string& method, const std::string& pattern,
              RouteInfo::Access access, Action action, Body body);
+  http::Response handle(const http::Request& request, RouteInfo::Access access, Action action,
+                        const Body& body);
   void add_plant_routes(http::Router& router);
   void add_batch_routes(http::Router& router);
   std::optional<Session> session_of(const http::Request& request);

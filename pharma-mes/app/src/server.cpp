@@ -1,0 +1,278 @@
+// `pharma-mes serve`: the MES on HTTP (port 8090): the JSON API, probes, /metrics and the
+// deployment guardrail, over the configured store. Started by scripts/run.sh.
+#include "server.hpp"
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "config/config.hpp"
+#include "guardrails/export/prometheus_export.hpp"
+#include "guardrails/status/routes.hpp"
+#include "guardrails/status/settings.hpp"
+#include "http/probes.hpp"
+#include "http/settings.hpp"
+#include "logging/logger.hpp"
+#include "mes/api/api.hpp"
+#include "mes/store/open.hpp"
+#include "mes/store/security.hpp"
+
+namespace mes::app {
+namespace {
+
+inline constexpr guardrails::MetricId kApiOkMetric = 2;  // 1: not a server error, 0: 5xx
+
+config::Schema make_schema() {
+  config::Schema schema("pharma-mes serve", "PHARMA_MES",
+                        "the MES: batch execution under 21 CFR Part 11 (API, operator UI)");
+  http::add_server_settings(schema, 8090);
+  guardrails::add_guardrail_settings(schema, "pharma-mes", "data/evidence/pharma-mes.jsonl");
+  schema.add_string("log.level", "info", "log level", {"debug", "info", "warn", "error", "off"})
+      .add_int("shutdown.grace_ms", 5000, 0, 600'000, "time in-flight requests get on SIGTERM")
+      .add_string("db.url", "sqlite://./data/mes.db", "sqlite://<path> or postgresql://...")
+      .add_string("key.path", "data/mes-signing.key", "the server's Ed25519 seed (0600)")
+      .add_int("session.idle_minutes", 15, 1, 24 * 60, "idle time that ends a session")
+      .add_int("passwords.max_age_days", 90, 0, 3650, "password aging (0: never)")
+      .add_int("passwords.max_failed_logins", 5, 1, 100, "consecutive failures that lock")
+      .add_int("monitoring.gap_check_seconds", 10, 1, 3600, "how often silent sensors are checked");
+  return schema;
+}
+
+// Request counts and a latency histogram, lock-free on the request path.
+class HttpStats {
+ public:
+  static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  void observe(int status, std::int64_t nanos) {
+    const double s = static_cast<double>(nanos) / 1e9;
+    std::size_t i = 0;
+    while (i < kBuckets.size() && s > kBuckets[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    sum_ns_.fetch_add(static_cast<std::uint64_t>(nanos), std::memory_order_relaxed);
+    const std::size_t cls = static_cast<std::size_t>(std::clamp(status / 100, 1, 5) - 1);
+    by_class_[cls].fetch_add(1, std::memory_order_relaxed);
+    if (status == 401) unauthenticated_.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::array<std::atomic<std::uint64_t>, 13> buckets_{};
+  std::atomic<std::uint64_t> sum_ns_{0};
+  std::array<std::atomic<std::uint64_t>, 5> by_class_{};
+  std::atomic<std::uint64_t> unauthenticated_{0};
+};
+
+// mes_* families, read at scrape time.
+class MesCollectable final : public prometheus::Collectable {
+ public:
+  MesCollectable(Mes& mes, const HttpStats& http) : mes_(mes), http_(http) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> out;
+    const auto gauge = [&](const char* name, const char* help, double v,
+                           prometheus::MetricType type = prometheus::MetricType::Gauge) {
+      prometheus::MetricFamily f{name, help, type, {}};
+      prometheus::ClientMetric m;
+      if (type == prometheus::MetricType::Counter) {
+        m.counter.value = v;
+      } else {
+        m.gauge.value = v;
+      }
+      f.metric.push_back(m);
+      out.push_back(std::move(f));
+    };
+    // The HTTP request duration histogram.
+    prometheus::MetricFamily h{"mes_http_request_duration_seconds",
+                               "API request duration",
+                               prometheus::MetricType::Histogram,
+                               {}};
+    prometheus::ClientMetric hm;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < HttpStats::kBuckets.size(); ++i) {
+      cumulative += http_.buckets_[i].load(std::memory_order_relaxed);
+      hm.histogram.bucket.push_back({cumulative, HttpStats::kBuckets[i]});
+    }
+    cumulative += http_.buckets_.back().load(std::memory_order_relaxed);
+    hm.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
+    hm.histogram.sample_count = cumulative;
+    hm.histogram.sample_sum = static_cast<double>(http_.sum_ns_.load()) / 1e9;
+    h.metric.push_back(hm);
+    out.push_back(std::move(h));
+    prometheus::MetricFamily requests{"mes_http_requests_total",
+                                      "API requests by status class",
+                                      prometheus::MetricType::Counter,
+                                      {}};
+    for (int c = 1; c <= 5; ++c) {
+      prometheus::ClientMetric m;
+      m.label.push_back({"code", std::to_string(c) + "xx"});
+      m.counter.value =
+          static_cast<double>(http_.by_class_[static_cast<std::size_t>(c - 1)].load());
+      requests.metric.push_back(m);
+    }
+    out.push_back(std::move(requests));
+    gauge("mes_http_unauthenticated_total", "Requests refused for want of a valid session",
+          static_cast<double>(http_.unauthenticated_.load()), prometheus::MetricType::Counter);
+    // Batch KPIs (cached: they read every terminal batch).
+    std::lock_guard lock(cache_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - cached_at_ > std::chrono::seconds(10)) {
+      if (auto k = mes_.kpis()) kpis_ = *k;
+      cached_at_ = now;
+    }
+    gauge("mes_batches_terminal", "Batches that reached Complete, Stopped or Aborted",
+          kpis_.terminal);
+    gauge("mes_batch_integrity_ratio", "Intact batches / terminal batches", kpis_.integrity);
+    gauge("mes_right_first_time_ratio", "Complete batches without exceptions",
+          kpis_.right_first_time_ratio);
+    gauge("mes_yield_ratio", "Output / batch size of batches with a recorded output", kpis_.yield);
+    gauge("mes_cycle_time_efficiency_ratio", "Standard / actual run time (held time excluded)",
+          kpis_.cycle_time_efficiency);
+    return out;
+  }
+
+ private:
+  Mes& mes_;
+  const HttpStats& http_;
+  mutable std::mutex cache_mutex_;
+  mutable std::chrono::steady_clock::time_point cached_at_{};
+  mutable Mes::Kpis kpis_;
+};
+
+}  // namespace
+
+int run_server(int argc, char** argv) {
+  const config::Schema schema = make_schema();
+  const config::Values values = config::load_or_exit(schema, argc, argv);
+  logging::Level level{};
+  logging::parse_level(values.get_string("log.level"), level);
+  logging::set_level(level);
+
+  const std::string url = values.get_string("db.url");
+  if (url.rfind("sqlite://", 0) == 0) {
+    const std::filesystem::path file = url.substr(9);
+    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  }
+  const std::filesystem::path key_path = values.get_string("key.path");
+  if (key_path.has_parent_path()) std::filesystem::create_directories(key_path.parent_path());
+  auto store = store::open_store(url);
+  if (!store) {
+    std::fprintf(stderr, "pharma-mes: %s\n", store.error().message.c_str());
+    return 2;
+  }
+  auto key = store::load_or_create_signing_key(key_path.string());
+  if (!key) {
+    std::fprintf(stderr, "pharma-mes: %s\n", key.error().message.c_str());
+    return 2;
+  }
+  MesConfig config;
+  config.passwords.max_age_days = static_cast<int>(values.get_int("passwords.max_age_days"));
+  config.passwords.max_failed_logins =
+      static_cast<int>(values.get_int("passwords.max_failed_logins"));
+  config.signing_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
+  store::Argon2idHasher hasher;
+  Mes mes(**store, hasher, *key, config);
+
+  auto gconfig = guardrails::guardrail_config_from(values);
+  if (!gconfig) {
+    std::fprintf(stderr, "pharma-mes: %s\n", gconfig.error().message.c_str());
+    return 2;
+  }
+  {
+    guardrails::slo::SloSpec errors;
+    errors.name = "api_errors";
+    errors.kind = guardrails::slo::SloKind::kRatio;
+    errors.metric = kApiOkMetric;
+    errors.min_good_ratio = 0.99;
+    errors.window = gconfig->evaluator.slos.front().window;
+    errors.burn_rate_alerts = gconfig->evaluator.slos.front().burn_rate_alerts;
+    errors.min_samples = gconfig->evaluator.slos.front().min_samples;
+    gconfig->evaluator.slos.push_back(errors);
+  }
+  auto created = guardrails::Guardrail::create(std::move(*gconfig));
+  if (!created) {
+    std::fprintf(stderr, "pharma-mes: %s\n", created.error().message.c_str());
+    return 2;
+  }
+  guardrails::Guardrail& guardrail = **created;
+
+  HttpStats http_stats;
+  const auto clock = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  api::ApiOptions api_options;
+  api_options.session_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
+  api_options.on_request = [&](const std::string&, int status, std::int64_t nanos) {
+    http_stats.observe(status, nanos);
+    const core::Nanos now = core::monotonic_now_ns();
+    guardrail.record(guardrails::kLatencyMetric, nanos, now);
+    guardrail.record(kApiOkMetric, status >= 500 ? 0 : 1, now);
+  };
+  api::Api api(mes, **store, clock, api::random_token, api_options);
+
+  http::Router router;
+  std::atomic<const http::Server*> server_ptr{nullptr};
+  http::mount_probe_routes(
+      router,
+      [&server_ptr]() -> std::string {
+        const auto* s = server_ptr.load();
+        return s != nullptr && s->draining() ? "draining" : "";
+      },
+      {{"store", [&] {
+          auto r = (*store)->read([](Transaction&) -> Result<void> { return {}; });
+          return std::make_pair(static_cast<bool>(r), r ? std::string("open") : r.error().message);
+        }}});
+  guardrails::mount_guardrail_routes(router, guardrail);
+  guardrails::mount_metrics_route(router,
+                                  {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
+                                   std::make_shared<MesCollectable>(mes, http_stats)});
+  api.add_routes(router);
+
+  http::Server server(http::server_options_from(values), std::move(router));
+  server_ptr = &server;
+  guardrail.start();
+  if (auto started = server.start(); !started) {
+    std::fprintf(stderr, "pharma-mes: %s\n", started.error().message.c_str());
+    guardrail.stop();
+    return 2;
+  }
+  logging::info(
+      "pharma-mes", "serving",
+      {{"http_port", values.get_int("http.port")}, {"store", url.substr(0, url.find('?'))}});
+
+  // Silent sensors are checked on a timer.
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread monitor([&] {
+    std::unique_lock lock(stop_mutex);
+    while (!stop_cv.wait_for(lock,
+                             std::chrono::seconds(values.get_int("monitoring.gap_check_seconds")),
+                             [&] { return stopping; })) {
+      lock.unlock();
+      if (auto gaps = mes.check_data_gaps(); gaps && *gaps > 0) {
+        logging::warn("pharma-mes", "sensor data gaps", {{"sensors", *gaps}});
+      }
+      lock.lock();
+    }
+  });
+
+  const int sig = http::wait_for_shutdown_signal();
+  logging::info("pharma-mes", "shutting down", {{"signal", sig}});
+  server.stop(std::chrono::milliseconds(values.get_int("shutdown.grace_ms")));
+  {
+    std::lock_guard lock(stop_mutex);
+    stopping = true;
+  }
+  stop_cv.notify_all();
+  monitor.join();
+  guardrail.stop();
+  logging::info("pharma-mes", "stopped", {});
+  return 0;
+}
+
+}  // namespace mes::app
