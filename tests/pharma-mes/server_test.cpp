@@ -1,0 +1,76 @@
+// `pharma-mes serve` as a process over loopback HTTP (curl): probes, login, a protected call with
+// and without the token, security headers, /metrics, the guardrail status, and SIGTERM -> exit 0.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("MES_PASSWORD", "Admin-Passw0rd!", 1);
+    auto boot =
+        test_support::run_command({PHARMA_MES_BINARY, "--db", db(), "--key", key(), "user", "add",
+                                   "admin1", "--name", "Ada Admin", "--roles", "admin"});
+    unsetenv("MES_PASSWORD");
+    ASSERT_EQ(boot.first, 0) << boot.second;
+    port_ = test_support::free_port();
+    server_ = std::make_unique<test_support::ChildProcess>(
+        std::vector<std::string>{PHARMA_MES_BINARY, "serve", "--http.port=" + std::to_string(port_),
+                                 "--db.url=" + db(), "--key.path=" + key(),
+                                 "--guardrail.evidence_path=" + dir.file("evidence.jsonl"),
+                                 "--log.level=warn"},
+        dir.file("server.log"));
+    for (int i = 0; i < 100; ++i) {
+      if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second == "200")
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "server did not get ready: " << test_support::read_file(dir.file("server.log"));
+  }
+  std::string db() const { return "sqlite://" + dir.file("mes.db"); }
+  std::string key() const { return dir.file("signing.key"); }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  static std::pair<int, std::string> curl(std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/curl");
+    return test_support::run_command(args);
+  }
+  test_support::TempDir dir;
+  int port_ = 0;
+  std::unique_ptr<test_support::ChildProcess> server_;
+};
+
+TEST_F(ServerTest, ServesTheApiBehindLoginAndStopsCleanly) {
+  auto r = curl({"-s", "-X", "POST", url("/api/v1/login"), "-d",
+                 R"({"user_id":"admin1","password":"Admin-Passw0rd!"})"});
+  ASSERT_EQ(r.first, 0);
+  const auto login = json::parse(r.second, nullptr, false);
+  ASSERT_FALSE(login.is_discarded()) << r.second;
+  const std::string token = login["data"].value("token", "");
+  ASSERT_EQ(token.size(), 64u) << "256 random bits, hex";
+  r = curl({"-s", "-i", url("/api/v1/users")});
+  EXPECT_NE(r.second.find("401"), std::string::npos) << r.second;
+  r = curl({"-s", "-i", "-H", "Authorization: Bearer " + token, url("/api/v1/users")});
+  EXPECT_NE(r.second.find("200 OK"), std::string::npos) << r.second;
+  EXPECT_NE(r.second.find("Content-Security-Policy"), std::string::npos);
+  EXPECT_NE(r.second.find("X-Frame-Options: DENY"), std::string::npos);
+  EXPECT_EQ(r.second.find("argon2"), std::string::npos);
+  r = curl({"-s", url("/metrics")});
+  EXPECT_NE(r.second.find("mes_http_requests_total"), std::string::npos);
+  EXPECT_NE(r.second.find("mes_batch_integrity_ratio"), std::string::npos);
+  r = curl({"-s", url("/guardrail/v1/status")});
+  EXPECT_NE(r.second.find("\"app\":\"pharma-mes\""), std::string::npos) << r.second;
+  server_->signal(SIGTERM);
+  EXPECT_EQ(server_->wait(15'000), 0) << test_support::read_file(dir.file("server.log"));
+}
+
+}  // namespace
