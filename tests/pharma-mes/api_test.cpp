@@ -3,6 +3,9 @@
 // the route table — plus sessions, rate limiting, decoding errors and a signed lot release.
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <set>
+
 #include "mes/api/api.hpp"
 #include "mes_fixture.hpp"
 
@@ -154,6 +157,29 @@ TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {
   r = call("GET", "/api/v1/users", login("admin1"));
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body.find("argon2"), std::string::npos) << "no password hash leaves the server";
+}
+
+// The OpenAPI file in the repository describes exactly the routes that exist, and says which
+// need the bearer token.
+TEST_P(ApiTest, TheOpenApiFileMatchesTheRoutes) {
+  const auto spec = json::parse(test_support::read_file(MES_OPENAPI_FILE), nullptr, false);
+  ASSERT_FALSE(spec.is_discarded());
+  EXPECT_EQ(spec.value("openapi", ""), "3.0.3");
+  std::set<std::string> documented, routed;
+  for (const auto& [path, ops] : spec["paths"].items()) {
+    if (path.rfind("/api/v1/", 0) != 0) continue;
+    for (const auto& [method, op] : ops.items()) {
+      std::string m = method;
+      for (char& ch : m) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      documented.insert(m + " " + path);
+      const bool open = op.contains("security") && op["security"].empty();
+      EXPECT_EQ(open, path == "/api/v1/login") << path << " security";
+    }
+  }
+  for (const auto& route : api_->route_table()) routed.insert(route.method + " " + route.pattern);
+  for (const auto& r : routed)
+    EXPECT_TRUE(documented.contains(r)) << r << " is not in openapi.json";
+  for (const auto& d : documented) EXPECT_TRUE(routed.contains(d)) << d << " has no route";
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, ApiTest, ::testing::Values("sqlite"),
