@@ -21,7 +21,7 @@ Error db_error(sqlite3* db, const std::string& what) {
 // A prepared statement, reset on every use. Not thread-safe (one connection).
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
+  Stmt(sqlite3* db, const char* sql) {
     if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
       error_ = sqlite3_errmsg(db);
       stmt_ = nullptr;
@@ -68,7 +68,6 @@ class Stmt {
   double real(int col) const { return sqlite3_column_double(stmt_, col); }
 
  private:
-  sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   int next_ = 1;
   std::string error_;
