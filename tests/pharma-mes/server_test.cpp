@@ -64,6 +64,10 @@ TEST_F(ServerTest, ServesTheApiBehindLoginAndStopsCleanly) {
   EXPECT_NE(r.second.find("Content-Security-Policy"), std::string::npos);
   EXPECT_NE(r.second.find("X-Frame-Options: DENY"), std::string::npos);
   EXPECT_EQ(r.second.find("argon2"), std::string::npos);
+  r = curl({"-s", "-H", "Authorization: Bearer " + token,
+            url("/api/v1/audit?object_type=system&object_id=pharma-mes")});
+  EXPECT_NE(r.second.find("\"action\":\"startup\""), std::string::npos) << r.second;
+  EXPECT_NE(r.second.find("config digest"), std::string::npos) << r.second;
   r = curl({"-s", url("/metrics")});
   EXPECT_NE(r.second.find("mes_http_requests_total"), std::string::npos);
   EXPECT_NE(r.second.find("mes_batch_integrity_ratio"), std::string::npos);

@@ -240,15 +240,28 @@ int run_server(int argc, char** argv) {
     guardrail.stop();
     return 2;
   }
+  // Change control: which build with which configuration handles the batches from now on.
+  const auto& gc = guardrail.config();
+  if (auto r = mes.record_system_event("pharma-mes", "startup", "",
+                                       "version " + gc.version + " (" + gc.git_sha + ")",
+                                       "config digest " + gc.config_digest);
+      !r) {
+    logging::error("pharma-mes", "cannot write the start-up audit entry",
+                   {{"error", r.error().message}});
+    server.stop(std::chrono::milliseconds(0));
+    guardrail.stop();
+    return 1;
+  }
   logging::info(
       "pharma-mes", "serving",
       {{"http_port", values.get_int("http.port")}, {"store", url.substr(0, url.find('?'))}});
 
-  // Silent sensors are checked on a timer.
+  // Silent sensors are checked on a timer, and the guardrail's verdict watched.
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
   bool stopping = false;
   std::thread monitor([&] {
+    std::string last_verdict = "hold";
     std::unique_lock lock(stop_mutex);
     while (!stop_cv.wait_for(lock,
                              std::chrono::seconds(values.get_int("monitoring.gap_check_seconds")),
@@ -256,6 +269,19 @@ int run_server(int argc, char** argv) {
       lock.unlock();
       if (auto gaps = mes.check_data_gaps(); gaps && *gaps > 0) {
         logging::warn("pharma-mes", "sensor data gaps", {{"sensors", *gaps}});
+      }
+      // Every guardrail verdict change goes on the audit trail as a change event.
+      if (const auto snap = guardrail.snapshot()) {
+        const std::string verdict(guardrails::slo::to_string(snap->evaluation.verdict));
+        if (verdict != last_verdict) {
+          std::string reasons;
+          for (const auto& why : snap->evaluation.reasons) {
+            reasons += (reasons.empty() ? "" : "; ") + why;
+          }
+          (void)mes.record_system_event("pharma-mes", "guardrail_verdict", last_verdict, verdict,
+                                        reasons);
+          last_verdict = verdict;
+        }
       }
       lock.lock();
     }

@@ -55,6 +55,14 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
   return report;
 }
 
+Result<void> Mes::record_system_event(const std::string& app, const std::string& action,
+                                      const std::string& from, const std::string& to,
+                                      const std::string& detail) {
+  return store_.transact([&](Transaction& tx) {
+    return detail::audit(tx, "system", action, "system", app, "", from, to, detail);
+  });
+}
+
 Result<Checkpoint> Mes::checkpoint() {
   std::int64_t seq = 0;
   std::string root = kGenesisHash;

@@ -274,6 +274,11 @@ class Mes {
     bool ok() const { return !chain_problem && signature_problems.empty(); }
   };
   Result<VerifyReport> verify(const std::vector<Checkpoint>& external_checkpoints = {});
+  // Change control (11.10(k), Annex 11 §10): a system event on the trail, e.g. the start-up of a
+  // version with its configuration digest, or a guardrail verdict change. Object: ("system", app).
+  Result<void> record_system_event(const std::string& app, const std::string& action,
+                                   const std::string& from, const std::string& to,
+                                   const std::string& detail);
   // Signs a checkpoint of the chain as it is now and stores it.
   Result<Checkpoint> checkpoint();
 
