@@ -37,8 +37,9 @@ core::Result<core::Nanos> parse_duration(std::string_view text) {
   else
     return core::fail(1, "bad duration unit in '" + std::string(text) + "' (use ms, s, m or h)");
   const double ns = amount * nanos_per_unit;
-  if (!(ns > 0) || ns > 30.0 * 24 * 3600e9) {
-    return core::fail(1, "duration out of range: '" + std::string(text) + "' (0 < d ≤ 30 days)");
+  // At least 1 ns once rounded (fuzz_burn_rate found "0.00000000005s", which rounded to 0).
+  if (!(ns >= 1) || ns > 30.0 * 24 * 3600e9) {
+    return core::fail(1, "duration out of range: '" + std::string(text) + "' (1 ns ≤ d ≤ 30 days)");
   }
   return static_cast<core::Nanos>(std::llround(ns));
 }
