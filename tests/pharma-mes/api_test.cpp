@@ -7,6 +7,7 @@
 #include <set>
 
 #include "mes/api/api.hpp"
+#include "mes/domain/text.hpp"
 #include "mes_fixture.hpp"
 
 namespace {
@@ -157,6 +158,59 @@ TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {
   r = call("GET", "/api/v1/users", login("admin1"));
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body.find("argon2"), std::string::npos) << "no password hash leaves the server";
+}
+
+// Batch record exports: JSON, audit CSV that re-imports field for field, printable HTML with
+// every signature and escaped text.
+TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
+  config_.passwords.max_age_days = 0;
+  add_plant_and_master();
+  run_batch("B-1", /*speed=*/30);  // out of limits: a deviation
+  ASSERT_TRUE(
+      mes_->open_deviation("op1", "B-1", "operator", "<script>alert(1)</script>, \"quoted\""));
+  const std::string qa = login("qa1");
+  auto r = call("GET", "/api/v1/batches/B-1/record.json", qa);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto record = json::parse(r.body);
+  EXPECT_EQ(record["steps"].size(), 2u);
+  EXPECT_EQ(record["deviations"].size(), 2u);
+  bool verified = false;
+  for (const auto& sig : record["signatures"]) {
+    verified = verified || (sig["meaning"] == "verified" && sig["printed_name"] == "Name of op2");
+  }
+  EXPECT_TRUE(verified);
+  EXPECT_EQ(record["verification"]["public_key"], mes_->public_key());
+  const auto& trail = record["audit_trail"];
+  ASSERT_GT(trail.size(), 20u);
+
+  r = call("GET", "/api/v1/batches/B-1/audit.csv", qa);
+  ASSERT_EQ(r.status, 200);
+  std::string_view csv = r.body;
+  ASSERT_TRUE(parse_csv_record(csv));  // header
+  std::size_t i = 0;
+  while (auto row = parse_csv_record(csv)) {
+    ASSERT_LT(i, trail.size());
+    const auto& e = trail[i++];
+    ASSERT_EQ(row->size(), 11u);
+    EXPECT_EQ((*row)[0], std::to_string(e["seq"].get<std::int64_t>()));
+    EXPECT_EQ((*row)[1], e["at"]);
+    EXPECT_EQ((*row)[2], e["actor"]);
+    EXPECT_EQ((*row)[6], e["field"]);
+    EXPECT_EQ((*row)[7], e["old_value"]);
+    EXPECT_EQ((*row)[8], e["new_value"]) << "formula-guarded cells come back as they were";
+    EXPECT_EQ((*row)[9], e["reason"]);
+    EXPECT_EQ((*row)[10], e["hash"]);
+  }
+  EXPECT_EQ(i, trail.size());
+
+  r = call("GET", "/api/v1/batches/B-1/record.html", qa);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("Batch record B-1"), std::string::npos);
+  EXPECT_NE(r.body.find("Name of op2"), std::string::npos);
+  EXPECT_NE(r.body.find("OUT OF LIMITS"), std::string::npos);
+  EXPECT_EQ(r.body.find("<script>"), std::string::npos) << "text is escaped";
+  EXPECT_NE(r.body.find("&lt;script&gt;"), std::string::npos);
+  EXPECT_EQ(call("GET", "/api/v1/batches/B-404/record.json", qa).status, 404);
 }
 
 // The OpenAPI file in the repository describes exactly the routes that exist, and says which

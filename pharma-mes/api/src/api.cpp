@@ -410,6 +410,7 @@ void Api::add_routes(http::Router& router) {
   (void)check;
   add_plant_routes(router);
   add_batch_routes(router);
+  add_export_routes(router);
 }
 
 namespace {
@@ -775,6 +776,213 @@ void Api::add_batch_routes(http::Router& router) {
           auto r = mes_.lots_of_batch(c.param("id"));
           return r ? ok({{"lots", *r}}) : refusal(r.error());
         });
+}
+
+namespace {
+
+std::string html_escape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (const char c : in) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string cell(const json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_null()) return "";
+  return j.dump();
+}
+
+}  // namespace
+
+void Api::add_export_routes(http::Router& router) {
+  // The whole batch record as one JSON document (Part 11 §11.10(b), Annex 11 §8).
+  const auto record = [this](const std::string& actor, const std::string& id) -> Result<json> {
+    auto b = mes_.record(actor, "batch", id);
+    if (!b) return tl::unexpected(b.error());
+    auto steps = mes_.records(actor, "step", id);
+    if (!steps) return tl::unexpected(steps.error());
+    auto deviations = mes_.records(actor, "deviation", id);
+    if (!deviations) return tl::unexpected(deviations.error());
+    auto alarms = mes_.records(actor, "alarm");
+    if (!alarms) return tl::unexpected(alarms.error());
+    json out{{"format", "pharma-mes batch record 1"},
+             {"generated_by", actor},
+             {"generated_at", format_utc(clock_())},
+             {"batch", document_json(*b)},
+             {"steps", documents_json(*steps)},
+             {"deviations", documents_json(*deviations)},
+             {"alarms", json::array()},
+             {"signatures", json::array()},
+             {"audit_trail", json::array()}};
+    for (const auto& a : *alarms) {
+      const json d = document_json(a);
+      for (const auto& batch : d["data"].value("batches", json::array())) {
+        if (batch == id) out["alarms"].push_back(d);
+      }
+    }
+    std::vector<std::pair<std::string, std::string>> objects{{"batch", id}};
+    for (const auto& s : *steps) objects.emplace_back("step", s.id);
+    for (const auto& d : *deviations) objects.emplace_back("deviation", d.id);
+    std::vector<AuditEntry> trail;
+    for (const auto& [type, oid] : objects) {
+      auto sigs = mes_.signatures(actor, type, oid);
+      if (!sigs) return tl::unexpected(sigs.error());
+      for (const auto& s : *sigs) out["signatures"].push_back(signature_json(s));
+      auto entries = mes_.audit_trail(actor, type, oid);
+      if (!entries) return tl::unexpected(entries.error());
+      trail.insert(trail.end(), entries->begin(), entries->end());
+    }
+    std::sort(trail.begin(), trail.end(),
+              [](const AuditEntry& a, const AuditEntry& c) { return a.seq < c.seq; });
+    for (const auto& e : trail) out["audit_trail"].push_back(audit_json(e));
+    // Verification: where the chain stood, and the latest signed checkpoint.
+    json verification{{"public_key", mes_.public_key()}};
+    if (auto cps = store_.checkpoints(); cps && !cps->empty()) {
+      verification["checkpoint"] = checkpoint_line(cps->back());
+    }
+    if (!trail.empty()) verification["last_entry_hash"] = trail.back().hash;
+    out["verification"] = verification;
+    return out;
+  };
+
+  route(router, "GET", "/api/v1/batches/{id}/record.json", Access::kAction, Action::kViewAuditTrail,
+        [this, record](Call& c) {
+          auto r = record(c.session.user_id, c.param("id"));
+          if (!r) return refusal(r.error());
+          http::Response resp = http::Response::json(200, r->dump(1));
+          resp.headers.emplace_back("Content-Disposition",
+                                    "attachment; filename=\"" + c.param("id") + "-record.json\"");
+          return resp;
+        });
+
+  route(router, "GET", "/api/v1/batches/{id}/audit.csv", Access::kAction, Action::kViewAuditTrail,
+        [record](Call& c) {
+          auto r = record(c.session.user_id, c.param("id"));
+          if (!r) return refusal(r.error());
+          std::string csv = csv_line({"seq", "at", "actor", "action", "object_type", "object_id",
+                                      "field", "old_value", "new_value", "reason", "hash"});
+          for (const auto& e : (*r)["audit_trail"]) {
+            csv += csv_line({cell(e["seq"]), cell(e["at"]), cell(e["actor"]), cell(e["action"]),
+                             cell(e["object_type"]), cell(e["object_id"]), cell(e["field"]),
+                             cell(e["old_value"]), cell(e["new_value"]), cell(e["reason"]),
+                             cell(e["hash"])});
+          }
+          http::Response resp = http::Response::text(200, csv, "text/csv; charset=utf-8");
+          resp.headers.emplace_back("Content-Disposition",
+                                    "attachment; filename=\"" + c.param("id") + "-audit.csv\"");
+          return resp;
+        });
+
+  route(
+      router, "GET", "/api/v1/batches/{id}/record.html", Access::kAction, Action::kViewAuditTrail,
+      [this, record](Call& c) {
+        auto r = record(c.session.user_id, c.param("id"));
+        if (!r) return refusal(r.error());
+        const json& rec = *r;
+        const json& b = rec["batch"];
+        std::string h = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Batch record " +
+                        html_escape(b.value("id", "")) +
+                        "</title><style>body{font:12px sans-serif}table{border-collapse:collapse;"
+                        "width:100%}td,th{border:1px solid #999;padding:2px 4px;text-align:left}"
+                        ".changed{background:#fff3b0}@media print{h2{page-break-before:auto}}"
+                        "</style></head><body>";
+        h += "<h1>Batch record " + html_escape(b.value("id", "")) + "</h1><table>";
+        const auto row = [&](const std::string& k, const std::string& v) {
+          h += "<tr><th>" + html_escape(k) + "</th><td>" + html_escape(v) + "</td></tr>";
+        };
+        row("Site", b["data"].value("site", std::string("Site 1")));
+        row("Product", b["data"].value("product", ""));
+        row("Master recipe", b["data"].value("master", "") + " (" +
+                                 b["data"].value("master_hash", "").substr(0, 16) + "…)");
+        row("Size", cell(b["data"]["size"]) + " " + b["data"].value("size_unit", ""));
+        row("State", b.value("state", ""));
+        row("Disposition", b["flow"].value("disposition", "—"));
+        row("Generated by", rec.value("generated_by", ""));
+        row("Generated at (UTC)", rec.value("generated_at", ""));
+        h += "</table><h2>Steps</h2>";
+        for (const auto& s : rec["steps"]) {
+          h += "<h3>" + html_escape(s.value("id", "")) + " " +
+               html_escape(s["data"].value("phase", "")) + " — " +
+               html_escape(s.value("state", "")) +
+               "</h3><table><tr><th>what</th><th>value</th>"
+               "<th>limits</th><th>by</th><th>at (UTC)</th></tr>";
+          const json parameters = s["data"].value("parameters", json::object());
+          for (const auto& [name, p] : parameters.items()) {
+            const bool changed = p.value("changed", false);
+            h += std::string("<tr") + (changed ? " class=\"changed\"" : "") + "><td>" +
+                 html_escape(name) + (changed ? " (changed after first entry)" : "") + "</td><td>" +
+                 html_escape(cell(p["value"])) + " " + html_escape(p.value("unit", "")) +
+                 (p.value("in_limits", true) ? "" : " OUT OF LIMITS") + "</td><td>" +
+                 html_escape(cell(p["low"]) + " – " + cell(p["high"])) + "</td><td>" +
+                 html_escape(p.value("by", "")) + "</td><td>" +
+                 html_escape(format_utc(p.value("at", Millis{0}))) + "</td></tr>";
+          }
+          for (const auto& w : s["data"].value("weighings", json::array())) {
+            h += "<tr><td>weighing " + html_escape(w.value("material", "")) + " lot " +
+                 html_escape(w.value("lot", "")) + " on " + html_escape(w.value("scale", "")) +
+                 "</td><td>gross " + html_escape(cell(w["gross"])) + " tare " +
+                 html_escape(cell(w["tare"])) + " net " + html_escape(cell(w["net"])) +
+                 (w.value("accepted", false) ? "" : " REJECTED") + "</td><td>" +
+                 html_escape(cell(w["low"]) + " – " + cell(w["high"])) + "</td><td>" +
+                 html_escape(w.value("by", "")) + "</td><td>" +
+                 html_escape(format_utc(w.value("at", Millis{0}))) + "</td></tr>";
+          }
+          h += "</table>";
+        }
+        h += "<h2>Deviations</h2><ul>";
+        for (const auto& d : rec["deviations"]) {
+          h += "<li>" + html_escape(d.value("id", "")) + " (" + html_escape(d.value("state", "")) +
+               "): " + html_escape(d["data"].value("description", "")) +
+               " — disposition: " + html_escape(d["flow"].value("disposition", "")) + "</li>";
+        }
+        h += "</ul><h2>Alarms</h2><ul>";
+        for (const auto& a : rec["alarms"]) {
+          h += "<li>" + html_escape(a.value("id", "")) + " " +
+               html_escape(a["data"].value("level", "")) + " " +
+               html_escape(cell(a["data"]["value"])) + " " +
+               html_escape(a["data"].value("unit", "")) + " (" + html_escape(a.value("state", "")) +
+               ")</li>";
+        }
+        h += "</ul><h2>Electronic signatures</h2><table><tr><th>printed "
+             "name</th><th>user</th><th>meaning</th>"
+             "<th>UTC</th><th>record</th></tr>";
+        for (const auto& s : rec["signatures"]) {
+          h += "<tr><td>" + html_escape(s.value("printed_name", "")) + "</td><td>" +
+               html_escape(s.value("user_id", "")) + "</td><td>" +
+               html_escape(s.value("meaning", "")) + "</td><td>" +
+               html_escape(s.value("signed_at", "")) + "</td><td>" +
+               html_escape(s.value("record_type", "") + " " + s.value("record_id", "")) +
+               "</td></tr>";
+        }
+        h += "</table><h2>Verification</h2><table>";
+        row("Server public key (Ed25519)", rec["verification"].value("public_key", ""));
+        row("Last audit entry hash", rec["verification"].value("last_entry_hash", ""));
+        row("Latest signed checkpoint", rec["verification"].value("checkpoint", "none yet"));
+        h += "</table><p>" + std::to_string(rec["audit_trail"].size()) +
+             " audit entries belong to this record (export them as CSV).</p></body></html>";
+        return http::Response::text(200, h, "text/html; charset=utf-8");
+      });
 }
 
 }  // namespace mes::api

@@ -60,6 +60,7 @@ class Api {
                         const Body& body);
   void add_plant_routes(http::Router& router);
   void add_batch_routes(http::Router& router);
+  void add_export_routes(http::Router& router);
   std::optional<Session> session_of(const http::Request& request);
   void save_signing(const std::string& token, const SigningSession& signing);
   bool login_allowed(const std::string& key);
