@@ -4,7 +4,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <memory>
@@ -154,15 +153,7 @@ class MesTest : public ::testing::TestWithParam<std::string> {
 
   // Runs SQL behind the application's back: {succeeded, error message}.
   std::pair<bool, std::string> raw_sql(const std::string& sql) {
-    if (GetParam() == "postgresql") return PostgresServer::run_sql(url_, sql);
-    sqlite3* db = nullptr;
-    if (sqlite3_open(dir_.file("mes.db").c_str(), &db) != SQLITE_OK) return {false, "open"};
-    char* message = nullptr;
-    const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) == SQLITE_OK;
-    std::string text = message ? message : "";
-    sqlite3_free(message);
-    sqlite3_close(db);
-    return {ok, text};
+    return PostgresServer::run_store_sql(url_, sql);
   }
 
   std::vector<AuditEntry> trail() {

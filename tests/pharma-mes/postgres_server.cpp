@@ -1,5 +1,6 @@
 #include "postgres_server.hpp"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -76,6 +77,22 @@ std::pair<bool, std::string> PostgresServer::run_sql(const std::string& url,
   } catch (const std::exception& e) {
     return {false, e.what()};
   }
+}
+
+std::pair<bool, std::string> PostgresServer::run_store_sql(const std::string& store_url,
+                                                           const std::string& sql) {
+  if (store_url.rfind("sqlite://", 0) != 0) return run_sql(store_url, sql);
+  sqlite3* db = nullptr;
+  if (sqlite3_open(store_url.substr(9).c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return {false, "cannot open " + store_url};
+  }
+  char* message = nullptr;
+  const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) == SQLITE_OK;
+  std::string text = message != nullptr ? message : "";
+  sqlite3_free(message);
+  sqlite3_close(db);
+  return {ok, text};
 }
 
 }  // namespace mes_test

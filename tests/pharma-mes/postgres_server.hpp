@@ -17,6 +17,9 @@ class PostgresServer {
   const std::string& error() const { return error_; }
   // Runs one statement outside any store: {succeeded, error message}.
   static std::pair<bool, std::string> run_sql(const std::string& url, const std::string& sql);
+  // The same for any store URL: sqlite://<file> or postgresql://...
+  static std::pair<bool, std::string> run_store_sql(const std::string& store_url,
+                                                    const std::string& sql);
 
  private:
   PostgresServer();

@@ -3,7 +3,6 @@
 // signature tables enforced by the database, group commit under concurrent writers, reopening
 // continues the chain, and a writer killed with SIGKILL loses no acknowledged command.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,17 +38,9 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(s) << (s ? "" : s.error().message);
     return s ? std::move(*s) : nullptr;
   }
-  // Runs SQL behind the store's back: {succeeded, error message}.
+  // Runs SQL behind the application's back: {succeeded, error message}.
   std::pair<bool, std::string> raw_sql(const std::string& sql) {
-    if (GetParam() == "postgresql") return mes_test::PostgresServer::run_sql(url_, sql);
-    sqlite3* db = nullptr;
-    if (sqlite3_open(dir.file("mes.db").c_str(), &db) != SQLITE_OK) return {false, "open"};
-    char* message = nullptr;
-    const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) == SQLITE_OK;
-    std::string text = message ? message : "";
-    sqlite3_free(message);
-    sqlite3_close(db);
-    return {ok, text};
+    return mes_test::PostgresServer::run_store_sql(url_, sql);
   }
 
   // A command that creates record `id` of type "lot" with one audit entry.

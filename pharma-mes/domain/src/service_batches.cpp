@@ -104,6 +104,25 @@ double accepted_net(const json& step_body, const std::string& material) {
   return total;
 }
 
+// Every parameter of the step entered and every charge weighed within tolerance: what a
+// verification signs and what completing the step requires.
+Result<void> require_entries_complete(const LoadedStep& s) {
+  for (const auto& p : s.spec["parameters"]) {
+    if (!s.body["data"]["parameters"].contains(p.value("name", ""))) {
+      return refuse(Code::kOutOfSequence,
+                    "parameter " + p.value("name", "") + " is not entered yet");
+    }
+  }
+  for (const auto& c : s.spec["charges"]) {
+    const double target = c.value("quantity", 0.0), tol = c.value("tolerance_pct", 0.0) / 100;
+    if (accepted_net(s.body, c.value("material", "")) < target * (1 - tol) - 1e-9) {
+      return refuse(Code::kOutOfSequence,
+                    c.value("material", "") + " is not charged within tolerance yet");
+    }
+  }
+  return {};
+}
+
 Result<std::string> open_deviation_in(Transaction& tx, const std::string& actor,
                                       const std::string& batch, const std::string& cause,
                                       const std::string& description, bool automatic) {
@@ -570,18 +589,7 @@ Result<void> Mes::verify_step(const std::string& actor, SigningSession& session,
                           "the verifier must be another person than who did the step", "user_id");
           }
         }
-        for (const auto& p : s->spec["parameters"]) {
-          if (!s->body["data"]["parameters"].contains(p.value("name", ""))) {
-            return refuse(Code::kOutOfSequence,
-                          "parameter " + p.value("name", "") + " is not entered yet");
-          }
-        }
-        for (const auto& c : s->spec["charges"]) {
-          const double target = c.value("quantity", 0.0), tol = c.value("tolerance_pct", 0.0) / 100;
-          if (accepted_net(s->body, c.value("material", "")) < target * (1 - tol) - 1e-9) {
-            return refuse(Code::kOutOfSequence, c.value("material", "") + " is not weighed yet");
-          }
-        }
+        if (auto rr = require_entries_complete(*s); !rr) return rr;
         if (!s->body["flow"].value("verified_by", "").empty()) {
           return refuse(Code::kConflict, "step " + s->doc.id + " is already verified");
         }
@@ -621,19 +629,7 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
         auto s = load_step(tx, *b, n);
         if (!s) return tl::unexpected(s.error());
         if (auto rr = require_step_running(*s); !rr) return rr;
-        for (const auto& p : s->spec["parameters"]) {
-          if (!s->body["data"]["parameters"].contains(p.value("name", ""))) {
-            return refuse(Code::kOutOfSequence,
-                          "parameter " + p.value("name", "") + " is not entered");
-          }
-        }
-        for (const auto& c : s->spec["charges"]) {
-          const double target = c.value("quantity", 0.0), tol = c.value("tolerance_pct", 0.0) / 100;
-          if (accepted_net(s->body, c.value("material", "")) < target * (1 - tol) - 1e-9) {
-            return refuse(Code::kOutOfSequence,
-                          c.value("material", "") + " is not charged in tolerance");
-          }
-        }
+        if (auto rr = require_entries_complete(*s); !rr) return rr;
         if (s->spec.value("second_person_verification", false) &&
             s->body["flow"].value("verified_by", "").empty()) {
           return refuse(Code::kOutOfSequence, "step " + std::to_string(n) +
