@@ -30,6 +30,16 @@ Result<void> Mes::command(const std::string& actor, std::string_view name,
   return result;
 }
 
+Result<std::optional<User>> Mes::find_user(const std::string& id) {
+  std::optional<User> u;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    if (auto doc = tx.get("user", id)) u = detail::user_from(*doc);
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return u;
+}
+
 Result<void> Mes::bootstrap_admin(const std::string& id, const std::string& full_name,
                                   const std::string& password) {
   if (auto r = check_user_id(id); !r) return r;
@@ -151,14 +161,9 @@ Result<void> Mes::reset_password(const std::string& actor, const std::string& id
 
 Result<LoginResult> Mes::login(const std::string& id, const std::string& password) {
   // The slow hash check runs outside the transaction; the outcome is recorded inside it.
-  std::optional<User> before;
-  if (auto r = store_.read([&](Transaction& tx) -> Result<void> {
-        if (auto doc = tx.get("user", id)) before = detail::user_from(*doc);
-        return {};
-      });
-      !r) {
-    return tl::unexpected(r.error());
-  }
+  auto found_before = find_user(id);
+  if (!found_before) return tl::unexpected(found_before.error());
+  const std::optional<User> before = *found_before;
   if (!before) {
     (void)store_.transact([&](Transaction& tx) {
       return audit(tx, "anonymous", "login_failed", "user", id, "", "", "unknown user id", "");
@@ -217,27 +222,17 @@ Result<void> Mes::change_password(const std::string& id, const std::string& old_
 }
 
 Result<User> Mes::user(const std::string& id) {
-  std::optional<User> u;
-  if (auto r = store_.read([&](Transaction& tx) -> Result<void> {
-        if (auto doc = tx.get("user", id)) u = detail::user_from(*doc);
-        return {};
-      });
-      !r) {
-    return tl::unexpected(r.error());
-  }
+  auto found_u = find_user(id);
+  if (!found_u) return tl::unexpected(found_u.error());
+  const std::optional<User> u = *found_u;
   if (!u) return refuse(Code::kNotFound, "no user " + id, "id");
   return *u;
 }
 
 Result<User> Mes::authenticate_signer(const std::string& signer, const std::string& password) {
-  std::optional<User> u;
-  if (auto r = store_.read([&](Transaction& tx) -> Result<void> {
-        if (auto doc = tx.get("user", signer)) u = detail::user_from(*doc);
-        return {};
-      });
-      !r) {
-    return tl::unexpected(r.error());
-  }
+  auto found_u = find_user(signer);
+  if (!found_u) return tl::unexpected(found_u.error());
+  const std::optional<User> u = *found_u;
   if (!u) return refuse(Code::kBadSignature, "user id or password is wrong", "user_id");
   if (u->status == AccountStatus::kDeactivated) {
     return refuse(Code::kAccountInactive, "user " + signer + " is deactivated");

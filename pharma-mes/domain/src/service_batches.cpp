@@ -104,6 +104,17 @@ double accepted_net(const json& step_body, const std::string& material) {
   return total;
 }
 
+// Batch `batch_id` Running and its step n loaded: where every step operation starts.
+Result<std::pair<LoadedBatch, LoadedStep>> running_step(Transaction& tx,
+                                                        const std::string& batch_id, int n) {
+  auto b = load_batch(tx, batch_id);
+  if (!b) return tl::unexpected(b.error());
+  if (auto r = require_running(*b); !r) return tl::unexpected(r.error());
+  auto s = load_step(tx, *b, n);
+  if (!s) return tl::unexpected(s.error());
+  return std::make_pair(std::move(*b), std::move(*s));
+}
+
 // Every parameter of the step entered and every charge weighed within tolerance: what a
 // verification signs and what completing the step requires.
 Result<void> require_entries_complete(const LoadedStep& s) {
@@ -398,11 +409,9 @@ Result<bool> Mes::enter_parameter(const std::string& actor, const std::string& b
         }
         if (!std::isfinite(value))
           return refuse(Code::kInvalid, "the value is not a number", "value");
-        auto b = load_batch(tx, batch_id);
-        if (!b) return tl::unexpected(b.error());
-        if (auto rr = require_running(*b); !rr) return rr;
-        auto s = load_step(tx, *b, n);
-        if (!s) return tl::unexpected(s.error());
+        auto found = running_step(tx, batch_id, n);
+        if (!found) return tl::unexpected(found.error());
+        auto s = &found->second;
         if (auto rr = require_open_for_entries(*s); !rr) return rr;
         const json* spec = nullptr;
         for (const auto& p : s->spec["parameters"]) {
@@ -462,11 +471,9 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
         if (!std::isfinite(gross) || !std::isfinite(tare) || tare < 0 || gross <= tare) {
           return refuse(Code::kInvalid, "gross must be above tare, tare not negative", "gross");
         }
-        auto b = load_batch(tx, batch_id);
-        if (!b) return tl::unexpected(b.error());
-        if (auto rr = require_running(*b); !rr) return rr;
-        auto s = load_step(tx, *b, n);
-        if (!s) return tl::unexpected(s.error());
+        auto found = running_step(tx, batch_id, n);
+        if (!found) return tl::unexpected(found.error());
+        auto s = &found->second;
         if (auto rr = require_open_for_entries(*s); !rr) return rr;
         const json* charge = nullptr;
         for (const auto& c : s->spec["charges"]) {
@@ -573,11 +580,10 @@ Result<void> Mes::verify_step(const std::string& actor, SigningSession& session,
         if (!allowed(signer->roles, Action::kVerifyStep)) {
           return refuse(Code::kForbidden, signer->id + " may not verify steps");
         }
-        auto b = load_batch(tx, batch_id);
-        if (!b) return tl::unexpected(b.error());
-        if (auto rr = require_running(*b); !rr) return rr;
-        auto s = load_step(tx, *b, n);
-        if (!s) return tl::unexpected(s.error());
+        auto found = running_step(tx, batch_id, n);
+        if (!found) return tl::unexpected(found.error());
+        auto b = &found->first;
+        auto s = &found->second;
         if (auto rr = require_step_running(*s); !rr) return rr;
         if (!s->spec.value("second_person_verification", false)) {
           return refuse(Code::kInvalid, "step " + std::to_string(n) + " needs no verification",

@@ -299,6 +299,7 @@ class Mes {
                          const std::string& record_type, const std::string& record_id,
                          const std::string& record_hash);
   Result<User> signer_for(SigningSession& session, const SignatureInput& input);
+  Result<std::optional<User>> find_user(const std::string& id);  // a read, no role check
 
   Store& store_;
   const PasswordHasher& hasher_;
