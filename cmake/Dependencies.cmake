@@ -14,6 +14,7 @@ pkg_check_modules(sodium REQUIRED IMPORTED_TARGET libsodium)
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # SHA-256 with the CPU's SHA extensions
 find_package(SQLite3 REQUIRED)
 pkg_check_modules(pqxx REQUIRED IMPORTED_TARGET libpqxx)
+find_package(PahoMqttCpp REQUIRED)  # MQTT sensor ingest (Debian libpaho-mqttpp-dev)
 
 # tl::expected (libexpected-dev) is header-only and ships no CMake package.
 find_path(TL_EXPECTED_INCLUDE_DIR tl/expected.hpp REQUIRED)

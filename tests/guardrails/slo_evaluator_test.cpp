@@ -350,3 +350,66 @@ TEST(Evaluator, DetectsALatencyRegressionWithinTwoSimulatedSeconds) {
 }
 
 }  // namespace
+
+namespace {
+
+// Batch integrity: a count window over the last N finished batches, however long they took.
+TEST(Evaluator, CountWindowJudgesTheLastNSamplesWhateverTheirAge) {
+  SloSpec s = ratio_slo(0.98);
+  s.window_count = 50;
+  s.min_samples = 20;
+  Evaluator ev(config_of({s}));
+  core::Nanos now = 0;
+  const auto batch = [&](bool intact) {
+    now += 3600 * kNanosPerSecond;  // an hour apart: a time window would have forgotten them
+    ev.add(Sample{kBatch, intact ? 1 : 0, now});
+  };
+  for (int i = 0; i < 19; ++i) batch(true);
+  EXPECT_EQ(ev.evaluate(now).verdict, Verdict::kHold) << "below the minimum sample";
+  batch(true);
+  auto e = ev.evaluate(now);
+  EXPECT_EQ(e.verdict, Verdict::kPromote);
+  ASSERT_EQ(e.slos.size(), 1u);
+  EXPECT_EQ(e.slos[0].window_samples, 20u);
+  EXPECT_EQ(e.slos[0].window_count, 50u);
+  // 1 bad of 50 = 98 %: still met.
+  for (int i = 0; i < 29; ++i) batch(true);
+  batch(false);
+  e = ev.evaluate(now);
+  EXPECT_EQ(e.verdict, Verdict::kPromote);
+  EXPECT_DOUBLE_EQ(e.slos[0].value, 49.0 / 50);
+  // A second bad one in the last 50: breached, confirmed after three evaluations.
+  batch(false);
+  EXPECT_EQ(ev.evaluate(now).verdict, Verdict::kHold);
+  EXPECT_EQ(ev.evaluate(now).verdict, Verdict::kHold);
+  e = ev.evaluate(now);
+  EXPECT_EQ(e.verdict, Verdict::kRollback);
+  EXPECT_TRUE(mentions(e, "over the last 50 samples")) << e.reasons.front();
+}
+
+TEST(Evaluator, CountWindowSlidesOldBadSamplesOut) {
+  SloSpec s = ratio_slo(0.9);
+  s.window_count = 10;
+  s.min_samples = 1;
+  EvaluatorConfig c = config_of({s});
+  c.breach_evaluations = 1;
+  Evaluator ev(c);
+  ev.add(Sample{kBatch, 0, 1});
+  for (int i = 0; i < 9; ++i) ev.add(Sample{kBatch, 1, 2 + i});
+  EXPECT_DOUBLE_EQ(ev.evaluate(100).slos[0].value, 0.9);
+  ev.add(Sample{kBatch, 1, 20});
+  EXPECT_DOUBLE_EQ(ev.evaluate(100).slos[0].value, 1.0) << "the bad one slid out";
+}
+
+TEST(Evaluator, CountWindowRefusesBurnRatesAndLatency) {
+  SloSpec s = ratio_slo();
+  s.window_count = 10;
+  s.burn_rate_alerts = workbook_burn_rate_alerts(1.0 / 60);
+  EXPECT_FALSE(validate(config_of({s})));
+  SloSpec l = latency_slo();
+  l.burn_rate_alerts.clear();
+  l.window_count = 10;
+  EXPECT_FALSE(validate(config_of({l})));
+}
+
+}  // namespace

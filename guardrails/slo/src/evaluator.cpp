@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <limits>
 #include <stdexcept>
 
@@ -134,6 +135,13 @@ core::Result<void> validate(const EvaluatorConfig& config) {
     } else if (!(s.min_good_ratio > 0 && s.min_good_ratio < 1)) {
       return core::fail(1, who + ": objective must be in (0, 1)");
     }
+    if (s.window_count > 0) {
+      if (s.kind != SloKind::kRatio) return core::fail(1, who + ": a count window needs a ratio");
+      if (s.window_count > 1'000'000) return core::fail(1, who + ": count window > 1e6 samples");
+      if (!s.burn_rate_alerts.empty()) {
+        return core::fail(1, who + ": burn-rate alerts need a time window, not a count window");
+      }
+    }
     for (const auto& a : s.burn_rate_alerts) {
       if (a.short_window <= 0 || a.short_window >= a.long_window) {
         return core::fail(1, who + ": burn-rate short window must be > 0 and < the long window");
@@ -155,6 +163,8 @@ struct Evaluator::State {
     std::unique_ptr<LogLinearHistogram> cumulative;  // latency only
     std::uint64_t total_samples = 0;
     int streak = 0;
+    std::deque<bool> last_events;  // count window: the last window_count samples, good or not
+    std::uint64_t last_good = 0;
 
     Slo(SloSpec s, const EvaluatorConfig& c)
         : spec(std::move(s)),
@@ -214,6 +224,14 @@ void Evaluator::add(const Sample& sample) {
       accepted = slo.counts.add(sample.timestamp, sample.value <= slo.spec.threshold_ns);
       slo.window_hist->add(sample.timestamp, v);
       slo.cumulative->record(v);
+    } else if (slo.spec.window_count > 0) {
+      accepted = true;
+      slo.last_events.push_back(sample.value != 0);
+      slo.last_good += sample.value != 0 ? 1 : 0;
+      if (slo.last_events.size() > slo.spec.window_count) {
+        slo.last_good -= slo.last_events.front() ? 1U : 0U;
+        slo.last_events.pop_front();
+      }
     } else {
       accepted = slo.counts.add(sample.timestamp, sample.value != 0);
     }
@@ -245,7 +263,12 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
     s.window_s = static_cast<double>(spec.window) / 1e9;
     s.total_samples = slo.total_samples;
     s.min_samples = spec.min_samples;
-    const auto totals = slo.counts.sum(spec.window);
+    auto totals = slo.counts.sum(spec.window);
+    if (spec.window_count > 0) {
+      totals = {slo.last_good, static_cast<std::uint64_t>(slo.last_events.size())};
+      s.window_s = 0;
+      s.window_count = spec.window_count;
+    }
     s.window_samples = totals.total;
     std::string breach_text;
     if (spec.kind == SloKind::kLatency) {
@@ -274,10 +297,13 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
         s.ok = s.value >= spec.min_good_ratio;
       }
       if (!s.ok) {
-        breach_text = spec.name + " = " + fixed(s.value * 100, 2) + " % < " +
-                      fixed(spec.min_good_ratio * 100, 2) + " % over " + seconds_text(s.window_s) +
-                      " (" + std::to_string(totals.total - totals.good) + " bad of " +
-                      std::to_string(totals.total) + ")";
+        breach_text =
+            spec.name + " = " + fixed(s.value * 100, 2) + " % < " +
+            fixed(spec.min_good_ratio * 100, 2) + " % over " +
+            (spec.window_count > 0 ? "the last " + std::to_string(totals.total) + " samples"
+                                   : seconds_text(s.window_s)) +
+            " (" + std::to_string(totals.total - totals.good) + " bad of " +
+            std::to_string(totals.total) + ")";
       }
     }
 
@@ -369,6 +395,8 @@ void Evaluator::reset(core::Nanos now) {
     if (slo.window_hist) slo.window_hist->clear();
     slo.total_samples = 0;
     slo.streak = 0;
+    slo.last_events.clear();
+    slo.last_good = 0;
     slo.counts.advance_to(now);
   }
   st.latched = false;

@@ -19,6 +19,7 @@ nlohmann::json slos_json(const slo::Evaluation& ev) {
                     {"objective", s.objective},
                     {"value", s.has_value ? nlohmann::json(s.value) : nlohmann::json(nullptr)},
                     {"window_s", s.window_s},
+                    {"window_count", s.window_count},
                     {"ok", s.ok},
                     {"window_samples", s.window_samples},
                     {"samples", s.total_samples},
@@ -114,7 +115,8 @@ void Guardrail::start() {
     for (const auto& s : config_.evaluator.slos) {
       slos.push_back({{"name", s.name},
                       {"kind", s.kind == slo::SloKind::kLatency ? "latency" : "ratio"},
-                      {"window_s", static_cast<double>(s.window) / 1e9},
+                      {"window_s", s.window_count > 0 ? 0.0 : static_cast<double>(s.window) / 1e9},
+                      {"window_count", s.window_count},
                       {"objective", s.kind == slo::SloKind::kLatency
                                         ? static_cast<double>(s.threshold_ns) / 1e9
                                         : s.min_good_ratio},

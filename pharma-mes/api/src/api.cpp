@@ -324,10 +324,18 @@ void Api::add_routes(http::Router& router) {
     std::string address(c.request.remote_address);
     address = address.substr(0, address.rfind(':'));
     if (!login_allowed("ip:" + address) || !login_allowed("user:" + user)) {
+      counters_.logins_throttled.fetch_add(1, std::memory_order_relaxed);
       return error(429, "too_many_requests", "too many login attempts: wait a minute");
     }
     auto r = mes_.login(user, password);
     if (!r) return refusal(r.error());
+    const bool accepted =
+        r->outcome == LoginOutcome::kOk || r->outcome == LoginOutcome::kMustChangePassword;
+    (accepted ? counters_.logins_ok : counters_.logins_failed)
+        .fetch_add(1, std::memory_order_relaxed);
+    if (r->outcome == LoginOutcome::kLockedNow) {
+      counters_.lockouts.fetch_add(1, std::memory_order_relaxed);
+    }
     switch (r->outcome) {
       case LoginOutcome::kOk:
       case LoginOutcome::kMustChangePassword: {
@@ -521,6 +529,8 @@ void Api::add_plant_routes(http::Router& router) {
     }
     auto r = mes_.record_readings(readings);
     if (!r) return refusal(r.error());
+    counters_.readings_stored.fetch_add(r->stored, std::memory_order_relaxed);
+    counters_.readings_rejected.fetch_add(r->rejected.size(), std::memory_order_relaxed);
     json rejected = json::array();
     for (const auto& x : r->rejected) {
       rejected.push_back({{"index", x.index}, {"code", to_string(x.code)}, {"message", x.message}});

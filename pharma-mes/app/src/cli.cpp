@@ -7,12 +7,14 @@
 //   pharma-mes [...] audit verify [--checkpoints FILE]
 //   pharma-mes [...] audit export [--from SEQ]          (CSV on stdout)
 //   pharma-mes [...] audit checkpoint                   (one line on stdout, keep it elsewhere)
+//   pharma-mes [...] demo seed                          (the demo plant; prints the passwords once)
 // Passwords are read from the first line of stdin (or MES_PASSWORD), never from the command
 // line. The first `user add` on an empty database creates the first administrator and reads
 // their password; later ones act --as an administrator and print a one-time password.
 // Exit codes: 0 ok, 1 verification failed or command refused, 2 usage or configuration error.
 #include <sodium.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "demo_seed.hpp"
 #include "http/server.hpp"
 #include "mes/domain/service.hpp"
 #include "mes/domain/text.hpp"
@@ -62,7 +65,9 @@ int usage() {
                "       pharma-mes user add <id> --name NAME --roles ROLES [--as ADMIN]\n"
                "       pharma-mes user lock|unlock|reset <id> --reason TEXT --as ADMIN\n"
                "       pharma-mes audit verify [--checkpoints FILE] | export [--from SEQ] | "
-               "checkpoint\n";
+               "checkpoint\n"
+               "       pharma-mes demo seed\n"
+               "       pharma-mes serve [--help]\n";
   return 2;
 }
 
@@ -130,6 +135,21 @@ int main(int argc, char** argv) {
   store::Argon2idHasher hasher;
   Mes mes(**store, hasher, *key);
   const std::string group = a.words[0], verb = a.words[1];
+  if (group == "demo" && verb == "seed") {
+    const Millis now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    auto users = app::seed_demo_plant(mes, now);
+    if (!users) return refused(users.error());
+    std::cout << "demo plant seeded: rooms A-D with 16 sensors, R-101, SC-1, FBD-1, lots "
+                 "L-PARA-0426 and L-LAC-0311 (released), master PARA-500@1 (approved)\n"
+                 "demo users (passwords shown once; not stored in clear anywhere):\n";
+    for (const auto& u : *users) {
+      std::cout << "  " << u.id << "\t" << u.roles << "\t" << u.password << "\t" << u.full_name
+                << "\n";
+    }
+    return 0;
+  }
   const auto option = [&](const char* name) {
     return a.options.count(name) ? a.options.at(name) : std::string();
   };

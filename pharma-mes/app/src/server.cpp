@@ -10,7 +10,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "config/config.hpp"
@@ -21,13 +24,15 @@
 #include "http/settings.hpp"
 #include "logging/logger.hpp"
 #include "mes/api/api.hpp"
+#include "mes/ingest/mqtt_ingest.hpp"
 #include "mes/store/open.hpp"
 #include "mes/store/security.hpp"
 
 namespace mes::app {
 namespace {
 
-inline constexpr guardrails::MetricId kApiOkMetric = 2;  // 1: not a server error, 0: 5xx
+inline constexpr guardrails::MetricId kApiOkMetric = 2;        // 1: not a server error, 0: 5xx
+inline constexpr guardrails::MetricId kBatchIntactMetric = 3;  // per finished batch: 1 intact
 
 config::Schema make_schema() {
   config::Schema schema("pharma-mes serve", "PHARMA_MES",
@@ -41,7 +46,15 @@ config::Schema make_schema() {
       .add_int("session.idle_minutes", 15, 1, 24 * 60, "idle time that ends a session")
       .add_int("passwords.max_age_days", 90, 0, 3650, "password aging (0: never)")
       .add_int("passwords.max_failed_logins", 5, 1, 100, "consecutive failures that lock")
-      .add_int("monitoring.gap_check_seconds", 10, 1, 3600, "how often silent sensors are checked");
+      .add_int("monitoring.gap_check_seconds", 10, 1, 3600, "how often silent sensors are checked")
+      .add_bool("mqtt.enabled", true, "take sensor readings from the MQTT broker")
+      .add_string("mqtt.uri", "tcp://127.0.0.1:1883", "the MQTT broker")
+      .add_string("mqtt.client_id", "pharma-mes-ingest", "client id prefix (sessions persist)")
+      .add_int("mqtt.clients", 32, 1, 128, "subscribers in the shared subscription")
+      .add_int("slo.batch_window", 50, 1, 100'000, "batch integrity: the last N finished batches")
+      .add_int("slo.batch_min_samples", 20, 0, 100'000,
+               "batch integrity: finished batches before any verdict")
+      .add_double("slo.batch_objective", 0.98, 0.5, 0.99999, "batch integrity: intact fraction");
   return schema;
 }
 
@@ -69,7 +82,9 @@ class HttpStats {
 // mes_* families, read at scrape time.
 class MesCollectable final : public prometheus::Collectable {
  public:
-  MesCollectable(Mes& mes, const HttpStats& http) : mes_(mes), http_(http) {}
+  MesCollectable(Mes& mes, Store& store, const HttpStats& http, const api::ApiCounters& api,
+                 const ingest::ReadingSink* sink, const ingest::MqttIngest* mqtt)
+      : mes_(mes), store_(store), http_(http), api_(api), sink_(sink), mqtt_(mqtt) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> out;
     const auto gauge = [&](const char* name, const char* help, double v,
@@ -115,13 +130,69 @@ class MesCollectable final : public prometheus::Collectable {
     out.push_back(std::move(requests));
     gauge("mes_http_unauthenticated_total", "Requests refused for want of a valid session",
           static_cast<double>(http_.unauthenticated_.load()), prometheus::MetricType::Counter);
+    const auto labelled = [&](const char* name, const char* help, prometheus::MetricType type,
+                              const char* label,
+                              const std::vector<std::pair<std::string, double>>& values) {
+      prometheus::MetricFamily f{name, help, type, {}};
+      for (const auto& [value_label, v] : values) {
+        prometheus::ClientMetric m;
+        m.label.push_back({label, value_label});
+        if (type == prometheus::MetricType::Counter) {
+          m.counter.value = v;
+        } else {
+          m.gauge.value = v;
+        }
+        f.metric.push_back(std::move(m));
+      }
+      out.push_back(std::move(f));
+    };
+    const auto n = [](const std::atomic<std::uint64_t>& a) {
+      return static_cast<double>(a.load(std::memory_order_relaxed));
+    };
+    labelled("mes_logins_total", "Login attempts by outcome", prometheus::MetricType::Counter,
+             "outcome",
+             {{"ok", n(api_.logins_ok)},
+              {"failed", n(api_.logins_failed)},
+              {"throttled", n(api_.logins_throttled)}});
+    gauge("mes_account_lockouts_total", "Accounts locked by consecutive failed logins",
+          n(api_.lockouts), prometheus::MetricType::Counter);
+    const ingest::ReadingSink::Stats sink =
+        sink_ != nullptr ? sink_->stats() : ingest::ReadingSink::Stats{};
+    labelled("mes_sensor_readings_total", "Sensor readings stored, by transport",
+             prometheus::MetricType::Counter, "source",
+             {{"mqtt", static_cast<double>(sink.stored)}, {"http", n(api_.readings_stored)}});
+    std::vector<std::pair<std::string, double>> rejects;
+    for (std::size_t i = 0; i < ingest::kRejectReasons; ++i) {
+      rejects.emplace_back(ingest::to_string(static_cast<ingest::RejectReason>(i)),
+                           static_cast<double>(sink.rejected[i]));
+    }
+    rejects.emplace_back("http", n(api_.readings_rejected));
+    labelled("mes_sensor_readings_rejected_total", "Sensor readings refused, by reason",
+             prometheus::MetricType::Counter, "reason", rejects);
+    gauge("mes_mqtt_clients_connected", "MQTT subscribers connected to the broker",
+          mqtt_ != nullptr ? mqtt_->connected_clients() : 0);
     // Batch KPIs (cached: they read every terminal batch).
     std::lock_guard lock(cache_mutex_);
     const auto now = std::chrono::steady_clock::now();
     if (now - cached_at_ > std::chrono::seconds(10)) {
       if (auto k = mes_.kpis()) kpis_ = *k;
+      batches_by_state_.clear();
+      alarms_by_level_ = {{"alert", 0}, {"action", 0}, {"data_gap", 0}};
+      (void)store_.read([&](Transaction& tx) -> Result<void> {
+        for (const auto& b : tx.list("batch")) batches_by_state_[b.state] += 1;
+        for (const auto& a : tx.list("alarm", "", "active")) {
+          const auto body = nlohmann::json::parse(a.body, nullptr, false);
+          if (body.is_object()) alarms_by_level_[body["data"].value("level", "")] += 1;
+        }
+        return {};
+      });
       cached_at_ = now;
     }
+    labelled("mes_batches", "Batches by ISA-88 state", prometheus::MetricType::Gauge, "state",
+             {batches_by_state_.begin(), batches_by_state_.end()});
+    labelled("mes_alarms_active", "Unacknowledged environmental alarms by level",
+             prometheus::MetricType::Gauge, "level",
+             {alarms_by_level_.begin(), alarms_by_level_.end()});
     gauge("mes_batches_terminal", "Batches that reached Complete, Stopped or Aborted",
           kpis_.terminal);
     gauge("mes_batch_integrity_ratio", "Intact batches / terminal batches", kpis_.integrity);
@@ -135,8 +206,13 @@ class MesCollectable final : public prometheus::Collectable {
 
  private:
   Mes& mes_;
+  Store& store_;
   const HttpStats& http_;
+  const api::ApiCounters& api_;
+  const ingest::ReadingSink* sink_;
+  const ingest::MqttIngest* mqtt_;
   mutable std::mutex cache_mutex_;
+  mutable std::map<std::string, double> batches_by_state_, alarms_by_level_;
   mutable std::chrono::steady_clock::time_point cached_at_{};
   mutable Mes::Kpis kpis_;
 };
@@ -190,6 +266,16 @@ int run_server(int argc, char** argv) {
     errors.burn_rate_alerts = gconfig->evaluator.slos.front().burn_rate_alerts;
     errors.min_samples = gconfig->evaluator.slos.front().min_samples;
     gconfig->evaluator.slos.push_back(errors);
+    // Batch integrity over the last N batches this version finished (a count window).
+    guardrails::slo::SloSpec batches;
+    batches.name = "batch_integrity";
+    batches.kind = guardrails::slo::SloKind::kRatio;
+    batches.metric = kBatchIntactMetric;
+    batches.min_good_ratio = values.get_double("slo.batch_objective");
+    batches.window = errors.window;
+    batches.window_count = static_cast<std::uint64_t>(values.get_int("slo.batch_window"));
+    batches.min_samples = static_cast<std::uint64_t>(values.get_int("slo.batch_min_samples"));
+    gconfig->evaluator.slos.push_back(batches);
   }
   auto created = guardrails::Guardrail::create(std::move(*gconfig));
   if (!created) {
@@ -213,6 +299,17 @@ int run_server(int argc, char** argv) {
     guardrail.record(kApiOkMetric, status >= 500 ? 0 : 1, now);
   };
   api::Api api(mes, **store, clock, api::random_token, api_options);
+  // Sensor readings from the MQTT broker (started after the start-up audit entry).
+  std::unique_ptr<ingest::ReadingSink> sink;
+  std::unique_ptr<ingest::MqttIngest> mqtt;
+  if (values.get_bool("mqtt.enabled")) {
+    sink = std::make_unique<ingest::ReadingSink>(mes, clock);
+    ingest::MqttOptions mqtt_options;
+    mqtt_options.uri = values.get_string("mqtt.uri");
+    mqtt_options.client_id = values.get_string("mqtt.client_id");
+    mqtt_options.clients = static_cast<int>(values.get_int("mqtt.clients"));
+    mqtt = std::make_unique<ingest::MqttIngest>(*sink, mqtt_options);
+  }
 
   http::Router router;
   std::atomic<const http::Server*> server_ptr{nullptr};
@@ -227,9 +324,10 @@ int run_server(int argc, char** argv) {
           return std::make_pair(static_cast<bool>(r), r ? std::string("open") : r.error().message);
         }}});
   guardrails::mount_guardrail_routes(router, guardrail);
-  guardrails::mount_metrics_route(router,
-                                  {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
-                                   std::make_shared<MesCollectable>(mes, http_stats)});
+  guardrails::mount_metrics_route(
+      router, {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
+               std::make_shared<MesCollectable>(mes, **store, http_stats, api.counters(),
+                                                sink.get(), mqtt.get())});
   api.add_routes(router);
 
   http::Server server(http::server_options_from(values), std::move(router));
@@ -252,6 +350,8 @@ int run_server(int argc, char** argv) {
     guardrail.stop();
     return 1;
   }
+  const Millis started_at = clock();
+  if (mqtt) mqtt->start();
   logging::info(
       "pharma-mes", "serving",
       {{"http_port", values.get_int("http.port")}, {"store", url.substr(0, url.find('?'))}});
@@ -262,13 +362,29 @@ int run_server(int argc, char** argv) {
   bool stopping = false;
   std::thread monitor([&] {
     std::string last_verdict = "hold";
+    std::set<std::string> judged;  // batches already fed to the batch integrity SLO
+    const auto gap_every = std::chrono::seconds(values.get_int("monitoring.gap_check_seconds"));
+    auto next_gap_check = std::chrono::steady_clock::now() + gap_every;
     std::unique_lock lock(stop_mutex);
-    while (!stop_cv.wait_for(lock,
-                             std::chrono::seconds(values.get_int("monitoring.gap_check_seconds")),
-                             [&] { return stopping; })) {
+    while (!stop_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
       lock.unlock();
-      if (auto gaps = mes.check_data_gaps(); gaps && *gaps > 0) {
-        logging::warn("pharma-mes", "sensor data gaps", {{"sensors", *gaps}});
+      if (std::chrono::steady_clock::now() >= next_gap_check) {
+        next_gap_check += gap_every;
+        if (auto gaps = mes.check_data_gaps(); gaps && *gaps > 0) {
+          logging::warn("pharma-mes", "sensor data gaps", {{"sensors", *gaps}});
+        }
+      }
+      // Every batch this version finished goes to the batch integrity SLO once.
+      if (auto finished = mes.batch_integrity(started_at)) {
+        for (const auto& b : *finished) {
+          if (!judged.insert(b.batch_id).second) continue;
+          if (!b.software_fault.empty()) {
+            logging::error("pharma-mes", "batch record not intact",
+                           {{"batch", b.batch_id}, {"fault", b.software_fault}});
+          }
+          guardrail.record(kBatchIntactMetric, b.software_fault.empty() ? 1 : 0,
+                           core::monotonic_now_ns());
+        }
       }
       // Every guardrail verdict change goes on the audit trail as a change event.
       if (const auto snap = guardrail.snapshot()) {
@@ -296,6 +412,9 @@ int run_server(int argc, char** argv) {
   }
   stop_cv.notify_all();
   monitor.join();
+  if (mqtt) mqtt->stop();  // the broker keeps the sessions: readings wait there
+  mqtt.reset();
+  sink.reset();
   guardrail.stop();
   logging::info("pharma-mes", "stopped", {});
   return 0;

@@ -265,6 +265,99 @@ Result<void> Mes::record_output(const std::string& actor, const std::string& bat
   });
 }
 
+namespace {
+
+// What a terminal batch's record says about its integrity: `software` names the first fault the
+// software is answerable for (an illegal transition, a completed step without its actor or
+// verification, an audit entry that does not verify); `process` the first open matter people
+// are answerable for (an undispositioned deviation). Both empty: intact.
+struct BatchIntegrityCheck {
+  std::string software, process;
+  bool failed_weighing = false, changed = false;
+  double standard_ms = 0;
+  std::size_t deviations = 0;
+};
+
+BatchIntegrityCheck check_batch_integrity(Transaction& tx, const Document& batch, const json& b) {
+  BatchIntegrityCheck c;
+  std::string& why = c.software;
+  // Every transition legal, replayed from Idle through the table.
+  auto replay = isa88::State::kIdle;
+  for (const auto& e : b["flow"].value("events", json::array())) {
+    const auto cmd = isa88::parse_command(e.value("command", ""));
+    const auto next = cmd ? isa88::next_state(replay, *cmd) : std::nullopt;
+    if (!next) {
+      why = "illegal transition " + e.value("command", "") + " in " +
+            std::string(isa88::to_string(replay));
+      break;
+    }
+    replay = isa88::settle(*next);
+  }
+  const json phases = b["data"].value("phases", json::array());
+  for (const auto& step : tx.list("step", batch.id)) {
+    const json sb = detail::body_of(step);
+    const std::size_t n = static_cast<std::size_t>(sb["data"].value("n", 0));
+    const json spec = n >= 1 && n <= phases.size() ? phases[n - 1] : json::object();
+    c.standard_ms += spec.value("standard_minutes", 0) * 60'000.0;
+    if (step.state == "complete") {
+      if (sb["data"].value("started_by", "").empty() ||
+          sb["flow"].value("completed_by", "").empty()) {
+        why = why.empty() ? "step " + step.id + " has no actor" : why;
+      }
+      if (spec.value("second_person_verification", false) &&
+          sb["flow"].value("verified_by", "").empty()) {
+        why = why.empty() ? "step " + step.id + " lacks its verification" : why;
+      }
+    }
+    for (const auto& w : sb["data"].value("weighings", json::array())) {
+      c.failed_weighing = c.failed_weighing || !w.value("accepted", true);
+    }
+    const json parameters = sb["data"].value("parameters", json::object());
+    for (const auto& [name, p] : parameters.items())
+      c.changed = c.changed || p.value("changed", false);
+    for (const auto& e : tx.audit_of("step", step.id)) {
+      if (crypto::sha256_hex(canonical(e)) != e.hash && why.empty()) {
+        why = "audit entry " + std::to_string(e.seq) + " does not verify";
+      }
+    }
+  }
+  for (const auto& e : tx.audit_of("batch", batch.id)) {
+    if (crypto::sha256_hex(canonical(e)) != e.hash && why.empty()) {
+      why = "audit entry " + std::to_string(e.seq) + " does not verify";
+    }
+  }
+  const auto deviations = tx.list("deviation", batch.id);
+  c.deviations = deviations.size();
+  for (const auto& d : deviations) {
+    if (d.state != "closed" && c.process.empty()) {
+      c.process = "deviation " + d.id + " is not dispositioned";
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<std::vector<Mes::BatchIntegrity>> Mes::batch_integrity(Millis ended_since) {
+  std::vector<BatchIntegrity> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    for (const auto& batch : tx.list("batch")) {
+      const auto state = isa88::parse_state(batch.state).value_or(isa88::State::kIdle);
+      if (!isa88::is_final(state)) continue;
+      const json b = detail::body_of(batch);
+      const Millis ended = b["flow"].value("ended_at", Millis{0});
+      if (ended < ended_since) continue;
+      const auto c = check_batch_integrity(tx, batch, b);
+      out.push_back({batch.id, std::string(isa88::to_string(state)), ended, c.software});
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.ended_at < b.ended_at; });
+  return out;
+}
+
 Result<Mes::Kpis> Mes::kpis() {
   Kpis k;
   double output = 0, output_size = 0, efficiency_sum = 0;
@@ -275,58 +368,10 @@ Result<Mes::Kpis> Mes::kpis() {
       if (!isa88::is_final(state)) continue;
       ++k.terminal;
       const json b = detail::body_of(batch);
-      std::string why;
-      // Every transition legal, replayed from Idle through the table.
-      auto replay = isa88::State::kIdle;
-      for (const auto& e : b["flow"].value("events", json::array())) {
-        const auto cmd = isa88::parse_command(e.value("command", ""));
-        const auto next = cmd ? isa88::next_state(replay, *cmd) : std::nullopt;
-        if (!next) {
-          why = "illegal transition " + e.value("command", "") + " in " +
-                std::string(isa88::to_string(replay));
-          break;
-        }
-        replay = isa88::settle(*next);
-      }
-      bool failed_weighing = false, changed = false;
-      double standard = 0;
-      const json phases = b["data"].value("phases", json::array());
-      for (const auto& step : tx.list("step", batch.id)) {
-        const json sb = detail::body_of(step);
-        const std::size_t n = static_cast<std::size_t>(sb["data"].value("n", 0));
-        const json spec = n >= 1 && n <= phases.size() ? phases[n - 1] : json::object();
-        standard += spec.value("standard_minutes", 0) * 60'000.0;
-        if (step.state == "complete") {
-          if (sb["data"].value("started_by", "").empty() ||
-              sb["flow"].value("completed_by", "").empty()) {
-            why = why.empty() ? "step " + step.id + " has no actor" : why;
-          }
-          if (spec.value("second_person_verification", false) &&
-              sb["flow"].value("verified_by", "").empty()) {
-            why = why.empty() ? "step " + step.id + " lacks its verification" : why;
-          }
-        }
-        for (const auto& w : sb["data"].value("weighings", json::array())) {
-          failed_weighing = failed_weighing || !w.value("accepted", true);
-        }
-        const json parameters = sb["data"].value("parameters", json::object());
-        for (const auto& [name, p] : parameters.items())
-          changed = changed || p.value("changed", false);
-        for (const auto& e : tx.audit_of("step", step.id)) {
-          if (crypto::sha256_hex(canonical(e)) != e.hash && why.empty()) {
-            why = "audit entry " + std::to_string(e.seq) + " does not verify";
-          }
-        }
-      }
-      for (const auto& e : tx.audit_of("batch", batch.id)) {
-        if (crypto::sha256_hex(canonical(e)) != e.hash && why.empty()) {
-          why = "audit entry " + std::to_string(e.seq) + " does not verify";
-        }
-      }
-      const auto deviations = tx.list("deviation", batch.id);
-      for (const auto& d : deviations) {
-        if (d.state != "closed" && why.empty()) why = "deviation " + d.id + " is not dispositioned";
-      }
+      const auto check = check_batch_integrity(tx, batch, b);
+      std::string why = check.software.empty() ? check.process : check.software;
+      const bool failed_weighing = check.failed_weighing, changed = check.changed;
+      const double standard = check.standard_ms;
       if (why.empty()) {
         ++k.intact;
       } else {
@@ -338,7 +383,7 @@ Result<Mes::Kpis> Mes::kpis() {
         for (const auto& e : b["flow"].value("events", json::array())) {
           held = held || e.value("command", "") == "Hold";
         }
-        if (deviations.empty() && !failed_weighing && !held && !changed) ++k.right_first_time;
+        if (check.deviations == 0 && !failed_weighing && !held && !changed) ++k.right_first_time;
         const Millis run = b["flow"].value("ended_at", Millis{0}) -
                            b["flow"].value("started_at", Millis{0}) -
                            b["flow"].value("held_ms", Millis{0});

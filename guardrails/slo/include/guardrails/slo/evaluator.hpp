@@ -31,6 +31,7 @@ struct SloStatus {
   double value = 0;        // latency: the window quantile in seconds; ratio: good fraction
   bool has_value = false;  // false while the window holds no sample
   double window_s = 0;
+  std::uint64_t window_count = 0;  // a count window: the last this many samples (window_s unused)
   bool ok = true;
   std::uint64_t window_samples = 0;
   std::uint64_t total_samples = 0;  // since start or reset

@@ -35,6 +35,9 @@ struct SloSpec {
   core::Nanos threshold_ns = 50 * core::kNanosPerMilli;
   // kRatio: good / total over `window` must be ≥ min_good_ratio. Error budget: 1 - min_good_ratio.
   double min_good_ratio = 0.98;
+  // kRatio only: when > 0 the window is the last `window_count` samples instead of the last
+  // `window` of time (for rare events such as finished batches); no burn-rate alerts then.
+  std::uint64_t window_count = 0;
   core::Nanos window = 10 * core::kNanosPerSecond;
   std::vector<BurnRateAlert> burn_rate_alerts;
   std::uint64_t min_samples = 100;  // below this (since start or reset) the verdict is hold

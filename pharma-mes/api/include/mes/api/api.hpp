@@ -6,6 +6,7 @@
 // logged. Thread-safe: sessions and the login limiter are behind a mutex; Mes is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -35,6 +36,12 @@ struct RouteInfo {
   Action action = Action::kViewRecords;
 };
 
+// What the API counted since start (for /metrics). Relaxed atomics.
+struct ApiCounters {
+  std::atomic<std::uint64_t> logins_ok{0}, logins_failed{0}, lockouts{0}, logins_throttled{0};
+  std::atomic<std::uint64_t> readings_stored{0}, readings_rejected{0};
+};
+
 class Api {
  public:
   Api(Mes& mes, Store& store, std::function<Millis()> clock, std::function<std::string()> new_token,
@@ -45,6 +52,7 @@ class Api {
   std::size_t session_count() const;
   // The HTTP status of a refusal code.
   static int status_of(Code code);
+  const ApiCounters& counters() const { return counters_; }
 
  private:
   struct Session {
@@ -71,6 +79,7 @@ class Api {
   std::function<std::string()> new_token_;
   ApiOptions options_;
   std::vector<RouteInfo> routes_;
+  ApiCounters counters_;
   mutable std::mutex mutex_;
   std::map<std::string, Session> sessions_;
   std::map<std::string, std::vector<Millis>> login_attempts_;

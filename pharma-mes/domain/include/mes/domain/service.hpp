@@ -249,6 +249,15 @@ class Mes {
     std::vector<std::string> not_intact;  // "B-7: why"
   };
   Result<Kpis> kpis();
+  // The batches that reached a terminal state at or after `ended_since`, oldest first, each with
+  // the first integrity fault the software is answerable for (empty: intact). This is the batch
+  // integrity SLO's input; open deviations are people's business and do not count here.
+  struct BatchIntegrity {
+    std::string batch_id, state;
+    Millis ended_at = 0;
+    std::string software_fault;
+  };
+  Result<std::vector<BatchIntegrity>> batch_integrity(Millis ended_since);
 
   // ---- reading: records need kViewRecords (users: kManageUsers; password hashes are never
   // returned), the audit trail kViewAuditTrail ----

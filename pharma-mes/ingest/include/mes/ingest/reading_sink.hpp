@@ -1,0 +1,95 @@
+// ReadingSink: where every sensor reading goes, whatever carried it (MQTT, tests). Many threads
+// submit one reading each; one writer thread stores what has gathered in one
+// Mes::record_readings call (alarms evaluated there) and wakes the submitters. submit() returns
+// only after the reading is committed or refused, so an MQTT receive thread that calls it holds
+// back its next message until then. A storage failure is retried with backoff while the sink
+// runs (readings stay with their submitters, nothing is dropped). Refusals are counted by reason
+// and logged at most once per sensor per minute. Thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "mes/domain/service.hpp"
+
+namespace mes::ingest {
+
+// Why a reading was refused (a metric label each).
+enum class RejectReason : std::uint8_t { kBadTopic, kBadPayload, kUnknownSensor, kWrongUnit };
+inline constexpr std::size_t kRejectReasons = 4;
+std::string_view to_string(RejectReason reason);
+
+// Remembers when a sensor's refusal was last logged (at most once a minute each); bounded.
+// Not thread-safe (ReadingSink guards it).
+class RejectLogLimiter {
+ public:
+  explicit RejectLogLimiter(Millis period = 60'000, std::size_t max_sensors = 10'000)
+      : period_(period), max_sensors_(max_sensors) {}
+  // True when a refusal of `sensor` at `now` should be logged; otherwise counts it as
+  // suppressed. `suppressed` receives how many were suppressed since the last logged one.
+  bool should_log(const std::string& sensor, Millis now, std::uint64_t& suppressed);
+
+ private:
+  struct Entry {
+    Millis last = 0;
+    std::uint64_t suppressed = 0;
+  };
+  Millis period_;
+  std::size_t max_sensors_;
+  std::map<std::string, Entry> entries_;
+};
+
+class ReadingSink {
+ public:
+  struct Options {
+    std::size_t max_batch = 4096;
+    Millis retry_min_ms = 100, retry_max_ms = 5000;
+  };
+  struct Stats {
+    std::uint64_t received = 0, stored = 0, alarms = 0, batches = 0, storage_retries = 0;
+    std::array<std::uint64_t, kRejectReasons> rejected{};
+  };
+
+  ReadingSink(Mes& mes, std::function<Millis()> clock, Options options);
+  ReadingSink(Mes& mes, std::function<Millis()> clock) : ReadingSink(mes, std::move(clock), {}) {}
+  ~ReadingSink();  // stores what was submitted, then stops
+  ReadingSink(const ReadingSink&) = delete;
+  ReadingSink& operator=(const ReadingSink&) = delete;
+
+  // Stores one reading; blocks until it is committed (ok) or refused (the refusal).
+  Result<void> submit(Mes::SensorReading reading);
+  // A message refused before it reached the store (topic, payload): counted and logged.
+  void reject(std::string_view sensor, RejectReason reason, const std::string& message);
+  Stats stats() const;
+
+ private:
+  struct Pending {
+    Mes::SensorReading reading;
+    Result<void> result;
+    bool done = false;
+  };
+  void loop();
+  void count_and_log(const std::string& sensor, RejectReason reason, const std::string& message);
+
+  Mes& mes_;
+  std::function<Millis()> clock_;
+  Options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_, done_;
+  std::deque<Pending*> queue_;
+  bool stopping_ = false;
+  std::mutex log_mutex_;
+  RejectLogLimiter limiter_;
+  std::atomic<std::uint64_t> received_{0}, stored_{0}, alarms_{0}, batches_{0}, retries_{0};
+  std::array<std::atomic<std::uint64_t>, kRejectReasons> rejected_{};
+  std::thread thread_;
+};
+
+}  // namespace mes::ingest

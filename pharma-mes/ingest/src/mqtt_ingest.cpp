@@ -1,0 +1,119 @@
+#include "mes/ingest/mqtt_ingest.hpp"
+
+#include <mqtt/async_client.h>
+#include <chrono>
+
+#include "logging/logger.hpp"
+#include "mes/ingest/reading_message.hpp"
+
+namespace mes::ingest {
+
+struct MqttIngest::Client {
+  std::unique_ptr<mqtt::async_client> paho;
+  std::string id;
+  bool was_connected = false;
+};
+
+MqttIngest::MqttIngest(ReadingSink& sink, MqttOptions options)
+    : sink_(sink), options_(std::move(options)) {}
+
+MqttIngest::~MqttIngest() { stop(); }
+
+void MqttIngest::handle(const std::string& topic, const std::string& payload) {
+  messages_.fetch_add(1, std::memory_order_relaxed);
+  auto decoded = decode_reading(topic, payload);
+  if (!decoded) {
+    const auto& e = decoded.error();
+    sink_.reject(sensor_of_topic(topic),
+                 e.field == "topic" ? RejectReason::kBadTopic : RejectReason::kBadPayload,
+                 e.message);
+    return;
+  }
+  // Blocks until stored (see the header); refusals are counted by the sink.
+  (void)sink_.submit(std::move(decoded->reading));
+}
+
+void MqttIngest::start() {
+  const std::string filter = options_.clients > 1
+                                 ? "$share/" + options_.share_group + "/" + options_.topic
+                                 : options_.topic;
+  for (int i = 0; i < options_.clients; ++i) {
+    auto c = std::make_unique<Client>();
+    c->id = options_.client_id + "-" + std::to_string(i);
+    c->paho = std::make_unique<mqtt::async_client>(options_.uri, c->id);
+    mqtt::async_client* paho = c->paho.get();
+    Client* raw = c.get();
+    paho->set_message_callback(
+        [this](mqtt::const_message_ptr msg) { handle(msg->get_topic(), msg->to_string()); });
+    paho->set_connected_handler([this, paho, raw, filter](const std::string&) {
+      connected_.fetch_add(1);
+      raw->was_connected = true;
+      // The broker keeps the subscription in the session; subscribing again is harmless and
+      // covers a broker that lost its state.
+      try {
+        paho->subscribe(filter, 1);
+      } catch (const mqtt::exception& e) {
+        logging::error("ingest", "MQTT subscribe failed",
+                       {{"client", raw->id}, {"error", e.what()}});
+      }
+    });
+    paho->set_connection_lost_handler([this, raw](const std::string& cause) {
+      connected_.fetch_sub(1);
+      logging::warn("ingest", "MQTT connection lost; reconnecting",
+                    {{"client", raw->id}, {"cause", cause}});
+    });
+    clients_.push_back(std::move(c));
+  }
+  connector_ = std::thread([this] {
+    // First connection of each client with backoff; after that Paho reconnects by itself.
+    std::chrono::milliseconds backoff(100);
+    bool logged = false;
+    while (!stopping_) {
+      bool all = true;
+      for (auto& c : clients_) {
+        if (c->was_connected || c->paho->is_connected()) continue;
+        auto opts = mqtt::connect_options_builder()
+                        .clean_session(false)
+                        .keep_alive_interval(std::chrono::seconds(options_.keepalive_seconds))
+                        .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
+                        .connect_timeout(std::chrono::seconds(5))
+                        .finalize();
+        try {
+          c->paho->connect(opts)->wait();
+        } catch (const mqtt::exception& e) {
+          all = false;
+          if (!logged) {
+            logging::warn("ingest", "MQTT broker not reachable; retrying with backoff",
+                          {{"uri", options_.uri}, {"error", e.what()}});
+            logged = true;
+          }
+          break;
+        }
+      }
+      if (all) {
+        logging::info("ingest", "MQTT ingest connected",
+                      {{"uri", options_.uri}, {"clients", options_.clients}});
+        return;
+      }
+      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stopping_;
+           waited += std::chrono::milliseconds(50)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+    }
+  });
+}
+
+void MqttIngest::stop() {
+  if (stopping_.exchange(true)) return;
+  if (connector_.joinable()) connector_.join();
+  for (auto& c : clients_) {
+    try {
+      if (c->paho->is_connected()) c->paho->disconnect()->wait_for(std::chrono::seconds(5));
+    } catch (const mqtt::exception&) {
+      // Closing anyway: the broker keeps the session.
+    }
+  }
+}
+
+}  // namespace mes::ingest
