@@ -13,16 +13,23 @@ PACKAGES=(
   libboost1.81-dev libtomlplusplus-dev libexpected-dev libfmt-dev
   prometheus-cpp-dev libconcurrentqueue-dev libreaderwriterqueue-dev
   libsodium-dev nlohmann-json3-dev libquickfix-dev libssl-dev
-  libsqlite3-dev libpqxx-dev
+  libsqlite3-dev libpqxx-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests and benchmarks call
   curl wrk prometheus tzdata openssl
   # servers the pharma-mes tests start themselves
-  postgresql-15 sqlite3
+  postgresql-15 sqlite3 mosquitto
+  # the operator UI's browser tests (npm playwright-core drives Debian's chromium)
+  chromium
   # fuzzing (libFuzzer with clang-16)
   clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
+
+# Node.js and npm (for playwright-core): Debian's, unless a node is already installed.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "mes/domain/text.hpp"
@@ -126,6 +127,13 @@ int step_number(const std::string& text_value) {
   }
   if (text_value.empty()) throw BadField("step", "step must be a number");
   return n;
+}
+
+// 58, 49.5, 0.125: what a person reads on the screen (up to 6 significant digits).
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
 void security_headers(http::Response& r) {
@@ -721,9 +729,8 @@ void Api::add_batch_routes(http::Router& router) {
           if (!r->accepted) {
             // Recorded (for review by exception), but the charge still needs a good weighing.
             return error(422, r->reason_code,
-                         "net " + std::to_string(r->net) + " is outside [" +
-                             std::to_string(r->low) + ", " + std::to_string(r->high) +
-                             "]: weighing recorded as failed",
+                         "net " + short_number(r->net) + " is outside [" + short_number(r->low) +
+                             ", " + short_number(r->high) + "]: weighing recorded as failed",
                          "gross");
           }
           return ok(out);

@@ -27,6 +27,7 @@
 #include "mes/ingest/mqtt_ingest.hpp"
 #include "mes/store/open.hpp"
 #include "mes/store/security.hpp"
+#include "mes/web/assets.hpp"
 
 namespace mes::app {
 namespace {
@@ -51,6 +52,8 @@ config::Schema make_schema() {
       .add_string("mqtt.uri", "tcp://127.0.0.1:1883", "the MQTT broker")
       .add_string("mqtt.client_id", "pharma-mes-ingest", "client id prefix (sessions persist)")
       .add_int("mqtt.clients", 32, 1, 128, "subscribers in the shared subscription")
+      .add_string("mqtt.persist_dir", "data/mqtt-ingest",
+                  "Paho's files of received, not yet stored readings (kept across restarts)")
       .add_int("slo.batch_window", 50, 1, 100'000, "batch integrity: the last N finished batches")
       .add_int("slo.batch_min_samples", 20, 0, 100'000,
                "batch integrity: finished batches before any verdict")
@@ -308,6 +311,10 @@ int run_server(int argc, char** argv) {
     mqtt_options.uri = values.get_string("mqtt.uri");
     mqtt_options.client_id = values.get_string("mqtt.client_id");
     mqtt_options.clients = static_cast<int>(values.get_int("mqtt.clients"));
+    mqtt_options.persist_dir = values.get_string("mqtt.persist_dir");
+    if (!mqtt_options.persist_dir.empty()) {
+      std::filesystem::create_directories(mqtt_options.persist_dir);
+    }
     mqtt = std::make_unique<ingest::MqttIngest>(*sink, mqtt_options);
   }
 
@@ -329,6 +336,7 @@ int run_server(int argc, char** argv) {
                std::make_shared<MesCollectable>(mes, **store, http_stats, api.counters(),
                                                 sink.get(), mqtt.get())});
   api.add_routes(router);
+  web::mount_web_ui(router);  // the operator UI at /
 
   http::Server server(http::server_options_from(values), std::move(router));
   server_ptr = &server;

@@ -33,14 +33,67 @@ void MqttIngest::handle(const std::string& topic, const std::string& payload) {
   (void)sink_.submit(std::move(decoded->reading));
 }
 
+std::unique_ptr<mqtt::async_client> MqttIngest::make_client(const std::string& id) {
+  return options_.persist_dir.empty()
+             ? std::make_unique<mqtt::async_client>(options_.uri, id)
+             : std::make_unique<mqtt::async_client>(options_.uri, id, options_.persist_dir);
+}
+
+void MqttIngest::adopt_orphans(const std::string& filter) {
+  // Every candidate at once: each former member drains on its own receive thread, in parallel.
+  std::atomic<std::uint64_t> received{0};
+  std::vector<std::unique_ptr<mqtt::async_client>> orphans;
+  std::vector<std::string> ids;
+  try {
+    std::vector<std::pair<std::unique_ptr<mqtt::async_client>, mqtt::token_ptr>> pending;
+    for (int i = options_.clients; i < kMaxClients && !stopping_; ++i) {
+      const std::string id = options_.client_id + "-" + std::to_string(i);
+      auto paho = make_client(id);
+      paho->set_message_callback([this, &received](mqtt::const_message_ptr msg) {
+        received.fetch_add(1);
+        handle(msg->get_topic(), msg->to_string());
+      });
+      auto token = paho->connect(mqtt::connect_options_builder()
+                                     .clean_session(false)
+                                     .connect_timeout(std::chrono::seconds(5))
+                                     .finalize());
+      pending.emplace_back(std::move(paho), std::move(token));
+    }
+    for (auto& [paho, token] : pending) {
+      token->wait();
+      if (token->get_connect_response().is_session_present()) {
+        ids.push_back(paho->get_client_id());
+        orphans.push_back(std::move(paho));
+      } else {
+        paho->disconnect()->wait();
+      }
+    }
+    if (orphans.empty()) return;
+    // Take what they hold until all are quiet, then leave the group for good.
+    std::uint64_t seen = ~0ULL;
+    while (!stopping_ && received.load() != seen) {
+      seen = received.load();
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    for (auto& paho : orphans) {
+      paho->unsubscribe(filter)->wait();
+      paho->disconnect()->wait();
+    }
+    logging::warn("ingest", "adopted the MQTT sessions of former subscribers",
+                  {{"clients", static_cast<std::int64_t>(ids.size())},
+                   {"readings", static_cast<std::int64_t>(received.load())}});
+  } catch (const mqtt::exception& e) {
+    logging::warn("ingest", "could not check former subscribers' sessions", {{"error", e.what()}});
+  }
+}
+
 void MqttIngest::start() {
-  const std::string filter = options_.clients > 1
-                                 ? "$share/" + options_.share_group + "/" + options_.topic
-                                 : options_.topic;
+  const std::string filter =
+      options_.clients > 1 ? "$share/" + options_.client_id + "/" + options_.topic : options_.topic;
   for (int i = 0; i < options_.clients; ++i) {
     auto c = std::make_unique<Client>();
     c->id = options_.client_id + "-" + std::to_string(i);
-    c->paho = std::make_unique<mqtt::async_client>(options_.uri, c->id);
+    c->paho = make_client(c->id);
     mqtt::async_client* paho = c->paho.get();
     Client* raw = c.get();
     paho->set_message_callback(
@@ -64,7 +117,7 @@ void MqttIngest::start() {
     });
     clients_.push_back(std::move(c));
   }
-  connector_ = std::thread([this] {
+  connector_ = std::thread([this, filter] {
     // First connection of each client with backoff; after that Paho reconnects by itself.
     std::chrono::milliseconds backoff(100);
     bool logged = false;
@@ -93,6 +146,7 @@ void MqttIngest::start() {
       if (all) {
         logging::info("ingest", "MQTT ingest connected",
                       {{"uri", options_.uri}, {"clients", options_.clients}});
+        if (options_.clients > 1) adopt_orphans(filter);
         return;
       }
       for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stopping_;

@@ -2,12 +2,19 @@
 // ReadingSink. Subscribes `plant/+/+/reading` at QoS 1 with persistent sessions (clean session
 // off, fixed client ids), so readings published while the MES is down wait at the broker.
 // Paho sends a QoS 1 PUBACK as a message arrives, before the application sees it
-// (eclipse-paho/paho.mqtt.c#522); each client therefore stores a message before it reads the
-// next (the arrival callback blocks on ReadingSink::submit), which bounds what a crash can lose
-// to the one message per client between its PUBACK and its commit. Throughput comes from several
-// clients in one shared subscription ($share/<group>/...), whose messages the sink commits
-// together. Connects with backoff until the broker answers, then Paho reconnects automatically
-// (1 s doubling to 30 s). Thread-safe.
+// (eclipse-paho/paho.mqtt.c#522). So that a crash after the PUBACK loses nothing, each client
+// keeps Paho's file persistence (persist_dir): Paho writes the received message to its queue
+// file right after the PUBACK and removes it only when the arrival callback returns, and the
+// callback returns only after ReadingSink committed the reading. After a kill -9 the restarted
+// clients deliver what their queue files hold. What remains is the instant between Paho's PUBACK
+// and its queue write (not an fsync: the page cache survives a process crash, not a power cut),
+// and at-least-once delivery: a reading committed just before the crash can arrive twice.
+// Throughput comes from several clients in one shared subscription ($share/<client_id>/...), whose
+// messages the sink commits together. The broker goes on sharing messages with an offline member
+// of the group, so after start-up the ids above `clients` (up to kMaxClients, left by an earlier
+// configuration with more clients) are adopted: drained, unsubscribed and disconnected. Connects
+// with backoff until the broker answers, then Paho reconnects automatically (1 s doubling to 30 s).
+// Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -18,15 +25,21 @@
 
 #include "mes/ingest/reading_sink.hpp"
 
+namespace mqtt {
+class async_client;
+}
+
 namespace mes::ingest {
+
+inline constexpr int kMaxClients = 128;
 
 struct MqttOptions {
   std::string uri = "tcp://127.0.0.1:1883";
   std::string client_id = "pharma-mes-ingest";  // client i is "<client_id>-<i>"
   std::string topic = "plant/+/+/reading";
-  std::string share_group = "pharma-mes";  // used when clients > 1
   int clients = 32;
   int keepalive_seconds = 30;
+  std::string persist_dir;  // Paho's file persistence of received messages; empty: in memory
 };
 
 class MqttIngest {
@@ -46,6 +59,8 @@ class MqttIngest {
  private:
   struct Client;
   void handle(const std::string& topic, const std::string& payload);
+  void adopt_orphans(const std::string& filter);
+  std::unique_ptr<mqtt::async_client> make_client(const std::string& id);
   ReadingSink& sink_;
   MqttOptions options_;
   std::vector<std::unique_ptr<Client>> clients_;
