@@ -2,7 +2,8 @@
 # README command 2: install, build and pass every test.
 #   1. install the Debian packages (idempotent)
 #   2. clang-format check on every tracked C++ file
-#   3. `ci` preset (Debug + ASan + UBSan + -Werror): build, ctest -LE benchmark
+#   3. `ci` preset (Debug + ASan + UBSan + -Werror): build, ctest -LE benchmark (the browser test
+#      gets npm playwright-core first; MQTT tests start their own Mosquitto)
 #   4. a short smoke run of every benchmark binary (ctest -L benchmark)
 #   5. `tsan` preset: the test executables that exercise threads, under ThreadSanitizer
 #   6. `fuzz` preset: each libFuzzer harness for FUZZ_SECONDS (default 20)
@@ -28,6 +29,9 @@ echo "formatting ok"
 
 step "build (ci preset: ASan + UBSan, warnings as errors)"
 scripts/build.sh ci
+
+step "browser test dependencies (npm playwright-core, driving Debian's chromium)"
+(cd tests/pharma-mes/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 step "start PostgreSQL 15 for the MES store tests (private socket directory, no TCP)"
 pg_dir=$(mktemp -d /tmp/gv-test-pg.XXXXXX)
@@ -55,7 +59,7 @@ fi
 
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
   step "fuzz: every parser harness for ${FUZZ_SECONDS:-20} s (libFuzzer, ASan + UBSan)"
-  fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store mes_text mes_api"
+  fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store mes_text mes_api mes_ingest"
   cmake --preset fuzz >/dev/null
   # shellcheck disable=SC2046
   cmake --build --preset fuzz --target $(printf 'fuzz_%s ' $fuzzers)

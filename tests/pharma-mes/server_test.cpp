@@ -26,7 +26,7 @@ class ServerTest : public ::testing::Test {
         std::vector<std::string>{PHARMA_MES_BINARY, "serve", "--http.port=" + std::to_string(port_),
                                  "--db.url=" + db(), "--key.path=" + key(),
                                  "--guardrail.evidence_path=" + dir.file("evidence.jsonl"),
-                                 "--log.level=warn"},
+                                 "--mqtt.enabled=false", "--log.level=warn"},
         dir.file("server.log"));
     for (int i = 0; i < 100; ++i) {
       if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second == "200")

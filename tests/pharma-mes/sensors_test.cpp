@@ -1,0 +1,285 @@
+// Sensor readings over MQTT: the message decoding, the refusal log limiter, and the whole path
+// with real processes: a private Mosquitto broker, `pharma-mes serve` on SQLite with the demo
+// plant, and the sensor simulator. The reliability test kills pharma-mes with SIGKILL twice
+// during a running batch while readings flow, and checks that the batch is where it was, that
+// every reading the broker acknowledged arrives (also those published during the outage), that
+// refused messages are counted, and that the audit trail verifies.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <mqtt/client.h>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "mes/ingest/reading_message.hpp"
+#include "mes/ingest/reading_sink.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+using mes::Code;
+using mes::ingest::decode_reading;
+
+// ---- decoding ----
+
+TEST(ReadingMessage, DecodesTopicAndPayload) {
+  auto r = decode_reading("plant/room-a/A-TEMP/reading",
+                          R"({"value":21.5,"unit":"C","ts":"2026-01-01T00:00:01.000Z"})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->area, "room-a");
+  EXPECT_EQ(r->reading.sensor_id, "A-TEMP");
+  EXPECT_EQ(r->reading.unit, "C");
+  EXPECT_DOUBLE_EQ(r->reading.value, 21.5);
+  EXPECT_EQ(r->reading.at, 1'767'225'601'000);
+  r = decode_reading("plant/room-a/A-TEMP/reading", R"({"value":3,"unit":"C","ts":1767225601000})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reading.at, 1'767'225'601'000) << "epoch milliseconds too";
+  const auto round =
+      decode_reading("plant/x/S1/reading", mes::ingest::encode_reading(1.25, "Pa", 5));
+  ASSERT_TRUE(round);
+  EXPECT_DOUBLE_EQ(round->reading.value, 1.25);
+  EXPECT_EQ(round->reading.at, 5);
+}
+
+TEST(ReadingMessage, RefusesEachBadPartWithItsField) {
+  const std::string good_payload = R"({"value":1,"unit":"C","ts":1})";
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"plant/a/S1", good_payload, "topic"},
+      {"plant/a/S1/reading/extra", good_payload, "topic"},
+      {"factory/a/S1/reading", good_payload, "topic"},
+      {"plant//S1/reading", good_payload, "topic"},
+      {"plant/a/S 1/reading", good_payload, "topic"},
+      {"plant/a/S1/reading", "not json", "payload"},
+      {"plant/a/S1/reading", "[1,2]", "payload"},
+      {"plant/a/S1/reading", std::string(2000, ' '), "payload"},
+      {"plant/a/S1/reading", R"({"unit":"C","ts":1})", "value"},
+      {"plant/a/S1/reading", R"({"value":"1","unit":"C","ts":1})", "value"},
+      {"plant/a/S1/reading", R"({"value":1e999,"unit":"C","ts":1})", "payload"},
+      {"plant/a/S1/reading", R"({"value":1,"ts":1})", "unit"},
+      {"plant/a/S1/reading", R"({"value":1,"unit":"","ts":1})", "unit"},
+      {"plant/a/S1/reading", R"({"value":1,"unit":"C"})", "ts"},
+      {"plant/a/S1/reading", R"({"value":1,"unit":"C","ts":"yesterday"})", "ts"},
+      {"plant/a/S1/reading", R"({"value":1,"unit":"C","ts":-5})", "ts"},
+  };
+  for (const auto& [topic, payload, field] : cases) {
+    auto r = decode_reading(topic, payload);
+    ASSERT_FALSE(r) << topic << " " << payload;
+    EXPECT_EQ(r.error().code, Code::kInvalid);
+    EXPECT_EQ(r.error().field, field) << topic << " " << payload << ": " << r.error().message;
+  }
+  EXPECT_EQ(mes::ingest::sensor_of_topic("plant/a/S1/reading"), "S1");
+  EXPECT_EQ(mes::ingest::sensor_of_topic("plant/a/S 1/reading"), "");
+}
+
+TEST(RejectLogLimiter, LogsEachSensorOnceAMinuteAndCountsTheRest) {
+  mes::ingest::RejectLogLimiter limiter(60'000, 3);
+  std::uint64_t suppressed = 0;
+  EXPECT_TRUE(limiter.should_log("S1", 0, suppressed));
+  EXPECT_FALSE(limiter.should_log("S1", 1'000, suppressed));
+  EXPECT_FALSE(limiter.should_log("S1", 59'999, suppressed));
+  EXPECT_TRUE(limiter.should_log("S2", 2'000, suppressed)) << "each sensor has its own minute";
+  EXPECT_TRUE(limiter.should_log("S1", 60'000, suppressed));
+  EXPECT_EQ(suppressed, 2u) << "the next log line says how many were left out";
+  // Bounded: a flood of new names is counted, not logged, once the table is full of fresh ones.
+  EXPECT_TRUE(limiter.should_log("S3", 60'000, suppressed));
+  EXPECT_FALSE(limiter.should_log("S4", 60'001, suppressed));
+  EXPECT_TRUE(limiter.should_log("S5", 200'000, suppressed)) << "stale entries are forgotten";
+}
+
+// ---- the whole path with real processes ----
+
+class SensorsOverMqtt : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mqtt_port_ = test_support::free_port();
+    test_support::write_file(dir.file("mosquitto.conf"),
+                             "listener " + std::to_string(mqtt_port_) +
+                                 " 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                                 "max_queued_messages 1000000\nmax_inflight_messages 100\n");
+    broker_ = std::make_unique<test_support::ChildProcess>(
+        std::vector<std::string>{"/usr/sbin/mosquitto", "-c", dir.file("mosquitto.conf")},
+        dir.file("mosquitto.log"));
+    auto seeded = test_support::run_command(
+        {PHARMA_MES_BINARY, "--db", db(), "--key", dir.file("key"), "demo", "seed"});
+    ASSERT_EQ(seeded.first, 0) << seeded.second;
+    const std::regex line(R"(\n  (\S+)\t\S+\t(\S+)\t)");
+    for (std::sregex_iterator it(seeded.second.begin(), seeded.second.end(), line), end; it != end;
+         ++it) {
+      passwords_[(*it)[1]] = (*it)[2];
+    }
+    ASSERT_EQ(passwords_.size(), 6u) << seeded.second;
+    http_port_ = test_support::free_port();
+    start_server();
+  }
+  void TearDown() override {
+    server_.reset();
+    broker_.reset();
+  }
+
+  std::string db() const { return "sqlite://" + dir.file("mes.db"); }
+  std::string mqtt_uri() const { return "tcp://127.0.0.1:" + std::to_string(mqtt_port_); }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(http_port_) + path;
+  }
+  void start_server() {
+    server_ = std::make_unique<test_support::ChildProcess>(
+        std::vector<std::string>{
+            PHARMA_MES_BINARY, "serve", "--http.port=" + std::to_string(http_port_),
+            "--db.url=" + db(), "--key.path=" + dir.file("key"), "--mqtt.uri=" + mqtt_uri(),
+            "--mqtt.clients=8", "--mqtt.persist_dir=" + dir.file("mqtt"),
+            "--guardrail.evidence_path=" + dir.file("evidence.jsonl"), "--log.level=warn"},
+        dir.file("server.log"));
+    for (int i = 0; i < 200; ++i) {
+      if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second == "200")
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "server did not get ready: " << test_support::read_file(dir.file("server.log"));
+  }
+  static std::pair<int, std::string> curl(std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/curl");
+    return test_support::run_command(args);
+  }
+  json call(const std::string& token, const std::string& method, const std::string& path,
+            const json& body = nullptr) {
+    std::vector<std::string> args = {"-s", "-X", method, "-H", "Authorization: Bearer " + token};
+    if (!body.is_null()) {
+      args.push_back("-d");
+      args.push_back(body.dump());
+    }
+    args.push_back(url(path));
+    const auto r = curl(args);
+    return json::parse(r.second, nullptr, false);
+  }
+  std::string login(const std::string& user) {
+    const auto r = curl({"-s", "-X", "POST", url("/api/v1/login"), "-d",
+                         json{{"user_id", user}, {"password", passwords_[user]}}.dump()});
+    return json::parse(r.second, nullptr, false)["data"].value("token", "");
+  }
+  // Distinct readings stored (sensor, time): a redelivered one counts once.
+  long long distinct_readings() {
+    sqlite3* handle = nullptr;
+    long long n = -1;
+    if (sqlite3_open_v2(dir.file("mes.db").c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) ==
+        SQLITE_OK) {
+      sqlite3_busy_timeout(handle, 5000);
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(handle,
+                             "SELECT count(*) FROM (SELECT DISTINCT sensor_id, at FROM readings)",
+                             -1, &stmt, nullptr) == SQLITE_OK &&
+          sqlite3_step(stmt) == SQLITE_ROW) {
+        n = sqlite3_column_int64(stmt, 0);
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(handle);
+    return n;
+  }
+  double metric(const std::string& name) {
+    const auto text = curl({"-s", url("/metrics")}).second;
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+  }
+
+  test_support::TempDir dir;
+  int mqtt_port_ = 0, http_port_ = 0;
+  std::map<std::string, std::string> passwords_;
+  std::unique_ptr<test_support::ChildProcess> broker_, server_;
+};
+
+TEST_F(SensorsOverMqtt, KillNineDuringARunningBatchLosesNoReadingAndNoCommand) {
+  // A batch in progress, with an acknowledged weighing.
+  const std::string sup = login("sup1"), op = login("op1");
+  ASSERT_FALSE(sup.empty());
+  ASSERT_EQ(call(sup, "POST", "/api/v1/batches",
+                 {{"id", "B-K9"}, {"master", "PARA-500@1"}, {"size", 100}})["data"]["id"],
+            "B-K9");
+  ASSERT_EQ(
+      call(op, "POST", "/api/v1/batches/B-K9/commands", {{"command", "Start"}})["data"]["state"],
+      "Running");
+  ASSERT_TRUE(call(op, "POST", "/api/v1/batches/B-K9/steps/1/start", {{"equipment", "R-101"}})
+                  .contains("data"));
+  const json weighed = call(op, "POST", "/api/v1/batches/B-K9/steps/1/weighings",
+                            {{"material", "API-PARA"},
+                             {"scale", "SC-1"},
+                             {"lot", "L-PARA-0426"},
+                             {"gross", 52.5},
+                             {"tare", 2.5}});
+  ASSERT_TRUE(weighed["data"].value("accepted", false)) << weighed.dump();
+
+  // Readings flow: 6000 at 1500/s from every sensor.
+  constexpr int kReadings = 6000;
+  test_support::ChildProcess sim({MES_SENSOR_SIM_BINARY, "--mqtt.uri=" + mqtt_uri(), "--rate=1500",
+                                  "--count=" + std::to_string(kReadings), "--silent="},
+                                 dir.file("sim.json"));
+  for (int kill = 0; kill < 2; ++kill) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    server_->signal(SIGKILL);
+    ASSERT_EQ(server_->wait(10'000), 128 + SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // published while it is down
+    start_server();
+  }
+  ASSERT_EQ(sim.wait(60'000), 0) << test_support::read_file(dir.file("sim.json"));
+  const json summary =
+      json::parse(test_support::read_file(dir.file("sim.json"))
+                      .substr(test_support::read_file(dir.file("sim.json")).find('{')),
+                  nullptr, false);
+  ASSERT_EQ(summary.value("acked", 0), kReadings) << "the broker acknowledged every reading";
+  long long stored = 0;
+  for (int i = 0; i < 600 && stored < kReadings; ++i) {
+    stored = distinct_readings();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(stored, kReadings) << "every acknowledged reading arrives, also those published "
+                                  "while pharma-mes was down";
+
+  // Refused messages are counted, not stored.
+  {
+    mqtt::client publisher(mqtt_uri(), "test-publisher");
+    publisher.connect();
+    publisher.publish(mqtt::make_message("plant/room-a/NO-SUCH/reading",
+                                         mes::ingest::encode_reading(1, "C", 1), 1, false));
+    publisher.publish(mqtt::make_message("plant/room-a/A-TEMP/reading", "{oops", 1, false));
+    publisher.publish(mqtt::make_message("plant/room-a/A-TEMP/reading",
+                                         mes::ingest::encode_reading(1, "F", 2), 1, false));
+    publisher.publish(mqtt::make_message("plant/room-a/bad sensor!/reading", "{}", 1, false));
+    publisher.disconnect();
+  }
+  double refused = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string text = curl({"-s", url("/metrics")}).second;
+    refused = 0;
+    for (const char* reason : {"unknown_sensor", "bad_payload", "wrong_unit", "bad_topic"}) {
+      const std::string key =
+          std::string("mes_sensor_readings_rejected_total{reason=\"") + reason + "\"} ";
+      const auto at = text.find(key);
+      if (at != std::string::npos && std::stod(text.substr(at + key.size())) == 1) refused += 1;
+    }
+    if (refused == 4) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(refused, 4) << "one refusal of each kind counted";
+  EXPECT_EQ(distinct_readings(), kReadings) << "nothing refused was stored";
+
+  // The batch is where it was, with its acknowledged weighing.
+  const std::string op_again = login("op1");
+  const json batch = call(op_again, "GET", "/api/v1/batches/B-K9");
+  EXPECT_EQ(batch["data"].value("state", ""), "Running");
+  EXPECT_EQ(batch["data"]["flow"].value("current_step", 0), 1);
+  EXPECT_EQ(batch["data"]["steps"][0]["data"]["weighings"].size(), 1u);
+  EXPECT_EQ(batch["data"]["steps"][0]["data"].value("equipment", ""), "R-101");
+
+  // And the whole trail verifies.
+  server_->signal(SIGTERM);
+  EXPECT_EQ(server_->wait(15'000), 0);
+  const auto verified = test_support::run_command(
+      {PHARMA_MES_BINARY, "--db", db(), "--key", dir.file("key"), "audit", "verify"});
+  EXPECT_EQ(verified.first, 0) << verified.second;
+}
+
+}  // namespace
