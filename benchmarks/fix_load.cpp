@@ -4,6 +4,8 @@
 //                     from the *intended* send time, so a stall cannot hide (no coordinated
 //                     omission)
 //   --mode flood      as fast as the --window allows: throughput
+//   --demo 1          with rate mode: a light, realistic flow for the demo (random sides, sizes
+//                     and prices around 100 that cross and trade; ClOrdIDs unique per run)
 // Targets: a running venue (--port), or a floor started in this process for comparison:
 //   --floor echo      a plain TCP echo server: the same bytes as a NewOrderSingle, echoed back
 //   --floor quickfix  a bare QuickFIX acceptor that answers each order with one ExecutionReport
@@ -20,6 +22,7 @@
 #include <quickfix/ThreadedSocketAcceptor.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <random>
 
 #include <algorithm>
 #include <atomic>
@@ -55,6 +58,7 @@ struct Options {
   double rate = 10000;
   long window = 64;
   long warmup = 1000;
+  bool demo = false;
 };
 
 std::string arg(int argc, char** argv, const char* name, const std::string& fallback) {
@@ -129,7 +133,13 @@ class FloorApp : public FIX::Application {
 // The load-generating client.
 class LoadClient : public FIX::Application {
  public:
-  explicit LoadClient(long expected) : sent_at_(static_cast<std::size_t>(expected) + 1, 0) {}
+  explicit LoadClient(long expected, bool demo = false)
+      : sent_at_(static_cast<std::size_t>(expected) + 1, 0),
+        demo_(demo),
+        run_tag_(std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count())),
+        rng_(static_cast<unsigned>(now_ns())) {}
   void onCreate(const FIX::SessionID&) override {}
   void onLogon(const FIX::SessionID& id) override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -184,14 +194,28 @@ class LoadClient : public FIX::Application {
     }
     FIX::Message m;
     m.getHeader().setField(FIX::FIELD::MsgType, "D");
-    m.setField(FIX::FIELD::ClOrdID, "L" + std::to_string(id));
     m.setField(FIX::FIELD::Symbol, symbol);
-    const bool buy = id % 2 == 0;
-    m.setField(FIX::FIELD::Side, buy ? "1" : "2");
-    m.setField(FIX::TransactTime());
-    m.setField(FIX::FIELD::OrderQty, "1");
-    m.setField(FIX::FIELD::OrdType, "2");
-    m.setField(FIX::FIELD::Price, buy ? "99.00" : "101.00");  // never crosses: every order rests
+    if (demo_) {
+      // Prices 99.50..100.50 in 5-cent steps: buys and sells overlap, so some trade at once.
+      const bool buy = rng_() % 2 == 0;
+      const unsigned step = static_cast<unsigned>(rng_() % 21);
+      char price[16];
+      std::snprintf(price, sizeof price, "%.2f", 99.50 + 0.05 * step);
+      m.setField(FIX::FIELD::ClOrdID, "L" + std::to_string(id) + "-" + run_tag_);
+      m.setField(FIX::FIELD::Side, buy ? "1" : "2");
+      m.setField(FIX::TransactTime());
+      m.setField(FIX::FIELD::OrderQty, std::to_string(1 + rng_() % 10));
+      m.setField(FIX::FIELD::OrdType, "2");
+      m.setField(FIX::FIELD::Price, price);
+    } else {
+      m.setField(FIX::FIELD::ClOrdID, "L" + std::to_string(id));
+      const bool buy = id % 2 == 0;
+      m.setField(FIX::FIELD::Side, buy ? "1" : "2");
+      m.setField(FIX::TransactTime());
+      m.setField(FIX::FIELD::OrderQty, "1");
+      m.setField(FIX::FIELD::OrdType, "2");
+      m.setField(FIX::FIELD::Price, buy ? "99.00" : "101.00");  // never crosses: every order rests
+    }
     m.setField(FIX::FIELD::TimeInForce, "0");
     try {
       return FIX::Session::sendToTarget(m, session_);
@@ -221,6 +245,9 @@ class LoadClient : public FIX::Application {
   FIX::SessionID session_;
   bool logged_on_ = false;
   std::vector<std::int64_t> sent_at_;
+  bool demo_ = false;
+  std::string run_tag_;
+  std::mt19937 rng_;
   std::vector<std::int64_t> latencies_;
   long received_ = 0;
   long rejects_ = 0;
@@ -228,7 +255,7 @@ class LoadClient : public FIX::Application {
 
 Result run_fix(const Options& o, int port) {
   const long total = o.orders + o.warmup;
-  LoadClient client(total);
+  LoadClient client(total, o.demo);
   FIX::SessionSettings settings;
   FIX::Dictionary d;
   d.setString("ConnectionType", "initiator");
@@ -384,6 +411,7 @@ int main(int argc, char** argv) {
   o.rate = std::atof(arg(argc, argv, "--rate", "10000").c_str());
   o.window = std::atol(arg(argc, argv, "--window", std::to_string(o.window)).c_str());
   o.warmup = std::atol(arg(argc, argv, "--warmup", std::to_string(o.warmup)).c_str());
+  o.demo = arg(argc, argv, "--demo", "0") == "1";
   if (o.mode != "pingpong" && o.mode != "rate" && o.mode != "flood") {
     std::fprintf(stderr, "fix_load: --mode must be pingpong, rate or flood\n");
     return 2;

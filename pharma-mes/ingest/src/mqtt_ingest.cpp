@@ -161,11 +161,23 @@ void MqttIngest::start() {
 void MqttIngest::stop() {
   if (stopping_.exchange(true)) return;
   if (connector_.joinable()) connector_.join();
+  // All at once, then one shared deadline: a gone broker must not cost 5 s per client.
+  std::vector<mqtt::token_ptr> tokens;
   for (auto& c : clients_) {
     try {
-      if (c->paho->is_connected()) c->paho->disconnect()->wait_for(std::chrono::seconds(5));
+      if (c->paho->is_connected()) tokens.push_back(c->paho->disconnect());
     } catch (const mqtt::exception&) {
       // Closing anyway: the broker keeps the session.
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (auto& t : tokens) {
+    try {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left > std::chrono::milliseconds(0)) {
+        t->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(left));
+      }
+    } catch (const mqtt::exception&) {
     }
   }
 }

@@ -63,9 +63,11 @@ VenueConfig demo_venue() {
   (void)add_instrument(v, {"GAMMA", 2, "0.01", "25.00", 100, 1000, "Gamma Holdings"}, true);
   const Account alice = account(1, "ALICE");
   const Account bob = account(2, "BOB");
-  v.engine.accounts = {alice, bob};
+  const Account carol = account(3, "CAROL");  // the demo order flow's second side (scripts/run.sh)
+  v.engine.accounts = {alice, bob, carol};
   add_session(v, "VENUE", "CLIENT1", alice);
   add_session(v, "VENUE", "CLIENT2", bob);
+  add_session(v, "VENUE", "DEMOFLOW", carol);
   return v;
 }
 
