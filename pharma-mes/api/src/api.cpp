@@ -246,6 +246,14 @@ void Api::save_signing(const std::string& token, const SigningSession& signing) 
   if (auto it = sessions_.find(token); it != sessions_.end()) it->second.signing = signing;
 }
 
+void Api::save_vetting(const std::string& token, RoleSet roles, Millis at) {
+  std::lock_guard lock(mutex_);
+  if (auto it = sessions_.find(token); it != sessions_.end()) {
+    it->second.vetted_roles = roles;
+    it->second.vetted_at = at;
+  }
+}
+
 bool Api::login_allowed(const std::string& key) {
   std::lock_guard lock(mutex_);
   const Millis now = clock_();
@@ -300,10 +308,18 @@ http::Response Api::handle(const http::Request& request, Access access, Action a
         }
       }
       if (access == Access::kAction) {
-        if (auto a = mes_.authorized(call.session.user_id, action); !a) {
-          response = refusal(a.error());
-          security_headers(response);
-          return response;
+        const Millis now = clock_();
+        const bool fresh = call.session.vetted_at >= 0 &&
+                           now - call.session.vetted_at < kVettedForMillis &&
+                           allowed(call.session.vetted_roles, action);
+        if (!fresh) {
+          auto a = mes_.authorized(call.session.user_id, action);
+          if (!a) {
+            response = refusal(a.error());
+            security_headers(response);
+            return response;
+          }
+          save_vetting(call.token, a->roles, now);
         }
       }
       call.session.signing.user_id = call.session.user_id;
@@ -350,7 +366,7 @@ void Api::add_routes(http::Router& router) {
         const std::string token = new_token_();
         {
           std::lock_guard lock(mutex_);
-          sessions_[token] = Session{user, clock_(), SigningSession{user, clock_(), false}};
+          sessions_[token] = Session{user, clock_(), SigningSession{user, clock_(), false}, 0, -1};
         }
         return ok(
             {{"token", token},

@@ -3,7 +3,8 @@
 // supervisor creates it; operator starts it, weighs (one weighing refused out of tolerance),
 // gets a second-person verification (a wrong password first), holds it; supervisor restarts it;
 // operator enters parameters (one live out-of-limit warning) and completes it; QA reviews the
-// exceptions, signs the review and releases with a signature whose meaning the dialog shows.
+// exceptions, signs the review and releases with a signature whose meaning the dialog shows;
+// the finished batch then counts, intact, in the guardrail's batch integrity SLO.
 // Screenshots go to $MES_SCREENSHOT_DIR (default build/artifacts/browser).
 // Usage: node batch_to_release.test.mjs   (PHARMA_MES_BINARY=path/to/pharma-mes)
 import { chromium } from 'playwright-core';
@@ -249,6 +250,17 @@ try {
     { headers: { Authorization: 'Bearer ' + token } })).json();
   assert.equal(record.data.state, 'Complete');
   assert.equal(record.data.flow.disposition, 'released');
+  // The finished batch reached the guardrail's batch integrity SLO (a count window): one intact.
+  let integrity = null;
+  for (let i = 0; i < 50 && !(integrity && integrity.samples >= 1); i++) {
+    const status = await (await fetch(base + '/guardrail/v1/status')).json();
+    integrity = status.data.slos.find((x) => x.name === 'batch_integrity');
+    if (!(integrity && integrity.samples >= 1)) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(integrity, 'no batch_integrity SLO in the guardrail status');
+  assert.equal(integrity.samples, 1);
+  assert.equal(integrity.value, 1);
+  assert.equal(integrity.window_count, 50);
   assert.deepEqual(consoleErrors.filter((e) => !/status of 4\d\d/.test(e)), [], 'console errors');
   console.log(`browser test passed: ${step} screenshots in ${shots}`);
 } catch (e) {

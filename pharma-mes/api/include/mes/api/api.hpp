@@ -59,7 +59,12 @@ class Api {
     std::string user_id;
     Millis last_activity = 0;
     SigningSession signing;
+    // The route pre-check's last look at the account (roles, active, password valid). Reused for
+    // kVettedForMillis; the service checks the account again inside every command and read.
+    RoleSet vetted_roles = 0;
+    Millis vetted_at = -1;
   };
+  static constexpr Millis kVettedForMillis = 1000;
   struct Call;
   using Body = std::function<http::Response(Call&)>;
   void route(http::Router& router, const std::string& method, const std::string& pattern,
@@ -71,6 +76,7 @@ class Api {
   void add_export_routes(http::Router& router);
   std::optional<Session> session_of(const http::Request& request);
   void save_signing(const std::string& token, const SigningSession& signing);
+  void save_vetting(const std::string& token, RoleSet roles, Millis at);
   bool login_allowed(const std::string& key);
 
   Mes& mes_;
