@@ -13,7 +13,7 @@ PACKAGES=(
   libboost1.81-dev libtomlplusplus-dev libexpected-dev libfmt-dev
   prometheus-cpp-dev libconcurrentqueue-dev libreaderwriterqueue-dev
   libsodium-dev nlohmann-json3-dev libquickfix-dev libssl-dev
-  libsqlite3-dev libpqxx-dev libpaho-mqttpp-dev libpaho-mqtt-dev
+  libsqlite3-dev libpqxx-dev libpaho-mqttpp-dev libpaho-mqtt-dev libhpdf-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests and benchmarks call

@@ -210,6 +210,16 @@ TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
   EXPECT_NE(r.body.find("OUT OF LIMITS"), std::string::npos);
   EXPECT_EQ(r.body.find("<script>"), std::string::npos) << "text is escaped";
   EXPECT_NE(r.body.find("&lt;script&gt;"), std::string::npos);
+  // The same record as PDF (uncompressed text objects: the content can be looked for).
+  r = call("GET", "/api/v1/batches/B-1/record.pdf", qa);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.rfind("%PDF-1.", 0), 0u);
+  EXPECT_NE(r.body.find("%%EOF"), std::string::npos);
+  for (const char* text :
+       {"(Batch record B-1)", "Name of op2", "OUT OF LIMITS", "Latest signed checkpoint"}) {
+    EXPECT_NE(r.body.find(text), std::string::npos) << text;
+  }
+  EXPECT_EQ(call("GET", "/api/v1/batches/B-404/record.pdf", qa).status, 404);
   EXPECT_EQ(call("GET", "/api/v1/batches/B-404/record.json", qa).status, 404);
 }
 

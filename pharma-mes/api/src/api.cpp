@@ -1,5 +1,7 @@
 #include "mes/api/api.hpp"
 
+#include "record_pdf.hpp"
+
 #include <sodium.h>
 
 #include <nlohmann/json.hpp>
@@ -1016,6 +1018,17 @@ void Api::add_export_routes(http::Router& router) {
              " audit entries belong to this record (export them as CSV).</p></body></html>";
         return http::Response::text(200, h, "text/html; charset=utf-8");
       });
+  route(router, "GET", "/api/v1/batches/{id}/record.pdf", Access::kAction, Action::kViewAuditTrail,
+        [this, record](Call& c) {
+          auto r = record(c.session.user_id, c.param("id"));
+          if (!r) return refusal(r.error());
+          auto pdf = record_pdf(*r);
+          if (!pdf) return error(503, "storage", "the PDF could not be produced");
+          http::Response response = http::Response::text(200, std::move(*pdf), "application/pdf");
+          response.headers.emplace_back(
+              "Content-Disposition", "attachment; filename=\"" + c.param("id") + "-record.pdf\"");
+          return response;
+        });
 }
 
 }  // namespace mes::api
