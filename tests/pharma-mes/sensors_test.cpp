@@ -113,7 +113,6 @@ class SensorsOverMqtt : public ::testing::Test {
       passwords_[(*it)[1]] = (*it)[2];
     }
     ASSERT_EQ(passwords_.size(), 6u) << seeded.second;
-    http_port_ = test_support::free_port();
     start_server();
   }
   void TearDown() override {
@@ -126,7 +125,9 @@ class SensorsOverMqtt : public ::testing::Test {
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(http_port_) + path;
   }
+  // On a fresh port each time: the old one may have gone to another test while we were down.
   void start_server() {
+    http_port_ = test_support::free_port();
     server_ = std::make_unique<test_support::ChildProcess>(
         std::vector<std::string>{
             PHARMA_MES_BINARY, "serve", "--http.port=" + std::to_string(http_port_),
@@ -135,8 +136,16 @@ class SensorsOverMqtt : public ::testing::Test {
             "--guardrail.evidence_path=" + dir.file("evidence.jsonl"), "--log.level=warn"},
         dir.file("server.log"));
     for (int i = 0; i < 200; ++i) {
-      if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second == "200")
+      // Ours must still run: after a kill -9 another test's server may have taken the port,
+      // and its /readyz must not be mistaken for ours.
+      ASSERT_EQ(server_->wait(0), -1)
+          << "pharma-mes exited (port taken?): " << test_support::read_file(dir.file("server.log"));
+      if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second == "200") {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ASSERT_EQ(server_->wait(0), -1) << "pharma-mes exited (port taken?): "
+                                        << test_support::read_file(dir.file("server.log"));
         return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     FAIL() << "server did not get ready: " << test_support::read_file(dir.file("server.log"));

@@ -57,12 +57,21 @@ async function api(method, path, body) {
   if (session.token) headers['Authorization'] = 'Bearer ' + session.token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
-  try {
-    res = await fetch('/api/v1' + path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (e) {
-    return { ok: false, status: 0, error: { code: 'network', message: 'the MES does not answer' } };
+  // A read is tried again after a network error (a kept-alive connection the server had just
+  // closed); a write is not, so it is never done twice.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch('/api/v1' + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      break;
+    } catch (e) {
+      if (method !== 'GET' || attempt >= 2) {
+        console.error(`${method} ${path}: ${e}`);
+        return { ok: false, status: 0, error: { code: 'network', message: 'the MES does not answer' } };
+      }
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
   }
   let json = null;
   try { json = await res.json(); } catch (e) { json = null; }

@@ -22,11 +22,20 @@ mkdirSync(shots, { recursive: true });
 const dir = mkdtempSync(join(tmpdir(), 'mes-browser-'));
 const db = `sqlite://${dir}/mes.db`;
 
+// A free port below the kernel's ephemeral range (32768-60999), where the C++ tests take theirs:
+// two test processes never race for the same port.
 function freePort() {
-  return new Promise((resolve) => {
+  const tryPort = (port) => new Promise((resolve) => {
     const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.once('error', () => resolve(0));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(port)));
   });
+  return (async () => {
+    for (;;) {
+      const port = await tryPort(20000 + Math.floor(Math.random() * 10000));
+      if (port) return port;
+    }
+  })();
 }
 
 // The demo users and their one-time-printed passwords.
@@ -266,6 +275,7 @@ try {
 } catch (e) {
   await shot('failure').catch(() => {});
   console.error(e);
+  console.error('browser console errors:', consoleErrors);
   process.exitCode = 1;
 } finally {
   await browser.close();
