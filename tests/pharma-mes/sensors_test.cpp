@@ -65,6 +65,7 @@ TEST(ReadingMessage, RefusesEachBadPartWithItsField) {
       {"plant/a/S1/reading", R"({"value":1,"unit":"C"})", "ts"},
       {"plant/a/S1/reading", R"({"value":1,"unit":"C","ts":"yesterday"})", "ts"},
       {"plant/a/S1/reading", R"({"value":1,"unit":"C","ts":-5})", "ts"},
+      {"plant/a/S1/reading", R"({"value":1,"unit":"C","ts":1383676221202002})", "ts"},
   };
   for (const auto& [topic, payload, field] : cases) {
     auto r = decode_reading(topic, payload);

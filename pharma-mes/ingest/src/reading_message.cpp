@@ -10,6 +10,9 @@ namespace {
 
 using nlohmann::json;
 
+// 10000-01-01T00:00:00Z: a time the record can print (ISO 8601 has four-digit years).
+constexpr std::int64_t kLastMillis = 253'402'300'800'000;
+
 bool is_name(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (const char c : s) {
@@ -82,7 +85,8 @@ Result<DecodedReading> decode_reading(std::string_view topic, std::string_view p
     const auto at = parse_utc(ts->get_ref<const std::string&>());
     if (!at) return refuse(Code::kInvalid, "ts must be UTC ISO 8601 (…Z)", "ts");
     out.reading.at = *at;
-  } else if (ts->is_number_integer() && ts->get<std::int64_t>() > 0) {
+  } else if (ts->is_number_integer() && ts->get<std::int64_t>() > 0 &&
+             ts->get<std::int64_t>() < kLastMillis) {
     out.reading.at = ts->get<std::int64_t>();
   } else {
     return refuse(Code::kInvalid, "ts must be UTC ISO 8601 text or epoch milliseconds", "ts");
