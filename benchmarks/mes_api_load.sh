@@ -31,7 +31,7 @@ summary() { awk '/Requests\/sec/ {rps=$2} /99%/ {p99=$2} END {printf "%s req/s, 
 echo "baseline GET /livez:            $(wrk -t2 -c"$conns" -d"${seconds}s" --latency "$url/livez" | summary)"
 for path in /api/v1/batches /api/v1/batches/B-7; do
   echo "GET $path (no writes):   $(wrk -t2 -c"$conns" -d"${seconds}s" --latency -H "Authorization: Bearer $op" "$url$path" | summary)"
-  WRITE_TOKEN=$sup wrk -t1 -c1 -d"${seconds}s" -s benchmarks/wrk/mes_writes.lua "$url" > "$dir/writes.txt" &
+  WRITE_TOKEN=$sup wrk -t1 -c2 -d"${seconds}s" -s benchmarks/wrk/mes_writes.lua "$url" > "$dir/writes.txt" &
   writer=$!
   reads=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency -H "Authorization: Bearer $op" "$url$path" | summary)
   wait $writer

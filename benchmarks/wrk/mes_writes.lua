@@ -1,5 +1,5 @@
 -- wrk script: a supervisor receiving lots, one audited command per request, paced by delay()
--- (one connection at 5 ms between requests = at most 200 writes/s).
+-- (benchmarks/mes_api_load.sh runs two connections: about 200 writes/s on this machine).
 local n = 0
 request = function()
   n = n + 1

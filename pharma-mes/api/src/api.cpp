@@ -337,6 +337,23 @@ http::Response Api::handle(const http::Request& request, Access access, Action a
   }
 }
 
+std::string Api::rendered(const char* kind, const Document& doc,
+                          const std::function<std::string(const Document&)>& render) {
+  const std::string key = std::string(kind) + '\n' + doc.type + '\n' + doc.id;
+  {
+    std::lock_guard lock(render_mutex_);
+    if (auto it = render_cache_.find(key);
+        it != render_cache_.end() && it->second.first == doc.version) {
+      return it->second.second;
+    }
+  }
+  std::string text = render(doc);
+  std::lock_guard lock(render_mutex_);
+  if (render_cache_.size() >= 20'000) render_cache_.clear();  // bounded: start again
+  render_cache_[key] = {doc.version, text};
+  return text;
+}
+
 void Api::add_routes(http::Router& router) {
   const auto check = [](const auto& result) -> std::optional<http::Response> {
     if (!result) return refusal(result.error());
@@ -671,20 +688,23 @@ void Api::add_batch_routes(http::Router& router) {
     auto r = mes_.records(c.session.user_id, "batch", c.request.query_param("master"),
                           c.request.query_param("state"));
     if (!r) return refusal(r.error());
-    json out = json::array();
+    std::string out = "{\"data\":[";
     for (const auto& d : *r) {  // the list view: no control recipe, no events
-      json b = document_json(d);
-      json summary{{"id", b["id"]},
-                   {"state", b["state"]},
-                   {"master", b["parent"]},
-                   {"product", b["data"].value("product", "")},
-                   {"size", b["data"].value("size", 0.0)},
-                   {"current_step", b["flow"].value("current_step", 1)},
-                   {"steps", b["data"].value("phases", json::array()).size()},
-                   {"disposition", b["flow"].value("disposition", "")}};
-      out.push_back(summary);
+      if (out.back() != '[') out += ',';
+      out += rendered("summary", d, [](const Document& doc) {
+        const json b = document_json(doc);
+        return json{{"id", b["id"]},
+                    {"state", b["state"]},
+                    {"master", b["parent"]},
+                    {"product", b["data"].value("product", "")},
+                    {"size", b["data"].value("size", 0.0)},
+                    {"current_step", b["flow"].value("current_step", 1)},
+                    {"steps", b["data"].value("phases", json::array()).size()},
+                    {"disposition", b["flow"].value("disposition", "")}}
+            .dump();
+      });
     }
-    return ok(out);
+    return http::Response::json(200, out + "]}");
   });
   route(router, "POST", "/api/v1/batches", Access::kAction, Action::kCreateBatch, [this](Call& c) {
     const std::string id = text(c.body, "id");
@@ -700,18 +720,27 @@ void Api::add_batch_routes(http::Router& router) {
           if (!steps) return refusal(steps.error());
           auto sigs = mes_.signatures(c.session.user_id, "batch", c.param("id"));
           if (!sigs) return refusal(sigs.error());
-          json out = document_json(*b);
-          out["steps"] = documents_json(*steps);
-          out["signatures"] = json::array();
-          for (const auto& s : *sigs) out["signatures"].push_back(signature_json(s));
-          for (auto& step : out["steps"]) {
-            auto ss = mes_.signatures(c.session.user_id, "step", step["id"].get<std::string>());
-            step["signatures"] = json::array();
-            if (ss) {
-              for (const auto& s : *ss) step["signatures"].push_back(signature_json(s));
-            }
+          // Assembled from each record version's cached JSON: {...record, "steps": [{...step,
+          // "signatures": [...]}], "signatures": [...]}.
+          const auto render_doc = [](const Document& d) { return document_json(d).dump(); };
+          const auto signatures_text = [](const std::vector<Signature>& list) {
+            json out = json::array();
+            for (const auto& s : list) out.push_back(signature_json(s));
+            return out.dump();
+          };
+          std::string doc = rendered("doc", *b, render_doc);
+          doc.pop_back();  // the record's closing brace
+          std::string out = "{\"data\":" + doc + ",\"steps\":[";
+          for (const auto& step : *steps) {
+            if (out.back() != '[') out += ',';
+            std::string text = rendered("doc", step, render_doc);
+            text.pop_back();
+            auto ss = mes_.signatures(c.session.user_id, "step", step.id);
+            if (!ss) return refusal(ss.error());
+            out += text + ",\"signatures\":" + signatures_text(*ss) + "}";
           }
-          return ok(out);
+          out += "],\"signatures\":" + signatures_text(*sigs) + "}}";
+          return http::Response::json(200, std::move(out));
         });
   route(router, "POST", "/api/v1/batches/{id}/commands", Access::kAction, Action::kRunBatch,
         [this](Call& c) {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "http/router.hpp"
@@ -79,8 +80,15 @@ class Api {
   void save_vetting(const std::string& token, RoleSet roles, Millis at);
   bool login_allowed(const std::string& key);
 
+  // The JSON of a record version, rendered once: records never change under a version, so the
+  // list and record views serve the cached text until the version moves. Bounded.
+  std::string rendered(const char* kind, const Document& doc,
+                       const std::function<std::string(const Document&)>& render);
+
   Mes& mes_;
   Store& store_;
+  std::mutex render_mutex_;
+  std::unordered_map<std::string, std::pair<std::int64_t, std::string>> render_cache_;
   std::function<Millis()> clock_;
   std::function<std::string()> new_token_;
   ApiOptions options_;
