@@ -26,7 +26,8 @@ echo "baseline (broker only): $($sim --mqtt.uri=tcp://127.0.0.1:$mport --mqtt.cl
 mes=$build/pharma-mes/app/pharma-mes
 "$mes" --db "sqlite://$dir/mes.db" --key "$dir/key" demo seed > /dev/null
 "$mes" serve --http.port=$hport --db.url="sqlite://$dir/mes.db" --key.path="$dir/key" \
-  --mqtt.uri=tcp://127.0.0.1:$mport --mqtt.clients="$clients" --mqtt.persist_dir="$dir/mqtt" \
+  --mqtt.uri=tcp://127.0.0.1:$mport --mqtt.clients="$clients" \
+  --mqtt.persist_dir="$([ "${PERSIST:-1}" = 1 ] && echo "$dir/mqtt")" \
   --guardrail.evidence_path="$dir/ev.jsonl" --log.level=warn &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$hport/readyz" >/dev/null && break; sleep 0.1; done
