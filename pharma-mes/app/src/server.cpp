@@ -51,7 +51,7 @@ config::Schema make_schema() {
       .add_bool("mqtt.enabled", true, "take sensor readings from the MQTT broker")
       .add_string("mqtt.uri", "tcp://127.0.0.1:1883", "the MQTT broker")
       .add_string("mqtt.client_id", "pharma-mes-ingest", "client id prefix (sessions persist)")
-      .add_int("mqtt.clients", 32, 1, 128, "subscribers in the shared subscription")
+      .add_int("mqtt.clients", 4, 1, 128, "subscribers in the shared subscription")
       .add_string("mqtt.persist_dir", "data/mqtt-ingest",
                   "Paho's files of received, not yet stored readings (kept across restarts)")
       .add_int("slo.batch_window", 50, 1, 100'000, "batch integrity: the last N finished batches")

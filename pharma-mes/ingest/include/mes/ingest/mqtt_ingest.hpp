@@ -37,7 +37,7 @@ struct MqttOptions {
   std::string uri = "tcp://127.0.0.1:1883";
   std::string client_id = "pharma-mes-ingest";  // client i is "<client_id>-<i>"
   std::string topic = "plant/+/+/reading";
-  int clients = 32;
+  int clients = 4;
   int keepalive_seconds = 30;
   std::string persist_dir;  // Paho's file persistence of received messages; empty: in memory
 };
