@@ -9,8 +9,9 @@
 // clients deliver what their queue files hold. What remains is the instant between Paho's PUBACK
 // and its queue write (not an fsync: the page cache survives a process crash, not a power cut),
 // and at-least-once delivery: a reading committed just before the crash can arrive twice.
-// Throughput comes from several clients in one shared subscription ($share/<client_id>/...), whose
-// messages the sink commits together. The broker goes on sharing messages with an offline member
+// Several clients share one subscription ($share/<client_id>/...) so that one broken connection
+// does not stop the readings; they add no throughput, since Paho C delivers the messages of every
+// client in the process on one receive thread (benchmarks/README.md, MQTT sensor ingest). The broker goes on sharing messages with an offline member
 // of the group, so after start-up the ids above `clients` (up to kMaxClients, left by an earlier
 // configuration with more clients) are adopted: drained, unsubscribed and disconnected. Connects
 // with backoff until the broker answers, then Paho reconnects automatically (1 s doubling to 30 s).
