@@ -133,7 +133,7 @@ class SensorsOverMqtt : public ::testing::Test {
         std::vector<std::string>{
             PHARMA_MES_BINARY, "serve", "--http.port=" + std::to_string(http_port_),
             "--db.url=" + db(), "--key.path=" + dir.file("key"), "--mqtt.uri=" + mqtt_uri(),
-            "--mqtt.clients=8", "--mqtt.persist_dir=" + dir.file("mqtt"),
+            "--mqtt.clients=4", "--mqtt.spool_dir=" + dir.file("spool"),
             "--guardrail.evidence_path=" + dir.file("evidence.jsonl"), "--log.level=warn"},
         dir.file("server.log"));
     for (int i = 0; i < 200; ++i) {

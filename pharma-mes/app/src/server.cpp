@@ -52,8 +52,10 @@ config::Schema make_schema() {
       .add_string("mqtt.uri", "tcp://127.0.0.1:1883", "the MQTT broker")
       .add_string("mqtt.client_id", "pharma-mes-ingest", "client id prefix (sessions persist)")
       .add_int("mqtt.clients", 4, 1, 128, "subscribers in the shared subscription")
-      .add_string("mqtt.persist_dir", "data/mqtt-ingest",
-                  "Paho's files of received, not yet stored readings (kept across restarts)")
+      .add_string("mqtt.spool_dir", "data/mqtt-spool",
+                  "spool of received, not yet stored readings (replayed at start-up)")
+      .add_string("mqtt.persist_dir", "",
+                  "Paho's file persistence of received messages (empty: off; the spool covers it)")
       .add_int("slo.batch_window", 50, 1, 100'000, "batch integrity: the last N finished batches")
       .add_int("slo.batch_min_samples", 20, 0, 100'000,
                "batch integrity: finished batches before any verdict")
@@ -306,7 +308,9 @@ int run_server(int argc, char** argv) {
   std::unique_ptr<ingest::ReadingSink> sink;
   std::unique_ptr<ingest::MqttIngest> mqtt;
   if (values.get_bool("mqtt.enabled")) {
-    sink = std::make_unique<ingest::ReadingSink>(mes, clock);
+    ingest::ReadingSink::Options sink_options;
+    sink_options.spool_dir = values.get_string("mqtt.spool_dir");
+    sink = std::make_unique<ingest::ReadingSink>(mes, clock, sink_options);
     ingest::MqttOptions mqtt_options;
     mqtt_options.uri = values.get_string("mqtt.uri");
     mqtt_options.client_id = values.get_string("mqtt.client_id");

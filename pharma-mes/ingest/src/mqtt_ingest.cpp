@@ -29,8 +29,9 @@ void MqttIngest::handle(const std::string& topic, const std::string& payload) {
                  e.message);
     return;
   }
-  // Blocks until stored (see the header); refusals are counted by the sink.
-  (void)sink_.submit(std::move(decoded->reading));
+  // Spooled before the callback returns (see the header); without a spool, stored before it
+  // returns. Refusals are counted by the sink.
+  if (!sink_.accept(decoded->reading)) (void)sink_.submit(std::move(decoded->reading));
 }
 
 std::unique_ptr<mqtt::async_client> MqttIngest::make_client(const std::string& id) {

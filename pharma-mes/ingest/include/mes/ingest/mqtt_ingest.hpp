@@ -2,20 +2,21 @@
 // ReadingSink. Subscribes `plant/+/+/reading` at QoS 1 with persistent sessions (clean session
 // off, fixed client ids), so readings published while the MES is down wait at the broker.
 // Paho sends a QoS 1 PUBACK as a message arrives, before the application sees it
-// (eclipse-paho/paho.mqtt.c#522). So that a crash after the PUBACK loses nothing, each client
-// keeps Paho's file persistence (persist_dir): Paho writes the received message to its queue
-// file right after the PUBACK and removes it only when the arrival callback returns, and the
-// callback returns only after ReadingSink committed the reading. After a kill -9 the restarted
-// clients deliver what their queue files hold. What remains is the instant between Paho's PUBACK
-// and its queue write (not an fsync: the page cache survives a process crash, not a power cut),
-// and at-least-once delivery: a reading committed just before the crash can arrive twice.
+// (eclipse-paho/paho.mqtt.c#522). So that a crash after the PUBACK loses nothing, the arrival
+// callback returns only once the reading is in the sink's spool file (ReadingSink::accept: a
+// write(), which a killed process does not undo), and the sink commits the spool in batches and
+// replays what is left of it at the next start. Without a spool the callback waits for the
+// commit (ReadingSink::submit), and Paho's own file persistence (persist_dir) can keep a message
+// until the callback returns. What remains is the instant between Paho's PUBACK and that write
+// (neither is fsync'd: a power cut is not covered), and at-least-once delivery: a reading
+// committed just before a crash can arrive twice.
 // Several clients share one subscription ($share/<client_id>/...) so that one broken connection
-// does not stop the readings; they add no throughput, since Paho C delivers the messages of every
-// client in the process on one receive thread (benchmarks/README.md, MQTT sensor ingest). The broker goes on sharing messages with an offline member
-// of the group, so after start-up the ids above `clients` (up to kMaxClients, left by an earlier
-// configuration with more clients) are adopted: drained, unsubscribed and disconnected. Connects
-// with backoff until the broker answers, then Paho reconnects automatically (1 s doubling to 30 s).
-// Thread-safe.
+// does not stop the readings; they add little throughput, since Paho C delivers the messages of
+// every client in the process on one receive thread (benchmarks/README.md, MQTT sensor ingest). The
+// broker goes on sharing messages with an offline member of the group, so after start-up the ids
+// above `clients` (up to kMaxClients, left by an earlier configuration with more clients) are
+// adopted: drained, unsubscribed and disconnected. Connects with backoff until the broker answers,
+// then Paho reconnects automatically (1 s doubling to 30 s). Thread-safe.
 #pragma once
 
 #include <atomic>

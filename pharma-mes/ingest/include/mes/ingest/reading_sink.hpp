@@ -1,10 +1,14 @@
-// ReadingSink: where every sensor reading goes, whatever carried it (MQTT, tests). Many threads
-// submit one reading each; one writer thread stores what has gathered in one
-// Mes::record_readings call (alarms evaluated there) and wakes the submitters. submit() returns
-// only after the reading is committed or refused, so an MQTT receive thread that calls it holds
-// back its next message until then. A storage failure is retried with backoff while the sink
-// runs (readings stay with their submitters, nothing is dropped). Refusals are counted by reason
-// and logged at most once per sensor per minute. Thread-safe.
+// ReadingSink: where every sensor reading goes, whatever carried it (MQTT, tests). One writer
+// thread stores what has gathered in one Mes::record_readings call (alarms evaluated there).
+// Two ways in:
+//  - submit() returns only after the reading is committed or refused;
+//  - accept() appends the reading to a spool file (two files used in turn; write(), no fsync: it
+//    survives a killed process, not a power cut) and returns at once; the writer commits the
+//    spooled readings in batches and empties a spool file once all of it is committed. At
+//    construction the readings left in the spool files by a crash are stored first (at least
+//    once: a batch committed just before the crash is stored again).
+// A storage failure is retried with backoff while the sink runs (nothing is dropped). Refusals
+// are counted by reason and logged at most once per sensor per minute. Thread-safe.
 #pragma once
 
 #include <array>
@@ -16,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "mes/domain/service.hpp"
 
@@ -51,6 +56,8 @@ class ReadingSink {
   struct Options {
     std::size_t max_batch = 4096;
     Millis retry_min_ms = 100, retry_max_ms = 5000;
+    std::string spool_dir;              // accept() needs it; empty: submit() only
+    std::size_t max_spooled = 200'000;  // accept() waits while this many are not yet stored
   };
   struct Stats {
     std::uint64_t received = 0, stored = 0, alarms = 0, batches = 0, storage_retries = 0;
@@ -65,6 +72,11 @@ class ReadingSink {
 
   // Stores one reading; blocks until it is committed (ok) or refused (the refusal).
   Result<void> submit(Mes::SensorReading reading);
+  // Spools one reading and returns (see above); false if there is no spool or it cannot be
+  // written (the caller then falls back to submit()).
+  bool accept(const Mes::SensorReading& reading);
+  // How many readings the spool files held at start-up (stored before anything else).
+  std::size_t replayed() const { return replayed_; }
   // A message refused before it reached the store (topic, payload): counted and logged.
   void reject(std::string_view sensor, RejectReason reason, const std::string& message);
   Stats stats() const;
@@ -76,6 +88,10 @@ class ReadingSink {
     bool done = false;
   };
   void loop();
+  void open_spool();
+  Result<Mes::ReadingsOutcome> store_with_retry(const std::vector<Mes::SensorReading>& readings);
+  void count_refusals(const std::vector<Mes::SensorReading>& readings,
+                      const Mes::ReadingsOutcome& outcome, std::size_t first);
   void count_and_log(const std::string& sensor, RejectReason reason, const std::string& message);
 
   Mes& mes_;
@@ -85,6 +101,11 @@ class ReadingSink {
   std::condition_variable work_, done_;
   std::deque<Pending*> queue_;
   bool stopping_ = false;
+  std::condition_variable space_;  // accept() waits here while the spool is full
+  int spool_fd_[2] = {-1, -1};
+  int active_spool_ = 0;
+  std::vector<Mes::SensorReading> spooled_;  // in the active spool file, not yet stored
+  std::size_t replayed_ = 0;
   std::mutex log_mutex_;
   RejectLogLimiter limiter_;
   std::atomic<std::uint64_t> received_{0}, stored_{0}, alarms_{0}, batches_{0}, retries_{0};
