@@ -10,6 +10,7 @@
 #include <mqtt/client.h>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -17,6 +18,8 @@
 
 #include "mes/ingest/reading_message.hpp"
 #include "mes/ingest/reading_sink.hpp"
+#include "mes/store/open.hpp"
+#include "mes/store/security.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -90,6 +93,75 @@ TEST(RejectLogLimiter, LogsEachSensorOnceAMinuteAndCountsTheRest) {
   EXPECT_TRUE(limiter.should_log("S3", 60'000, suppressed));
   EXPECT_FALSE(limiter.should_log("S4", 60'001, suppressed));
   EXPECT_TRUE(limiter.should_log("S5", 200'000, suppressed)) << "stale entries are forgotten";
+}
+
+// ---- the reading spool ----
+
+TEST(ReadingSpool, RecordsRoundTripAndATornTailEndsTheFile) {
+  const std::vector<mes::Mes::SensorReading> readings = {{"A-TEMP", "C", 1'767'225'600'000, 21.25},
+                                                         {"B-DP", "Pa", 1'767'225'600'001, -3.5}};
+  std::string bytes;
+  for (const auto& r : readings) bytes += mes::ingest::encode_spooled(r);
+  auto back = mes::ingest::decode_spool(bytes);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].sensor_id, "B-DP");
+  EXPECT_EQ(back[1].unit, "Pa");
+  EXPECT_EQ(back[1].at, 1'767'225'600'001);
+  EXPECT_DOUBLE_EQ(back[1].value, -3.5);
+  // Cut anywhere inside the second record: the first survives, nothing else.
+  const std::size_t first = mes::ingest::encode_spooled(readings[0]).size();
+  for (std::size_t cut = first; cut < bytes.size(); ++cut) {
+    EXPECT_EQ(mes::ingest::decode_spool(bytes.substr(0, cut)).size(), 1u) << cut;
+  }
+  // A flipped byte fails the checksum.
+  std::string flipped = bytes;
+  flipped[first + 5] ^= 0x01;
+  EXPECT_EQ(mes::ingest::decode_spool(flipped).size(), 1u);
+}
+
+// What a crash left in the spool is stored when the sink starts, before anything else, and the
+// spool is emptied; a torn last record is dropped (it was never acknowledged as spooled).
+TEST(ReadingSpool, ASinkStoresWhatACrashLeftInTheSpool) {
+  test_support::TempDir dir;
+  const std::string db = "sqlite://" + dir.file("mes.db");
+  auto seeded = test_support::run_command(
+      {PHARMA_MES_BINARY, "--db", db, "--key", dir.file("key"), "demo", "seed"});
+  ASSERT_EQ(seeded.first, 0) << seeded.second;
+  std::string spool;
+  for (int i = 0; i < 3; ++i) {
+    spool += mes::ingest::encode_spooled({"A-TEMP", "C", 1'767'225'600'000 + i, 21.0 + i});
+  }
+  spool += mes::ingest::encode_spooled({"A-TEMP", "C", 1'767'225'600'009, 99}).substr(0, 7);
+  std::filesystem::create_directories(dir.file("spool"));
+  test_support::write_file(dir.file("spool/readings-1.spool"), spool);
+
+  auto store = mes::store::open_store(db);
+  ASSERT_TRUE(store) << store.error().message;
+  auto key = mes::store::load_or_create_signing_key(dir.file("key"));
+  ASSERT_TRUE(key);
+  mes::store::Argon2idHasher hasher(mes::store::Argon2idHasher::minimal());
+  mes::Mes mes(**store, hasher, *key);
+  {
+    mes::ingest::ReadingSink::Options options;
+    options.spool_dir = dir.file("spool");
+    mes::ingest::ReadingSink sink(
+        mes, [] { return mes::Millis{1'767'225'700'000}; }, options);
+    EXPECT_EQ(sink.replayed(), 3u);
+    EXPECT_EQ(sink.stats().stored, 3u);
+    EXPECT_TRUE(sink.accept({"A-TEMP", "C", 1'767'225'600'100, 21.5}));
+  }  // the destructor stores what was accepted
+  EXPECT_EQ(test_support::read_file(dir.file("spool/readings-0.spool")), "");
+  EXPECT_EQ(test_support::read_file(dir.file("spool/readings-1.spool")), "");
+  store->reset();
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("mes.db").c_str(), &handle), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(handle, "SELECT count(*) FROM readings", -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 4);
+  sqlite3_finalize(stmt);
+  sqlite3_close(handle);
 }
 
 // ---- the whole path with real processes ----

@@ -50,8 +50,6 @@ bool RejectLogLimiter::should_log(const std::string& sensor, Millis now,
 
 namespace {
 
-// One spooled reading: 'R', sensor length (1 byte), sensor, unit length (1 byte), unit, time (8),
-// value (8), FNV-1a of all that (4). A record that does not check out ends the file (torn tail).
 std::uint32_t fnv1a(const char* data, std::size_t n) {
   std::uint32_t h = 2166136261u;
   for (std::size_t i = 0; i < n; ++i) {
@@ -60,6 +58,8 @@ std::uint32_t fnv1a(const char* data, std::size_t n) {
   }
   return h;
 }
+
+}  // namespace
 
 std::string encode_spooled(const Mes::SensorReading& r) {
   std::string out = "R";
@@ -100,6 +100,8 @@ std::vector<Mes::SensorReading> decode_spool(const std::string& bytes) {
   }
   return out;
 }
+
+namespace {
 
 std::string read_all(int fd) {
   std::string out;

@@ -51,6 +51,12 @@ class RejectLogLimiter {
   std::map<std::string, Entry> entries_;
 };
 
+// The spool's record format (exposed for tests): 'R', sensor length (1 byte), sensor, unit
+// length (1 byte), unit, time (8 bytes), value (8), FNV-1a of all that (4). decode_spool() stops
+// at the first record that does not check out (a torn tail).
+std::string encode_spooled(const Mes::SensorReading& reading);
+std::vector<Mes::SensorReading> decode_spool(const std::string& bytes);
+
 class ReadingSink {
  public:
   struct Options {
