@@ -135,6 +135,16 @@ std::string_view default_error_code(int status) {
   }
 }
 
+void add_browser_security_headers(Response& response, std::string_view cache_control) {
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response.headers.emplace_back("X-Frame-Options", "DENY");
+  response.headers.emplace_back("Referrer-Policy", "no-referrer");
+  response.headers.emplace_back("Cache-Control", std::string(cache_control));
+  response.headers.emplace_back("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' blob: data:; "
+                                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+}
+
 Response error_response(int status, std::string_view code, std::string_view message) {
   std::string body = R"({"error":{"code":")";
   logging::append_json_escaped(body, code);

@@ -190,4 +190,21 @@ void mount_metrics_route(http::Router& router,
   });
 }
 
+prometheus::MetricFamily value_family(std::string name, std::string help,
+                                      prometheus::MetricType type, const std::string& label,
+                                      const std::vector<std::pair<std::string, double>>& samples) {
+  prometheus::MetricFamily f{std::move(name), std::move(help), type, {}};
+  for (const auto& [label_value, v] : samples) {
+    prometheus::ClientMetric m;
+    if (!label.empty()) m.label.push_back({label, label_value});
+    if (type == prometheus::MetricType::Counter) {
+      m.counter.value = v;
+    } else {
+      m.gauge.value = v;
+    }
+    f.metric.push_back(std::move(m));
+  }
+  return f;
+}
+
 }  // namespace guardrails

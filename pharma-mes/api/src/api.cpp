@@ -138,15 +138,7 @@ std::string short_number(double v) {
   return buf;
 }
 
-void security_headers(http::Response& r) {
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.headers.emplace_back("X-Frame-Options", "DENY");
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("Content-Security-Policy",
-                         "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-                         "form-action 'self'");
-}
+void security_headers(http::Response& r) { http::add_browser_security_headers(r, "no-store"); }
 
 }  // namespace
 

@@ -94,15 +94,7 @@ class MesCollectable final : public prometheus::Collectable {
     std::vector<prometheus::MetricFamily> out;
     const auto gauge = [&](const char* name, const char* help, double v,
                            prometheus::MetricType type = prometheus::MetricType::Gauge) {
-      prometheus::MetricFamily f{name, help, type, {}};
-      prometheus::ClientMetric m;
-      if (type == prometheus::MetricType::Counter) {
-        m.counter.value = v;
-      } else {
-        m.gauge.value = v;
-      }
-      f.metric.push_back(m);
-      out.push_back(std::move(f));
+      out.push_back(guardrails::value_family(name, help, type, "", {{"", v}}));
     };
     // The HTTP request duration histogram.
     prometheus::MetricFamily h{"mes_http_request_duration_seconds",
@@ -138,18 +130,7 @@ class MesCollectable final : public prometheus::Collectable {
     const auto labelled = [&](const char* name, const char* help, prometheus::MetricType type,
                               const char* label,
                               const std::vector<std::pair<std::string, double>>& values) {
-      prometheus::MetricFamily f{name, help, type, {}};
-      for (const auto& [value_label, v] : values) {
-        prometheus::ClientMetric m;
-        m.label.push_back({label, value_label});
-        if (type == prometheus::MetricType::Counter) {
-          m.counter.value = v;
-        } else {
-          m.gauge.value = v;
-        }
-        f.metric.push_back(std::move(m));
-      }
-      out.push_back(std::move(f));
+      out.push_back(guardrails::value_family(name, help, type, label, values));
     };
     const auto n = [](const std::atomic<std::uint64_t>& a) {
       return static_cast<double>(a.load(std::memory_order_relaxed));

@@ -72,18 +72,8 @@ class VenueCollectable final : public prometheus::Collectable {
     const auto counter =
         [&](std::string name, std::string help, std::vector<std::pair<std::string, double>> values,
             std::string label = "", prometheus::MetricType type = prometheus::MetricType::Counter) {
-          prometheus::MetricFamily f{std::move(name), std::move(help), type, {}};
-          for (auto& [label_value, v] : values) {
-            prometheus::ClientMetric m;
-            if (!label.empty()) m.label.push_back({label, label_value});
-            if (type == prometheus::MetricType::Counter) {
-              m.counter.value = v;
-            } else {
-              m.gauge.value = v;
-            }
-            f.metric.push_back(std::move(m));
-          }
-          out.push_back(std::move(f));
+          out.push_back(
+              guardrails::value_family(std::move(name), std::move(help), type, label, values));
         };
     const auto v = [](const std::atomic<std::uint64_t>& a) {
       return static_cast<double>(a.load(std::memory_order_relaxed));

@@ -46,6 +46,11 @@ struct Response {
 // {"error":{"code":"<code>","message":"<message>"}} with the given status (DESIGN.md §4).
 Response error_response(int status, std::string_view code, std::string_view message);
 
+// The headers a response gets when a browser may load it: no MIME sniffing, no framing, no
+// referrer, `cache_control`, and a Content-Security-Policy allowing only this origin (no inline
+// script or style; images also from blob: and data:).
+void add_browser_security_headers(Response& response, std::string_view cache_control);
+
 // The stable error codes of the common statuses.
 std::string_view default_error_code(int status);
 

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 
 #include "guardrails/status/guardrail.hpp"
 #include "http/router.hpp"
@@ -26,6 +29,12 @@ class GuardrailCollectable final : public prometheus::Collectable {
 
 // Bucket upper bounds (seconds) of guardrail_latency_seconds.
 const std::vector<double>& latency_buckets_seconds();
+
+// One family of counters or gauges for a product's own Collectable: a sample per
+// {label value, value}; with an empty `label`, samples carry no label (give one sample then).
+prometheus::MetricFamily value_family(std::string name, std::string help,
+                                      prometheus::MetricType type, const std::string& label,
+                                      const std::vector<std::pair<std::string, double>>& samples);
 
 // GET /metrics in the text exposition format 0.0.4.
 void mount_metrics_route(http::Router& router,
