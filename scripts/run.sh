@@ -24,7 +24,10 @@ stop_all() {
   echo "stopping the demo"
   # Newest first: the order flow and the services go before the broker they talk to.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    # The order-flow loops are subshells: stop the loop, then the fix_load it was running.
+    children=$(pgrep -P "${pids[i]}" || true)
     kill -TERM "${pids[i]}" 2>/dev/null || true
+    [ -n "$children" ] && kill -TERM $children 2>/dev/null
     [ "$i" -eq 1 ] && wait "${pids[i]}" 2>/dev/null  # pharma-mes has left the broker
   done
   wait 2>/dev/null || true
