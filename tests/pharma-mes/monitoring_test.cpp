@@ -130,6 +130,43 @@ TEST_P(MonitoringTest, KpisCountIntactRightFirstTimeYieldAndCycleTime) {
   EXPECT_EQ(mes_->record_output("op1", "B-1", -1).error().code, Code::kInvalid);
 }
 
+// The batch integrity SLO's input: software faults only (an open deviation is not one), batches
+// finished before `since` come back unchecked, `known` ones not at all, and a record whose step
+// lost its verification behind the application's back is named.
+TEST_P(MonitoringTest, BatchIntegrityNamesSoftwareFaultsOnly) {
+  const Millis start = now_.load();
+  run_batch("B-1");
+  ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
+  advance(kMinute);
+  const Millis since = now_.load();
+  run_batch("B-2", /*speed=*/30);  // out of limits: an open deviation, still intact here
+  auto all = mes_->batch_integrity(start);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(all->at(0).batch_id, "B-1");
+  EXPECT_TRUE(all->at(0).checked);
+  EXPECT_EQ(all->at(1).software_fault, "") << "an open deviation is not a software fault";
+  auto recent = mes_->batch_integrity(since);
+  ASSERT_TRUE(recent);
+  ASSERT_EQ(recent->size(), 2u);
+  EXPECT_FALSE(recent->at(0).checked) << "B-1 finished before `since`";
+  EXPECT_TRUE(recent->at(1).checked);
+  auto unknown = mes_->batch_integrity(start, {"B-1"});
+  ASSERT_TRUE(unknown);
+  ASSERT_EQ(unknown->size(), 1u);
+  EXPECT_EQ(unknown->at(0).batch_id, "B-2");
+  // Step 1 of B-1 needed a second person; take the verifier out of the stored record.
+  const auto [ok, message] = raw_sql(
+      "UPDATE records SET body = replace(body, '\"verified_by\":\"op2\"', "
+      "'\"verified_by\":\"\"') WHERE type = 'step' AND id = 'B-1/001'");
+  ASSERT_TRUE(ok) << message;
+  all = mes_->batch_integrity(start);
+  ASSERT_TRUE(all);
+  EXPECT_NE(all->at(0).software_fault.find("lacks its verification"), std::string::npos)
+      << all->at(0).software_fault;
+  EXPECT_EQ(all->at(1).software_fault, "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Databases, MonitoringTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& test_info) { return test_info.param; });
 

@@ -355,7 +355,7 @@ int run_server(int argc, char** argv) {
   bool stopping = false;
   std::thread monitor([&] {
     std::string last_verdict = "hold";
-    std::set<std::string> judged;  // batches already fed to the batch integrity SLO
+    std::set<std::string> known;  // terminal batches already read (fed to the SLO, or too old)
     const auto gap_every = std::chrono::seconds(values.get_int("monitoring.gap_check_seconds"));
     auto next_gap_check = std::chrono::steady_clock::now() + gap_every;
     std::unique_lock lock(stop_mutex);
@@ -368,9 +368,10 @@ int run_server(int argc, char** argv) {
         }
       }
       // Every batch this version finished goes to the batch integrity SLO once.
-      if (auto finished = mes.batch_integrity(started_at)) {
+      if (auto finished = mes.batch_integrity(started_at, known)) {
         for (const auto& b : *finished) {
-          if (!judged.insert(b.batch_id).second) continue;
+          known.insert(b.batch_id);
+          if (!b.checked) continue;  // finished before this version started
           if (!b.software_fault.empty()) {
             logging::error("pharma-mes", "batch record not intact",
                            {{"batch", b.batch_id}, {"fault", b.software_fault}});

@@ -338,17 +338,21 @@ BatchIntegrityCheck check_batch_integrity(Transaction& tx, const Document& batch
 
 }  // namespace
 
-Result<std::vector<Mes::BatchIntegrity>> Mes::batch_integrity(Millis ended_since) {
+Result<std::vector<Mes::BatchIntegrity>> Mes::batch_integrity(Millis ended_since,
+                                                              const std::set<std::string>& known) {
   std::vector<BatchIntegrity> out;
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
     for (const auto& batch : tx.list("batch")) {
       const auto state = isa88::parse_state(batch.state).value_or(isa88::State::kIdle);
-      if (!isa88::is_final(state)) continue;
+      if (!isa88::is_final(state) || known.count(batch.id) > 0) continue;
       const json b = detail::body_of(batch);
       const Millis ended = b["flow"].value("ended_at", Millis{0});
-      if (ended < ended_since) continue;
-      const auto c = check_batch_integrity(tx, batch, b);
-      out.push_back({batch.id, std::string(isa88::to_string(state)), ended, c.software});
+      BatchIntegrity item{batch.id, std::string(isa88::to_string(state)), ended, false, {}};
+      if (ended >= ended_since) {
+        item.checked = true;
+        item.software_fault = check_batch_integrity(tx, batch, b).software;
+      }
+      out.push_back(std::move(item));
     }
     return {};
   });

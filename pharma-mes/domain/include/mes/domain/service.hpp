@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -249,15 +250,19 @@ class Mes {
     std::vector<std::string> not_intact;  // "B-7: why"
   };
   Result<Kpis> kpis();
-  // The batches that reached a terminal state at or after `ended_since`, oldest first, each with
-  // the first integrity fault the software is answerable for (empty: intact). This is the batch
-  // integrity SLO's input; open deviations are people's business and do not count here.
+  // The terminal batches not in `known`, oldest first. Those that ended at or after
+  // `ended_since` are checked: `software_fault` names the first integrity fault the software is
+  // answerable for (empty: intact). Earlier ones come back unchecked, so that a caller polling
+  // with a growing `known` reads each batch once. This is the batch integrity SLO's input; open
+  // deviations are people's business and do not count here.
   struct BatchIntegrity {
     std::string batch_id, state;
     Millis ended_at = 0;
+    bool checked = false;
     std::string software_fault;
   };
-  Result<std::vector<BatchIntegrity>> batch_integrity(Millis ended_since);
+  Result<std::vector<BatchIntegrity>> batch_integrity(Millis ended_since,
+                                                      const std::set<std::string>& known = {});
 
   // ---- reading: records need kViewRecords (users: kManageUsers; password hashes are never
   // returned), the audit trail kViewAuditTrail ----
