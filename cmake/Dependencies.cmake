@@ -11,7 +11,7 @@ find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(sodium REQUIRED IMPORTED_TARGET libsodium)
-find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # SHA-256 with the CPU's SHA extensions
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto SSL)  # SHA-256 (SHA extensions); FIX over TLS
 find_package(SQLite3 REQUIRED)
 pkg_check_modules(pqxx REQUIRED IMPORTED_TARGET libpqxx)
 find_package(PahoMqttCpp REQUIRED)  # MQTT sensor ingest (Debian libpaho-mqttpp-dev)

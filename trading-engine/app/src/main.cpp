@@ -43,7 +43,8 @@ config::Schema make_schema() {
       .add_string("journal.sync", "write", "when a commit is durable", {"none", "write", "fsync"})
       .add_int("journal.snapshot_every", 1'000'000, 0, 1'000'000'000,
                "commands between snapshots (0: never)")
-      .add_int("fix.port", 9878, 1, 65535, "FIX acceptor port")
+      .add_int("fix.port", 9878, 0, 65535,
+               "FIX acceptor port (0: any free port, logged at start-up)")
       .add_string("fix.dictionary", TRADING_FIX_DICTIONARY, "the venue's FIX 4.4 dictionary")
       .add_string("fix.store_directory", "data/fix-store",
                   "FIX session store: sequence numbers and sent messages (empty: in memory, "
@@ -55,6 +56,13 @@ config::Schema make_schema() {
       .add_string("fix.log_directory", "", "QuickFIX message logs (empty: none)")
       .add_bool("fix.reset_on_logon", false, "reset sequence numbers on every logon")
       .add_int("fix.max_in_flight", 256, 1, 100'000, "requests per session between read and reply")
+      .add_int("fix.max_outbound_bytes", 8 << 20, 4096, 1 << 30,
+               "replies queued for a client that does not read before it is disconnected")
+      .add_int("fix.logon_timeout_ms", 10'000, 100, 600'000,
+               "a connection must complete its logon within this time")
+      .add_int("fix.max_connections", 64, 1, 10'000, "FIX connections at once, logged on or not")
+      .add_int("engine.stall_ms", 2000, 100, 600'000,
+               "work waiting (or a batch running) this long makes /readyz answer 503")
       .add_string("fix.tls_certificate", "",
                   "PEM server certificate: FIX over TLS 1.2 (empty: plain TCP)")
       .add_string("fix.tls_private_key", "", "PEM private key of the certificate")
@@ -106,6 +114,20 @@ class VenueCollectable final : public prometheus::Collectable {
     for (const auto& s : venue_.sessions()) connected += s.logged_on ? 1 : 0;
     counter("trading_sessions_connected", "FIX sessions logged on",
             {{"", static_cast<double>(connected)}}, "", prometheus::MetricType::Gauge);
+    const auto cc = venue_.connection_counters();
+    const auto d = [](std::uint64_t x) { return static_cast<double>(x); };
+    counter("trading_fix_connections_total", "FIX connections accepted or refused",
+            {{"accepted", d(cc.accepted)}, {"refused", d(cc.refused)}}, "result");
+    counter("trading_fix_disconnects_total", "FIX connections the venue closed, by reason",
+            {{"logon_timeout", d(cc.logon_timeouts)},
+             {"oversize_message", d(cc.oversize)},
+             {"outbound_overflow", d(cc.overflow_disconnects)}},
+            "reason");
+    const auto stalled = venue_.stalled_for(core::monotonic_now_ns());
+    counter("trading_engine_stalled_seconds",
+            "How long the engine has been unable to make progress (0: it is not)",
+            {{"", stalled ? static_cast<double>(*stalled) / 1e9 : 0.0}}, "",
+            prometheus::MetricType::Gauge);
     return out;
   }
 
@@ -166,6 +188,14 @@ int main(int argc, char** argv) {
   options.fix.max_in_flight = static_cast<std::size_t>(values.get_int("fix.max_in_flight"));
   options.fix.tls_certificate = values.get_string("fix.tls_certificate");
   options.fix.tls_private_key = values.get_string("fix.tls_private_key");
+  options.fix.max_outbound_bytes =
+      static_cast<std::size_t>(values.get_int("fix.max_outbound_bytes"));
+  options.fix.logon_timeout_ms = static_cast<int>(values.get_int("fix.logon_timeout_ms"));
+  options.fix.max_connections = static_cast<std::size_t>(values.get_int("fix.max_connections"));
+  options.fix.on_event = [](const std::string& client, const std::string& what) {
+    logging::warn("fix", what, {{"session", client.empty() ? "(not logged on)" : client}});
+  };
+  options.stall_after = values.get_int("engine.stall_ms") * 1'000'000;
   if (options.fix.tls_certificate.empty() != options.fix.tls_private_key.empty()) {
     std::fprintf(stderr,
                  "trading-engine: fix.tls_certificate and fix.tls_private_key go together\n");
@@ -231,7 +261,11 @@ int main(int argc, char** argv) {
       [&venue, &server_ptr]() -> std::string {
         const auto* s = server_ptr.load();
         if (s != nullptr && s->draining()) return "draining";
-        return venue.ready() ? "" : "FIX acceptor not running";
+        if (!venue.ready()) return "FIX acceptor not running";
+        if (const auto stalled = venue.stalled_for(core::monotonic_now_ns())) {
+          return fmt::format("engine stalled for {} ms", *stalled / 1'000'000);
+        }
+        return "";
       },
       {{"journal", [&venue] {
           return std::make_pair(venue.ready(),
@@ -282,7 +316,8 @@ int main(int argc, char** argv) {
                       {"next_sender_seq", s.next_sender_seq},
                       {"next_target_seq", s.next_target_seq},
                       {"requests", s.requests},
-                      {"in_flight", s.in_flight}});
+                      {"in_flight", s.in_flight},
+                      {"outbound_bytes", s.outbound_bytes}});
     }
     return http::Response::json(200, nlohmann::json{{"data", list}}.dump());
   });
@@ -303,7 +338,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   logging::info("trading-engine", "trading",
-                {{"fix_port", options.fix.port}, {"http_port", values.get_int("http.port")}});
+                {{"fix_port", venue.fix_port()}, {"http_port", values.get_int("http.port")}});
 
   const int sig = http::wait_for_shutdown_signal();
   logging::info("trading-engine", "shutting down", {{"signal", sig}});

@@ -1,6 +1,12 @@
 #include "venue.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -15,6 +21,33 @@ core::Nanos wall_clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// This start's number, one more than the last one kept in <directory>/incarnation; the new
+// number is on disk (fsync, atomic rename) before the venue answers anyone, so ExecIDs made
+// from it never repeat across restarts, crashes included.
+core::Result<std::uint64_t> next_incarnation(const std::string& directory) {
+  const std::string path = directory + "/incarnation";
+  std::uint64_t last = 0;
+  if (std::ifstream in(path); in) {
+    if (!(in >> last)) return core::fail(1, path + ": not a number");
+  }
+  const std::uint64_t next = last + 1;
+  const std::string tmp = path + ".tmp";
+  const std::string text = std::to_string(next) + "\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return core::fail(1, tmp + ": " + std::strerror(errno));
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                       ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return core::fail(1, path + ": " + std::strerror(errno));
+  }
+  if (const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return next;
 }
 
 }  // namespace
@@ -47,6 +80,9 @@ core::Result<journal::RecoveryReport> Venue::recover(
                                              report->next_sequence);
   if (!writer) return core::fail(writer.error());
   writer_ = std::move(*writer);
+  auto incarnation = next_incarnation(options_.journal_directory);
+  if (!incarnation) return core::fail(incarnation.error());
+  gateway_.set_incarnation(*incarnation);
   return report;
 }
 
@@ -97,10 +133,8 @@ void Venue::stop(int grace_seconds) {
       logging::error("venue", "journal flush failed at shutdown", {{"error", r.error().message}});
     }
   }
-  if (acceptor_ && acceptor_->abandoned()) {
-    logging::warn("venue", "FIX connection threads stuck in a TLS handshake were left behind");
-    (void)acceptor_.release();  // QuickFIX threads may still call it until the process exits
-  }
+  // Everything received was handled: the session stores may keep QuickFIX's numbers.
+  if (acceptor_) acceptor_->persist_sequence_numbers();
   acceptor_.reset();
 }
 
@@ -120,6 +154,9 @@ void Venue::push(Work work) {
   }
   {
     std::lock_guard lock(mutex_);
+    if (queue_.empty()) {
+      waiting_since_ns_.store(core::monotonic_now_ns(), std::memory_order_release);
+    }
     queue_.push_back(std::move(work));
     pending_.store(true, std::memory_order_release);
     counters_.queue_depth.store(queue_.size(), std::memory_order_relaxed);
@@ -187,6 +224,7 @@ void Venue::run() {
                      [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty() && stopping_) break;
       batch.swap(queue_);
+      waiting_since_ns_.store(0, std::memory_order_release);
       pending_.store(false, std::memory_order_relaxed);
       counters_.queue_depth.store(0, std::memory_order_relaxed);
     }
@@ -195,7 +233,20 @@ void Venue::run() {
   }
 }
 
+std::optional<core::Nanos> Venue::stalled_for(core::Nanos now) const {
+  const core::Nanos busy = busy_since_ns_.load(std::memory_order_acquire);
+  if (busy != 0 && now - busy >= options_.stall_after) return now - busy;
+  const core::Nanos waiting = waiting_since_ns_.load(std::memory_order_acquire);
+  if (waiting != 0 && now - waiting >= options_.stall_after) return now - waiting;
+  return std::nullopt;
+}
+
 void Venue::process(std::vector<Work>& batch) {
+  busy_since_ns_.store(core::monotonic_now_ns(), std::memory_order_release);
+  struct NotBusy {
+    std::atomic<core::Nanos>& busy;
+    ~NotBusy() { busy.store(0, std::memory_order_release); }
+  } not_busy{busy_since_ns_};
   {
     replies_.clear();
     completions_.clear();

@@ -45,6 +45,8 @@ struct VenueOptions {
   std::string journal_directory = "data/journal";
   journal::SyncPolicy sync = journal::SyncPolicy::kWrite;
   std::uint64_t snapshot_every = 1'000'000;  // commands between snapshots (0: never)
+  // Work waiting this long, or one batch running this long, makes the venue not ready.
+  core::Nanos stall_after = 2 * core::kNanosPerSecond;
   core::Nanos tick_interval = core::kNanosPerSecond;
   fix::AcceptorSettings fix;
 };
@@ -74,6 +76,13 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   void stop(int grace_seconds);
 
   bool ready() const { return ready_.load(); }
+  // How long the engine has been unable to make progress (a batch running, or work waiting
+  // untaken, for at least options.stall_after), as of monotonic `now`; nullopt when it is not.
+  std::optional<core::Nanos> stalled_for(core::Nanos now) const;
+  fix::ConnectionCounters connection_counters() const {
+    return acceptor_ ? acceptor_->connection_counters() : fix::ConnectionCounters{};
+  }
+  int fix_port() const { return acceptor_ ? acceptor_->port() : 0; }
   const VenueCounters& counters() const { return counters_; }
   std::vector<fix::SessionStatus> sessions() const;
 
@@ -121,6 +130,8 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   std::atomic<bool> pending_{false};
   std::mutex engine_mutex_;  // kInline: the engine's one writer at a time
   std::atomic<bool> ready_{false};
+  std::atomic<core::Nanos> busy_since_ns_{0};     // a batch started (0: none running)
+  std::atomic<core::Nanos> waiting_since_ns_{0};  // the queue became non-empty (0: empty)
   std::atomic<bool> running_{false};
 
   // Engine thread only.

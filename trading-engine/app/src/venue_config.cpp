@@ -1,5 +1,7 @@
 #include "venue_config.hpp"
 
+#include <filesystem>
+
 #include <toml++/toml.h>
 
 #include <set>
@@ -50,7 +52,11 @@ Account account(std::uint32_t id, const std::string& name) {
 }
 
 void add_session(VenueConfig& v, std::string venue, std::string client, const Account& a) {
-  v.sessions.push_back(fix::SessionConfig{std::move(venue), std::move(client), a.name});
+  fix::SessionConfig session;
+  session.venue_comp_id = std::move(venue);
+  session.client_comp_id = std::move(client);
+  session.account = a.name;
+  v.sessions.push_back(std::move(session));
   v.gateway.sessions.push_back(gateway::SessionAccount{a.name, a.id});
 }
 
@@ -147,6 +153,23 @@ core::Result<VenueConfig> load_venue(const std::string& path) {
                           "account");
       }
       add_session(v, venue, client, *a);
+      // Per-session FIX settings; absent: the venue-wide flags.
+      if (const auto reset = (*t)["reset_on_logon"]; reset) {
+        if (!reset.is_boolean()) {
+          return core::fail(2, "venue file: session " + client +
+                                   ": reset_on_logon must be true "
+                                   "or false");
+        }
+        v.sessions.back().reset_on_logon = reset.value_or(false) ? 1 : 0;
+      }
+      if (const auto dictionary = (*t)["dictionary"]; dictionary) {
+        const auto* text = dictionary.as_string();
+        if (text == nullptr || !std::filesystem::exists(text->get())) {
+          return core::fail(2, "venue file: session " + client +
+                                   ": dictionary must name an existing FIX dictionary file");
+        }
+        v.sessions.back().dictionary_path = text->get();
+      }
     }
   }
   if (v.engine.instruments.empty() || v.engine.accounts.empty() || v.sessions.empty()) {

@@ -11,15 +11,17 @@
 #include <quickfix/NullStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
-#include <quickfix/ThreadedSSLSocketAcceptor.h>
-#include <quickfix/ThreadedSocketAcceptor.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include "socket_acceptor.hpp"
 
 namespace trading {
 namespace fix {
@@ -123,13 +125,162 @@ class MappedStoreFactory final : public FIX::MessageStoreFactory {
   std::string directory_;
 };
 
+// A session's store whose incoming sequence number reaches the disk only once the venue has
+// handled the messages before it. QuickFIX counts a message as consumed when fromApp returns,
+// but with the engine thread the order is journaled later: a crash in between used to leave the
+// store expecting the next number, so the consumed order was never re-requested. QuickFIX sees
+// the live number; the inner store keeps the handled one; after a crash the client is asked to
+// resend the difference (PossDupFlag=Y; orders the journal has are answered with their status).
+// Thread-safety: one mutex; QuickFIX calls it under its session lock, the venue from the engine.
+class DeferredTargetStore final : public FIX::MessageStore {
+ public:
+  DeferredTargetStore(FIX::MessageStoreFactory& factory, FIX::MessageStore* inner)
+      : factory_(factory), inner_(inner) {
+    next_target_ = durable_ = inner_->getNextTargetMsgSeqNum();
+  }
+  ~DeferredTargetStore() override { factory_.destroy(inner_); }
+
+  bool set(int sequence, const std::string& message) throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return inner_->set(sequence, message);
+  }
+  void get(int begin, int end, std::vector<std::string>& out) const
+      throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inner_->get(begin, end, out);
+  }
+  int getNextSenderMsgSeqNum() const throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return inner_->getNextSenderMsgSeqNum();
+  }
+  int getNextTargetMsgSeqNum() const throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return next_target_;
+  }
+  void setNextSenderMsgSeqNum(int value) throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inner_->setNextSenderMsgSeqNum(value);
+  }
+  void setNextTargetMsgSeqNum(int value) throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    next_target_ = value;
+    if (value < durable_) {  // a reset to a lower number is kept at once
+      inner_->setNextTargetMsgSeqNum(value);
+      durable_ = value;
+      ++generation_;
+    }
+  }
+  void incrNextSenderMsgSeqNum() throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inner_->incrNextSenderMsgSeqNum();
+  }
+  void incrNextTargetMsgSeqNum() throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++next_target_;
+  }
+  FIX::UtcTimeStamp getCreationTime() const throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return inner_->getCreationTime();
+  }
+  void reset() throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inner_->reset();
+    next_target_ = durable_ = inner_->getNextTargetMsgSeqNum();
+    ++generation_;
+  }
+  void refresh() throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inner_->refresh();
+    next_target_ = durable_ = inner_->getNextTargetMsgSeqNum();
+    ++generation_;
+  }
+
+  // Changes whenever the numbering starts again (reset, lower sequence number): a message
+  // received before must not move the durable number of the new numbering.
+  std::uint64_t generation() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return generation_;
+  }
+  // Message `sequence`, received in `generation`, was handled: so were all before it.
+  void handled(int sequence, std::uint64_t generation) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (generation == generation_) persist(std::min(sequence + 1, next_target_));
+  }
+  // Nothing of the session is in flight: everything QuickFIX counted was handled.
+  void settle() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    persist(next_target_);
+  }
+
+ private:
+  void persist(int value) {
+    if (value <= durable_) return;
+    try {
+      inner_->setNextTargetMsgSeqNum(value);
+      durable_ = value;
+    } catch (const std::exception&) {
+      // The store cannot write: the number stays lower, which only means a longer resend.
+    }
+  }
+
+  FIX::MessageStoreFactory& factory_;
+  FIX::MessageStore* inner_;
+  mutable std::mutex mutex_;
+  int next_target_ = 1;  // what QuickFIX sees
+  int durable_ = 1;      // what the inner store holds
+  std::uint64_t generation_ = 0;
+};
+
+// Wraps another factory's stores in DeferredTargetStore and remembers them by session.
+class DeferredTargetStoreFactory final : public FIX::MessageStoreFactory {
+ public:
+  explicit DeferredTargetStoreFactory(std::unique_ptr<FIX::MessageStoreFactory> inner)
+      : inner_(std::move(inner)) {}
+  FIX::MessageStore* create(const FIX::SessionID& id) override {
+    auto* store = new DeferredTargetStore(*inner_, inner_->create(id));
+    std::lock_guard<std::mutex> lock(mutex_);
+    stores_[id] = store;
+    return store;
+  }
+  void destroy(FIX::MessageStore* store) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = stores_.begin(); it != stores_.end(); ++it) {
+      if (it->second == store) {
+        stores_.erase(it);
+        break;
+      }
+    }
+    delete store;
+  }
+  DeferredTargetStore* find(const FIX::SessionID& id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = stores_.find(id);
+    return it == stores_.end() ? nullptr : it->second;
+  }
+
+ private:
+  std::unique_ptr<FIX::MessageStoreFactory> inner_;
+  std::mutex mutex_;
+  std::map<FIX::SessionID, DeferredTargetStore*> stores_;
+};
+
+class NullLogFactory final : public FIX::LogFactory {
+ public:
+  FIX::Log* create() override { return new FIX::NullLog(); }
+  FIX::Log* create(const FIX::SessionID&) override { return new FIX::NullLog(); }
+  void destroy(FIX::Log* log) override { delete log; }
+};
+
 // In-flight accounting of one session.
 struct SessionSlot {
   SessionConfig config;
   FIX::SessionID id;
+  DeferredTargetStore* store = nullptr;  // owned by its Session
   std::mutex mutex;
   std::condition_variable freed;
   std::size_t in_flight = 0;
+  // (MsgSeqNum, store generation) of the requests in flight, oldest first.
+  std::deque<std::pair<int, std::uint64_t>> pending;
   std::atomic<std::uint64_t> requests{0};
   std::atomic<bool> logged_on{false};
 };
@@ -153,27 +304,19 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       defaults.setBool("ValidateUserDefinedFields", true);
       defaults.setBool("AllowUnknownMsgFields", false);
       defaults.setBool("ResetOnLogon", settings_.reset_on_logon);
-      defaults.setBool("SocketNodelay", true);
-      defaults.setBool("SocketReuseAddress", true);
       if (!settings_.store_directory.empty()) {
         defaults.setString("FileStorePath", settings_.store_directory);
       }
       if (!settings_.log_directory.empty()) {
         defaults.setString("FileLogPath", settings_.log_directory);
       }
-      const bool tls = !settings_.tls_certificate.empty();
-      if (tls) {
-        // TLS 1.2 only, server certificate; clients are not asked for one (CompIDs identify them).
-        defaults.setString("SSLProtocol", "all -SSLv2 -SSLv3 -TLSv1 -TLSv1_1");
-        defaults.setString("ServerCertificateFile", settings_.tls_certificate);
-        defaults.setString("ServerCertificateKeyFile", settings_.tls_private_key);
-        defaults.setInt("CertificateVerifyLevel", 0);
-      }
       qf_settings_.set(defaults);
       std::uint32_t index = 0;
       for (const auto& s : settings_.sessions) {
         FIX::SessionID id("FIX.4.4", s.venue_comp_id, s.client_comp_id);
         FIX::Dictionary d;
+        if (s.reset_on_logon >= 0) d.setBool("ResetOnLogon", s.reset_on_logon == 1);
+        if (!s.dictionary_path.empty()) d.setString("DataDictionary", s.dictionary_path);
         qf_settings_.set(id, d);
         std::unique_ptr<SessionSlot> slot(new SessionSlot);
         slot->config = s;
@@ -181,28 +324,35 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
         index_[id] = index++;
         slots_.push_back(std::move(slot));
       }
+      std::unique_ptr<FIX::MessageStoreFactory> inner;
       if (settings_.store_directory.empty()) {
-        store_.reset(new FIX::MemoryStoreFactory());
+        inner.reset(new FIX::MemoryStoreFactory());
       } else if (settings_.store_kind == "mapped") {
-        store_.reset(new MappedStoreFactory(settings_.store_directory));
+        inner.reset(new MappedStoreFactory(settings_.store_directory));
       } else if (settings_.store_kind != "file") {
         if (error != nullptr) {
           *error = "fix.store must be mapped or file, not '" + settings_.store_kind + "'";
         }
         return false;
       } else {
-        store_.reset(new FIX::FileStoreFactory(qf_settings_));
+        inner.reset(new FIX::FileStoreFactory(qf_settings_));
       }
-      if (!settings_.log_directory.empty()) log_.reset(new FIX::FileLogFactory(qf_settings_));
-      if (tls && log_) {
-        acceptor_.reset(new FIX::ThreadedSSLSocketAcceptor(*this, *store_, qf_settings_, *log_));
-      } else if (tls) {
-        acceptor_.reset(new FIX::ThreadedSSLSocketAcceptor(*this, *store_, qf_settings_));
-      } else if (log_) {
-        acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_, *log_));
+      store_.reset(new DeferredTargetStoreFactory(std::move(inner)));
+      if (settings_.log_directory.empty()) {
+        log_.reset(new NullLogFactory());
       } else {
-        acceptor_.reset(new FIX::ThreadedSocketAcceptor(*this, *store_, qf_settings_));
+        log_.reset(new FIX::FileLogFactory(qf_settings_));
       }
+      SocketOptions options;
+      options.port = settings_.port;
+      options.tls_certificate = settings_.tls_certificate;
+      options.tls_private_key = settings_.tls_private_key;
+      options.max_outbound_bytes = settings_.max_outbound_bytes;
+      options.logon_timeout_ms = settings_.logon_timeout_ms;
+      options.max_connections = settings_.max_connections;
+      options.on_event = settings_.on_event;
+      acceptor_.reset(new VenueSocketAcceptor(*this, *store_, qf_settings_, *log_, options));
+      for (auto& slot : slots_) slot->store = store_->find(slot->id);
       return true;
     } catch (const std::exception& e) {
       if (error != nullptr) *error = std::string("FIX acceptor settings: ") + e.what();
@@ -237,35 +387,32 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
       }
+      // Every connection thread is joined: no send of ours ever blocks, and a connection waits
+      // on its socket for at most a second.
+      acceptor_->stop(true);
     } catch (...) {
     }
-    // QuickFIX joins every connection thread; one stuck in a TLS handshake (QuickFIX 1.15 has no
-    // handshake timeout: a client that sends a few plain bytes to the TLS port holds its thread
-    // in SSL_accept) would hold the shutdown forever. Stop in a helper thread and give up on it
-    // after a bound: the process is exiting anyway, so the stuck parts are left behind.
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    FIX::Acceptor* acceptor = acceptor_.get();
-    std::thread stopper([acceptor, done] {
-      try {
-        acceptor->stop(true);
-      } catch (...) {
-      }
-      done->store(true);
-    });
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (!done->load() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
+  void persist_sequence_numbers() override {
+    for (auto& slot : slots_) {
+      std::lock_guard<std::mutex> lock(slot->mutex);
+      if (slot->store != nullptr && slot->in_flight == 0) slot->store->settle();
     }
-    if (done->load()) {
-      stopper.join();
-      acceptor_.reset();  // before the store factory (DESIGN.md)
-    } else {
-      stopper.detach();
-      abandoned_ = true;
-      (void)acceptor_.release();  // still in use by the stuck threads: never destroyed
-      (void)store_.release();
-      (void)log_.release();
-    }
+  }
+
+  int port() const override { return acceptor_ ? acceptor_->port() : 0; }
+
+  ConnectionCounters connection_counters() const override {
+    ConnectionCounters out;
+    if (!acceptor_) return out;
+    const SocketCounters& c = acceptor_->counters();
+    out.accepted = c.accepted.load();
+    out.refused = c.refused.load();
+    out.logon_timeouts = c.logon_timeouts.load();
+    out.oversize = c.oversize.load();
+    out.overflow_disconnects = c.overflow_disconnects.load();
+    return out;
   }
 
   // --- FIX::Application ---
@@ -346,7 +493,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
           std::atoi(field_or_empty(message, FIX::FIELD::SecurityListRequestType).c_str());
     }
     SessionSlot& slot = *slots_[r.session];
-    if (!acquire(slot)) return;  // stopping
+    if (!acquire(slot, r.msg_seq_num)) return;  // stopping
     slot.requests.fetch_add(1, std::memory_order_relaxed);
     try {
       handler_.on_request(std::move(r));
@@ -380,7 +527,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     m.setField(FIX::FIELD::LeavesQty, er.leaves_qty);
     m.setField(FIX::FIELD::CumQty, er.cum_qty);
     m.setField(FIX::FIELD::AvgPx, er.avg_px);
-    m.setField(FIX::TransactTime());
+    m.setField(FIX::TransactTime(3));  // milliseconds, like SendingTime
     set_if(m, FIX::FIELD::Text, er.text);
     return deliver(session, m);
   }
@@ -480,6 +627,19 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     SessionSlot& slot = *slots_[session];
     std::lock_guard<std::mutex> lock(slot.mutex);
     if (slot.in_flight > 0) --slot.in_flight;
+    if (!slot.pending.empty()) {
+      const auto done = slot.pending.front();
+      slot.pending.pop_front();
+      if (slot.store != nullptr) {
+        // With nothing in flight every number QuickFIX counted was handled (a message is
+        // counted only after it took its slot, under this lock).
+        if (slot.in_flight == 0) {
+          slot.store->settle();
+        } else {
+          slot.store->handled(done.first, done.second);
+        }
+      }
+    }
     slot.freed.notify_one();
   }
 
@@ -505,12 +665,11 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
         std::lock_guard<std::mutex> lock(const_cast<SessionSlot&>(slot).mutex);
         s.in_flight = slot.in_flight;
       }
+      if (acceptor_) s.outbound_bytes = acceptor_->outbound_bytes(slot.id);
       out.push_back(s);
     }
     return out;
   }
-
-  bool abandoned() const override { return abandoned_; }
 
   bool any_logged_on() const override {
     for (const auto& slot : slots_) {
@@ -536,13 +695,14 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     }
   }
 
-  bool acquire(SessionSlot& slot) {
+  bool acquire(SessionSlot& slot, int msg_seq_num) {
     std::unique_lock<std::mutex> lock(slot.mutex);
     while (slot.in_flight >= settings_.max_in_flight && !stopped_.load()) {
       slot.freed.wait_for(lock, std::chrono::milliseconds(200));
     }
     if (stopped_.load()) return false;
     ++slot.in_flight;
+    slot.pending.emplace_back(msg_seq_num, slot.store != nullptr ? slot.store->generation() : 0);
     return true;
   }
 
@@ -559,13 +719,12 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   AcceptorSettings settings_;
   Handler& handler_;
   FIX::SessionSettings qf_settings_;
-  std::unique_ptr<FIX::MessageStoreFactory> store_;
+  std::unique_ptr<DeferredTargetStoreFactory> store_;
   std::unique_ptr<FIX::LogFactory> log_;
-  std::unique_ptr<FIX::Acceptor> acceptor_;  // declared last: destroyed first
+  std::unique_ptr<VenueSocketAcceptor> acceptor_;  // destroyed before the factories
   std::vector<std::unique_ptr<SessionSlot>> slots_;
   std::map<FIX::SessionID, std::uint32_t> index_;
   std::atomic<bool> stopped_{false};
-  bool abandoned_ = false;
 };
 
 }  // namespace

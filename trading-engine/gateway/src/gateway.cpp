@@ -130,12 +130,20 @@ std::string Gateway::client_key(std::uint32_t session, std::string_view cl_ord_i
   return key;
 }
 
+std::string Gateway::local_exec_id(char kind) const {
+  std::string id(1, kind);
+  id += std::to_string(incarnation_);
+  id += '-';
+  id += std::to_string(++local_exec_ids_);
+  return id;
+}
+
 void Gateway::reject_order(const fix::Request& r, int reason, std::string text,
                            std::vector<Outbound>& replies) const {
   fix::ExecutionReport er;
   er.order_id = "NONE";
   er.cl_ord_id = r.cl_ord_id;
-  er.exec_id = "R-" + std::to_string(r.session) + "-" + std::to_string(r.msg_seq_num);
+  er.exec_id = local_exec_id('R');
   er.exec_type = '8';
   er.ord_status = '8';
   er.ord_rej_reason = reason;
@@ -593,7 +601,7 @@ void Gateway::status(const fix::Request& r, std::vector<Outbound>& replies) cons
       er.ord_status = closed->second.final_status;
       er.leaves_qty = "0";
       er.ord_status_req_id = r.ord_status_req_id;
-      er.exec_id = "S-" + std::to_string(r.session) + "-" + std::to_string(r.msg_seq_num);
+      er.exec_id = local_exec_id('S');
       er.exec_type = 'I';
       replies.push_back({r.session, std::move(er)});
       return;
@@ -602,7 +610,7 @@ void Gateway::status(const fix::Request& r, std::vector<Outbound>& replies) cons
     er.order_id = r.order_id.empty() ? "NONE" : r.order_id;
     er.cl_ord_id = r.cl_ord_id;
     er.ord_status_req_id = r.ord_status_req_id;
-    er.exec_id = "S-" + std::to_string(r.session) + "-" + std::to_string(r.msg_seq_num);
+    er.exec_id = local_exec_id('S');
     er.exec_type = 'I';
     er.ord_status = '8';
     er.symbol = r.symbol;
@@ -613,7 +621,7 @@ void Gateway::status(const fix::Request& r, std::vector<Outbound>& replies) cons
   }
   auto er = report_of(found->second, orders_.at(found->second));
   er.ord_status_req_id = r.ord_status_req_id;
-  er.exec_id = "S-" + std::to_string(r.session) + "-" + std::to_string(r.msg_seq_num);
+  er.exec_id = local_exec_id('S');
   er.exec_type = 'I';
   replies.push_back({r.session, std::move(er)});
 }

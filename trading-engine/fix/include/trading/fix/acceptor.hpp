@@ -2,14 +2,20 @@
 // C++14 and includes no QuickFIX). QuickFIX does the session layer (logon, heartbeats, sequence
 // numbers, resend, validation against the venue's dictionary); this class turns each validated
 // application message into a fix::Request for the Handler and sends the replies.
-// Threads: QuickFIX calls the Handler from one thread per connected session; the send_* calls
-// are thread-safe (QuickFIX locks the session) and are meant for the engine thread.
+// Threads: the Handler is called from one thread per connection; the send calls are
+// thread-safe and never block (the venue's own sockets, src/socket_acceptor.hpp): what the
+// client's socket does not take at once waits in a bounded per-session queue, and a session whose
+// queue overflows is logged out and disconnected with its resend store intact.
 // Backpressure: at most max_in_flight requests per session are between on_request and
 // complete(); the session's thread waits for a slot, so a flooding client is slowed at its own
 // socket and other sessions are not affected.
+// Guaranteed delivery across a crash: the incoming sequence number a session store keeps on disk
+// only passes a message once complete() says it was handled (journaled and answered), so after
+// a kill -9 the venue asks for a resend of every message it consumed but had not handled.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,9 +26,11 @@ namespace trading {
 namespace fix {
 
 struct SessionConfig {
-  std::string venue_comp_id;   // our SenderCompID
-  std::string client_comp_id;  // theirs; a logon from any other CompID is refused
-  std::string account;         // the account orders of this session trade for by default
+  std::string venue_comp_id;    // our SenderCompID
+  std::string client_comp_id;   // theirs; a logon from any other CompID is refused
+  std::string account;          // the account orders of this session trade for by default
+  int reset_on_logon = -1;      // 1/0: this session's own choice; -1: AcceptorSettings'
+  std::string dictionary_path;  // this session's dictionary; empty: AcceptorSettings'
 };
 
 struct AcceptorSettings {
@@ -38,6 +46,16 @@ struct AcceptorSettings {
   std::size_t max_in_flight = 64;  // per session
   // TLS (QuickFIX's SSL acceptor): certificate and key in PEM; empty = plain TCP.
   std::string tls_certificate, tls_private_key;
+  std::size_t max_outbound_bytes = 8u << 20;  // per session: queued replies before a disconnect
+  int logon_timeout_ms = 10'000;              // from accept to a completed logon
+  std::size_t max_connections = 64;           // connections at once, logged on or not
+  // Disconnects and refusals worth an operator's eye: (client CompID or "", what happened).
+  std::function<void(const std::string&, const std::string&)> on_event;
+};
+
+struct ConnectionCounters {
+  std::uint64_t accepted = 0, refused = 0, logon_timeouts = 0, oversize = 0;
+  std::uint64_t overflow_disconnects = 0;
 };
 
 struct SessionStatus {
@@ -47,6 +65,7 @@ struct SessionStatus {
   int next_sender_seq = 0, next_target_seq = 0;
   std::uint64_t requests = 0;
   std::size_t in_flight = 0;
+  std::size_t outbound_bytes = 0;  // replies queued because the client's socket is full
 };
 
 class Handler {
@@ -77,12 +96,17 @@ class FixAcceptor {
   virtual bool send(std::uint32_t session, const MarketDataIncremental& update) = 0;
   virtual bool send(std::uint32_t session, const MarketDataReject& reject) = 0;
   virtual bool send(std::uint32_t session, const SecurityList& list) = 0;
-  // A request of `session` is fully handled: frees its in-flight slot.
+  // A request of `session` is fully handled (journaled and answered): frees its in-flight slot
+  // and lets the session store keep its sequence number. Requests complete in the order they
+  // were received, per session.
   virtual void complete(std::uint32_t session) = 0;
+  // After the last request completed (shutdown): every session store keeps the numbers
+  // QuickFIX holds in memory.
+  virtual void persist_sequence_numbers() = 0;
 
-  // True when stop() had to leave QuickFIX threads behind (stuck in a TLS handshake): the
-  // owner must then not destroy this object (the process is exiting).
-  virtual bool abandoned() const = 0;
+  // The port the acceptor listens on (the chosen one when configured as 0).
+  virtual int port() const = 0;
+  virtual ConnectionCounters connection_counters() const = 0;
 
   virtual std::vector<SessionStatus> sessions() const = 0;
   virtual bool any_logged_on() const = 0;

@@ -92,6 +92,11 @@ class Gateway {
 
   OrderId last_order_id() const { return OrderId(last_order_id_); }
   void set_last_order_id(OrderId id) { last_order_id_ = std::max(last_order_id_, id.value()); }
+  // ExecIDs of reports that are not journaled (gateway rejects, status answers) are
+  // "<kind><incarnation>-<n>": unique for the venue's lifetime when every start of the venue
+  // has its own incarnation number (the app keeps one in the journal directory). Journaled
+  // reports use the journal sequence, which never repeats.
+  void set_incarnation(std::uint64_t incarnation) { incarnation_ = incarnation; }
   std::size_t open_orders() const { return orders_.size(); }
   std::optional<SymbolId> symbol_id(std::string_view name) const;
   const GatewayConfig& config() const { return config_; }
@@ -100,6 +105,7 @@ class Gateway {
   std::string price_text(SymbolId symbol, Price price) const;
 
  private:
+  std::string local_exec_id(char kind) const;
   struct OrderView {
     std::uint32_t session = 0;
     AccountId account;
@@ -150,6 +156,8 @@ class Gateway {
   std::vector<bool> depth_dirty_;        // by symbol: touched since publish_depth()
   bool any_depth_dirty_ = false;
   std::uint64_t last_order_id_ = 0;
+  std::uint64_t incarnation_ = 0;
+  mutable std::uint64_t local_exec_ids_ = 0;  // ExecIDs handed out by local_exec_id()
 };
 
 // The annotation journaled with a command: "<session>|<ClOrdID>".
