@@ -59,7 +59,7 @@ fi
 
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
   step "fuzz: every parser harness for ${FUZZ_SECONDS:-20} s (libFuzzer, ASan + UBSan)"
-  fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store mes_text mes_api mes_ingest"
+  fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store fix_framer mes_text mes_api mes_ingest"
   cmake --preset fuzz >/dev/null
   # shellcheck disable=SC2046
   cmake --build --preset fuzz --target $(printf 'fuzz_%s ' $fuzzers)

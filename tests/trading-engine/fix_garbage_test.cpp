@@ -11,11 +11,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -53,8 +56,12 @@ std::string frame(const std::string& body, int body_length_delta = 0, int checks
 
 class RawSession {
  public:
-  RawSession(int port, std::string comp_id) : comp_id_(std::move(comp_id)) {
+  // receive_buffer > 0: a small SO_RCVBUF, so a client that does not read fills up quickly.
+  RawSession(int port, std::string comp_id, int receive_buffer = 0) : comp_id_(std::move(comp_id)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer > 0) {
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -70,20 +77,53 @@ class RawSession {
     }
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // A send never waits forever on a venue that stopped reading (a slow venue under ASan on a
+    // busy machine takes seconds to drain what a flood put in the socket buffers).
+    timeval timeout{30, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   }
   ~RawSession() { ::close(fd_); }
   bool connected() const { return connected_; }
+  int next_seq() const { return next_seq_; }
+  void set_next_seq(int seq) { next_seq_ = seq; }
+
+  // Like send(), with extra standard header fields after TargetCompID; false when the
+  // connection is gone.
+  bool send_with_header(const std::string& type, const std::string& header,
+                        const std::string& fields) {
+    const int seq = next_seq_++;
+    return send_raw(frame("35=" + type + "|34=" + std::to_string(seq) + "|49=" + comp_id_ +
+                          "|52=" + utc_now() + "|56=VENUE" + (header.empty() ? "" : "|" + header) +
+                          (fields.empty() ? "" : "|" + fields)));
+  }
+
+  // True once the venue closed the connection (read returns 0 or an error) within timeout_ms.
+  bool wait_closed(int timeout_ms) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) > 0) {
+        const ssize_t n = ::read(fd_, buf, sizeof buf);
+        if (n <= 0) return true;
+      }
+    }
+    return false;
+  }
 
   // Sends body fields after the standard header (MsgType first); returns the seq num used.
   int send(const std::string& type, const std::string& fields, int body_length_delta = 0,
            int checksum_delta = 0) {
     const int seq = next_seq_++;
-    send_raw(frame("35=" + type + "|34=" + std::to_string(seq) + "|49=" + comp_id_ +
-                       "|52=" + utc_now() + "|56=VENUE" + (fields.empty() ? "" : "|" + fields),
-                   body_length_delta, checksum_delta));
+    (void)send_raw(frame("35=" + type + "|34=" + std::to_string(seq) + "|49=" + comp_id_ + "|52=" +
+                             utc_now() + "|56=VENUE" + (fields.empty() ? "" : "|" + fields),
+                         body_length_delta, checksum_delta));
     return seq;
   }
-  void send_raw(const std::string& bytes) { (void)!::write(fd_, bytes.data(), bytes.size()); }
+  bool send_raw(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
 
   // The next message whose MsgType is `type` (others are kept in order but skipped); answers
   // ResendRequests with a gap fill so the session goes on.
@@ -159,6 +199,7 @@ std::string order(const std::string& cl, const std::string& qty = "10",
 
 class FixGarbageTest : public ::testing::Test {
  protected:
+  virtual std::vector<std::string> extra_args() const { return {"--fix.max_in_flight=8"}; }
   void SetUp() override {
     test_support::write_file(dir.file("venue.toml"), R"(
 [[instrument]]
@@ -188,16 +229,49 @@ account = "BOB"
 )");
     port = test_support::free_port();
     http_port = test_support::free_port();
-    venue = std::make_unique<test_support::ChildProcess>(
-        std::vector<std::string>{TRADING_ENGINE_BINARY, "--fix.port=" + std::to_string(port),
-                                 "--http.port=" + std::to_string(http_port),
-                                 "--fix.max_in_flight=8", "--admin.token=secret",
-                                 "--venue.file=" + dir.file("venue.toml"),
-                                 "--journal.directory=" + dir.file("journal"),
-                                 "--fix.store_directory=", "--log.level=warn",
-                                 "--fix.log_directory=" + dir.file("fix-log"),
-                                 "--guardrail.evidence_path=" + dir.file("evidence.jsonl")},
-        dir.file("venue.log"));
+    std::vector<std::string> argv{TRADING_ENGINE_BINARY,
+                                  "--fix.port=" + std::to_string(port),
+                                  "--http.port=" + std::to_string(http_port),
+                                  "--admin.token=secret",
+                                  "--venue.file=" + dir.file("venue.toml"),
+                                  "--journal.directory=" + dir.file("journal"),
+                                  "--fix.store_directory=",
+                                  "--log.level=warn",
+                                  "--fix.log_directory=" + dir.file("fix-log"),
+                                  "--guardrail.evidence_path=" + dir.file("evidence.jsonl")};
+    for (const auto& a : extra_args()) argv.push_back(a);
+    venue = std::make_unique<test_support::ChildProcess>(argv, dir.file("venue.log"));
+  }
+  std::pair<int, std::string> http(const std::string& method, const std::string& path,
+                                   const std::string& body = "") const {
+    std::vector<std::string> argv{"/usr/bin/curl",
+                                  "-s",
+                                  "-m",
+                                  "10",
+                                  "-o",
+                                  "-",
+                                  "-w",
+                                  "\n%{http_code}",
+                                  "-X",
+                                  method,
+                                  "-H",
+                                  "Authorization: Bearer secret",
+                                  "http://127.0.0.1:" + std::to_string(http_port) + path};
+    if (!body.empty()) {
+      argv.push_back("-d");
+      argv.push_back(body);
+    }
+    auto r = test_support::run_command(argv);
+    const auto nl = r.second.rfind('\n');
+    const int status = nl == std::string::npos ? 0 : std::atoi(r.second.c_str() + nl + 1);
+    return {status, nl == std::string::npos ? r.second : r.second.substr(0, nl)};
+  }
+  // The value of one sample line of /metrics ("name{labels}"), -1 when absent.
+  double metric(const std::string& sample) const {
+    const std::string text = http("GET", "/metrics").second;
+    const auto at = text.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::atof(text.c_str() + at + sample.size() + 2);
   }
   void TearDown() override {
     venue->signal(SIGTERM);
@@ -331,6 +405,158 @@ TEST_F(FixGarbageTest, AFloodIsHeldToTheInFlightBound) {
   EXPECT_GT(samples.load(), 0);
   EXPECT_LE(max_in_flight.load(), 8) << "never more than --fix.max_in_flight in flight";
   ::testing::Test::RecordProperty("max_in_flight_seen", max_in_flight.load());
+}
+
+// Standard FIX 4.4 that the venue does not use is accepted, not rejected: HandlInst (which most
+// clients always send), routing header tags, Parties; a tag that is not FIX still is refused.
+TEST_F(FixGarbageTest, StandardOptionalTagsAreAcceptedAndIgnored) {
+  RawSession alice(port, "CLIENT1");
+  logon(alice);
+  Fields f;
+  ASSERT_TRUE(alice.send_with_header(
+      "D", "115=DESK1|128=VENUE-ROUTER|50=TRADER7",
+      order("O1") + "|21=1|18=G|100=XVEN|453=1|448=TRADER7|447=D|452=11|528=A"));
+  ASSERT_TRUE(alice.receive("8", f)) << fix_log();
+  EXPECT_EQ(get(f, 11), "O1");
+  EXPECT_EQ(get(f, 150), "0") << get(f, 58);
+  // TransactTime with milliseconds, like SendingTime.
+  EXPECT_EQ(get(f, 60).size(), std::string("20260101-00:00:00.000").size()) << get(f, 60);
+
+  alice.send("D", order("O2") + "|21=7");  // HandlInst has three values in FIX 4.4
+  ASSERT_TRUE(alice.receive("3", f));
+  EXPECT_EQ(get(f, 373), "5") << get(f, 58);  // value is incorrect for this tag
+  alice.send("D", order("O3") + "|5000=x");   // not a FIX tag
+  ASSERT_TRUE(alice.receive("3", f));
+  EXPECT_EQ(get(f, 373), "0");
+}
+
+// The same settings, with a small outbound bound and a short logon timeout.
+class FixHostileTest : public FixGarbageTest {
+ protected:
+  std::vector<std::string> extra_args() const override {
+    return {"--fix.max_outbound_bytes=65536", "--fix.socket_send_buffer=65536",
+            "--fix.logon_timeout_ms=1000", "--fix.max_in_flight=64"};
+  }
+  void a_client_stops_reading();
+};
+
+// The engine on the FIX session threads (--engine.threading=inline): the same guarantees, and
+// SIGTERM (checked in TearDown) does not wait for the dead client.
+class FixHostileInlineTest : public FixHostileTest {
+ protected:
+  std::vector<std::string> extra_args() const override {
+    auto args = FixHostileTest::extra_args();
+    args.push_back("--engine.threading=inline");
+    return args;
+  }
+};
+
+// A client that floods orders and stops reading fills its own outbound queue, is logged out
+// and disconnected; the venue never waits on it: the other session's orders are answered, the
+// admin API answers, readiness stays up; after a reconnect a ResendRequest delivers every
+// report the venue made for it (the resend store is intact).
+TEST_F(FixHostileTest, AClientThatStopsReadingIsCutOffAndNobodyElseWaits) {
+  a_client_stops_reading();
+}
+TEST_F(FixHostileInlineTest, AClientThatStopsReadingIsCutOffAndNobodyElseWaits) {
+  a_client_stops_reading();
+}
+
+void FixHostileTest::a_client_stops_reading() {
+  RawSession alice(port, "CLIENT1");
+  logon(alice);
+  auto bob = std::make_unique<RawSession>(port, "CLIENT2", 4096);
+  logon(*bob);
+
+  std::atomic<bool> bob_cut{false};
+  int flood_errno = 0, flood_sent = 0;
+  std::thread flood([&] {
+    for (int i = 0; i < 400000; ++i) {
+      if (!bob->send_with_header("D", "",
+                                 "11=P" + std::to_string(i) + "|55=ACME|54=2|60=" + utc_now() +
+                                     "|38=1|40=2|44=105.00")) {
+        flood_errno = errno;
+        flood_sent = i;
+        break;
+      }
+    }
+    bob_cut = true;
+  });
+
+  // While Bob floods: every order of Alice is answered, the admin API and /readyz answer.
+  Fields f;
+  int alice_orders = 0;
+  for (; alice_orders < 200 && !bob_cut.load(); ++alice_orders) {
+    alice.send("D", order("A" + std::to_string(alice_orders), "1", "90.00"));
+    ASSERT_TRUE(alice.receive("8", f, 10000)) << "Alice is answered during the flood\n"
+                                              << test_support::read_file(dir.file("venue.log"));
+    EXPECT_EQ(get(f, 11), "A" + std::to_string(alice_orders));
+    if (alice_orders % 10 == 0) {
+      EXPECT_EQ(http("GET", "/admin/v1/book/ACME?depth=1").first, 200);
+      EXPECT_EQ(http("GET", "/readyz").first, 200);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  flood.join();
+  ASSERT_TRUE(bob_cut.load()) << "the flood ended by a disconnect";
+  RecordProperty("bob_orders_before_the_cut", flood_sent);
+  EXPECT_TRUE(bob->wait_closed(10000))
+      << "the venue closed Bob's connection (send failed with "
+      << "errno " << flood_errno << " after " << flood_sent << " orders)";
+  EXPECT_GT(alice_orders, 0);
+  EXPECT_EQ(metric(R"(trading_fix_disconnects_total{reason="outbound_overflow"})"), 1)
+      << test_support::read_file(dir.file("venue.log"))
+      << test_support::read_file(dir.file("fix-log/FIX.4.4-VENUE-CLIENT2.event.current.log"));
+  EXPECT_NE(test_support::read_file(dir.file("venue.log")).find("the client is not reading"),
+            std::string::npos);
+  EXPECT_EQ(http("POST", "/admin/v1/halt", R"({"symbol":"ACME"})").first, 200);
+  EXPECT_EQ(http("POST", "/admin/v1/resume", R"({"symbol":"ACME"})").first, 200);
+  alice.send("D", order("AFTER", "1", "90.00"));
+  ASSERT_TRUE(alice.receive("8", f, 10000));
+  EXPECT_EQ(get(f, 11), "AFTER");
+
+  // What the venue took from Bob before the cut.
+  const std::string sessions = http("GET", "/admin/v1/sessions").second;
+  const auto at = sessions.find(R"("client_comp_id":"CLIENT2")");
+  ASSERT_NE(at, std::string::npos) << sessions;
+  const auto field = sessions.find(R"("requests":)", at);
+  const int taken = std::atoi(sessions.c_str() + field + 11);
+  ASSERT_GT(taken, 0);
+
+  // Reconnect (sequence numbers go on) and ask for everything again.
+  const int next = bob->next_seq();
+  bob.reset();
+  RawSession again(port, "CLIENT2");
+  again.set_next_seq(next);
+  ASSERT_TRUE(again.send_with_header("A", "", "98=0|108=30"));
+  ASSERT_TRUE(again.receive("A", f)) << fix_log();
+  ASSERT_TRUE(again.send_with_header("2", "", "7=1|16=0"));
+  std::set<std::string> resent;
+  while (static_cast<int>(resent.size()) < taken && again.receive("8", f, 10000)) {
+    if (get(f, 43) == "Y") resent.insert(get(f, 11));
+  }
+  EXPECT_EQ(static_cast<int>(resent.size()), taken)
+      << "every order the venue took from Bob has its report in the resend";
+}
+
+// A connection that never logs on is closed after the logon timeout; one that announces a huge
+// message before logon is closed at once instead of being buffered; real clients still trade.
+TEST_F(FixHostileTest, ConnectionsThatDoNotLogOnOrAnnounceHugeMessagesAreClosed) {
+  RawSession silent(port, "CLIENT1");
+  ASSERT_TRUE(silent.connected());
+  RawSession huge(port, "CLIENT1");
+  ASSERT_TRUE(huge.send_raw(std::string("8=FIX.4.4\x01") + "9=400000000\x01" + "35=A\x01"));
+  EXPECT_TRUE(huge.wait_closed(5000)) << "closed before it sends 400 MB";
+  EXPECT_TRUE(silent.wait_closed(10000)) << "closed after the logon timeout";
+  EXPECT_EQ(metric(R"(trading_fix_disconnects_total{reason="logon_timeout"})"), 1);
+  EXPECT_EQ(metric(R"(trading_fix_disconnects_total{reason="oversize_message"})"), 1);
+
+  RawSession alice(port, "CLIENT1");
+  logon(alice);
+  alice.send("D", order("OK1"));
+  Fields f;
+  ASSERT_TRUE(alice.receive("8", f));
+  EXPECT_EQ(get(f, 150), "0");
 }
 
 }  // namespace

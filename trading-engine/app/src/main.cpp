@@ -61,6 +61,8 @@ config::Schema make_schema() {
       .add_int("fix.logon_timeout_ms", 10'000, 100, 600'000,
                "a connection must complete its logon within this time")
       .add_int("fix.max_connections", 64, 1, 10'000, "FIX connections at once, logged on or not")
+      .add_int("fix.socket_send_buffer", 0, 0, 1 << 30,
+               "SO_SNDBUF of each FIX connection in bytes (0: the kernel's, autotuned)")
       .add_int("engine.stall_ms", 2000, 100, 600'000,
                "work waiting (or a batch running) this long makes /readyz answer 503")
       .add_string("fix.tls_certificate", "",
@@ -192,6 +194,8 @@ int main(int argc, char** argv) {
       static_cast<std::size_t>(values.get_int("fix.max_outbound_bytes"));
   options.fix.logon_timeout_ms = static_cast<int>(values.get_int("fix.logon_timeout_ms"));
   options.fix.max_connections = static_cast<std::size_t>(values.get_int("fix.max_connections"));
+  options.fix.socket_send_buffer =
+      static_cast<std::size_t>(values.get_int("fix.socket_send_buffer"));
   options.fix.on_event = [](const std::string& client, const std::string& what) {
     logging::warn("fix", what, {{"session", client.empty() ? "(not logged on)" : client}});
   };

@@ -350,6 +350,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       options.max_outbound_bytes = settings_.max_outbound_bytes;
       options.logon_timeout_ms = settings_.logon_timeout_ms;
       options.max_connections = settings_.max_connections;
+      options.socket_send_buffer = settings_.socket_send_buffer;
       options.on_event = settings_.on_event;
       acceptor_.reset(new VenueSocketAcceptor(*this, *store_, qf_settings_, *log_, options));
       for (auto& slot : slots_) slot->store = store_->find(slot->id);

@@ -83,16 +83,23 @@ class Connection final : public FIX::Responder {
       const int timeout = static_cast<int>(std::max<std::int64_t>(
           0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count()));
       const int ready = ::poll(fds, 2, timeout);
-      if (ready < 0 && errno != EINTR) break;
+      if (ready < 0 && errno != EINTR) {
+        event(std::string("poll: ") + std::strerror(errno));
+        break;
+      }
       if (ready > 0 && (fds[1].revents & POLLIN) != 0) {
         std::uint64_t drained = 0;
         (void)!::read(wake_fd_, &drained, sizeof drained);
       }
-      if (ready > 0 && (fds[0].revents & POLLOUT) != 0 && !flush()) break;
+      if (ready > 0 && (fds[0].revents & POLLOUT) != 0 && !flush()) {
+        event(std::string("send: ") + std::strerror(errno));
+        break;
+      }
       if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
         const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
         if (n <= 0) {
           if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+          if (n < 0 && !closing_.load()) event(std::string("recv: ") + std::strerror(errno));
           break;  // peer closed or reset
         }
         if (!received(buf, static_cast<std::size_t>(n))) break;
@@ -139,10 +146,10 @@ class Connection final : public FIX::Responder {
     // The socket is full: queue the rest for the connection's thread.
     outbound_.emplace_back(*bytes, sent);
     outbound_bytes_ += bytes->size() - sent;
-    const bool own_thread = std::this_thread::get_id() == thread_id_.load();
-    // The connection's own thread (resends, heartbeats) gets more room: it answers a
-    // ResendRequest in one go, and the client is reading then.
-    const std::size_t bound = owner_.options().max_outbound_bytes * (own_thread ? 8 : 1);
+    // The answer to a ResendRequest gets more room: QuickFIX writes it in one go (it has
+    // already read all of it from the store into memory), and the client is reading then.
+    const bool resending = answering_resend_ && std::this_thread::get_id() == thread_id_.load();
+    const std::size_t bound = owner_.options().max_outbound_bytes * (resending ? 64 : 1);
     if (outbound_bytes_ > bound && !overflowed_.load()) {
       overflowed_.store(true);
       overflow_queued_ = outbound_bytes_;
@@ -262,10 +269,16 @@ class Connection final : public FIX::Responder {
   bool deliver(const std::string& message) {
     if (session_ == nullptr && !bind_session(message)) return false;
     try {
+      answering_resend_ = message.find(
+                              "\x01"
+                              "35=2\x01") != std::string::npos;
       session_->next(message, FIX::UtcTimeStamp());
+      answering_resend_ = false;
     } catch (const FIX::InvalidMessage&) {
+      answering_resend_ = false;
       if (!session_->isLoggedOn()) return false;
     } catch (const std::exception& e) {
+      answering_resend_ = false;
       event(std::string("error handling a message: ") + e.what());
       return false;
     }
@@ -394,6 +407,7 @@ class Connection final : public FIX::Responder {
   std::atomic<std::thread::id> thread_id_{};
   SteadyClock::time_point accepted_, linger_until_;
   std::atomic<bool> closing_{false}, overflowed_{false}, finished_{false};
+  std::atomic<bool> answering_resend_{false};  // the thread is in Session::next for a 35=2
 
   // Connection thread only.
   FixFramer framer_;
@@ -480,6 +494,10 @@ void VenueSocketAcceptor::onStart() {
     if (fd < 0) continue;
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (options_.socket_send_buffer > 0) {
+      const int size = static_cast<int>(options_.socket_send_buffer);
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    }
     reap(false);
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_.load() || connections_.size() >= options_.max_connections) {

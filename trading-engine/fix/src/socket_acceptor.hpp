@@ -36,6 +36,7 @@ struct SocketOptions {
   std::size_t max_prelogon_message = 4096;       // BodyLength bound before logon
   std::size_t max_message = 1u << 20;            // BodyLength bound after logon
   std::size_t max_connections = 64;              // connections at once (each has a thread)
+  std::size_t socket_send_buffer = 0;  // SO_SNDBUF of each connection; 0: the kernel default
   // Disconnects and refusals worth an operator's eye: (client CompID or "", what happened).
   // Called from connection threads.
   std::function<void(const std::string&, const std::string&)> on_event;

@@ -49,6 +49,9 @@ struct AcceptorSettings {
   std::size_t max_outbound_bytes = 8u << 20;  // per session: queued replies before a disconnect
   int logon_timeout_ms = 10'000;              // from accept to a completed logon
   std::size_t max_connections = 64;           // connections at once, logged on or not
+  // SO_SNDBUF of each connection (0: the kernel's, which grows to megabytes): with a fixed size
+  // a client that stops reading reaches max_outbound_bytes after a known amount of data.
+  std::size_t socket_send_buffer = 0;
   // Disconnects and refusals worth an operator's eye: (client CompID or "", what happened).
   std::function<void(const std::string&, const std::string&)> on_event;
 };
