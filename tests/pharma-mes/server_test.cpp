@@ -58,7 +58,7 @@ TEST_F(ServerTest, ServesTheApiBehindLoginAndStopsCleanly) {
   const std::string token = login["data"].value("token", "");
   ASSERT_EQ(token.size(), 64u) << "256 random bits, hex";
   r = curl({"-s", "-i", url("/api/v1/users")});
-  EXPECT_NE(r.second.find("401"), std::string::npos) << r.second;
+  EXPECT_EQ(r.second.rfind("HTTP/1.1 401 ", 0), 0u) << "the status line says 401\n" << r.second;
   r = curl({"-s", "-i", "-H", "Authorization: Bearer " + token, url("/api/v1/users")});
   EXPECT_NE(r.second.find("200 OK"), std::string::npos) << r.second;
   EXPECT_NE(r.second.find("Content-Security-Policy"), std::string::npos);

@@ -240,7 +240,7 @@ TEST(Journal, TornTailIsReportedCutAndTheJournalContinues) {
   }
   Engine third(test_config());
   report = recover(third, dir.path());
-  ASSERT_TRUE(report) << report->torn_tail->reason;
+  ASSERT_TRUE(report) << report.error().message;
   EXPECT_EQ(report->records_replayed, 1099u);
   EXPECT_EQ(report->segments, 2u);
   EXPECT_EQ(third.digest(), second.digest());

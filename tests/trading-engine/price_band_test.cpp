@@ -76,7 +76,7 @@ TEST_F(PriceBandTest, MarketOrderStopsAtTheBandAndTheRestIsCanceled) {
 }
 
 TEST_F(PriceBandTest, FokThatWouldNeedAPriceOutsideTheBandDoesNotTrade) {
-  config.instruments[0].reference_price = Price{1000};
+  ASSERT_EQ(engine->band(kAcme).reference(), Price{1000}) << "the band is [950, 1050]";
   run(limit(1, kBob, Side::kSell, 1000, 10), kT0);
   run(limit(2, kBob, Side::kSell, 1100, 10), kT0);
   const auto& ev =
