@@ -46,6 +46,13 @@ TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
   r = run({"user", "lock", "op1", "--as", "admin1"}, "Admin-Passw0rd!");
   EXPECT_EQ(r.first, 1);
   EXPECT_NE(r.second.find("reason_required"), std::string::npos) << r.second;
+  // A misspelt option is refused (exit 2, named), never ignored: here it would have locked the
+  // account without the reason the operator meant to give.
+  r = run({"user", "lock", "op1", "--reson", "on leave", "--as", "admin1"}, "Admin-Passw0rd!");
+  EXPECT_EQ(r.first, 2) << r.second;
+  EXPECT_NE(r.second.find("unknown option --reson"), std::string::npos) << r.second;
+  r = run({"audit", "verify", "--checkpoint", dir.file("kept.txt")});
+  EXPECT_EQ(r.first, 2) << "--checkpoint is not --checkpoints: " << r.second;
   r = run({"user", "lock", "op1", "--reason", "on leave", "--as", "admin1"}, "Admin-Passw0rd!");
   ASSERT_EQ(r.first, 0) << r.second;
   r = run({"audit", "checkpoint"});

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,32 @@ int main(int argc, char** argv) {
   }
   const Args a = parse(argc, argv);
   if (a.words.size() < 2) return usage();
+  // Every option must be one this command takes: a misspelt --reason or --as is an error, not
+  // silently ignored.
+  {
+    static const std::map<std::string, std::set<std::string>> kOptions = {
+        {"db migrate", {}},
+        {"demo seed", {}},
+        {"user add", {"name", "roles", "as"}},
+        {"user lock", {"reason", "as"}},
+        {"user unlock", {"reason", "as"}},
+        {"user reset", {"reason", "as"}},
+        {"audit verify", {"checkpoints"}},
+        {"audit export", {"from"}},
+        {"audit checkpoint", {}},
+    };
+    const std::string command = a.words[0] + " " + a.words[1];
+    const auto known = kOptions.find(command);
+    if (known == kOptions.end()) return usage();
+    for (const auto& [name, value] : a.options) {
+      if (name == "db" || name == "key" || known->second.count(name) != 0) continue;
+      std::string allowed = "--db, --key";
+      for (const auto& k : known->second) allowed += ", --" + k;
+      std::cerr << "pharma-mes: unknown option --" << name << " for '" << command
+                << "' (it takes " << allowed << ")\n";
+      return 2;
+    }
+  }
   const std::string db = a.options.count("db") ? a.options.at("db") : "sqlite://./data/mes.db";
   const std::string key_path =
       a.options.count("key") ? a.options.at("key") : "data/mes-signing.key";
