@@ -136,8 +136,8 @@ int main(int argc, char** argv) {
       if (name == "db" || name == "key" || known->second.count(name) != 0) continue;
       std::string allowed = "--db, --key";
       for (const auto& k : known->second) allowed += ", --" + k;
-      std::cerr << "pharma-mes: unknown option --" << name << " for '" << command
-                << "' (it takes " << allowed << ")\n";
+      std::cerr << "pharma-mes: unknown option --" << name << " for '" << command << "' (it takes "
+                << allowed << ")\n";
       return 2;
     }
   }
