@@ -96,8 +96,9 @@ TEST_F(GuardctlTest, StatusExitCodeFollowsTheVerdict) {
 }
 
 TEST_F(GuardctlTest, UnreachableOrNotAGuardrailExits1) {
-  const int port = test_support::free_port();
-  auto r = guardctl({"status", "http://127.0.0.1:" + std::to_string(port), "--timeout-ms", "500"});
+  const test_support::HeldPort nothing_listens;  // bound, never listening: connections refused
+  auto r = guardctl({"status", "http://127.0.0.1:" + std::to_string(nothing_listens.port()),
+                     "--timeout-ms", "500"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cannot reach"), std::string::npos) << r.err;
   r = guardctl({"status", url + "/guardrail/v1/nothing"});
@@ -206,12 +207,13 @@ TEST(GuardctlBinary, HelpExits0) {
 // The sim binary end to end: serves, turns bad, is rolled back, exits 0 on SIGTERM.
 TEST(GuardrailSimProcess, ServesDetectsAndShutsDownCleanly) {
   test_support::TempDir dir;
-  const int port = test_support::free_port();
-  test_support::ChildProcess sim(
-      {GUARDRAIL_SIM_BIN, "--http.address=127.0.0.1", "--http.port=" + std::to_string(port),
-       "--guardrail.evidence_path=" + dir.file("e.jsonl"), "--sim.degrade_after_s=1.5",
-       "--guardrail.min_samples=50"},
-      dir.file("sim.log"));
+  test_support::ChildProcess sim({GUARDRAIL_SIM_BIN, "--http.address=127.0.0.1", "--http.port=0",
+                                  "--http.port_file=" + dir.file("http.port"),
+                                  "--guardrail.evidence_path=" + dir.file("e.jsonl"),
+                                  "--sim.degrade_after_s=1.5", "--guardrail.min_samples=50"},
+                                 dir.file("sim.log"));
+  const int port = test_support::wait_for_port_file(dir.file("http.port"), sim);
+  ASSERT_NE(port, 0) << test_support::read_file(dir.file("sim.log"));
   http::Client client("127.0.0.1", static_cast<std::uint16_t>(port));
   bool ready = false;
   for (int i = 0; i < 200 && !ready; ++i) {
@@ -248,7 +250,7 @@ TEST(GuardrailSimProcess, BadConfigurationExits2WithOneLineNamingTheKey) {
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("guardrail.latency_window"), std::string::npos) << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
-  const auto [code2, out2] = test_support::run_command({GUARDRAIL_SIM_BIN, "--http.port=0"});
+  const auto [code2, out2] = test_support::run_command({GUARDRAIL_SIM_BIN, "--http.port=70000"});
   EXPECT_EQ(code2, 2);
   EXPECT_NE(out2.find("http.port"), std::string::npos) << out2;
   const auto [code3, out3] = test_support::run_command({GUARDRAIL_SIM_BIN, "--help"});

@@ -27,6 +27,7 @@ PostgresServer::PostgresServer() {
     base = env;
   } else {
     own_dir_ = "/tmp/mes-test-pg-" + std::to_string(getpid());
+    // Unix socket only (scripts/postgres.sh): the number just names the socket file.
     const int port = test_support::free_port();
     const auto [code, out] =
         test_support::run_command({"/bin/bash", GV_SOURCE_DIR "/scripts/postgres.sh", "start",

@@ -4,12 +4,17 @@
 // during a running batch while readings flow, and checks that the batch is where it was, that
 // every reading the broker acknowledged arrives (also those published during the outage), that
 // refused messages are counted, and that the audit trail verifies.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <mqtt/client.h>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -169,14 +174,20 @@ TEST(ReadingSpool, ASinkStoresWhatACrashLeftInTheSpool) {
 class SensorsOverMqtt : public ::testing::Test {
  protected:
   void SetUp() override {
-    mqtt_port_ = test_support::free_port();
-    test_support::write_file(dir.file("mosquitto.conf"),
-                             "listener " + std::to_string(mqtt_port_) +
-                                 " 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                                 "max_queued_messages 1000000\nmax_inflight_messages 100\n");
-    broker_ = std::make_unique<test_support::ChildProcess>(
-        std::vector<std::string>{"/usr/sbin/mosquitto", "-c", dir.file("mosquitto.conf")},
-        dir.file("mosquitto.log"));
+    // Mosquitto cannot listen on port 0 and say which port it got: try free ports until one
+    // binds (another test may take a port between our look and Mosquitto's bind).
+    for (int attempt = 0; attempt < 10 && !broker_; ++attempt) {
+      mqtt_port_ = test_support::free_port();
+      test_support::write_file(dir.file("mosquitto.conf"),
+                               "listener " + std::to_string(mqtt_port_) +
+                                   " 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                                   "max_queued_messages 1000000\nmax_inflight_messages 100\n");
+      broker_ = std::make_unique<test_support::ChildProcess>(
+          std::vector<std::string>{"/usr/sbin/mosquitto", "-c", dir.file("mosquitto.conf")},
+          dir.file("mosquitto.log"));
+      if (!listening(mqtt_port_, *broker_)) broker_.reset();
+    }
+    ASSERT_TRUE(broker_) << test_support::read_file(dir.file("mosquitto.log"));
     auto seeded = test_support::run_command(
         {PHARMA_MES_BINARY, "--db", db(), "--key", dir.file("key"), "demo", "seed"});
     ASSERT_EQ(seeded.first, 0) << seeded.second;
@@ -198,25 +209,38 @@ class SensorsOverMqtt : public ::testing::Test {
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(http_port_) + path;
   }
-  // On a fresh port each time: the old one may have gone to another test while we were down.
+  // True once something accepts TCP connections on the port while `child` runs.
+  static bool listening(int port, test_support::ChildProcess& child) {
+    for (int i = 0; i < 200 && child.wait(0) == -1; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<std::uint16_t>(port));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      ::close(fd);
+      if (ok) return child.wait(0) == -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
+  // On a fresh port each time (port 0, reported in a port file).
   void start_server() {
-    http_port_ = test_support::free_port();
+    std::remove(dir.file("http.port").c_str());
     server_ = std::make_unique<test_support::ChildProcess>(
-        std::vector<std::string>{
-            PHARMA_MES_BINARY, "serve", "--http.port=" + std::to_string(http_port_),
-            "--db.url=" + db(), "--key.path=" + dir.file("key"), "--mqtt.uri=" + mqtt_uri(),
-            "--mqtt.clients=4", "--mqtt.spool_dir=" + dir.file("spool"),
-            "--guardrail.evidence_path=" + dir.file("evidence.jsonl"), "--log.level=warn"},
+        std::vector<std::string>{PHARMA_MES_BINARY, "serve", "--http.port=0",
+                                 "--http.port_file=" + dir.file("http.port"), "--db.url=" + db(),
+                                 "--key.path=" + dir.file("key"), "--mqtt.uri=" + mqtt_uri(),
+                                 "--mqtt.clients=4", "--mqtt.spool_dir=" + dir.file("spool"),
+                                 "--guardrail.evidence_path=" + dir.file("evidence.jsonl"),
+                                 "--log.level=warn"},
         dir.file("server.log"));
+    http_port_ = test_support::wait_for_port_file(dir.file("http.port"), *server_);
+    ASSERT_NE(http_port_, 0) << test_support::read_file(dir.file("server.log"));
     for (int i = 0; i < 200; ++i) {
-      // Ours must still run: after a kill -9 another test's server may have taken the port,
-      // and its /readyz must not be mistaken for ours.
       ASSERT_EQ(server_->wait(0), -1)
-          << "pharma-mes exited (port taken?): " << test_support::read_file(dir.file("server.log"));
+          << "pharma-mes exited: " << test_support::read_file(dir.file("server.log"));
       if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second == "200") {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        ASSERT_EQ(server_->wait(0), -1) << "pharma-mes exited (port taken?): "
-                                        << test_support::read_file(dir.file("server.log"));
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

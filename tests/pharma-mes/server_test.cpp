@@ -21,13 +21,15 @@ class ServerTest : public ::testing::Test {
                                    "admin1", "--name", "Ada Admin", "--roles", "admin"});
     unsetenv("MES_PASSWORD");
     ASSERT_EQ(boot.first, 0) << boot.second;
-    port_ = test_support::free_port();
     server_ = std::make_unique<test_support::ChildProcess>(
-        std::vector<std::string>{PHARMA_MES_BINARY, "serve", "--http.port=" + std::to_string(port_),
-                                 "--db.url=" + db(), "--key.path=" + key(),
+        std::vector<std::string>{PHARMA_MES_BINARY, "serve", "--http.port=0",
+                                 "--http.port_file=" + dir.file("http.port"), "--db.url=" + db(),
+                                 "--key.path=" + key(),
                                  "--guardrail.evidence_path=" + dir.file("evidence.jsonl"),
                                  "--mqtt.enabled=false", "--log.level=warn"},
         dir.file("server.log"));
+    port_ = test_support::wait_for_port_file(dir.file("http.port"), *server_);
+    ASSERT_NE(port_, 0) << test_support::read_file(dir.file("server.log"));
     for (int i = 0; i < 100; ++i) {
       if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second == "200")
         return;

@@ -54,6 +54,31 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+HeldPort::HeldPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+HeldPort::~HeldPort() { ::close(fd_); }
+
+int wait_for_port_file(const std::string& path, ChildProcess& child, int timeout_ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < until) {
+    const std::string text = read_file(path);
+    if (!text.empty() && text.back() == '\n') return std::atoi(text.c_str());
+    if (child.wait(0) != -1) return 0;  // exited
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
+}
+
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& output_file) {
   // Everything is prepared before fork(): the child of a threaded process may only call
   // async-signal-safe functions before exec.
@@ -83,13 +108,15 @@ void ChildProcess::signal(int sig) { ::kill(pid_, sig); }
 int ChildProcess::wait(int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
+    if (reaped_) return exit_code_;
     int status = 0;
     const pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       reaped_ = true;
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-      return -1;
+      exit_code_ = WIFEXITED(status)     ? WEXITSTATUS(status)
+                   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                         : -1;
+      return exit_code_;
     }
     if (std::chrono::steady_clock::now() >= deadline) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -121,14 +122,17 @@ std::function<bool(const FIX::Message&)> of_type(const std::string& type) {
 class Venue {
  public:
   explicit Venue(const test_support::TempDir& dir, std::vector<std::string> extra = {})
-      : dir_(dir),
-        fix_port_(test_support::free_port()),
-        http_port_(test_support::free_port()),
-        extra_(std::move(extra)) {}
+      : dir_(dir), extra_(std::move(extra)) {}
+  // The first start takes free ports (port 0, reported in port files); a restart keeps them, as
+  // a client's configuration would.
   void start() {
+    std::remove(dir_.file("fix.port").c_str());
+    std::remove(dir_.file("http.port").c_str());
     std::vector<std::string> argv = {TRADING_ENGINE_BINARY,
                                      "--fix.port=" + std::to_string(fix_port_),
                                      "--http.port=" + std::to_string(http_port_),
+                                     "--fix.port_file=" + dir_.file("fix.port"),
+                                     "--http.port_file=" + dir_.file("http.port"),
                                      "--journal.directory=" + dir_.file("journal"),
                                      "--fix.store_directory=" + dir_.file("venue-store"),
                                      "--guardrail.evidence_path=" + dir_.file("evidence.jsonl"),
@@ -137,6 +141,10 @@ class Venue {
                                      "--log.level=warn"};
     argv.insert(argv.end(), extra_.begin(), extra_.end());
     process_.reset(new test_support::ChildProcess(argv, dir_.file("venue.log")));
+    fix_port_ = test_support::wait_for_port_file(dir_.file("fix.port"), *process_);
+    http_port_ = test_support::wait_for_port_file(dir_.file("http.port"), *process_);
+    EXPECT_NE(fix_port_, 0) << log();
+    EXPECT_NE(http_port_, 0) << log();
   }
   void kill9() {
     process_->signal(SIGKILL);
@@ -162,7 +170,7 @@ class Venue {
 
  private:
   const test_support::TempDir& dir_;
-  int fix_port_, http_port_;
+  int fix_port_ = 0, http_port_ = 0;
   std::vector<std::string> extra_;
   std::unique_ptr<test_support::ChildProcess> process_;
 };

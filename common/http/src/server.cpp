@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -267,6 +268,15 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   if (!draining.load()) do_accept();
 }
 
+bool write_port_file(const std::string& path, std::uint16_t port) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) return false;
+  const bool written = std::fprintf(f, "%u\n", static_cast<unsigned>(port)) > 0;
+  if (std::fclose(f) != 0 || !written) return false;
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
 Server::Server(ServerOptions options, Router router)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
 
@@ -287,6 +297,10 @@ core::Result<void> Server::start() {
                              std::to_string(d.options.port) + ": " + ec.message());
   }
   d.bound_port = d.acceptor.local_endpoint().port();
+  if (!d.options.port_file.empty() && !write_port_file(d.options.port_file, d.bound_port)) {
+    d.acceptor.close(ec);
+    return core::fail(1, "cannot write the port file " + d.options.port_file);
+  }
   d.running = true;
   d.do_accept();
   for (int i = 0; i < std::max(1, d.options.io_threads); ++i) {

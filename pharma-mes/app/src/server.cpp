@@ -345,9 +345,8 @@ int run_server(int argc, char** argv) {
   }
   const Millis started_at = clock();
   if (mqtt) mqtt->start();
-  logging::info(
-      "pharma-mes", "serving",
-      {{"http_port", values.get_int("http.port")}, {"store", url.substr(0, url.find('?'))}});
+  logging::info("pharma-mes", "serving",
+                {{"http_port", server.port()}, {"store", url.substr(0, url.find('?'))}});
 
   // Silent sensors are checked on a timer, and the guardrail's verdict watched.
   std::mutex stop_mutex;

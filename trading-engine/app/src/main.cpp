@@ -45,6 +45,8 @@ config::Schema make_schema() {
                "commands between snapshots (0: never)")
       .add_int("fix.port", 9878, 0, 65535,
                "FIX acceptor port (0: any free port, logged at start-up)")
+      .add_string("fix.port_file", "",
+                  "write the bound FIX port to this file once listening (tests; empty: none)")
       .add_string("fix.dictionary", TRADING_FIX_DICTIONARY, "the venue's FIX 4.4 dictionary")
       .add_string("fix.store_directory", "data/fix-store",
                   "FIX session store: sequence numbers and sent messages (empty: in memory, "
@@ -321,6 +323,7 @@ int main(int argc, char** argv) {
                       {"next_target_seq", s.next_target_seq},
                       {"requests", s.requests},
                       {"in_flight", s.in_flight},
+                      {"max_in_flight_seen", s.max_in_flight_seen},
                       {"outbound_bytes", s.outbound_bytes}});
     }
     return http::Response::json(200, nlohmann::json{{"data", list}}.dump());
@@ -335,6 +338,13 @@ int main(int argc, char** argv) {
     guardrail.stop();
     return 2;
   }
+  if (const auto file = values.get_string("fix.port_file");
+      !file.empty() && !http::write_port_file(file, static_cast<std::uint16_t>(venue.fix_port()))) {
+    std::fprintf(stderr, "trading-engine: cannot write fix.port_file %s\n", file.c_str());
+    venue.stop(0);
+    guardrail.stop();
+    return 2;
+  }
   if (auto started = server.start(); !started) {
     std::fprintf(stderr, "trading-engine: %s\n", started.error().message.c_str());
     venue.stop(0);
@@ -342,7 +352,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   logging::info("trading-engine", "trading",
-                {{"fix_port", venue.fix_port()}, {"http_port", values.get_int("http.port")}});
+                {{"fix_port", venue.fix_port()}, {"http_port", server.port()}});
 
   const int sig = http::wait_for_shutdown_signal();
   logging::info("trading-engine", "shutting down", {{"signal", sig}});

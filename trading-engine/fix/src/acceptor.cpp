@@ -279,6 +279,7 @@ struct SessionSlot {
   std::mutex mutex;
   std::condition_variable freed;
   std::size_t in_flight = 0;
+  std::size_t in_flight_high = 0;  // the most in flight at once since start
   // (MsgSeqNum, store generation) of the requests in flight, oldest first.
   std::deque<std::pair<int, std::uint64_t>> pending;
   std::atomic<std::uint64_t> requests{0};
@@ -665,6 +666,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       {
         std::lock_guard<std::mutex> lock(const_cast<SessionSlot&>(slot).mutex);
         s.in_flight = slot.in_flight;
+        s.max_in_flight_seen = slot.in_flight_high;
       }
       if (acceptor_) s.outbound_bytes = acceptor_->outbound_bytes(slot.id);
       out.push_back(s);
@@ -703,6 +705,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     }
     if (stopped_.load()) return false;
     ++slot.in_flight;
+    slot.in_flight_high = std::max(slot.in_flight_high, slot.in_flight);
     slot.pending.emplace_back(msg_seq_num, slot.store != nullptr ? slot.store->generation() : 0);
     return true;
   }

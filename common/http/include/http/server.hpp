@@ -28,7 +28,13 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::size_t max_connections = 4096;                // beyond this, new connections are closed
   std::string server_name = "gv";
+  // Once listening, the bound port is written here (a decimal and a newline, renamed into
+  // place): how a test learns the port of a server started on port 0. Empty: none.
+  std::string port_file;
 };
+
+// Writes `port` to `path` atomically (write to path.tmp, rename). False when it cannot.
+bool write_port_file(const std::string& path, std::uint16_t port);
 
 class Server {
  public:

@@ -68,7 +68,8 @@ struct SessionStatus {
   int next_sender_seq = 0, next_target_seq = 0;
   std::uint64_t requests = 0;
   std::size_t in_flight = 0;
-  std::size_t outbound_bytes = 0;  // replies queued because the client's socket is full
+  std::size_t max_in_flight_seen = 0;  // high-water mark since start, taken where it is enforced
+  std::size_t outbound_bytes = 0;      // replies queued because the client's socket is full
 };
 
 class Handler {
