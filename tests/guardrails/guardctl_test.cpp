@@ -3,7 +3,10 @@
 
 #include <signal.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <sstream>
+#include <streambuf>
 #include <thread>
 
 #include "guardrails/cli/guardctl.hpp"
@@ -22,6 +25,41 @@ using guardrails::cli::run_guardctl;
 struct Run {
   int code;
   std::string out, err;
+};
+
+// An output stream another thread can wait on: "has guardctl printed X yet?".
+class WatchedOutput : public std::streambuf {
+ public:
+  bool wait_for(const std::string& text, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return text_.find(text) != std::string::npos; });
+  }
+  std::string text() {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) append(std::string(1, static_cast<char>(c)));
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    append(std::string(s, static_cast<std::size_t>(n)));
+    return n;
+  }
+
+ private:
+  void append(const std::string& more) {
+    {
+      std::lock_guard lock(mutex_);
+      text_ += more;
+    }
+    changed_.notify_all();
+  }
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string text_;
 };
 
 Run guardctl(std::vector<std::string> args) {
@@ -112,14 +150,21 @@ TEST_F(GuardctlTest, WatchEndsOnPromoteOrRollbackOrTimeout) {
   EXPECT_NE(r.err.find("still on hold"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("hold"), std::string::npos) << r.out;
 
-  std::thread later([&] {
-    std::this_thread::sleep_for(200ms);
-    traffic(20, 1);
+  // The watch must see the hold first, then the promote the traffic brings: the traffic starts
+  // once the watch has printed a hold.
+  WatchedOutput watched;
+  std::ostream watch_out(&watched);
+  std::ostringstream watch_err;
+  int watch_code = -1;
+  std::thread watch([&] {
+    watch_code = run_guardctl({"watch", url, "--timeout", "10", "--interval-ms", "50"}, watch_out,
+                              watch_err);
   });
-  r = guardctl({"watch", url, "--timeout", "10", "--interval-ms", "50"});
-  later.join();
-  EXPECT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("promote"), std::string::npos) << r.out;
+  ASSERT_TRUE(watched.wait_for("hold", 10s)) << watched.text();
+  traffic(20, 1);
+  watch.join();
+  EXPECT_EQ(watch_code, 0) << watched.text() << watch_err.str();
+  EXPECT_LT(watched.text().find("hold"), watched.text().find("promote")) << watched.text();
 
   for (int i = 0; i < 3; ++i) traffic(50, 200);
   r = guardctl({"watch", url, "--timeout", "5", "--interval-ms", "50"});

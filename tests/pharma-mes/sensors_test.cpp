@@ -323,13 +323,37 @@ TEST_F(SensorsOverMqtt, KillNineDuringARunningBatchLosesNoReadingAndNoCommand) {
   test_support::ChildProcess sim({MES_SENSOR_SIM_BINARY, "--mqtt.uri=" + mqtt_uri(), "--rate=1500",
                                   "--count=" + std::to_string(kReadings), "--silent="},
                                  dir.file("sim.json"));
+  // The test watches the readings on the broker itself, so each phase waits for what it needs
+  // instead of sleeping: pharma-mes storing readings before each kill, and readings published
+  // while it is down.
+  mqtt::client observer(mqtt_uri(), "test-observer");
+  mqtt::connect_options observer_options;
+  observer_options.set_clean_session(true);
+  observer.connect(observer_options);
+  observer.start_consuming();
+  observer.subscribe("plant/+/+/reading", 0);
+  mqtt::const_message_ptr message;
+  const auto published = [&](int n) {  // waits for n more readings on the broker
+    int seen = 0;
+    for (int i = 0; i < 3000 && seen < n; ++i) {
+      if (observer.try_consume_message_for(&message, std::chrono::milliseconds(20))) ++seen;
+    }
+    return seen >= n;
+  };
   for (int kill = 0; kill < 2; ++kill) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    const long long before = distinct_readings();
+    for (int i = 0; i < 600 && distinct_readings() < before + 300; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GE(distinct_readings(), before + 300) << "pharma-mes stores readings before the kill";
     server_->signal(SIGKILL);
     ASSERT_EQ(server_->wait(10'000), 128 + SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // published while it is down
+    while (observer.try_consume_message_for(&message, std::chrono::milliseconds(0))) {
+    }
+    ASSERT_TRUE(published(300)) << "readings published while pharma-mes is down";
     start_server();
   }
+  observer.disconnect();
   ASSERT_EQ(sim.wait(60'000), 0) << test_support::read_file(dir.file("sim.json"));
   const json summary =
       json::parse(test_support::read_file(dir.file("sim.json"))
