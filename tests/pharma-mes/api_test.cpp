@@ -246,7 +246,40 @@ TEST_P(ApiTest, TheOpenApiFileMatchesTheRoutes) {
   for (const auto& d : documented) EXPECT_TRUE(routed.contains(d)) << d << " has no route";
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, ApiTest, ::testing::Values("sqlite"),
+// The login limit cannot be reset by flooding it with new keys (user ids, addresses): when its
+// table is full it forgets only expired keys and otherwise refuses new ones.
+TEST_P(ApiTest, FloodingTheLoginLimitWithNewKeysResetsNobody) {
+  api::ApiOptions options;
+  options.login_attempts_per_minute = 3;
+  options.max_login_keys = 8;
+  http::Router router;
+  api::Api small(
+      *mes_, *store_, [this] { return now_.load(); },
+      [this] { return "token-" + std::to_string(++tokens_); }, options);
+  small.add_routes(router);
+  // The victim's attempts come from one address; the flood from a new address each time.
+  const auto attempt = [&](const std::string& user, const std::string& from) {
+    http::Request r;
+    r.method = "POST";
+    r.target = r.path = "/api/v1/login";
+    r.body = R"({"user_id":")" + user + R"(","password":"wrong-password"})";
+    r.remote_address = from + ":5555";
+    return router.route(r).status;
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt("op1", "10.9.9.9"), 401);
+  EXPECT_EQ(attempt("op1", "10.9.9.9"), 429) << "op1 is at its limit";
+  int refused_new = 0;
+  for (int i = 0; i < 50; ++i) {
+    refused_new += attempt("flood-" + std::to_string(i), "10.2.0." + std::to_string(i)) == 429;
+  }
+  EXPECT_GT(refused_new, 0) << "a full table refuses new keys";
+  EXPECT_EQ(attempt("op1", "10.9.9.9"), 429) << "the flood did not reset op1's count";
+  advance(61'000);
+  EXPECT_EQ(attempt("op1", "10.9.9.9"), 401) << "after the minute op1 may try again";
+  EXPECT_EQ(attempt("someone-new", "10.3.0.1"), 401) << "expired keys made room";
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, ApiTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& test_info) { return test_info.param; });
 
 }  // namespace

@@ -251,13 +251,22 @@ void Api::save_vetting(const std::string& token, RoleSet roles, Millis at) {
 bool Api::login_allowed(const std::string& key) {
   std::lock_guard lock(mutex_);
   const Millis now = clock_();
-  auto& attempts = login_attempts_[key];
-  attempts.erase(
-      std::remove_if(attempts.begin(), attempts.end(), [&](Millis t) { return now - t >= 60'000; }),
-      attempts.end());
+  const auto expired = [&](Millis t) { return now - t >= 60'000; };
+  auto found = login_attempts_.find(key);
+  if (found == login_attempts_.end()) {
+    if (login_attempts_.size() >= options_.max_login_keys) {
+      // Full: forget only keys whose last attempt is over a minute old (their count is zero).
+      std::erase_if(login_attempts_, [&](const auto& entry) {
+        return entry.second.empty() || expired(entry.second.back());
+      });
+      if (login_attempts_.size() >= options_.max_login_keys) return false;  // fail closed
+    }
+    found = login_attempts_.emplace(key, std::vector<Millis>{}).first;
+  }
+  auto& attempts = found->second;
+  attempts.erase(std::remove_if(attempts.begin(), attempts.end(), expired), attempts.end());
   if (static_cast<int>(attempts.size()) >= options_.login_attempts_per_minute) return false;
   attempts.push_back(now);
-  if (login_attempts_.size() > 100'000) login_attempts_.clear();  // bounded memory under attack
   return true;
 }
 

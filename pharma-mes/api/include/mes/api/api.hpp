@@ -24,6 +24,10 @@ namespace mes::api {
 struct ApiOptions {
   Millis session_idle_timeout = 15 * 60 * 1000;
   int login_attempts_per_minute = 10;  // per remote address and per user id
+  // Remote addresses and user ids tracked at once by the login limit. When full, keys whose
+  // minute has passed are dropped; if it is still full, an attempt under a new key is refused
+  // (429) rather than any key forgotten: flooding the table never resets anyone's count.
+  std::size_t max_login_keys = 100'000;
   // Called after every API request with its route pattern, status and duration (metrics, the
   // guardrail). Must be thread-safe and cheap.
   std::function<void(const std::string& pattern, int status, std::int64_t nanos)> on_request;
