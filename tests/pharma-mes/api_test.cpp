@@ -18,8 +18,8 @@ using json = nlohmann::json;
 class ApiTest : public MesTest {
  protected:
   void SetUp() override {
-    MesTest::SetUp();
-    add_users();
+    ASSERT_NO_FATAL_FAILURE(MesTest::SetUp());
+    ASSERT_NO_FATAL_FAILURE(add_users());
     api_ = std::make_unique<api::Api>(
         *mes_, *store_, [this] { return now_.load(); },
         [this] { return "token-" + std::to_string(++tokens_); });
@@ -164,8 +164,8 @@ TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {
 // every signature and escaped text.
 TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
   config_.passwords.max_age_days = 0;
-  add_plant_and_master();
-  run_batch("B-1", /*speed=*/30);  // out of limits: a deviation
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-1", /*speed=*/30));  // out of limits: a deviation
   ASSERT_TRUE(
       mes_->open_deviation("op1", "B-1", "operator", "<script>alert(1)</script>, \"quoted\""));
   const std::string qa = login("qa1");

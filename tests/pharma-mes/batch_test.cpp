@@ -13,9 +13,9 @@ class BatchTest : public MesTest {
  protected:
   void SetUp() override {
     config_.passwords.max_age_days = 0;  // these tests move the clock by months
-    MesTest::SetUp();
-    add_users();
-    add_plant_and_master();
+    ASSERT_NO_FATAL_FAILURE(MesTest::SetUp());
+    ASSERT_NO_FATAL_FAILURE(add_users());
+    ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
   }
   // R-101 is left dirty by a batch: clean it for the next one.
   void clean_reactor() {
@@ -32,7 +32,7 @@ class BatchTest : public MesTest {
 };
 
 TEST_P(BatchTest, AWholeBatchFromCreationToQaReleaseVerifies) {
-  run_batch("B-001");
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-001"));
   auto exceptions = mes_->review_by_exception("qa1", "B-001");
   ASSERT_TRUE(exceptions);
   EXPECT_TRUE(exceptions->empty())
@@ -56,7 +56,7 @@ TEST_P(BatchTest, AWholeBatchFromCreationToQaReleaseVerifies) {
 }
 
 TEST_P(BatchTest, OutOfLimitValuesOpenADeviationThatBlocksReleaseUntilClosed) {
-  run_batch("B-002", /*speed=*/30);  // speed limits are 15..25 rpm
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-002", /*speed=*/30));  // speed limits are 15..25 rpm
   auto exceptions = mes_->review_by_exception("qa1", "B-002");
   ASSERT_TRUE(exceptions);
   std::vector<std::string> kinds;
@@ -172,7 +172,7 @@ TEST_P(BatchTest, HoldReachesTheRunningStepAndRestartResumesIt) {
 }
 
 TEST_P(BatchTest, EquipmentMustBeCleanFreeAndCalibrated) {
-  run_batch("B-006");
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-006"));
   ASSERT_TRUE(mes_->create_batch("sup1", "B-007", "TABLET@1", 100));
   ASSERT_TRUE(mes_->command_batch("op1", "B-007", Command::kStart, ""));
   const auto dirty = mes_->start_step("op1", "B-007", 1, "R-101");

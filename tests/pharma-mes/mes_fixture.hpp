@@ -42,7 +42,7 @@ class MesTest : public ::testing::TestWithParam<std::string> {
     } else {
       url_ = "sqlite://" + dir_.file("mes.db");
     }
-    open();
+    ASSERT_NO_FATAL_FAILURE(open());
   }
   void open() {
     mes_.reset();

@@ -14,9 +14,9 @@ class MonitoringTest : public MesTest {
  protected:
   void SetUp() override {
     config_.passwords.max_age_days = 0;
-    MesTest::SetUp();
-    add_users();
-    add_plant_and_master();
+    ASSERT_NO_FATAL_FAILURE(MesTest::SetUp());
+    ASSERT_NO_FATAL_FAILURE(add_users());
+    ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
     Sensor s{"TT-101", "Solids", "temperature", "C", 18, 25, 15, 30, 60, now_ + 30 * kDay};
     ASSERT_TRUE(mes_->add_sensor("sup1", s));
   }
@@ -108,10 +108,11 @@ TEST_P(MonitoringTest, KpisCountIntactRightFirstTimeYieldAndCycleTime) {
   ASSERT_TRUE(k);
   EXPECT_EQ(k->terminal, 0);
   EXPECT_DOUBLE_EQ(k->integrity, 1.0);
-  run_batch("B-1");
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-1"));
   ASSERT_TRUE(mes_->record_output("op1", "B-1", 95));
   ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
-  run_batch("B-2", /*speed=*/30);  // out of limits: a deviation, not right first time
+  ASSERT_NO_FATAL_FAILURE(
+      run_batch("B-2", /*speed=*/30));  // out of limits: a deviation, not right first time
   k = mes_->kpis();
   ASSERT_TRUE(k);
   EXPECT_EQ(k->terminal, 2);
@@ -135,11 +136,12 @@ TEST_P(MonitoringTest, KpisCountIntactRightFirstTimeYieldAndCycleTime) {
 // lost its verification behind the application's back is named.
 TEST_P(MonitoringTest, BatchIntegrityNamesSoftwareFaultsOnly) {
   const Millis start = now_.load();
-  run_batch("B-1");
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-1"));
   ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
   advance(kMinute);
   const Millis since = now_.load();
-  run_batch("B-2", /*speed=*/30);  // out of limits: an open deviation, still intact here
+  ASSERT_NO_FATAL_FAILURE(
+      run_batch("B-2", /*speed=*/30));  // out of limits: an open deviation, still intact here
   auto all = mes_->batch_integrity(start);
   ASSERT_TRUE(all) << all.error().message;
   ASSERT_EQ(all->size(), 2u);

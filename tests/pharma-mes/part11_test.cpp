@@ -14,8 +14,8 @@ std::size_t count_if_entry(const std::vector<AuditEntry>& trail,
 // 11.10(d),(g): only authorised individuals, and each only what their role allows; admins
 // administer users but cannot sign.
 TEST_P(MesTest, Part11_10_d_g_AccessAndAuthorityChecks) {
-  add_users();
-  add_plant_and_master();
+  ASSERT_NO_FATAL_FAILURE(add_users());
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
   auto refused = mes_->create_batch("op1", "B-1", "TABLET@1", 100);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Code::kForbidden) << "operators do not create batches";
@@ -52,8 +52,8 @@ TEST_P(MesTest, Part11_10_d_g_AccessAndAuthorityChecks) {
 TEST_P(MesTest, Part11_300_IdentificationCodesAndPasswords) {
   config_.passwords.max_failed_logins = 3;
   config_.passwords.max_age_days = 30;
-  open();
-  add_users();
+  ASSERT_NO_FATAL_FAILURE(open());
+  ASSERT_NO_FATAL_FAILURE(add_users());
   const auto op1 = mes_->user("op1");
   ASSERT_TRUE(op1);
   EXPECT_EQ(op1->password_hash.rfind("$argon2id$", 0), 0u) << op1->password_hash;
@@ -101,7 +101,7 @@ TEST_P(MesTest, Part11_300_IdentificationCodesAndPasswords) {
 // 11.200: both components for the first signing of a session, the password alone later, both
 // again after the idle timeout; a wrong password is refused and counts as a failed login.
 TEST_P(MesTest, Part11_200_ElectronicSignatureComponents) {
-  add_users();
+  ASSERT_NO_FATAL_FAILURE(add_users());
   ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-1", "API-1", 5, "kg", 0, {}}));
   ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-2", "API-1", 5, "kg", 0, {}}));
   ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-3", "API-1", 5, "kg", 0, {}}));
@@ -134,8 +134,8 @@ TEST_P(MesTest, Part11_200_ElectronicSignatureComponents) {
 // 11.50 / 11.70: the signature shows printed name, UTC time and meaning; it is linked to one
 // version of one record; a copied signature or a record edited after signing is detected.
 TEST_P(MesTest, Part11_50_70_SignatureManifestationAndLinking) {
-  add_users();
-  add_plant_and_master();
+  ASSERT_NO_FATAL_FAILURE(add_users());
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
   auto sigs = store_->all_signatures();
   ASSERT_TRUE(sigs);
   const auto approval = std::find_if(sigs->begin(), sigs->end(), [](const Signature& s) {
@@ -192,8 +192,8 @@ TEST_P(MesTest, Part11_50_70_SignatureManifestationAndLinking) {
 // 11.10(e): who, what, old and new value, why and when, for every change; append-only in the
 // database; records are voided, never deleted; a change without a reason is refused.
 TEST_P(MesTest, Part11_10_e_AuditTrail) {
-  add_users();
-  add_plant_and_master();
+  ASSERT_NO_FATAL_FAILURE(add_users());
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
   const Millis before = now_.load();
   advance(5000);
   EXPECT_EQ(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kDirty, "").error().code,
@@ -249,8 +249,8 @@ TEST_P(MesTest, Part11_10_e_AuditTrail) {
 // 11.10(c),(e) tamper evidence: the chain, signed checkpoints an auditor can keep, and verify()
 // naming the altered entry.
 TEST_P(MesTest, Part11_10_c_e_TamperEvidenceWithSignedCheckpoints) {
-  add_users();
-  add_plant_and_master();
+  ASSERT_NO_FATAL_FAILURE(add_users());
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
   auto cp = mes_->checkpoint();
   ASSERT_TRUE(cp) << cp.error().message;
   const std::string exported = checkpoint_line(*cp);
@@ -264,8 +264,8 @@ TEST_P(MesTest, Part11_10_c_e_TamperEvidenceWithSignedCheckpoints) {
 
 // 11.10(f),(h): steps in their order; devices must be registered.
 TEST_P(MesTest, Part11_10_f_h_SequencingAndDeviceChecks) {
-  add_users();
-  add_plant_and_master();
+  ASSERT_NO_FATAL_FAILURE(add_users());
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
   ASSERT_TRUE(mes_->create_batch("sup1", "B-1", "TABLET@1", 100));
   EXPECT_EQ(mes_->start_step("op1", "B-1", 1, "R-101").error().code, Code::kOutOfSequence)
       << "not before the batch is started";

@@ -9,10 +9,10 @@ using namespace mes_test;
 class TamperTest : public MesTest {
  protected:
   void SetUp() override {
-    MesTest::SetUp();
-    add_users();
-    add_plant_and_master();
-    run_batch("B-001");
+    ASSERT_NO_FATAL_FAILURE(MesTest::SetUp());
+    ASSERT_NO_FATAL_FAILURE(add_users());
+    ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
+    ASSERT_NO_FATAL_FAILURE(run_batch("B-001"));
     auto qa = session("qa1");
     ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-001", both("qa1")));
     ASSERT_TRUE(mes_->release_batch("qa1", qa, "B-001", true, "ok",
