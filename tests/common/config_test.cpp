@@ -52,14 +52,17 @@ TEST(Config, FileThenEnvThenFlagsOverride) {
   EXPECT_EQ(from_file->values.source("http.port"), "file");
 
   auto from_env = load({"--config", dir.file("c.toml")}, {{"SVC_HTTP_PORT", "9100"}});
+  ASSERT_TRUE(from_env) << from_env.error().message;
   EXPECT_EQ(from_env->values.get_int("http.port"), 9100);
   EXPECT_EQ(from_env->values.source("http.port"), "env");
 
   auto from_flag =
       load({"--config", dir.file("c.toml"), "--http.port=9200"}, {{"SVC_HTTP_PORT", "9100"}});
+  ASSERT_TRUE(from_flag) << from_flag.error().message;
   EXPECT_EQ(from_flag->values.get_int("http.port"), 9200);
   EXPECT_EQ(from_flag->values.source("http.port"), "flag");
   auto separate = load({"--http.port", "9300", "--journal.fsync=yes"});
+  ASSERT_TRUE(separate) << separate.error().message;
   EXPECT_EQ(separate->values.get_int("http.port"), 9300);
   EXPECT_TRUE(separate->values.get_bool("journal.fsync"));
 }
@@ -140,6 +143,7 @@ TEST(Config, HelpListsEverySettingWithItsEnvName) {
 
 TEST(Config, CanonicalTextRedactsSecrets) {
   auto r = load({"--auth.token=hunter2"});
+  ASSERT_TRUE(r) << r.error().message;
   const auto text = r->values.canonical_text();
   EXPECT_EQ(text.find("hunter2"), std::string::npos);
   EXPECT_NE(text.find("auth.token=<redacted>"), std::string::npos);

@@ -135,6 +135,7 @@ TEST(Esign, SealLinksTheSignatureToOneRecordVersion) {
   renamed.meaning = Meaning::kApproved;
   EXPECT_EQ(check_signature(renamed, "batch", "B-001", h, pk), SignatureCheck::kSealBroken);
   const auto other = crypto::SigningKey::from_seed(std::string(32, 'x'));
+  ASSERT_TRUE(other);
   EXPECT_EQ(check_signature(s, "batch", "B-001", h, other->public_key_hex()),
             SignatureCheck::kSealBroken);
 }

@@ -133,6 +133,7 @@ TEST(AuditChain, SignedCheckpointsCatchARewrittenPrefixAndTruncation) {
 
   // A checkpoint forged with another key, or edited.
   const auto other = crypto::SigningKey::from_seed(std::string(32, 'o'));
+  ASSERT_TRUE(other);
   const Checkpoint forged = sign_checkpoint(40, rewritten[39].hash, 1, *other);
   p = verify(rewritten, {forged}, key->public_key_hex());
   ASSERT_TRUE(p);
@@ -146,6 +147,7 @@ TEST(AuditChain, SignedCheckpointsCatchARewrittenPrefixAndTruncation) {
 
 TEST(AuditChain, CheckpointLinesRoundTrip) {
   const auto key = crypto::SigningKey::from_seed(std::string(32, 'l'));
+  ASSERT_TRUE(key);
   const Checkpoint cp = sign_checkpoint(7, std::string(64, 'a'), 1234, *key);
   EXPECT_EQ(parse_checkpoint_line(checkpoint_line(cp)), cp);
   EXPECT_FALSE(parse_checkpoint_line("7 abc 1234"));

@@ -149,6 +149,7 @@ TEST_P(StoreTest, TheDatabaseRefusesUpdatesAndDeletesOfTheTrail) {
 
 TEST_P(StoreTest, ConcurrentWritersAreCommittedInGroupsWithAnUnbrokenChain) {
   auto s = open();
+  ASSERT_TRUE(s);
   constexpr int kThreads = 8, kEach = 150;
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -174,6 +175,7 @@ TEST_P(StoreTest, ConcurrentWritersAreCommittedInGroupsWithAnUnbrokenChain) {
 TEST_P(StoreTest, ReopeningContinuesTheChainAndRefusesANewerSchema) {
   {
     auto s = open();
+    ASSERT_TRUE(s);
     for (int i = 0; i < 5; ++i) {
       ASSERT_TRUE(
           s->transact([&](Transaction& tx) { return create_lot(tx, "L" + std::to_string(i)); }));

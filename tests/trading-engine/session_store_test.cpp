@@ -59,6 +59,7 @@ TEST(SessionStore, NewStoreStartsAtOneAndEverythingSurvivesAReopen) {
   test_support::TempDir dir;
   {
     auto store = open_store(dir.path(), 1234);
+    ASSERT_TRUE(store);
     EXPECT_EQ(store->next_sender(), 1);
     EXPECT_EQ(store->next_target(), 1);
     EXPECT_EQ(store->creation_time_ms(), 1234);
@@ -67,6 +68,7 @@ TEST(SessionStore, NewStoreStartsAtOneAndEverythingSurvivesAReopen) {
     store->set_next_target(7);
   }
   auto store = open_store(dir.path(), 9999);
+  ASSERT_TRUE(store);
   EXPECT_EQ(store->next_sender(), 5);
   EXPECT_EQ(store->next_target(), 7);
   EXPECT_EQ(store->creation_time_ms(), 1234);  // the original, not the reopen time
@@ -82,6 +84,7 @@ TEST(SessionStore, GetReturnsTheRangeInOrderAndARewriteReplaces) {
   test_support::TempDir dir;
   {
     auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
     for (int s = 1; s <= 10; ++s) put(*store, s, fix_message(s, "a"));
     const auto some = get(*store, 3, 5);
     ASSERT_EQ(some.size(), 3u);
@@ -96,6 +99,7 @@ TEST(SessionStore, GetReturnsTheRangeInOrderAndARewriteReplaces) {
     EXPECT_EQ(store->message_count(), 12u);
   }
   auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
   EXPECT_EQ(get(*store, 4, 4), std::vector<std::string>{fix_message(4, "replaced")});
   const auto tail = get(*store, 10, 30);
   ASSERT_EQ(tail.size(), 3u);
@@ -109,10 +113,12 @@ TEST(SessionStore, GrowsPastItsFirstReservation) {
   const int count = 40'000;  // ~14 MB: past the first 4 MiB and two growths
   {
     auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
     for (int s = 1; s <= count; ++s) put(*store, s, fix_message(s, padding));
     store->set_next_sender(count + 1);
   }
   auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
   EXPECT_EQ(store->message_count(), static_cast<std::size_t>(count));
   EXPECT_EQ(store->next_sender(), count + 1);
   const auto all = get(*store, 1, count);
@@ -125,6 +131,7 @@ TEST(SessionStore, ResetForgetsMessagesAndNumbers) {
   test_support::TempDir dir;
   {
     auto store = open_store(dir.path(), 1000);
+    ASSERT_TRUE(store);
     for (int s = 1; s <= 100; ++s) put(*store, s, fix_message(s, "before"));
     store->set_next_sender(101);
     store->set_next_target(55);
@@ -137,6 +144,7 @@ TEST(SessionStore, ResetForgetsMessagesAndNumbers) {
     put(*store, 1, fix_message(1, "after"));
   }
   auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
   EXPECT_EQ(store->creation_time_ms(), 2000);
   EXPECT_EQ(get(*store, 1, 100), std::vector<std::string>{fix_message(1, "after")});
   EXPECT_EQ(store->damaged_tail_offset(), 0u);
@@ -148,6 +156,7 @@ TEST(SessionStore, ADamagedTailIsCutAtTheLastWholeMessage) {
   std::uint64_t third_at = 0;
   {
     auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
     put(*store, 1, fix_message(1, "one"));
     put(*store, 2, fix_message(2, "two"));
     third_at = store->bytes_used();
@@ -160,11 +169,13 @@ TEST(SessionStore, ADamagedTailIsCutAtTheLastWholeMessage) {
   }
   {
     auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
     EXPECT_EQ(store->damaged_tail_offset(), third_at);
     EXPECT_EQ(get(*store, 1, 10).size(), 2u);
     put(*store, 3, fix_message(3, "three again"));
   }
   auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
   EXPECT_EQ(store->damaged_tail_offset(), 0u);
   const auto all = get(*store, 1, 10);
   ASSERT_EQ(all.size(), 3u);
@@ -187,6 +198,7 @@ TEST(SessionStore, ForeignDamagedOrLockedFilesAreRefusedWithAReason) {
   EXPECT_NE(error.find("not a FIX message store"), std::string::npos) << error;
 
   auto first = open_store(dir.path());
+  ASSERT_TRUE(first);
   error.clear();
   EXPECT_FALSE(MappedSessionStore::open(dir.path(), "FIX.4.4-VENUE-CLIENT1", 1, &error));
   EXPECT_NE(error.find("in use by another process"), std::string::npos) << error;
@@ -198,6 +210,7 @@ TEST(SessionStore, ForeignDamagedOrLockedFilesAreRefusedWithAReason) {
 TEST(SessionStore, BadMessagesAreRefusedAndChangeNothing) {
   test_support::TempDir dir;
   auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
   std::string error;
   EXPECT_FALSE(store->set(0, "x", 1, &error));
   EXPECT_NE(error.find("not positive"), std::string::npos) << error;
