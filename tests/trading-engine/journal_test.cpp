@@ -488,21 +488,89 @@ TEST(Snapshot, RestoresRiskHaltsBandsAndClientKeysNotJustBooks) {
       HaltReason::kLimitUpLimitDown);
 }
 
-TEST(Snapshot, DamagedPayloadsAreRefusedNotTrusted) {
-  // Words that pass the checksum but not the engine's validation: each is refused with a reason.
+// Feeds `words` to a fresh engine's load_state; returns its complaint ("" when accepted).
+std::string load_words(const std::vector<std::uint64_t>& words) {
+  Engine fresh(test_config());
+  std::size_t at = 0;
+  return fresh.load_state([&](std::uint64_t& v) {
+    if (at >= words.size()) return false;
+    v = words[at++];
+    return true;
+  });
+}
+
+TEST(Snapshot, TruncatedPayloadsAreRefused) {
   Engine engine(test_config());
+  std::vector<Event> events;
+  engine.apply(limit(1, kAlice, Side::kBuy, 1000, 10), events);
   std::vector<std::uint64_t> words;
   engine.save_state([&](std::uint64_t v) { words.push_back(v); });
+  ASSERT_EQ(load_words(words), "");
   for (std::size_t cut = 0; cut < words.size(); ++cut) {
-    Engine fresh(test_config());
-    std::size_t at = 0;
-    const std::string problem = fresh.load_state([&](std::uint64_t& v) {
-      if (at >= cut) return false;
-      v = words[at++];
-      return true;
-    });
-    EXPECT_FALSE(problem.empty()) << "truncated at word " << cut;
+    EXPECT_FALSE(
+        load_words({words.begin(), words.begin() + static_cast<std::ptrdiff_t>(cut)}).empty())
+        << "truncated at word " << cut;
   }
+}
+
+TEST(Snapshot, DamagedPayloadsAreRefusedNotTrusted) {
+  // Words that would pass a checksum (they are fed to load_state directly) but not the engine's
+  // validation: each is refused with its reason, never loaded as a book.
+  Engine engine(test_config());
+  std::vector<Event> events;
+  engine.apply(limit(7, kAlice, Side::kBuy, 1000, 10), events);
+  engine.apply(limit(8, kBob, Side::kSell, 1010, 5), events);
+  std::vector<std::uint64_t> words;
+  engine.save_state([&](std::uint64_t v) { words.push_back(v); });
+  ASSERT_EQ(load_words(words), "") << "the undamaged state loads";
+
+  // The resting buy order: id, account, side, tif, price, qty, leaves, cum, notional, owner.
+  std::size_t order = 0;
+  for (std::size_t i = 0; i + 9 < words.size(); ++i) {
+    if (words[i] == 7 && words[i + 1] == kAlice.value() && words[i + 4] == 1000) order = i;
+  }
+  ASSERT_NE(order, 0u) << "order 7 found in the state";
+  struct Damage {
+    const char* what;
+    std::size_t offset;
+    std::uint64_t value;
+    const char* reason;
+  };
+  const Damage damages[] = {
+      {"side", 2, 9, "invalid side or time in force"},
+      {"time in force", 3, 9, "invalid side or time in force"},
+      {"id 0", 0, 0, "is not a valid order"},
+      {"unknown account", 1, 999, "is not a valid order"},
+      {"price 0", 4, 0, "is not a valid order"},
+      {"price beyond the maximum", 4, std::uint64_t{1} << 62, "is not a valid order"},
+      {"leaves + cum != qty", 6, 11, "is not a valid order"},
+      {"negative leaves", 6, static_cast<std::uint64_t>(-5), "is not a valid order"},
+      {"negative notional", 8, static_cast<std::uint64_t>(-1), "is not a valid order"},
+  };
+  for (const auto& d : damages) {
+    auto damaged = words;
+    damaged[order + d.offset] = d.value;
+    const std::string problem = load_words(damaged);
+    EXPECT_NE(problem.find(d.reason), std::string::npos) << d.what << ": " << problem;
+  }
+  // The venue flags (after the version, counts, account ids and three counters).
+  auto flags = words;
+  flags[3 + test_config().accounts.size() + 3] = 7;
+  EXPECT_EQ(load_words(flags), "snapshot venue flags invalid");
+  // The same order twice on one side (a record is a non-zero marker and the ten fields).
+  auto twice = words;
+  twice.insert(twice.begin() + static_cast<std::ptrdiff_t>(order + 10),
+               words.begin() + static_cast<std::ptrdiff_t>(order - 1),
+               words.begin() + static_cast<std::ptrdiff_t>(order + 10));
+  EXPECT_NE(load_words(twice).find("is not a valid order"), std::string::npos);
+  // A huge client-key count, and data after the end.
+  ASSERT_EQ(words.back(), 0u) << "no ClOrdID keys: the count is the last word";
+  auto keys = words;
+  keys.back() = std::uint64_t{1} << 40;
+  EXPECT_EQ(load_words(keys), "snapshot client order keys invalid");
+  auto longer = words;
+  longer.push_back(42);
+  EXPECT_EQ(load_words(longer), "snapshot has data after the engine state");
 }
 
 }  // namespace
