@@ -63,16 +63,22 @@ fi
 
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
   step "fuzz: every parser harness for ${FUZZ_SECONDS:-20} s (libFuzzer, ASan + UBSan)"
-  fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store fix_framer mes_text mes_api mes_ingest"
+  fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store fix_framer time_zone mes_text mes_api mes_ingest"
   cmake --preset fuzz >/dev/null
   # shellcheck disable=SC2046
   cmake --build --preset fuzz --target $(printf 'fuzz_%s ' $fuzzers)
   work=$(mktemp -d)
   for f in $fuzzers; do
     mkdir -p "$work/$f"
+    # The machine's zoneinfo files are further seeds for the TZif parser (read, never copied).
+    extra_seeds=()
+    if [ "$f" = time_zone ] && [ -d /usr/share/zoneinfo/Europe ]; then
+      extra_seeds=(/usr/share/zoneinfo/Europe)
+    fi
     # New corpus entries go to a scratch folder; the committed seeds stay as they are.
     if ! (cd "$work" && "$root/build/fuzz/fuzz/fuzz_$f" -max_total_time="${FUZZ_SECONDS:-20}" \
-          -rss_limit_mb=2048 "$work/$f" "$root/fuzz/corpus/$f" >"$work/$f.log" 2>&1); then
+          -rss_limit_mb=2048 "$work/$f" "$root/fuzz/corpus/$f" "${extra_seeds[@]}" \
+          >"$work/$f.log" 2>&1); then
       grep -v '^{"ts"' "$work/$f.log" | tail -40
       echo "fuzz_$f found a crash (input saved in $work)" >&2
       exit 1

@@ -4,12 +4,15 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <ctime>
+#include <filesystem>
 #include <mutex>
 #include <sstream>
 #include <streambuf>
 #include <thread>
 
 #include "guardrails/cli/guardctl.hpp"
+#include "guardrails/cli/time_zone.hpp"
 #include "guardrails/status/routes.hpp"
 #include "guardrails/status/settings.hpp"
 #include "http/client.hpp"
@@ -301,6 +304,56 @@ TEST(GuardrailSimProcess, BadConfigurationExits2WithOneLineNamingTheKey) {
   const auto [code3, out3] = test_support::run_command({GUARDRAIL_SIM_BIN, "--help"});
   EXPECT_EQ(code3, 0);
   EXPECT_NE(out3.find("--guardrail.reset_token"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// TimeZone (TZif file + POSIX rule) gives the C library's offsets, for zones north and south,
+// half-hour and 45-minute offsets, negative DST and abolished DST, from 1950 to 2080 (past the
+// file's last transition the footer rule decides). Only this test touches TZ.
+TEST(TimeZone, AgreesWithTheCLibraryAcrossZonesAndYears) {
+  const char* zones[] = {"Europe/Berlin",    "America/New_York",  "Australia/Sydney",
+                         "Asia/Kolkata",     "America/Sao_Paulo", "Pacific/Chatham",
+                         "Europe/Dublin",    "America/St_Johns",  "Asia/Tehran",
+                         "Pacific/Auckland", "America/Santiago",  "UTC"};
+  const char* old = std::getenv("TZ");
+  const std::string saved = old != nullptr ? old : "";
+  int compared = 0;
+  for (const char* zone : zones) {
+    const auto tz = guardrails::cli::TimeZone::load(zone);
+    if (std::string(zone) != "UTC" &&
+        !std::filesystem::exists(std::string("/usr/share/zoneinfo/") + zone)) {
+      continue;
+    }
+    ASSERT_TRUE(tz) << zone;
+    ::setenv("TZ", zone, 1);
+    ::tzset();
+    // Every 5 days and 7 hours (so every hour of the day and every weekday comes up).
+    for (std::int64_t t = -631'152'000; t < 3'471'292'800; t += 5 * 86'400 + 7 * 3600) {
+      const std::time_t instant = static_cast<std::time_t>(t);
+      std::tm tm{};
+      localtime_r(&instant, &tm);
+      ASSERT_EQ(tz->offset_at(t), tm.tm_gmtoff) << zone << " at " << t;
+      ++compared;
+    }
+  }
+  if (old != nullptr) {
+    ::setenv("TZ", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TZ");
+  }
+  ::tzset();
+  EXPECT_GT(compared, 10'000);
+}
+
+TEST(TimeZone, RefusesWhatIsNotAZone) {
+  EXPECT_FALSE(guardrails::cli::TimeZone::load("../../etc/passwd"));
+  EXPECT_FALSE(guardrails::cli::TimeZone::load("/etc/passwd"));
+  EXPECT_FALSE(guardrails::cli::TimeZone::load("No/Such_Zone"));
+  EXPECT_FALSE(guardrails::cli::TimeZone::parse("TZif2 but far too short"));
+  EXPECT_FALSE(guardrails::cli::TimeZone::parse(""));
 }
 
 }  // namespace

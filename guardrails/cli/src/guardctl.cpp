@@ -1,5 +1,7 @@
 #include "guardrails/cli/guardctl.hpp"
 
+#include "guardrails/cli/time_zone.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -309,24 +311,14 @@ std::optional<std::time_t> parse_utc(const std::string& text) {
   return std::nullopt;
 }
 
-// Converts an instant to local time in `zone` with the system tz database (TZ is process-global,
-// so the switch is serialised and restored).
+// Converts an instant to local time in `zone`, read from the system tz database by TimeZone
+// (the process's own TZ is never touched).
 std::optional<risk::LocalTime> local_time_in(const std::string& zone, std::time_t instant) {
-  if (zone != "UTC" && ::access(("/usr/share/zoneinfo/" + zone).c_str(), R_OK) != 0)
-    return std::nullopt;
-  static std::mutex tz_mutex;
-  std::lock_guard lock(tz_mutex);
-  const char* old = std::getenv("TZ");
-  const std::string saved = old ? old : "";
-  ::setenv("TZ", zone.c_str(), 1);
-  ::tzset();
+  const auto tz = TimeZone::load(zone);
+  if (!tz) return std::nullopt;
+  const std::time_t local = instant + static_cast<std::time_t>(tz->offset_at(instant));
   std::tm tm{};
-  localtime_r(&instant, &tm);
-  if (old)
-    ::setenv("TZ", saved.c_str(), 1);
-  else
-    ::unsetenv("TZ");
-  ::tzset();
+  gmtime_r(&local, &tm);
   risk::LocalTime t;
   t.year = tm.tm_year + 1900;
   t.month = tm.tm_mon + 1;
