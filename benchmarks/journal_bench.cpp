@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "page_cache.hpp"
 #include "trading/domain/matching_engine.hpp"
 #include "trading/domain/naive_order_book.hpp"
 #include "trading/domain/order_book.hpp"
@@ -134,9 +135,13 @@ void BM_ApplyOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_ApplyOnly)->Arg(1'000)->Arg(100'000)->Unit(benchmark::kMillisecond)->Iterations(3);
 
-// Recovery from the journal alone (read, CRC, decode, apply) of the same commands.
+// Recovery from the journal alone (read, CRC, decode, apply) of the same commands. The second
+// argument says where the journal is read from: 1 = cold (dropped from the page cache before
+// each iteration: a restart after a reboot), 0 = warm (in the page cache: a restart after a
+// process crash).
 void BM_Replay(benchmark::State& state) {
   const auto resting = static_cast<std::size_t>(state.range(0));
+  const bool cold = state.range(1) != 0;
   const auto commands = make_commands(resting, 1'000'000);
   const std::string dir = scratch_dir("replay");
   {
@@ -145,6 +150,11 @@ void BM_Replay(benchmark::State& state) {
     (void)(*writer)->commit();
   }
   for (auto _ : state) {
+    if (cold) {
+      state.PauseTiming();
+      bench::evict_from_page_cache(dir);
+      state.ResumeTiming();
+    }
     MatchingEngine<OrderBook> engine(config());
     auto report = recover(engine, dir);
     if (!report || report->records_replayed != commands.size()) {
@@ -154,7 +164,14 @@ void BM_Replay(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(commands.size()));
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_Replay)->Arg(1'000)->Arg(100'000)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_Replay)
+    ->ArgNames({"resting", "cold"})
+    ->Args({1'000, 0})
+    ->Args({1'000, 1})
+    ->Args({100'000, 0})
+    ->Args({100'000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 // Every pre-trade check runs and the last one (credit) rejects: validation + risk, no book.
 void BM_RiskCheckRejectedAtTheLastLimit(benchmark::State& state) {

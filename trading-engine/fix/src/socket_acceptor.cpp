@@ -183,6 +183,14 @@ class Connection final : public FIX::Responder {
     return !outbound_.empty();
   }
 
+  // MsgType (35) is the third field of every message: found within the first bytes.
+  static bool is_resend_request(const std::string& message) {
+    const std::size_t at = message.find(
+        "\x01"
+        "35=");
+    return at != std::string::npos && message.compare(at + 4, 2, "2\x01") == 0;
+  }
+
   // Writes what the socket takes now; false when the connection is broken.
   bool flush() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -269,9 +277,7 @@ class Connection final : public FIX::Responder {
   bool deliver(const std::string& message) {
     if (session_ == nullptr && !bind_session(message)) return false;
     try {
-      answering_resend_ = message.find(
-                              "\x01"
-                              "35=2\x01") != std::string::npos;
+      answering_resend_ = is_resend_request(message);
       session_->next(message, FIX::UtcTimeStamp());
       answering_resend_ = false;
     } catch (const FIX::InvalidMessage&) {
