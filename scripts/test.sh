@@ -53,8 +53,14 @@ ctest --test-dir build/ci -L benchmark --timeout 300 --no-tests=error --output-o
 if [ "${SKIP_TSAN:-0}" != "1" ]; then
   step "ThreadSanitizer: concurrency tests"
   cmake --preset tsan >/dev/null
-  # The test executables that exercise threads (producers + drain, io threads, drain thread).
-  tsan_tests="metrics_test status_integration_test http_integration_test mes_store_test mes_service_test"
+  # The test executables that exercise threads (producers + drain, io threads, drain thread),
+  # and the real processes behind the FIX and MQTT tests (the venue's engine hand-off and FIX
+  # connections in both threading modes, the MES's MQTT ingest and spool threads).
+  tsan_tests="metrics_test status_integration_test http_integration_test mes_store_test mes_service_test
+    trading_fix_integration_test trading_fix_garbage_test mes_sensors_test"
+  tsan_tests=$(echo $tsan_tests)  # one line
+  # Reports from code that is not ours (QuickFIX's mutex, Paho's callbacks): tests/tsan.supp.
+  export TSAN_OPTIONS="suppressions=$root/tests/tsan.supp"
   # shellcheck disable=SC2086
   cmake --build --preset tsan --target $tsan_tests
   # ASLR with high entropy breaks older TSan runtimes; setarch -R runs without randomisation.

@@ -106,6 +106,7 @@ core::Result<void> Venue::start() {
           std::vector<Work> none;
           process(none);
         }
+        drain_session_events();
         lock.lock();
       }
     });
@@ -146,10 +147,13 @@ void Venue::push(Work work) {
   if (options_.threading == Threading::kInline) {
     // Inline: the caller's thread (a FIX session, the admin API, the ticker) runs the engine
     // under one lock; the engine state still has one writer at a time.
-    std::lock_guard lock(engine_mutex_);
-    std::vector<Work> batch;
-    batch.push_back(std::move(work));
-    process(batch);
+    {
+      std::lock_guard lock(engine_mutex_);
+      std::vector<Work> batch;
+      batch.push_back(std::move(work));
+      process(batch);
+    }
+    drain_session_events();
     return;
   }
   {
@@ -169,7 +173,35 @@ void Venue::on_request(fix::Request&& request) { push(std::move(request)); }
 void Venue::on_session(std::uint32_t session, bool logged_on) {
   logging::info("venue", logged_on ? "session logged on" : "session logged out",
                 {{"session", config_.sessions[session].client_comp_id}});
-  push(SessionEvent{session, logged_on});
+  if (options_.threading != Threading::kInline) {
+    push(SessionEvent{session, logged_on});
+    return;
+  }
+  // Inline: QuickFIX calls this holding the session's lock, and whoever holds the engine lock
+  // may be sending to that session (engine lock, then session lock): waiting for the engine lock
+  // here could deadlock. The event is queued and applied by whoever gets the engine lock.
+  {
+    std::lock_guard lock(mutex_);
+    session_events_.push_back(SessionEvent{session, logged_on});
+    session_events_pending_.store(true, std::memory_order_release);
+  }
+  drain_session_events();
+}
+
+void Venue::drain_session_events() {
+  while (session_events_pending_.load(std::memory_order_acquire)) {
+    // Never wait: a holder of the engine lock drains them itself once it lets go.
+    std::unique_lock engine_lock(engine_mutex_, std::try_to_lock);
+    if (!engine_lock.owns_lock()) return;
+    std::vector<Work> batch;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& e : session_events_) batch.emplace_back(e);
+      session_events_.clear();
+      session_events_pending_.store(false, std::memory_order_release);
+    }
+    process(batch);
+  }
 }
 
 void Venue::depth(SymbolId symbol, Side side, std::size_t levels, std::vector<Level>& out) const {

@@ -107,6 +107,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   using Work = std::variant<fix::Request, SessionEvent, AdminTask>;
 
   void push(Work work);
+  void drain_session_events();  // kInline: apply queued logons/logouts if the engine lock is free
   void run();
   void process(std::vector<Work>& batch);
   core::Nanos now_for_engine();
@@ -129,6 +130,9 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   std::thread engine_thread_;
   std::atomic<bool> pending_{false};
   std::mutex engine_mutex_;  // kInline: the engine's one writer at a time
+  // kInline: logons/logouts waiting for the engine lock (guarded by mutex_).
+  std::vector<SessionEvent> session_events_;
+  std::atomic<bool> session_events_pending_{false};
   std::atomic<bool> ready_{false};
   std::atomic<core::Nanos> busy_since_ns_{0};     // a batch started (0: none running)
   std::atomic<core::Nanos> waiting_since_ns_{0};  // the queue became non-empty (0: empty)

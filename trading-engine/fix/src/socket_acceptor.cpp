@@ -305,7 +305,7 @@ class Connection final : public FIX::Responder {
     }
     FIX::Session* found = FIX::Session::lookupSession(message, true);
     if (found == nullptr || sessions_.count(found->getSessionID()) == 0) {
-      owner_.getLog()->onEvent("Session not found for incoming message: logon refused");
+      owner_.log_event("Session not found for incoming message: logon refused");
       event("logon for an unknown session: disconnecting");
       return false;
     }
@@ -380,7 +380,7 @@ class Connection final : public FIX::Responder {
     if (session_ != nullptr) {
       session_->getLog()->onEvent(text);
     } else {
-      owner_.getLog()->onEvent(text);
+      owner_.log_event(text);
     }
     if (owner_.options().on_event) {
       owner_.options().on_event(session_ != nullptr
@@ -544,6 +544,11 @@ void VenueSocketAcceptor::reap(bool all) {
 void VenueSocketAcceptor::onStop() {
   stopping_.store(true);
   reap(true);
+}
+
+void VenueSocketAcceptor::log_event(const std::string& text) {
+  std::lock_guard<std::mutex> lock(log_mutex_);  // QuickFIX's logs are not thread-safe
+  getLog()->onEvent(text);
 }
 
 void VenueSocketAcceptor::attach(const FIX::SessionID& id, Connection* connection) {

@@ -67,6 +67,8 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
   const SocketOptions& options() const { return options_; }
   SocketCounters& mutable_counters() { return counters_; }
   SSL_CTX* tls() const { return tls_; }
+  // An event in the acceptor's own FIX log (connections that have no session yet).
+  void log_event(const std::string& text);
   void attach(const FIX::SessionID& id, Connection* connection);
   void detach(const FIX::SessionID& id, Connection* connection);
 
@@ -88,7 +90,8 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
     std::shared_ptr<Connection> connection;
     std::thread thread;
   };
-  std::mutex mutex_;  // connections_, attached_
+  std::mutex log_mutex_;  // getLog()
+  std::mutex mutex_;      // connections_, attached_
   std::vector<Running> connections_;
   std::vector<std::pair<FIX::SessionID, Connection*>> attached_;
 };
