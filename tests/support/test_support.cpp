@@ -41,19 +41,6 @@ void write_file(const std::string& path, const std::string& content) {
   out << content;
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 HeldPort::HeldPort() {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -67,6 +54,8 @@ HeldPort::HeldPort() {
 }
 
 HeldPort::~HeldPort() { ::close(fd_); }
+
+int free_port() { return HeldPort().port(); }  // released again at once: see the header
 
 int wait_for_port_file(const std::string& path, ChildProcess& child, int timeout_ms) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
