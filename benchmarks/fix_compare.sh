@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # Compares venue configurations on FIX pingpong (and flood with FLOOD=1), interleaved with the
-# QuickFIX floor over 3 rounds, so that a noisy machine hits every configuration alike.
+# QuickFIX floor over 3 rounds (ROUNDS=n), so that a noisy machine hits every configuration alike.
+# A configuration is venue flags, optionally led by @<trading-engine binary> to compare builds
+# (e.g. the previous commit built in a git worktree) instead of the one in the build dir.
 #   benchmarks/fix_compare.sh [build dir] "<venue flags A>" "<venue flags B>" ...
 #   e.g. benchmarks/fix_compare.sh build/release "" "--engine.threading=inline" "--engine.spin_us=0"
+#        FLOOD=1 benchmarks/fix_compare.sh build/release "@/tmp/base/build/release/trading-engine/app/trading-engine" ""
 set -euo pipefail
 build=$1
 shift
 field() { sed -E "s/.*\"$2\":([0-9.]+).*/\\1/" <<<"$1"; }
 base=$((20000 + RANDOM % 20000))
-for round in 1 2 3; do
+for round in $(seq "${ROUNDS:-3}"); do
   f=$("$build/benchmarks/fix_load" --floor quickfix --mode pingpong --orders 20000 --port "$base" \
     2>/dev/null)
   echo "round $round QuickFIX floor pingpong p50 $(field "$f" p50) us"
   i=0
-  for flags in "$@"; do
+  for config in "$@"; do
     i=$((i + 1))
+    venue="$build/trading-engine/app/trading-engine"
+    flags=$config
+    if [[ $config == @* ]]; then
+      venue=${config%% *}
+      venue=${venue#@}
+      flags=${config#"@$venue"}
+    fi
     work=$(mktemp -d)
     port=$((base + i * 10))
     # shellcheck disable=SC2086
-    "$build/trading-engine/app/trading-engine" --fix.port=$port --http.port=$((port + 1)) \
+    "$venue" --fix.port=$port --http.port=$((port + 1)) \
       --journal.directory="$work/journal" --fix.store_directory="$work/store" \
       --guardrail.evidence_path="$work/evidence.jsonl" --log.level=warn $flags \
       >"$work/venue.log" 2>&1 &
@@ -34,7 +44,7 @@ for round in 1 2 3; do
         2>/dev/null)
       flood=" flood $(field "$fl" throughput_per_s)/s"
     fi
-    echo "round $round [${flags:-defaults}] pingpong p50 $(field "$v" p50) us p99 $(field "$v" p99) us$flood"
+    echo "round $round [${config:-defaults}] pingpong p50 $(field "$v" p50) us p99 $(field "$v" p99) us$flood"
     kill "$pid"
     wait "$pid" || true
     rm -rf "$work"
