@@ -200,8 +200,8 @@ std::string order(const std::string& cl, const std::string& qty = "10",
 class FixGarbageTest : public ::testing::Test {
  protected:
   virtual std::vector<std::string> extra_args() const { return {"--fix.max_in_flight=8"}; }
-  void SetUp() override {
-    test_support::write_file(dir.file("venue.toml"), R"(
+  virtual std::string venue_file() const {
+    return R"(
 [[instrument]]
 symbol = "ACME"
 decimals = 2
@@ -226,7 +226,10 @@ account = "ALICE"
 [[session]]
 client_comp_id = "CLIENT2"
 account = "BOB"
-)");
+)";
+  }
+  void SetUp() override {
+    test_support::write_file(dir.file("venue.toml"), venue_file());
     std::vector<std::string> argv{TRADING_ENGINE_BINARY,
                                   "--fix.port=0",
                                   "--http.port=0",
@@ -546,6 +549,77 @@ TEST_F(FixHostileTest, ConnectionsThatDoNotLogOnOrAnnounceHugeMessagesAreClosed)
   Fields f;
   ASSERT_TRUE(alice.receive("8", f));
   EXPECT_EQ(get(f, 150), "0");
+}
+
+// Per-session settings in the venue file: CLIENT2 resets its sequence numbers on every logon,
+// CLIENT1 keeps the venue-wide default (no reset). A second logon at MsgSeqNum 1 is accepted for
+// CLIENT2 and refused as too low for CLIENT1.
+class FixPerSessionTest : public FixGarbageTest {
+ protected:
+  std::string venue_file() const override {
+    std::string text = FixGarbageTest::venue_file();
+    const std::string client2 = "client_comp_id = \"CLIENT2\"\n";
+    text.insert(text.find(client2) + client2.size(), "reset_on_logon = true\n");
+    return text;
+  }
+};
+
+TEST_F(FixPerSessionTest, ResetOnLogonIsASettingOfEachSession) {
+  for (const char* client : {"CLIENT1", "CLIENT2"}) {
+    {
+      RawSession first(port, client);
+      ASSERT_TRUE(first.connected());
+      first.send("A", "98=0|108=30");
+      Fields f;
+      ASSERT_TRUE(first.receive("A", f)) << client << "\n" << fix_log();
+      first.send("D", order(std::string("R") + client));
+      ASSERT_TRUE(first.receive("8", f)) << client;
+      first.send("5", "");
+      ASSERT_TRUE(first.wait_closed(5000)) << client;
+    }
+    RawSession second(port, client);  // starts at MsgSeqNum 1 again, without ResetSeqNumFlag
+    second.send("A", "98=0|108=30");
+    Fields f;
+    if (std::string(client) == "CLIENT2") {
+      EXPECT_TRUE(second.receive("A", f)) << "CLIENT2 resets on logon\n" << fix_log();
+    } else {
+      ASSERT_TRUE(second.receive("5", f)) << "CLIENT1 keeps its numbers\n" << fix_log();
+      EXPECT_NE(get(f, 58).find("MsgSeqNum too low"), std::string::npos) << get(f, 58);
+    }
+  }
+}
+
+// A wrong per-session setting stops start-up with one line naming it (exit 2).
+TEST(FixVenueFile, BadPerSessionSettingsAreRefusedAtStartUp) {
+  test_support::TempDir dir;
+  const std::string base = R"(
+[[instrument]]
+symbol = "ACME"
+decimals = 2
+tick = "0.01"
+lot = 1
+reference = "100.00"
+
+[[account]]
+name = "ALICE"
+id = 1
+
+[[session]]
+client_comp_id = "CLIENT1"
+account = "ALICE"
+)";
+  for (const auto& [line, key] : std::vector<std::pair<std::string, std::string>>{
+           {"reset_on_logon = \"yes\"\n", "reset_on_logon"},
+           {"dictionary = \"/no/such/dictionary.xml\"\n", "dictionary"}}) {
+    test_support::write_file(dir.file("venue.toml"), base + line);
+    const auto [code, out] = test_support::run_command(
+        {TRADING_ENGINE_BINARY, "--venue.file=" + dir.file("venue.toml"), "--fix.port=0",
+         "--http.port=0", "--journal.directory=" + dir.file("journal"),
+         "--guardrail.evidence_path=" + dir.file("evidence.jsonl")},
+        30'000);
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find(key), std::string::npos) << out;
+  }
 }
 
 }  // namespace

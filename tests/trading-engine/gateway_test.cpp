@@ -2,6 +2,8 @@
 // in between; replay through on_applied() rebuilds the gateway's state.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "trading/domain/matching_engine.hpp"
 #include "trading/domain/order_book.hpp"
 #include "trading/gateway/gateway.hpp"
@@ -115,6 +117,33 @@ TEST_F(GatewayTest, NewOrderIsAcknowledgedWithTheVenuesOrderId) {
   EXPECT_EQ(ers[0].leaves_qty, "100");
   EXPECT_EQ(ers[0].cum_qty, "0");
   EXPECT_EQ(ers[0].account, "ALICE");
+}
+
+// ExecIDs of reports that are not journaled (gateway rejects, status answers) must be unique for
+// the venue's lifetime: not only within one run, but after a sequence reset (same session, same
+// MsgSeqNum again) and after a restart (a new gateway with the next start number).
+TEST_F(GatewayTest, ExecIdsOfRejectsAndStatusAnswersNeverRepeat) {
+  std::set<std::string> seen;
+  const auto collect = [&](Gateway& g, int& seq) {
+    for (fix::Request r : {order(0, "X1", '1', "1.00", "10", "NOPE"), status_of(0, "none")}) {
+      r.msg_seq_num = ++seq;
+      std::vector<Outbound> out;
+      (void)g.translate(r, ++now, *this, out);
+      for (const auto& er : replies_of<fix::ExecutionReport>(out, 0)) {
+        EXPECT_TRUE(seen.insert(er.exec_id).second) << er.exec_id << " repeats";
+      }
+    }
+  };
+  gw.set_incarnation(1);
+  int seq = 0;
+  collect(gw, seq);
+  seq = 0;  // the session starts again at 1 (ResetSeqNumFlag)
+  collect(gw, seq);
+  Gateway restarted{gateway_config()};
+  restarted.set_incarnation(2);
+  seq = 0;
+  collect(restarted, seq);
+  EXPECT_EQ(seen.size(), 6u);
 }
 
 TEST_F(GatewayTest, TwoSessionsTradeAndBothGetFills) {
