@@ -422,6 +422,95 @@ TEST_F(FixGarbageTest, StandardOptionalTagsAreAcceptedAndIgnored) {
   EXPECT_EQ(get(f, 373), "0");
 }
 
+// The FIX 4.4 session conformance cases (numbered as in the FIX session-level test list that
+// QuickFIX's acceptance suite follows) whose answer depends on the data dictionary, run against
+// the venue's own dictionary: the venue answers each exactly as FIX 4.4 says, and a valid order
+// in the same shape is accepted, so nothing a stock FIX 4.4 dictionary accepts is refused here.
+TEST_F(FixGarbageTest, SessionConformanceCasesPassWithTheVenueDictionary) {
+  RawSession alice(port, "CLIENT1");
+  logon(alice);
+  Fields f;
+  auto expect_reject = [&](const std::string& tag, const std::string& reason) {
+    ASSERT_TRUE(alice.receive("3", f)) << "tag " << tag << "\n" << fix_log();
+    EXPECT_EQ(get(f, 371), tag) << get(f, 58);
+    EXPECT_EQ(get(f, 373), reason) << get(f, 58);
+  };
+  auto expect_accepted = [&](const std::string& cl_ord_id) {
+    ASSERT_TRUE(alice.receive("8", f)) << cl_ord_id << "\n" << fix_log();
+    EXPECT_EQ(get(f, 11), cl_ord_id);
+    EXPECT_EQ(get(f, 150), "0") << get(f, 58);
+  };
+
+  // 14c: a FIX tag that is not defined for the message type (Symbol on a Heartbeat).
+  alice.send("0", "55=ACME");
+  expect_reject("55", "2");
+  EXPECT_EQ(get(f, 372), "0");
+
+  // 14e: values outside a field's enumeration (HandlInst 4, SecurityType BOO); a valid one is fine.
+  alice.send("D", order("E1") + "|21=4");
+  expect_reject("21", "5");
+  alice.send("D", order("E2") + "|167=BOO");
+  expect_reject("167", "5");
+  alice.send("D", order("E3") + "|21=1|167=CS");
+  expect_accepted("E3");
+
+  // 14f: a value in the wrong data format (a quantity with a leading +).
+  alice.send("D", order("F1", "+200"));
+  expect_reject("38", "6");
+
+  // 14h: a tag outside a repeating group appears twice.
+  alice.send("D", order("H1") + "|40=1");
+  expect_reject("40", "13");
+
+  // 14i: the NumInGroup count of a repeating group does not match its entries.
+  alice.send("D", order("I1") + "|386=3|336=PRE-OPEN|336=AFTER-HOURS");
+  expect_reject("386", "16");
+  alice.send("D", order("I2") + "|386=2|336=PRE-OPEN|336=AFTER-HOURS");
+  expect_accepted("I2");
+
+  // 21: a repeating group with a count of zero is processed: an order with no trading sessions
+  // is accepted, and a Security Definition (valid FIX 4.4, not offered by the venue) gets a
+  // BusinessMessageReject, not a session Reject.
+  alice.send("D", order("Z1") + "|386=0");
+  expect_accepted("Z1");
+  alice.send("d", "320=REQ1|322=RESP1|323=6|55=TBS|22=8|167=CS|336=ONE_MAIN|58=none|454=0");
+  ASSERT_TRUE(alice.receive("j", f)) << fix_log();
+  EXPECT_EQ(get(f, 380), "3") << get(f, 58);
+  EXPECT_EQ(get(f, 372), "d");
+
+  // 14d (ReverseRouteWithEmptyRoutingTags): a routing tag without a value.
+  alice.send_with_header("D", "115=", order("R0"));
+  expect_reject("115", "4");
+  EXPECT_EQ(get(f, 128), "") << "no reverse route from an empty OnBehalfOfCompID";
+
+  // ReverseRoute: a Reject of a routed order is routed back (OnBehalfOf → DeliverTo).
+  alice.send_with_header("D", "115=JCD|116=CS|144=CHI",
+                         "11=R1|55=ACME|54=1|60=" + utc_now() + "|38=10|40=w|44=100.00");
+  expect_reject("40", "5");
+  EXPECT_EQ(get(f, 128), "JCD");
+  EXPECT_EQ(get(f, 129), "CS");
+  EXPECT_EQ(get(f, 145), "CHI");
+  alice.send_with_header("D", "128=JCD|129=CS|145=CHI",
+                         "11=R2|55=ACME|54=1|60=" + utc_now() + "|38=10|40=w|44=100.00");
+  expect_reject("40", "5");
+  EXPECT_EQ(get(f, 115), "JCD");
+  EXPECT_EQ(get(f, 116), "CS");
+  EXPECT_EQ(get(f, 144), "CHI");
+
+  // 15: header and body fields in another order than the dictionary's are accepted.
+  const int seq = alice.next_seq();
+  alice.set_next_seq(seq + 1);
+  ASSERT_TRUE(alice.send_raw(
+      frame("35=D|49=CLIENT1|34=" + std::to_string(seq) + "|56=VENUE|52=" + utc_now() +
+            "|40=2|44=100.00|55=ACME|60=" + utc_now() + "|54=1|38=10|21=3|11=O15")));
+  expect_accepted("O15");
+
+  // The session is still in step: a TestRequest is answered with its TestReqID.
+  alice.send("1", "112=HELLO");
+  ASSERT_TRUE(alice.receive("0", f)) << fix_log();
+  EXPECT_EQ(get(f, 112), "HELLO");
+}
+
 // The same settings, with a small outbound bound and a short logon timeout.
 class FixHostileTest : public FixGarbageTest {
  protected:
