@@ -3,6 +3,7 @@
 // between two sessions, rejects of every kind with the session staying up, market data, and a
 // kill -9 + restart that keeps orders, ids and sequence numbers.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -488,6 +489,53 @@ TEST_F(FixVenueTest, KillNineAndRestartKeepsOrdersIdsAndSequenceNumbers) {
   auto canceled = expect("CLIENT1", report_for("A1-C", '4'), "cancel after the restarts");
   EXPECT_EQ(field(canceled, FIX::FIELD::OrderID), order_id);
   EXPECT_EQ(field(canceled, FIX::FIELD::OrigClOrdID), "A1");
+}
+
+// Snapshots every two commands: a restart loads the newest snapshot and replays only the tail,
+// and still knows every ClOrdID used today, also those journaled before that snapshot.
+class FixVenueSnapshotTest : public FixVenueTest {
+ protected:
+  void SetUp() override {
+    venue.reset(new Venue(dir, {"--journal.snapshot_every=2", "--log.level=info"}));
+    venue->start();
+    sessions.reset(new FixSessions(dir, venue->fix_port()));
+    ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT1", 20000)) << venue->log();
+    ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT2", 20000)) << venue->log();
+  }
+};
+
+TEST_F(FixVenueSnapshotTest, ADuplicateClOrdIdIsRefusedAfterARestartFromASnapshot) {
+  for (const char* cl : {"S1", "S2", "S3", "S4", "S5"}) {
+    ASSERT_TRUE(sessions->send("CLIENT1", new_order(cl, '1', "99.00", "1")));
+    expect("CLIENT1", report_for(cl, '0'), std::string(cl) + " acknowledged");
+  }
+  sessions.reset();
+  ASSERT_EQ(venue->stop(), 0) << venue->log();
+  bool snapshot_found = false;
+  if (DIR* journal = ::opendir(dir.file("journal").c_str())) {
+    while (const dirent* entry = ::readdir(journal)) {
+      const std::string name = entry->d_name;
+      snapshot_found =
+          snapshot_found || (name.size() > 4 && name.substr(name.size() - 4) == ".gvs");
+    }
+    ::closedir(journal);
+  }
+  ASSERT_TRUE(snapshot_found) << "the venue wrote snapshots";
+  venue->start();
+  sessions.reset(new FixSessions(dir, venue->fix_port()));
+  ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT1", 20000)) << venue->log();
+  const std::string log = venue->log();
+  const auto recovered = log.find("recovered");
+  ASSERT_NE(recovered, std::string::npos) << log;
+  EXPECT_NE(log.substr(recovered, log.find('\n', recovered) - recovered).find(".gvs"),
+            std::string::npos)
+      << "the restart loaded a snapshot\n"
+      << log;
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("S1", '1', "99.00", "1")));
+  auto refused = expect("CLIENT1", report_for("S1", '8'), "S1 again is a duplicate");
+  EXPECT_EQ(field(refused, FIX::FIELD::OrdRejReason), "6") << field(refused, FIX::FIELD::Text);
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("S6", '1', "99.00", "1")));
+  expect("CLIENT1", report_for("S6", '0'), "a new ClOrdID is accepted");
 }
 
 TEST(FixVenueTls, LogonAndTradeOverTls) {

@@ -446,4 +446,73 @@ TEST_F(GatewayTest, ReplayRebuildsOrdersIdsAndClOrdIds) {
   EXPECT_EQ(ers[0].order_id, "1");
 }
 
+// Duplicate ClOrdIDs are found exactly: the same (account, ClOrdID) gets the same number, any
+// other ClOrdID another one, whatever its hash; a snapshot of the gateway keeps them, and a new
+// trading day forgets them.
+TEST_F(GatewayTest, ClOrdIdNumbersAreExactAndSurviveSnapshots) {
+  auto key_of = [](const Gateway::Translation& t) {
+    return std::get<NewOrder>(t.command->body).client_order_key;
+  };
+  auto translate = [&](Gateway& g, const fix::Request& r) {
+    std::vector<Outbound> out;
+    return g.translate(r, ++now, *this, out);
+  };
+  std::set<std::uint64_t> keys;
+  for (int i = 0; i < 1000; ++i) {
+    keys.insert(key_of(translate(gw, order(0, "C" + std::to_string(i), '1', "10.00", "1"))));
+  }
+  EXPECT_EQ(keys.size(), 1000u) << "1000 ClOrdIDs, 1000 numbers";
+  const auto alice_a1 = key_of(translate(gw, order(0, "A1", '1', "10.00", "1")));
+  EXPECT_EQ(key_of(translate(gw, order(0, "A1", '1', "10.00", "1"))), alice_a1);
+  const auto bob_a1 = key_of(translate(gw, order(1, "A1", '1', "10.00", "1")));
+  EXPECT_NE(bob_a1, alice_a1) << "the same ClOrdID of another account is another order";
+  EXPECT_EQ(keys.count(alice_a1) + keys.count(bob_a1), 0u);
+
+  std::vector<std::uint64_t> words;
+  gw.save_state([&](std::uint64_t v) { words.push_back(v); });
+  Gateway restored(gateway_config());
+  std::size_t at = 0;
+  const std::string problem = restored.load_state([&](std::uint64_t& v) {
+    if (at == words.size()) return false;
+    v = words[at++];
+    return true;
+  });
+  ASSERT_EQ(problem, "");
+  EXPECT_EQ(at, words.size());
+  EXPECT_EQ(restored.client_order_ids_today(), gw.client_order_ids_today());
+  EXPECT_EQ(key_of(translate(restored, order(0, "A1", '1', "10.00", "1"))), alice_a1);
+  EXPECT_EQ(key_of(translate(restored, order(1, "A1", '1', "10.00", "1"))), bob_a1);
+  const auto fresh = key_of(translate(restored, order(0, "NEW", '1', "10.00", "1")));
+  EXPECT_EQ(keys.count(fresh), 0u) << "numbers are never given twice, also after a restore";
+  EXPECT_NE(fresh, alice_a1);
+  EXPECT_NE(fresh, bob_a1);
+
+  Gateway cut(gateway_config());
+  at = 0;
+  EXPECT_NE(cut.load_state([&](std::uint64_t& v) {
+    if (at + 1 >= words.size()) return false;  // the last word is missing
+    v = words[at++];
+    return true;
+  }),
+            "");
+
+  restored.on_applied(1, Command{now, EndOfDay{}}, "", {}, nullptr);
+  EXPECT_EQ(restored.client_order_ids_today(), 0u) << "a new trading day";
+}
+
+// The engine refuses the second order with a ClOrdID, through the gateway's numbers.
+TEST_F(GatewayTest, ASecondOrderWithTheSameClOrdIdIsRefused) {
+  EXPECT_EQ(
+      replies_of<fix::ExecutionReport>(send(order(0, "D1", '1', "10.00", "10")), 0).at(0).exec_type,
+      '0');
+  const auto second = replies_of<fix::ExecutionReport>(send(order(0, "D1", '1', "10.00", "10")), 0);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].exec_type, '8');
+  EXPECT_EQ(second[0].ord_rej_reason, 6) << "duplicate order";
+  EXPECT_EQ(
+      replies_of<fix::ExecutionReport>(send(order(1, "D1", '1', "10.00", "10")), 1).at(0).exec_type,
+      '0')
+      << "BOB may use ALICE's ClOrdID";
+}
+
 }  // namespace

@@ -121,16 +121,45 @@ TEST(JournalRecord, PayloadsThatDoNotFitTheirKindAreErrors) {
 TEST(JournalRecord, HeaderChecksVersionAndMagic) {
   unsigned char h[kFileHeaderSize];
   encode_file_header(77, h);
-  ASSERT_EQ(decode_file_header(h, sizeof h).value(), 77u);
-  unsigned char v2[kFileHeaderSize];
-  std::memcpy(v2, h, sizeof h);
-  store_u32(v2 + 8, 2);
-  store_u32(v2 + 28, crc32c(0, v2, 28));
-  const auto r = decode_file_header(v2, sizeof v2);
+  ASSERT_EQ(decode_file_header(h, sizeof h).value().first_sequence, 77u);
+  EXPECT_EQ(decode_file_header(h, sizeof h).value().format_version, kFormatVersion);
+  auto with_version = [&](std::uint32_t version) {
+    unsigned char v[kFileHeaderSize];
+    std::memcpy(v, h, sizeof h);
+    store_u32(v + 8, version);
+    store_u32(v + 28, crc32c(0, v, 28));
+    return decode_file_header(v, sizeof v);
+  };
+  EXPECT_EQ(with_version(1).value().format_version, 1u) << "version 1 is still read";
+  const auto r = with_version(kFormatVersion + 1);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("version 2"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("version " + std::to_string(kFormatVersion + 1)),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("reads versions 1 to"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(with_version(0));
   h[0] = 'X';
   EXPECT_FALSE(decode_file_header(h, sizeof h));
+}
+
+// A version 1 record's ClOrdID key (a hash) becomes the key version 1 engines used, marked with
+// the top bit, so it never equals one of the gateway's numbers; version 2 keys stay as written.
+TEST(JournalRecord, VersionOneClOrdIdKeysAreReadAsTheirOwnKind) {
+  Command c = every_kind()[0];
+  auto& order = std::get<NewOrder>(c.body);
+  order.client_order_key = 12345;
+  const auto bytes = encoded(5, c);
+  const unsigned char* payload = bytes.data() + kRecordHeaderSize;
+  const std::size_t size = bytes.size() - kRecordHeaderSize;
+  const auto v2 = decode_payload(payload, size);
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(std::get<NewOrder>(v2->command.body).client_order_key, 12345u);
+  const auto v1 = decode_payload(payload, size, 1);
+  ASSERT_TRUE(v1);
+  const std::uint64_t legacy =
+      (12345u ^ (std::uint64_t{order.account.value()} * 0x9E3779B97F4A7C15ULL)) |
+      (std::uint64_t{1} << 63);
+  EXPECT_EQ(std::get<NewOrder>(v1->command.body).client_order_key, legacy);
 }
 
 // Journals `count` flow commands through an engine, committing every `batch`; returns the

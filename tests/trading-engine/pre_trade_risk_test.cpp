@@ -103,13 +103,25 @@ TEST_F(RiskTest, MessageThrottleIsATokenBucketOnCommandTime) {
       accepted(at_time(limit(5, kAlice, Side::kBuy, 1000, 10), t0 + core::kNanosPerSecond)));
 }
 
-TEST_F(RiskTest, DuplicateClientOrderIdPerAccountPerDay) {
+TEST_F(RiskTest, DuplicateClientOrderNumberPerDay) {
   EXPECT_TRUE(accepted(with_key(limit(1, kAlice, Side::kBuy, 1000, 10), 777)));
   EXPECT_EQ(rejected(with_key(limit(2, kAlice, Side::kBuy, 1000, 10), 777)),
             RejectCode::kDuplicateClientOrderId);
-  EXPECT_TRUE(accepted(with_key(limit(3, kBob, Side::kBuy, 1000, 10), 777))) << "other account";
+  EXPECT_TRUE(accepted(with_key(limit(3, kBob, Side::kBuy, 1000, 10), 778))) << "another number";
   run(Command{0, EndOfDay{}});
   EXPECT_TRUE(accepted(with_key(limit(4, kAlice, Side::kBuy, 1000, 10), 777))) << "a new day";
+}
+
+// The check is exact: only the same number is a duplicate. (The engine used to mix the key
+// with the account id, so two different keys of two accounts could meet: this pair did.)
+TEST_F(RiskTest, DifferentClientOrderNumbersAreNeverDuplicates) {
+  constexpr std::uint64_t kPhi = 0x9E3779B97F4A7C15ULL;
+  const std::uint64_t alice_key = 777;
+  const std::uint64_t bob_key =
+      alice_key ^ (std::uint64_t{kAlice.value()} * kPhi) ^ (std::uint64_t{kBob.value()} * kPhi);
+  ASSERT_NE(alice_key, bob_key);
+  EXPECT_TRUE(accepted(with_key(limit(1, kAlice, Side::kBuy, 1000, 10), alice_key)));
+  EXPECT_TRUE(accepted(with_key(limit(2, kBob, Side::kBuy, 1000, 10), bob_key)));
 }
 
 TEST_F(RiskTest, RestrictedSymbol) {

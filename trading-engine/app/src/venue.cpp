@@ -17,6 +17,27 @@
 namespace trading::app {
 namespace {
 
+// What a snapshot holds: the gateway's ClOrdIDs of the trading day (the duplicate check needs
+// every one, also those journaled before the snapshot), then the engine's state (last: it
+// checks that nothing follows it). Recovery drives it like an engine: commands go to the
+// engine, the gateway follows through on_record.
+template <typename Engine>
+struct SnapshotState {
+  Engine& engine;
+  gateway::Gateway& gateway;
+  void apply(const Command& command, std::vector<Event>& out) { engine.apply(command, out); }
+  template <typename Put>
+  void save_state(Put&& put) {
+    gateway.save_state(put);
+    engine.save_state(put);
+  }
+  template <typename Get>
+  std::string load_state(Get&& get) {
+    std::string problem = gateway.load_state(get);
+    return problem.empty() ? engine.load_state(get) : problem;
+  }
+};
+
 core::Nanos wall_clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -73,7 +94,8 @@ core::Result<journal::RecoveryReport> Venue::recover(
     gateway_.on_applied(r.sequence, r.command, r.annotation, events, nullptr);
     last_engine_time_ = std::max(last_engine_time_, r.command.timestamp);
   };
-  auto report = journal::recover(engine_, options_.journal_directory, ro);
+  SnapshotState<Engine> state{engine_, gateway_};
+  auto report = journal::recover(state, options_.journal_directory, ro);
   if (!report) return report;
   gateway_.set_last_order_id(engine_.last_order_id());
   auto writer = journal::JournalWriter::open(options_.journal_directory, options_.sync,
@@ -348,7 +370,8 @@ void Venue::process(std::vector<Work>& batch) {
     if (options_.snapshot_every > 0 && since_snapshot_ >= options_.snapshot_every) {
       since_snapshot_ = 0;
       const std::uint64_t through = writer_->next_sequence() - 1;
-      auto written = journal::write_snapshot(engine_, options_.journal_directory, through);
+      SnapshotState<Engine> state{engine_, gateway_};
+      auto written = journal::write_snapshot(state, options_.journal_directory, through);
       if (written && writer_->rotate()) {
         logging::info("venue", "snapshot written", {{"path", *written}, {"sequence", through}});
       } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <deque>
 
 #include "core/fixed_point.hpp"
@@ -27,15 +28,15 @@ char tif_char(TimeInForce t) {
   return '0';
 }
 
-// 64-bit FNV-1a of the ClOrdID: the engine's duplicate check key (0 is "none": never returned).
-std::uint64_t hash_cl_ord_id(std::string_view id) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const char c : id) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return h == 0 ? 1 : h;
+// The registry key of a ClOrdID: the account id, a separator, the ClOrdID bytes.
+std::string account_cl_ord_key(AccountId account, std::string_view cl_ord_id) {
+  std::string key = std::to_string(account.value());
+  key += '\x1f';
+  key.append(cl_ord_id);
+  return key;
 }
+
+constexpr std::uint64_t kGatewayStateMagic = 0x3130304745544147ULL;  // "GATEG001"
 
 std::string reason_text(RejectCode code) {
   return std::string(reject_text(code)) + " (code " + std::to_string(static_cast<int>(code)) + ")";
@@ -128,6 +129,54 @@ std::string Gateway::client_key(std::uint32_t session, std::string_view cl_ord_i
   key += '\x1f';
   key.append(cl_ord_id);
   return key;
+}
+
+std::uint64_t Gateway::client_order_number(AccountId account, std::string_view cl_ord_id) {
+  const auto [it, added] =
+      client_order_numbers_.try_emplace(account_cl_ord_key(account, cl_ord_id), 0);
+  if (added) it->second = ++last_client_order_number_;
+  return it->second;
+}
+
+void Gateway::save_state(const std::function<void(std::uint64_t)>& put) const {
+  put(kGatewayStateMagic);
+  put(last_client_order_number_);
+  put(client_order_numbers_.size());
+  for (const auto& [key, number] : client_order_numbers_) {
+    put(number);
+    put(key.size());
+    for (std::size_t at = 0; at < key.size(); at += 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, key.data() + at, std::min<std::size_t>(8, key.size() - at));
+      put(word);
+    }
+  }
+}
+
+std::string Gateway::load_state(const std::function<bool(std::uint64_t&)>& get) {
+  std::uint64_t v = 0;
+  if (!get(v) || v != kGatewayStateMagic) return "snapshot has no gateway state (ClOrdIDs)";
+  if (!get(v)) return "snapshot truncated in the gateway state";
+  last_client_order_number_ = std::max(last_client_order_number_, v);
+  std::uint64_t count = 0;
+  if (!get(count)) return "snapshot truncated in the gateway state";
+  client_order_numbers_.clear();
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t number = 0, size = 0;
+    if (!get(number) || !get(size) || size > (1u << 20)) {
+      return "snapshot truncated in the gateway state";
+    }
+    std::string key(static_cast<std::size_t>(size), '\0');
+    for (std::size_t at = 0; at < key.size(); at += 8) {
+      if (!get(v)) return "snapshot truncated in the gateway state";
+      std::memcpy(key.data() + at, &v, std::min<std::size_t>(8, key.size() - at));
+    }
+    if (number == 0 || number > last_client_order_number_) {
+      return "snapshot has a ClOrdID number past the last one given";
+    }
+    client_order_numbers_.emplace(std::move(key), number);
+  }
+  return "";
 }
 
 std::string Gateway::local_exec_id(char kind) const {
@@ -307,7 +356,7 @@ Gateway::Translation Gateway::translate(const fix::Request& r, core::Nanos now,
     if (!qty_of(cmd.qty)) return reject(13, "OrderQty " + r.quantity + " is not whole shares");
     cmd.id = OrderId(++last_order_id_);
     cmd.owner = r.session;
-    cmd.client_order_key = hash_cl_ord_id(r.cl_ord_id);
+    cmd.client_order_key = client_order_number(acct.account, r.cl_ord_id);
     t.command = Command{now, cmd};
     t.annotation = make_annotation(r.session, r.cl_ord_id);
     return t;
@@ -373,7 +422,23 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
   const ReplaceOrder* replace = std::get_if<ReplaceOrder>(&command.body);
   const CancelOrder* cancel = std::get_if<CancelOrder>(&command.body);
   const MassCancel* mass = std::get_if<MassCancel>(&command.body);
-  if (new_order != nullptr) set_last_order_id(new_order->id);
+  if (new_order != nullptr) {
+    set_last_order_id(new_order->id);
+    // Replaying the journal rebuilds the ClOrdID numbers the orders were given (live, translate()
+    // already holds them). Records from journal format 1 carry a hash instead: kept as they
+    // are, so a repeat of such a ClOrdID still meets the engine's key for it.
+    if (annotated && new_order->client_order_key != 0) {
+      client_order_numbers_.try_emplace(account_cl_ord_key(new_order->account, request_cl_ord_id),
+                                        new_order->client_order_key);
+      if (new_order->client_order_key < (std::uint64_t{1} << 63)) {
+        last_client_order_number_ =
+            std::max(last_client_order_number_, new_order->client_order_key);
+      }
+    }
+  }
+  if (std::holds_alternative<EndOfDay>(command.body)) {
+    client_order_numbers_.clear();  // a new trading day: ClOrdIDs may be reused (as the engine)
+  }
   if (replies != nullptr && depth_subscriptions_ > 0 && !events.empty()) {
     // Which books may have changed: the command's symbol, or every symbol for the commands
     // that reach across books (mass cancel, end of day, kill switch, halts, ticks).

@@ -36,10 +36,11 @@ core::Result<SegmentReader> SegmentReader::open(const std::string& path) {
     r.data_ = static_cast<const unsigned char*>(p);
   }
   ::close(fd);
-  auto first = decode_file_header(r.data_, r.size_);
-  if (!first) return core::fail(kBadHeader, path + ": " + first.error().message);
-  r.first_sequence_ = *first;
-  r.expected_sequence_ = *first;
+  auto header = decode_file_header(r.data_, r.size_);
+  if (!header) return core::fail(kBadHeader, path + ": " + header.error().message);
+  r.first_sequence_ = header->first_sequence;
+  r.format_version_ = header->format_version;
+  r.expected_sequence_ = header->first_sequence;
   r.offset_ = kFileHeaderSize;
   return r;
 }
@@ -54,6 +55,7 @@ SegmentReader& SegmentReader::operator=(SegmentReader&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     offset_ = other.offset_;
     first_sequence_ = other.first_sequence_;
+    format_version_ = other.format_version_;
     expected_sequence_ = other.expected_sequence_;
     torn_tail_ = std::move(other.torn_tail_);
   }
@@ -98,7 +100,7 @@ core::Result<bool> SegmentReader::next(DecodedRecord& out) {
     }
     return core::fail(corrupt("checksum mismatch"));
   }
-  auto decoded = decode_payload(p + kRecordHeaderSize, payload_size);
+  auto decoded = decode_payload(p + kRecordHeaderSize, payload_size, format_version_);
   if (!decoded) return core::fail(corrupt(decoded.error().message));
   if (decoded->sequence != expected_sequence_) {
     return core::fail(core::Error{

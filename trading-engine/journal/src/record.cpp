@@ -237,7 +237,8 @@ std::size_t encode_record(std::uint64_t sequence, const Command& command, unsign
   return kRecordHeaderSize + payload_size;
 }
 
-core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::size_t size) {
+core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::size_t size,
+                                           std::uint32_t format_version) {
   Reader r(payload, size);
   DecodedRecord out;
   Kind kind{};
@@ -253,6 +254,15 @@ core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::si
     return core::fail(kBadPayload, "record annotation missing or too long");
   }
   if (!r.done()) return core::fail(kBadPayload, "record payload longer than its kind");
+  if (format_version == 1) {
+    if (auto* order = std::get_if<NewOrder>(&out.command.body);
+        order != nullptr && order->client_order_key != 0) {
+      // The key version 1 engines derived from the ClOrdID hash, marked as a version 1 key.
+      order->client_order_key ^=
+          static_cast<std::uint64_t>(order->account.value()) * 0x9E3779B97F4A7C15ULL;
+      order->client_order_key |= std::uint64_t{1} << 63;
+    }
+  }
   return out;
 }
 
@@ -265,7 +275,7 @@ void encode_file_header(std::uint64_t first_sequence, unsigned char* dst) {
   store_u32(dst + 28, crc32c(0, dst, 28));
 }
 
-core::Result<std::uint64_t> decode_file_header(const unsigned char* src, std::size_t size) {
+core::Result<SegmentHeader> decode_file_header(const unsigned char* src, std::size_t size) {
   if (size < kFileHeaderSize) return core::fail(kBadHeader, "file shorter than the journal header");
   if (std::memcmp(src, kMagic, sizeof kMagic) != 0) {
     return core::fail(kBadHeader, "not a journal file (bad magic)");
@@ -274,15 +284,16 @@ core::Result<std::uint64_t> decode_file_header(const unsigned char* src, std::si
     return core::fail(kBadHeader, "journal header checksum mismatch");
   }
   const std::uint32_t version = load_u32(src + 8);
-  if (version != kFormatVersion) {
+  if (version < kOldestReadableFormatVersion || version > kFormatVersion) {
     return core::fail(kBadHeader, "journal format version " + std::to_string(version) +
-                                      " is not supported (this build reads version " +
+                                      " is not supported (this build reads versions " +
+                                      std::to_string(kOldestReadableFormatVersion) + " to " +
                                       std::to_string(kFormatVersion) + ")");
   }
   if (load_u32(src + 12) != kFileHeaderSize) {
     return core::fail(kBadHeader, "unexpected journal header size");
   }
-  return load_u64(src + 16);
+  return SegmentHeader{load_u64(src + 16), version};
 }
 
 }  // namespace trading::journal

@@ -16,7 +16,9 @@ namespace trading::journal {
 namespace {
 
 constexpr unsigned char kSnapshotMagic[8] = {'G', 'V', 'S', 'N', 'A', 'P', 'S', 'H'};
-constexpr std::uint32_t kSnapshotVersion = 1;
+// Version 2: ClOrdID keys are the gateway's exact numbers (journal format 2); a version 1
+// snapshot is skipped and the journal replays instead.
+constexpr std::uint32_t kSnapshotVersion = 2;
 
 std::vector<std::pair<std::uint64_t, std::string>> list_matching(const std::string& directory,
                                                                  std::string_view prefix,

@@ -19,7 +19,10 @@ struct NewOrder {
   Price price{0};  // ignored for market orders
   Qty qty{0};
   SessionId owner = 0;
-  // Hash of the client's order id (FIX ClOrdID) for duplicate detection per account; 0 = none.
+  // The number of the client's order id (account + FIX ClOrdID) for the duplicate check: the
+  // same (account, ClOrdID) always gets the same number and different ones never share one
+  // (the gateway assigns them); an order whose number was accepted earlier today is refused.
+  // 0 = none.
   std::uint64_t client_order_key = 0;
 };
 

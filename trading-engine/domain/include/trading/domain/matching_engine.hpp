@@ -354,7 +354,7 @@ class MatchingEngine {
       return reject(cmd.id, RejectCode::kPriceOutsideBand, out);
     }
     AccountState& st = state_of(*acct);
-    const std::uint64_t client_key = client_key_of(cmd.account, cmd.client_order_key);
+    const std::uint64_t client_key = cmd.client_order_key;
     if (!pre_trade_check(cmd, *acct, st, now, client_key, code)) return reject(cmd.id, code, out);
 
     if (client_key != 0) client_keys_.insert(OrderId(client_key), 0);
@@ -734,13 +734,6 @@ class MatchingEngine {
     return lhs <= rhs;
   }
 
-  static std::uint64_t client_key_of(AccountId account, std::uint64_t client_order_key) {
-    if (client_order_key == 0) return 0;
-    const std::uint64_t k =
-        client_order_key ^ (static_cast<std::uint64_t>(account.value()) * 0x9E3779B97F4A7C15ULL);
-    return k == 0 ? 1 : k;  // 0 marks an empty slot in the index
-  }
-
   // The pre-trade risk checks of a new order, in a fixed order (first failure wins).
   bool pre_trade_check(const NewOrder& cmd, const Account& acct, AccountState& st, core::Nanos now,
                        std::uint64_t client_key, RejectCode& code) {
@@ -803,7 +796,7 @@ class MatchingEngine {
   std::vector<AccountState> account_state_;  // parallel to config_.accounts (sorted by id)
   std::vector<std::int32_t> account_slots_;  // account id -> index in config_.accounts, or -1
   std::vector<Price> last_trade_;            // by symbol; 0 before the first trade
-  OrderIndex client_keys_;                   // (account, ClOrdID) keys seen today
+  OrderIndex client_keys_;                   // ClOrdID numbers seen today
   bool venue_killed_ = false;
   static constexpr std::uint8_t kManualHalt = 1;
   static constexpr std::uint8_t kBandHalt = 2;

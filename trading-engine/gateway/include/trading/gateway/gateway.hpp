@@ -5,11 +5,17 @@
 // Pure: no I/O, threads or clocks (time comes in). The engine thread owns it; not thread-safe.
 // Restart: feed every journaled command with its annotation and events to on_applied() with
 // replies == nullptr and the gateway is back in the same state (ids, ClOrdIDs, subscriptions
-// are not journaled: clients subscribe again after logon).
+// are not journaled: clients subscribe again after logon). The ClOrdIDs used today are also
+// saved with snapshots (save_state/load_state), because the duplicate check needs all of them.
+//
+// Duplicate ClOrdIDs: the gateway gives each distinct (account, ClOrdID) of the trading day its
+// own number, exactly (a string map, no hash), and the engine refuses a NewOrder whose number it
+// has seen today. Two different ClOrdIDs never share a number, so no order is wrongly rejected.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -104,6 +110,13 @@ class Gateway {
   // Price units <-> FIX decimal text for a symbol.
   std::string price_text(SymbolId symbol, Price price) const;
 
+  // The ClOrdIDs of the trading day for snapshots, as 64-bit words (the engine's format):
+  // save_state(put) writes them; load_state(get) reads them back into a fresh gateway and
+  // returns "" or what does not fit.
+  void save_state(const std::function<void(std::uint64_t)>& put) const;
+  std::string load_state(const std::function<bool(std::uint64_t&)>& get);
+  std::size_t client_order_ids_today() const { return client_order_numbers_.size(); }
+
  private:
   std::string local_exec_id(char kind) const;
   struct OrderView {
@@ -144,6 +157,7 @@ class Gateway {
   void remember_closed(const std::string& key, std::uint64_t order_id, const OrderView& o,
                        char final_status);
   std::string client_key(std::uint32_t session, std::string_view cl_ord_id) const;
+  std::uint64_t client_order_number(AccountId account, std::string_view cl_ord_id);
 
   GatewayConfig config_;
   std::unordered_map<std::string, SymbolId> symbols_by_name_;
@@ -155,6 +169,9 @@ class Gateway {
   std::size_t depth_subscriptions_ = 0;  // subscriptions with depth > 1
   std::vector<bool> depth_dirty_;        // by symbol: touched since publish_depth()
   bool any_depth_dirty_ = false;
+  // (account, ClOrdID) -> its number today (NewOrder::client_order_key); cleared at end of day.
+  std::unordered_map<std::string, std::uint64_t> client_order_numbers_;
+  std::uint64_t last_client_order_number_ = 0;  // never reused, also across days
   std::uint64_t last_order_id_ = 0;
   std::uint64_t incarnation_ = 0;
   mutable std::uint64_t local_exec_ids_ = 0;  // ExecIDs handed out by local_exec_id()

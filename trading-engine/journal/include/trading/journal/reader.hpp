@@ -38,6 +38,7 @@ class SegmentReader {
 
   const std::optional<TornTail>& torn_tail() const { return torn_tail_; }
   std::uint64_t first_sequence() const { return first_sequence_; }
+  std::uint32_t format_version() const { return format_version_; }
   std::uint64_t offset() const { return offset_; }  // end of the last good record
   std::uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
@@ -52,6 +53,7 @@ class SegmentReader {
   std::uint64_t size_ = 0;
   std::uint64_t offset_ = 0;
   std::uint64_t first_sequence_ = 0;
+  std::uint32_t format_version_ = kFormatVersion;
   std::uint64_t expected_sequence_ = 0;
   std::optional<TornTail> torn_tail_;
 };

@@ -26,7 +26,12 @@
 
 namespace trading::journal {
 
-inline constexpr std::uint32_t kFormatVersion = 1;
+// Version 2: NewOrder's client_order_key is the gateway's exact ClOrdID number. Version 1 (read,
+// never written) carried a hash of the ClOrdID there; decoding a version 1 record turns it into
+// the key the engine then used (the hash mixed with the account) with the top bit set, so it
+// can never equal a version 2 number.
+inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kOldestReadableFormatVersion = 1;
 inline constexpr std::size_t kFileHeaderSize = 32;
 inline constexpr std::size_t kRecordHeaderSize = 8;
 inline constexpr std::size_t kMaxAnnotationSize = 120;
@@ -54,12 +59,18 @@ struct DecodedRecord {
   std::string annotation;
 };
 
-// Decodes a payload whose CRC has been checked.
-core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::size_t size);
+// Decodes a payload whose CRC has been checked, written in `format_version` (its segment's).
+core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::size_t size,
+                                           std::uint32_t format_version = kFormatVersion);
 
+struct SegmentHeader {
+  std::uint64_t first_sequence = 0;
+  std::uint32_t format_version = kFormatVersion;
+};
 void encode_file_header(std::uint64_t first_sequence, unsigned char* dst);  // kFileHeaderSize
-// The first sequence of a segment, or an error naming what is wrong with the header.
-core::Result<std::uint64_t> decode_file_header(const unsigned char* src, std::size_t size);
+// A segment's header, or an error naming what is wrong with it (a format version this build
+// cannot read says which versions it reads).
+core::Result<SegmentHeader> decode_file_header(const unsigned char* src, std::size_t size);
 
 // Little-endian loads and stores (the host is little-endian; checked at compile time).
 static_assert(std::endian::native == std::endian::little, "journal format assumes little-endian");
