@@ -223,12 +223,14 @@ std::string Schema::env_name(std::string_view key) const {
 }
 
 std::string Schema::help_text() const {
-  std::string out = fmt::format("{} - {}\n\nUsage: {} [--config FILE] [--KEY=VALUE ...]\n\n",
-                                program_, summary_, program_);
+  std::string out =
+      fmt::format("{} - {}\n\nUsage: {} [--config FILE] [--KEY=VALUE ...] [--check-config]\n\n",
+                  program_, summary_, program_);
   out +=
       "Each setting is read, later ones winning, from: its default, the TOML file given by\n"
       "--config (section.key), the environment variable shown, and the flag "
-      "--section.key=VALUE.\n\n";
+      "--section.key=VALUE.\n--check-config reads them all, says whether they are valid and exits "
+      "(0 when they are, 2 naming the first that is not).\n\n";
   for (const auto& s : settings_) {
     std::string range;
     if (s.type == Type::kInt) range = fmt::format(" [{}..{}]", s.int_min, s.int_max);
@@ -295,6 +297,10 @@ core::Result<Loaded> load(const Schema& schema, int argc, const char* const* arg
       loaded.help_requested = true;
       return loaded;
     }
+    if (arg == "--check-config") {
+      loaded.check_requested = true;
+      continue;
+    }
     if (!arg.starts_with("--")) {
       return core::fail(kBadFlag,
                         fmt::format("config: unexpected argument '{}' (see --help)", arg));
@@ -350,6 +356,13 @@ Values load_or_exit(const Schema& schema, int argc, const char* const* argv) {
   }
   if (loaded->help_requested) {
     std::fputs(schema.help_text().c_str(), stdout);
+    std::exit(0);
+  }
+  if (loaded->check_requested) {
+    std::size_t changed = 0;
+    for (const auto& [key, entry] : loaded->values.entries) changed += entry.source != "default";
+    std::printf("%s: configuration OK (%zu settings, %zu not at their default)\n",
+                schema.program().c_str(), loaded->values.entries.size(), changed);
     std::exit(0);
   }
   return std::move(loaded->values);

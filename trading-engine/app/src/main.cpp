@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "config/install_paths.hpp"
 #include "guardrails/export/prometheus_export.hpp"
 #include "guardrails/status/routes.hpp"
 #include "guardrails/status/settings.hpp"
@@ -16,13 +17,11 @@
 #include "logging/logger.hpp"
 #include "venue.hpp"
 
-#ifndef TRADING_FIX_DICTIONARY
-#define TRADING_FIX_DICTIONARY "trading-engine/fix/spec/FIX44-venue.xml"
-#endif
-
 namespace {
 
 using trading::app::Venue;
+
+constexpr std::string_view kDictionaryFile = "trading-engine/FIX44-venue.xml";
 
 config::Schema make_schema() {
   config::Schema schema("trading-engine", "TRADING_ENGINE",
@@ -47,7 +46,9 @@ config::Schema make_schema() {
                "FIX acceptor port (0: any free port, logged at start-up)")
       .add_string("fix.port_file", "",
                   "write the bound FIX port to this file once listening (tests; empty: none)")
-      .add_string("fix.dictionary", TRADING_FIX_DICTIONARY, "the venue's FIX 4.4 dictionary")
+      .add_string("fix.dictionary", "",
+                  "the venue's FIX 4.4 dictionary (" +
+                      config::installed_data_file_help(kDictionaryFile) + ")")
       .add_string("fix.store_directory", "data/fix-store",
                   "FIX session store: sequence numbers and sent messages (empty: in memory, "
                   "numbers restart at 1)")
@@ -185,6 +186,9 @@ int main(int argc, char** argv) {
   options.snapshot_every = static_cast<std::uint64_t>(values.get_int("journal.snapshot_every"));
   options.fix.port = static_cast<int>(values.get_int("fix.port"));
   options.fix.dictionary_path = values.get_string("fix.dictionary");
+  if (options.fix.dictionary_path.empty()) {
+    options.fix.dictionary_path = config::installed_data_file(kDictionaryFile);
+  }
   options.fix.store_directory = values.get_string("fix.store_directory");
   options.fix.store_kind = values.get_string("fix.store");
   options.fix.log_directory = values.get_string("fix.log_directory");

@@ -83,6 +83,9 @@ enum ErrorCode : int {
 
 struct Loaded {
   bool help_requested = false;
+  // --check-config: every source was read and every value is valid; the binary prints that and
+  // exits 0 without starting (deployment checks run it on a ConfigMap's TOML).
+  bool check_requested = false;
   Values values;
 };
 
@@ -92,7 +95,8 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 core::Result<Loaded> load(const Schema& schema, int argc, const char* const* argv,
                           const EnvLookup& env = {});
 
-// For main(): prints help and exits 0 on --help, prints the one-line error and exits 2 on failure.
+// For main(): prints help and exits 0 on --help, prints the one-line error and exits 2 on failure,
+// prints "configuration OK" and exits 0 on --check-config.
 Values load_or_exit(const Schema& schema, int argc, const char* const* argv);
 
 }  // namespace config
