@@ -397,6 +397,17 @@ Result run_echo(const Options& o) {
 
 }  // namespace
 
+// The venue's dictionary installed with this binary (../share/guarded-venue/trading-engine/ from
+// its directory), else the copy CMake puts beside it in the build tree: never a source path.
+std::string default_dictionary() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  std::string dir = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("./x");
+  dir = dir.substr(0, dir.rfind('/'));
+  const std::string installed = dir + "/../share/guarded-venue/trading-engine/FIX44-venue.xml";
+  return ::access(installed.c_str(), R_OK) == 0 ? installed : dir + "/FIX44-venue.xml";
+}
+
 int main(int argc, char** argv) {
   Options o;
   o.mode = arg(argc, argv, "--mode", o.mode);
@@ -406,7 +417,7 @@ int main(int argc, char** argv) {
   o.sender = arg(argc, argv, "--sender", o.sender);
   o.target = arg(argc, argv, "--target", o.target);
   o.symbol = arg(argc, argv, "--symbol", o.symbol);
-  o.dictionary = arg(argc, argv, "--dictionary", FIX_LOAD_DICTIONARY);
+  o.dictionary = arg(argc, argv, "--dictionary", default_dictionary());
   o.orders = std::atol(arg(argc, argv, "--orders", std::to_string(o.orders)).c_str());
   o.rate = std::atof(arg(argc, argv, "--rate", "10000").c_str());
   o.window = std::atol(arg(argc, argv, "--window", std::to_string(o.window)).c_str());

@@ -4,8 +4,8 @@
 #   revision (short) and `latest`.
 #   scripts/images.sh [--prebuilt] [trading-engine|pharma-mes|tools ...]   (default: all three)
 # --prebuilt: build the release preset here (ccache makes it cheap when the tests already built
-#   it), `cmake --install --strip` each component into build/install/<component> and let the
-#   Containerfile copy that tree (BINARIES=prebuilt) instead of compiling inside the image.
+#   it), `cmake --install --strip` each component into build/install/<component> and build the
+#   Containerfile's `prebuilt` target, which copies that tree instead of compiling in the image.
 #   Without it the Containerfile's builder stage compiles from the source (the users' path).
 # The base image comes from scripts/base-image.sh (a registry, else debootstrap). Podman runs
 # with deploy/containers/containers.conf (runc, cgroupfs: what these machines need).
@@ -40,7 +40,7 @@ targets_of() {
   case $1 in
     trading-engine) echo trading-engine ;;
     pharma-mes) echo pharma-mes ;;
-    tools) echo guardctl guardrail-sim mes-sensor-sim ;;
+    tools) echo guardctl guardrail-sim mes-sensor-sim fix_load ;;
   esac
 }
 
@@ -62,7 +62,7 @@ for c in "${components[@]}"; do
   image=localhost/$c
   "$tool" build --quiet --network host \
     --build-arg BASE="$base" \
-    --build-arg BINARIES="$([ "$prebuilt" -eq 1 ] && echo prebuilt || echo compiled)" \
+    $([ "$prebuilt" -eq 1 ] && echo --target prebuilt) \
     --build-arg VERSION="$version" --build-arg REVISION="$revision" \
     -f "$(containerfile_of "$c")" -t "$image:$revision" -t "$image:latest" . >/dev/null
   size=$("$tool" image inspect -f '{{.Size}}' "$image:$revision")

@@ -24,7 +24,17 @@ PACKAGES=(
   chromium
   # fuzzing (libFuzzer with clang-16)
   clang-16 libfuzzer-16-dev libclang-rt-16-dev
+  # images and the deployment checks (scripts/images.sh, scripts/check-deploy.sh): podman with
+  # runc and netavark (what these machines need, see deploy/containers/containers.conf), a base
+  # image by debootstrap, compose, linters
+  podman runc netavark aardvark-dns podman-compose debootstrap yamllint shellcheck python3
 )
+
+# kubectl (its embedded kustomize renders the overlays): Debian's kubernetes-client only where no
+# kubectl is installed (it would collide with one installed from elsewhere).
+if ! command -v kubectl >/dev/null; then
+  PACKAGES+=(kubernetes-client)
+fi
 
 # Node.js and npm (for playwright-core): Debian's, unless a node and npm are already installed.
 # Debian's Node.js is 18 and playwright-core needs 20: scripts/node.sh (run by scripts/test.sh)
