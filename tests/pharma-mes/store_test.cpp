@@ -3,6 +3,7 @@
 // signature tables enforced by the database, group commit under concurrent writers, reopening
 // continues the chain, and a writer killed with SIGKILL loses no acknowledged command.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "mes/store/open.hpp"
+#include "mes/store/security.hpp"
 #include "postgres_server.hpp"
 #include "test_support.hpp"
 
@@ -274,5 +276,31 @@ TEST_P(StoreTest, AKilledWriterLosesNoAcknowledgedCommand) {
 
 INSTANTIATE_TEST_SUITE_P(Databases, StoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& test_info) { return test_info.param; });
+
+// The signing key file: created 0600; 0640 (a Kubernetes Secret read through the pod's group)
+// is accepted; group write or any access for others is refused, as is a file that is no seed.
+TEST(SigningKeyFile, ModesAndContentAreChecked) {
+  test_support::TempDir dir;
+  const std::string path = dir.file("mes-signing.key");
+  auto created = store::load_or_create_signing_key(path);
+  ASSERT_TRUE(created) << created.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = store::load_or_create_signing_key(path);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->public_key_hex(), created->public_key_hex()) << "the same key is read back";
+  ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
+  EXPECT_TRUE(store::load_or_create_signing_key(path)) << "a Secret mounted 0440/0640";
+  for (const mode_t refused : {mode_t{0660}, mode_t{0644}, mode_t{0604}}) {
+    ASSERT_EQ(::chmod(path.c_str(), refused), 0);
+    const auto r = store::load_or_create_signing_key(path);
+    ASSERT_FALSE(r) << std::oct << refused;
+    EXPECT_NE(r.error().message.find("chmod 600"), std::string::npos) << r.error().message;
+  }
+  test_support::write_file(dir.file("not-a-seed"), "hello\n");
+  ASSERT_EQ(::chmod(dir.file("not-a-seed").c_str(), 0600), 0);
+  EXPECT_FALSE(store::load_or_create_signing_key(dir.file("not-a-seed")));
+}
 
 }  // namespace

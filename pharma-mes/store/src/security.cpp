@@ -63,8 +63,12 @@ Result<crypto::SigningKey> load_or_create_signing_key(const std::string& path) {
   char buf[80] = {};
   const ssize_t n = ::read(fd, buf, sizeof buf - 1);
   ::close(fd);
-  if ((st.st_mode & 077) != 0) {
-    return refuse(Code::kStorage, path + " must not be readable by group or others (chmod 600)");
+  // Group read is allowed: a Kubernetes Secret volume reaches the pod's user only through its
+  // group (fsGroup), as mode 0440. Anything more (group write, any access for others) is not.
+  if ((st.st_mode & 027) != 0) {
+    return refuse(Code::kStorage, path +
+                                      " must not be writable by its group nor open to others "
+                                      "(chmod 600; 640 for a Secret read through its group)");
   }
   std::string text(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();

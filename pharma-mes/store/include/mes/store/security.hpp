@@ -30,7 +30,8 @@ class Argon2idHasher final : public PasswordHasher {
 };
 
 // The 32-byte seed of the server's Ed25519 key in `path` (hex, mode 0600), created at random
-// when the file does not exist. Refuses a file that is not a seed or is readable by others.
+// when the file does not exist. Refuses a file that is not a seed, is writable by its group or is
+// open to others (group read is allowed: how a Kubernetes Secret reaches the pod's user).
 Result<crypto::SigningKey> load_or_create_signing_key(const std::string& path);
 
 }  // namespace mes::store
