@@ -60,9 +60,11 @@ fi
 
 for c in "${components[@]}"; do
   image=localhost/$c
+  target=()
+  [ "$prebuilt" -eq 1 ] && target=(--target prebuilt)
   "$tool" build --quiet --network host \
     --build-arg BASE="$base" \
-    $([ "$prebuilt" -eq 1 ] && echo --target prebuilt) \
+    "${target[@]}" \
     --build-arg VERSION="$version" --build-arg REVISION="$revision" \
     -f "$(containerfile_of "$c")" -t "$image:$revision" -t "$image:latest" . >/dev/null
   size=$("$tool" image inspect -f '{{.Size}}' "$image:$revision")

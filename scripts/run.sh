@@ -19,6 +19,7 @@ bin=build/release
 mkdir -p data/evidence data/journal data/fix-store data/logs data/mosquitto
 
 pids=()
+# shellcheck disable=SC2317  # called through the EXIT trap
 stop_all() {
   trap - EXIT INT TERM
   echo "stopping the demo"
@@ -27,6 +28,7 @@ stop_all() {
     # The order-flow loops are subshells: stop the loop, then the fix_load it was running.
     children=$(pgrep -P "${pids[i]}" || true)
     kill -TERM "${pids[i]}" 2>/dev/null || true
+    # shellcheck disable=SC2086  # one pid per word
     [ -n "$children" ] && kill -TERM $children 2>/dev/null
     [ "$i" -eq 1 ] && wait "${pids[i]}" 2>/dev/null  # pharma-mes has left the broker
   done

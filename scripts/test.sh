@@ -33,7 +33,8 @@ scripts/build.sh ci
 step "browser test dependencies (npm playwright-core, driving Debian's chromium)"
 # playwright-core needs Node.js >= 20; Debian 12's is 18 (scripts/node.sh installs one if so).
 node_bin=$(scripts/node.sh)
-export PATH="$(dirname "$node_bin"):$PATH"
+PATH="$(dirname "$node_bin"):$PATH"
+export PATH
 echo "node $(node --version) at $node_bin"
 (cd tests/pharma-mes/browser && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -58,7 +59,8 @@ if [ "${SKIP_TSAN:-0}" != "1" ]; then
   # connections in both threading modes, the MES's MQTT ingest and spool threads).
   tsan_tests="metrics_test status_integration_test http_integration_test mes_store_test mes_service_test
     trading_fix_integration_test trading_fix_garbage_test mes_sensors_test"
-  tsan_tests=$(echo $tsan_tests)  # one line
+  tsan_tests=$(tr -s ' \n' ' ' <<<"$tsan_tests")  # one line
+  tsan_tests=${tsan_tests% }
   # Reports from code that is not ours (QuickFIX's mutex, Paho's callbacks): tests/tsan.supp.
   export TSAN_OPTIONS="suppressions=$root/tests/tsan.supp"
   # shellcheck disable=SC2086
@@ -71,7 +73,7 @@ if [ "${SKIP_FUZZ:-0}" != "1" ]; then
   step "fuzz: every parser harness for ${FUZZ_SECONDS:-20} s (libFuzzer, ASan + UBSan)"
   fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store fix_framer time_zone mes_text mes_api mes_ingest"
   cmake --preset fuzz >/dev/null
-  # shellcheck disable=SC2046
+  # shellcheck disable=SC2046,SC2086  # one target per word
   cmake --build --preset fuzz --target $(printf 'fuzz_%s ' $fuzzers)
   work=$(mktemp -d)
   for f in $fuzzers; do

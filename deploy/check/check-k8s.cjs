@@ -303,6 +303,12 @@ function crossChecks(objects) {
       }
       for (const m of c.volumeMounts || []) {
         if (!(spec.volumes || []).some((v) => v.name === m.name)) say(owner, `${c.name}: mounts undeclared volume ${m.name}`);
+        // A mount inside a read-only one (a ConfigMap's) cannot get its mount point created.
+        for (const outer of c.volumeMounts || []) {
+          if (outer !== m && outer.readOnly && m.mountPath.startsWith(outer.mountPath + "/")) {
+            say(owner, `${c.name}: mount ${m.mountPath} is inside the read-only mount ${outer.mountPath}`);
+          }
+        }
       }
     }
     for (const v of spec.volumes || []) {

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# scripts/check-deploy.sh must fail on bad deployment files, naming the problem: each case breaks
+# one thing in a copy of k8s-manifests/ or terraform/, runs the static checks on the copy and
+# expects exit 1 and a line containing the expected words. The unbroken copy must pass.
+#   tests/deploy/check_deploy_test.sh        (prints one line per case; exit 1 when one fails)
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 2
+root=$PWD
+work=$(mktemp -d /tmp/gv-check-deploy-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+failed=0
+passed=0
+
+fresh_copy() {
+  rm -rf "$work/k8s" "$work/tf"
+  cp -r "$root/k8s-manifests" "$work/k8s"
+  cp -r "$root/terraform" "$work/tf"
+}
+run_check() {
+  scripts/check-deploy.sh --static --manifests "$work/k8s" --terraform "$work/tf" >"$work/out" 2>/dev/null
+}
+# expect <name> <expected words> <sed expression> <file relative to the copy root>
+expect() {
+  local name=$1 words=$2 expression=$3 file=$4
+  fresh_copy
+  local target="$work/$file"
+  if ! grep -q . "$target" 2>/dev/null; then
+    echo "FAIL $name: $file is not in the copy"
+    failed=$((failed + 1))
+    return
+  fi
+  cp "$target" "$work/before"
+  sed -i "$expression" "$target"
+  if cmp -s "$target" "$work/before"; then
+    echo "FAIL $name: the edit changed nothing in $file"
+    failed=$((failed + 1))
+    return
+  fi
+  if run_check; then
+    echo "FAIL $name: check-deploy passed a broken copy"
+    failed=$((failed + 1))
+  elif ! grep -F -q -- "$words" "$work/out"; then
+    echo "FAIL $name: no line says \"$words\"; it said:"
+    grep '^check-deploy:' "$work/out" | head -5
+    failed=$((failed + 1))
+  else
+    echo "ok   $name: $(grep -F -m1 -- "$words" "$work/out")"
+    passed=$((passed + 1))
+  fi
+}
+
+fresh_copy
+if run_check; then
+  echo "ok   the unbroken files pass"
+  passed=$((passed + 1))
+else
+  echo "FAIL the unbroken files do not pass:"
+  grep '^check-deploy:' "$work/out" | head -10
+  failed=$((failed + 1))
+fi
+
+expect "typo'd field" "unknown field spec.template.spec.containers[0].readinesProbe" \
+  's/          readinessProbe:/          readinesProbe:/' k8s/trading-engine/base/rollout.yaml
+expect "selector that matches nothing" 'selector {"app":"pharma-mess"} matches no pod template' \
+  '0,/    app: pharma-mes/s//    app: pharma-mess/' k8s/pharma-mes/rollout/services.yaml
+expect "probe on a wrong port" "readinessProbe port 8091 is not a container port" \
+  '/readinessProbe:/,/port: http/s/port: http/port: 8091/' k8s/pharma-mes/base/deployment.yaml
+expect "container port against the config" "port http is 8081 but http.port is 8080" \
+  's/containerPort: 8080/containerPort: 8081/' k8s/trading-engine/base/rollout.yaml
+expect "analysis off the guardrail contract" "is not /guardrail/v1/status" \
+  's#/guardrail/v1/status#/guardrail/v1/state#' k8s/trading-engine/base/analysis-template.yaml
+expect "scale-down shorter than the analysis" "must be longer than the post-promotion analysis" \
+  's/scaleDownDelaySeconds: 360/scaleDownDelaySeconds: 60/' k8s/pharma-mes/rollout/rollout.yaml
+expect "an image the build does not make" "is not one the build produces" \
+  's/newName: localhost\/pharma-mes/newName: localhost\/pharma-mes-ui/' k8s/pharma-mes/overlays/dev/kustomization.yaml
+expect "a ConfigMap key the binary does not accept" "config: " \
+  's/^\[journal\]/[journal]\nsnapshot_evry = 5/' k8s/trading-engine/base/trading-engine.toml
+expect "a kustomization that does not render" "render: trading-engine/overlays/prod" \
+  's/  - fix-target-group.yaml/  - fix-target-groups.yaml/' k8s/trading-engine/overlays/prod/kustomization.yaml
+expect "undeclared Terraform variable" "var.retention_dayz is not declared" \
+  's/var.retention_days/var.retention_dayz/' tf/modules/evidence/main.tf
+expect "module argument the module does not declare" 'declares no variable "multi_azz"' \
+  's/  multi_az                 = var.db_multi_az/  multi_azz                = var.db_multi_az/' tf/modules/estate/main.tf
+expect "evidence bucket not in compliance mode" "Object Lock must default to COMPLIANCE mode" \
+  's/mode = "COMPLIANCE"/mode = "GOVERNANCE"/' tf/modules/evidence/main.tf
+expect "admin port open to the internet" "open to the internet (0.0.0.0/0)" \
+  's#    cidr_blocks = \[var.cidr_block\]#    cidr_blocks = ["0.0.0.0/0"]#' tf/modules/network/main.tf
+expect "prod database without Multi-AZ" "prod: db_multi_az must be true" \
+  's/db_multi_az              = true/db_multi_az              = false/' tf/environments/prod/terraform.tfvars
+expect "unpinned provider" "provider aws is not pinned" \
+  's/version = "5.82.2"/version = "~> 5.0"/' tf/environments/dev/versions.tf
+# shellcheck disable=SC2016  # a sed command, not a shell expansion
+expect "Terraform that does not parse" "does not parse" \
+  '$a resource "aws_s3_bucket" "x" {' tf/modules/ecr/main.tf
+
+echo "check_deploy_test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
