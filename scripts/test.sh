@@ -7,7 +7,10 @@
 #   4. a short smoke run of every benchmark binary (ctest -L benchmark)
 #   5. `tsan` preset: the test executables that exercise threads, under ThreadSanitizer
 #   6. `fuzz` preset: each libFuzzer harness for FUZZ_SECONDS (default 20)
-# Exits non-zero on the first failure. SKIP_TSAN=1 / SKIP_FUZZ=1 skip steps 5 / 6 locally.
+#   7. the deployment artifacts: scripts/check-deploy.sh (release build, images built and run as
+#      their pod templates, manifests/compose/Terraform checked) and its broken-copy tests
+# Exits non-zero on the first failure. SKIP_TSAN=1 / SKIP_FUZZ=1 / SKIP_DEPLOY=1 skip steps
+# 5 / 6 / 7 locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -94,6 +97,15 @@ if [ "${SKIP_FUZZ:-0}" != "1" ]; then
     echo "fuzz_$f: $(grep -E '^Done' "$work/$f.log")"
   done
   rm -rf "$work"
+fi
+
+if [ "${SKIP_DEPLOY:-0}" != "1" ]; then
+  step "deployment artifacts: images built and run, manifests, compose and Terraform checked"
+  # Release binaries for the images (the install tree the Containerfiles take, so the images do
+  # not compile the project a second time), then every check of scripts/check-deploy.sh.
+  scripts/check-deploy.sh
+  step "deployment checks refuse broken copies"
+  tests/deploy/check_deploy_test.sh
 fi
 
 step "all tests passed"

@@ -8,57 +8,53 @@ cd "$(dirname "$0")/../.." || exit 2
 root=$PWD
 work=$(mktemp -d /tmp/gv-check-deploy-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-failed=0
-passed=0
+jobs=${JOBS:-2}
 
-fresh_copy() {
-  rm -rf "$work/k8s" "$work/tf"
-  cp -r "$root/k8s-manifests" "$work/k8s"
-  cp -r "$root/terraform" "$work/tf"
+# One case: its own copy in $work/<n>; the result in $work/<n>/result.
+fresh_copy() { # <dir>
+  rm -rf "$1" && mkdir -p "$1"
+  cp -r "$root/k8s-manifests" "$1/k8s"
+  cp -r "$root/terraform" "$1/tf"
 }
-run_check() {
-  scripts/check-deploy.sh --static --manifests "$work/k8s" --terraform "$work/tf" >"$work/out" 2>/dev/null
+run_check() { # <dir>
+  scripts/check-deploy.sh --static --manifests "$1/k8s" --terraform "$1/tf" >"$1/out" 2>/dev/null
 }
-# expect <name> <expected words> <sed expression> <file relative to the copy root>
-expect() {
-  local name=$1 words=$2 expression=$3 file=$4
-  fresh_copy
-  local target="$work/$file"
+run_case() { # <n> <name> <expected words> <sed expression> <file relative to the copy root>
+  local dir=$work/$1 name=$2 words=$3 expression=$4 file=$5
+  fresh_copy "$dir"
+  local target="$dir/$file"
+  if [ -z "$expression" ]; then
+    if run_check "$dir"; then
+      echo "ok   the unbroken files pass" >"$dir/result"
+    else
+      { echo "FAIL the unbroken files do not pass:" && grep '^check-deploy:' "$dir/out" | head -10; } >"$dir/result"
+    fi
+    return
+  fi
   if ! grep -q . "$target" 2>/dev/null; then
-    echo "FAIL $name: $file is not in the copy"
-    failed=$((failed + 1))
+    echo "FAIL $name: $file is not in the copy" >"$dir/result"
     return
   fi
-  cp "$target" "$work/before"
+  cp "$target" "$dir/before"
   sed -i "$expression" "$target"
-  if cmp -s "$target" "$work/before"; then
-    echo "FAIL $name: the edit changed nothing in $file"
-    failed=$((failed + 1))
-    return
-  fi
-  if run_check; then
-    echo "FAIL $name: check-deploy passed a broken copy"
-    failed=$((failed + 1))
-  elif ! grep -F -q -- "$words" "$work/out"; then
-    echo "FAIL $name: no line says \"$words\"; it said:"
-    grep '^check-deploy:' "$work/out" | head -5
-    failed=$((failed + 1))
+  if cmp -s "$target" "$dir/before"; then
+    echo "FAIL $name: the edit changed nothing in $file" >"$dir/result"
+  elif run_check "$dir"; then
+    echo "FAIL $name: check-deploy passed a broken copy" >"$dir/result"
+  elif ! grep -F -q -- "$words" "$dir/out"; then
+    { echo "FAIL $name: no line says \"$words\"; it said:" && grep '^check-deploy:' "$dir/out" | head -5; } >"$dir/result"
   else
-    echo "ok   $name: $(grep -F -m1 -- "$words" "$work/out")"
-    passed=$((passed + 1))
+    echo "ok   $name: $(grep -F -m1 -- "$words" "$dir/out" | cut -c1-200)" >"$dir/result"
   fi
 }
+cases=0
+expect() { # <name> <expected words> <sed expression> <file>: runs in the background, $jobs at a time
+  cases=$((cases + 1))
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  run_case "$cases" "$@" &
+}
 
-fresh_copy
-if run_check; then
-  echo "ok   the unbroken files pass"
-  passed=$((passed + 1))
-else
-  echo "FAIL the unbroken files do not pass:"
-  grep '^check-deploy:' "$work/out" | head -10
-  failed=$((failed + 1))
-fi
-
+expect "unbroken" "" "" ""
 expect "typo'd field" "unknown field spec.template.spec.containers[0].readinesProbe" \
   's/          readinessProbe:/          readinesProbe:/' k8s/trading-engine/base/rollout.yaml
 expect "selector that matches nothing" 'selector {"app":"pharma-mess"} matches no pod template' \
@@ -73,7 +69,9 @@ expect "scale-down shorter than the analysis" "must be longer than the post-prom
   's/scaleDownDelaySeconds: 360/scaleDownDelaySeconds: 60/' k8s/pharma-mes/rollout/rollout.yaml
 expect "an image the build does not make" "is not one the build produces" \
   's/newName: localhost\/pharma-mes/newName: localhost\/pharma-mes-ui/' k8s/pharma-mes/overlays/dev/kustomization.yaml
-expect "a ConfigMap key the binary does not accept" "config: " \
+expect "a mount inside a read-only mount" "is inside the read-only mount /etc/guarded-venue" \
+  's#mountPath: /var/run/secrets/guarded-venue#mountPath: /etc/guarded-venue/keys#' k8s/pharma-mes/base/deployment.yaml
+expect "a ConfigMap key the binary does not accept" "unknown key 'journal.snapshot_evry'" \
   's/^\[journal\]/[journal]\nsnapshot_evry = 5/' k8s/trading-engine/base/trading-engine.toml
 expect "a kustomization that does not render" "render: trading-engine/overlays/prod" \
   's/  - fix-target-group.yaml/  - fix-target-groups.yaml/' k8s/trading-engine/overlays/prod/kustomization.yaml
@@ -93,5 +91,12 @@ expect "unpinned provider" "provider aws is not pinned" \
 expect "Terraform that does not parse" "does not parse" \
   '$a resource "aws_s3_bucket" "x" {' tf/modules/ecr/main.tf
 
+wait
+passed=0
+failed=0
+for n in $(seq "$cases"); do
+  cat "$work/$n/result"
+  if head -1 "$work/$n/result" | grep -q '^ok'; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
 echo "check_deploy_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
