@@ -172,6 +172,20 @@ if [ "$static" -eq 0 ]; then
     images_json=$(awk '/^localhost\/.* MB$/ {sub(/^localhost\//, "", $1); sub(/:.*/, "", $1); printf "%s\"%s\":%s", (n++?",":""), $1, $2}' "$work/images.txt")
     images_json="{$images_json}"
     revision=$(git rev-parse --short=12 HEAD)
+    for image in trading-engine pharma-mes tools; do
+      ref=localhost/$image:$revision
+      meta=$(podman image inspect -f '{{.Config.User}}|{{.Config.StopSignal}}|{{index .Config.Labels "org.opencontainers.image.revision"}}|{{.Size}}' "$ref" 2>&1) ||
+        { fail "images: $ref is missing"; continue; }
+      IFS='|' read -r user signal label size <<<"$meta"
+      case $user in "" | root | 0 | 0:*) fail "images: $ref runs as root" ;; esac
+      [ "$signal" = SIGTERM ] || fail "images: $ref stops with '$signal', not SIGTERM"
+      [ "$label" = "$revision" ] || fail "images: $ref is labelled revision '$label', not $revision"
+      [ "$size" -lt 150000000 ] || fail "images: $ref is $((size / 1000000)) MB, over 150 MB"
+      podman run --rm --network none --entrypoint /bin/cat "$ref" \
+        /usr/share/guarded-venue/sbom/debian-packages.spdx.json 2>/dev/null |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["packages"]) > 50' 2>/dev/null ||
+        fail "images: $ref has no readable SBOM (/usr/share/guarded-venue/sbom/debian-packages.spdx.json)"
+    done
     step "pod templates as containers"
     run_pod() { # <render> <workload> <image> <secret values...>
       local render=$1 workload=$2 image=$3
