@@ -1,4 +1,5 @@
-// Checks the Terraform tree without terraform (no terraform or OpenTofu binary installs on these
+// Checks the Terraform tree (modules/, the root stack/, environments/<env>/{terraform.tfvars,
+// backend.hcl}) without terraform (no terraform or OpenTofu binary installs on these
 // machines, so `terraform validate` is not run and not pretended): every file parses (npm
 // @cdktf/hcl2json, HashiCorp's HCL parser compiled to WebAssembly); every var./local./module./
 // data./resource reference is declared in its module; module calls pass only variables the module
@@ -126,7 +127,7 @@ function checkReferences(m, modulesByDir) {
 
 const first = (x) => (Array.isArray(x) ? x[0] : x);
 
-function checkPolicies(m, tfvarsByEnv) {
+function checkPolicies(m) {
   for (const r of Object.values(m.resources)) {
     const b = r.body;
     const where = `${r.type}.${r.name}`;
@@ -195,28 +196,11 @@ function checkPolicies(m, tfvarsByEnv) {
         break;
     }
   }
-  void tfvarsByEnv;
 }
 
-async function checkEnvironment(m) {
-  const env = path.basename(m.dir);
-  const tfvarsFile = path.join(m.dir, "terraform.tfvars");
-  let tfvars = {};
-  if (!fs.existsSync(tfvarsFile)) {
-    say(m.dir, "no terraform.tfvars");
-  } else {
-    try {
-      tfvars = await parse(tfvarsFile, fs.readFileSync(tfvarsFile, "utf8"));
-    } catch (e) {
-      say(tfvarsFile, `does not parse: ${String(e.message || e).split("\n")[0]}`);
-    }
-  }
-  for (const k of Object.keys(tfvars)) {
-    if (!(k in m.variables)) say(tfvarsFile, `sets "${k}", which is not a declared variable`);
-  }
-  for (const [v, decl] of Object.entries(m.variables)) {
-    if (!("default" in decl) && !(v in tfvars)) say(tfvarsFile, `does not set required variable "${v}"`);
-  }
+// The root module: the one with a backend (terraform/stack). Its versions must be pinned and its
+// state must live in S3; each environment gives it a backend.hcl and a terraform.tfvars.
+function checkRoot(m) {
   const tf = m.terraform;
   const providers = tf.flatMap((t) => t.required_providers || []);
   if (!providers.length) say(m.dir, "no required_providers");
@@ -226,12 +210,38 @@ async function checkEnvironment(m) {
     }
   }
   if (!tf.some((t) => t.required_version)) say(m.dir, "no required_version");
-  const backend = tf.flatMap((t) => t.backend || []).map((b) => b.s3 && first(b.s3)).find(Boolean);
-  if (!backend) say(m.dir, "state must live in the S3 backend");
-  else {
-    if (!backend.dynamodb_table) say(m.dir, "the S3 backend needs a dynamodb_table lock");
-    if (backend.encrypt !== true) say(m.dir, "the S3 backend must encrypt the state");
+  if (!tf.some((t) => t.backend && t.backend.s3)) say(m.dir, "state must live in the S3 backend");
+}
+
+async function parseFile(file) {
+  try {
+    return await parse(file, fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    say(file, `does not parse: ${String(e.message || e).split("\n")[0]}`);
+    return null;
   }
+}
+
+async function checkEnvironment(dir, root) {
+  const env = path.basename(dir);
+  const tfvarsFile = path.join(dir, "terraform.tfvars");
+  const backendFile = path.join(dir, "backend.hcl");
+  for (const f of [tfvarsFile, backendFile]) if (!fs.existsSync(f)) say(dir, `no ${path.basename(f)}`);
+  const tfvars = (fs.existsSync(tfvarsFile) && (await parseFile(tfvarsFile))) || {};
+  const backend = (fs.existsSync(backendFile) && (await parseFile(backendFile))) || {};
+  for (const k of Object.keys(tfvars)) {
+    if (!(k in root.variables)) say(tfvarsFile, `sets "${k}", which is not a variable of ${path.basename(root.dir)}`);
+  }
+  for (const [v, decl] of Object.entries(root.variables)) {
+    if (!("default" in decl) && !(v in tfvars)) say(tfvarsFile, `does not set required variable "${v}"`);
+  }
+  if (tfvars.environment !== undefined && tfvars.environment !== env) {
+    say(tfvarsFile, `environment is "${tfvars.environment}" in the ${env} folder`);
+  }
+  for (const k of ["bucket", "key", "region"]) if (!backend[k]) say(backendFile, `the S3 backend needs ${k}`);
+  if (!backend.dynamodb_table) say(backendFile, "the S3 backend needs a dynamodb_table lock");
+  if (backend.encrypt !== true) say(backendFile, "the S3 backend must encrypt the state");
+  if (backend.key && !String(backend.key).includes(env)) say(backendFile, `the state key ${backend.key} does not name ${env}`);
   for (const [k, v] of Object.entries(tfvars)) {
     if (/cidr/.test(k) && Array.isArray(v) && v.includes("0.0.0.0/0") && k !== "fix_client_cidrs") {
       say(tfvarsFile, `${k} opens an admin endpoint to 0.0.0.0/0`);
@@ -253,10 +263,16 @@ async function checkEnvironment(m) {
   for (const m of modules.values()) {
     checkReferences(m, modules);
     checkPolicies(m);
-    if (path.basename(path.dirname(m.dir)) === "environments") await checkEnvironment(m);
   }
-  if (![...modules.keys()].some((d) => path.basename(path.dirname(d)) === "environments")) {
-    say(root, "no environments/<env> found");
+  const roots = [...modules.values()].filter((m) => m.terraform.some((t) => t.backend));
+  if (roots.length !== 1) {
+    say(root, `expected one root module (with a backend), found ${roots.length}`);
+  } else {
+    checkRoot(roots[0]);
+    const envRoot = path.join(root, "environments");
+    const envs = fs.existsSync(envRoot) ? fs.readdirSync(envRoot).filter((e) => fs.statSync(path.join(envRoot, e)).isDirectory()) : [];
+    if (!envs.includes("dev") || !envs.includes("prod")) say(root, "environments/dev and environments/prod are needed");
+    for (const e of envs) await checkEnvironment(path.join(envRoot, e), roots[0]);
   }
   for (const p of problems) console.log(p);
   process.exit(problems.length ? 1 : 0);

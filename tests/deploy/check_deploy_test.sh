@@ -78,15 +78,17 @@ expect "a kustomization that does not render" "render: trading-engine/overlays/p
 expect "undeclared Terraform variable" "var.retention_dayz is not declared" \
   's/var.retention_days/var.retention_dayz/' tf/modules/evidence/main.tf
 expect "module argument the module does not declare" 'declares no variable "multi_azz"' \
-  's/  multi_az                 = var.db_multi_az/  multi_azz                = var.db_multi_az/' tf/modules/estate/main.tf
+  's/  multi_az                 = var.db_multi_az/  multi_azz                = var.db_multi_az/' tf/stack/main.tf
 expect "evidence bucket not in compliance mode" "Object Lock must default to COMPLIANCE mode" \
   's/mode = "COMPLIANCE"/mode = "GOVERNANCE"/' tf/modules/evidence/main.tf
 expect "admin port open to the internet" "open to the internet (0.0.0.0/0)" \
   's#    cidr_blocks = \[var.cidr_block\]#    cidr_blocks = ["0.0.0.0/0"]#' tf/modules/network/main.tf
 expect "prod database without Multi-AZ" "prod: db_multi_az must be true" \
   's/db_multi_az              = true/db_multi_az              = false/' tf/environments/prod/terraform.tfvars
+expect "state without its lock" "the S3 backend needs a dynamodb_table lock" \
+  '/dynamodb_table/d' tf/environments/prod/backend.hcl
 expect "unpinned provider" "provider aws is not pinned" \
-  's/version = "5.82.2"/version = "~> 5.0"/' tf/environments/dev/versions.tf
+  's/version = "5.82.2"/version = "~> 5.0"/' tf/stack/versions.tf
 # shellcheck disable=SC2016  # a sed command, not a shell expansion
 expect "Terraform that does not parse" "does not parse" \
   '$a resource "aws_s3_bucket" "x" {' tf/modules/ecr/main.tf

@@ -1,3 +1,5 @@
+# The dev environment (terraform/stack with -var-file=../environments/dev/terraform.tfvars).
+environment = "dev"
 region                   = "eu-west-1"
 vpc_cidr_block           = "10.20.0.0/16"
 az_count                 = 2

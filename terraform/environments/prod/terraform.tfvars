@@ -1,3 +1,5 @@
+# The prod environment (terraform/stack with -var-file=../environments/prod/terraform.tfvars).
+environment = "prod"
 region             = "eu-west-1"
 vpc_cidr_block     = "10.30.0.0/16"
 az_count           = 3

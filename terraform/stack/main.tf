@@ -1,6 +1,8 @@
-# The whole estate of one environment, wired from the modules: every resource has a consumer
-# (terraform/README.md says which). No ElastiCache: nothing in the products uses Redis (sessions,
-# rate limits and records of the MES live in PostgreSQL; the venue's state is its journal).
+# The root module: the whole estate of one environment, wired from the modules. Each environment
+# is this root with its own settings and state (environments/<env>/terraform.tfvars and
+# backend.hcl; terraform/README.md shows the commands). Every resource has a consumer (the README
+# says which). No ElastiCache: nothing in the products uses Redis (sessions, rate limits and
+# records of the MES live in PostgreSQL; the venue's state is its journal).
 locals {
   tags = merge(var.tags, {
     Project     = "guarded-venue"
@@ -10,13 +12,13 @@ locals {
 }
 
 module "kms" {
-  source = "../kms"
+  source = "../modules/kms"
   name   = local.name
   tags   = local.tags
 }
 
 module "observability" {
-  source                       = "../observability"
+  source                       = "../modules/observability"
   name                         = local.name
   kms_key_arn                  = module.kms.key_arns["logs"]
   log_retention_days           = var.log_retention_days
@@ -27,7 +29,7 @@ module "observability" {
 }
 
 module "network" {
-  source             = "../network"
+  source             = "../modules/network"
   name               = local.name
   region             = var.region
   cidr_block         = var.vpc_cidr_block
@@ -39,7 +41,7 @@ module "network" {
 }
 
 module "eks" {
-  source                = "../eks"
+  source                = "../modules/eks"
   name                  = local.name
   kubernetes_version    = var.kubernetes_version
   private_subnet_ids    = module.network.private_subnet_ids
@@ -70,7 +72,7 @@ module "eks" {
 }
 
 module "efs" {
-  source                   = "../efs"
+  source                   = "../modules/efs"
   name                     = "${local.name}-venue-journal"
   vpc_id                   = module.network.vpc_id
   subnet_ids               = module.network.private_subnet_ids
@@ -80,14 +82,14 @@ module "efs" {
 }
 
 module "ecr" {
-  source       = "../ecr"
+  source       = "../modules/ecr"
   repositories = ["trading-engine", "pharma-mes", "tools"]
   kms_key_arn  = module.kms.key_arns["ecr"]
   tags         = local.tags
 }
 
 module "rds" {
-  source                   = "../rds"
+  source                   = "../modules/rds"
   name                     = "${local.name}-mes"
   vpc_id                   = module.network.vpc_id
   subnet_ids               = module.network.private_subnet_ids
@@ -103,7 +105,7 @@ module "rds" {
 }
 
 module "evidence" {
-  source         = "../evidence"
+  source         = "../modules/evidence"
   name           = "${local.name}-evidence"
   retention_days = var.evidence_retention_days
   kms_key_arn    = module.kms.key_arns["evidence"]
@@ -128,7 +130,7 @@ resource "aws_iam_role_policy" "evidence_writer" {
 }
 
 module "edge" {
-  source              = "../edge"
+  source              = "../modules/edge"
   name                = local.name
   vpc_id              = module.network.vpc_id
   vpc_cidr_block      = module.network.vpc_cidr_block

@@ -1,4 +1,7 @@
 terraform {
+  # State in S3 with a DynamoDB lock; bucket, key and table per environment:
+  #   terraform init -backend-config=../environments/<env>/backend.hcl
+  backend "s3" {}
   required_version = ">= 1.6.0, < 2.0.0"
   required_providers {
     aws = {
