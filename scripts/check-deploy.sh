@@ -172,6 +172,13 @@ if [ "$static" -eq 0 ]; then
     images_json=$(awk '/^localhost\/.* MB$/ {sub(/^localhost\//, "", $1); sub(/:.*/, "", $1); printf "%s\"%s\":%s", (n++?",":""), $1, $2}' "$work/images.txt")
     images_json="{$images_json}"
     revision=$(git rev-parse --short=12 HEAD)
+    # Nothing in the install trees points into the source or build tree at run time.
+    for binary in build/install/*/bin/*; do
+      help=$("$binary" --help 2>&1; [ "$(basename "$binary")" = pharma-mes ] && "$binary" serve --help 2>&1)
+      if grep -q -F -e "$root" <<<"$help"; then
+        fail "install: $binary --help names a path in the checkout: $(grep -F -m1 -e "$root" <<<"$help")"
+      fi
+    done
     for image in trading-engine pharma-mes tools; do
       ref=localhost/$image:$revision
       meta=$(podman image inspect -f '{{.Config.User}}|{{.Config.StopSignal}}|{{index .Config.Labels "org.opencontainers.image.revision"}}|{{.Size}}' "$ref" 2>&1) ||
