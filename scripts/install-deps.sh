@@ -28,6 +28,8 @@ PACKAGES=(
   # runc and netavark (what these machines need, see deploy/containers/containers.conf), a base
   # image by debootstrap, compose, linters
   podman runc netavark aardvark-dns podman-compose debootstrap yamllint shellcheck python3
+  # the blue/green controller's traffic switch (HAProxy's runtime API) and its timeline pictures
+  haproxy gnuplot-nox
 )
 
 # kubectl (its embedded kustomize renders the overlays): Debian's kubernetes-client only where no
