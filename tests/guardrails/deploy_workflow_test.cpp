@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "guardrails/deploy/status_document.hpp"
 #include "guardrails/deploy/workflow.hpp"
 
 namespace {
@@ -328,6 +329,42 @@ TEST(DeployWorkflow, LateAnswersAreIgnoredAndNamesRoundTrip) {
     EXPECT_EQ(phase_from_string(to_string(phase)), phase);
   }
   EXPECT_FALSE(phase_from_string("nonsense"));
+}
+
+// The status document as the guardrail serves it becomes a verdict; anything else becomes no
+// verdict and a detail that says what was wrong (the workflow retries, then trusts nothing).
+TEST(StatusDocument, VerdictsAndEveryWayOfBeingWrong) {
+  const std::string good =
+      R"({"data":{"app":"pharma-mes","version":"1.2","verdict":"rollback",)"
+      R"("reasons":["api latency p99 0.8 s > 0.5 s"],"samples":40,"min_samples":20,"slos":[]}})";
+  auto r = read_status_document(Colour::kGreen, 200, good, "pharma-mes");
+  ASSERT_TRUE(r.verdict);
+  EXPECT_EQ(*r.verdict, Verdict::kRollback);
+  EXPECT_EQ(r.colour, Colour::kGreen);
+  EXPECT_EQ(r.detail, "api latency p99 0.8 s > 0.5 s; 40/20 samples");
+  EXPECT_EQ(*read_status_document(Colour::kBlue, 200, R"({"data":{"verdict":"hold"}})").verdict,
+            Verdict::kHold);
+  EXPECT_EQ(*read_status_document(Colour::kBlue, 200, R"({"data":{"verdict":"promote"}})").verdict,
+            Verdict::kPromote);
+
+  const std::vector<std::pair<std::pair<int, std::string>, std::string>> bad{
+      {{503, good}, "HTTP 503"},
+      {{200, "<html>busy</html>"}, "not JSON"},
+      {{200, R"([1,2])"}, "no $.data object"},
+      {{200, R"({"data":"promote"})"}, "no $.data object"},
+      {{200, R"({"data":{"verdict":1}})"}, "no $.data.verdict string"},
+      {{200, R"({"data":{"verdict":"maybe"}})"}, "unknown verdict \"maybe\""},
+      {{200, ""}, "not JSON"},
+  };
+  for (const auto& [input, words] : bad) {
+    const auto v = read_status_document(Colour::kGreen, input.first, input.second);
+    EXPECT_FALSE(v.verdict) << input.second;
+    EXPECT_NE(v.detail.find(words), std::string::npos) << v.detail;
+  }
+  const auto other = read_status_document(Colour::kGreen, 200, good, "trading-engine");
+  EXPECT_FALSE(other.verdict) << "another service's guardrail is no verdict on this one";
+  EXPECT_NE(other.detail.find("not trading-engine's (app pharma-mes)"), std::string::npos)
+      << other.detail;
 }
 
 }  // namespace
