@@ -154,6 +154,17 @@ TEST(DeployWorkflow, AGreenThatNeverBecomesReadyIsStoppedAndNeverGetsTraffic) {
   EXPECT_NE(d.w.reason().find("did not become ready within 10 s"), std::string::npos);
 }
 
+TEST(DeployWorkflow, AGreenWhoseProcessExitsIsNotWaitedFor) {
+  Drive d;
+  d.begin();
+  d.on(RiskAssessed{"Low", false, false, ""});
+  d.on(PreflightChecked{});
+  d.on(GreenStarted{});
+  auto a = d.on(ReadyProbed{false, "its process exited", true});
+  ASSERT_EQ(a.at(0).step, Step::kStopColour) << "no waiting for the ready timeout";
+  EXPECT_NE(d.w.reason().find("exited before it was ready"), std::string::npos);
+}
+
 TEST(DeployWorkflow, AGreenThatFailsToStartIsCleanedUp) {
   Drive d;
   d.begin();

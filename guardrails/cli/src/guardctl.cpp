@@ -1,5 +1,6 @@
 #include "guardrails/cli/guardctl.hpp"
 
+#include "commands.hpp"
 #include "guardrails/cli/time_zone.hpp"
 
 #include <unistd.h>
@@ -32,6 +33,7 @@ Usage:
   guardctl watch URL --timeout S [--interval-ms N]
   guardctl risk --env ENV --app APP[,APP...] [options]
   guardctl evidence verify FILE
+  guardctl deploy --app APP --dir DIR --blue-url URL --green-url URL --green-cmd CMD ...
 
 URL is the binary's admin base URL (http://host:8080) or the full status URL.
 Exit codes: 0 promote/ok, 3 hold (or watch timed out), 4 rollback/evidence broken,
@@ -352,21 +354,27 @@ std::optional<std::pair<int, int>> parse_hours(const std::string& text) {
   return std::make_pair(open, close);
 }
 
-int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (wants_help(args)) {
-    out << kRiskHelp;
-    return kExitPromote;
-  }
+}  // namespace
+
+nlohmann::json risk_json(const risk::Assessment& a) {
+  nlohmann::json factors = nlohmann::json::array();
+  for (const auto& f : a.factors)
+    factors.push_back({{"name", f.name}, {"points", f.points}, {"reason", f.reason}});
+  return {{"score", a.score},
+          {"class", std::string(risk::to_string(a.risk_class))},
+          {"factors", factors}};
+}
+
+core::Result<risk::Assessment> assess_risk_flags(const std::vector<std::string>& args) {
   risk::ChangeRequest request;
   std::vector<std::string> apps;
   std::map<std::string, std::string> zones, hours;
   std::map<std::string, std::vector<std::string>> holidays;
   std::vector<std::string> rolled_back;
   std::string at = "now";
-  bool json = false, env_given = false;
-  const auto usage = [&err](const std::string& msg) {
-    err << "guardctl risk: " << msg << " (see --help)\n";
-    return kExitUsage;
+  bool env_given = false;
+  const auto usage = [](const std::string& msg) -> core::Result<risk::Assessment> {
+    return core::fail(kExitUsage, msg);
   };
   const auto app_value =
       [](const std::string& v) -> std::optional<std::pair<std::string, std::string>> {
@@ -377,9 +385,7 @@ int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostre
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     const bool has_value = i + 1 < args.size();
-    if (a == "--json") {
-      json = true;
-    } else if (a == "--schema-migration") {
+    if (a == "--schema-migration") {
       request.schema_migration = true;
     } else if (a == "--env" && has_value) {
       request.environment = args[++i];
@@ -407,7 +413,6 @@ int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
   if (!env_given) return usage("--env is required");
   if (apps.empty()) return usage("--app is required");
-
   std::time_t instant = std::time(nullptr);
   if (at != "now") {
     auto parsed = parse_utc(at);
@@ -460,15 +465,33 @@ int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
   auto assessed = risk::assess(request);
   if (!assessed) return usage(assessed.error().message);
+  return *assessed;
+}
+
+namespace {
+
+int cmd_risk(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (wants_help(args)) {
+    out << kRiskHelp;
+    return kExitPromote;
+  }
+  bool json = false;
+  std::vector<std::string> flags;
+  for (const auto& a : args) {
+    if (a == "--json") {
+      json = true;
+    } else {
+      flags.push_back(a);
+    }
+  }
+  auto assessed = assess_risk_flags(flags);
+  if (!assessed) {
+    err << "guardctl risk: " << assessed.error().message << " (see --help)\n";
+    return kExitUsage;
+  }
   const auto& a = *assessed;
   if (json) {
-    nlohmann::json factors = nlohmann::json::array();
-    for (const auto& f : a.factors)
-      factors.push_back({{"name", f.name}, {"points", f.points}, {"reason", f.reason}});
-    nlohmann::json j = {{"score", a.score},
-                        {"class", std::string(risk::to_string(a.risk_class))},
-                        {"factors", factors}};
-    out << j.dump(2) << "\n";
+    out << risk_json(a).dump(2) << "\n";
     return kExitPromote;
   }
   out << fmt::format("risk {} ({})\n", a.score, risk::to_string(a.risk_class));
@@ -522,6 +545,7 @@ int run_guardctl(const std::vector<std::string>& args, std::ostream& out, std::o
   if (cmd == "watch") return cmd_watch(rest, out, err);
   if (cmd == "risk") return cmd_risk(rest, out, err);
   if (cmd == "evidence") return cmd_evidence(rest, out, err);
+  if (cmd == "deploy") return cmd_deploy(rest, out, err);
   err << "guardctl: unknown command '" << cmd << "'\n" << kMainHelp;
   return kExitUsage;
 }

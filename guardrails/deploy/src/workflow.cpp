@@ -187,6 +187,7 @@ std::vector<Action> Workflow::handle(const Input& input) {
           go(Phase::kPrePromotion, now, "green ready; pre-promotion analysis");
           return {Action{Step::kReadVerdict, Colour::kGreen}};
         }
+        if (r->exited) return abort(now, "green exited before it was ready (" + r->detail + ")");
         if (now >= deadline_) {
           return abort(now, "green did not become ready within " +
                                 seconds_text(timing_.ready_timeout) +

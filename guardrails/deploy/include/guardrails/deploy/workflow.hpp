@@ -86,6 +86,7 @@ struct GreenStarted {
 struct ReadyProbed {
   bool ready = false;
   std::string detail;
+  bool exited = false;  // green's process is gone: it will never be ready
 };
 struct VerdictRead {
   Colour colour = Colour::kGreen;

@@ -1,0 +1,531 @@
+// guardctl deploy: drives the pure blue/green workflow (guardrails/deploy) with the adapters of
+// guardrails/controller, and records every step in a hash-chained evidence log. The deployment's
+// directory holds that log (deployment.jsonl), green's pid file and log, a lock, and the summary.
+// Running it again on a directory whose deployment did not finish resumes it safely.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "core/clock.hpp"
+#include "guardrails/cli/guardctl.hpp"
+#include "guardrails/controller/colour_process.hpp"
+#include "guardrails/controller/guardrail_client.hpp"
+#include "guardrails/controller/haproxy.hpp"
+#include "guardrails/deploy/workflow.hpp"
+#include "guardrails/evidence/evidence_log.hpp"
+
+namespace guardrails::cli {
+namespace {
+
+using deploy::Action;
+using deploy::Colour;
+using deploy::Step;
+
+constexpr const char* kDeployHelp =
+    R"(guardctl deploy --app APP --dir DIR --blue-url URL --green-url URL
+                --green-cmd CMD --haproxy-socket PATH --backend NAME[,NAME] --who ID --env ENV
+                [options]
+
+The blue/green deployment: risk and change record, pre-flight, start green (--green-cmd, run by
+/bin/sh in its own session), wait for its /readyz, pre-promotion analysis on green's guardrail
+(promote: go on; hold: wait up to --hold-limit-s; rollback or unreadable: stop, green never
+had traffic), switch HAProxy's backends to green over its runtime API (established connections
+drain on blue), post-promotion analysis for --post-window-s (rollback: the traffic goes back to
+blue at once, green is stopped), then blue is stopped after --scale-down-s.
+
+Every step, verdict and switch is appended to DIR/deployment.jsonl (hash-chained; check it with
+`guardctl evidence verify DIR/deployment.jsonl`); DIR/summary.json is the outcome. Running the
+same command again on a DIR whose deployment did not finish (the controller was killed) ends it
+safely: traffic on an unconfirmed green goes back to blue. SIGINT/SIGTERM do the same at once.
+One deployment per DIR at a time.
+
+Options:
+  --app APP                the guardrails' app name (trading-engine, pharma-mes, ...)
+  --dir DIR                the deployment's evidence bundle directory
+  --blue-url, --green-url  each colour's HTTP base URL (http://host:port)
+  --green-cmd CMD          starts green
+  --blue-pid-file FILE     the running blue's pid file: blue is stopped after a promotion
+  --haproxy-socket PATH    HAProxy's admin runtime API socket
+  --backend NAME[,NAME]    HAProxy backends with servers named blue and green
+  --who ID                 who deploys; --approve ID: a second identity (required for Critical)
+  --revision REV --blue-version V --green-version V   the change record
+  --env ENV [--touches AREA[,AREA]] [--schema-migration] [--rolled-back APP] [--at TIME]
+                           the risk flags of `guardctl risk`
+  --poll-ms N (1000) --ready-timeout-s N (60) --hold-limit-s N (120) --post-window-s N (60)
+  --scale-down-s N (30) --max-errors N (3) --stop-grace-s N (30)
+Exit: 0 promoted, 4 rolled back, 5 aborted (refused or stopped before green had traffic),
+2 usage error or another deployment holds DIR, 1 the evidence log cannot be written.
+)";
+
+std::atomic<int> g_signal{0};
+extern "C" void on_signal(int sig) { g_signal.store(sig); }
+
+struct Options {
+  std::string app, dir, blue_url, green_url, green_cmd, blue_pid_file, haproxy_socket;
+  std::vector<std::string> backends;
+  std::string who, approver, revision = "unknown", blue_version = "?", green_version = "?";
+  std::vector<std::string> risk_flags;
+  deploy::Timing timing;
+  std::chrono::milliseconds stop_grace{30'000};
+};
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+core::Nanos now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+nlohmann::json transition_json(const deploy::Transition& t) {
+  return {{"at_ns", t.at},
+          {"from", std::string(deploy::to_string(t.from))},
+          {"to", std::string(deploy::to_string(t.to))},
+          {"traffic", std::string(deploy::to_string(t.traffic))},
+          {"green_started", t.green_started},
+          {"outcome", std::string(deploy::to_string(t.outcome))},
+          {"reason", t.reason}};
+}
+
+std::optional<deploy::Outcome> outcome_from(const std::string& s) {
+  for (auto o : {deploy::Outcome::kPending, deploy::Outcome::kPromoted,
+                 deploy::Outcome::kRolledBackPrePromotion,
+                 deploy::Outcome::kRolledBackPostPromotion, deploy::Outcome::kAborted}) {
+    if (deploy::to_string(o) == s) return o;
+  }
+  return std::nullopt;
+}
+
+// The transitions an earlier run recorded (to resume it).
+std::vector<deploy::Transition> recorded_transitions(const std::string& path) {
+  std::vector<deploy::Transition> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || j.value("type", "") != "deploy.transition") continue;
+    const auto& d = j["data"];
+    deploy::Transition t;
+    t.at = d.value("at_ns", core::Nanos{0});
+    auto from = deploy::phase_from_string(d.value("from", ""));
+    auto to = deploy::phase_from_string(d.value("to", ""));
+    auto outcome = outcome_from(d.value("outcome", ""));
+    if (!from || !to || !outcome) continue;
+    t.from = *from;
+    t.to = *to;
+    t.traffic = d.value("traffic", "blue") == "green" ? Colour::kGreen : Colour::kBlue;
+    t.green_started = d.value("green_started", false);
+    t.outcome = *outcome;
+    t.reason = d.value("reason", "");
+    out.push_back(t);
+  }
+  return out;
+}
+
+class Deployment {
+ public:
+  Deployment(Options o, std::ostream& out, std::ostream& err)
+      : o_(std::move(o)),
+        out_(out),
+        err_(err),
+        haproxy_(o_.haproxy_socket, o_.backends),
+        workflow_(o_.timing) {}
+
+  int run() {
+    std::error_code ec;
+    std::filesystem::create_directories(o_.dir, ec);
+    lock_fd_ = ::open((o_.dir + "/deploy.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      err_ << "guardctl deploy: another guardctl deploy is running in " << o_.dir
+           << "; not started (traffic unchanged)\n";
+      return kExitUsage;
+    }
+    const std::string log_path = o_.dir + "/deployment.jsonl";
+    auto previous = recorded_transitions(log_path);
+    auto log = evidence::EvidenceLog::open(log_path);
+    if (!log) {
+      err_ << "guardctl deploy: " << log.error().message << "\n";
+      return kExitUnreachable;
+    }
+    log_ = std::move(*log);
+
+    std::vector<Action> actions;
+    if (!previous.empty() && previous.back().to != deploy::Phase::kFinished) {
+      record("deploy.resume",
+             {{"last_phase", std::string(deploy::to_string(previous.back().to))},
+              {"traffic", std::string(deploy::to_string(previous.back().traffic))}});
+      out_ << "resuming an unfinished deployment (it stopped in phase "
+           << deploy::to_string(previous.back().to) << ")\n";
+      auto [w, a] = deploy::Workflow::resume(o_.timing, previous, now_ns());
+      workflow_ = std::move(w);
+      actions = std::move(a);
+    } else {
+      if (!previous.empty()) {
+        err_ << "guardctl deploy: " << o_.dir
+             << " holds a finished deployment; use a new --dir for a new one\n";
+        return kExitUsage;
+      }
+      record("deploy.change", {{"app", o_.app},
+                               {"who", o_.who},
+                               {"approver", o_.approver},
+                               {"revision", o_.revision},
+                               {"blue_version", o_.blue_version},
+                               {"green_version", o_.green_version},
+                               {"blue_url", o_.blue_url},
+                               {"green_url", o_.green_url},
+                               {"green_cmd", o_.green_cmd},
+                               {"backends", o_.backends}});
+      actions = workflow_.begin(now_ns());
+    }
+    flush_transitions();
+
+    bool interrupted = false;
+    while (!actions.empty() && actions.front().step != Step::kFinish) {
+      if (g_signal.load() != 0 && !interrupted) {
+        interrupted = true;
+        const int sig = g_signal.load();
+        actions = feed(deploy::Interrupted{sig == SIGINT ? "SIGINT" : "SIGTERM"});
+        continue;
+      }
+      const Action action = actions.front();
+      auto event = perform(action);
+      if (!event) {
+        actions.clear();  // a wait interrupted by a signal: loop again to deliver it
+        actions.push_back(action);
+        continue;
+      }
+      actions = feed(std::move(*event));
+      if (actions.empty()) {
+        err_ << "guardctl deploy: the workflow stopped without a next step in phase "
+             << deploy::to_string(workflow_.phase()) << "\n";
+        break;
+      }
+    }
+    return finish();
+  }
+
+ private:
+  std::vector<Action> feed(deploy::Event e) {
+    auto next = workflow_.handle(deploy::Input{now_ns(), std::move(e)});
+    flush_transitions();
+    return next;
+  }
+
+  void record(const std::string& type, const nlohmann::json& data) {
+    if (!log_) return;
+    auto r = log_->append(type, data, now_ns());
+    if (!r) err_ << "guardctl deploy: evidence: " << r.error().message << "\n";
+  }
+
+  void flush_transitions() {
+    for (const auto& t : workflow_.take_transitions()) {
+      record("deploy.transition", transition_json(t));
+      out_ << fmt::format("{:<16} traffic on {:<5} {}\n", deploy::to_string(t.to),
+                          deploy::to_string(t.traffic), t.reason);
+    }
+  }
+
+  // Performs one action; the event it produced, or nullopt when a wait was cut by a signal.
+  std::optional<deploy::Event> perform(const Action& a) {
+    switch (a.step) {
+      case Step::kAssessRisk:
+        return assess_risk();
+      case Step::kPreflight:
+        return preflight();
+      case Step::kStartGreen: {
+        auto pid =
+            controller::start_process(o_.green_cmd, o_.dir + "/green.log", o_.dir + "/green.pid");
+        deploy::GreenStarted g;
+        g.ok = static_cast<bool>(pid);
+        if (!pid) g.error = pid.error().message;
+        record("deploy.start",
+               {{"colour", "green"}, {"ok", g.ok}, {"pid", pid ? *pid : 0}, {"error", g.error}});
+        return g;
+      }
+      case Step::kProbeReady: {
+        auto r = green().ready();
+        // A green that already exited will never be ready: say so instead of waiting.
+        if (!r.ready && !controller::running_pid(o_.dir + "/green.pid")) {
+          r.exited = true;
+          r.detail = "its process exited; see " + o_.dir + "/green.log";
+          record("deploy.ready", {{"ready", false}, {"detail", r.detail}});
+          return r;
+        }
+        if (r.ready) record("deploy.ready", {{"ready", true}, {"detail", r.detail}});
+        return r;
+      }
+      case Step::kReadVerdict: {
+        auto v = green().verdict();
+        const std::string verdict =
+            v.verdict ? std::string(slo::to_string(*v.verdict)) : std::string("unreadable");
+        record("deploy.verdict", {{"colour", std::string(deploy::to_string(v.colour))},
+                                  {"verdict", verdict},
+                                  {"detail", v.detail},
+                                  {"status", green().last_status_body().substr(0, 4096)}});
+        out_ << fmt::format("  green says {:<10} {}\n", verdict, v.detail);
+        return v;
+      }
+      case Step::kSwitchTraffic: {
+        const auto started = std::chrono::steady_clock::now();
+        auto r = haproxy_.route_to(a.colour);
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+        deploy::TrafficSwitched s{a.colour, static_cast<bool>(r), r ? "" : r.error().message};
+        record("deploy.switch", {{"to", std::string(deploy::to_string(a.colour))},
+                                 {"ok", s.ok},
+                                 {"error", s.error},
+                                 {"took_ms", ms}});
+        return s;
+      }
+      case Step::kStopColour: {
+        const std::string pid_file =
+            a.colour == Colour::kGreen ? o_.dir + "/green.pid" : o_.blue_pid_file;
+        std::string how = "no pid file";
+        pid_t pid = 0;
+        if (!pid_file.empty()) {
+          if (auto p = controller::running_pid(pid_file)) {
+            pid = *p;
+            how = controller::stop_process(*p, o_.stop_grace);
+          } else {
+            how = "was not running";
+          }
+        }
+        record("deploy.stop",
+               {{"colour", std::string(deploy::to_string(a.colour))}, {"pid", pid}, {"how", how}});
+        return deploy::ColourStopped{a.colour};
+      }
+      case Step::kWaitUntil: {
+        while (now_ns() < a.until) {
+          if (g_signal.load() != 0) return std::nullopt;
+          const core::Nanos left = a.until - now_ns();
+          std::this_thread::sleep_for(
+              std::chrono::nanoseconds(std::min<core::Nanos>(left, 50 * core::kNanosPerMilli)));
+        }
+        return deploy::TimerFired{};
+      }
+      case Step::kFinish:
+        break;
+    }
+    return deploy::TimerFired{};
+  }
+
+  deploy::Event assess_risk() {
+    auto flags = o_.risk_flags;
+    flags.push_back("--app");
+    flags.push_back(o_.app);
+    auto assessed = assess_risk_flags(flags);
+    deploy::RiskAssessed r;
+    if (!assessed) {
+      // A risk that cannot be computed is treated as Critical: it needs a second identity.
+      r.risk_class = "Critical";
+      r.critical = true;
+      r.detail = "risk not assessed: " + assessed.error().message;
+    } else {
+      r.risk_class = std::string(risk::to_string(assessed->risk_class));
+      r.critical = assessed->risk_class == risk::RiskClass::kCritical;
+      r.detail = "score " + std::to_string(assessed->score);
+    }
+    r.approved = !o_.approver.empty() && o_.approver != o_.who;
+    nlohmann::json j = assessed ? risk_json(*assessed) : nlohmann::json{{"error", r.detail}};
+    j["who"] = o_.who;
+    j["approver"] = o_.approver;
+    j["approved"] = r.approved;
+    if (!o_.approver.empty() && o_.approver == o_.who) {
+      j["approval_refused"] = "the approver must be a second identity";
+    }
+    record("deploy.risk", j);
+    out_ << "risk " << r.risk_class << " (" << r.detail << ")\n";
+    return r;
+  }
+
+  deploy::Event preflight() {
+    deploy::PreflightChecked p;
+    auto blue = controller::GuardrailClient::make(Colour::kBlue, o_.blue_url, o_.app);
+    if (!blue) {
+      p.problems.push_back("--blue-url: " + blue.error().message);
+    } else {
+      const auto ready = blue->ready();
+      if (!ready.ready) p.problems.push_back("blue is not healthy (" + ready.detail + ")");
+      const auto v = blue->verdict();
+      if (!v.verdict) p.problems.push_back("blue's guardrail is unreadable (" + v.detail + ")");
+    }
+    if (!green_client_) p.problems.push_back("--green-url: " + green_error_);
+    // Green must not be running yet: its port is for the new version.
+    if (green_client_ && green_client_->ready().ready) {
+      p.problems.push_back("something already answers on green's URL " + o_.green_url);
+    }
+    // The command's program must exist.
+    std::istringstream words(o_.green_cmd);
+    std::string program;
+    words >> program;
+    if (program.empty()) {
+      p.problems.push_back("--green-cmd is empty");
+    } else if (program.find('/') != std::string::npos && ::access(program.c_str(), X_OK) != 0) {
+      p.problems.push_back("green's program " + program + " is missing or not executable");
+    }
+    auto routed = haproxy_.routed_colour();
+    if (!routed) {
+      p.problems.push_back("load balancer: " + routed.error().message);
+    } else if (*routed != Colour::kBlue) {
+      p.problems.push_back("the traffic is not on blue now (HAProxy routes green)");
+    }
+    nlohmann::json j = {{"problems", p.problems}};
+    record("deploy.preflight", j);
+    for (const auto& problem : p.problems) out_ << "  pre-flight: " << problem << "\n";
+    return p;
+  }
+
+  controller::GuardrailClient& green() { return *green_client_; }
+
+  int finish() {
+    const auto outcome = workflow_.outcome();
+    std::optional<double> rollback_s;
+    nlohmann::json summary = {{"app", o_.app},
+                              {"outcome", std::string(deploy::to_string(outcome))},
+                              {"exit_code", deploy::exit_code(outcome)},
+                              {"traffic", std::string(deploy::to_string(workflow_.traffic()))},
+                              {"reason", workflow_.reason()},
+                              {"evidence", o_.dir + "/deployment.jsonl"},
+                              {"evidence_entries", log_ ? log_->entries() : 0}};
+    record("deploy.finish", summary);
+    std::ofstream(o_.dir + "/summary.json") << summary.dump(2) << "\n";
+    out_ << "deployment " << deploy::to_string(outcome) << ": " << workflow_.reason() << "\n";
+    return deploy::exit_code(outcome);
+  }
+
+ public:
+  void make_green_client() {
+    auto g = controller::GuardrailClient::make(Colour::kGreen, o_.green_url, o_.app);
+    if (g) {
+      green_client_.emplace(std::move(*g));
+    } else {
+      green_error_ = g.error().message;
+    }
+  }
+
+ private:
+  Options o_;
+  std::ostream& out_;
+  std::ostream& err_;
+  controller::HaproxySwitch haproxy_;
+  deploy::Workflow workflow_;
+  std::optional<controller::GuardrailClient> green_client_;
+  std::string green_error_;
+  std::unique_ptr<evidence::EvidenceLog> log_;
+  int lock_fd_ = -1;
+};
+
+}  // namespace
+
+int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      out << kDeployHelp;
+      return kExitPromote;
+    }
+  }
+  Options o;
+  const auto usage = [&err](const std::string& msg) {
+    err << "guardctl deploy: " << msg << " (see --help)\n";
+    return kExitUsage;
+  };
+  const std::map<std::string, std::string*> strings{{"--app", &o.app},
+                                                    {"--dir", &o.dir},
+                                                    {"--blue-url", &o.blue_url},
+                                                    {"--green-url", &o.green_url},
+                                                    {"--green-cmd", &o.green_cmd},
+                                                    {"--blue-pid-file", &o.blue_pid_file},
+                                                    {"--haproxy-socket", &o.haproxy_socket},
+                                                    {"--who", &o.who},
+                                                    {"--approve", &o.approver},
+                                                    {"--revision", &o.revision},
+                                                    {"--blue-version", &o.blue_version},
+                                                    {"--green-version", &o.green_version}};
+  const std::map<std::string, core::Nanos*> seconds{
+      {"--ready-timeout-s", &o.timing.ready_timeout},
+      {"--hold-limit-s", &o.timing.hold_limit},
+      {"--post-window-s", &o.timing.post_promotion_window},
+      {"--scale-down-s", &o.timing.scale_down_delay}};
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const bool has_value = i + 1 < args.size();
+    if (a == "--schema-migration") {
+      o.risk_flags.push_back(a);
+      continue;
+    }
+    if (!has_value) return usage("unexpected argument '" + a + "' or a missing value");
+    const std::string& v = args[++i];
+    if (auto s = strings.find(a); s != strings.end()) {
+      *s->second = v;
+    } else if (a == "--backend") {
+      o.backends = split_commas(v);
+    } else if (a == "--env" || a == "--touches" || a == "--rolled-back" || a == "--at" ||
+               a == "--tz" || a == "--hours" || a == "--holiday") {
+      o.risk_flags.push_back(a);
+      o.risk_flags.push_back(v);
+    } else {
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || n < 0 || n > 86'400'000) {
+        return usage(a + " needs a whole number, got '" + v + "'");
+      }
+      if (auto sec = seconds.find(a); sec != seconds.end()) {
+        *sec->second = n * core::kNanosPerSecond;
+      } else if (a == "--poll-ms") {
+        if (n < 10) return usage("--poll-ms must be at least 10");
+        o.timing.poll_interval = n * core::kNanosPerMilli;
+      } else if (a == "--max-errors") {
+        if (n < 1) return usage("--max-errors must be at least 1");
+        o.timing.max_consecutive_errors = static_cast<std::uint32_t>(n);
+      } else if (a == "--stop-grace-s") {
+        o.stop_grace = std::chrono::milliseconds(n * 1000);
+      } else {
+        return usage("unexpected argument '" + a + "'");
+      }
+    }
+  }
+  for (const auto& [name, value] :
+       {std::pair{"--app", o.app}, std::pair{"--dir", o.dir}, std::pair{"--blue-url", o.blue_url},
+        std::pair{"--green-url", o.green_url}, std::pair{"--green-cmd", o.green_cmd},
+        std::pair{"--haproxy-socket", o.haproxy_socket}, std::pair{"--who", o.who}}) {
+    if (value.empty()) return usage(std::string(name) + " is required");
+  }
+  if (o.backends.empty()) return usage("--backend is required");
+  bool env = false;
+  for (const auto& f : o.risk_flags) env = env || f == "--env";
+  if (!env) return usage("--env is required (the risk assessment needs it)");
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  g_signal.store(0);
+  Deployment d(std::move(o), out, err);
+  d.make_green_client();
+  return d.run();
+}
+
+}  // namespace guardrails::cli

@@ -1,0 +1,45 @@
+// GuardrailClient: one colour's HTTP endpoints as the workflow needs them: /readyz (is it ready?)
+// and /guardrail/v1/status (its verdict, through read_status_document). Every call has a
+// deadline; an unreachable colour is an answer (not ready, no verdict), never an exception. One
+// connection per client; not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/result.hpp"
+#include "guardrails/deploy/workflow.hpp"
+
+namespace http {
+class Client;
+}
+
+namespace guardrails::controller {
+
+class GuardrailClient {
+ public:
+  // `base_url` "http://host:port"; `app` the guardrail's app name the status must carry.
+  static core::Result<GuardrailClient> make(deploy::Colour colour, const std::string& base_url,
+                                            std::string app);
+  GuardrailClient(GuardrailClient&&) noexcept;
+  GuardrailClient& operator=(GuardrailClient&&) noexcept;
+  ~GuardrailClient();
+
+  deploy::ReadyProbed ready();
+  deploy::VerdictRead verdict();
+  // The raw body of the last status read (kept in the evidence).
+  const std::string& last_status_body() const { return last_body_; }
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  GuardrailClient(deploy::Colour colour, std::string base_url, std::string app,
+                  std::unique_ptr<http::Client> client);
+  deploy::Colour colour_;
+  std::string base_url_;
+  std::string app_;
+  std::unique_ptr<http::Client> client_;
+  std::string last_body_;
+};
+
+}  // namespace guardrails::controller

@@ -1,0 +1,48 @@
+#include "guardrails/controller/guardrail_client.hpp"
+
+#include "guardrails/deploy/status_document.hpp"
+#include "http/client.hpp"
+
+namespace guardrails::controller {
+namespace {
+constexpr std::chrono::milliseconds kDeadline{2000};
+}
+
+core::Result<GuardrailClient> GuardrailClient::make(deploy::Colour colour,
+                                                    const std::string& base_url, std::string app) {
+  auto url = http::parse_url(base_url);
+  if (!url) return core::fail(url.error());
+  return GuardrailClient(colour, base_url, std::move(app),
+                         std::make_unique<http::Client>(url->host, url->port));
+}
+
+GuardrailClient::GuardrailClient(deploy::Colour colour, std::string base_url, std::string app,
+                                 std::unique_ptr<http::Client> client)
+    : colour_(colour),
+      base_url_(std::move(base_url)),
+      app_(std::move(app)),
+      client_(std::move(client)) {}
+GuardrailClient::GuardrailClient(GuardrailClient&&) noexcept = default;
+GuardrailClient& GuardrailClient::operator=(GuardrailClient&&) noexcept = default;
+GuardrailClient::~GuardrailClient() = default;
+
+deploy::ReadyProbed GuardrailClient::ready() {
+  auto res = client_->request("GET", "/readyz", {}, {}, kDeadline);
+  if (!res) return deploy::ReadyProbed{false, res.error().message};
+  return deploy::ReadyProbed{res->status == 200, "HTTP " + std::to_string(res->status)};
+}
+
+deploy::VerdictRead GuardrailClient::verdict() {
+  auto res = client_->request("GET", "/guardrail/v1/status", {}, {}, kDeadline);
+  if (!res) {
+    last_body_.clear();
+    deploy::VerdictRead r;
+    r.colour = colour_;
+    r.detail = base_url_ + " unreachable: " + res.error().message;
+    return r;
+  }
+  last_body_ = res->body;
+  return deploy::read_status_document(colour_, res->status, res->body, app_);
+}
+
+}  // namespace guardrails::controller
