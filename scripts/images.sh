@@ -51,10 +51,17 @@ version=$(sed -n 's/^project(guarded_venue_mes VERSION \([0-9.]*\).*/\1/p' CMake
 if [ "$prebuilt" -eq 1 ]; then
   targets=()
   for c in "${components[@]}"; do read -ra t <<<"$(targets_of "$c")" && targets+=("${t[@]}"); done
-  scripts/build.sh release "${targets[@]}" >/dev/null
+  build_log=$(mktemp)
+  if ! scripts/build.sh release "${targets[@]}" >"$build_log" 2>&1; then
+    tail -30 "$build_log" >&2
+    echo "images.sh: the release build failed (above)" >&2
+    exit 1
+  fi
+  rm -f "$build_log"
   for c in "${components[@]}"; do
     rm -rf "build/install/$c"
-    cmake --install build/release --component "$c" --prefix "build/install/$c" --strip >/dev/null
+    cmake --install build/release --component "$c" --prefix "build/install/$c" --strip >/dev/null ||
+      { echo "images.sh: cmake --install of $c failed" >&2 && exit 1; }
   done
 fi
 
