@@ -113,7 +113,9 @@ class DeployTest : public ::testing::Test {
         "--scale-down-s",
         "1",
         "--stop-grace-s",
-        "5"};
+        "5",
+        "--signing-key",
+        dir.file("signing.key")};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -134,10 +136,12 @@ class DeployTest : public ::testing::Test {
     const auto at = r.second.find("\"colour\":\"");
     return at == std::string::npos ? "" : r.second.substr(at + 10, 4);
   }
+  // The sealed bundle (signature, chain, files) once the deployment finished; the chain alone
+  // before.
   std::string evidence_check() const {
-    return test_support::run_command(
-               {GUARDCTL_BIN, "evidence", "verify", dir.file("d/deployment.jsonl")})
-        .second;
+    const bool sealed = ::access(dir.file("d/manifest.json").c_str(), R_OK) == 0;
+    const std::string target = sealed ? dir.file("d") : dir.file("d/deployment.jsonl");
+    return test_support::run_command({GUARDCTL_BIN, "evidence", "verify", target}).second;
   }
   bool green_running() const {
     std::ifstream in(dir.file("d/green.pid"));
@@ -156,7 +160,12 @@ TEST_F(DeployTest, AGoodGreenIsPromotedAndBlueStopped) {
   EXPECT_EQ(routed(), Colour::kGreen);
   EXPECT_EQ(served_colour(), "gree");
   EXPECT_EQ(blue->wait(5000), 0) << "blue stopped by SIGTERM after the scale-down delay";
-  EXPECT_NE(evidence_check().find("ok: "), std::string::npos) << evidence_check();
+  EXPECT_NE(evidence_check().find("ok: bundle sealed"), std::string::npos) << evidence_check();
+  // Any change to the sealed files is found.
+  test_support::write_file(dir.file("d/summary.json"),
+                           test_support::read_file(dir.file("d/summary.json")) + " ");
+  EXPECT_NE(evidence_check().find("BROKEN: summary.json does not match"), std::string::npos)
+      << evidence_check();
   const std::string summary = test_support::read_file(dir.file("d/summary.json"));
   EXPECT_NE(summary.find("\"outcome\": \"promoted\""), std::string::npos) << summary;
   const std::string log = test_support::read_file(dir.file("d/deployment.jsonl"));
@@ -174,7 +183,7 @@ TEST_F(DeployTest, AFailingGreenNeverGetsTraffic) {
   EXPECT_EQ(out.find("switching"), std::string::npos) << "the traffic never moved\n" << out;
   EXPECT_FALSE(green_running()) << "green stopped";
   EXPECT_EQ(blue->wait(0), -1) << "blue still serves";
-  EXPECT_NE(evidence_check().find("ok: "), std::string::npos);
+  EXPECT_NE(evidence_check().find("ok: bundle sealed"), std::string::npos) << evidence_check();
 }
 
 TEST_F(DeployTest, AGreenThatBreaksAfterPromotionIsRolledBack) {
@@ -188,7 +197,7 @@ TEST_F(DeployTest, AGreenThatBreaksAfterPromotionIsRolledBack) {
   EXPECT_EQ(routed(), Colour::kBlue);
   EXPECT_EQ(served_colour(), "blue");
   EXPECT_FALSE(green_running());
-  EXPECT_NE(evidence_check().find("ok: "), std::string::npos);
+  EXPECT_NE(evidence_check().find("ok: bundle sealed"), std::string::npos) << evidence_check();
 }
 
 TEST_F(DeployTest, AGreenThatDiesIsNotWaitedFor) {
@@ -237,7 +246,7 @@ TEST_F(DeployTest, OneDeploymentPerDirectoryAndInterruptionsEndOnBlue) {
   EXPECT_EQ(first.wait(30'000), 4) << test_support::read_file(dir.file("first.out"));
   EXPECT_EQ(routed(), Colour::kBlue) << "SIGTERM before green was confirmed: back to blue";
   EXPECT_FALSE(green_running());
-  EXPECT_NE(evidence_check().find("ok: "), std::string::npos);
+  EXPECT_NE(evidence_check().find("ok: bundle sealed"), std::string::npos) << evidence_check();
 }
 
 TEST_F(DeployTest, AKilledControllerIsResumedToASafeEnd) {
@@ -255,7 +264,7 @@ TEST_F(DeployTest, AKilledControllerIsResumedToASafeEnd) {
   EXPECT_NE(out.find("resuming an unfinished deployment"), std::string::npos) << out;
   EXPECT_EQ(routed(), Colour::kBlue);
   EXPECT_FALSE(green_running());
-  EXPECT_NE(evidence_check().find("ok: "), std::string::npos) << evidence_check();
+  EXPECT_NE(evidence_check().find("ok: bundle sealed"), std::string::npos) << evidence_check();
 
   const auto [code2, out2] = test_support::run_command(deploy_args(""));
   EXPECT_EQ(code2, 2) << "a finished deployment's directory is not reused\n" << out2;

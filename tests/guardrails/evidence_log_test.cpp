@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "guardrails/evidence/bundle.hpp"
 #include "guardrails/evidence/evidence_log.hpp"
 #include "test_support.hpp"
 
@@ -179,6 +182,67 @@ TEST(Evidence, EmptyOrMissingFiles) {
 TEST(Evidence, Sha256MatchesKnownVector) {
   EXPECT_EQ(guardrails::evidence::sha256_hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// A sealed bundle verifies; a changed file, a changed or extended log, a changed manifest and a
+// key other than the trusted one are each named; the key file is created 0600 and refused when
+// others may read it.
+TEST(EvidenceBundle, SealedBundlesVerifyAndEveryChangeIsFound) {
+  namespace ev = guardrails::evidence;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("gv-bundle-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string d = dir.string();
+  {
+    auto log = ev::EvidenceLog::open(d + "/deployment.jsonl");
+    ASSERT_TRUE(log);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE((*log)->append("deploy.step", {{"i", i}}, 1000 + i));
+  }
+  std::ofstream(d + "/summary.json") << "{\"outcome\":\"promoted\"}\n";
+  auto seed = ev::load_or_create_seed(d + "/key");
+  ASSERT_TRUE(seed) << seed.error().message;
+  EXPECT_EQ(std::filesystem::status(d + "/key").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  ASSERT_TRUE(ev::seal_bundle(d, "deployment.jsonl", {"summary.json"}, *seed, 5000));
+  const std::string pk = ev::public_key_of(*seed).value();
+  auto ok = ev::verify_bundle(d);
+  EXPECT_TRUE(ok.ok) << ok.problem;
+  EXPECT_EQ(ok.entries, 3u);
+  EXPECT_EQ(ok.public_key, pk);
+  EXPECT_TRUE(ev::verify_bundle(d, pk).ok);
+
+  auto other = ev::load_or_create_seed(d + "/other-key");
+  const auto wrong_key = ev::verify_bundle(d, ev::public_key_of(*other).value());
+  EXPECT_FALSE(wrong_key.ok);
+  EXPECT_NE(wrong_key.problem.find("not signed by the trusted key"), std::string::npos);
+
+  const auto backup = [&](const std::string& f) {
+    std::ifstream in(d + "/" + f);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  const std::string summary = backup("summary.json"), log = backup("deployment.jsonl"),
+                    manifest = backup("manifest.json");
+  std::ofstream(d + "/summary.json") << "{\"outcome\":\"rolled-back\"}\n";
+  EXPECT_NE(ev::verify_bundle(d).problem.find("summary.json does not match"), std::string::npos);
+  std::ofstream(d + "/summary.json") << summary;
+  {
+    auto log2 = ev::EvidenceLog::open(d + "/deployment.jsonl");
+    ASSERT_TRUE((*log2)->append("deploy.late", {{"x", 1}}, 9000));
+  }
+  EXPECT_NE(ev::verify_bundle(d).problem.find("not the log that was sealed"), std::string::npos);
+  std::ofstream(d + "/deployment.jsonl") << log;
+  std::string changed = manifest;
+  changed.replace(changed.find("\"entries\": 3"), 12, "\"entries\": 2");
+  std::ofstream(d + "/manifest.json") << changed;
+  EXPECT_NE(ev::verify_bundle(d).problem.find("signature does not verify"), std::string::npos);
+  std::ofstream(d + "/manifest.json") << manifest;
+  EXPECT_TRUE(ev::verify_bundle(d).ok) << "restored";
+
+  std::filesystem::permissions(d + "/key", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  EXPECT_FALSE(ev::load_or_create_seed(d + "/key"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -26,6 +27,7 @@
 #include "guardrails/controller/guardrail_client.hpp"
 #include "guardrails/controller/haproxy.hpp"
 #include "guardrails/deploy/workflow.hpp"
+#include "guardrails/evidence/bundle.hpp"
 #include "guardrails/evidence/evidence_log.hpp"
 
 namespace guardrails::cli {
@@ -47,8 +49,9 @@ had traffic), switch HAProxy's backends to green over its runtime API (establish
 drain on blue), post-promotion analysis for --post-window-s (rollback: the traffic goes back to
 blue at once, green is stopped), then blue is stopped after --scale-down-s.
 
-Every step, verdict and switch is appended to DIR/deployment.jsonl (hash-chained; check it with
-`guardctl evidence verify DIR/deployment.jsonl`); DIR/summary.json is the outcome. Running the
+Every step, verdict and switch is appended to DIR/deployment.jsonl (hash-chained); at the end
+DIR/summary.json holds the outcome and DIR/manifest.json + manifest.sig seal the bundle with
+Ed25519 (check it with `guardctl evidence verify DIR`). Running the
 same command again on a DIR whose deployment did not finish (the controller was killed) ends it
 safely: traffic on an unconfirmed green goes back to blue. SIGINT/SIGTERM do the same at once.
 One deployment per DIR at a time.
@@ -62,6 +65,8 @@ Options:
   --haproxy-socket PATH    HAProxy's admin runtime API socket
   --backend NAME[,NAME]    HAProxy backends with servers named blue and green
   --who ID                 who deploys; --approve ID: a second identity (required for Critical)
+  --signing-key FILE       Ed25519 seed that seals the bundle (default ~/.guardctl/signing.key,
+                           created 0600 when missing)
   --revision REV --blue-version V --green-version V   the change record
   --env ENV [--touches AREA[,AREA]] [--schema-migration] [--rolled-back APP] [--at TIME]
                            the risk flags of `guardctl risk`
@@ -78,6 +83,7 @@ struct Options {
   std::string app, dir, blue_url, green_url, green_cmd, blue_pid_file, haproxy_socket;
   std::vector<std::string> backends;
   std::string who, approver, revision = "unknown", blue_version = "?", green_version = "?";
+  std::string signing_key;
   std::vector<std::string> risk_flags;
   deploy::Timing timing;
   std::chrono::milliseconds stop_grace{30'000};
@@ -413,6 +419,18 @@ class Deployment {
     record("deploy.finish", summary);
     std::ofstream(o_.dir + "/summary.json") << summary.dump(2) << "\n";
     out_ << "deployment " << deploy::to_string(outcome) << ": " << workflow_.reason() << "\n";
+    // Seal the bundle: the log and the summary, signed.
+    auto seed = evidence::load_or_create_seed(o_.signing_key);
+    auto sealed =
+        seed ? evidence::seal_bundle(o_.dir, "deployment.jsonl", {"summary.json"}, *seed, now_ns())
+             : core::Result<void>(core::fail(seed.error()));
+    if (!sealed) {
+      err_ << "guardctl deploy: the evidence bundle is not sealed: " << sealed.error().message
+           << "\n";
+      return kExitUnreachable;
+    }
+    out_ << "evidence sealed: " << o_.dir << " (guardctl evidence verify " << o_.dir
+         << "), signed by " << evidence::public_key_of(*seed).value_or("?") << "\n";
     return deploy::exit_code(outcome);
   }
 
@@ -463,7 +481,8 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
                                                     {"--approve", &o.approver},
                                                     {"--revision", &o.revision},
                                                     {"--blue-version", &o.blue_version},
-                                                    {"--green-version", &o.green_version}};
+                                                    {"--green-version", &o.green_version},
+                                                    {"--signing-key", &o.signing_key}};
   const std::map<std::string, core::Nanos*> seconds{
       {"--ready-timeout-s", &o.timing.ready_timeout},
       {"--hold-limit-s", &o.timing.hold_limit},
@@ -514,6 +533,14 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (value.empty()) return usage(std::string(name) + " is required");
   }
   if (o.backends.empty()) return usage("--backend is required");
+  if (o.signing_key.empty()) {
+    const char* home = std::getenv("HOME");
+    const std::string base =
+        std::string(home != nullptr && *home != '\0' ? home : "/tmp") + "/.guardctl";
+    std::error_code ec;
+    std::filesystem::create_directories(base, ec);
+    o.signing_key = base + "/signing.key";
+  }
   bool env = false;
   for (const auto& f : o.risk_flags) env = env || f == "--env";
   if (!env) return usage("--env is required (the risk assessment needs it)");

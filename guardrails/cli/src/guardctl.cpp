@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -18,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "guardrails/evidence/bundle.hpp"
 #include "guardrails/evidence/evidence_log.hpp"
 #include "guardrails/risk/risk_score.hpp"
 #include "http/client.hpp"
@@ -32,7 +34,7 @@ Usage:
   guardctl status URL [--json] [--timeout-ms N]
   guardctl watch URL --timeout S [--interval-ms N]
   guardctl risk --env ENV --app APP[,APP...] [options]
-  guardctl evidence verify FILE
+  guardctl evidence verify FILE|DIR [--public-key HEX]
   guardctl deploy --app APP --dir DIR --blue-url URL --green-url URL --green-cmd CMD ...
 
 URL is the binary's admin base URL (http://host:8080) or the full status URL.
@@ -73,10 +75,13 @@ Business hours in any affected calendar: +15. Classes: Critical >= 70, High >= 4
 Exit 0 (the score is information, not a gate), 2 on bad input.
 )";
 
-constexpr const char* kEvidenceHelp = R"(guardctl evidence verify FILE
+constexpr const char* kEvidenceHelp = R"(guardctl evidence verify FILE|DIR [--public-key HEX]
 
-Verifies the hash chain of a guardrail evidence log. Prints the number of entries and the last
+FILE: verifies the hash chain of an evidence log. Prints the number of entries and the last
 hash, or the first entry that does not chain or whose body was altered.
+DIR: verifies a sealed evidence bundle (guardctl deploy's directory): the Ed25519 signature of
+manifest.json (with --public-key, against that trusted key; otherwise the manifest's own key,
+printed so it can be compared), the log's chain and hash, and every file the manifest lists.
 Exit: 0 intact, 4 broken, 1 unreadable.
 )";
 
@@ -510,15 +515,35 @@ int cmd_evidence(const std::vector<std::string>& args, std::ostream& out, std::o
     out << kEvidenceHelp;
     return kExitPromote;
   }
-  if (args[0] != "verify" || args.size() != 2) {
-    err << "guardctl evidence: expected 'verify FILE' (see --help)\n";
+  std::optional<std::string> trusted_key;
+  std::vector<std::string> rest;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--public-key" && i + 1 < args.size()) {
+      trusted_key = args[++i];
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  if (args[0] != "verify" || rest.size() != 1) {
+    err << "guardctl evidence: expected 'verify FILE|DIR [--public-key HEX]' (see --help)\n";
     return kExitUsage;
   }
-  if (::access(args[1].c_str(), R_OK) != 0) {
-    err << "guardctl evidence: cannot read " << args[1] << "\n";
+  const std::string& path = rest[0];
+  if (::access(path.c_str(), R_OK) != 0) {
+    err << "guardctl evidence: cannot read " << path << "\n";
     return kExitUnreachable;
   }
-  const auto report = evidence::verify_file(args[1]);
+  if (std::filesystem::is_directory(path)) {
+    const auto bundle = evidence::verify_bundle(path, trusted_key);
+    if (bundle.ok) {
+      out << "ok: bundle sealed, " << bundle.entries << " entries, signed by " << bundle.public_key
+          << "\n";
+      return kExitPromote;
+    }
+    out << "BROKEN: " << bundle.problem << "\n";
+    return kExitRollback;
+  }
+  const auto report = evidence::verify_file(path);
   if (report.ok) {
     out << "ok: " << report.entries << " entries, last hash " << report.last_hash << "\n";
     return kExitPromote;
