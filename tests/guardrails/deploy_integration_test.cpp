@@ -197,6 +197,10 @@ TEST_F(DeployTest, AGreenThatBreaksAfterPromotionIsRolledBack) {
   EXPECT_EQ(routed(), Colour::kBlue);
   EXPECT_EQ(served_colour(), "blue");
   EXPECT_FALSE(green_running());
+  const std::string summary = test_support::read_file(dir.file("d/summary.json"));
+  EXPECT_NE(summary.find("\"rollback_switch_ms\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find("timeline.png"), std::string::npos) << "gnuplot drew the timeline";
+  EXPECT_GT(test_support::read_file(dir.file("d/timeline.png")).size(), 1000u);
   EXPECT_NE(evidence_check().find("ok: bundle sealed"), std::string::npos) << evidence_check();
 }
 

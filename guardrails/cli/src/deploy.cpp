@@ -7,11 +7,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -291,6 +294,7 @@ class Deployment {
                                   {"detail", v.detail},
                                   {"status", green().last_status_body().substr(0, 4096)}});
         out_ << fmt::format("  green says {:<10} {}\n", verdict, v.detail);
+        timeline_point(v);
         return v;
       }
       case Step::kSwitchTraffic: {
@@ -300,6 +304,7 @@ class Deployment {
                             std::chrono::steady_clock::now() - started)
                             .count();
         deploy::TrafficSwitched s{a.colour, static_cast<bool>(r), r ? "" : r.error().message};
+        if (s.ok) switches_.push_back({now_ns(), a.colour});
         record("deploy.switch", {{"to", std::string(deploy::to_string(a.colour))},
                                  {"ok", s.ok},
                                  {"error", s.error},
@@ -406,6 +411,84 @@ class Deployment {
 
   controller::GuardrailClient& green() { return *green_client_; }
 
+  // One point of the timeline: green's verdict and latency SLO value at a verdict read.
+  void timeline_point(const deploy::VerdictRead& v) {
+    Point p;
+    p.at = now_ns();
+    p.verdict = !v.verdict                             ? -0.25
+                : *v.verdict == slo::Verdict::kPromote ? 1.0
+                : *v.verdict == slo::Verdict::kHold    ? 0.5
+                                                       : 0.0;
+    const auto doc = nlohmann::json::parse(green().last_status_body(), nullptr, false);
+    if (!doc.is_discarded() && doc.contains("data") && doc["data"].contains("slos") &&
+        doc["data"]["slos"].is_array()) {
+      for (const auto& slo : doc["data"]["slos"]) {
+        if (slo.is_object() && slo.value("name", "").find("latency") != std::string::npos &&
+            slo.contains("value") && slo["value"].is_number()) {
+          p.latency_ms = slo["value"].get<double>() * 1000.0;
+        }
+      }
+    }
+    points_.push_back(p);
+  }
+
+  // DIR/timeline.dat and, with gnuplot, DIR/timeline.png: green's verdict, its latency SLO
+  // value and which colour holds the traffic over the deployment. Returns the files written.
+  std::vector<std::string> write_timeline() {
+    if (points_.empty()) return {};
+    const core::Nanos t0 = points_.front().at;
+    std::ofstream dat(o_.dir + "/timeline.dat");
+    dat << "# seconds  green_verdict(1 promote, .5 hold, 0 rollback, -.25 unreadable)  "
+           "green_latency_ms  traffic(1 green, 0 blue)\n";
+    // One row per verdict read and one per switch (the traffic line steps where it moved).
+    std::vector<Point> rows = points_;
+    for (const auto& [at, to] : switches_) {
+      Point p;
+      p.at = at;
+      p.verdict = std::numeric_limits<double>::quiet_NaN();
+      rows.push_back(p);
+    }
+    std::sort(rows.begin(), rows.end(), [](const Point& a, const Point& b) { return a.at < b.at; });
+    const core::Nanos start = std::min(t0, rows.front().at);
+    for (const auto& p : rows) {
+      Colour traffic = Colour::kBlue;
+      for (const auto& [at, to] : switches_) {
+        if (at <= p.at) traffic = to;
+      }
+      dat << fmt::format("{:.3f} {} {} {}\n", static_cast<double>(p.at - start) / 1e9,
+                         std::isnan(p.verdict) ? "NaN" : fmt::format("{:.2f}", p.verdict),
+                         p.latency_ms ? fmt::format("{:.3f}", *p.latency_ms) : "NaN",
+                         traffic == Colour::kGreen ? 1 : 0);
+    }
+    dat.close();
+    std::vector<std::string> files{"timeline.dat"};
+    std::ofstream gp(o_.dir + "/timeline.gp");
+    gp << "set terminal png size 900,420\nset output '" << o_.dir << "/timeline.png'\n"
+       << "set title '" << o_.app << ": " << deploy::to_string(workflow_.outcome())
+       << "'\nset xlabel 'seconds'\nset ylabel 'verdict / traffic'\nset yrange [-0.4:1.2]\n"
+       << "set y2label 'green latency SLO value (ms)'\nset y2tics\nset ytics nomirror\n"
+       << "set key outside bottom center horizontal\n"
+       << "plot '" << o_.dir
+       << "/timeline.dat' using 1:4 with steps lw 3 title 'traffic on green', "
+       << "'' using 1:2 with linespoints pt 7 title 'green verdict (1 promote, .5 hold, 0 "
+          "rollback)', "
+       << "'' using 1:3 axes x1y2 with lines title 'green latency (ms)'\n";
+    gp.close();
+    const std::string cmd = "gnuplot '" + o_.dir + "/timeline.gp' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0 && std::filesystem::exists(o_.dir + "/timeline.png")) {
+      files.push_back("timeline.png");
+    }
+    return files;
+  }
+
+  struct Point {
+    core::Nanos at = 0;
+    double verdict = 0;
+    std::optional<double> latency_ms;
+  };
+  std::vector<Point> points_;
+  std::vector<std::pair<core::Nanos, Colour>> switches_;
+
   int finish() {
     const auto outcome = workflow_.outcome();
     std::optional<double> rollback_s;
@@ -416,14 +499,25 @@ class Deployment {
                               {"reason", workflow_.reason()},
                               {"evidence", o_.dir + "/deployment.jsonl"},
                               {"evidence_entries", log_ ? log_->entries() : 0}};
+    // From the rollback decision to the traffic back on blue.
+    if (const auto started = workflow_.rollback_started()) {
+      for (const auto& [at, to] : switches_) {
+        if (to == Colour::kBlue && at >= *started) {
+          summary["rollback_switch_ms"] = static_cast<double>(at - *started) / 1e6;
+          break;
+        }
+      }
+    }
+    auto files = write_timeline();
+    summary["timeline"] = files;
     record("deploy.finish", summary);
     std::ofstream(o_.dir + "/summary.json") << summary.dump(2) << "\n";
+    files.push_back("summary.json");
     out_ << "deployment " << deploy::to_string(outcome) << ": " << workflow_.reason() << "\n";
-    // Seal the bundle: the log and the summary, signed.
+    // Seal the bundle: the log, the summary and the timeline, signed.
     auto seed = evidence::load_or_create_seed(o_.signing_key);
-    auto sealed =
-        seed ? evidence::seal_bundle(o_.dir, "deployment.jsonl", {"summary.json"}, *seed, now_ns())
-             : core::Result<void>(core::fail(seed.error()));
+    auto sealed = seed ? evidence::seal_bundle(o_.dir, "deployment.jsonl", files, *seed, now_ns())
+                       : core::Result<void>(core::fail(seed.error()));
     if (!sealed) {
       err_ << "guardctl deploy: the evidence bundle is not sealed: " << sealed.error().message
            << "\n";
