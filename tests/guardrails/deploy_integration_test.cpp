@@ -274,4 +274,27 @@ TEST_F(DeployTest, AKilledControllerIsResumedToASafeEnd) {
   EXPECT_EQ(code2, 2) << "a finished deployment's directory is not reused\n" << out2;
 }
 
+TEST_F(DeployTest, AGreenThatNeverAnswersIsStoppedAfterTheReadyTimeout) {
+  auto args = deploy_args("", {"--ready-timeout-s", "2"});
+  set_flag(args, "--green-cmd", "/bin/sleep 600");  // alive, never ready
+  const auto [code, out] = test_support::run_command(args, 60'000);
+  EXPECT_EQ(code, 5) << out;
+  EXPECT_NE(out.find("did not become ready within 2 s"), std::string::npos) << out;
+  EXPECT_FALSE(green_running()) << "the process that never answered is stopped";
+  EXPECT_EQ(routed(), Colour::kBlue);
+  EXPECT_NE(evidence_check().find("ok: bundle sealed"), std::string::npos) << evidence_check();
+}
+
+TEST_F(DeployTest, AGuardrailThatIsNotThisAppsIsNoVerdict) {
+  // Green answers with another application's status document: unreadable three times in a row,
+  // so it is never promoted.
+  const auto [code, out] =
+      test_support::run_command(deploy_args("--guardrail.app=someone-else"), 60'000);
+  EXPECT_EQ(code, 5) << out;
+  EXPECT_NE(out.find("not guardrail-sim's (app someone-else)"), std::string::npos) << out;
+  EXPECT_NE(out.find("could not be read 3 times in a row"), std::string::npos) << out;
+  EXPECT_EQ(routed(), Colour::kBlue);
+  EXPECT_FALSE(green_running());
+}
+
 }  // namespace
