@@ -297,4 +297,32 @@ TEST_F(DeployTest, AGuardrailThatIsNotThisAppsIsNoVerdict) {
   EXPECT_FALSE(green_running());
 }
 
+// Releases alternate colours: after green was promoted, the next release runs as blue (on blue's
+// server), is judged, promoted, and the old green is stopped.
+TEST_F(DeployTest, TheNextReleaseTakesTheOtherColour) {
+  auto [code, out] = test_support::run_command(deploy_args(""), 90'000);
+  ASSERT_EQ(code, 0) << out;
+  ASSERT_EQ(routed(), Colour::kGreen);
+  ASSERT_EQ(blue->wait(5000), 0);
+  auto next = deploy_args("");
+  set_flag(next, "--dir", dir.file("d2"));
+  set_flag(next, "--green-cmd",
+           std::string(GUARDRAIL_SIM_BIN) +
+               " --http.address=127.0.0.1 --http.port=" + std::to_string(blue_port) +
+               " --guardrail.colour=blue --guardrail.evidence_path=" + dir.file("blue2.jsonl") +
+               " --log.level=warn");
+  set_flag(next, "--blue-pid-file", dir.file("d/green.pid"));
+  next.push_back("--colour");
+  next.push_back("blue");
+  auto [code2, out2] = test_support::run_command(next, 90'000);
+  EXPECT_EQ(code2, 0) << out2;
+  EXPECT_EQ(routed(), Colour::kBlue);
+  EXPECT_EQ(served_colour(), "blue");
+  EXPECT_FALSE(green_running()) << "the previous release (green) is stopped";
+  std::ifstream in(dir.file("d2/blue.pid"));
+  long pid = 0;
+  ASSERT_TRUE(in >> pid);
+  ::kill(static_cast<pid_t>(-pid), SIGKILL);  // the promoted blue, not the fixture's
+}
+
 }  // namespace

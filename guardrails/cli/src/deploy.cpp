@@ -42,11 +42,13 @@ using deploy::Step;
 
 constexpr const char* kDeployHelp =
     R"(guardctl deploy --app APP --dir DIR --blue-url URL --green-url URL
-                --green-cmd CMD --haproxy-socket PATH --backend NAME[,NAME] --who ID --env ENV
-                [options]
+                --new-cmd CMD --haproxy-socket PATH --backend NAME[,NAME] --who ID --env ENV
+                [--colour green|blue] [options]
 
-The blue/green deployment: risk and change record, pre-flight, start green (--green-cmd, run by
-/bin/sh in its own session), wait for its /readyz, pre-promotion analysis on green's guardrail
+The blue/green deployment. The new release runs as --colour (default green; the next release
+takes the other colour) and is called green below, the running one blue: risk and change
+record, pre-flight, start green (--new-cmd, run by /bin/sh in its own session), wait for its
+/readyz, pre-promotion analysis on green's guardrail
 (promote: go on; hold: wait up to --hold-limit-s; rollback or unreadable: stop, green never
 had traffic), switch HAProxy's backends to green over its runtime API (established connections
 drain on blue), post-promotion analysis for --post-window-s (rollback: the traffic goes back to
@@ -63,8 +65,11 @@ Options:
   --app APP                the guardrails' app name (trading-engine, pharma-mes, ...)
   --dir DIR                the deployment's evidence bundle directory
   --blue-url, --green-url  each colour's HTTP base URL (http://host:port)
-  --green-cmd CMD          starts green
-  --blue-pid-file FILE     the running blue's pid file: blue is stopped after a promotion
+  --colour green|blue      the colour (HAProxy server) the new release runs as (default green)
+  --new-cmd CMD            starts the new release (also --green-cmd); its pid and output go to
+                           DIR/<colour>.pid and DIR/<colour>.log
+  --old-pid-file FILE      the running release's pid file (also --blue-pid-file): stopped after
+                           a promotion (the previous deployment's DIR/<colour>.pid)
   --haproxy-socket PATH    HAProxy's admin runtime API socket
   --backend NAME[,NAME]    HAProxy backends with servers named blue and green
   --who ID                 who deploys; --approve ID: a second identity (required for Critical)
@@ -83,7 +88,8 @@ std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) { g_signal.store(sig); }
 
 struct Options {
-  std::string app, dir, blue_url, green_url, green_cmd, blue_pid_file, haproxy_socket;
+  std::string app, dir, blue_url, green_url, new_cmd, old_pid_file, haproxy_socket;
+  Colour new_colour = Colour::kGreen;  // the server (colour) the new release runs as
   std::vector<std::string> backends;
   std::string who, approver, revision = "unknown", blue_version = "?", green_version = "?";
   std::string signing_key;
@@ -204,7 +210,8 @@ class Deployment {
                                {"green_version", o_.green_version},
                                {"blue_url", o_.blue_url},
                                {"green_url", o_.green_url},
-                               {"green_cmd", o_.green_cmd},
+                               {"new_colour", std::string(deploy::to_string(o_.new_colour))},
+                               {"new_cmd", o_.new_cmd},
                                {"backends", o_.backends}});
       actions = workflow_.begin(now_ns());
     }
@@ -264,8 +271,7 @@ class Deployment {
       case Step::kPreflight:
         return preflight();
       case Step::kStartGreen: {
-        auto pid =
-            controller::start_process(o_.green_cmd, o_.dir + "/green.log", o_.dir + "/green.pid");
+        auto pid = controller::start_process(o_.new_cmd, new_file(".log"), new_file(".pid"));
         deploy::GreenStarted g;
         g.ok = static_cast<bool>(pid);
         if (!pid) g.error = pid.error().message;
@@ -276,9 +282,9 @@ class Deployment {
       case Step::kProbeReady: {
         auto r = green().ready();
         // A green that already exited will never be ready: say so instead of waiting.
-        if (!r.ready && !controller::running_pid(o_.dir + "/green.pid")) {
+        if (!r.ready && !controller::running_pid(new_file(".pid"))) {
           r.exited = true;
-          r.detail = "its process exited; see " + o_.dir + "/green.log";
+          r.detail = "its process exited; see " + new_file(".log");
           record("deploy.ready", {{"ready", false}, {"detail", r.detail}});
           return r;
         }
@@ -299,7 +305,7 @@ class Deployment {
       }
       case Step::kSwitchTraffic: {
         const auto started = std::chrono::steady_clock::now();
-        auto r = haproxy_.route_to(a.colour);
+        auto r = haproxy_.route_to(physical(a.colour));
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();
@@ -313,7 +319,7 @@ class Deployment {
       }
       case Step::kStopColour: {
         const std::string pid_file =
-            a.colour == Colour::kGreen ? o_.dir + "/green.pid" : o_.blue_pid_file;
+            a.colour == Colour::kGreen ? new_file(".pid") : o_.old_pid_file;
         std::string how = "no pid file";
         pid_t pid = 0;
         if (!pid_file.empty()) {
@@ -374,7 +380,7 @@ class Deployment {
 
   deploy::Event preflight() {
     deploy::PreflightChecked p;
-    auto blue = controller::GuardrailClient::make(Colour::kBlue, o_.blue_url, o_.app);
+    auto blue = controller::GuardrailClient::make(Colour::kBlue, old_url(), o_.app);
     if (!blue) {
       p.problems.push_back("--blue-url: " + blue.error().message);
     } else {
@@ -386,22 +392,24 @@ class Deployment {
     if (!green_client_) p.problems.push_back("--green-url: " + green_error_);
     // Green must not be running yet: its port is for the new version.
     if (green_client_ && green_client_->ready().ready) {
-      p.problems.push_back("something already answers on green's URL " + o_.green_url);
+      p.problems.push_back("something already answers on the new release's URL " + new_url());
     }
     // The command's program must exist.
-    std::istringstream words(o_.green_cmd);
+    std::istringstream words(o_.new_cmd);
     std::string program;
     words >> program;
     if (program.empty()) {
-      p.problems.push_back("--green-cmd is empty");
+      p.problems.push_back("--new-cmd is empty");
     } else if (program.find('/') != std::string::npos && ::access(program.c_str(), X_OK) != 0) {
       p.problems.push_back("green's program " + program + " is missing or not executable");
     }
     auto routed = haproxy_.routed_colour();
     if (!routed) {
       p.problems.push_back("load balancer: " + routed.error().message);
-    } else if (*routed != Colour::kBlue) {
-      p.problems.push_back("the traffic is not on blue now (HAProxy routes green)");
+    } else if (*routed != physical(Colour::kBlue)) {
+      p.problems.push_back("the traffic is not on the running release's colour " +
+                           std::string(deploy::to_string(physical(Colour::kBlue))) +
+                           " now (HAProxy routes " + std::string(deploy::to_string(*routed)) + ")");
     }
     nlohmann::json j = {{"problems", p.problems}};
     record("deploy.preflight", j);
@@ -410,6 +418,23 @@ class Deployment {
   }
 
   controller::GuardrailClient& green() { return *green_client_; }
+
+  // The workflow speaks of green (the new release) and blue (the running one); the servers are
+  // whichever colour --colour gave the new release.
+  Colour physical(Colour logical) const {
+    return logical == Colour::kGreen
+               ? o_.new_colour
+               : (o_.new_colour == Colour::kGreen ? Colour::kBlue : Colour::kGreen);
+  }
+  std::string new_url() const {
+    return o_.new_colour == Colour::kGreen ? o_.green_url : o_.blue_url;
+  }
+  std::string old_url() const {
+    return o_.new_colour == Colour::kGreen ? o_.blue_url : o_.green_url;
+  }
+  std::string new_file(const char* suffix) const {
+    return o_.dir + "/" + std::string(deploy::to_string(o_.new_colour)) + suffix;
+  }
 
   // One point of the timeline: green's verdict and latency SLO value at a verdict read.
   void timeline_point(const deploy::VerdictRead& v) {
@@ -530,7 +555,7 @@ class Deployment {
 
  public:
   void make_green_client() {
-    auto g = controller::GuardrailClient::make(Colour::kGreen, o_.green_url, o_.app);
+    auto g = controller::GuardrailClient::make(Colour::kGreen, new_url(), o_.app);
     if (g) {
       green_client_.emplace(std::move(*g));
     } else {
@@ -568,8 +593,10 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
                                                     {"--dir", &o.dir},
                                                     {"--blue-url", &o.blue_url},
                                                     {"--green-url", &o.green_url},
-                                                    {"--green-cmd", &o.green_cmd},
-                                                    {"--blue-pid-file", &o.blue_pid_file},
+                                                    {"--new-cmd", &o.new_cmd},
+                                                    {"--green-cmd", &o.new_cmd},
+                                                    {"--old-pid-file", &o.old_pid_file},
+                                                    {"--blue-pid-file", &o.old_pid_file},
                                                     {"--haproxy-socket", &o.haproxy_socket},
                                                     {"--who", &o.who},
                                                     {"--approve", &o.approver},
@@ -593,6 +620,9 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
     const std::string& v = args[++i];
     if (auto s = strings.find(a); s != strings.end()) {
       *s->second = v;
+    } else if (a == "--colour") {
+      if (v != "blue" && v != "green") return usage("--colour must be blue or green");
+      o.new_colour = v == "blue" ? Colour::kBlue : Colour::kGreen;
     } else if (a == "--backend") {
       o.backends = split_commas(v);
     } else if (a == "--env" || a == "--touches" || a == "--rolled-back" || a == "--at" ||
@@ -622,7 +652,7 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
   for (const auto& [name, value] :
        {std::pair{"--app", o.app}, std::pair{"--dir", o.dir}, std::pair{"--blue-url", o.blue_url},
-        std::pair{"--green-url", o.green_url}, std::pair{"--green-cmd", o.green_cmd},
+        std::pair{"--green-url", o.green_url}, std::pair{"--new-cmd", o.new_cmd},
         std::pair{"--haproxy-socket", o.haproxy_socket}, std::pair{"--who", o.who}}) {
     if (value.empty()) return usage(std::string(name) + " is required");
   }
