@@ -325,4 +325,24 @@ TEST_F(DeployTest, TheNextReleaseTakesTheOtherColour) {
   ::kill(static_cast<pid_t>(-pid), SIGKILL);  // the promoted blue, not the fixture's
 }
 
+// --smoke-cmd runs while green is analysed before promotion and is stopped before the switch.
+TEST_F(DeployTest, SmokeTrafficRunsOnlyDuringThePrePromotionAnalysis) {
+  const std::string marks = dir.file("smoke.marks");
+  const auto [code, out] = test_support::run_command(
+      deploy_args(
+          "", {"--smoke-cmd", "sh -c 'echo \"start {url}\" >> " + marks + "; trap \"echo stop >> " +
+                                  marks + "; exit 0\" TERM; while :; do sleep 0.05; done'"}),
+      90'000);
+  EXPECT_EQ(code, 0) << out;
+  const std::string m = test_support::read_file(marks);
+  EXPECT_NE(m.find("start http://127.0.0.1:" + std::to_string(green_port)), std::string::npos) << m;
+  EXPECT_NE(m.find("stop"), std::string::npos) << "stopped by SIGTERM\n" << m;
+  const std::string log = test_support::read_file(dir.file("d/deployment.jsonl"));
+  const auto smoke_stop = log.find("\"stopped\":\"exited\"");
+  const auto switch_to_green = log.find("\"type\":\"deploy.switch\"");
+  ASSERT_NE(smoke_stop, std::string::npos) << log;
+  ASSERT_NE(switch_to_green, std::string::npos);
+  EXPECT_LT(smoke_stop, switch_to_green) << "the smoke traffic ended before users came";
+}
+
 }  // namespace

@@ -70,6 +70,10 @@ Options:
                            DIR/<colour>.pid and DIR/<colour>.log
   --old-pid-file FILE      the running release's pid file (also --blue-pid-file): stopped after
                            a promotion (the previous deployment's DIR/<colour>.pid)
+  --smoke-cmd CMD          runs during the pre-promotion analysis only (users stay on blue), so
+                           green's guardrail has traffic to judge; {url} is green's URL; output
+                           in DIR/smoke.log (read-only requests or a test tenant: never user
+                           writes)
   --haproxy-socket PATH    HAProxy's admin runtime API socket
   --backend NAME[,NAME]    HAProxy backends with servers named blue and green
   --who ID                 who deploys; --approve ID: a second identity (required for Critical)
@@ -93,6 +97,7 @@ struct Options {
   std::vector<std::string> backends;
   std::string who, approver, revision = "unknown", blue_version = "?", green_version = "?";
   std::string signing_key;
+  std::string smoke_cmd;  // traffic for green during the pre-promotion analysis ({url}: green's)
   std::vector<std::string> risk_flags;
   deploy::Timing timing;
   std::chrono::milliseconds stop_grace{30'000};
@@ -246,7 +251,33 @@ class Deployment {
   std::vector<Action> feed(deploy::Event e) {
     auto next = workflow_.handle(deploy::Input{now_ns(), std::move(e)});
     flush_transitions();
+    update_smoke();
     return next;
+  }
+
+  // The smoke traffic runs exactly while green is analysed before promotion: users never reach
+  // green then, so its guardrail needs traffic of its own.
+  void update_smoke() {
+    if (o_.smoke_cmd.empty()) return;
+    const std::string pid_file = o_.dir + "/smoke.pid";
+    const bool wanted = workflow_.phase() == deploy::Phase::kPrePromotion;
+    const auto running = controller::running_pid(pid_file);
+    if (wanted && !running) {
+      std::string cmd = o_.smoke_cmd;
+      for (auto at = cmd.find("{url}"); at != std::string::npos; at = cmd.find("{url}")) {
+        cmd.replace(at, 5, new_url());
+      }
+      auto pid = controller::start_process(cmd, o_.dir + "/smoke.log", pid_file);
+      record("deploy.smoke", {{"started", static_cast<bool>(pid)},
+                              {"pid", pid ? *pid : 0},
+                              {"command", cmd},
+                              {"error", pid ? "" : pid.error().message}});
+      out_ << (pid ? "  smoke traffic for green started\n"
+                   : "  smoke traffic could not start: " + pid.error().message + "\n");
+    } else if (!wanted && running) {
+      const std::string how = controller::stop_process(*running, std::chrono::seconds(5));
+      record("deploy.smoke", {{"stopped", how}, {"pid", *running}});
+    }
   }
 
   void record(const std::string& type, const nlohmann::json& data) {
@@ -515,6 +546,7 @@ class Deployment {
   std::vector<std::pair<core::Nanos, Colour>> switches_;
 
   int finish() {
+    update_smoke();  // never left running
     const auto outcome = workflow_.outcome();
     std::optional<double> rollback_s;
     nlohmann::json summary = {{"app", o_.app},
@@ -603,7 +635,8 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
                                                     {"--revision", &o.revision},
                                                     {"--blue-version", &o.blue_version},
                                                     {"--green-version", &o.green_version},
-                                                    {"--signing-key", &o.signing_key}};
+                                                    {"--signing-key", &o.signing_key},
+                                                    {"--smoke-cmd", &o.smoke_cmd}};
   const std::map<std::string, core::Nanos*> seconds{
       {"--ready-timeout-s", &o.timing.ready_timeout},
       {"--hold-limit-s", &o.timing.hold_limit},
