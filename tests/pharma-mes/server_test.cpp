@@ -14,6 +14,7 @@ using json = nlohmann::json;
 
 class ServerTest : public ::testing::Test {
  protected:
+  virtual std::vector<std::string> extra_args() const { return {}; }
   void SetUp() override {
     setenv("MES_PASSWORD", "Admin-Passw0rd!", 1);
     auto boot =
@@ -21,13 +22,17 @@ class ServerTest : public ::testing::Test {
                                    "admin1", "--name", "Ada Admin", "--roles", "admin"});
     unsetenv("MES_PASSWORD");
     ASSERT_EQ(boot.first, 0) << boot.second;
-    server_ = std::make_unique<test_support::ChildProcess>(
-        std::vector<std::string>{PHARMA_MES_BINARY, "serve", "--http.port=0",
-                                 "--http.port_file=" + dir.file("http.port"), "--db.url=" + db(),
-                                 "--key.path=" + key(),
-                                 "--guardrail.evidence_path=" + dir.file("evidence.jsonl"),
-                                 "--mqtt.enabled=false", "--log.level=warn"},
-        dir.file("server.log"));
+    std::vector<std::string> argv{PHARMA_MES_BINARY,
+                                  "serve",
+                                  "--http.port=0",
+                                  "--http.port_file=" + dir.file("http.port"),
+                                  "--db.url=" + db(),
+                                  "--key.path=" + key(),
+                                  "--guardrail.evidence_path=" + dir.file("evidence.jsonl"),
+                                  "--mqtt.enabled=false",
+                                  "--log.level=warn"};
+    for (const auto& a : extra_args()) argv.push_back(a);
+    server_ = std::make_unique<test_support::ChildProcess>(argv, dir.file("server.log"));
     port_ = test_support::wait_for_port_file(dir.file("http.port"), *server_);
     ASSERT_NE(port_, 0) << test_support::read_file(dir.file("server.log"));
     for (int i = 0; i < 100; ++i) {
@@ -77,6 +82,42 @@ TEST_F(ServerTest, ServesTheApiBehindLoginAndStopsCleanly) {
   EXPECT_NE(r.second.find("\"app\":\"pharma-mes\""), std::string::npos) << r.second;
   server_->signal(SIGTERM);
   EXPECT_EQ(server_->wait(15'000), 0) << test_support::read_file(dir.file("server.log"));
+}
+
+// Fault injection (drills only): every other API request refused with 503 before anything is
+// done, every request 50 ms slower; warned about at start-up and visible on /metrics. Without
+// the settings nothing of it is active (the test above runs with the defaults).
+class ServerFaultTest : public ServerTest {
+ protected:
+  std::vector<std::string> extra_args() const override {
+    return {"--fault.api_error_ratio=0.5", "--fault.api_latency_ms=50"};
+  }
+};
+
+TEST_F(ServerFaultTest, InjectedFaultsAreVisibleAndNothingHalfDone) {
+  int refused = 0, unauthenticated = 0;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    const auto r = curl({"-s", "-w", "\n%{http_code}", url("/api/v1/users")});
+    const std::string code = r.second.substr(r.second.rfind('\n') + 1);
+    if (code == "503") {
+      ++refused;
+      EXPECT_NE(r.second.find("fault_injected"), std::string::npos) << r.second;
+    }
+    if (code == "401") ++unauthenticated;
+  }
+  EXPECT_EQ(refused, 5) << "half of the requests, spread evenly";
+  EXPECT_EQ(unauthenticated, 5) << "the others were handled normally";
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500))
+      << "50 ms added to each";
+  const auto metrics = curl({"-s", url("/metrics")}).second;
+  EXPECT_NE(metrics.find("mes_fault_injection{fault=\"api_error_ratio\"} 0.5"), std::string::npos)
+      << metrics.substr(0, 2000);
+  EXPECT_NE(metrics.find("mes_fault_injected_total 5"), std::string::npos);
+  EXPECT_NE(test_support::read_file(dir.file("server.log")).find("FAULT INJECTION IS ON"),
+            std::string::npos);
+  // Probes are not API routes: the instance still reports itself ready.
+  EXPECT_EQ(curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second, "200");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 #include "mes/domain/text.hpp"
 
@@ -275,7 +276,24 @@ void Api::route(http::Router& router, const std::string& method, const std::stri
   routes_.push_back(RouteInfo{method, pattern, access, action});
   router.add(method, pattern, [this, access, action, body, pattern](const http::Request& request) {
     const auto started = std::chrono::steady_clock::now();
-    http::Response response = handle(request, access, action, body);
+    const std::uint64_t n = counters_.requests.fetch_add(1, std::memory_order_relaxed);
+    if (options_.fault_added_latency_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.fault_added_latency_ms));
+    }
+    // Every 1/ratio-th request: the integer part of n x ratio steps up.
+    const double r = options_.fault_error_ratio;
+    const bool fail = r > 0 && static_cast<std::uint64_t>(static_cast<double>(n + 1) * r) >
+                                   static_cast<std::uint64_t>(static_cast<double>(n) * r);
+    http::Response response;
+    if (fail) {
+      counters_.faults_injected.fetch_add(1, std::memory_order_relaxed);
+      response = error(503, "fault_injected",
+                       "fault injection (fault.api_error_ratio) refused this request; nothing "
+                       "was done");
+      security_headers(response);
+    } else {
+      response = handle(request, access, action, body);
+    }
     if (options_.on_request) {
       options_.on_request(pattern, response.status,
                           std::chrono::duration_cast<std::chrono::nanoseconds>(

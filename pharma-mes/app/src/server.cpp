@@ -59,7 +59,11 @@ config::Schema make_schema() {
       .add_int("slo.batch_window", 50, 1, 100'000, "batch integrity: the last N finished batches")
       .add_int("slo.batch_min_samples", 20, 0, 100'000,
                "batch integrity: finished batches before any verdict")
-      .add_double("slo.batch_objective", 0.98, 0.5, 0.99999, "batch integrity: intact fraction");
+      .add_double("slo.batch_objective", 0.98, 0.5, 0.99999, "batch integrity: intact fraction")
+      .add_int("fault.api_latency_ms", 0, 0, 60'000,
+               "FAULT INJECTION for drills: milliseconds added to every API request (0: off)")
+      .add_double("fault.api_error_ratio", 0, 0, 1,
+                  "FAULT INJECTION for drills: fraction of API requests answered 503 (0: off)");
   return schema;
 }
 
@@ -88,8 +92,16 @@ class HttpStats {
 class MesCollectable final : public prometheus::Collectable {
  public:
   MesCollectable(Mes& mes, Store& store, const HttpStats& http, const api::ApiCounters& api,
-                 const ingest::ReadingSink* sink, const ingest::MqttIngest* mqtt)
-      : mes_(mes), store_(store), http_(http), api_(api), sink_(sink), mqtt_(mqtt) {}
+                 const ingest::ReadingSink* sink, const ingest::MqttIngest* mqtt,
+                 const api::ApiOptions& faults)
+      : mes_(mes),
+        store_(store),
+        http_(http),
+        api_(api),
+        sink_(sink),
+        mqtt_(mqtt),
+        fault_latency_ms_(static_cast<double>(faults.fault_added_latency_ms)),
+        fault_error_ratio_(faults.fault_error_ratio) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> out;
     const auto gauge = [&](const char* name, const char* help, double v,
@@ -127,6 +139,12 @@ class MesCollectable final : public prometheus::Collectable {
     out.push_back(std::move(requests));
     gauge("mes_http_unauthenticated_total", "Requests refused for want of a valid session",
           static_cast<double>(http_.unauthenticated_.load()), prometheus::MetricType::Counter);
+    out.push_back(guardrails::value_family(
+        "mes_fault_injection", "Fault injection settings in force (0: off); drills only",
+        prometheus::MetricType::Gauge, "fault",
+        {{"api_latency_ms", fault_latency_ms_}, {"api_error_ratio", fault_error_ratio_}}));
+    gauge("mes_fault_injected_total", "API requests refused by fault injection",
+          static_cast<double>(api_.faults_injected.load()), prometheus::MetricType::Counter);
     const auto labelled = [&](const char* name, const char* help, prometheus::MetricType type,
                               const char* label,
                               const std::vector<std::pair<std::string, double>>& values) {
@@ -197,6 +215,8 @@ class MesCollectable final : public prometheus::Collectable {
   const api::ApiCounters& api_;
   const ingest::ReadingSink* sink_;
   const ingest::MqttIngest* mqtt_;
+  double fault_latency_ms_ = 0;
+  double fault_error_ratio_ = 0;
   mutable std::mutex cache_mutex_;
   mutable std::map<std::string, double> batches_by_state_, alarms_by_level_;
   mutable std::chrono::steady_clock::time_point cached_at_{};
@@ -278,6 +298,13 @@ int run_server(int argc, char** argv) {
   };
   api::ApiOptions api_options;
   api_options.session_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
+  api_options.fault_added_latency_ms = values.get_int("fault.api_latency_ms");
+  api_options.fault_error_ratio = values.get_double("fault.api_error_ratio");
+  if (api_options.fault_added_latency_ms > 0 || api_options.fault_error_ratio > 0) {
+    logging::warn("pharma-mes", "FAULT INJECTION IS ON: this instance is a bad release on purpose",
+                  {{"fault.api_latency_ms", api_options.fault_added_latency_ms},
+                   {"fault.api_error_ratio", api_options.fault_error_ratio}});
+  }
   api_options.on_request = [&](const std::string&, int status, std::int64_t nanos) {
     http_stats.observe(status, nanos);
     const core::Nanos now = core::monotonic_now_ns();
@@ -319,7 +346,7 @@ int run_server(int argc, char** argv) {
   guardrails::mount_metrics_route(
       router, {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
                std::make_shared<MesCollectable>(mes, **store, http_stats, api.counters(),
-                                                sink.get(), mqtt.get())});
+                                                sink.get(), mqtt.get(), api_options)});
   api.add_routes(router);
   web::mount_web_ui(router);  // the operator UI at /
 

@@ -31,6 +31,12 @@ struct ApiOptions {
   // Called after every API request with its route pattern, status and duration (metrics, the
   // guardrail). Must be thread-safe and cheap.
   std::function<void(const std::string& pattern, int status, std::int64_t nanos)> on_request;
+  // Fault injection for deployment drills (the fault.* settings; off by default): a delay added
+  // to every API request, and a fraction of API requests answered 503 before anything is done
+  // (so nothing is half-written), spread evenly (every 1/ratio-th request). A bad release on
+  // purpose, never by accident: the binary warns at start-up and exports them as gauges.
+  Millis fault_added_latency_ms = 0;
+  double fault_error_ratio = 0;
 };
 
 // One route and what it needs: no session (login), any logged-in user (even one who must change
@@ -45,6 +51,7 @@ struct RouteInfo {
 struct ApiCounters {
   std::atomic<std::uint64_t> logins_ok{0}, logins_failed{0}, lockouts{0}, logins_throttled{0};
   std::atomic<std::uint64_t> readings_stored{0}, readings_rejected{0};
+  std::atomic<std::uint64_t> requests{0}, faults_injected{0};
 };
 
 class Api {
