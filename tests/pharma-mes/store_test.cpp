@@ -11,6 +11,7 @@
 #include <csignal>
 #include <thread>
 
+#include "mes/store/migrations.hpp"
 #include "mes/store/open.hpp"
 #include "mes/store/security.hpp"
 #include "postgres_server.hpp"
@@ -301,6 +302,42 @@ TEST(SigningKeyFile, ModesAndContentAreChecked) {
   test_support::write_file(dir.file("not-a-seed"), "hello\n");
   ASSERT_EQ(::chmod(dir.file("not-a-seed").c_str(), 0600), 0);
   EXPECT_FALSE(store::load_or_create_signing_key(dir.file("not-a-seed")));
+}
+
+// Blue/green: a release's migrations only expand the schema, so the previous version keeps
+// working on the new one's schema. Every migration of both stores passes; each kind of
+// contraction is refused with its name.
+TEST(SchemaMigrations, AreExpandOnly) {
+  for (const auto* list : {&store::sqlite_migrations(), &store::postgres_migrations()}) {
+    ASSERT_FALSE(list->empty());
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      EXPECT_TRUE(store::expand_only_problems((*list)[i]).empty())
+          << "migration " << i + 1 << ": " << store::expand_only_problems((*list)[i]).at(0);
+    }
+  }
+  EXPECT_TRUE(
+      store::expand_only_problems(
+          "CREATE TABLE api_sessions (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL);\n"
+          "ALTER TABLE records ADD COLUMN note TEXT NOT NULL DEFAULT '';\n"
+          "-- DROP TABLE readings; (a comment)\n"
+          "CREATE INDEX readings_by_flags ON readings (flags);")
+          .empty());
+  const std::vector<std::pair<std::string, std::string>> refused{
+      {"DROP TABLE readings;", "drops what the previous version uses"},
+      {"alter table records drop column void_reason;", "drops what the previous version uses"},
+      {"ALTER TABLE records RENAME COLUMN body TO document;", "renames"},
+      {"ALTER TABLE records ALTER COLUMN parent SET NOT NULL;", "tightens a column"},
+      {"ALTER TABLE readings ALTER COLUMN value TYPE NUMERIC(12,4);", "changes a column's type"},
+      {"ALTER TABLE records ADD CONSTRAINT body_json CHECK (body LIKE '{%');", "adds a constraint"},
+      {"ALTER TABLE records ADD COLUMN owner TEXT NOT NULL;", "NOT NULL column without a default"},
+      {"DROP TRIGGER audit_no_update;", "drops a protection"},
+      {"DELETE FROM readings WHERE at < 0;", "deletes rows"},
+  };
+  for (const auto& [sql, words] : refused) {
+    const auto problems = store::expand_only_problems("CREATE TABLE x (a TEXT);\n" + sql);
+    ASSERT_EQ(problems.size(), 1u) << sql;
+    EXPECT_NE(problems[0].find(words), std::string::npos) << problems[0];
+  }
 }
 
 }  // namespace

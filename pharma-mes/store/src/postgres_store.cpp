@@ -8,12 +8,13 @@
 #include <pqxx/pqxx>
 
 #include "group_commit.hpp"
+#include "mes/store/migrations.hpp"
 #include "pipelined_feed.hpp"
 
 namespace mes::store {
 namespace {
 
-const std::vector<std::string>& migrations() {
+const std::vector<std::string>& migration_list() {
   static const std::vector<std::string> list = {
       R"sql(
 CREATE TABLE records (
@@ -491,7 +492,7 @@ class PostgresStore final : public Store {
         "applied_at BIGINT NOT NULL)");
     const auto have =
         n.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0].as<std::int64_t>();
-    const auto& list = migrations();
+    const auto& list = migration_list();
     if (have > static_cast<std::int64_t>(list.size())) {
       return refuse(Code::kStorage, "the database has schema version " + std::to_string(have) +
                                         ", newer than this build's " + std::to_string(list.size()));
@@ -551,5 +552,7 @@ Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url, Store
   if (auto r = store->open(); !r) return tl::unexpected(r.error());
   return std::unique_ptr<Store>(std::move(store));
 }
+
+const std::vector<std::string>& postgres_migrations() { return migration_list(); }
 
 }  // namespace mes::store

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "group_commit.hpp"
+#include "mes/store/migrations.hpp"
 #include "pipelined_feed.hpp"
 
 namespace mes::store {
@@ -84,7 +85,7 @@ Result<void> exec(sqlite3* db, const std::string& sql) {
 }
 
 // Schema migrations, applied in order; each runs in its own transaction with its version row.
-const std::vector<std::string>& migrations() {
+const std::vector<std::string>& migration_list() {
   static const std::vector<std::string> list = {
       // 1: records, audit trail, signatures, checkpoints, readings.
       R"sql(
@@ -620,7 +621,7 @@ class SqliteStore final : public Store {
     current.reset();
     const std::int64_t have = current.step() == SQLITE_ROW ? current.integer(0) : 0;
     current.reset();
-    const auto& list = migrations();
+    const auto& list = migration_list();
     if (have > static_cast<std::int64_t>(list.size())) {
       return refuse(Code::kStorage, "the database has schema version " + std::to_string(have) +
                                         ", newer than this build's " + std::to_string(list.size()));
@@ -683,6 +684,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, StoreO
   return std::unique_ptr<Store>(std::move(store));
 }
 
-int sqlite_schema_version() { return static_cast<int>(migrations().size()); }
+int sqlite_schema_version() { return static_cast<int>(migration_list().size()); }
+
+const std::vector<std::string>& sqlite_migrations() { return migration_list(); }
 
 }  // namespace mes::store
