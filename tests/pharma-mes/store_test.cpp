@@ -275,6 +275,35 @@ TEST_P(StoreTest, AKilledWriterLosesNoAcknowledgedCommand) {
   EXPECT_GT(acked_total, 0);
 }
 
+// Blue and green on one PostgreSQL: two stores (two writers, as two processes have) append to
+// one audit chain at the same time; every entry is committed, the chain is unbroken. (SQLite is
+// one instance's store: never shared by two colours.)
+TEST_P(StoreTest, TwoWritersOnOneDatabaseKeepOneChain) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "a shared database is PostgreSQL";
+  auto blue = open();
+  auto green = open();
+  ASSERT_TRUE(blue && green);
+  constexpr int kEach = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (Store* s : {blue.get(), green.get()}) {
+    const std::string colour = s == blue.get() ? "B" : "G";
+    threads.emplace_back([&, s, colour] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id = colour + std::to_string(i);
+        if (!s->transact([&](Transaction& tx) { return create_lot(tx, id); })) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0) << "no write lost to the other writer";
+  std::int64_t n = 0;
+  auto reopened = open();
+  ASSERT_TRUE(reopened);
+  EXPECT_FALSE(verify_chain(*reopened, &n));
+  EXPECT_EQ(n, 2 * kEach);
+}
+
 INSTANTIATE_TEST_SUITE_P(Databases, StoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& test_info) { return test_info.param; });
 

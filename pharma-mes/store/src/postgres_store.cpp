@@ -110,6 +110,9 @@ const char* const kStatements[][2] = {
      "new_value, reason, prev_hash, hash FROM audit_entries WHERE object_type = $1 "
      "AND object_id = $2 ORDER BY seq"},
     {"chain_head", "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"},
+    // Every write transaction of every process on this database takes it first: the audit chain
+    // has one writer at a time, also with two colours of the MES on one database.
+    {"chain_lock", "SELECT pg_advisory_xact_lock(7406317001)"},
     {"checkpoint",
      "INSERT INTO checkpoints (seq, root_hash, at, public_key, signature) "
      "VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING"},
@@ -300,10 +303,22 @@ class PgWriteBackend final : public WriteBackend {
     });
   }
 
+  // BEGIN, the chain lock, then the chain head as it is now: another process (the other colour
+  // in a blue/green deployment) may have appended since this one's last transaction.
   Result<void> begin() override {
+    if (auto r = run("BEGIN"); !r) return r;
+    auto locked = guarded("take the chain lock", [&]() -> Result<void> {
+      work_.exec_prepared("chain_lock");
+      return {};
+    });
+    if (locked) locked = load_chain_head();
+    if (!locked) {
+      (void)run("ROLLBACK");
+      return locked;
+    }
     begin_seq_ = last_seq_;
     begin_hash_ = last_hash_;
-    return run("BEGIN");
+    return {};
   }
   Result<void> savepoint() override {
     sp_seq_ = last_seq_;
