@@ -207,11 +207,11 @@ if [ "$static" -eq 0 ]; then
       mapfile -t pod_volumes < <(python3 -c 'import json,sys; [print(a) for a in json.loads(sys.argv[1])["volumes"]]' "$spec")
       for v in "${pod_volumes[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1; done
       volumes+=("${pod_volumes[@]}")
+      containers+=("$name") # removed at exit, also when the run fails after creating it
       if ! cid=$(podman run --name "$name" "${args[@]}" 2>&1); then
         fail "run: $workload: podman run failed: $cid"
         return
       fi
-      containers+=("$name")
       while IFS=$'\t' read -r kind path cport; do
         port=$(podman port "$name" "$cport/tcp" | head -1 | sed 's/.*://')
         code=000
