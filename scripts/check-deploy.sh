@@ -27,8 +27,12 @@ static=0
 while [ "$#" -gt 0 ]; do
   case $1 in
     --static) static=1 ;;
-    --manifests) manifests=$(cd "$2" && pwd) && shift ;;
-    --terraform) terraform=$(cd "$2" && pwd) && shift ;;
+    --manifests | --terraform)
+      dir=$(cd "${2:-/nonexistent}" 2>/dev/null && pwd) ||
+        { echo "check-deploy: $1 needs an existing directory, got '${2:-}'" >&2 && exit 2; }
+      if [ "$1" = --manifests ]; then manifests=$dir; else terraform=$dir; fi
+      shift
+      ;;
     *)
       echo "check-deploy: unknown argument '$1'" >&2
       exit 2

@@ -114,7 +114,7 @@ module "evidence" {
 
 # The deployment controller (guardctl in the cluster) may only add evidence, never delete it.
 resource "aws_iam_role_policy" "evidence_writer" {
-  role = split("/", module.eks.irsa_role_arns["evidence-writer"])[1]
+  role = module.eks.irsa_role_names["evidence-writer"]
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

@@ -224,6 +224,17 @@ TEST_F(DeployTest, BadSetupsAreRefusedBeforeAnythingStarts) {
   EXPECT_NE(out.find("load balancer: haproxy runtime API"), std::string::npos) << out;
   EXPECT_FALSE(green_running());
 
+  // A --dir that cannot be a directory says so (not "another deployment is running").
+  test_support::write_file(dir.file("plain-file"), "x");
+  auto not_dir = deploy_args("");
+  set_flag(not_dir, "--dir", dir.file("plain-file"));
+  auto [code1, out1] = test_support::run_command(not_dir);
+  EXPECT_EQ(code1, 2) << out1;
+  EXPECT_NE(out1.find("cannot use " + dir.file("plain-file") + " as the deployment's directory"),
+            std::string::npos)
+      << out1;
+  EXPECT_EQ(routed(), Colour::kBlue);
+
   auto [code2, out2] = test_support::run_command(
       std::vector<std::string>{GUARDCTL_BIN, "deploy", "--app", "x", "--dir", dir.file("e")});
   EXPECT_EQ(code2, 2);

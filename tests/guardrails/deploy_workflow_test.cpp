@@ -340,6 +340,11 @@ TEST(DeployWorkflow, LateAnswersAreIgnoredAndNamesRoundTrip) {
     EXPECT_EQ(phase_from_string(to_string(phase)), phase);
   }
   EXPECT_FALSE(phase_from_string("nonsense"));
+  for (auto o : {Outcome::kPending, Outcome::kPromoted, Outcome::kRolledBackPrePromotion,
+                 Outcome::kRolledBackPostPromotion, Outcome::kAborted}) {
+    EXPECT_EQ(outcome_from_string(to_string(o)), o);
+  }
+  EXPECT_FALSE(outcome_from_string("won"));
 }
 
 // The status document as the guardrail serves it becomes a verdict; anything else becomes no

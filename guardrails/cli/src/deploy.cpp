@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -129,15 +131,6 @@ nlohmann::json transition_json(const deploy::Transition& t) {
           {"reason", t.reason}};
 }
 
-std::optional<deploy::Outcome> outcome_from(const std::string& s) {
-  for (auto o : {deploy::Outcome::kPending, deploy::Outcome::kPromoted,
-                 deploy::Outcome::kRolledBackPrePromotion,
-                 deploy::Outcome::kRolledBackPostPromotion, deploy::Outcome::kAborted}) {
-    if (deploy::to_string(o) == s) return o;
-  }
-  return std::nullopt;
-}
-
 // The transitions an earlier run recorded (to resume it).
 std::vector<deploy::Transition> recorded_transitions(const std::string& path) {
   std::vector<deploy::Transition> out;
@@ -151,7 +144,7 @@ std::vector<deploy::Transition> recorded_transitions(const std::string& path) {
     t.at = d.value("at_ns", core::Nanos{0});
     auto from = deploy::phase_from_string(d.value("from", ""));
     auto to = deploy::phase_from_string(d.value("to", ""));
-    auto outcome = outcome_from(d.value("outcome", ""));
+    auto outcome = deploy::outcome_from_string(d.value("outcome", ""));
     if (!from || !to || !outcome) continue;
     t.from = *from;
     t.to = *to;
@@ -177,7 +170,13 @@ class Deployment {
     std::error_code ec;
     std::filesystem::create_directories(o_.dir, ec);
     lock_fd_ = ::open((o_.dir + "/deploy.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_fd_ < 0) {
+      err_ << "guardctl deploy: cannot use " << o_.dir << " as the deployment's directory ("
+           << (ec ? ec.message() : std::string(std::strerror(errno)))
+           << "); not started (traffic unchanged)\n";
+      return kExitUsage;
+    }
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       err_ << "guardctl deploy: another guardctl deploy is running in " << o_.dir
            << "; not started (traffic unchanged)\n";
       return kExitUsage;

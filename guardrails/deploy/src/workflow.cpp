@@ -43,6 +43,14 @@ std::string_view to_string(Outcome outcome) {
   return "pending";
 }
 
+std::optional<Outcome> outcome_from_string(std::string_view text) {
+  for (auto o : {Outcome::kPending, Outcome::kPromoted, Outcome::kRolledBackPrePromotion,
+                 Outcome::kRolledBackPostPromotion, Outcome::kAborted}) {
+    if (to_string(o) == text) return o;
+  }
+  return std::nullopt;
+}
+
 int exit_code(Outcome outcome) {
   switch (outcome) {
     case Outcome::kPromoted:

@@ -17,3 +17,8 @@ output "oidc_provider_arn" {
 output "irsa_role_arns" {
   value = { for k, r in aws_iam_role.irsa : k => r.arn }
 }
+
+output "irsa_role_names" {
+  description = "For policies attached outside the module (the evidence writer's)"
+  value       = { for k, r in aws_iam_role.irsa : k => r.name }
+}

@@ -53,6 +53,7 @@ enum class Outcome : std::uint8_t {
   kAborted,                  // refused or stopped before green had traffic (risk, pre-flight, ...)
 };
 std::string_view to_string(Outcome outcome);
+std::optional<Outcome> outcome_from_string(std::string_view text);
 // For pipelines: 0 promoted, 4 rolled back (either kind), 5 aborted, 1 still pending.
 int exit_code(Outcome outcome);
 
