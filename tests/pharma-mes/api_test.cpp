@@ -279,6 +279,103 @@ TEST_P(ApiTest, FloodingTheLoginLimitWithNewKeysResetsNobody) {
   EXPECT_EQ(attempt("someone-new", "10.3.0.1"), 401) << "expired keys made room";
 }
 
+// Blue and green: two MES processes (here two stores, services and APIs) on one database. A
+// session opened on one colour is known to the other (after a switch and after a rollback), a
+// logout on either ends it on both, the e-signature state of the session carries over, and the
+// login limit is one count for both. Only the token's hash is stored.
+TEST_P(ApiTest, SessionsAndTheLoginLimitAreSharedByBothColours) {
+  store::StoreOptions options;
+  options.clock = [this] { return now_.load(); };
+  auto green_store = store::open_store(url_, options);
+  ASSERT_TRUE(green_store) << green_store.error().message;
+  Mes green_mes(**green_store, hasher_, *crypto::SigningKey::from_seed(std::string(32, 'K')),
+                config_);
+  api::ApiOptions api_options;
+  api_options.login_attempts_per_minute = 4;
+  http::Router blue_router, green_router;
+  api::Api blue(
+      *mes_, *store_, [this] { return now_.load(); },
+      [this] { return "blue-token-" + std::to_string(++tokens_); }, api_options);
+  api::Api green(
+      green_mes, **green_store, [this] { return now_.load(); },
+      [this] { return "green-token-" + std::to_string(++tokens_); }, api_options);
+  blue.add_routes(blue_router);
+  green.add_routes(green_router);
+  const auto on = [&](http::Router& router, const std::string& method, const std::string& path,
+                      const std::string& token, const std::string& body = "") {
+    http::Request r;
+    r.method = method;
+    r.target = r.path = path;
+    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
+    r.body = body;
+    r.remote_address = "10.0.0.7:4000";
+    return router.route(r);
+  };
+  const auto login_on = [&](http::Router& router, const std::string& user) {
+    auto r = on(router, "POST", "/api/v1/login", "",
+                json{{"user_id", user}, {"password", password_of(user)}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["data"].value("token", "");
+  };
+
+  const std::string op = login_on(blue_router, "op1");
+  EXPECT_EQ(on(green_router, "GET", "/api/v1/me", op).status, 200) << "after the switch";
+  advance(10 * kMinute);
+  EXPECT_EQ(on(blue_router, "GET", "/api/v1/me", op).status, 200) << "after a rollback";
+  advance(10 * kMinute);
+  EXPECT_EQ(on(green_router, "GET", "/api/v1/me", op).status, 200)
+      << "activity on blue renewed the session for green too";
+  EXPECT_EQ(blue.session_count(), 1u);
+  EXPECT_EQ(green.session_count(), 1u);
+  std::optional<StoredSession> stored;
+  ASSERT_TRUE(store_->read([&](Transaction& tx) -> Result<void> {
+    stored = tx.session(api::token_hash(op));
+    return {};
+  }));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->user_id, "op1");
+  EXPECT_NE(stored->token_hash, op) << "the database keeps a hash, not the token";
+  EXPECT_EQ(stored->token_hash.size(), 64u);
+  EXPECT_EQ(on(green_router, "POST", "/api/v1/logout", op).status, 200);
+  EXPECT_EQ(on(blue_router, "GET", "/api/v1/me", op).status, 401) << "logged out on both";
+
+  // The first signing of a session needs both components; after it, on the other colour, the
+  // password alone is enough (one continuous session, 11.200(a)(1)(i)).
+  const std::string sup = login_on(blue_router, "sup1");
+  for (const char* lot : {"L-B1", "L-B2"}) {
+    ASSERT_EQ(on(blue_router, "POST", "/api/v1/lots", sup,
+                 json{{"id", lot}, {"material", "API-1"}, {"quantity", 10}}.dump())
+                  .status,
+              201);
+  }
+  const std::string qa = login_on(blue_router, "qa1");
+  auto r = on(blue_router, "POST", "/api/v1/lots/L-B1/status", qa,
+              json{{"status", "released"},
+                   {"reason", "CoA ok"},
+                   {"signature", {{"user_id", "qa1"}, {"password", password_of("qa1")}}}}
+                  .dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = on(green_router, "POST", "/api/v1/lots/L-B2/status", qa,
+         json{{"status", "released"},
+              {"reason", "CoA ok"},
+              {"signature", {{"password", password_of("qa1")}}}}
+             .dump());
+  EXPECT_EQ(r.status, 200) << "the signing session carried over: " << r.body;
+
+  // One login limit for both colours: four attempts, alternating, then both refuse.
+  advance(kMinute);  // the logins above from this address are a minute old
+  for (int i = 0; i < 4; ++i) {
+    http::Router& router = i % 2 == 0 ? blue_router : green_router;
+    EXPECT_EQ(on(router, "POST", "/api/v1/login", "", R"({"user_id":"qa2","password":"x"})").status,
+              401);
+  }
+  for (http::Router* router : {&blue_router, &green_router}) {
+    EXPECT_EQ(
+        on(*router, "POST", "/api/v1/login", "", R"({"user_id":"qa2","password":"x"})").status,
+        429);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Databases, ApiTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& test_info) { return test_info.param; });
 

@@ -150,6 +150,14 @@ std::string random_token() {
   return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
+std::string token_hash(std::string_view token) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  unsigned char digest[crypto_generichash_BYTES];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size(), nullptr, 0);
+  return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
 int Api::status_of(Code code) {
   switch (code) {
     case Code::kInvalid:
@@ -202,7 +210,6 @@ int Api::status_of(Code code) {
 
 struct Api::Call {
   const http::Request& request;
-  std::string token;
   Session session;
   json body;
   std::string param(const char* name) const { return std::string(request.path_param(name)); }
@@ -217,58 +224,98 @@ Api::Api(Mes& mes, Store& store, std::function<Millis()> clock,
       options_(options) {}
 
 std::size_t Api::session_count() const {
-  std::lock_guard lock(mutex_);
-  return sessions_.size();
+  std::int64_t n = 0;
+  const Millis since = clock_() - options_.session_idle_timeout;
+  (void)store_.read([&](Transaction& tx) -> Result<void> {
+    n = tx.count_sessions(since);
+    return {};
+  });
+  return static_cast<std::size_t>(std::max<std::int64_t>(n, 0));
 }
 
-std::optional<Api::Session> Api::session_of(const http::Request& request) {
-  const std::string token(request.bearer_token());
-  if (token.empty()) return std::nullopt;
-  std::lock_guard lock(mutex_);
-  auto it = sessions_.find(token);
-  if (it == sessions_.end()) return std::nullopt;
+Millis Api::touch_interval() const {
+  return std::clamp<Millis>(options_.session_idle_timeout / 60, 1, 15'000);
+}
+
+Result<std::optional<Api::Session>> Api::session_of(const http::Request& request) {
+  const std::string_view token = request.bearer_token();
+  if (token.empty()) return std::optional<Session>{};
+  const std::string hash = token_hash(token);
+  std::optional<StoredSession> stored;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    stored = tx.session(hash);
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  if (!stored) return std::optional<Session>{};
   const Millis now = clock_();
-  if (now - it->second.last_activity >= options_.session_idle_timeout) {
-    sessions_.erase(it);  // idle: logged out (11.200: both components again)
-    return std::nullopt;
+  if (now - stored->last_activity >= options_.session_idle_timeout) {
+    // Idle: logged out (11.200: both components again).
+    r = store_.transact([&](Transaction& tx) { return tx.delete_session(hash); });
+    if (!r) return tl::unexpected(r.error());
+    return std::optional<Session>{};
   }
-  it->second.last_activity = now;
-  return it->second;
-}
-
-void Api::save_signing(const std::string& token, const SigningSession& signing) {
-  std::lock_guard lock(mutex_);
-  if (auto it = sessions_.find(token); it != sessions_.end()) it->second.signing = signing;
-}
-
-void Api::save_vetting(const std::string& token, RoleSet roles, Millis at) {
-  std::lock_guard lock(mutex_);
-  if (auto it = sessions_.find(token); it != sessions_.end()) {
-    it->second.vetted_roles = roles;
-    it->second.vetted_at = at;
+  if (now - stored->last_activity >= touch_interval()) {
+    r = store_.transact([&](Transaction& tx) { return tx.touch_session(hash, now); });
+    if (!r) return tl::unexpected(r.error());
   }
+  Session session{hash, stored->user_id,
+                  SigningSession{stored->user_id, stored->signing_activity, stored->has_signed}};
+  std::lock_guard lock(vetting_mutex_);
+  if (auto it = vetting_.find(hash); it != vetting_.end()) {
+    session.vetted_roles = it->second.first;
+    session.vetted_at = it->second.second;
+  }
+  return std::optional<Session>{std::move(session)};
 }
 
-bool Api::login_allowed(const std::string& key) {
-  std::lock_guard lock(mutex_);
+Result<void> Api::save_signing(const Session& loaded, const SigningSession& signing) {
+  if (signing.has_signed == loaded.signing.has_signed &&
+      signing.last_activity == loaded.signing.last_activity) {
+    return {};
+  }
+  return store_.transact([&](Transaction& tx) {
+    return tx.save_session_signing(loaded.token_hash, signing.has_signed, signing.last_activity);
+  });
+}
+
+void Api::save_vetting(const std::string& hash, RoleSet roles, Millis at) {
+  std::lock_guard lock(vetting_mutex_);
+  if (vetting_.size() >= 100'000) vetting_.clear();  // bounded: a cache, start again
+  vetting_[hash] = {roles, at};
+}
+
+Result<bool> Api::login_allowed(const std::vector<std::string>& keys) {
+  bool allowed = true;
   const Millis now = clock_();
-  const auto expired = [&](Millis t) { return now - t >= 60'000; };
-  auto found = login_attempts_.find(key);
-  if (found == login_attempts_.end()) {
-    if (login_attempts_.size() >= options_.max_login_keys) {
-      // Full: forget only keys whose last attempt is over a minute old (their count is zero).
-      std::erase_if(login_attempts_, [&](const auto& entry) {
-        return entry.second.empty() || expired(entry.second.back());
-      });
-      if (login_attempts_.size() >= options_.max_login_keys) return false;  // fail closed
+  const Millis window_open_since = now - 60'000 + 1;  // a window is open for 60 000 ms
+  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+    allowed = true;
+    for (const std::string& key : keys) {
+      auto window = tx.login_window(key);
+      if (window && window->window_start >= window_open_since) {
+        if (window->attempts >= options_.login_attempts_per_minute) {
+          allowed = false;
+          return {};
+        }
+        ++window->attempts;
+        if (auto saved = tx.save_login_window(key, *window); !saved) return saved;
+        continue;
+      }
+      if (!window) {
+        if (auto forgot = tx.forget_login_windows(window_open_since); !forgot) return forgot;
+        if (tx.count_login_windows(window_open_since) >=
+            static_cast<std::int64_t>(options_.max_login_keys)) {
+          allowed = false;  // full of live keys: refuse the new one, forget nobody
+          return {};
+        }
+      }
+      if (auto saved = tx.save_login_window(key, LoginWindow{now, 1}); !saved) return saved;
     }
-    found = login_attempts_.emplace(key, std::vector<Millis>{}).first;
-  }
-  auto& attempts = found->second;
-  attempts.erase(std::remove_if(attempts.begin(), attempts.end(), expired), attempts.end());
-  if (static_cast<int>(attempts.size()) >= options_.login_attempts_per_minute) return false;
-  attempts.push_back(now);
-  return true;
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return allowed;
 }
 
 void Api::route(http::Router& router, const std::string& method, const std::string& pattern,
@@ -309,9 +356,15 @@ http::Response Api::handle(const http::Request& request, Access access, Action a
   {
     http::Response response;
     try {
-      Call call{request, std::string(request.bearer_token()), {}, json::object()};
+      Call call{request, {}, json::object()};
       if (access != Access::kPublic) {
-        auto session = session_of(request);
+        auto found = session_of(request);
+        if (!found) {
+          response = refusal(found.error());
+          security_headers(response);
+          return response;
+        }
+        auto& session = *found;
         if (!session) {
           response = error(401, "unauthenticated", "log in first: no valid session token");
           response.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -340,12 +393,20 @@ http::Response Api::handle(const http::Request& request, Access access, Action a
             security_headers(response);
             return response;
           }
-          save_vetting(call.token, a->roles, now);
+          save_vetting(call.session.token_hash, a->roles, now);
         }
       }
+      const Session loaded = call.session;
       call.session.signing.user_id = call.session.user_id;
       response = body(call);
-      if (access != Access::kPublic) save_signing(call.token, call.session.signing);
+      if (access != Access::kPublic) {
+        if (auto saved = save_signing(loaded, call.session.signing); !saved) {
+          // The command itself committed; only the session's signing state could not be kept,
+          // so the next signing asks for both components again (the safe side).
+          std::fprintf(stderr, "pharma-mes: could not save a session's signing state: %s\n",
+                       saved.error().message.c_str());
+        }
+      }
     } catch (const BadField& e) {
       response = error(400, "invalid", e.what(), e.field);
     } catch (const json::exception& e) {
@@ -385,7 +446,9 @@ void Api::add_routes(http::Router& router) {
     const std::string password = text(c.body, "password");
     std::string address(c.request.remote_address);
     address = address.substr(0, address.rfind(':'));
-    if (!login_allowed("ip:" + address) || !login_allowed("user:" + user)) {
+    auto allowed = login_allowed({"ip:" + address, "user:" + user});
+    if (!allowed) return refusal(allowed.error());
+    if (!*allowed) {
       counters_.logins_throttled.fetch_add(1, std::memory_order_relaxed);
       return error(429, "too_many_requests", "too many login attempts: wait a minute");
     }
@@ -402,10 +465,11 @@ void Api::add_routes(http::Router& router) {
       case LoginOutcome::kOk:
       case LoginOutcome::kMustChangePassword: {
         const std::string token = new_token_();
-        {
-          std::lock_guard lock(mutex_);
-          sessions_[token] = Session{user, clock_(), SigningSession{user, clock_(), false}, 0, -1};
-        }
+        const Millis now = clock_();
+        auto added = store_.transact([&](Transaction& tx) {
+          return tx.add_session(StoredSession{token_hash(token), user, now, now, false, now});
+        });
+        if (!added) return refusal(added.error());
         return ok(
             {{"token", token},
              {"user",
@@ -425,8 +489,13 @@ void Api::add_routes(http::Router& router) {
   });
   route(router, "POST", "/api/v1/logout", Access::kAnySession, Action::kViewRecords,
         [this](Call& c) {
-          std::lock_guard lock(mutex_);
-          sessions_.erase(c.token);
+          auto r = store_.transact(
+              [&](Transaction& tx) { return tx.delete_session(c.session.token_hash); });
+          if (!r) return refusal(r.error());
+          {
+            std::lock_guard lock(vetting_mutex_);
+            vetting_.erase(c.session.token_hash);
+          }
           return http::Response::json(200, R"({"data":{"logged_out":true}})");
         });
   route(router, "GET", "/api/v1/me", Access::kAnySession, Action::kViewRecords, [this](Call& c) {

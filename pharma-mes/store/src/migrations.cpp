@@ -78,4 +78,13 @@ std::vector<std::string> expand_only_problems(std::string_view sql) {
   return out;
 }
 
+std::string schema_compatibility_problem(std::int64_t database_version, std::int64_t readable_from,
+                                         std::int64_t build_version) {
+  if (database_version <= build_version || readable_from <= build_version) return {};
+  return "the database has schema version " + std::to_string(database_version) +
+         ", which builds of schema version " + std::to_string(readable_from) +
+         " or later can use; this build's is " + std::to_string(build_version) +
+         " (a release after a contracting migration cannot be rolled back past it)";
+}
+
 }  // namespace mes::store

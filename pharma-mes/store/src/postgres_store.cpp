@@ -69,6 +69,20 @@ CREATE TRIGGER records_never_deleted BEFORE DELETE ON records
 CREATE TRIGGER records_no_truncate BEFORE TRUNCATE ON records
   FOR EACH STATEMENT EXECUTE FUNCTION mes_never_deleted();
 )sql",
+      // 2: login sessions and the login limit in the database, shared by blue and green.
+      R"sql(
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+  last_activity BIGINT NOT NULL, has_signed BOOLEAN NOT NULL DEFAULT FALSE,
+  signing_activity BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX sessions_by_activity ON sessions (last_activity);
+CREATE TABLE login_windows (
+  key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, attempts BIGINT NOT NULL);
+CREATE INDEX login_windows_by_start ON login_windows (window_start);
+-- The oldest build schema that may use this database (empty: any); a contracting release
+-- records it so that the build before it refuses instead of misreading.
+CREATE TABLE schema_compat (readable_from BIGINT NOT NULL);
+)sql",
   };
   return list;
 }
@@ -116,6 +130,25 @@ const char* const kStatements[][2] = {
     {"checkpoint",
      "INSERT INTO checkpoints (seq, root_hash, at, public_key, signature) "
      "VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING"},
+    {"session",
+     "SELECT user_id, created_at, last_activity, has_signed, signing_activity FROM sessions "
+     "WHERE token_hash = $1"},
+    {"add_session",
+     "INSERT INTO sessions (token_hash, user_id, created_at, last_activity, has_signed, "
+     "signing_activity) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING"},
+    {"touch_session",
+     "UPDATE sessions SET last_activity = GREATEST(last_activity, $1) WHERE token_hash = $2"},
+    {"session_signing",
+     "UPDATE sessions SET has_signed = $1, signing_activity = $2 WHERE token_hash = $3"},
+    {"delete_session", "DELETE FROM sessions WHERE token_hash = $1"},
+    {"count_sessions", "SELECT COUNT(*) FROM sessions WHERE last_activity >= $1"},
+    {"login_window", "SELECT window_start, attempts FROM login_windows WHERE key = $1"},
+    {"save_login_window",
+     "INSERT INTO login_windows (key, window_start, attempts) VALUES ($1,$2,$3) "
+     "ON CONFLICT (key) DO UPDATE SET window_start = EXCLUDED.window_start, "
+     "attempts = EXCLUDED.attempts"},
+    {"count_login_windows", "SELECT COUNT(*) FROM login_windows WHERE window_start >= $1"},
+    {"forget_login_windows", "DELETE FROM login_windows WHERE window_start < $1"},
 };
 
 void prepare_all(pqxx::connection& c) {
@@ -266,7 +299,67 @@ class PgTransaction final : public Transaction {
     return out;
   }
 
+  std::optional<StoredSession> session(std::string_view token_hash) override {
+    const auto r = t_.exec_prepared("session", std::string(token_hash));
+    if (r.empty()) return std::nullopt;
+    return StoredSession{std::string(token_hash),    r[0][0].as<std::string>(),
+                         r[0][1].as<std::int64_t>(), r[0][2].as<std::int64_t>(),
+                         r[0][3].as<bool>(),         r[0][4].as<std::int64_t>()};
+  }
+
+  Result<void> add_session(const StoredSession& x) override {
+    if (!writable_) return refuse(Code::kStorage, "a read-only view cannot add sessions");
+    const auto r = t_.exec_prepared("add_session", x.token_hash, x.user_id, x.created_at,
+                                    x.last_activity, x.has_signed, x.signing_activity);
+    if (r.affected_rows() != 1) return refuse(Code::kConflict, "the session exists");
+    return {};
+  }
+
+  Result<void> touch_session(std::string_view token_hash, Millis at) override {
+    return change("touch_session", at, std::string(token_hash));
+  }
+
+  Result<void> save_session_signing(std::string_view token_hash, bool has_signed,
+                                    Millis signing_activity) override {
+    return change("session_signing", has_signed, signing_activity, std::string(token_hash));
+  }
+
+  Result<void> delete_session(std::string_view token_hash) override {
+    return change("delete_session", std::string(token_hash));
+  }
+
+  std::int64_t count_sessions(Millis active_since) override {
+    return t_.exec_prepared("count_sessions", active_since)[0][0].as<std::int64_t>();
+  }
+
+  std::optional<LoginWindow> login_window(std::string_view key) override {
+    const auto r = t_.exec_prepared("login_window", std::string(key));
+    if (r.empty()) return std::nullopt;
+    return LoginWindow{r[0][0].as<std::int64_t>(), r[0][1].as<std::int64_t>()};
+  }
+
+  Result<void> save_login_window(std::string_view key, const LoginWindow& w) override {
+    return change("save_login_window", std::string(key), w.window_start, w.attempts);
+  }
+
+  std::int64_t count_login_windows(Millis since) override {
+    return t_.exec_prepared("count_login_windows", since)[0][0].as<std::int64_t>();
+  }
+
+  Result<void> forget_login_windows(Millis before) override {
+    return change("forget_login_windows", before);
+  }
+
  private:
+  template <typename... Args>
+  Result<void> change(const char* statement, const Args&... args) {
+    if (!writable_) {
+      return refuse(Code::kStorage, std::string("a read-only view cannot run ") + statement);
+    }
+    t_.exec_prepared(statement, args...);
+    return {};
+  }
+
   pqxx::transaction_base& t_;
   bool writable_;
   Millis now_;
@@ -508,9 +601,14 @@ class PostgresStore final : public Store {
     const auto have =
         n.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0].as<std::int64_t>();
     const auto& list = migration_list();
-    if (have > static_cast<std::int64_t>(list.size())) {
-      return refuse(Code::kStorage, "the database has schema version " + std::to_string(have) +
-                                        ", newer than this build's " + std::to_string(list.size()));
+    const auto build = static_cast<std::int64_t>(list.size());
+    if (have > build) {
+      const auto floor = n.exec("SELECT COALESCE(MAX(readable_from), 0) FROM schema_compat")[0][0]
+                             .as<std::int64_t>();
+      if (auto problem = schema_compatibility_problem(have, floor, build); !problem.empty()) {
+        return refuse(Code::kStorage, problem);
+      }
+      return {};  // expanded by a newer build: use it as it is
     }
     n.commit();
     for (std::size_t v = static_cast<std::size_t>(have) + 1; v <= list.size(); ++v) {

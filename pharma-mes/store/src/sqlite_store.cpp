@@ -130,6 +130,20 @@ CREATE TABLE readings (
   flags TEXT NOT NULL DEFAULT '');
 CREATE INDEX readings_by_sensor ON readings (sensor_id, at);
 )sql",
+      // 2: login sessions and the login limit in the database, shared by blue and green.
+      R"sql(
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+  last_activity INTEGER NOT NULL, has_signed INTEGER NOT NULL DEFAULT 0,
+  signing_activity INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX sessions_by_activity ON sessions (last_activity);
+CREATE TABLE login_windows (
+  key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, attempts INTEGER NOT NULL);
+CREATE INDEX login_windows_by_start ON login_windows (window_start);
+-- The oldest build schema that may use this database (empty: any); a contracting release
+-- records it so that the build before it refuses instead of misreading.
+CREATE TABLE schema_compat (readable_from INTEGER NOT NULL);
+)sql",
   };
   return list;
 }
@@ -402,7 +416,111 @@ class SqliteTransaction final : public Transaction {
     return out;
   }
 
+  std::optional<StoredSession> session(std::string_view token_hash) override {
+    Stmt& s = c_.stmt(
+        "SELECT user_id, created_at, last_activity, has_signed, signing_activity FROM sessions "
+        "WHERE token_hash = ?");
+    if (!s.ok()) return std::nullopt;
+    s.reset().bind(token_hash);
+    if (s.step() != SQLITE_ROW) {
+      s.reset();
+      return std::nullopt;
+    }
+    StoredSession out{std::string(token_hash), s.text(0),   s.integer(1), s.integer(2),
+                      s.integer(3) != 0,       s.integer(4)};
+    s.reset();
+    return out;
+  }
+
+  Result<void> add_session(const StoredSession& x) override {
+    if (!writable_) return refuse(Code::kStorage, "a read-only view cannot add sessions");
+    Stmt& s = c_.stmt(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_activity, has_signed, "
+        "signing_activity) VALUES (?,?,?,?,?,?)");
+    MES_CHECK_STMT(s);
+    s.reset()
+        .bind(x.token_hash)
+        .bind(x.user_id)
+        .bind(x.created_at)
+        .bind(x.last_activity)
+        .bind(std::int64_t{x.has_signed})
+        .bind(x.signing_activity);
+    const int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT) return refuse(Code::kConflict, "the session exists");
+    if (rc != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "add session"));
+    return {};
+  }
+
+  Result<void> touch_session(std::string_view token_hash, Millis at) override {
+    return change("UPDATE sessions SET last_activity = MAX(last_activity, ?) WHERE token_hash = ?",
+                  "touch session", at, token_hash);
+  }
+
+  Result<void> save_session_signing(std::string_view token_hash, bool has_signed,
+                                    Millis signing_activity) override {
+    return change("UPDATE sessions SET has_signed = ?, signing_activity = ? WHERE token_hash = ?",
+                  "save session signing", std::int64_t{has_signed}, signing_activity, token_hash);
+  }
+
+  Result<void> delete_session(std::string_view token_hash) override {
+    return change("DELETE FROM sessions WHERE token_hash = ?", "delete session", token_hash);
+  }
+
+  std::int64_t count_sessions(Millis active_since) override {
+    return count("SELECT COUNT(*) FROM sessions WHERE last_activity >= ?", active_since);
+  }
+
+  std::optional<LoginWindow> login_window(std::string_view key) override {
+    Stmt& s = c_.stmt("SELECT window_start, attempts FROM login_windows WHERE key = ?");
+    if (!s.ok()) return std::nullopt;
+    s.reset().bind(key);
+    if (s.step() != SQLITE_ROW) {
+      s.reset();
+      return std::nullopt;
+    }
+    LoginWindow w{s.integer(0), s.integer(1)};
+    s.reset();
+    return w;
+  }
+
+  Result<void> save_login_window(std::string_view key, const LoginWindow& w) override {
+    return change(
+        "INSERT INTO login_windows (key, window_start, attempts) VALUES (?,?,?) "
+        "ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, "
+        "attempts = excluded.attempts",
+        "save login window", key, w.window_start, w.attempts);
+  }
+
+  std::int64_t count_login_windows(Millis since) override {
+    return count("SELECT COUNT(*) FROM login_windows WHERE window_start >= ?", since);
+  }
+
+  Result<void> forget_login_windows(Millis before) override {
+    return change("DELETE FROM login_windows WHERE window_start < ?", "forget login windows",
+                  before);
+  }
+
  private:
+  // One write statement with these parameters, run to completion.
+  template <typename... Args>
+  Result<void> change(const char* sql, const char* what, Args... args) {
+    if (!writable_) return refuse(Code::kStorage, std::string("a read-only view cannot ") + what);
+    Stmt& s = c_.stmt(sql);
+    MES_CHECK_STMT(s);
+    s.reset();
+    (s.bind(args), ...);
+    if (s.step() != SQLITE_DONE) return tl::unexpected(db_error(c_.db, what));
+    return {};
+  }
+  std::int64_t count(const char* sql, std::int64_t parameter) {
+    Stmt& s = c_.stmt(sql);
+    if (!s.ok()) return 0;
+    s.reset().bind(parameter);
+    const std::int64_t n = s.step() == SQLITE_ROW ? s.integer(0) : 0;
+    s.reset();
+    return n;
+  }
+
   Connection& c_;
   bool writable_;
   Millis now_;
@@ -430,10 +548,17 @@ class SqliteWriteBackend final : public WriteBackend {
     return {};
   }
 
+  // BEGIN IMMEDIATE (the database's one write lock), then the chain head as it is now: another
+  // process on the same file may have appended since this one's last transaction.
   Result<void> begin() override {
+    if (auto r = exec(c_.db, "BEGIN IMMEDIATE"); !r) return r;
+    if (auto r = load_chain_head(); !r) {
+      (void)exec(c_.db, "ROLLBACK");
+      return r;
+    }
     begin_seq_ = last_seq_;
     begin_hash_ = last_hash_;
-    return exec(c_.db, "BEGIN IMMEDIATE");
+    return {};
   }
   Result<void> savepoint() override {
     sp_seq_ = last_seq_;
@@ -622,9 +747,17 @@ class SqliteStore final : public Store {
     const std::int64_t have = current.step() == SQLITE_ROW ? current.integer(0) : 0;
     current.reset();
     const auto& list = migration_list();
-    if (have > static_cast<std::int64_t>(list.size())) {
-      return refuse(Code::kStorage, "the database has schema version " + std::to_string(have) +
-                                        ", newer than this build's " + std::to_string(list.size()));
+    const auto build = static_cast<std::int64_t>(list.size());
+    if (have > build) {
+      Stmt& floor_of = writer_->stmt("SELECT COALESCE(MAX(readable_from), 0) FROM schema_compat");
+      MES_CHECK_STMT(floor_of);
+      floor_of.reset();
+      const std::int64_t floor = floor_of.step() == SQLITE_ROW ? floor_of.integer(0) : 0;
+      floor_of.reset();
+      if (auto problem = schema_compatibility_problem(have, floor, build); !problem.empty()) {
+        return refuse(Code::kStorage, problem);
+      }
+      return {};  // expanded by a newer build: use it as it is
     }
     for (std::size_t v = static_cast<std::size_t>(have) + 1; v <= list.size(); ++v) {
       if (auto r = exec(writer_->db, "BEGIN IMMEDIATE"); !r) return r;

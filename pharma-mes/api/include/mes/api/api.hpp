@@ -1,18 +1,21 @@
 // Api: the MES's JSON API under /api/v1 (a thin adapter: it authenticates, decodes, calls Mes and
-// encodes). Sessions are bearer tokens of 256 random bits with an idle timeout; every route but
-// login is refused without one (401), and a route's action is checked against the caller's roles
-// before Mes checks it again (403). Errors are {"error":{"code","message","field"?}} with the
-// status of their code. Signing routes take the password in the body; it is never stored or
-// logged. Thread-safe: sessions and the login limiter are behind a mutex; Mes is thread-safe.
+// encodes). Sessions are bearer tokens of 256 random bits with an idle timeout, kept in the
+// database as token hashes (with the login limit) so that every MES process on one database
+// (blue and green in a deployment) knows them: a switch or a rollback logs nobody out. Every
+// route but login is refused without a session (401), and a route's action is checked against
+// the caller's roles before Mes checks it again (403). Errors are
+// {"error":{"code","message","field"?}} with the status of their code. Signing routes take the
+// password in the body; it is never stored or logged. Thread-safe: the store is; the short-lived
+// role cache is behind a mutex; Mes is thread-safe.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,10 +26,12 @@ namespace mes::api {
 
 struct ApiOptions {
   Millis session_idle_timeout = 15 * 60 * 1000;
-  int login_attempts_per_minute = 10;  // per remote address and per user id
-  // Remote addresses and user ids tracked at once by the login limit. When full, keys whose
-  // minute has passed are dropped; if it is still full, an attempt under a new key is refused
-  // (429) rather than any key forgotten: flooding the table never resets anyone's count.
+  // Per remote address and per user id, in a fixed one-minute window from the key's first
+  // attempt; counted in the database, so blue and green share it.
+  int login_attempts_per_minute = 10;
+  // Remote addresses and user ids tracked at once by the login limit. Keys whose minute has
+  // passed are dropped; when the live ones fill it, an attempt under a new key is refused (429)
+  // rather than any key forgotten: flooding the table never resets anyone's count.
   std::size_t max_login_keys = 100'000;
   // Called after every API request with its route pattern, status and duration (metrics, the
   // guardrail). Must be thread-safe and cheap.
@@ -61,6 +66,7 @@ class Api {
 
   void add_routes(http::Router& router);
   const std::vector<RouteInfo>& route_table() const { return routes_; }
+  // Sessions not yet idle (all processes on the database); 0 when the database cannot answer.
   std::size_t session_count() const;
   // The HTTP status of a refusal code.
   static int status_of(Code code);
@@ -68,11 +74,11 @@ class Api {
 
  private:
   struct Session {
-    std::string user_id;
-    Millis last_activity = 0;
-    SigningSession signing;
-    // The route pre-check's last look at the account (roles, active, password valid). Reused for
-    // kVettedForMillis; the service checks the account again inside every command and read.
+    std::string token_hash, user_id;
+    SigningSession signing;  // as stored; written back when a request changed it
+    // The route pre-check's last look at the account (roles, active, password valid), cached in
+    // this process for kVettedForMillis; the service checks the account again inside every
+    // command and read.
     RoleSet vetted_roles = 0;
     Millis vetted_at = -1;
   };
@@ -86,10 +92,16 @@ class Api {
   void add_plant_routes(http::Router& router);
   void add_batch_routes(http::Router& router);
   void add_export_routes(http::Router& router);
-  std::optional<Session> session_of(const http::Request& request);
-  void save_signing(const std::string& token, const SigningSession& signing);
-  void save_vetting(const std::string& token, RoleSet roles, Millis at);
-  bool login_allowed(const std::string& key);
+  // The live session of the request's bearer token (renewing its activity), nothing when there
+  // is none or it is idle (then it is deleted), or the database's error.
+  Result<std::optional<Session>> session_of(const http::Request& request);
+  Result<void> save_signing(const Session& loaded, const SigningSession& signing);
+  void save_vetting(const std::string& token_hash, RoleSet roles, Millis at);
+  // Counts an attempt under each key in turn; false at the first key over its limit.
+  Result<bool> login_allowed(const std::vector<std::string>& keys);
+  // How far a session's stored last activity may lag behind: a request renews it in the
+  // database only when it is older than this (1/60 of the idle timeout, at most 15 s).
+  Millis touch_interval() const;
 
   // The JSON of a record version, rendered once: records never change under a version, so the
   // list and record views serve the cached text until the version moves. Bounded.
@@ -105,12 +117,14 @@ class Api {
   ApiOptions options_;
   std::vector<RouteInfo> routes_;
   ApiCounters counters_;
-  mutable std::mutex mutex_;
-  std::map<std::string, Session> sessions_;
-  std::map<std::string, std::vector<Millis>> login_attempts_;
+  mutable std::mutex vetting_mutex_;
+  std::unordered_map<std::string, std::pair<RoleSet, Millis>> vetting_;  // by token hash
 };
 
 // A 256-bit random token, hex (libsodium).
 std::string random_token();
+// What the database keeps of a token: its BLAKE2b-256 hash, hex. (A token is 256 random bits,
+// so a fast hash is enough: there is nothing to guess.)
+std::string token_hash(std::string_view token);
 
 }  // namespace mes::api

@@ -38,6 +38,27 @@ struct Reading {
   std::string flags;  // e.g. "uncalibrated", "alert", "action"; empty when clean
 };
 
+// A login session as the database keeps it, so every MES process on one database (blue and
+// green in a deployment) knows it. Only a hash of the bearer token is stored. Not a GMP record:
+// not audited, deleted at logout or when found idle.
+struct StoredSession {
+  std::string token_hash, user_id;
+  Millis created_at = 0, last_activity = 0;
+  // The e-signature state of the session (21 CFR 11.200(a)(1)): whether a full two-component
+  // signing happened, and when the signing session's activity was last renewed.
+  bool has_signed = false;
+  Millis signing_activity = 0;
+
+  friend bool operator==(const StoredSession&, const StoredSession&) = default;
+};
+
+// The login limit of one key (a user id or a remote address): attempts in the fixed one-minute
+// window that started at window_start.
+struct LoginWindow {
+  Millis window_start = 0;
+  std::int64_t attempts = 0;
+};
+
 // What one command sees and changes. Not thread-safe: used by one command at a time.
 class Transaction {
  public:
@@ -59,6 +80,23 @@ class Transaction {
   // Audit entries about one object, in order.
   virtual std::vector<AuditEntry> audit_of(std::string_view object_type,
                                            std::string_view object_id) = 0;
+
+  // ---- login sessions and the login limit (shared by every process on the database) ----
+  virtual std::optional<StoredSession> session(std::string_view token_hash) = 0;
+  // Refuses (kConflict) a token hash that exists.
+  virtual Result<void> add_session(const StoredSession& session) = 0;
+  // last_activity = max(stored, at): two requests of one session never move it back.
+  virtual Result<void> touch_session(std::string_view token_hash, Millis at) = 0;
+  virtual Result<void> save_session_signing(std::string_view token_hash, bool has_signed,
+                                            Millis signing_activity) = 0;
+  virtual Result<void> delete_session(std::string_view token_hash) = 0;
+  // Sessions active at or after `since`.
+  virtual std::int64_t count_sessions(Millis active_since) = 0;
+  virtual std::optional<LoginWindow> login_window(std::string_view key) = 0;
+  virtual Result<void> save_login_window(std::string_view key, const LoginWindow& window) = 0;
+  // Keys whose window started at or after `since`; forgetting those before `before`.
+  virtual std::int64_t count_login_windows(Millis since) = 0;
+  virtual Result<void> forget_login_windows(Millis before) = 0;
 };
 
 class Store {

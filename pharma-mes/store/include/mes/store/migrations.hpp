@@ -4,6 +4,7 @@
 // release may contract what no running version uses any more. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,5 +18,12 @@ const std::vector<std::string>& postgres_migrations();
 // when the migration only adds. Comments are ignored; the check is on statements, so it errs on
 // the side of refusing (a contraction must then be its own, later release).
 std::vector<std::string> expand_only_problems(std::string_view sql);
+
+// Whether a build that migrates to schema `build_version` may use a database at
+// `database_version`, of which builds from schema `readable_from` on can use (0: any; recorded in
+// the schema_compat table by a release that contracts). An older build runs on a newer,
+// expanded schema (blue on green's); empty when it may, else why not.
+std::string schema_compatibility_problem(std::int64_t database_version, std::int64_t readable_from,
+                                         std::int64_t build_version);
 
 }  // namespace mes::store
