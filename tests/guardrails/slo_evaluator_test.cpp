@@ -77,6 +77,36 @@ TEST(Evaluator, HoldsUntilEverySloHasMinSamples) {
   EXPECT_TRUE(mentions(e, "all 1 SLOs met"));
 }
 
+// A rare-event SLO (finished batches) does not gate promotion: the verdict promotes on the
+// gating SLO while it collects, the reasons say it is watched, and once it has its samples a
+// breach rolls back as any other.
+TEST(Evaluator, AnSloThatDoesNotGatePromotionIsWatchedAfterIt) {
+  SloSpec batches = ratio_slo();
+  batches.gates_promotion = false;
+  batches.min_samples = 3;
+  Evaluator ev(config_of({latency_slo(), batches}));
+  for (int i = 0; i < 100; ++i) ev.add(Sample{kLatency, 1 * kNanosPerMilli, i * kNanosPerMilli});
+  auto e = ev.evaluate(100 * kNanosPerMilli);
+  EXPECT_EQ(e.verdict, Verdict::kPromote);
+  EXPECT_TRUE(mentions(e, "all 1 SLOs that gate promotion met (latency)"));
+  EXPECT_TRUE(mentions(e, "watched after promotion: batch_integrity has 0 of 3"));
+  EXPECT_EQ(e.min_samples, 100u) << "the sample counts are the gating SLO's";
+  ASSERT_EQ(e.slos.size(), 2u);
+  EXPECT_TRUE(e.slos[0].gates_promotion);
+  EXPECT_FALSE(e.slos[1].gates_promotion);
+  // One bad batch: too few to judge; still promote, and the reasons say what was seen.
+  ev.add(Sample{kBatch, 0, 101 * kNanosPerMilli});
+  e = ev.evaluate(102 * kNanosPerMilli);
+  EXPECT_EQ(e.verdict, Verdict::kPromote);
+  EXPECT_TRUE(mentions(e, "too few samples to judge: batch_integrity = 0.00 %"));
+  // Three: judged, breached, rolled back after the confirming evaluations.
+  ev.add(Sample{kBatch, 0, 103 * kNanosPerMilli});
+  ev.add(Sample{kBatch, 0, 104 * kNanosPerMilli});
+  for (int i = 0; i < 3; ++i) e = ev.evaluate((105 + i) * kNanosPerMilli);
+  EXPECT_EQ(e.verdict, Verdict::kRollback);
+  EXPECT_TRUE(mentions(e, "batch_integrity = 0.00 % < 98.00 %"));
+}
+
 TEST(Evaluator, ReportsWindowQuantileAgainstObjective) {
   Evaluator ev(config_of({latency_slo()}));
   Driver d{ev};

@@ -169,6 +169,45 @@ TEST_P(MonitoringTest, BatchIntegrityNamesSoftwareFaultsOnly) {
   EXPECT_EQ(all->at(1).software_fault, "");
 }
 
+// Blue and green on one database: each version's batch integrity SLO reads only the batches it
+// ended itself; and a green with the batch integrity fault injected (fault.batch_integrity)
+// ends batches that fail the check, while blue's stay intact.
+TEST_P(MonitoringTest, EachColourJudgesTheBatchesItEndedAndTheFaultShows) {
+  config_.instance = "blue 1.0 pid 1 at 1";
+  ASSERT_NO_FATAL_FAILURE(open());  // blue, with its instance name, on the same database
+  const Millis start = now_.load();
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-BLUE"));
+  ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
+  // Green: another service on the same database, with the fault on.
+  MesConfig green_config = config_;
+  green_config.instance = "green 1.1 pid 2 at 2";
+  green_config.fault_drop_verification = true;
+  auto blue_mes = std::move(mes_);
+  mes_ = std::make_unique<Mes>(*store_, hasher_,
+                               *crypto::SigningKey::from_seed(std::string(32, 'K')), green_config);
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-GREEN"));
+  auto green_view = mes_->batch_integrity(start, {}, green_config.instance);
+  ASSERT_TRUE(green_view) << green_view.error().message;
+  ASSERT_EQ(green_view->size(), 2u);
+  for (const auto& b : *green_view) {
+    if (b.batch_id == "B-BLUE") {
+      EXPECT_FALSE(b.checked) << "blue ended it: not green's to judge";
+    } else {
+      EXPECT_TRUE(b.checked);
+      EXPECT_NE(b.software_fault.find("lacks its verification"), std::string::npos)
+          << b.software_fault;
+    }
+  }
+  auto blue_view = blue_mes->batch_integrity(start, {}, config_.instance);
+  ASSERT_TRUE(blue_view);
+  for (const auto& b : *blue_view) {
+    EXPECT_EQ(b.checked, b.batch_id == "B-BLUE") << b.batch_id;
+    if (b.checked) {
+      EXPECT_EQ(b.software_fault, "");
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Databases, MonitoringTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& test_info) { return test_info.param; });
 

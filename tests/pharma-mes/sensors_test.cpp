@@ -225,27 +225,38 @@ class SensorsOverMqtt : public ::testing::Test {
     return false;
   }
   // On a fresh port each time (port 0, reported in a port file).
-  void start_server() {
-    std::remove(dir.file("http.port").c_str());
-    server_ = std::make_unique<test_support::ChildProcess>(
-        std::vector<std::string>{PHARMA_MES_BINARY, "serve", "--http.port=0",
-                                 "--http.port_file=" + dir.file("http.port"), "--db.url=" + db(),
-                                 "--key.path=" + dir.file("key"), "--mqtt.uri=" + mqtt_uri(),
-                                 "--mqtt.clients=4", "--mqtt.spool_dir=" + dir.file("spool"),
-                                 "--guardrail.evidence_path=" + dir.file("evidence.jsonl"),
-                                 "--log.level=warn"},
-        dir.file("server.log"));
-    http_port_ = test_support::wait_for_port_file(dir.file("http.port"), *server_);
-    ASSERT_NE(http_port_, 0) << test_support::read_file(dir.file("server.log"));
+  void start_server() { start_colour("", {}, server_, http_port_); }
+  // A pharma-mes process named `name` ("" for the default one) with its own spool, logs and
+  // port, on the shared database and broker.
+  void start_colour(const std::string& name, const std::vector<std::string>& extra,
+                    std::unique_ptr<test_support::ChildProcess>& process, int& port) {
+    const std::string port_file = dir.file(name + "http.port");
+    std::remove(port_file.c_str());
+    std::vector<std::string> args = {PHARMA_MES_BINARY,
+                                     "serve",
+                                     "--http.port=0",
+                                     "--http.port_file=" + port_file,
+                                     "--db.url=" + db(),
+                                     "--key.path=" + dir.file("key"),
+                                     "--mqtt.uri=" + mqtt_uri(),
+                                     "--mqtt.clients=4",
+                                     "--mqtt.spool_dir=" + dir.file(name + "spool"),
+                                     "--guardrail.evidence_path=" + dir.file(name + "evidence.jsonl"),
+                                     name.empty() ? "--log.level=warn" : "--log.level=info"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const std::string log =
+        dir.file(name + "server" + (starts_[name]++ == 0 ? "" : std::to_string(starts_[name])) +
+                 ".log");
+    process = std::make_unique<test_support::ChildProcess>(args, log);
+    port = test_support::wait_for_port_file(port_file, *process);
+    ASSERT_NE(port, 0) << test_support::read_file(log);
+    const std::string ready = "http://127.0.0.1:" + std::to_string(port) + "/readyz";
     for (int i = 0; i < 200; ++i) {
-      ASSERT_EQ(server_->wait(0), -1)
-          << "pharma-mes exited: " << test_support::read_file(dir.file("server.log"));
-      if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", url("/readyz")}).second == "200") {
-        return;
-      }
+      ASSERT_EQ(process->wait(0), -1) << "pharma-mes exited: " << test_support::read_file(log);
+      if (curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", ready}).second == "200") return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    FAIL() << "server did not get ready: " << test_support::read_file(dir.file("server.log"));
+    FAIL() << "server did not get ready: " << test_support::read_file(log);
   }
   static std::pair<int, std::string> curl(std::vector<std::string> args) {
     args.insert(args.begin(), "/usr/bin/curl");
@@ -295,6 +306,7 @@ class SensorsOverMqtt : public ::testing::Test {
   test_support::TempDir dir;
   int mqtt_port_ = 0, http_port_ = 0;
   std::map<std::string, std::string> passwords_;
+  std::map<std::string, int> starts_;  // per name: the first start logs to <name>server.log
   std::unique_ptr<test_support::ChildProcess> broker_, server_;
 };
 
@@ -410,6 +422,63 @@ TEST_F(SensorsOverMqtt, KillNineDuringARunningBatchLosesNoReadingAndNoCommand) {
   const auto verified = test_support::run_command(
       {PHARMA_MES_BINARY, "--db", db(), "--key", dir.file("key"), "audit", "verify"});
   EXPECT_EQ(verified.first, 0) << verified.second;
+}
+
+// Blue/green with sensors: blue and green share one subscription (one share group, their own
+// client ids), each reading reaches one colour, and the colour being drained leaves the group
+// after taking what the broker sent it and committing its spool. Readings flow the whole time
+// through a promotion (blue drained) and a rollback (blue started again, green drained); every
+// acknowledged reading is stored, by one colour or the other.
+TEST_F(SensorsOverMqtt, BlueAndGreenShareTheSubscriptionAndADrainLosesNoReading) {
+  server_->signal(SIGTERM);  // the fixture's default instance: replaced by colours that drain
+  ASSERT_EQ(server_->wait(15'000), 0);
+  // Blue keeps the default client ids (resuming the sessions the instance before it left in the
+  // group); green has its own.
+  const auto colour_args = [](const std::string& colour) {
+    return std::vector<std::string>{
+        "--guardrail.colour=" + colour,
+        "--mqtt.client_id=" + std::string(colour == "blue" ? "pharma-mes-ingest" : "pharma-mes-green"),
+        "--mqtt.share_group=pharma-mes-ingest", "--mqtt.leave_on_stop=true"};
+  };
+  std::unique_ptr<test_support::ChildProcess> blue, green;
+  int blue_port = 0, green_port = 0;
+  ASSERT_NO_FATAL_FAILURE(start_colour("blue-", colour_args("blue"), blue, blue_port));
+  constexpr int kReadings = 9000;
+  test_support::ChildProcess sim({MES_SENSOR_SIM_BINARY, "--mqtt.uri=" + mqtt_uri(), "--rate=1500",
+                                  "--count=" + std::to_string(kReadings), "--silent="},
+                                 dir.file("sim.json"));
+  const auto wait_for_more = [&](long long n) {
+    const long long before = distinct_readings();
+    for (int i = 0; i < 500 && distinct_readings() < before + n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return distinct_readings() >= before + n;
+  };
+  ASSERT_TRUE(wait_for_more(500)) << "blue stores readings";
+  ASSERT_NO_FATAL_FAILURE(start_colour("green-", colour_args("green"), green, green_port));
+  ASSERT_TRUE(wait_for_more(500)) << "both store readings";
+  blue->signal(SIGTERM);  // promoted green: blue drains
+  ASSERT_EQ(blue->wait(20'000), 0) << test_support::read_file(dir.file("blue-server.log"));
+  ASSERT_TRUE(wait_for_more(500)) << "green alone stores readings";
+  ASSERT_NO_FATAL_FAILURE(start_colour("blue-", colour_args("blue"), blue, blue_port));
+  green->signal(SIGTERM);  // rolled back: green drains
+  ASSERT_EQ(green->wait(20'000), 0) << test_support::read_file(dir.file("green-server.log"));
+  ASSERT_EQ(sim.wait(60'000), 0) << test_support::read_file(dir.file("sim.json"));
+  const std::string sim_text = test_support::read_file(dir.file("sim.json"));
+  const json summary = json::parse(sim_text.substr(sim_text.find('{')), nullptr, false);
+  ASSERT_EQ(summary.value("acked", 0), kReadings) << "the broker acknowledged every reading";
+  long long stored = 0;
+  for (int i = 0; i < 300 && stored < kReadings; ++i) {
+    stored = distinct_readings();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(stored, kReadings) << "every acknowledged reading is stored across both switches";
+  blue->signal(SIGTERM);
+  EXPECT_EQ(blue->wait(20'000), 0);
+  const auto verified = test_support::run_command(
+      {PHARMA_MES_BINARY, "--db", db(), "--key", dir.file("key"), "audit", "verify"});
+  EXPECT_EQ(verified.first, 0) << "two processes on one database keep one chain: "
+                               << verified.second;
 }
 
 }  // namespace

@@ -250,7 +250,8 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
   ev.late_samples = st.late;
   ev.unknown_metric_samples = st.unknown;
 
-  std::vector<std::string> breaches, pending, collecting;
+  std::vector<std::string> breaches, pending, collecting, watching;
+  std::vector<std::string> gating;
   bool confirmed_breach = false;
   double least_progress = std::numeric_limits<double>::infinity();
 
@@ -263,6 +264,8 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
     s.window_s = static_cast<double>(spec.window) / 1e9;
     s.total_samples = slo.total_samples;
     s.min_samples = spec.min_samples;
+    s.gates_promotion = spec.gates_promotion;
+    if (spec.gates_promotion) gating.push_back(spec.name);
     auto totals = slo.counts.sum(spec.window);
     if (spec.window_count > 0) {
       totals = {slo.last_good, static_cast<std::uint64_t>(slo.last_events.size())};
@@ -345,14 +348,21 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
       if (enough && slo.streak >= st.config.breach_evaluations) {
         confirmed_breach = true;
         breaches.push_back(breach_text + count);
-      } else {
+      } else if (enough || spec.gates_promotion) {
         pending.push_back("unconfirmed: " + breach_text + count);
+      } else {
+        watching.push_back("watched after promotion, too few samples to judge: " + breach_text);
       }
     }
     if (!enough) {
-      collecting.push_back("collecting samples: " + spec.name + " has " +
-                           std::to_string(slo.total_samples) + " of " +
-                           std::to_string(spec.min_samples));
+      (spec.gates_promotion ? collecting : watching)
+          .push_back((spec.gates_promotion ? "collecting samples: " : "watched after promotion: ") +
+                     spec.name + " has " + std::to_string(slo.total_samples) + " of " +
+                     std::to_string(spec.min_samples));
+    }
+    if (!spec.gates_promotion) {
+      ev.slos.push_back(std::move(s));
+      continue;  // its sample count does not hold the verdict
     }
     const double progress = spec.min_samples == 0 ? 1e300
                                                   : static_cast<double>(slo.total_samples) /
@@ -378,9 +388,18 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
     ev.verdict = Verdict::kHold;
     ev.reasons = collecting;
     ev.reasons.insert(ev.reasons.end(), pending.begin(), pending.end());
+    ev.reasons.insert(ev.reasons.end(), watching.begin(), watching.end());
   } else {
     ev.verdict = Verdict::kPromote;
-    ev.reasons.push_back("all " + std::to_string(st.slos.size()) + " SLOs met");
+    if (gating.size() == st.slos.size()) {
+      ev.reasons.push_back("all " + std::to_string(st.slos.size()) + " SLOs met");
+    } else {
+      std::string names;
+      for (const auto& n : gating) names += (names.empty() ? "" : ", ") + n;
+      ev.reasons.push_back("all " + std::to_string(gating.size()) +
+                           " SLOs that gate promotion met (" + names + ")");
+    }
+    ev.reasons.insert(ev.reasons.end(), watching.begin(), watching.end());
   }
   ev.latched = st.latched;
   ev.changed = ev.verdict != st.last;

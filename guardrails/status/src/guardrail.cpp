@@ -24,7 +24,8 @@ nlohmann::json slos_json(const slo::Evaluation& ev) {
                     {"window_samples", s.window_samples},
                     {"samples", s.total_samples},
                     {"min_samples", s.min_samples},
-                    {"breach_streak", s.breach_streak}});
+                    {"breach_streak", s.breach_streak},
+                    {"gates_promotion", s.gates_promotion}});
   }
   return slos;
 }

@@ -16,7 +16,10 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "config/config.hpp"
+#include "core/build_info.hpp"
 #include "guardrails/export/prometheus_export.hpp"
 #include "guardrails/status/routes.hpp"
 #include "guardrails/status/settings.hpp"
@@ -52,6 +55,15 @@ config::Schema make_schema() {
       .add_string("mqtt.uri", "tcp://127.0.0.1:1883", "the MQTT broker")
       .add_string("mqtt.client_id", "pharma-mes-ingest", "client id prefix (sessions persist)")
       .add_int("mqtt.clients", 4, 1, 128, "subscribers in the shared subscription")
+      .add_string("mqtt.share_group", "",
+                  "the shared subscription's group; blue and green set the same one (empty: "
+                  "mqtt.client_id)")
+      .add_int("mqtt.ready_timeout_s", 30, 0, 3600,
+               "/readyz waits this long for the MQTT subscription, then reports ready without it")
+      .add_bool("mqtt.leave_on_stop", false,
+                "on shutdown, leave the share group and take what the broker sent before "
+                "stopping (blue/green: another colour goes on; off: readings wait at the broker "
+                "for this instance's restart)")
       .add_string("mqtt.spool_dir", "data/mqtt-spool",
                   "spool of received, not yet stored readings (replayed at start-up)")
       .add_string("mqtt.persist_dir", "",
@@ -60,10 +72,16 @@ config::Schema make_schema() {
       .add_int("slo.batch_min_samples", 20, 0, 100'000,
                "batch integrity: finished batches before any verdict")
       .add_double("slo.batch_objective", 0.98, 0.5, 0.99999, "batch integrity: intact fraction")
+      .add_bool("slo.batch_gates_promotion", false,
+                "batch integrity holds promotion until it has its samples (off: batches take "
+                "hours, so it is watched after promotion instead)")
       .add_int("fault.api_latency_ms", 0, 0, 60'000,
                "FAULT INJECTION for drills: milliseconds added to every API request (0: off)")
       .add_double("fault.api_error_ratio", 0, 0, 1,
-                  "FAULT INJECTION for drills: fraction of API requests answered 503 (0: off)");
+                  "FAULT INJECTION for drills: fraction of API requests answered 503 (0: off)")
+      .add_bool("fault.batch_integrity", false,
+                "FAULT INJECTION for drills: completing a step loses its second-person "
+                "verification, so every batch this instance ends fails the integrity check");
   return schema;
 }
 
@@ -101,7 +119,8 @@ class MesCollectable final : public prometheus::Collectable {
         sink_(sink),
         mqtt_(mqtt),
         fault_latency_ms_(static_cast<double>(faults.fault_added_latency_ms)),
-        fault_error_ratio_(faults.fault_error_ratio) {}
+        fault_error_ratio_(faults.fault_error_ratio),
+        fault_batch_integrity_(faults.fault_batch_integrity ? 1.0 : 0.0) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> out;
     const auto gauge = [&](const char* name, const char* help, double v,
@@ -142,7 +161,9 @@ class MesCollectable final : public prometheus::Collectable {
     out.push_back(guardrails::value_family(
         "mes_fault_injection", "Fault injection settings in force (0: off); drills only",
         prometheus::MetricType::Gauge, "fault",
-        {{"api_latency_ms", fault_latency_ms_}, {"api_error_ratio", fault_error_ratio_}}));
+        {{"api_latency_ms", fault_latency_ms_},
+         {"api_error_ratio", fault_error_ratio_},
+         {"batch_integrity", fault_batch_integrity_}}));
     gauge("mes_fault_injected_total", "API requests refused by fault injection",
           static_cast<double>(api_.faults_injected.load()), prometheus::MetricType::Counter);
     const auto labelled = [&](const char* name, const char* help, prometheus::MetricType type,
@@ -217,6 +238,7 @@ class MesCollectable final : public prometheus::Collectable {
   const ingest::MqttIngest* mqtt_;
   double fault_latency_ms_ = 0;
   double fault_error_ratio_ = 0;
+  double fault_batch_integrity_ = 0;
   mutable std::mutex cache_mutex_;
   mutable std::map<std::string, double> batches_by_state_, alarms_by_level_;
   mutable std::chrono::steady_clock::time_point cached_at_{};
@@ -254,6 +276,13 @@ int run_server(int argc, char** argv) {
   config.passwords.max_failed_logins =
       static_cast<int>(values.get_int("passwords.max_failed_logins"));
   config.signing_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
+  const Millis process_started_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+  config.instance = values.get_string("guardrail.colour") + " " + std::string(core::build_info::kVersion) +
+                    " pid " + std::to_string(::getpid()) + " at " +
+                    std::to_string(process_started_at);
+  config.fault_drop_verification = values.get_bool("fault.batch_integrity");
   store::Argon2idHasher hasher;
   Mes mes(**store, hasher, *key, config);
 
@@ -281,6 +310,7 @@ int run_server(int argc, char** argv) {
     batches.window = errors.window;
     batches.window_count = static_cast<std::uint64_t>(values.get_int("slo.batch_window"));
     batches.min_samples = static_cast<std::uint64_t>(values.get_int("slo.batch_min_samples"));
+    batches.gates_promotion = values.get_bool("slo.batch_gates_promotion");
     gconfig->evaluator.slos.push_back(batches);
   }
   auto created = guardrails::Guardrail::create(std::move(*gconfig));
@@ -300,10 +330,13 @@ int run_server(int argc, char** argv) {
   api_options.session_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
   api_options.fault_added_latency_ms = values.get_int("fault.api_latency_ms");
   api_options.fault_error_ratio = values.get_double("fault.api_error_ratio");
-  if (api_options.fault_added_latency_ms > 0 || api_options.fault_error_ratio > 0) {
+  api_options.fault_batch_integrity = config.fault_drop_verification;
+  if (api_options.fault_added_latency_ms > 0 || api_options.fault_error_ratio > 0 ||
+      api_options.fault_batch_integrity) {
     logging::warn("pharma-mes", "FAULT INJECTION IS ON: this instance is a bad release on purpose",
                   {{"fault.api_latency_ms", api_options.fault_added_latency_ms},
-                   {"fault.api_error_ratio", api_options.fault_error_ratio}});
+                   {"fault.api_error_ratio", api_options.fault_error_ratio},
+                   {"fault.batch_integrity", api_options.fault_batch_integrity}});
   }
   api_options.on_request = [&](const std::string&, int status, std::int64_t nanos) {
     http_stats.observe(status, nanos);
@@ -323,6 +356,8 @@ int run_server(int argc, char** argv) {
     mqtt_options.uri = values.get_string("mqtt.uri");
     mqtt_options.client_id = values.get_string("mqtt.client_id");
     mqtt_options.clients = static_cast<int>(values.get_int("mqtt.clients"));
+    mqtt_options.share_group = values.get_string("mqtt.share_group");
+    mqtt_options.leave_on_stop = values.get_bool("mqtt.leave_on_stop");
     mqtt_options.persist_dir = values.get_string("mqtt.persist_dir");
     if (!mqtt_options.persist_dir.empty()) {
       std::filesystem::create_directories(mqtt_options.persist_dir);
@@ -332,11 +367,20 @@ int run_server(int argc, char** argv) {
 
   http::Router router;
   std::atomic<const http::Server*> server_ptr{nullptr};
+  const auto mqtt_ready_by =
+      std::chrono::steady_clock::now() + std::chrono::seconds(values.get_int("mqtt.ready_timeout_s"));
   http::mount_probe_routes(
       router,
-      [&server_ptr]() -> std::string {
+      [&server_ptr, &mqtt, &mqtt_ready_by]() -> std::string {
         const auto* s = server_ptr.load();
-        return s != nullptr && s->draining() ? "draining" : "";
+        if (s != nullptr && s->draining()) return "draining";
+        // Not before the sensor subscription is in place (a colour taking over from another
+        // must not leave readings without a subscriber), unless the broker keeps it waiting
+        // past mqtt.ready_timeout_s: then the plant floor is served without sensors.
+        if (mqtt && !mqtt->subscribed() && std::chrono::steady_clock::now() < mqtt_ready_by) {
+          return "waiting for the MQTT subscription";
+        }
+        return "";
       },
       {{"store", [&] {
           auto r = (*store)->read([](Transaction&) -> Result<void> { return {}; });
@@ -394,7 +438,7 @@ int run_server(int argc, char** argv) {
         }
       }
       // Every batch this version finished goes to the batch integrity SLO once.
-      if (auto finished = mes.batch_integrity(started_at, known)) {
+      if (auto finished = mes.batch_integrity(started_at, known, config.instance)) {
         for (const auto& b : *finished) {
           known.insert(b.batch_id);
           if (!b.checked) continue;  // finished before this version started
@@ -432,9 +476,19 @@ int run_server(int argc, char** argv) {
   }
   stop_cv.notify_all();
   monitor.join();
-  if (mqtt) mqtt->stop();  // the broker keeps the sessions: readings wait there
+  // The broker keeps the sessions, so readings wait there; or, with mqtt.leave_on_stop, this
+  // colour leaves the share group after taking what was sent to it. Then the sink commits its
+  // spool: nothing acknowledged is left behind.
+  if (mqtt) mqtt->stop();
+  const std::uint64_t mqtt_messages = mqtt ? mqtt->messages() : 0;
   mqtt.reset();
-  sink.reset();
+  if (sink) {
+    const std::size_t replayed = sink->replayed();
+    sink.reset();  // commits what is left
+    logging::info("pharma-mes", "sensor ingest stopped",
+                  {{"mqtt_messages", static_cast<std::int64_t>(mqtt_messages)},
+                   {"replayed_from_spool", static_cast<std::int64_t>(replayed)}});
+  }
   guardrail.stop();
   logging::info("pharma-mes", "stopped", {});
   return 0;

@@ -275,7 +275,10 @@ Result<State> Mes::command_batch(const std::string& actor, const std::string& ba
       flow["held_ms"] = flow.value("held_ms", Millis{0}) + (now - flow.value("held_since", now));
       flow.erase("held_since");
     }
-    if (isa88::is_final(settled)) flow["ended_at"] = now;
+    if (isa88::is_final(settled)) {
+      flow["ended_at"] = now;
+      if (!config_.instance.empty()) flow["ended_on"] = config_.instance;
+    }
     add_performer(b->body, actor);
     b->doc.state = std::string(isa88::to_string(settled));
     if (auto p = detail::put_audited(tx, actor, b->doc, b->body, "command",
@@ -655,6 +658,7 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
             }
           }
         }
+        if (config_.fault_drop_verification) s->body["flow"].erase("verified_by");
         s->body["flow"]["completed_by"] = actor;  // flow: the verifier's signature covers data
         s->body["flow"]["completed_at"] = tx.now();
         s->body["flow"]["status"] = "complete";
@@ -668,6 +672,7 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
         add_performer(b->body, actor);
         if (static_cast<std::size_t>(n) == steps) {
           b->body["flow"]["ended_at"] = tx.now();
+          if (!config_.instance.empty()) b->body["flow"]["ended_on"] = config_.instance;
           b->doc.state = "Complete";
         }
         return detail::put_audited(tx, actor, b->doc, b->body, "modify",

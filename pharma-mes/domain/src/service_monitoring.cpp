@@ -339,7 +339,8 @@ BatchIntegrityCheck check_batch_integrity(Transaction& tx, const Document& batch
 }  // namespace
 
 Result<std::vector<Mes::BatchIntegrity>> Mes::batch_integrity(Millis ended_since,
-                                                              const std::set<std::string>& known) {
+                                                              const std::set<std::string>& known,
+                                                              const std::string& instance) {
   std::vector<BatchIntegrity> out;
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
     for (const auto& batch : tx.list("batch")) {
@@ -348,7 +349,8 @@ Result<std::vector<Mes::BatchIntegrity>> Mes::batch_integrity(Millis ended_since
       const json b = detail::body_of(batch);
       const Millis ended = b["flow"].value("ended_at", Millis{0});
       BatchIntegrity item{batch.id, std::string(isa88::to_string(state)), ended, false, {}};
-      if (ended >= ended_since) {
+      if (ended >= ended_since &&
+          (instance.empty() || b["flow"].value("ended_on", "") == instance)) {
         item.checked = true;
         item.software_fault = check_batch_integrity(tx, batch, b).software;
       }

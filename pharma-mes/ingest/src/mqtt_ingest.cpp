@@ -2,16 +2,37 @@
 
 #include <mqtt/async_client.h>
 #include <chrono>
+#include <thread>
 
 #include "logging/logger.hpp"
 #include "mes/ingest/reading_message.hpp"
 
 namespace mes::ingest {
 
+// Counts a client's first acknowledged subscription (called on Paho's threads).
+class SubscribedListener final : public mqtt::iaction_listener {
+ public:
+  SubscribedListener(std::atomic<int>& subscribed, std::string id)
+      : subscribed_(subscribed), id_(std::move(id)) {}
+  void on_success(const mqtt::token&) override {
+    if (!counted_.exchange(true)) subscribed_.fetch_add(1);
+  }
+  void on_failure(const mqtt::token& token) override {
+    logging::error("ingest", "MQTT subscribe refused",
+                   {{"client", id_}, {"code", token.get_return_code()}});
+  }
+
+ private:
+  std::atomic<int>& subscribed_;
+  std::string id_;
+  std::atomic<bool> counted_{false};
+};
+
 struct MqttIngest::Client {
   std::unique_ptr<mqtt::async_client> paho;
   std::string id;
   bool was_connected = false;
+  std::unique_ptr<SubscribedListener> subscribed;
 };
 
 MqttIngest::MqttIngest(ReadingSink& sink, MqttOptions options)
@@ -80,21 +101,32 @@ void MqttIngest::adopt_orphans(const std::string& filter) {
       paho->unsubscribe(filter)->wait();
       paho->disconnect()->wait();
     }
-    logging::warn("ingest", "adopted the MQTT sessions of former subscribers",
-                  {{"clients", static_cast<std::int64_t>(ids.size())},
-                   {"readings", static_cast<std::int64_t>(received.load())}});
+    // (A session left by an earlier probe holds nothing: only one that held readings is news.)
+    const logging::Fields fields = {{"clients", static_cast<std::int64_t>(ids.size())},
+                                    {"readings", static_cast<std::int64_t>(received.load())}};
+    if (received.load() > 0) {
+      logging::warn("ingest", "adopted the MQTT sessions of former subscribers", fields);
+    } else {
+      logging::debug("ingest", "adopted the MQTT sessions of former subscribers", fields);
+    }
   } catch (const mqtt::exception& e) {
     logging::warn("ingest", "could not check former subscribers' sessions", {{"error", e.what()}});
   }
 }
 
+std::string MqttIngest::filter() const {
+  if (!options_.share_group.empty()) return "$share/" + options_.share_group + "/" + options_.topic;
+  return options_.clients > 1 ? "$share/" + options_.client_id + "/" + options_.topic
+                              : options_.topic;
+}
+
 void MqttIngest::start() {
-  const std::string filter =
-      options_.clients > 1 ? "$share/" + options_.client_id + "/" + options_.topic : options_.topic;
+  const std::string filter = this->filter();
   for (int i = 0; i < options_.clients; ++i) {
     auto c = std::make_unique<Client>();
     c->id = options_.client_id + "-" + std::to_string(i);
     c->paho = make_client(c->id);
+    c->subscribed = std::make_unique<SubscribedListener>(subscribed_, c->id);
     mqtt::async_client* paho = c->paho.get();
     Client* raw = c.get();
     paho->set_message_callback(
@@ -105,7 +137,7 @@ void MqttIngest::start() {
       // The broker keeps the subscription in the session; subscribing again is harmless and
       // covers a broker that lost its state.
       try {
-        paho->subscribe(filter, 1);
+        paho->subscribe(filter, 1, nullptr, *raw->subscribed);
       } catch (const mqtt::exception& e) {
         logging::error("ingest", "MQTT subscribe failed",
                        {{"client", raw->id}, {"error", e.what()}});
@@ -147,7 +179,7 @@ void MqttIngest::start() {
       if (all) {
         logging::info("ingest", "MQTT ingest connected",
                       {{"uri", options_.uri}, {"clients", options_.clients}});
-        if (options_.clients > 1) adopt_orphans(filter);
+        if (filter.rfind("$share/", 0) == 0) adopt_orphans(filter);
         return;
       }
       for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stopping_;
@@ -159,9 +191,46 @@ void MqttIngest::start() {
   });
 }
 
+void MqttIngest::leave_group() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::vector<mqtt::token_ptr> tokens;
+  for (auto& c : clients_) {
+    try {
+      if (c->paho->is_connected()) tokens.push_back(c->paho->unsubscribe(filter()));
+    } catch (const mqtt::exception& e) {
+      logging::warn("ingest", "MQTT unsubscribe failed", {{"client", c->id}, {"error", e.what()}});
+    }
+  }
+  for (auto& t : tokens) {
+    try {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left > std::chrono::milliseconds(0)) {
+        t->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(left));
+      }
+    } catch (const mqtt::exception&) {
+    }
+  }
+  // What the broker sent before it saw the unsubscribe is still arriving: take it until the
+  // clients have been quiet for a moment.
+  std::uint64_t seen = messages_.load();
+  auto quiet_since = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < deadline + std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::uint64_t now_seen = messages_.load();
+    if (now_seen != seen) {
+      seen = now_seen;
+      quiet_since = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - quiet_since >= std::chrono::milliseconds(300)) {
+      break;
+    }
+  }
+  logging::info("ingest", "left the MQTT share group", {{"filter", filter()}});
+}
+
 void MqttIngest::stop() {
   if (stopping_.exchange(true)) return;
   if (connector_.joinable()) connector_.join();
+  if (options_.leave_on_stop) leave_group();
   // All at once, then one shared deadline: a gone broker must not cost 5 s per client.
   std::vector<mqtt::token_ptr> tokens;
   for (auto& c : clients_) {

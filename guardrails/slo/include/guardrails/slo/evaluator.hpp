@@ -2,8 +2,10 @@
 // producers' monotonic readings), evaluate(now) comes out with a verdict promote | hold | rollback,
 // the value behind every SLO and burn-rate alert, and human-readable reasons. Time is only ever
 // passed in, so tests and simulations drive it with manual time.
-// Rules: hold until every SLO has min_samples (since start or reset); rollback when an SLO stays
-// breached for breach_evaluations consecutive evaluations; rollback latches until reset().
+// Rules: hold until every SLO that gates promotion has min_samples (since start or reset);
+// rollback when an SLO with min_samples stays breached for breach_evaluations consecutive
+// evaluations; rollback latches until reset(). An SLO that does not gate promotion is watched:
+// it holds nothing while it collects samples, and the reasons say so.
 // Not thread-safe: one owner thread (the guardrail's drain thread) or external locking.
 #pragma once
 
@@ -37,6 +39,7 @@ struct SloStatus {
   std::uint64_t total_samples = 0;  // since start or reset
   std::uint64_t min_samples = 0;
   int breach_streak = 0;
+  bool gates_promotion = true;  // false: watched after promotion (see SloSpec)
 };
 
 struct BurnRateStatus {

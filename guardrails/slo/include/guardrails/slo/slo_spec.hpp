@@ -41,6 +41,11 @@ struct SloSpec {
   core::Nanos window = 10 * core::kNanosPerSecond;
   std::vector<BurnRateAlert> burn_rate_alerts;
   std::uint64_t min_samples = 100;  // below this (since start or reset) the verdict is hold
+  // Whether the SLO gates promotion: a new version is promoted only once it has min_samples and
+  // meets it. An SLO of rare events (finished batches: hours each) cannot: it is watched after
+  // promotion instead, holding nothing while it collects and rolling back once it has
+  // min_samples and is breached.
+  bool gates_promotion = true;
 
   double error_budget() const {
     return kind == SloKind::kLatency ? 1.0 - quantile : 1.0 - min_good_ratio;

@@ -42,6 +42,7 @@ struct ApiOptions {
   // purpose, never by accident: the binary warns at start-up and exports them as gauges.
   Millis fault_added_latency_ms = 0;
   double fault_error_ratio = 0;
+  bool fault_batch_integrity = false;  // for the gauge only: MesConfig carries it
 };
 
 // One route and what it needs: no session (login), any logged-in user (even one who must change

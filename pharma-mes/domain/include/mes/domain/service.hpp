@@ -26,6 +26,14 @@ struct MesConfig {
   PasswordPolicy passwords;
   Millis signing_idle_timeout = 15 * 60 * 1000;
   std::string site = "Site 1";
+  // Which running process this is (colour, version, start time): written on every batch it
+  // ends, so that a new version's batch integrity SLO counts only the batches it handled, not
+  // those the other colour finished on the same database. Empty: not recorded.
+  std::string instance;
+  // Fault injection for deployment drills (fault.batch_integrity; off by default): a release
+  // that loses the second person's verification when it completes a step, so every batch it
+  // finishes fails the batch integrity check. A bad release on purpose, never by accident.
+  bool fault_drop_verification = false;
 };
 
 // The components a signer presents (11.200): the user id may be empty for a later signing by the
@@ -261,8 +269,10 @@ class Mes {
     bool checked = false;
     std::string software_fault;
   };
+  // With `instance`, only the batches that instance ended are checked (MesConfig::instance).
   Result<std::vector<BatchIntegrity>> batch_integrity(Millis ended_since,
-                                                      const std::set<std::string>& known = {});
+                                                      const std::set<std::string>& known = {},
+                                                      const std::string& instance = {});
 
   // ---- reading: records need kViewRecords (users: kManageUsers; password hashes are never
   // returned), the audit trail kViewAuditTrail ----
