@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "mes/domain/text.hpp"
 #include "test_support.hpp"
@@ -27,6 +28,33 @@ class CliTest : public ::testing::Test {
   }
   test_support::TempDir dir;
 };
+
+// `db compat`, a deployment's pre-flight: read-only, yes for an empty, the same or a newer
+// expanded schema, no (exit 1, with the reason) for one a contracting release put beyond it.
+TEST_F(CliTest, DbCompatSaysWhetherThisBuildMayUseTheDatabase) {
+  auto r = run({"db", "compat"});
+  EXPECT_EQ(r.first, 0) << r.second;
+  EXPECT_NE(r.second.find("\"database_schema\":0"), std::string::npos) << r.second;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("mes.db"))) << "nothing is created";
+  ASSERT_EQ(run({"db", "migrate"}).first, 0);
+  r = run({"db", "compat"});
+  EXPECT_EQ(r.first, 0) << r.second;
+  EXPECT_NE(r.second.find("\"compatible\":true"), std::string::npos) << r.second;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("mes.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (40, 0)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  r = run({"db", "compat"});
+  EXPECT_EQ(r.first, 0) << "a newer, expanded schema: " << r.second;
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_compat VALUES (40)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  r = run({"db", "compat"});
+  EXPECT_EQ(r.first, 1) << r.second;
+  EXPECT_NE(r.second.find("\"compatible\":false"), std::string::npos) << r.second;
+  EXPECT_NE(r.second.find("schema version 40 or later"), std::string::npos) << r.second;
+}
 
 TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
   auto r = run({"db", "migrate"});

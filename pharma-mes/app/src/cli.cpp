@@ -1,6 +1,7 @@
 // pharma-mes: the MES's command-line tool for the administrator and the auditor.
 //   pharma-mes serve [--http.port=8090 --db.url=... see --help]   (the MES HTTP server)
 //   pharma-mes [--db URL] [--key PATH] db migrate
+//   pharma-mes [--db URL] db compat      (may this build use the database? read-only; JSON line)
 //   pharma-mes [...] user add <id> --name "Full Name" --roles operator[,qa...] [--as ADMIN]
 //   pharma-mes [...] user lock|unlock <id> --reason TEXT --as ADMIN
 //   pharma-mes [...] user reset <id> --reason TEXT --as ADMIN
@@ -24,10 +25,13 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "demo_seed.hpp"
 #include "http/server.hpp"
 #include "mes/domain/service.hpp"
 #include "mes/domain/text.hpp"
+#include "mes/store/migrations.hpp"
 #include "mes/store/open.hpp"
 #include "mes/store/security.hpp"
 #include "server.hpp"
@@ -62,7 +66,7 @@ Args parse(int argc, char** argv) {
 }
 
 int usage() {
-  std::cerr << "usage: pharma-mes [--db URL] [--key PATH] db migrate\n"
+  std::cerr << "usage: pharma-mes [--db URL] [--key PATH] db migrate | compat\n"
                "       pharma-mes user add <id> --name NAME --roles ROLES [--as ADMIN]\n"
                "       pharma-mes user lock|unlock|reset <id> --reason TEXT --as ADMIN\n"
                "       pharma-mes audit verify [--checkpoints FILE] | export [--from SEQ] | "
@@ -120,6 +124,7 @@ int main(int argc, char** argv) {
   {
     static const std::map<std::string, std::set<std::string>> kOptions = {
         {"db migrate", {}},
+        {"db compat", {}},
         {"demo seed", {}},
         {"user add", {"name", "roles", "as"}},
         {"user lock", {"reason", "as"}},
@@ -142,6 +147,22 @@ int main(int argc, char** argv) {
     }
   }
   const std::string db = a.options.count("db") ? a.options.at("db") : "sqlite://./data/mes.db";
+  if (a.words[0] == "db" && a.words[1] == "compat") {
+    // For a deployment's pre-flight: nothing is migrated or created.
+    auto state = store::inspect_schema(db);
+    if (!state) return refused(state.error());
+    const std::string problem = store::schema_compatibility_problem(
+        state->database_version, state->readable_from, store::schema_version());
+    std::cout << nlohmann::json{{"database_schema", state->database_version},
+                                {"readable_from", state->readable_from},
+                                {"build_schema", store::schema_version()},
+                                {"compatible", problem.empty()},
+                                {"problem", problem}}
+                     .dump()
+              << "\n";
+    if (!problem.empty()) std::cerr << "pharma-mes: " << problem << "\n";
+    return problem.empty() ? 0 : 1;
+  }
   const std::string key_path =
       a.options.count("key") ? a.options.at("key") : "data/mes-signing.key";
   if (db.rfind("sqlite://", 0) == 0) {

@@ -30,4 +30,14 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url, StoreOptions o
 
 int schema_version() { return sqlite_schema_version(); }
 
+Result<SchemaState> inspect_schema(const std::string& url) {
+  constexpr std::string_view kSqlite = "sqlite://";
+  if (url.rfind(kSqlite, 0) == 0) return inspect_sqlite_schema(url.substr(kSqlite.size()));
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    return inspect_postgres_schema(url);
+  }
+  return refuse(Code::kInvalid,
+                "unsupported store URL '" + url + "' (sqlite://<path> or postgresql://...)", "url");
+}
+
 }  // namespace mes::store

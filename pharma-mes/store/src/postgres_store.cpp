@@ -668,4 +668,28 @@ Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url, Store
 
 const std::vector<std::string>& postgres_migrations() { return migration_list(); }
 
+Result<SchemaState> inspect_postgres_schema(const std::string& url) {
+  SchemaState state;
+  auto r = guarded("inspect the schema", [&]() -> Result<void> {
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    const auto exists = [&](const char* table) {
+      return !n.exec_params("SELECT to_regclass($1)", std::string(table))[0][0].is_null();
+    };
+    if (exists("schema_migrations")) {
+      state.database_version =
+          n.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0]
+              .as<std::int64_t>();
+    }
+    if (exists("schema_compat")) {
+      state.readable_from =
+          n.exec("SELECT COALESCE(MAX(readable_from), 0) FROM schema_compat")[0][0]
+              .as<std::int64_t>();
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return state;
+}
+
 }  // namespace mes::store

@@ -6,5 +6,6 @@
 namespace mes::store {
 
 Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url, StoreOptions options);
+Result<SchemaState> inspect_postgres_schema(const std::string& url);
 
 }  // namespace mes::store

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 
 #include "group_commit.hpp"
@@ -818,6 +819,25 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, StoreO
 }
 
 int sqlite_schema_version() { return static_cast<int>(migration_list().size()); }
+
+Result<SchemaState> inspect_sqlite_schema(const std::string& path) {
+  if (path.empty()) return refuse(Code::kInvalid, "sqlite:// needs a file path", "url");
+  if (!std::filesystem::exists(path)) return SchemaState{};  // created at the first start
+  auto c = Connection::open(path, false);
+  if (!c) return tl::unexpected(c.error());
+  SchemaState state;
+  const auto scalar = [&](const char* sql) -> std::int64_t {
+    Stmt& s = (*c)->stmt(sql);
+    if (!s.ok()) return 0;  // the table does not exist (yet)
+    s.reset();
+    const std::int64_t v = s.step() == SQLITE_ROW ? s.integer(0) : 0;
+    s.reset();
+    return v;
+  };
+  state.database_version = scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  state.readable_from = scalar("SELECT COALESCE(MAX(readable_from), 0) FROM schema_compat");
+  return state;
+}
 
 const std::vector<std::string>& sqlite_migrations() { return migration_list(); }
 

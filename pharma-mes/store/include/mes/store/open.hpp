@@ -4,6 +4,7 @@
 // writer in groups (see store.hpp).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,5 +22,12 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url, StoreOptions o
 
 // The schema version this build migrates to.
 int schema_version();
+
+// A database's schema as it is, read without migrating anything (0 for an empty database).
+struct SchemaState {
+  std::int64_t database_version = 0;
+  std::int64_t readable_from = 0;  // the schema_compat floor (0: any build)
+};
+Result<SchemaState> inspect_schema(const std::string& url);
 
 }  // namespace mes::store
