@@ -34,7 +34,7 @@ class DeployTest : public ::testing::Test {
         std::vector<std::string>{GUARDRAIL_SIM_BIN, "--http.address=127.0.0.1", "--http.port=0",
                                  "--http.port_file=" + port_file, "--guardrail.colour=blue",
                                  "--guardrail.evidence_path=" + dir.file("blue.jsonl"),
-                                 "--log.level=warn"},
+                                 "--guardrail.reset_token=controller-token", "--log.level=warn"},
         dir.file("blue.log"));
     blue_port = test_support::wait_for_port_file(port_file, *blue);
     ASSERT_NE(blue_port, 0) << test_support::read_file(dir.file("blue.log"));
@@ -91,7 +91,7 @@ class DeployTest : public ::testing::Test {
         std::string(GUARDRAIL_SIM_BIN) +
             " --http.address=127.0.0.1 --http.port=" + std::to_string(green_port) +
             " --guardrail.colour=green --guardrail.evidence_path=" + dir.file("green.jsonl") +
-            " --log.level=warn " + green_flags,
+            " --guardrail.reset_token=controller-token --log.level=warn " + green_flags,
         "--blue-pid-file",
         dir.file("blue.pid"),
         "--haproxy-socket",
@@ -173,6 +173,47 @@ TEST_F(DeployTest, AGoodGreenIsPromotedAndBlueStopped) {
                            "deploy.verdict", "deploy.switch", "deploy.stop", "deploy.finish"}) {
     EXPECT_NE(log.find(std::string("\"type\":\"") + type + "\""), std::string::npos) << type;
   }
+}
+
+// The controller reports the start to blue, and each switch and the outcome to the colour then
+// holding the traffic; each report is in the deployment's evidence too.
+TEST_F(DeployTest, TheSwitchesAndTheOutcomeAreReportedToTheGuardrails) {
+  ::setenv("GUARDCTL_CONTROLLER_TOKEN", "controller-token", 1);
+  const auto [code, out] = test_support::run_command(deploy_args(""), 90'000);
+  ::unsetenv("GUARDCTL_CONTROLLER_TOKEN");
+  EXPECT_EQ(code, 0) << out;
+  ASSERT_EQ(blue->wait(5000), 0);
+  const std::string blue_log = test_support::read_file(dir.file("blue.jsonl"));
+  EXPECT_NE(blue_log.find(R"("event":"change")"), std::string::npos) << blue_log;
+  // Green is still running: its evidence so far.
+  const std::string green_log = test_support::read_file(dir.file("green.jsonl"));
+  EXPECT_NE(green_log.find(R"("event":"switched")"), std::string::npos) << green_log;
+  EXPECT_NE(green_log.find(R"("event":"promoted")"), std::string::npos) << green_log;
+  EXPECT_NE(green_log.find(R"("who":"alice")"), std::string::npos);
+  const std::string log = test_support::read_file(dir.file("d/deployment.jsonl"));
+  EXPECT_EQ(log.find(R"("recorded":false)"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("type":"deploy.report")"), std::string::npos);
+}
+
+// Pre-flight: a new release that says it cannot use the running one's data, or a host without
+// room for a second copy, is refused before anything starts, with the reason in the evidence.
+TEST_F(DeployTest, AnIncompatibleReleaseOrAFullHostIsRefusedInPreFlight) {
+  const auto [code, out] = test_support::run_command(
+      deploy_args("", {"--compat-cmd", "echo 'database schema 9 needs build 9 or later'; exit 1"}),
+      60'000);
+  EXPECT_EQ(code, 5) << out;
+  EXPECT_NE(out.find("not compatible with the running one"), std::string::npos) << out;
+  EXPECT_NE(out.find("database schema 9 needs build 9 or later"), std::string::npos) << out;
+  EXPECT_FALSE(green_running());
+  EXPECT_EQ(routed(), Colour::kBlue);
+  const std::string log = test_support::read_file(dir.file("d/deployment.jsonl"));
+  EXPECT_NE(log.find(R"("exit_code":1)"), std::string::npos) << log;
+  auto full = deploy_args("", {"--min-free-mb", "50000000"});
+  set_flag(full, "--dir", dir.file("d2"));
+  const auto [code2, out2] = test_support::run_command(full, 60'000);
+  EXPECT_EQ(code2, 5) << out2;
+  EXPECT_NE(out2.find("not enough memory for the new release"), std::string::npos) << out2;
+  EXPECT_EQ(routed(), Colour::kBlue);
 }
 
 TEST_F(DeployTest, AFailingGreenNeverGetsTraffic) {

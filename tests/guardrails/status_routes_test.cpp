@@ -197,6 +197,31 @@ TEST_F(GuardrailHttpTest, ResetNeedsTheBearerTokenAndClearsTheLatch) {
   EXPECT_NE(content.find("fixed forward"), std::string::npos);
 }
 
+// The controller reports switches and rollbacks: with the bearer token only, validated, kept in
+// the evidence chain.
+TEST_F(GuardrailHttpTest, ControllerEventsNeedTheTokenAndLandInTheEvidence) {
+  const std::string event =
+      R"({"deployment":"deploy-42","event":"switched","detail":"traffic to green","who":"alice"})";
+  EXPECT_EQ(post("/guardrail/v1/events", event).status, 401);
+  EXPECT_EQ(post("/guardrail/v1/events", event, {{"Authorization", "Bearer wrong"}}).status, 401);
+  const std::vector<http::Header> auth = {{"Authorization", "Bearer s3cret-token"}};
+  for (const std::string bad :
+       {"{oops", "[]", R"({"deployment":"d"})", R"({"deployment":"d","event":"Switched!"})",
+        R"({"deployment":"d","event":"switched","detail":7})", R"({"event":"switched"})"}) {
+    const auto r = post("/guardrail/v1/events", bad, auth);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_TRUE(nlohmann::json::parse(r.body)["error"]["message"].is_string()) << r.body;
+  }
+  const auto ok = post("/guardrail/v1/events", event, auth);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  guardrail->stop();
+  const auto content = test_support::read_file(evidence_path);
+  EXPECT_NE(content.find(R"("type":"controller_event")"), std::string::npos);
+  EXPECT_NE(content.find("deploy-42"), std::string::npos);
+  EXPECT_NE(content.find("traffic to green"), std::string::npos);
+  EXPECT_TRUE(guardrails::evidence::verify_file(evidence_path).ok);
+}
+
 TEST_F(GuardrailHttpTest, ResetIsRefusedWhenNoTokenIsConfigured) {
   start_with("");
   const auto r = post("/guardrail/v1/reset", "", {{"Authorization", "Bearer "}});

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,6 +73,11 @@ Options:
                            DIR/<colour>.pid and DIR/<colour>.log
   --old-pid-file FILE      the running release's pid file (also --blue-pid-file): stopped after
                            a promotion (the previous deployment's DIR/<colour>.pid)
+  --compat-cmd CMD         pre-flight: is the new release compatible with the running one's
+                           data (schema, formats)? exit 0 yes; otherwise its last output line
+                           is the reason (e.g. `pharma-mes --db URL db compat`)
+  --min-free-mb N          pre-flight: memory the host must have free beyond the running
+                           release's resident size (default 64; the disk of --dir needs 64 MB)
   --smoke-cmd CMD          runs during the pre-promotion analysis only (users stay on blue), so
                            green's guardrail has traffic to judge; {url} is green's URL; output
                            in DIR/smoke.log (read-only requests or a test tenant: never user
@@ -86,6 +92,11 @@ Options:
                            the risk flags of `guardctl risk`
   --poll-ms N (1000) --ready-timeout-s N (60) --hold-limit-s N (120) --post-window-s N (60)
   --scale-down-s N (30) --max-errors N (3) --stop-grace-s N (30)
+Each switch, and the start and outcome of the deployment, is reported to the guardrail of the
+colour holding the traffic (POST /guardrail/v1/events, the token from GUARDCTL_CONTROLLER_TOKEN or
+--controller-token-file FILE: the colours' guardrail.reset_token); pharma-mes keeps them on its
+audit trail as change events. A report that fails is recorded and never holds up a switch.
+
 Exit: 0 promoted, 4 rolled back, 5 aborted (refused or stopped before green had traffic),
 2 usage error or another deployment holds DIR, 1 the evidence log cannot be written.
 )";
@@ -100,6 +111,9 @@ struct Options {
   std::string who, approver, revision = "unknown", blue_version = "?", green_version = "?";
   std::string signing_key;
   std::string smoke_cmd;  // traffic for green during the pre-promotion analysis ({url}: green's)
+  std::string compat_cmd;        // pre-flight compatibility check of the new release
+  std::int64_t min_free_mb = 64;  // pre-flight capacity: free memory beyond blue's size
+  std::string controller_token;  // reports to the guardrails (empty: none)
   std::vector<std::string> risk_flags;
   deploy::Timing timing;
   std::chrono::milliseconds stop_grace{30'000};
@@ -217,6 +231,10 @@ class Deployment {
                                {"new_colour", std::string(deploy::to_string(o_.new_colour))},
                                {"new_cmd", o_.new_cmd},
                                {"backends", o_.backends}});
+      report(Colour::kBlue, "change",
+             "deployment of " + o_.app + " " + o_.green_version + " (" + o_.revision +
+                 ") as " + std::string(deploy::to_string(o_.new_colour)) + " beside " +
+                 o_.blue_version + " started");
       actions = workflow_.begin(now_ns());
     }
     flush_transitions();
@@ -345,6 +363,14 @@ class Deployment {
                                  {"ok", s.ok},
                                  {"error", s.error},
                                  {"took_ms", ms}});
+        // Reported after the switch: the report never delays it.
+        if (s.ok) {
+          report(a.colour, "switched",
+                 "traffic to " + std::string(deploy::to_string(physical(a.colour))) + " (" +
+                     (a.colour == Colour::kGreen ? "the new release " + o_.green_version
+                                                 : "the running release " + o_.blue_version) +
+                     ") in " + std::to_string(ms) + " ms");
+        }
         return s;
       }
       case Step::kStopColour: {
@@ -441,10 +467,99 @@ class Deployment {
                            std::string(deploy::to_string(physical(Colour::kBlue))) +
                            " now (HAProxy routes " + std::string(deploy::to_string(*routed)) + ")");
     }
-    nlohmann::json j = {{"problems", p.problems}};
+    const auto capacity = check_capacity(p.problems);
+    const auto compatibility = check_compatibility(p.problems);
+    nlohmann::json j = {
+        {"problems", p.problems}, {"capacity", capacity}, {"compatibility", compatibility}};
     record("deploy.preflight", j);
     for (const auto& problem : p.problems) out_ << "  pre-flight: " << problem << "\n";
     return p;
+  }
+
+  // Tells the guardrail of `to` (logical colour) what the controller did; recorded either way.
+  void report(Colour to, const std::string& event, const std::string& detail) {
+    if (o_.controller_token.empty()) return;
+    const std::string url = to == Colour::kGreen ? new_url() : old_url();
+    auto client = controller::GuardrailClient::make(to, url, o_.app);
+    const std::string problem =
+        client ? client->report(o_.controller_token, o_.dir, event, detail, o_.who)
+               : client.error().message;
+    record("deploy.report", {{"colour", std::string(deploy::to_string(physical(to)))},
+                             {"event", event},
+                             {"detail", detail},
+                             {"recorded", problem.empty()},
+                             {"error", problem}});
+    if (!problem.empty()) {
+      out_ << "  report '" << event << "' to " << url << " not recorded: " << problem << "\n";
+    }
+  }
+
+  // Pre-flight capacity: room for a second copy beside the running one, and disk for the
+  // evidence. Appends problems; returns the figures for the record.
+  nlohmann::json check_capacity(std::vector<std::string>& problems) {
+    nlohmann::json figures;
+    std::int64_t available_kb = -1, blue_kb = 0;
+    {
+      std::ifstream meminfo("/proc/meminfo");
+      std::string key;
+      std::int64_t value = 0;
+      std::string unit;
+      while (meminfo >> key >> value >> unit) {
+        if (key == "MemAvailable:") available_kb = value;
+      }
+    }
+    if (!o_.old_pid_file.empty()) {
+      if (auto pid = controller::running_pid(o_.old_pid_file)) {
+        std::ifstream status("/proc/" + std::to_string(*pid) + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+          if (line.rfind("VmRSS:", 0) == 0) blue_kb = std::strtoll(line.c_str() + 6, nullptr, 10);
+        }
+      }
+    }
+    figures["memory_available_mb"] = available_kb / 1024;
+    figures["running_release_rss_mb"] = blue_kb / 1024;
+    const std::int64_t needed_kb = blue_kb + o_.min_free_mb * 1024;
+    if (available_kb >= 0 && available_kb < needed_kb) {
+      problems.push_back(fmt::format(
+          "not enough memory for the new release beside the running one: {} MB available, "
+          "{} MB needed (the running release's {} MB + --min-free-mb {})",
+          available_kb / 1024, needed_kb / 1024, blue_kb / 1024, o_.min_free_mb));
+    }
+    std::error_code ec;
+    const auto space = std::filesystem::space(o_.dir, ec);
+    if (!ec) {
+      figures["disk_free_mb"] = space.available / (1024 * 1024);
+      if (space.available < 64ULL * 1024 * 1024) {
+        problems.push_back(fmt::format("only {} MB free on the disk of {} (64 MB needed)",
+                                       space.available / (1024 * 1024), o_.dir));
+      }
+    }
+    return figures;
+  }
+
+  // Pre-flight compatibility: --compat-cmd's exit status and output.
+  nlohmann::json check_compatibility(std::vector<std::string>& problems) {
+    if (o_.compat_cmd.empty()) return {{"checked", false}};
+    const std::string out_file = o_.dir + "/compat.out";
+    const std::string cmd = "(" + o_.compat_cmd + ") >'" + out_file + "' 2>&1";
+    const int status = std::system(cmd.c_str());
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    std::ifstream in(out_file);
+    std::string output, line, last;
+    while (std::getline(in, line)) {
+      output += line + "\n";
+      if (!line.empty()) last = line;
+    }
+    if (code != 0) {
+      problems.push_back("the new release is not compatible with the running one (" +
+                         o_.compat_cmd + " exited " + std::to_string(code) +
+                         (last.empty() ? "" : ": " + last) + ")");
+    }
+    return {{"checked", true},
+            {"command", o_.compat_cmd},
+            {"exit_code", code},
+            {"output", output.substr(0, 4096)}};
   }
 
   controller::GuardrailClient& green() { return *green_client_; }
@@ -564,6 +679,13 @@ class Deployment {
         }
       }
     }
+    const char* event = outcome == deploy::Outcome::kPromoted ? "promoted"
+                        : outcome == deploy::Outcome::kRolledBackPrePromotion ||
+                                outcome == deploy::Outcome::kRolledBackPostPromotion
+                            ? "rolled_back"
+                            : "aborted";
+    report(workflow_.traffic(), event,
+           std::string(deploy::to_string(outcome)) + ": " + workflow_.reason());
     auto files = write_timeline();
     summary["timeline"] = files;
     record("deploy.finish", summary);
@@ -616,6 +738,7 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
   }
   Options o;
+  std::string token_file;
   const auto usage = [&err](const std::string& msg) {
     err << "guardctl deploy: " << msg << " (see --help)\n";
     return kExitUsage;
@@ -635,7 +758,9 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
                                                     {"--blue-version", &o.blue_version},
                                                     {"--green-version", &o.green_version},
                                                     {"--signing-key", &o.signing_key},
-                                                    {"--smoke-cmd", &o.smoke_cmd}};
+                                                    {"--smoke-cmd", &o.smoke_cmd},
+                                                    {"--compat-cmd", &o.compat_cmd},
+                                                    {"--controller-token-file", &token_file}};
   const std::map<std::string, core::Nanos*> seconds{
       {"--ready-timeout-s", &o.timing.ready_timeout},
       {"--hold-limit-s", &o.timing.hold_limit},
@@ -677,6 +802,8 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
         o.timing.max_consecutive_errors = static_cast<std::uint32_t>(n);
       } else if (a == "--stop-grace-s") {
         o.stop_grace = std::chrono::milliseconds(n * 1000);
+      } else if (a == "--min-free-mb") {
+        o.min_free_mb = n;
       } else {
         return usage("unexpected argument '" + a + "'");
       }
@@ -696,6 +823,14 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
     std::error_code ec;
     std::filesystem::create_directories(base, ec);
     o.signing_key = base + "/signing.key";
+  }
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, o.controller_token) || o.controller_token.empty()) {
+      return usage("--controller-token-file " + token_file + " cannot be read or is empty");
+    }
+  } else if (const char* t = std::getenv("GUARDCTL_CONTROLLER_TOKEN"); t != nullptr) {
+    o.controller_token = t;
   }
   bool env = false;
   for (const auto& f : o.risk_flags) env = env || f == "--env";

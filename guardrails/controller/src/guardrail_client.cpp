@@ -3,6 +3,8 @@
 #include "guardrails/deploy/status_document.hpp"
 #include "http/client.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace guardrails::controller {
 namespace {
 constexpr std::chrono::milliseconds kDeadline{2000};
@@ -43,6 +45,31 @@ deploy::VerdictRead GuardrailClient::verdict() {
   }
   last_body_ = res->body;
   return deploy::read_status_document(colour_, res->status, res->body, app_);
+}
+
+std::string GuardrailClient::report(const std::string& token, const std::string& deployment,
+                                    const std::string& event, const std::string& detail,
+                                    const std::string& who) {
+  const std::string body = nlohmann::json{{"deployment", deployment},
+                                          {"event", event},
+                                          {"detail", detail},
+                                          {"who", who}}
+                               .dump();
+  auto res = client_->request("POST", "/guardrail/v1/events", body,
+                              {{"Authorization", "Bearer " + token},
+                               {"Content-Type", "application/json"}},
+                              std::chrono::milliseconds(1000));
+  if (!res) return base_url_ + " unreachable: " + res.error().message;
+  if (res->status != 200) {
+    const auto doc = nlohmann::json::parse(res->body, nullptr, false);
+    std::string message;
+    if (!doc.is_discarded() && doc.is_object() && doc.contains("error") &&
+        doc["error"].is_object()) {
+      message = doc["error"].value("message", "");
+    }
+    return "HTTP " + std::to_string(res->status) + (message.empty() ? "" : ": " + message);
+  }
+  return {};
 }
 
 }  // namespace guardrails::controller

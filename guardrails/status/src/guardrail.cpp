@@ -257,4 +257,18 @@ void Guardrail::reset(const std::string& who, const std::string& reason) {
   evaluate_locked(clock_.monotonic_ns());
 }
 
+std::string Guardrail::controller_event(const ControllerEvent& e) {
+  {
+    std::lock_guard lock(mutex_);
+    append_evidence("controller_event", {{"deployment", e.deployment},
+                                         {"event", e.event},
+                                         {"detail", e.detail},
+                                         {"who", e.who},
+                                         {"from", e.remote}});
+  }
+  logging::info("guardrail", "controller event",
+                {{"deployment", e.deployment}, {"event", e.event}, {"who", e.who}});
+  return config_.on_controller_event ? config_.on_controller_event(e) : std::string();
+}
+
 }  // namespace guardrails

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <optional>
+
 namespace guardrails {
 
 namespace {
@@ -26,6 +29,23 @@ http::Response ok_verdict(const Snapshot& snap) {
                           {{"verdict", std::string(slo::to_string(snap.evaluation.verdict))},
                            {"reasons", snap.evaluation.reasons}}}};
   return http::Response::json(200, body.dump());
+}
+
+// The controller's routes (reset, events) take guardrail.reset_token as a bearer token.
+std::optional<http::Response> check_controller_token(const Guardrail& guardrail,
+                                                     const http::Request& req, const char* what) {
+  const auto& expected = guardrail.config().reset_token;
+  const auto token = req.bearer_token();
+  if (expected.empty()) {
+    return http::error_response(
+        401, "unauthorized",
+        std::string(what) + " disabled: no guardrail.reset_token is configured");
+  }
+  if (token.empty()) return http::error_response(401, "unauthorized", "missing bearer token");
+  if (!http::secure_equals(token, expected)) {
+    return http::error_response(401, "unauthorized", "invalid bearer token");
+  }
+  return std::nullopt;
 }
 
 // Flagger webhooks POST {name, namespace, phase, checksum, metadata}. An empty body is tolerated
@@ -70,16 +90,49 @@ void mount_guardrail_routes(http::Router& router, Guardrail& guardrail) {
     return precondition_failed(*snap);
   });
 
-  router.post("/guardrail/v1/reset", [&guardrail](const http::Request& req) {
-    const auto& expected = guardrail.config().reset_token;
-    const auto token = req.bearer_token();
-    if (expected.empty()) {
-      return http::error_response(401, "unauthorized",
-                                  "reset is disabled: no guardrail.reset_token is configured");
+  router.post("/guardrail/v1/events", [&guardrail](const http::Request& req) {
+    if (auto refused = check_controller_token(guardrail, req, "controller events")) {
+      return *refused;
     }
-    if (token.empty()) return http::error_response(401, "unauthorized", "missing bearer token");
-    if (!http::secure_equals(token, expected))
-      return http::error_response(401, "unauthorized", "invalid bearer token");
+    const auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return http::error_response(
+          400, "bad_json",
+          "request body must be a JSON object {\"deployment\",\"event\",\"detail\",\"who\"}");
+    }
+    ControllerEvent e;
+    const std::pair<const char*, std::string*> fields[] = {
+        {"deployment", &e.deployment}, {"event", &e.event}, {"detail", &e.detail}, {"who", &e.who}};
+    for (const auto& [name, target] : fields) {
+      if (!body.contains(name)) continue;
+      if (!body[name].is_string() || body[name].get<std::string>().size() > 2000) {
+        return http::error_response(400, "bad_request",
+                                    std::string("\"") + name +
+                                        "\" must be a string of ≤ 2000 characters");
+      }
+      *target = body[name].get<std::string>();
+    }
+    const bool event_ok = !e.event.empty() && e.event.size() <= 40 &&
+                          std::all_of(e.event.begin(), e.event.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || c == '_';
+                          });
+    if (!event_ok) {
+      return http::error_response(400, "bad_request",
+                                  "\"event\" must be 1-40 characters of a-z and _ (e.g. "
+                                  "\"switched\", \"rolled_back\")");
+    }
+    if (e.deployment.empty()) {
+      return http::error_response(400, "bad_request", "\"deployment\" is required");
+    }
+    e.remote = req.remote_address;
+    if (const std::string problem = guardrail.controller_event(e); !problem.empty()) {
+      return http::error_response(503, "not_recorded", "the event was not recorded: " + problem);
+    }
+    return http::Response::json(200, R"({"data":{"recorded":true}})");
+  });
+
+  router.post("/guardrail/v1/reset", [&guardrail](const http::Request& req) {
+    if (auto refused = check_controller_token(guardrail, req, "reset")) return *refused;
     std::string who = "api", reason;
     if (!req.body.empty()) {
       const auto body = nlohmann::json::parse(req.body, nullptr, false);

@@ -313,6 +313,15 @@ int run_server(int argc, char** argv) {
     batches.gates_promotion = values.get_bool("slo.batch_gates_promotion");
     gconfig->evaluator.slos.push_back(batches);
   }
+  // The deployment controller's switches, rollbacks and promotions: change events on the audit
+  // trail, beside the start-up entry and every verdict change.
+  gconfig->on_controller_event = [&mes](const guardrails::ControllerEvent& e) -> std::string {
+    auto r = mes.record_system_event(
+        "deployment-controller", "deployment_" + e.event, "", e.detail,
+        "deployment " + e.deployment + (e.who.empty() ? "" : " by " + e.who) + " (reported from " +
+            e.remote + ")");
+    return r ? std::string() : r.error().message;
+  };
   auto created = guardrails::Guardrail::create(std::move(*gconfig));
   if (!created) {
     std::fprintf(stderr, "pharma-mes: %s\n", created.error().message.c_str());

@@ -1,5 +1,6 @@
-// GuardrailClient: one colour's HTTP endpoints as the workflow needs them: /readyz (is it ready?)
-// and /guardrail/v1/status (its verdict, through read_status_document). Every call has a
+// GuardrailClient: one colour's HTTP endpoints as the workflow needs them: /readyz (is it ready?),
+// /guardrail/v1/status (its verdict, through read_status_document) and /guardrail/v1/events (the
+// controller's reports of switches and rollbacks). Every call has a
 // deadline; an unreachable colour is an answer (not ready, no verdict), never an exception. One
 // connection per client; not thread-safe.
 #pragma once
@@ -28,6 +29,11 @@ class GuardrailClient {
 
   deploy::ReadyProbed ready();
   deploy::VerdictRead verdict();
+  // POST /guardrail/v1/events with the controller's bearer token: "" when recorded, else what
+  // went wrong (unreachable, the HTTP status and error). One short deadline: a report never
+  // holds up the deployment.
+  std::string report(const std::string& token, const std::string& deployment,
+                     const std::string& event, const std::string& detail, const std::string& who);
   // The raw body of the last status read (kept in the evidence).
   const std::string& last_status_body() const { return last_body_; }
   const std::string& base_url() const { return base_url_; }

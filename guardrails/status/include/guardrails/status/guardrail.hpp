@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,16 @@
 
 namespace guardrails {
 
+// What the deployment controller (guardctl deploy, or a hook of Argo Rollouts) reports to a
+// colour's guardrail: a switch, a rollback, a promotion. Validated by the route.
+struct ControllerEvent {
+  std::string deployment;  // the controller's id for the deployment (its evidence directory)
+  std::string event;       // "change", "switched", "rolled_back", "promoted", "aborted", ...
+  std::string detail;      // free text: to which colour, why
+  std::string who;         // who deploys
+  std::string remote;      // where the report came from
+};
+
 struct GuardrailConfig {
   std::string app = "app";
   std::string version;  // defaults to the build's version
@@ -33,6 +44,10 @@ struct GuardrailConfig {
   std::string evidence_path;  // empty: no evidence log (tests only; binaries always set one)
   std::string config_digest;  // SHA-256 of the binary's resolved settings, for the start-up entry
   metrics::SinkOptions sink;
+  // Called for every controller event after it is in the evidence log (the MES writes it to its
+  // audit trail as a change event). Returns "" when kept, else why not (the route answers 503).
+  // Runs on an io thread: must be thread-safe.
+  std::function<std::string(const ControllerEvent&)> on_controller_event;
 };
 
 // What the HTTP routes and /metrics read: one consistent evaluation plus counters.
@@ -72,6 +87,9 @@ class Guardrail {
   std::shared_ptr<const Snapshot> snapshot() const;
   // Clears a latched rollback and starts a fresh analysis; `who` goes into the evidence.
   void reset(const std::string& who, const std::string& reason);
+  // Appends a controller event to the evidence log and hands it to on_controller_event; "" when
+  // kept, else why not.
+  std::string controller_event(const ControllerEvent& event);
   // Runs one drain + evaluation now (tests and the stop path).
   void evaluate_now();
 
