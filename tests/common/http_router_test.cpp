@@ -93,6 +93,28 @@ TEST(Request, HeadersAreCaseInsensitiveAndBearerIsParsed) {
   EXPECT_EQ(r.bearer_token(), "");
 }
 
+// Behind a balancer the client is the nearest X-Forwarded-For hop that is not a trusted proxy;
+// the header of an untrusted peer is ignored (it could say anything).
+TEST(Request, ClientAddressTrustsForwardedForOnlyFromTrustedProxies) {
+  http::Request r;
+  r.remote_address = "10.0.0.5:41000";
+  EXPECT_EQ(r.client_address({}), "10.0.0.5");
+  r.headers.emplace_back("X-Forwarded-For", "203.0.113.9, 10.0.0.7");
+  EXPECT_EQ(r.client_address({}), "10.0.0.5") << "no trusted proxies: the header is ignored";
+  EXPECT_EQ(r.client_address({"10.0.0.5"}), "10.0.0.7") << "one hop trusted";
+  EXPECT_EQ(r.client_address({"10.0.0.0/8"}), "203.0.113.9") << "both hops in the prefix";
+  EXPECT_EQ(r.client_address({"192.168.0.0/16"}), "10.0.0.5");
+  r.headers.clear();
+  r.headers.emplace_back("X-Forwarded-For", " , ");
+  EXPECT_EQ(r.client_address({"10.0.0.5"}), "10.0.0.5") << "an empty header: the proxy itself";
+  r.remote_address = "[::1]:5000";
+  EXPECT_EQ(r.client_address({}), "::1");
+  EXPECT_TRUE(http::address_trusted("127.0.0.1", {"127.0.0.0/8"}));
+  EXPECT_FALSE(http::address_trusted("128.0.0.1", {"127.0.0.0/8"}));
+  EXPECT_FALSE(http::address_trusted("127.0.0.1", {"127.0.0.0/40", "nonsense/8", "1.2.3/8"}));
+  EXPECT_TRUE(http::address_trusted("8.8.8.8", {"0.0.0.0/0"}));
+}
+
 TEST(Request, QueryParametersArePercentDecoded) {
   auto r = request("GET", "/x?a=1&name=hello%20world&plus=a+b&empty=&bad=%zz");
   EXPECT_EQ(r.query_param("a"), "1");

@@ -1,6 +1,9 @@
 #include "http/message.hpp"
 
 #include <cctype>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
 
 #include "logging/logger.hpp"
 
@@ -81,6 +84,81 @@ std::string_view Request::bearer_token() const {
   while (!auth.empty() && auth.front() == ' ') auth.remove_prefix(1);
   while (!auth.empty() && auth.back() == ' ') auth.remove_suffix(1);
   return auth;
+}
+
+namespace {
+
+std::optional<std::uint32_t> ipv4(std::string_view text) {
+  std::uint32_t value = 0;
+  int parts = 0;
+  while (parts < 4) {
+    std::uint32_t part = 0;
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9' && digits < 3) {
+      part = part * 10 + static_cast<std::uint32_t>(text[digits] - '0');
+      ++digits;
+    }
+    if (digits == 0 || part > 255) return std::nullopt;
+    value = (value << 8) | part;
+    text.remove_prefix(digits);
+    ++parts;
+    if (parts < 4) {
+      if (text.empty() || text.front() != '.') return std::nullopt;
+      text.remove_prefix(1);
+    }
+  }
+  if (!text.empty()) return std::nullopt;
+  return value;
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+bool address_trusted(std::string_view address, const std::vector<std::string>& trusted) {
+  for (const std::string& entry : trusted) {
+    const auto slash = entry.find('/');
+    if (slash == std::string::npos) {
+      if (address == entry) return true;
+      continue;
+    }
+    const auto net = ipv4(std::string_view(entry).substr(0, slash));
+    const auto ip = ipv4(address);
+    const std::string bits_text = entry.substr(slash + 1);
+    if (!net || !ip || bits_text.empty() || bits_text.size() > 2) continue;
+    const int bits = std::atoi(bits_text.c_str());
+    if (bits < 0 || bits > 32) continue;
+    const std::uint32_t mask = bits == 0 ? 0 : ~std::uint32_t{0} << (32 - bits);
+    if ((*ip & mask) == (*net & mask)) return true;
+  }
+  return false;
+}
+
+std::string Request::client_address(const std::vector<std::string>& trusted_proxies) const {
+  std::string peer = remote_address;
+  // "ip:port" or "[v6]:port"
+  if (!peer.empty() && peer.front() == '[') {
+    peer = peer.substr(1, peer.find(']') == std::string::npos ? 0 : peer.find(']') - 1);
+  } else if (peer.find(':') == peer.rfind(':')) {
+    peer = peer.substr(0, peer.find(':'));
+  }
+  if (!address_trusted(peer, trusted_proxies)) return peer;
+  // Right to left: each hop appended the address it saw; the first untrusted one is the client.
+  std::string_view forwarded = header("x-forwarded-for");
+  while (!forwarded.empty()) {
+    const auto comma = forwarded.rfind(',');
+    const std::string_view hop =
+        trimmed(comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1));
+    forwarded = comma == std::string_view::npos ? std::string_view() : forwarded.substr(0, comma);
+    if (hop.empty()) continue;
+    if (!address_trusted(hop, trusted_proxies)) return std::string(hop);
+    peer = std::string(hop);
+  }
+  return peer;
 }
 
 Response Response::json(int status, std::string body) {

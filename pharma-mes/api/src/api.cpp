@@ -342,10 +342,14 @@ void Api::route(http::Router& router, const std::string& method, const std::stri
       response = handle(request, access, action, body);
     }
     if (options_.on_request) {
+      const bool checks_password = pattern == "/api/v1/login" || pattern == "/api/v1/password" ||
+                                   pattern.rfind("/api/v1/users", 0) == 0 ||
+                                   request.body.find("\"signature\"") != std::string::npos;
       options_.on_request(pattern, response.status,
                           std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::steady_clock::now() - started)
-                              .count());
+                              .count(),
+                          checks_password);
     }
     return response;
   });
@@ -444,8 +448,7 @@ void Api::add_routes(http::Router& router) {
   route(router, "POST", "/api/v1/login", Access::kPublic, Action::kViewRecords, [this](Call& c) {
     const std::string user = text(c.body, "user_id");
     const std::string password = text(c.body, "password");
-    std::string address(c.request.remote_address);
-    address = address.substr(0, address.rfind(':'));
+    const std::string address = c.request.client_address(options_.trusted_proxies);
     auto allowed = login_allowed({"ip:" + address, "user:" + user});
     if (!allowed) return refusal(allowed.error());
     if (!*allowed) {

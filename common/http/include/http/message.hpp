@@ -30,7 +30,16 @@ struct Request {
   std::string query_param(std::string_view name) const;
   // The token of an "Authorization: Bearer <token>" header, or "" if absent.
   std::string_view bearer_token() const;
+  // The client's address without the port: the peer's, or, when the peer is one of
+  // `trusted_proxies` (the balancer's addresses: "10.1.2.3" or IPv4 prefixes "10.0.0.0/8"), the
+  // nearest X-Forwarded-For address that is not a trusted proxy. The header of any other peer is
+  // ignored: a client could write anything there.
+  std::string client_address(const std::vector<std::string>& trusted_proxies) const;
 };
+
+// Whether `address` (IPv4 or IPv6 text, no port) is one of `trusted` (exact, or an IPv4 prefix
+// "a.b.c.d/n").
+bool address_trusted(std::string_view address, const std::vector<std::string>& trusted);
 
 struct Response {
   int status = 200;

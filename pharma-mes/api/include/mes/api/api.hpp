@@ -33,9 +33,17 @@ struct ApiOptions {
   // passed are dropped; when the live ones fill it, an attempt under a new key is refused (429)
   // rather than any key forgotten: flooding the table never resets anyone's count.
   std::size_t max_login_keys = 100'000;
-  // Called after every API request with its route pattern, status and duration (metrics, the
-  // guardrail). Must be thread-safe and cheap.
-  std::function<void(const std::string& pattern, int status, std::int64_t nanos)> on_request;
+  // The balancer's addresses (http.trusted_proxies): the login limit counts per client address,
+  // taken from their X-Forwarded-For; without it every login behind HAProxy or an ALB would
+  // share the balancer's one address (and its limit).
+  std::vector<std::string> trusted_proxies;
+  // Called after every API request with its route pattern, status, duration and whether it
+  // checked a password (login, password change, an e-signature: Argon2id makes those slow on
+  // purpose, so the latency SLO leaves them out). For metrics and the guardrail; must be
+  // thread-safe and cheap.
+  std::function<void(const std::string& pattern, int status, std::int64_t nanos,
+                     bool checks_password)>
+      on_request;
   // Fault injection for deployment drills (the fault.* settings; off by default): a delay added
   // to every API request, and a fraction of API requests answered 503 before anything is done
   // (so nothing is half-written), spread evenly (every 1/ratio-th request). A bad release on
