@@ -9,8 +9,10 @@
 #   6. `fuzz` preset: each libFuzzer harness for FUZZ_SECONDS (default 20)
 #   7. the deployment artifacts: scripts/check-deploy.sh (release build, images built and run as
 #      their pod templates, manifests/compose/Terraform checked) and its broken-copy tests
-# Exits non-zero on the first failure. SKIP_TSAN=1 / SKIP_FUZZ=1 / SKIP_DEPLOY=1 skip steps
-# 5 / 6 / 7 locally.
+#   8. the pharma-mes deployment drill (scripts/drill.sh mes): three blue/green deployments under
+#      load, every target met
+# Exits non-zero on the first failure. SKIP_TSAN=1 / SKIP_FUZZ=1 / SKIP_DEPLOY=1 / SKIP_DRILL=1
+# skip steps 5 / 6 / 7 / 8 locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -106,6 +108,12 @@ if [ "${SKIP_DEPLOY:-0}" != "1" ]; then
   scripts/check-deploy.sh
   step "deployment checks refuse broken copies"
   tests/deploy/check_deploy_test.sh
+fi
+
+if [ "${SKIP_DRILL:-0}" != "1" ]; then
+  step "drill: pharma-mes blue/green on PostgreSQL, Mosquitto and HAProxy (scripts/drill.sh mes)"
+  # Three deployments under load; exits non-zero unless every target is met (its last line).
+  DRILL_KEEP=0 scripts/drill.sh mes
 fi
 
 step "all tests passed"
