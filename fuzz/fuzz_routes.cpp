@@ -1,5 +1,6 @@
-// Fuzzes the guardrail's HTTP handlers through the router: arbitrary method, path, query,
-// headers and body. Every answer must be a valid status with a JSON body for errors; nothing
+// Fuzzes the guardrail's HTTP handlers through the router (the controller's events and reset
+// among them): arbitrary method, path, query, headers and body, and the client address read
+// from X-Forwarded-For. Every answer must be a valid status with a JSON body for errors; nothing
 // may throw out of route().
 #include <cstddef>
 #include <cstdint>
@@ -50,7 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.path = req.target.substr(0, q);
   if (q != std::string::npos) req.query = req.target.substr(q + 1);
   req.headers.emplace_back("authorization", take_line(in));
+  req.headers.emplace_back("x-forwarded-for", req.headers.back().second);
+  req.remote_address = "127.0.0.1:4000";
   req.body = std::string(in);
+  (void)req.client_address({"127.0.0.0/8", "10.0.0.1"});
   (void)req.query_param("x");
   (void)req.bearer_token();
   (void)http::parse_url(req.target);

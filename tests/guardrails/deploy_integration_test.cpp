@@ -297,12 +297,40 @@ TEST_F(DeployTest, OneDeploymentPerDirectoryAndInterruptionsEndOnBlue) {
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("another guardctl deploy is running"), std::string::npos) << out;
   EXPECT_EQ(routed(), Colour::kGreen) << "the refused one changed nothing";
+  const std::string refusals = test_support::read_file(dir.file("d/refused.jsonl"));
+  EXPECT_NE(refusals.find(R"("type":"deploy.refused")"), std::string::npos) << refusals;
+  EXPECT_NE(
+      test_support::run_command({GUARDCTL_BIN, "evidence", "verify", dir.file("d/refused.jsonl")})
+          .second.find("ok"),
+      std::string::npos);
 
   first.signal(SIGTERM);
   EXPECT_EQ(first.wait(30'000), 4) << test_support::read_file(dir.file("first.out"));
   EXPECT_EQ(routed(), Colour::kBlue) << "SIGTERM before green was confirmed: back to blue";
   EXPECT_FALSE(green_running());
   EXPECT_NE(evidence_check().find("ok: bundle sealed"), std::string::npos) << evidence_check();
+}
+
+// Green holds the traffic and its guardrail stops answering (the process is frozen): after
+// --max-errors unreadable reads the traffic goes back to blue, and the evidence says why.
+TEST_F(DeployTest, AGuardrailThatStopsAnsweringSendsTheTrafficBack) {
+  test_support::ChildProcess deploying(deploy_args("", {"--post-window-s", "60"}),
+                                       dir.file("deploy.out"));
+  for (int i = 0; i < 300 && routed() != Colour::kGreen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(routed(), Colour::kGreen) << test_support::read_file(dir.file("deploy.out"));
+  std::ifstream in(dir.file("d/green.pid"));
+  long pid = 0;
+  ASSERT_TRUE(in >> pid && pid > 1);
+  ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGSTOP), 0);
+  EXPECT_EQ(deploying.wait(60'000), 4) << test_support::read_file(dir.file("deploy.out"));
+  EXPECT_EQ(routed(), Colour::kBlue);
+  EXPECT_EQ(served_colour(), "blue");
+  EXPECT_FALSE(green_running()) << "the frozen green is killed after the grace period";
+  const std::string log = test_support::read_file(dir.file("d/deployment.jsonl"));
+  EXPECT_NE(log.find(R"("verdict":"unreadable")"), std::string::npos);
+  EXPECT_NE(log.find("could not be read 3 times in a row"), std::string::npos) << log;
 }
 
 TEST_F(DeployTest, AKilledControllerIsResumedToASafeEnd) {

@@ -110,10 +110,10 @@ struct Options {
   std::vector<std::string> backends;
   std::string who, approver, revision = "unknown", blue_version = "?", green_version = "?";
   std::string signing_key;
-  std::string smoke_cmd;  // traffic for green during the pre-promotion analysis ({url}: green's)
-  std::string compat_cmd;        // pre-flight compatibility check of the new release
+  std::string smoke_cmd;   // traffic for green during the pre-promotion analysis ({url}: green's)
+  std::string compat_cmd;  // pre-flight compatibility check of the new release
   std::int64_t min_free_mb = 64;  // pre-flight capacity: free memory beyond blue's size
-  std::string controller_token;  // reports to the guardrails (empty: none)
+  std::string controller_token;   // reports to the guardrails (empty: none)
   std::vector<std::string> risk_flags;
   deploy::Timing timing;
   std::chrono::milliseconds stop_grace{30'000};
@@ -191,8 +191,18 @@ class Deployment {
       return kExitUsage;
     }
     if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      // The running deployment owns DIR/deployment.jsonl; the refusal goes to a log of its own.
+      const std::string refusals = o_.dir + "/refused.jsonl";
+      if (auto refused = evidence::EvidenceLog::open(refusals)) {
+        (void)(*refused)->append("deploy.refused",
+                                 {{"who", o_.who},
+                                  {"app", o_.app},
+                                  {"new_cmd", o_.new_cmd},
+                                  {"reason", "another guardctl deploy is running in " + o_.dir}},
+                                 now_ns());
+      }
       err_ << "guardctl deploy: another guardctl deploy is running in " << o_.dir
-           << "; not started (traffic unchanged)\n";
+           << "; not started (traffic unchanged; recorded in " << refusals << ")\n";
       return kExitUsage;
     }
     const std::string log_path = o_.dir + "/deployment.jsonl";
@@ -232,9 +242,9 @@ class Deployment {
                                {"new_cmd", o_.new_cmd},
                                {"backends", o_.backends}});
       report(Colour::kBlue, "change",
-             "deployment of " + o_.app + " " + o_.green_version + " (" + o_.revision +
-                 ") as " + std::string(deploy::to_string(o_.new_colour)) + " beside " +
-                 o_.blue_version + " started");
+             "deployment of " + o_.app + " " + o_.green_version + " (" + o_.revision + ") as " +
+                 std::string(deploy::to_string(o_.new_colour)) + " beside " + o_.blue_version +
+                 " started");
       actions = workflow_.begin(now_ns());
     }
     flush_transitions();
