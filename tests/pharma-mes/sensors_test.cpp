@@ -232,21 +232,21 @@ class SensorsOverMqtt : public ::testing::Test {
                     std::unique_ptr<test_support::ChildProcess>& process, int& port) {
     const std::string port_file = dir.file(name + "http.port");
     std::remove(port_file.c_str());
-    std::vector<std::string> args = {PHARMA_MES_BINARY,
-                                     "serve",
-                                     "--http.port=0",
-                                     "--http.port_file=" + port_file,
-                                     "--db.url=" + db(),
-                                     "--key.path=" + dir.file("key"),
-                                     "--mqtt.uri=" + mqtt_uri(),
-                                     "--mqtt.clients=4",
-                                     "--mqtt.spool_dir=" + dir.file(name + "spool"),
-                                     "--guardrail.evidence_path=" + dir.file(name + "evidence.jsonl"),
-                                     name.empty() ? "--log.level=warn" : "--log.level=info"};
+    std::vector<std::string> args = {
+        PHARMA_MES_BINARY,
+        "serve",
+        "--http.port=0",
+        "--http.port_file=" + port_file,
+        "--db.url=" + db(),
+        "--key.path=" + dir.file("key"),
+        "--mqtt.uri=" + mqtt_uri(),
+        "--mqtt.clients=4",
+        "--mqtt.spool_dir=" + dir.file(name + "spool"),
+        "--guardrail.evidence_path=" + dir.file(name + "evidence.jsonl"),
+        name.empty() ? "--log.level=warn" : "--log.level=info"};
     args.insert(args.end(), extra.begin(), extra.end());
-    const std::string log =
-        dir.file(name + "server" + (starts_[name]++ == 0 ? "" : std::to_string(starts_[name])) +
-                 ".log");
+    const std::string log = dir.file(
+        name + "server" + (starts_[name]++ == 0 ? "" : std::to_string(starts_[name])) + ".log");
     process = std::make_unique<test_support::ChildProcess>(args, log);
     port = test_support::wait_for_port_file(port_file, *process);
     ASSERT_NE(port, 0) << test_support::read_file(log);
@@ -437,7 +437,8 @@ TEST_F(SensorsOverMqtt, BlueAndGreenShareTheSubscriptionAndADrainLosesNoReading)
   const auto colour_args = [](const std::string& colour) {
     return std::vector<std::string>{
         "--guardrail.colour=" + colour,
-        "--mqtt.client_id=" + std::string(colour == "blue" ? "pharma-mes-ingest" : "pharma-mes-green"),
+        "--mqtt.client_id=" +
+            std::string(colour == "blue" ? "pharma-mes-ingest" : "pharma-mes-green"),
         "--mqtt.share_group=pharma-mes-ingest", "--mqtt.leave_on_stop=true"};
   };
   std::unique_ptr<test_support::ChildProcess> blue, green;

@@ -50,15 +50,15 @@ deploy::VerdictRead GuardrailClient::verdict() {
 std::string GuardrailClient::report(const std::string& token, const std::string& deployment,
                                     const std::string& event, const std::string& detail,
                                     const std::string& who) {
-  const std::string body = nlohmann::json{{"deployment", deployment},
-                                          {"event", event},
-                                          {"detail", detail},
-                                          {"who", who}}
-                               .dump();
-  auto res = client_->request("POST", "/guardrail/v1/events", body,
-                              {{"Authorization", "Bearer " + token},
-                               {"Content-Type", "application/json"}},
-                              std::chrono::milliseconds(1000));
+  const std::string body = nlohmann::json{
+      {"deployment", deployment},
+      {"event", event},
+      {"detail", detail},
+      {"who", who}}.dump();
+  auto res =
+      client_->request("POST", "/guardrail/v1/events", body,
+                       {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+                       std::chrono::milliseconds(1000));
   if (!res) return base_url_ + " unreachable: " + res.error().message;
   if (res->status != 200) {
     const auto doc = nlohmann::json::parse(res->body, nullptr, false);

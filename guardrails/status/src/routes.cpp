@@ -106,16 +106,15 @@ void mount_guardrail_routes(http::Router& router, Guardrail& guardrail) {
     for (const auto& [name, target] : fields) {
       if (!body.contains(name)) continue;
       if (!body[name].is_string() || body[name].get<std::string>().size() > 2000) {
-        return http::error_response(400, "bad_request",
-                                    std::string("\"") + name +
-                                        "\" must be a string of ≤ 2000 characters");
+        return http::error_response(
+            400, "bad_request",
+            std::string("\"") + name + "\" must be a string of ≤ 2000 characters");
       }
       *target = body[name].get<std::string>();
     }
     const bool event_ok = !e.event.empty() && e.event.size() <= 40 &&
-                          std::all_of(e.event.begin(), e.event.end(), [](char c) {
-                            return (c >= 'a' && c <= 'z') || c == '_';
-                          });
+                          std::all_of(e.event.begin(), e.event.end(),
+                                      [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
     if (!event_ok) {
       return http::error_response(400, "bad_request",
                                   "\"event\" must be 1-40 characters of a-z and _ (e.g. "

@@ -283,9 +283,9 @@ int run_server(int argc, char** argv) {
   const Millis process_started_at = std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count();
-  config.instance = values.get_string("guardrail.colour") + " " + std::string(core::build_info::kVersion) +
-                    " pid " + std::to_string(::getpid()) + " at " +
-                    std::to_string(process_started_at);
+  config.instance = values.get_string("guardrail.colour") + " " +
+                    std::string(core::build_info::kVersion) + " pid " + std::to_string(::getpid()) +
+                    " at " + std::to_string(process_started_at);
   config.fault_drop_verification = values.get_bool("fault.batch_integrity");
   store::Argon2idHasher hasher;
   Mes mes(**store, hasher, *key, config);
@@ -320,10 +320,10 @@ int run_server(int argc, char** argv) {
   // The deployment controller's switches, rollbacks and promotions: change events on the audit
   // trail, beside the start-up entry and every verdict change.
   gconfig->on_controller_event = [&mes](const guardrails::ControllerEvent& e) -> std::string {
-    auto r = mes.record_system_event(
-        "deployment-controller", "deployment_" + e.event, "", e.detail,
-        "deployment " + e.deployment + (e.who.empty() ? "" : " by " + e.who) + " (reported from " +
-            e.remote + ")");
+    auto r = mes.record_system_event("deployment-controller", "deployment_" + e.event, "", e.detail,
+                                     "deployment " + e.deployment +
+                                         (e.who.empty() ? "" : " by " + e.who) +
+                                         " (reported from " + e.remote + ")");
     return r ? std::string() : r.error().message;
   };
   auto created = guardrails::Guardrail::create(std::move(*gconfig));
@@ -389,8 +389,8 @@ int run_server(int argc, char** argv) {
 
   http::Router router;
   std::atomic<const http::Server*> server_ptr{nullptr};
-  const auto mqtt_ready_by =
-      std::chrono::steady_clock::now() + std::chrono::seconds(values.get_int("mqtt.ready_timeout_s"));
+  const auto mqtt_ready_by = std::chrono::steady_clock::now() +
+                             std::chrono::seconds(values.get_int("mqtt.ready_timeout_s"));
   http::mount_probe_routes(
       router,
       [&server_ptr, &mqtt, &mqtt_ready_by]() -> std::string {

@@ -8,6 +8,7 @@
 #include "mes/ingest/reading_message.hpp"
 
 namespace mes::ingest {
+namespace {
 
 // Counts a client's first acknowledged subscription (called on Paho's threads).
 class SubscribedListener final : public mqtt::iaction_listener {
@@ -27,6 +28,23 @@ class SubscribedListener final : public mqtt::iaction_listener {
   std::string id_;
   std::atomic<bool> counted_{false};
 };
+
+// Waits for every token up to one shared deadline (a gone broker must not cost the timeout once
+// per client); failures are the caller's to ignore: it is closing anyway.
+void wait_all(const std::vector<mqtt::token_ptr>& tokens,
+              std::chrono::steady_clock::time_point deadline) {
+  for (const auto& t : tokens) {
+    try {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left > std::chrono::milliseconds(0)) {
+        t->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(left));
+      }
+    } catch (const mqtt::exception&) {
+    }
+  }
+}
+
+}  // namespace
 
 struct MqttIngest::Client {
   std::unique_ptr<mqtt::async_client> paho;
@@ -201,15 +219,7 @@ void MqttIngest::leave_group() {
       logging::warn("ingest", "MQTT unsubscribe failed", {{"client", c->id}, {"error", e.what()}});
     }
   }
-  for (auto& t : tokens) {
-    try {
-      const auto left = deadline - std::chrono::steady_clock::now();
-      if (left > std::chrono::milliseconds(0)) {
-        t->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(left));
-      }
-    } catch (const mqtt::exception&) {
-    }
-  }
+  wait_all(tokens, deadline);
   // What the broker sent before it saw the unsubscribe is still arriving: take it until the
   // clients have been quiet for a moment.
   std::uint64_t seen = messages_.load();
@@ -241,15 +251,7 @@ void MqttIngest::stop() {
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  for (auto& t : tokens) {
-    try {
-      const auto left = deadline - std::chrono::steady_clock::now();
-      if (left > std::chrono::milliseconds(0)) {
-        t->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(left));
-      }
-    } catch (const mqtt::exception&) {
-    }
-  }
+  wait_all(tokens, deadline);
 }
 
 }  // namespace mes::ingest
