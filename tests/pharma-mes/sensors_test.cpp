@@ -297,6 +297,18 @@ class SensorsOverMqtt : public ::testing::Test {
     sqlite3_close(handle);
     return n;
   }
+  // Stops the simulator (it waits for its outstanding acknowledgements); the readings the
+  // broker acknowledged.
+  long long stop_sim(test_support::ChildProcess& sim) {
+    sim.signal(SIGTERM);
+    EXPECT_EQ(sim.wait(60'000), 0) << test_support::read_file(dir.file("sim.json"));
+    const std::string text = test_support::read_file(dir.file("sim.json"));
+    const auto at = text.find('{');
+    if (at == std::string::npos) return -1;
+    const json summary = json::parse(text.substr(at), nullptr, false);
+    EXPECT_EQ(summary.value("failed", -1), 0) << text;
+    return summary.value("acked", -1LL);
+  }
   double metric(const std::string& name) {
     const auto text = curl({"-s", url("/metrics")}).second;
     const auto at = text.find("\n" + name + " ");
@@ -330,11 +342,11 @@ TEST_F(SensorsOverMqtt, KillNineDuringARunningBatchLosesNoReadingAndNoCommand) {
                              {"tare", 2.5}});
   ASSERT_TRUE(weighed["data"].value("accepted", false)) << weighed.dump();
 
-  // Readings flow: 6000 at 1500/s from every sensor.
-  constexpr int kReadings = 6000;
-  test_support::ChildProcess sim({MES_SENSOR_SIM_BINARY, "--mqtt.uri=" + mqtt_uri(), "--rate=1500",
-                                  "--count=" + std::to_string(kReadings), "--silent="},
-                                 dir.file("sim.json"));
+  // Readings flow at 1000/s from every sensor for the whole test (until SIGTERM: however slow
+  // the build, the kills happen while readings are being published).
+  test_support::ChildProcess sim(
+      {MES_SENSOR_SIM_BINARY, "--mqtt.uri=" + mqtt_uri(), "--rate=1000", "--count=0", "--silent="},
+      dir.file("sim.json"));
   // The test watches the readings on the broker itself, so each phase waits for what it needs
   // instead of sleeping: pharma-mes storing readings before each kill, and readings published
   // while it is down.
@@ -366,19 +378,15 @@ TEST_F(SensorsOverMqtt, KillNineDuringARunningBatchLosesNoReadingAndNoCommand) {
     start_server();
   }
   observer.disconnect();
-  ASSERT_EQ(sim.wait(60'000), 0) << test_support::read_file(dir.file("sim.json"));
-  const json summary =
-      json::parse(test_support::read_file(dir.file("sim.json"))
-                      .substr(test_support::read_file(dir.file("sim.json")).find('{')),
-                  nullptr, false);
-  ASSERT_EQ(summary.value("acked", 0), kReadings) << "the broker acknowledged every reading";
+  const long long acked = stop_sim(sim);
+  ASSERT_GT(acked, 900) << "the broker acknowledged readings";
   long long stored = 0;
-  for (int i = 0; i < 600 && stored < kReadings; ++i) {
+  for (int i = 0; i < 600 && stored < acked; ++i) {
     stored = distinct_readings();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_EQ(stored, kReadings) << "every acknowledged reading arrives, also those published "
-                                  "while pharma-mes was down";
+  EXPECT_EQ(stored, acked) << "every acknowledged reading arrives, also those published "
+                              "while pharma-mes was down";
 
   // Refused messages are counted, not stored.
   {
@@ -406,7 +414,7 @@ TEST_F(SensorsOverMqtt, KillNineDuringARunningBatchLosesNoReadingAndNoCommand) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(refused, 4) << "one refusal of each kind counted";
-  EXPECT_EQ(distinct_readings(), kReadings) << "nothing refused was stored";
+  EXPECT_EQ(distinct_readings(), acked) << "nothing refused was stored";
 
   // The batch is where it was, with its acknowledged weighing.
   const std::string op_again = login("op1");
@@ -444,13 +452,12 @@ TEST_F(SensorsOverMqtt, BlueAndGreenShareTheSubscriptionAndADrainLosesNoReading)
   std::unique_ptr<test_support::ChildProcess> blue, green;
   int blue_port = 0, green_port = 0;
   ASSERT_NO_FATAL_FAILURE(start_colour("blue-", colour_args("blue"), blue, blue_port));
-  constexpr int kReadings = 9000;
-  test_support::ChildProcess sim({MES_SENSOR_SIM_BINARY, "--mqtt.uri=" + mqtt_uri(), "--rate=1500",
-                                  "--count=" + std::to_string(kReadings), "--silent="},
-                                 dir.file("sim.json"));
+  test_support::ChildProcess sim(
+      {MES_SENSOR_SIM_BINARY, "--mqtt.uri=" + mqtt_uri(), "--rate=1000", "--count=0", "--silent="},
+      dir.file("sim.json"));
   const auto wait_for_more = [&](long long n) {
     const long long before = distinct_readings();
-    for (int i = 0; i < 500 && distinct_readings() < before + n; ++i) {
+    for (int i = 0; i < 1500 && distinct_readings() < before + n; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return distinct_readings() >= before + n;
@@ -464,16 +471,15 @@ TEST_F(SensorsOverMqtt, BlueAndGreenShareTheSubscriptionAndADrainLosesNoReading)
   ASSERT_NO_FATAL_FAILURE(start_colour("blue-", colour_args("blue"), blue, blue_port));
   green->signal(SIGTERM);  // rolled back: green drains
   ASSERT_EQ(green->wait(20'000), 0) << test_support::read_file(dir.file("green-server.log"));
-  ASSERT_EQ(sim.wait(60'000), 0) << test_support::read_file(dir.file("sim.json"));
-  const std::string sim_text = test_support::read_file(dir.file("sim.json"));
-  const json summary = json::parse(sim_text.substr(sim_text.find('{')), nullptr, false);
-  ASSERT_EQ(summary.value("acked", 0), kReadings) << "the broker acknowledged every reading";
+  ASSERT_TRUE(wait_for_more(300)) << "blue alone stores readings again";
+  const long long acked = stop_sim(sim);
+  ASSERT_GT(acked, 1500) << "the broker acknowledged readings";
   long long stored = 0;
-  for (int i = 0; i < 300 && stored < kReadings; ++i) {
+  for (int i = 0; i < 600 && stored < acked; ++i) {
     stored = distinct_readings();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_EQ(stored, kReadings) << "every acknowledged reading is stored across both switches";
+  EXPECT_EQ(stored, acked) << "every acknowledged reading is stored across both switches";
   blue->signal(SIGTERM);
   EXPECT_EQ(blue->wait(20'000), 0);
   const auto verified = test_support::run_command(

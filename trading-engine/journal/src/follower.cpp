@@ -1,0 +1,179 @@
+#include "trading/journal/follower.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "trading/journal/crc32c.hpp"
+#include "trading/journal/snapshot.hpp"
+
+namespace trading::journal {
+
+namespace {
+constexpr std::size_t kReadChunk = 1 << 20;
+}
+
+JournalFollower::JournalFollower(std::string directory, std::uint64_t next_sequence)
+    : directory_(std::move(directory)), next_sequence_(next_sequence) {}
+
+JournalFollower::~JournalFollower() { close_segment(); }
+
+void JournalFollower::close_segment() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  buffer_.clear();
+  consumed_ = 0;
+  header_read_ = false;
+}
+
+// Reads what the writer added since the last look (pread: a file the primary's recovery cuts
+// shorter meanwhile is never touched beyond its end, as a mapping would be).
+core::Result<void> JournalFollower::read_more() {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    return core::fail(kIoError, "cannot stat journal " + path_ + ": " + std::strerror(errno));
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const std::uint64_t buffered_end = offset_ + (buffer_.size() - consumed_);
+  if (size < buffered_end) {
+    // Cut by the primary's recovery: what lay beyond was a torn record never handed over.
+    buffer_.resize(consumed_ + (size > offset_ ? size - offset_ : 0));
+  }
+  std::uint64_t at = offset_ + (buffer_.size() - consumed_);
+  while (at < size) {
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(size - at, kReadChunk));
+    const std::size_t old = buffer_.size();
+    buffer_.resize(old + want);
+    const ssize_t got = ::pread(fd_, buffer_.data() + old, want, static_cast<off_t>(at));
+    if (got < 0) {
+      buffer_.resize(old);
+      if (errno == EINTR) continue;
+      return core::fail(kIoError, "cannot read journal " + path_ + ": " + std::strerror(errno));
+    }
+    buffer_.resize(old + static_cast<std::size_t>(got));
+    if (got == 0) break;
+    at += static_cast<std::uint64_t>(got);
+  }
+  return {};
+}
+
+// Opens the segment that holds `sequence` (the last one starting at or before it); false when
+// there is none yet, or its header is not completely written yet.
+core::Result<bool> JournalFollower::open_segment_for(std::uint64_t sequence) {
+  std::string found;
+  for (const auto& [first, path] : list_segments(directory_)) {
+    if (first <= sequence) found = path;
+  }
+  if (found.empty()) return false;
+  if (found != path_ || fd_ < 0) {
+    close_segment();
+    path_ = found;
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      return core::fail(kIoError, "cannot open journal " + path_ + ": " + std::strerror(errno));
+    }
+    offset_ = 0;
+  }
+  if (header_read_) return true;
+  if (auto r = read_more(); !r) return core::fail(r.error());
+  if (buffer_.size() < kFileHeaderSize) return false;
+  auto header = decode_file_header(buffer_.data(), buffer_.size());
+  if (!header) {
+    return core::fail(kBadHeader, path_ + ": " + header.error().message +
+                                      " (the standby cannot follow this journal)");
+  }
+  format_version_ = header->format_version;
+  consumed_ = kFileHeaderSize;
+  offset_ = kFileHeaderSize;
+  header_read_ = true;
+  return true;
+}
+
+core::Error JournalFollower::corrupt(const std::string& what) const {
+  return core::Error{kCorruptRecord, "corrupt journal record in " + path_ + " at byte offset " +
+                                         std::to_string(offset_) + ": " + what};
+}
+
+core::Result<std::size_t> JournalFollower::poll(
+    const std::function<void(const DecodedRecord&)>& on_record, std::size_t max_records) {
+  if (!header_read_) {
+    auto opened = open_segment_for(next_sequence_);
+    if (!opened) return core::fail(opened.error());
+    if (!*opened) return std::size_t{0};
+  } else if (auto r = read_more(); !r) {
+    return core::fail(r.error());
+  }
+  std::size_t handed = 0;
+  while (handed < max_records) {
+    const std::size_t left = buffer_.size() - consumed_;
+    const unsigned char* p = buffer_.data() + consumed_;
+    bool at_end = false;
+    if (left < kRecordHeaderSize) {
+      at_end = true;
+    } else if (const std::uint32_t payload_size = load_u32(p);
+               payload_size == 0 || payload_size > kMaxPayloadSize) {
+      bool all_zero = true;
+      for (std::size_t i = 0; i < left && all_zero; ++i) all_zero = p[i] == 0;
+      if (!all_zero) {
+        return core::fail(corrupt("impossible record size " + std::to_string(payload_size)));
+      }
+      at_end = true;
+    } else if (kRecordHeaderSize + payload_size > left) {
+      at_end = true;  // not completely written yet
+    } else if (crc32c(crc32c(0, p, 4), p + kRecordHeaderSize, payload_size) != load_u32(p + 4)) {
+      if (kRecordHeaderSize + payload_size < left) {
+        return core::fail(corrupt("checksum mismatch"));
+      }
+      at_end = true;  // the last bytes: still being written
+    } else {
+      auto decoded = decode_payload(p + kRecordHeaderSize, payload_size, format_version_);
+      if (!decoded) return core::fail(corrupt(decoded.error().message));
+      if (decoded->sequence > next_sequence_) {
+        return core::fail(kSequenceGap, "journal " + path_ + " at byte offset " +
+                                            std::to_string(offset_) + ": sequence " +
+                                            std::to_string(decoded->sequence) + " where " +
+                                            std::to_string(next_sequence_) + " was expected");
+      }
+      consumed_ += kRecordHeaderSize + payload_size;
+      offset_ += kRecordHeaderSize + payload_size;
+      if (decoded->sequence < next_sequence_) continue;  // before where this follower starts
+      last_timestamp_ = decoded->command.timestamp;
+      on_record(*decoded);
+      ++next_sequence_;
+      ++handed;
+      continue;
+    }
+    if (!at_end) continue;
+    // The end of what is written here. Has the writer moved on to a segment that starts
+    // exactly at the next record? Then this one is finished (its tail, if any, was cut).
+    bool moved = false;
+    for (const auto& [first, path] : list_segments(directory_)) {
+      if (first == next_sequence_ && path != path_) {
+        close_segment();
+        auto opened = open_segment_for(next_sequence_);
+        if (!opened) return core::fail(opened.error());
+        moved = *opened;
+        break;
+      }
+    }
+    if (!moved) {
+      // Read the unfinished record again next time, from the file (not from what was caught
+      // half-written now).
+      buffer_.resize(consumed_);
+      break;
+    }
+  }
+  // Keep the buffer small: drop what was handed over.
+  if (consumed_ > kReadChunk) {
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(consumed_));
+    consumed_ = 0;
+  }
+  return handed;
+}
+
+}  // namespace trading::journal
