@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "engine_test_support.hpp"
 #include "test_support.hpp"
+#include "trading/journal/crc32c.hpp"
 #include "trading/journal/follower.hpp"
 #include "trading/journal/recovery.hpp"
 #include "trading/journal/writer.hpp"
@@ -223,16 +225,40 @@ TEST(JournalFollower, CorruptionAndAnUnreadableVersionAreRefusedWithTheirPlace) 
     EXPECT_NE(r.error().message.find("checksum mismatch"), std::string::npos) << r.error().message;
     EXPECT_NE(r.error().message.find("byte offset 32"), std::string::npos) << r.error().message;
   }
-  // A segment of a newer format version than this build reads.
+  EXPECT_EQ(check_compatibility(dir.path()).problem, "") << "a damaged record is no format issue";
+  // A segment of a newer format version than this build reads (its header checksum right).
   std::string newer = whole;
-  newer[8] = 99;  // the version field after the magic
+  auto* bytes = reinterpret_cast<unsigned char*>(newer.data());
+  store_u32(bytes + 8, 99);
+  store_u32(bytes + 28, crc32c(0, bytes, 28));
   write_bytes(segment, newer);
   {
     JournalFollower follower(dir.path(), 1);
     auto r = follower.poll([](const DecodedRecord&) {});
     ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("journal format version 99 is not supported (this build "
+                                     "reads versions 1 to 2)"),
+              std::string::npos)
+        << r.error().message;
     EXPECT_NE(r.error().message.find("cannot follow"), std::string::npos) << r.error().message;
   }
+  const auto compat = check_compatibility(dir.path());
+  ASSERT_EQ(compat.segments.size(), 1u);
+  EXPECT_EQ(compat.segments[0].second, 99u);
+  EXPECT_NE(compat.problem.find("format version 99 is not supported"), std::string::npos)
+      << compat.problem;
+  // The same through the binary, as a deployment's pre-flight runs it.
+  auto [code, out] =
+      test_support::run_command({TRADING_ENGINE_BINARY, "journal", "compat", dir.path()});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find(R"("compatible":false)"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("format_version":99)"), std::string::npos) << out;
+  write_bytes(segment, whole);
+  std::tie(code, out) =
+      test_support::run_command({TRADING_ENGINE_BINARY, "journal", "compat", dir.path()});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find(R"("compatible":true)"), std::string::npos) << out;
+  EXPECT_EQ(test_support::run_command({TRADING_ENGINE_BINARY, "journal", "compat"}).first, 2);
 }
 
 // A writer thread committing while a follower thread polls (under TSan too): every record once,

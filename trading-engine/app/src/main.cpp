@@ -1,6 +1,9 @@
 // trading-engine: the FIX 4.4 venue. Recovers from its journal, then serves FIX on 9878 and the
-// admin/guardrail HTTP API on 8080 (see the README for both).
+// admin/guardrail HTTP API on 8080 (see the README for both). `trading-engine journal compat DIR`
+// says whether this build can read a journal (a deployment's pre-flight).
+#include <cstdio>
 #include <filesystem>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <prometheus/collectable.h>
@@ -15,6 +18,7 @@
 #include "http/probes.hpp"
 #include "http/settings.hpp"
 #include "logging/logger.hpp"
+#include "trading/journal/follower.hpp"
 #include "venue.hpp"
 
 namespace {
@@ -146,9 +150,41 @@ http::Response from_result(const core::Result<std::string>& r) {
   return http::error_response(status, http::default_error_code(status), r.error().message);
 }
 
+// `trading-engine journal compat DIR`: can this build read (recover or follow) the journal in
+// DIR? One JSON line; exit 0 yes, 1 no (the reason in "problem"), 2 usage. Reads the segment
+// headers only: a deployment's pre-flight (guardctl deploy --compat-cmd) runs it with the new
+// build against the running venue's journal.
+int journal_command(int argc, char** argv) {
+  if (argc != 4 || std::string_view(argv[2]) != "compat") {
+    std::fprintf(stderr, "usage: trading-engine journal compat DIR\n");
+    return 2;
+  }
+  const std::string directory = argv[3];
+  if (!std::filesystem::is_directory(directory)) {
+    std::fprintf(stderr, "trading-engine: %s is not a directory\n", directory.c_str());
+    return 2;
+  }
+  const auto compat = trading::journal::check_compatibility(directory);
+  nlohmann::json segments = nlohmann::json::array();
+  for (const auto& [name, version] : compat.segments) {
+    segments.push_back({{"segment", name}, {"format_version", version}});
+  }
+  std::printf("%s\n", nlohmann::json{{"directory", directory},
+                                     {"compatible", compat.problem.empty()},
+                                     {"reads_versions",
+                                      {trading::journal::kOldestReadableFormatVersion,
+                                       trading::journal::kFormatVersion}},
+                                     {"segments", segments},
+                                     {"problem", compat.problem}}
+                          .dump()
+                          .c_str());
+  return compat.problem.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "journal") return journal_command(argc, argv);
   http::block_shutdown_signals();  // before any thread: SIGTERM is only ever taken by sigwait
   const config::Schema schema = make_schema();
   const config::Values values = config::load_or_exit(schema, argc, argv);

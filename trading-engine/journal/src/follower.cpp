@@ -176,4 +176,26 @@ core::Result<std::size_t> JournalFollower::poll(
   return handed;
 }
 
+JournalCompatibility check_compatibility(const std::string& directory) {
+  JournalCompatibility out;
+  for (const auto& [first, path] : list_segments(directory)) {
+    unsigned char header[kFileHeaderSize] = {};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const ssize_t got = fd < 0 ? -1 : ::pread(fd, header, sizeof header, 0);
+    if (fd >= 0) ::close(fd);
+    const std::string name = path.substr(path.find_last_of('/') + 1);
+    if (got < 0) {
+      out.problem = name + ": cannot read: " + std::strerror(errno);
+      break;
+    }
+    if (static_cast<std::size_t>(got) < kFileHeaderSize) continue;  // being created
+    out.segments.emplace_back(name, load_u32(header + 8));
+    if (auto decoded = decode_file_header(header, sizeof header); !decoded) {
+      out.problem = name + ": " + decoded.error().message;
+      break;
+    }
+  }
+  return out;
+}
+
 }  // namespace trading::journal

@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -64,5 +65,14 @@ class JournalFollower {
   std::size_t consumed_ = 0;
   core::Nanos last_timestamp_ = 0;
 };
+
+// Whether this build can read (recover or follow) a journal directory: each segment's format
+// version and the first problem, "" when it reads them all. Reads the segment headers only
+// (`trading-engine journal compat DIR`, a deployment's pre-flight). Thread-safe.
+struct JournalCompatibility {
+  std::vector<std::pair<std::string, std::uint32_t>> segments;  // file name, format version
+  std::string problem;
+};
+JournalCompatibility check_compatibility(const std::string& directory);
 
 }  // namespace trading::journal
