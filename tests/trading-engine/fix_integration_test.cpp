@@ -491,6 +491,76 @@ TEST_F(FixVenueTest, KillNineAndRestartKeepsOrdersIdsAndSequenceNumbers) {
   EXPECT_EQ(field(canceled, FIX::FIELD::OrigClOrdID), "A1");
 }
 
+// A standby (venue.role=standby) on the primary's journal: it follows the trading as it happens
+// and across a kill -9 and restart of the primary, to the same sequence and the same state
+// digest; it is not ready (its FIX acceptor stays closed), says so, shows its progress in
+// /metrics and refuses commands.
+TEST_F(FixVenueTest, AStandbyFollowsThePrimaryToTheSameBook) {
+  std::remove(dir.file("standby-http.port").c_str());
+  test_support::ChildProcess standby(
+      {TRADING_ENGINE_BINARY, "--venue.role=standby", "--fix.port=0", "--http.port=0",
+       "--http.port_file=" + dir.file("standby-http.port"),
+       "--journal.directory=" + dir.file("journal"),
+       "--fix.store_directory=" + dir.file("standby-store"),
+       "--guardrail.evidence_path=" + dir.file("standby-evidence.jsonl"), "--admin.token=secret",
+       "--log.level=warn"},
+      dir.file("standby.log"));
+  const int standby_port = test_support::wait_for_port_file(dir.file("standby-http.port"), standby);
+  ASSERT_NE(standby_port, 0) << test_support::read_file(dir.file("standby.log"));
+  const auto state = [](int port) { return http(port, "GET", "/admin/v1/state", "secret").second; };
+  const auto same_state = [&] {
+    std::string primary, follower;
+    for (int i = 0; i < 200; ++i) {
+      primary = state(venue->http_port());
+      follower = state(standby_port);
+      if (primary.find("\"sequence\"") != std::string::npos &&
+          primary.substr(primary.find("\"sequence\"")) ==
+              follower.substr(follower.find("\"sequence\"") == std::string::npos
+                                  ? 0
+                                  : follower.find("\"sequence\""))) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "primary " << primary << " standby " << follower << "\n"
+                  << test_support::read_file(dir.file("standby.log"));
+    return false;
+  };
+  for (int i = 0; i < 20; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(sessions->send("CLIENT1", new_order("S" + n, '1', "100.00", "10")));
+    expect("CLIENT1", report_for("S" + n, '0'), "S" + n + " acknowledged");
+  }
+  ASSERT_TRUE(sessions->send("CLIENT2", new_order("T1", '2', "100.00", "55")));
+  expect("CLIENT2", report_for("T1", 'F'), "T1 filled");
+  EXPECT_TRUE(same_state());
+  const auto ready = http(standby_port, "GET", "/readyz", "");
+  EXPECT_EQ(ready.first, "503");
+  EXPECT_NE(ready.second.find("standby: following the journal"), std::string::npos) << ready.second;
+  EXPECT_NE(http(standby_port, "GET", "/metrics", "").second.find("trading_standby_following 1"),
+            std::string::npos);
+  const auto refused = http(standby_port, "POST", "/admin/v1/halt", "secret", "{}");
+  EXPECT_EQ(refused.first, "409") << refused.second;
+
+  // The primary is killed and restarts (its recovery cuts whatever it was writing): the standby
+  // goes on in the new segment.
+  venue->kill9();
+  venue->start();
+  bool answered = false;
+  for (int attempt = 0; attempt < 80 && !answered; ++attempt) {
+    if (sessions->send("CLIENT1", new_order("S-after", '1', "99.00", "5"))) {
+      FIX::Message ack;
+      answered = sessions->client.take("CLIENT1", report_for("S-after", '0'), ack, 500);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+  ASSERT_TRUE(answered) << venue->log();
+  EXPECT_TRUE(same_state());
+  standby.signal(SIGTERM);
+  EXPECT_EQ(standby.wait(15000), 0) << test_support::read_file(dir.file("standby.log"));
+}
+
 // Snapshots every two commands: a restart loads the newest snapshot and replays only the tail,
 // and still knows every ClOrdID used today, also those journaled before that snapshot.
 class FixVenueSnapshotTest : public FixVenueTest {

@@ -35,6 +35,10 @@ config::Schema make_schema() {
                                      "data/evidence/trading-engine.jsonl");
   schema.add_string("log.level", "info", "log level", {"debug", "info", "warn", "error", "off"})
       .add_int("shutdown.grace_ms", 5000, 0, 600'000, "time sessions get to log out on SIGTERM")
+      .add_string("venue.role", "primary",
+                  "primary: take orders and write the journal; standby: follow the primary's "
+                  "journal in journal.directory, apply it, keep FIX closed",
+                  {"primary", "standby"})
       .add_string("venue.file", "",
                   "instruments, accounts and sessions (TOML); empty: the demo venue")
       .add_string("engine.threading", "thread",
@@ -107,6 +111,22 @@ class VenueCollectable final : public prometheus::Collectable {
     counter("trading_replaces_total", "Replace requests passed to the engine",
             {{"", v(c.replaces)}});
     counter("trading_trades_total", "Trades", {{"", v(c.trades)}});
+    const auto standby = venue_.standby_status();
+    if (standby.standby) {
+      counter("trading_standby_applied_sequence", "The last journaled command a standby applied",
+              {{"", static_cast<double>(standby.applied_sequence)}}, "",
+              prometheus::MetricType::Gauge);
+      const double lag = standby.caught_up || standby.applied_timestamp == 0
+                             ? 0.0
+                             : static_cast<double>(core::SystemClock::instance().wall_ns() -
+                                                   standby.applied_timestamp) /
+                                   1e9;
+      counter("trading_standby_lag_seconds",
+              "How far the standby's applied commands are behind (0 when it has caught up)",
+              {{"", lag}}, "", prometheus::MetricType::Gauge);
+      counter("trading_standby_following", "1 while the standby follows the journal",
+              {{"", standby.error.empty() ? 1.0 : 0.0}}, "", prometheus::MetricType::Gauge);
+    }
     counter("trading_halts_total", "Trading halts (manual and limit-up/limit-down)",
             {{"", v(c.halts)}});
     counter("trading_journal_bytes_total", "Journal bytes written", {{"", v(c.journal_bytes)}});
@@ -242,6 +262,7 @@ int main(int argc, char** argv) {
     logging::warn("fix", what, {{"session", client.empty() ? "(not logged on)" : client}});
   };
   options.stall_after = values.get_int("engine.stall_ms") * 1'000'000;
+  options.standby = values.get_string("venue.role") == "standby";
   if (options.fix.tls_certificate.empty() != options.fix.tls_private_key.empty()) {
     std::fprintf(stderr,
                  "trading-engine: fix.tls_certificate and fix.tls_private_key go together\n");
@@ -307,6 +328,12 @@ int main(int argc, char** argv) {
       [&venue, &server_ptr]() -> std::string {
         const auto* s = server_ptr.load();
         if (s != nullptr && s->draining()) return "draining";
+        if (const auto standby = venue.standby_status(); standby.standby) {
+          if (!standby.error.empty()) return "standby stopped following: " + standby.error;
+          return fmt::format("standby: following the journal, applied through sequence {}{}",
+                             standby.applied_sequence,
+                             standby.caught_up ? " (caught up)" : " (catching up)");
+        }
         if (!venue.ready()) return "FIX acceptor not running";
         if (const auto stalled = venue.stalled_for(core::monotonic_now_ns())) {
           return fmt::format("engine stalled for {} ms", *stalled / 1'000'000);
@@ -314,6 +341,13 @@ int main(int argc, char** argv) {
         return "";
       },
       {{"journal", [&venue] {
+          if (const auto standby = venue.standby_status(); standby.standby) {
+            return std::make_pair(standby.error.empty(),
+                                  standby.error.empty()
+                                      ? "following, applied through sequence " +
+                                            std::to_string(standby.applied_sequence)
+                                      : standby.error);
+          }
           return std::make_pair(venue.ready(),
                                 std::string(venue.ready() ? "replayed, appending" : "not running"));
         }}});
@@ -352,6 +386,10 @@ int main(int argc, char** argv) {
     }
     return from_result(venue.book_json(std::string(req.path_param("symbol")), levels));
   });
+  router.get("/admin/v1/state", [&](const http::Request& req) {
+    if (auto denied = authorized(req)) return *denied;
+    return from_result(venue.state_json());
+  });
   router.get("/admin/v1/sessions", [&](const http::Request& req) {
     if (auto denied = authorized(req)) return *denied;
     nlohmann::json list = nlohmann::json::array();
@@ -379,7 +417,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (const auto file = values.get_string("fix.port_file");
-      !file.empty() && !http::write_port_file(file, static_cast<std::uint16_t>(venue.fix_port()))) {
+      !file.empty() && !options.standby &&
+      !http::write_port_file(file, static_cast<std::uint16_t>(venue.fix_port()))) {
     std::fprintf(stderr, "trading-engine: cannot write fix.port_file %s\n", file.c_str());
     venue.stop(0);
     guardrail.stop();

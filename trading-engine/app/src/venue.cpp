@@ -94,10 +94,19 @@ core::Result<journal::RecoveryReport> Venue::recover(
     gateway_.on_applied(r.sequence, r.command, r.annotation, events, nullptr);
     last_engine_time_ = std::max(last_engine_time_, r.command.timestamp);
   };
+  // A standby never changes the primary's files (a torn tail is a record not yet written).
+  ro.cut_torn_tail = !options_.standby;
   SnapshotState<Engine> state{engine_, gateway_};
   auto report = journal::recover(state, options_.journal_directory, ro);
   if (!report) return report;
   gateway_.set_last_order_id(engine_.last_order_id());
+  if (options_.standby) {
+    follower_ = std::make_unique<journal::JournalFollower>(options_.journal_directory,
+                                                           report->next_sequence);
+    applied_sequence_ = report->next_sequence - 1;
+    applied_timestamp_ = last_engine_time_;
+    return report;
+  }
   auto writer = journal::JournalWriter::open(options_.journal_directory, options_.sync,
                                              report->next_sequence);
   if (!writer) return core::fail(writer.error());
@@ -109,6 +118,12 @@ core::Result<journal::RecoveryReport> Venue::recover(
 }
 
 core::Result<void> Venue::start() {
+  if (options_.standby) {
+    if (!follower_) return core::fail(1, "recover() must run before start()");
+    running_ = true;
+    follower_thread_ = std::thread([this] { follow(); });
+    return {};
+  }
   if (!writer_) return core::fail(1, "recover() must run before start()");
   std::string error;
   acceptor_ = fix::FixAcceptor::create(options_.fix, *this, &error);
@@ -150,6 +165,7 @@ void Venue::stop(int grace_seconds) {
   }
   wake_.notify_all();
   if (engine_thread_.joinable()) engine_thread_.join();  // drains what was queued
+  if (follower_thread_.joinable()) follower_thread_.join();
   if (writer_) {
     std::lock_guard engine_lock(engine_mutex_);
     if (auto r = writer_->flush(); !r) {
@@ -159,6 +175,62 @@ void Venue::stop(int grace_seconds) {
   // Everything received was handled: the session stores may keep QuickFIX's numbers.
   if (acceptor_) acceptor_->persist_sequence_numbers();
   acceptor_.reset();
+}
+
+// The standby's one thread: applies what the primary journaled, runs the admin reads queued for
+// it, and waits a follow_interval when it has caught up (or until stop()).
+void Venue::follow() {
+  constexpr std::size_t kBatch = 4096;
+  const auto apply = [this](const journal::DecodedRecord& d) {
+    events_.clear();
+    engine_.apply(d.command, events_);
+    gateway_.on_applied(d.sequence, d.command, d.annotation, events_, nullptr);
+    last_engine_time_ = std::max(last_engine_time_, d.command.timestamp);
+  };
+  bool failed = false;
+  while (true) {
+    std::vector<AdminTask> tasks;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+      tasks.swap(standby_tasks_);
+    }
+    for (auto& t : tasks) t();
+    std::size_t applied = 0;
+    if (!failed) {
+      auto r = follower_->poll(apply, kBatch);
+      if (!r) {
+        failed = true;
+        {
+          std::lock_guard lock(follow_error_mutex_);
+          follow_error_ = r.error().message;
+        }
+        logging::error("venue", "the standby stopped following the journal",
+                       {{"error", r.error().message}});
+      } else {
+        applied = *r;
+        applied_sequence_.store(follower_->next_sequence() - 1, std::memory_order_release);
+        if (applied > 0) applied_timestamp_.store(last_engine_time_, std::memory_order_release);
+        caught_up_.store(applied < kBatch, std::memory_order_release);
+      }
+    }
+    if (applied < kBatch) {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::nanoseconds(options_.follow_interval),
+                     [this] { return stopping_ || !standby_tasks_.empty(); });
+    }
+  }
+}
+
+StandbyStatus Venue::standby_status() const {
+  StandbyStatus s;
+  s.standby = options_.standby;
+  s.applied_sequence = applied_sequence_.load(std::memory_order_acquire);
+  s.applied_timestamp = applied_timestamp_.load(std::memory_order_acquire);
+  s.caught_up = caught_up_.load(std::memory_order_acquire);
+  std::lock_guard lock(follow_error_mutex_);
+  s.error = follow_error_;
+  return s;
 }
 
 std::vector<fix::SessionStatus> Venue::sessions() const {
@@ -393,6 +465,10 @@ auto run_on_engine(std::function<void(std::function<void()>)> push, F f) -> decl
 
 core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
   if (!running_) return core::fail(503, "venue not running");
+  if (options_.standby) {
+    return core::fail(409,
+                      "this venue is a standby: it takes no commands (send them to the primary)");
+  }
   std::optional<SymbolId> id;
   if (!symbol.empty()) {
     id = gateway_.symbol_id(symbol);
@@ -409,6 +485,10 @@ core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
 
 core::Result<std::string> Venue::kill_switch(const std::string& account, bool engaged) {
   if (!running_) return core::fail(503, "venue not running");
+  if (options_.standby) {
+    return core::fail(409,
+                      "this venue is a standby: it takes no commands (send them to the primary)");
+  }
   std::optional<AccountId> id;
   if (!account.empty()) {
     for (const auto& a : config_.engine.accounts) {
@@ -434,7 +514,7 @@ core::Result<std::string> Venue::book_json(const std::string& symbol, std::size_
   if (!running_) return core::fail(503, "venue not running");
   const auto id = gateway_.symbol_id(symbol);
   if (!id) return core::fail(404, "unknown symbol " + symbol);
-  return run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+  return run_on_engine([this](std::function<void()> t) { submit_read(std::move(t)); },
                        [&]() -> core::Result<std::string> {
                          std::string out = fmt::format(R"({{"data":{{"symbol":"{}",)", symbol);
                          std::vector<Level> side_levels;
@@ -452,6 +532,30 @@ core::Result<std::string> Venue::book_json(const std::string& symbol, std::size_
                          out += fmt::format(R"(,"halted":{}}}}})", engine_.halted(*id));
                          return out;
                        });
+}
+
+void Venue::submit_read(std::function<void()> task) {
+  if (!options_.standby) {
+    push(AdminTask(std::move(task)));
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    standby_tasks_.push_back(std::move(task));
+  }
+  wake_.notify_all();
+}
+
+core::Result<std::string> Venue::state_json() {
+  if (!running_) return core::fail(503, "venue not running");
+  return run_on_engine(
+      [this](std::function<void()> t) { submit_read(std::move(t)); },
+      [&]() -> core::Result<std::string> {
+        const std::uint64_t sequence =
+            options_.standby ? follower_->next_sequence() - 1 : writer_->next_sequence() - 1;
+        return fmt::format(R"({{"data":{{"role":"{}","sequence":{},"digest":"{:016x}"}}}})",
+                           options_.standby ? "standby" : "primary", sequence, engine_.digest());
+      });
 }
 
 }  // namespace trading::app

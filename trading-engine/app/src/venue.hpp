@@ -26,6 +26,7 @@
 #include "trading/domain/order_book.hpp"
 #include "trading/fix/acceptor.hpp"
 #include "trading/gateway/gateway.hpp"
+#include "trading/journal/follower.hpp"
 #include "trading/journal/recovery.hpp"
 #include "trading/journal/writer.hpp"
 #include "venue_config.hpp"
@@ -49,6 +50,20 @@ struct VenueOptions {
   core::Nanos stall_after = 2 * core::kNanosPerSecond;
   core::Nanos tick_interval = core::kNanosPerSecond;
   fix::AcceptorSettings fix;
+  // A standby follows the primary's journal in journal_directory (JournalFollower) and applies
+  // every command to its own engine and gateway; it writes nothing and keeps its FIX acceptor
+  // closed. Polls the journal every follow_interval when it has caught up.
+  bool standby = false;
+  core::Nanos follow_interval = core::kNanosPerMilli;
+};
+
+// Where a standby is (any thread).
+struct StandbyStatus {
+  bool standby = false;
+  std::uint64_t applied_sequence = 0;  // the last command applied
+  core::Nanos applied_timestamp = 0;   // its time (the primary's engine time)
+  bool caught_up = false;              // the last look found nothing more written
+  std::string error;                   // following stopped: why
 };
 
 // Counters for /metrics (relaxed atomics, written by the engine thread).
@@ -70,8 +85,11 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // Rebuilds engine and gateway from the journal directory; call once before start().
   core::Result<journal::RecoveryReport> recover(
       const std::function<void(const journal::RecoveryProgress&)>& progress = {});
-  // Starts the engine thread and the FIX acceptor.
+  // Starts the engine thread and the FIX acceptor (a standby: the follower thread only).
   core::Result<void> start();
+  StandbyStatus standby_status() const;
+  // {"role","sequence","digest"} of the engine's state now (on the thread that owns it).
+  core::Result<std::string> state_json();
   // Stops taking orders, logs every session out, drains the queue, flushes the journal.
   void stop(int grace_seconds);
 
@@ -107,6 +125,8 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   using Work = std::variant<fix::Request, SessionEvent, AdminTask>;
 
   void push(Work work);
+  // Runs a read of the engine state on the thread that owns it (engine or follower thread).
+  void submit_read(std::function<void()> task);
   void drain_session_events();  // kInline: apply queued logons/logouts if the engine lock is free
   void run();
   void process(std::vector<Work>& batch);
@@ -137,6 +157,17 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   std::atomic<core::Nanos> busy_since_ns_{0};     // a batch started (0: none running)
   std::atomic<core::Nanos> waiting_since_ns_{0};  // the queue became non-empty (0: empty)
   std::atomic<bool> running_{false};
+
+  // Standby (options_.standby): the follower thread owns engine and gateway.
+  void follow();
+  std::unique_ptr<journal::JournalFollower> follower_;
+  std::thread follower_thread_;
+  std::vector<AdminTask> standby_tasks_;  // guarded by mutex_: run by the follower thread
+  std::atomic<std::uint64_t> applied_sequence_{0};
+  std::atomic<core::Nanos> applied_timestamp_{0};
+  std::atomic<bool> caught_up_{false};
+  mutable std::mutex follow_error_mutex_;
+  std::string follow_error_;
 
   // Engine thread only.
   std::vector<Event> events_;
