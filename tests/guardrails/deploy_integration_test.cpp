@@ -125,7 +125,13 @@ class DeployTest : public ::testing::Test {
       if (args[i] == flag) args[i + 1] = value;
     }
   }
+  // Which colour HAProxy routes to; asked again when the admin socket is busy for a moment (the
+  // controller talks to it at the same time).
   Colour routed() const {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      if (auto r = HaproxySwitch(dir.file("haproxy.sock"), {"svc"}).routed_colour()) return *r;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     return HaproxySwitch(dir.file("haproxy.sock"), {"svc"}).routed_colour().value();
   }
   // The colour that answers through HAProxy.
