@@ -113,6 +113,13 @@ TEST(Request, ClientAddressTrustsForwardedForOnlyFromTrustedProxies) {
   EXPECT_FALSE(http::address_trusted("128.0.0.1", {"127.0.0.0/8"}));
   EXPECT_FALSE(http::address_trusted("127.0.0.1", {"127.0.0.0/40", "nonsense/8", "1.2.3/8"}));
   EXPECT_TRUE(http::address_trusted("8.8.8.8", {"0.0.0.0/0"}));
+  // A configured entry that could never match is refused with its reason, not ignored.
+  for (const char* ok : {"127.0.0.1", "10.0.0.0/8", "::1", "0.0.0.0/0"}) {
+    EXPECT_EQ(http::trusted_proxy_problem(ok), "") << ok;
+  }
+  for (const char* bad : {"", "nonsense", "10.0.0/8", "10.0.0.0/40", "10.0.0.0/", "1.2.3.4/x"}) {
+    EXPECT_NE(http::trusted_proxy_problem(bad), "") << bad;
+  }
 }
 
 TEST(Request, QueryParametersArePercentDecoded) {

@@ -138,6 +138,24 @@ bool address_trusted(std::string_view address, const std::vector<std::string>& t
   return false;
 }
 
+std::string trusted_proxy_problem(std::string_view entry) {
+  const auto slash = entry.find('/');
+  if (slash == std::string_view::npos) {
+    const bool looks_like_address =
+        !entry.empty() && (ipv4(entry) || entry.find(':') != std::string_view::npos);
+    return looks_like_address ? std::string()
+                              : "'" + std::string(entry) + "' is not an IPv4 or IPv6 address";
+  }
+  const std::string bits(entry.substr(slash + 1));
+  const bool bits_ok = !bits.empty() && bits.size() <= 2 &&
+                       bits.find_first_not_of("0123456789") == std::string::npos &&
+                       std::atoi(bits.c_str()) <= 32;
+  if (!ipv4(entry.substr(0, slash)) || !bits_ok) {
+    return "'" + std::string(entry) + "' is not an IPv4 prefix like 10.0.0.0/8";
+  }
+  return {};
+}
+
 std::string Request::client_address(const std::vector<std::string>& trusted_proxies) const {
   std::string peer = remote_address;
   // "ip:port" or "[v6]:port"

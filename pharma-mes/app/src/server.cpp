@@ -345,7 +345,12 @@ int run_server(int argc, char** argv) {
     std::stringstream proxies(values.get_string("http.trusted_proxies"));
     std::string proxy;
     while (std::getline(proxies, proxy, ',')) {
-      if (!proxy.empty()) api_options.trusted_proxies.push_back(proxy);
+      if (proxy.empty()) continue;
+      if (const std::string problem = http::trusted_proxy_problem(proxy); !problem.empty()) {
+        std::fprintf(stderr, "pharma-mes: http.trusted_proxies: %s\n", problem.c_str());
+        return 2;
+      }
+      api_options.trusted_proxies.push_back(proxy);
     }
   }
   api_options.fault_added_latency_ms = values.get_int("fault.api_latency_ms");

@@ -40,6 +40,9 @@ struct Request {
 // Whether `address` (IPv4 or IPv6 text, no port) is one of `trusted` (exact, or an IPv4 prefix
 // "a.b.c.d/n").
 bool address_trusted(std::string_view address, const std::vector<std::string>& trusted);
+// Why `entry` cannot be a trusted proxy (not an address, or a malformed IPv4 prefix); "" when it
+// can. Checked at start-up so that a typo does not silently trust nobody.
+std::string trusted_proxy_problem(std::string_view entry);
 
 struct Response {
   int status = 200;
