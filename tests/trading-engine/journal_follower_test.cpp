@@ -237,7 +237,7 @@ TEST(JournalFollower, CorruptionAndAnUnreadableVersionAreRefusedWithTheirPlace) 
     auto r = follower.poll([](const DecodedRecord&) {});
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("journal format version 99 is not supported (this build "
-                                     "reads versions 1 to 2)"),
+                                     "reads versions 1 to 3)"),
               std::string::npos)
         << r.error().message;
     EXPECT_NE(r.error().message.find("cannot follow"), std::string::npos) << r.error().message;

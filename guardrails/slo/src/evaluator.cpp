@@ -165,6 +165,7 @@ struct Evaluator::State {
     int streak = 0;
     std::deque<bool> last_events;  // count window: the last window_count samples, good or not
     std::uint64_t last_good = 0;
+    std::string detail;  // set_detail(): appended to the breach reason
 
     Slo(SloSpec s, const EvaluatorConfig& c)
         : spec(std::move(s)),
@@ -307,6 +308,7 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
                                    : seconds_text(s.window_s)) +
             " (" + std::to_string(totals.total - totals.good) + " bad of " +
             std::to_string(totals.total) + ")";
+        if (!slo.detail.empty()) breach_text += ": " + slo.detail;
       }
     }
 
@@ -407,6 +409,12 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
   return ev;
 }
 
+void Evaluator::set_detail(std::string_view slo_name, std::string detail) {
+  for (auto& slo : state_->slos) {
+    if (slo.spec.name == slo_name) slo.detail = std::move(detail);
+  }
+}
+
 void Evaluator::reset(core::Nanos now) {
   auto& st = *state_;
   for (auto& slo : st.slos) {
@@ -416,6 +424,7 @@ void Evaluator::reset(core::Nanos now) {
     slo.streak = 0;
     slo.last_events.clear();
     slo.last_good = 0;
+    slo.detail.clear();
     slo.counts.advance_to(now);
   }
   st.latched = false;

@@ -243,6 +243,11 @@ std::shared_ptr<const Snapshot> Guardrail::snapshot() const {
   return snapshot_;
 }
 
+void Guardrail::set_slo_detail(const std::string& slo_name, std::string detail) {
+  std::lock_guard lock(mutex_);
+  evaluator_.set_detail(slo_name, std::move(detail));
+}
+
 void Guardrail::reset(const std::string& who, const std::string& reason) {
   std::lock_guard lock(mutex_);
   const auto current = snapshot();

@@ -79,14 +79,28 @@ config::Schema make_schema() {
       .add_string("fix.tls_certificate", "",
                   "PEM server certificate: FIX over TLS 1.2 (empty: plain TCP)")
       .add_string("fix.tls_private_key", "", "PEM private key of the certificate")
-      .add_string("admin.token", "", "bearer token for /admin/v1/* (empty: admin API refused)");
+      .add_string("admin.token", "", "bearer token for /admin/v1/* (empty: admin API refused)")
+      .add_int("journal.digest_interval_ms", 1000, 0, 3'600'000,
+               "primary: journal the engine's state digest this often for standbys to compare "
+               "(0: only at a leadership change and a handover seal)")
+      .add_int("standby.digest_min_checks", 3, 1, 1'000'000,
+               "a standby's digest SLO holds promotion until this many comparisons agreed")
+      .add_bool("fault.matching", false,
+                "FAULT INJECTION (drills only): new orders reach this engine one lot larger than "
+                "journaled, so it computes another book than a correct build")
+      .add_int("fault.reply_delay_ms", 0, 0, 60'000,
+               "FAULT INJECTION (drills only): every engine batch waits this long before its "
+               "replies go out");
   return schema;
 }
 
 // Venue counters as Prometheus families (read at scrape time).
 class VenueCollectable final : public prometheus::Collectable {
  public:
-  explicit VenueCollectable(const Venue& venue) : venue_(venue) {}
+  VenueCollectable(const Venue& venue, const trading::app::VenueOptions& options)
+      : venue_(venue),
+        fault_matching_(options.fault_alter_matching ? 1.0 : 0.0),
+        fault_reply_delay_ms_(static_cast<double>(options.fault_reply_delay) / 1e6) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     const auto& c = venue_.counters();
     std::vector<prometheus::MetricFamily> out;
@@ -112,6 +126,17 @@ class VenueCollectable final : public prometheus::Collectable {
             {{"", v(c.replaces)}});
     counter("trading_trades_total", "Trades", {{"", v(c.trades)}});
     const auto standby = venue_.standby_status();
+    counter("trading_venue_role", "1 for the role this venue has now",
+            {{"primary", standby.standby ? 0.0 : 1.0}, {"standby", standby.standby ? 1.0 : 0.0}},
+            "role", prometheus::MetricType::Gauge);
+    counter("trading_fault_injection", "Fault injection settings in force (0: off); drills only",
+            {{"matching", fault_matching_}, {"reply_delay_ms", fault_reply_delay_ms_}}, "fault",
+            prometheus::MetricType::Gauge);
+    counter("trading_standby_digest_checks_total",
+            "State digests a standby compared with the primary's, by result",
+            {{"equal", static_cast<double>(standby.digest_checks - standby.digest_mismatches)},
+             {"different", static_cast<double>(standby.digest_mismatches)}},
+            "result");
     if (standby.standby) {
       counter("trading_standby_applied_sequence", "The last journaled command a standby applied",
               {{"", static_cast<double>(standby.applied_sequence)}}, "",
@@ -162,6 +187,7 @@ class VenueCollectable final : public prometheus::Collectable {
 
  private:
   const Venue& venue_;
+  double fault_matching_ = 0, fault_reply_delay_ms_ = 0;
 };
 
 http::Response from_result(const core::Result<std::string>& r) {
@@ -225,6 +251,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "trading-engine: %s\n", gconfig.error().message.c_str());
     return 2;
   }
+  const bool started_standby = values.get_string("venue.role") == "standby";
+  if (started_standby) {
+    // A standby has no order flow to judge before it takes over: what gates its promotion is
+    // whether it computes the primary's book (its digests agree); the order latency is watched
+    // after promotion, once it has the traffic.
+    for (auto& slo : gconfig->evaluator.slos) slo.gates_promotion = false;
+    guardrails::slo::SloSpec digest;
+    digest.name = trading::app::kDigestSlo;
+    digest.kind = guardrails::slo::SloKind::kRatio;
+    digest.metric = trading::app::kDigestMetric;
+    digest.min_good_ratio = 0.999;  // one disagreement is a breach
+    digest.window_count = 1000;
+    digest.min_samples = static_cast<std::uint64_t>(values.get_int("standby.digest_min_checks"));
+    digest.gates_promotion = true;
+    gconfig->evaluator.slos.push_back(std::move(digest));
+  }
   auto created = guardrails::Guardrail::create(std::move(*gconfig));
   if (!created) {
     std::fprintf(stderr, "trading-engine: %s\n", created.error().message.c_str());
@@ -262,7 +304,15 @@ int main(int argc, char** argv) {
     logging::warn("fix", what, {{"session", client.empty() ? "(not logged on)" : client}});
   };
   options.stall_after = values.get_int("engine.stall_ms") * 1'000'000;
-  options.standby = values.get_string("venue.role") == "standby";
+  options.standby = started_standby;
+  options.digest_interval = values.get_int("journal.digest_interval_ms") * 1'000'000;
+  options.fault_alter_matching = values.get_bool("fault.matching");
+  options.fault_reply_delay = values.get_int("fault.reply_delay_ms") * 1'000'000;
+  if (options.fault_alter_matching || options.fault_reply_delay > 0) {
+    logging::warn("trading-engine", "FAULT INJECTION is on: this venue is broken on purpose",
+                  {{"fault.matching", options.fault_alter_matching},
+                   {"fault.reply_delay_ms", options.fault_reply_delay / 1'000'000}});
+  }
   if (options.fix.tls_certificate.empty() != options.fix.tls_private_key.empty()) {
     std::fprintf(stderr,
                  "trading-engine: fix.tls_certificate and fix.tls_private_key go together\n");
@@ -330,9 +380,15 @@ int main(int argc, char** argv) {
         if (s != nullptr && s->draining()) return "draining";
         if (const auto standby = venue.standby_status(); standby.standby) {
           if (!standby.error.empty()) return "standby stopped following: " + standby.error;
-          return fmt::format("standby: following the journal, applied through sequence {}{}",
-                             standby.applied_sequence,
-                             standby.caught_up ? " (caught up)" : " (catching up)");
+          return fmt::format(
+              "standby: following the journal, applied through sequence {}{}; {} digest checks, "
+              "{}",
+              standby.applied_sequence, standby.caught_up ? " (caught up)" : " (catching up)",
+              standby.digest_checks,
+              standby.first_mismatch_sequence == 0
+                  ? std::string("all equal")
+                  : fmt::format("DIFFERENT from the primary's from sequence {}",
+                                standby.first_mismatch_sequence));
         }
         if (!venue.ready()) return "FIX acceptor not running";
         if (const auto stalled = venue.stalled_for(core::monotonic_now_ns())) {
@@ -354,7 +410,7 @@ int main(int argc, char** argv) {
   guardrails::mount_guardrail_routes(router, guardrail);
   guardrails::mount_metrics_route(router,
                                   {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
-                                   std::make_shared<VenueCollectable>(venue)});
+                                   std::make_shared<VenueCollectable>(venue, options)});
   const auto halt_route = [&](bool halt) {
     return [&, halt](const http::Request& req) {
       if (auto denied = authorized(req)) return *denied;
@@ -389,6 +445,37 @@ int main(int argc, char** argv) {
   router.get("/admin/v1/state", [&](const http::Request& req) {
     if (auto denied = authorized(req)) return *denied;
     return from_result(venue.state_json());
+  });
+  // The deployment controller's cutover (guardctl deploy): the primary hands over, then the
+  // standby takes over; the same two calls the other way are the rollback.
+  router.post("/admin/v1/handover", [&](const http::Request& req) {
+    if (auto denied = authorized(req)) return *denied;
+    auto body = json_body(req);
+    if (!body || (body->contains("grace_ms") && !(*body)["grace_ms"].is_number_unsigned())) {
+      return http::error_response(400, "bad_json", R"(body must be {} or {"grace_ms":1000})");
+    }
+    const auto grace_ms = std::clamp<std::int64_t>(body->value("grace_ms", 1000), 1, 60'000);
+    logging::info("trading-engine", "handover requested", {{"remote", req.remote_address}});
+    return from_result(venue.hand_over(static_cast<int>((grace_ms + 999) / 1000)));
+  });
+  router.post("/admin/v1/takeover", [&](const http::Request& req) {
+    if (auto denied = authorized(req)) return *denied;
+    auto body = json_body(req);
+    if (!body || (body->contains("force") && !(*body)["force"].is_boolean()) ||
+        (body->contains("wait_ms") && !(*body)["wait_ms"].is_number_unsigned())) {
+      return http::error_response(400, "bad_json",
+                                  R"(body must be {} or {"wait_ms":10000,"force":false})");
+    }
+    const auto wait_ms = std::clamp<std::int64_t>(body->value("wait_ms", 10'000), 0, 120'000);
+    logging::info("trading-engine", "takeover requested",
+                  {{"remote", req.remote_address}, {"force", body->value("force", false)}});
+    auto r = venue.take_over(body->value("force", false), wait_ms * 1'000'000);
+    if (r) {
+      if (const auto file = values.get_string("fix.port_file"); !file.empty()) {
+        (void)http::write_port_file(file, static_cast<std::uint16_t>(venue.fix_port()));
+      }
+    }
+    return from_result(r);
   });
   router.get("/admin/v1/sessions", [&](const http::Request& req) {
     if (auto denied = authorized(req)) return *denied;

@@ -96,47 +96,71 @@ core::Result<journal::RecoveryReport> Venue::recover(
   };
   // A standby never changes the primary's files (a torn tail is a record not yet written).
   ro.cut_torn_tail = !options_.standby;
+  if (!options_.standby) {
+    // The leadership first: a second primary on this journal is refused before it reads (its
+    // recovery would cut the live primary's record being written as a torn tail).
+    auto leadership = journal::Leadership::acquire(options_.journal_directory);
+    if (!leadership) return core::fail(leadership.error());
+    leadership_ = std::move(*leadership);
+  }
   SnapshotState<Engine> state{engine_, gateway_};
   auto report = journal::recover(state, options_.journal_directory, ro);
   if (!report) return report;
   gateway_.set_last_order_id(engine_.last_order_id());
   if (options_.standby) {
+    standby_ = true;
     follower_ = std::make_unique<journal::JournalFollower>(options_.journal_directory,
                                                            report->next_sequence);
     applied_sequence_ = report->next_sequence - 1;
     applied_timestamp_ = last_engine_time_;
     return report;
   }
-  auto writer = journal::JournalWriter::open(options_.journal_directory, options_.sync,
-                                             report->next_sequence);
-  if (!writer) return core::fail(writer.error());
-  writer_ = std::move(*writer);
-  auto incarnation = next_incarnation(options_.journal_directory);
-  if (!incarnation) return core::fail(incarnation.error());
-  gateway_.set_incarnation(*incarnation);
+  if (auto opened = open_writer(report->next_sequence); !opened) return core::fail(opened.error());
   return report;
 }
 
+core::Result<void> Venue::open_writer(std::uint64_t next_sequence) {
+  auto writer =
+      journal::JournalWriter::open(options_.journal_directory, options_.sync, next_sequence);
+  if (!writer) return core::fail(writer.error());
+  writer_ = std::move(*writer);
+  writer_->fence_with(leadership_.get());
+  auto incarnation = next_incarnation(options_.journal_directory);
+  if (!incarnation) return core::fail(incarnation.error());
+  gateway_.set_incarnation(*incarnation);
+  // Who appends from here, and the state it starts from (a standby checks it).
+  write_marker(MarkerKind::kLeader, now_for_engine());
+  return writer_->commit();
+}
+
 core::Result<void> Venue::start() {
-  if (options_.standby) {
+  if (standby_) {
     if (!follower_) return core::fail(1, "recover() must run before start()");
     running_ = true;
-    follower_thread_ = std::thread([this] { follow(); });
+    start_following(follower_->next_sequence());
     return {};
   }
   if (!writer_) return core::fail(1, "recover() must run before start()");
+  running_ = true;
+  return start_primary();
+}
+
+core::Result<void> Venue::start_primary() {
   std::string error;
   acceptor_ = fix::FixAcceptor::create(options_.fix, *this, &error);
   if (!acceptor_) return core::fail(2, error);
-  running_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    engine_stopping_ = false;
+  }
   if (options_.threading == Threading::kEngineThread) {
     engine_thread_ = std::thread([this] { run(); });
   } else if (bands_) {
     engine_thread_ = std::thread([this] {  // the ticker: time passes for the price bands
       std::unique_lock lock(mutex_);
-      while (!stopping_) {
+      while (!engine_stopping_) {
         wake_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval));
-        if (stopping_) break;
+        if (engine_stopping_) break;
         lock.unlock();
         {
           std::lock_guard engine_lock(engine_mutex_);
@@ -156,16 +180,48 @@ core::Result<void> Venue::start() {
   return {};
 }
 
+void Venue::start_following(std::uint64_t next_sequence) {
+  if (!follower_ || follower_->next_sequence() != next_sequence) {
+    follower_ =
+        std::make_unique<journal::JournalFollower>(options_.journal_directory, next_sequence);
+  }
+  applied_sequence_.store(next_sequence - 1, std::memory_order_release);
+  caught_up_.store(false, std::memory_order_release);
+  {
+    std::lock_guard lock(mutex_);
+    follow_stopping_ = false;
+  }
+  follower_thread_ = std::thread([this] { follow(); });
+}
+
+void Venue::stop_engine_thread() {
+  {
+    std::lock_guard lock(mutex_);
+    engine_stopping_ = true;
+  }
+  wake_.notify_all();
+  if (engine_thread_.joinable()) engine_thread_.join();  // drains what was queued
+}
+
+void Venue::stop_follower_thread() {
+  {
+    std::lock_guard lock(mutex_);
+    follow_stopping_ = true;
+  }
+  wake_.notify_all();
+  if (follower_thread_.joinable()) follower_thread_.join();
+}
+
 void Venue::stop(int grace_seconds) {
+  std::lock_guard role(role_mutex_);
   ready_ = false;
-  if (acceptor_) acceptor_->stop(grace_seconds);  // logout, no new requests
+  if (acceptor_) acceptor_->stop(grace_seconds, "venue shutting down");  // no new requests
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
-  if (engine_thread_.joinable()) engine_thread_.join();  // drains what was queued
-  if (follower_thread_.joinable()) follower_thread_.join();
+  stop_engine_thread();
+  stop_follower_thread();
   if (writer_) {
     std::lock_guard engine_lock(engine_mutex_);
     if (auto r = writer_->flush(); !r) {
@@ -175,29 +231,26 @@ void Venue::stop(int grace_seconds) {
   // Everything received was handled: the session stores may keep QuickFIX's numbers.
   if (acceptor_) acceptor_->persist_sequence_numbers();
   acceptor_.reset();
+  running_ = false;
 }
 
 // The standby's one thread: applies what the primary journaled, runs the admin reads queued for
-// it, and waits a follow_interval when it has caught up (or until stop()).
+// it, and waits a follow_interval when it has caught up (or until stop()/take_over()).
 void Venue::follow() {
   constexpr std::size_t kBatch = 4096;
-  const auto apply = [this](const journal::DecodedRecord& d) {
-    events_.clear();
-    engine_.apply(d.command, events_);
-    gateway_.on_applied(d.sequence, d.command, d.annotation, events_, nullptr);
-    last_engine_time_ = std::max(last_engine_time_, d.command.timestamp);
-  };
+  const auto apply = [this](const journal::DecodedRecord& d) { apply_followed(d); };
   bool failed = false;
   while (true) {
     std::vector<AdminTask> tasks;
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) break;
+      if (stopping_ || follow_stopping_) break;
       tasks.swap(standby_tasks_);
     }
     for (auto& t : tasks) t();
     std::size_t applied = 0;
     if (!failed) {
+      std::lock_guard engine_lock(engine_mutex_);
       auto r = follower_->poll(apply, kBatch);
       if (!r) {
         failed = true;
@@ -217,17 +270,74 @@ void Venue::follow() {
     if (applied < kBatch) {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::nanoseconds(options_.follow_interval),
-                     [this] { return stopping_ || !standby_tasks_.empty(); });
+                     [this] { return stopping_ || follow_stopping_ || !standby_tasks_.empty(); });
     }
   }
+  // Reads queued while it stopped run now (on this thread, which still owns the engine).
+  std::vector<AdminTask> tasks;
+  {
+    std::lock_guard lock(mutex_);
+    tasks.swap(standby_tasks_);
+  }
+  for (auto& t : tasks) t();
+}
+
+void Venue::apply_to_engine(const Command& command) {
+  events_.clear();
+  if (options_.fault_alter_matching && std::holds_alternative<NewOrder>(command.body)) {
+    Command altered = command;
+    auto& o = std::get<NewOrder>(altered.body);
+    if (o.symbol.value() < config_.engine.instruments.size()) {
+      o.qty = Qty(o.qty.value() + config_.engine.instruments[o.symbol.value()].lot_size.value());
+    }
+    engine_.apply(altered, events_);
+    return;
+  }
+  engine_.apply(command, events_);
+}
+
+void Venue::apply_followed(const journal::DecodedRecord& d) {
+  if (const auto* marker = std::get_if<JournalMarker>(&d.command.body)) {
+    const std::uint64_t mine = engine_.digest();
+    const bool agree = mine == marker->digest;
+    digest_checks_.fetch_add(1, std::memory_order_relaxed);
+    primary_epoch_.store(marker->epoch, std::memory_order_relaxed);
+    if (marker->kind == MarkerKind::kSeal) {
+      sealed_sequence_.store(d.sequence, std::memory_order_release);
+    }
+    if (!agree) {
+      digest_mismatches_.fetch_add(1, std::memory_order_relaxed);
+      std::uint64_t none = 0;
+      if (first_mismatch_sequence_.compare_exchange_strong(none, d.sequence)) {
+        const std::string detail = fmt::format(
+            "first differing sequence {} (primary's digest {:016x}, this standby's {:016x})",
+            d.sequence, marker->digest, mine);
+        logging::error("venue", "the standby's state differs from the primary's",
+                       {{"sequence", d.sequence}, {"detail", detail}});
+        if (guardrail_ != nullptr) guardrail_->set_slo_detail(kDigestSlo, detail);
+      }
+    }
+    if (guardrail_ != nullptr) {
+      guardrail_->record(kDigestMetric, agree ? 1 : 0, core::monotonic_now_ns());
+    }
+  } else {
+    apply_to_engine(d.command);
+    gateway_.on_applied(d.sequence, d.command, d.annotation, events_, nullptr);
+  }
+  last_engine_time_ = std::max(last_engine_time_, d.command.timestamp);
 }
 
 StandbyStatus Venue::standby_status() const {
   StandbyStatus s;
-  s.standby = options_.standby;
+  s.standby = standby_.load(std::memory_order_acquire);
   s.applied_sequence = applied_sequence_.load(std::memory_order_acquire);
   s.applied_timestamp = applied_timestamp_.load(std::memory_order_acquire);
   s.caught_up = caught_up_.load(std::memory_order_acquire);
+  s.digest_checks = digest_checks_.load(std::memory_order_relaxed);
+  s.digest_mismatches = digest_mismatches_.load(std::memory_order_relaxed);
+  s.first_mismatch_sequence = first_mismatch_sequence_.load(std::memory_order_relaxed);
+  s.sealed_sequence = sealed_sequence_.load(std::memory_order_acquire);
+  s.primary_epoch = primary_epoch_.load(std::memory_order_relaxed);
   std::lock_guard lock(follow_error_mutex_);
   s.error = follow_error_;
   return s;
@@ -310,8 +420,7 @@ core::Nanos Venue::now_for_engine() {
 
 void Venue::execute(const Command& command, const std::string& annotation) {
   const std::uint64_t sequence = writer_->append(command, annotation);
-  events_.clear();
-  engine_.apply(command, events_);
+  apply_to_engine(command);
   gateway_.on_applied(sequence, command, annotation, events_, &replies_);
   ++since_snapshot_;
   for (const Event& e : events_) {
@@ -347,8 +456,8 @@ void Venue::run() {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval),
-                     [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty() && stopping_) break;
+                     [this] { return !queue_.empty() || engine_stopping_; });
+      if (queue_.empty() && engine_stopping_) break;
       batch.swap(queue_);
       waiting_since_ns_.store(0, std::memory_order_release);
       pending_.store(false, std::memory_order_relaxed);
@@ -412,6 +521,9 @@ void Venue::process(std::vector<Work>& batch) {
       last_tick_ = now;
       execute(Command{now, Tick{}}, {});
     }
+    if (options_.digest_interval > 0 && now - last_digest_ >= options_.digest_interval) {
+      write_marker(MarkerKind::kStateDigest, now);
+    }
     gateway_.publish_depth(*this, replies_);  // market data deeper than the top of book
     // One commit for the whole batch, then the replies: nothing is acknowledged unjournaled.
     const core::Nanos sync_start = core::monotonic_now_ns();
@@ -430,6 +542,9 @@ void Venue::process(std::vector<Work>& batch) {
                                     std::memory_order_relaxed);
     (void)sync_start;
     counters_.batches.fetch_add(1, std::memory_order_relaxed);
+    if (options_.fault_reply_delay > 0 && !batch.empty()) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(options_.fault_reply_delay));
+    }
     for (const auto& out : replies_) send(out);
     const core::Nanos sent = core::monotonic_now_ns();
     for (const auto& c : completions_) {
@@ -465,7 +580,7 @@ auto run_on_engine(std::function<void(std::function<void()>)> push, F f) -> decl
 
 core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
   if (!running_) return core::fail(503, "venue not running");
-  if (options_.standby) {
+  if (standby_) {
     return core::fail(409,
                       "this venue is a standby: it takes no commands (send them to the primary)");
   }
@@ -485,7 +600,7 @@ core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
 
 core::Result<std::string> Venue::kill_switch(const std::string& account, bool engaged) {
   if (!running_) return core::fail(503, "venue not running");
-  if (options_.standby) {
+  if (standby_) {
     return core::fail(409,
                       "this venue is a standby: it takes no commands (send them to the primary)");
   }
@@ -535,7 +650,7 @@ core::Result<std::string> Venue::book_json(const std::string& symbol, std::size_
 }
 
 void Venue::submit_read(std::function<void()> task) {
-  if (!options_.standby) {
+  if (!standby_) {
     push(AdminTask(std::move(task)));
     return;
   }
@@ -548,14 +663,162 @@ void Venue::submit_read(std::function<void()> task) {
 
 core::Result<std::string> Venue::state_json() {
   if (!running_) return core::fail(503, "venue not running");
+  std::lock_guard role(role_mutex_);  // not while the role changes
   return run_on_engine(
       [this](std::function<void()> t) { submit_read(std::move(t)); },
       [&]() -> core::Result<std::string> {
+        const bool standby = standby_.load();
         const std::uint64_t sequence =
-            options_.standby ? follower_->next_sequence() - 1 : writer_->next_sequence() - 1;
-        return fmt::format(R"({{"data":{{"role":"{}","sequence":{},"digest":"{:016x}"}}}})",
-                           options_.standby ? "standby" : "primary", sequence, engine_.digest());
+            standby ? follower_->next_sequence() - 1 : writer_->next_sequence() - 1;
+        return fmt::format(
+            R"({{"data":{{"role":"{}","sequence":{},"digest":"{:016x}","epoch":{}}}}})",
+            standby ? "standby" : "primary", sequence, engine_.digest(),
+            standby ? primary_epoch_.load() : leadership_->epoch());
       });
+}
+
+}  // namespace trading::app
+
+namespace trading::app {
+
+void Venue::write_marker(MarkerKind kind, core::Nanos now) {
+  last_digest_ = now;
+  const JournalMarker marker{kind, leadership_ ? leadership_->epoch() : 0, engine_.digest()};
+  writer_->append(Command{now, marker}, {});
+}
+
+core::Result<std::string> Venue::hand_over(int grace_seconds) {
+  std::lock_guard role(role_mutex_);
+  if (!running_) return core::fail(503, "venue not running");
+  if (standby_) return core::fail(409, "this venue is a standby: only the primary hands over");
+  const core::Nanos started = core::monotonic_now_ns();
+  logging::info("venue", "handing over: no new requests, finishing those in flight");
+  ready_ = false;
+  // 1. Requests from now on are left for the clients to resend to the successor; those taken
+  //    are journaled and answered while their sessions are still logged on.
+  acceptor_->hold_requests();
+  const core::Nanos drain_until = core::monotonic_now_ns() + 5 * core::kNanosPerSecond;
+  while (acceptor_->in_flight() > 0 && core::monotonic_now_ns() < drain_until) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  // 2. Sessions out (the Text says why and what to do), the engine thread finishes.
+  acceptor_->stop(grace_seconds,
+                  "venue handing over to its standby: log on again, sequence numbers continue");
+  stop_engine_thread();
+  std::lock_guard engine_lock(engine_mutex_);
+  // 3. The session stores closed with the numbers of what was handled: the successor opens them.
+  acceptor_->persist_sequence_numbers();
+  acceptor_.reset();
+  // 4. The seal: the last record of this leadership, with the state digest it ends with.
+  const std::uint64_t epoch = leadership_->epoch();
+  write_marker(MarkerKind::kSeal, now_for_engine());
+  const std::uint64_t sealed = writer_->next_sequence() - 1;
+  if (auto flushed = writer_->flush(); !flushed) {
+    logging::error("venue", "journal flush failed while sealing: stopping",
+                   {{"error", flushed.error().message}});
+    std::fflush(stdout);
+    std::_Exit(1);  // nothing unacknowledged is lost: the successor recovers the journal
+  }
+  const std::uint64_t digest = engine_.digest();
+  writer_.reset();
+  leadership_.reset();  // the successor may take over now
+  // 5. Follow the successor from the seal on: a rollback is the same handover the other way.
+  standby_ = true;
+  sealed_sequence_.store(sealed, std::memory_order_release);
+  primary_epoch_.store(epoch, std::memory_order_relaxed);
+  start_following(sealed + 1);
+  {
+    std::lock_guard lock(mutex_);  // reads queued for the engine thread after it ended
+    for (auto& w : queue_) {
+      if (auto* task = std::get_if<AdminTask>(&w)) standby_tasks_.push_back(std::move(*task));
+    }
+    queue_.clear();
+  }
+  wake_.notify_all();
+  const auto took_ms = (core::monotonic_now_ns() - started) / 1'000'000;
+  logging::info("venue", "handed over: now a standby",
+                {{"sealed_sequence", sealed}, {"epoch", epoch}, {"took_ms", took_ms}});
+  return fmt::format(
+      R"({{"data":{{"role":"standby","sealed_sequence":{},"epoch":{},"digest":"{:016x}","took_ms":{}}}}})",
+      sealed, epoch, digest, took_ms);
+}
+
+core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
+  std::lock_guard role(role_mutex_);
+  if (!running_) return core::fail(503, "venue not running");
+  if (!standby_) return core::fail(409, "this venue is already the primary");
+  if (const auto first = first_mismatch_sequence_.load(); first != 0) {
+    return core::fail(409, fmt::format("this standby's state differed from the primary's at "
+                                       "sequence {}: it must not take over",
+                                       first));
+  }
+  {
+    std::lock_guard lock(follow_error_mutex_);
+    if (!follow_error_.empty()) {
+      return core::fail(409, "this standby stopped following the journal: " + follow_error_);
+    }
+  }
+  const core::Nanos started = core::monotonic_now_ns();
+  auto leadership = force ? journal::Leadership::take_over(options_.journal_directory)
+                          : journal::Leadership::acquire(options_.journal_directory, wait);
+  if (!leadership) {
+    return core::fail(leadership.error().code == journal::kNotLeader ? 409 : 500,
+                      leadership.error().message + (force ? "" : " (no handover sealed yet)"));
+  }
+  stop_follower_thread();
+  std::lock_guard engine_lock(engine_mutex_);
+  // Everything the previous primary wrote is final now: apply it to the end.
+  const auto apply = [this](const journal::DecodedRecord& d) { apply_followed(d); };
+  for (;;) {
+    auto r = follower_->poll(apply, 65536);
+    if (!r) {
+      leadership_.reset();
+      start_following(follower_->next_sequence());
+      return core::fail(500, "cannot read the journal to its end: " + r.error().message);
+    }
+    if (*r == 0) break;
+  }
+  if (const auto first = first_mismatch_sequence_.load(); first != 0) {
+    start_following(follower_->next_sequence());
+    return core::fail(409, fmt::format("this standby's state differs from the primary's at "
+                                       "sequence {}: it must not take over",
+                                       first));
+  }
+  const std::uint64_t next = follower_->next_sequence();
+  const bool sealed = sealed_sequence_.load() == next - 1;
+  applied_sequence_.store(next - 1, std::memory_order_release);
+  leadership_ = std::move(*leadership);
+  if (auto opened = open_writer(next); !opened) {
+    logging::error("venue", "cannot take over the journal", {{"error", opened.error().message}});
+    writer_.reset();
+    leadership_.reset();
+    start_following(next);
+    return core::fail(500, "cannot take over the journal: " + opened.error().message);
+  }
+  follower_.reset();
+  standby_ = false;
+  if (auto started_primary = start_primary(); !started_primary) {
+    logging::error("venue", "took the leadership but cannot open FIX: stopping",
+                   {{"error", started_primary.error().message}});
+    std::fflush(stdout);
+    std::_Exit(1);  // the leadership goes with the process; nothing was acknowledged
+  }
+  {
+    std::lock_guard lock(mutex_);  // reads queued for the follower after it ended
+    for (auto& t : standby_tasks_) queue_.emplace_back(AdminTask(std::move(t)));
+    standby_tasks_.clear();
+    if (!queue_.empty()) pending_.store(true, std::memory_order_release);
+  }
+  wake_.notify_all();
+  const auto took_ms = (core::monotonic_now_ns() - started) / 1'000'000;
+  logging::info("venue", "took over: now the primary",
+                {{"sequence", next - 1},
+                 {"epoch", leadership_->epoch()},
+                 {"sealed", sealed},
+                 {"took_ms", took_ms}});
+  return fmt::format(
+      R"({{"data":{{"role":"primary","sequence":{},"epoch":{},"sealed":{},"took_ms":{}}}}})",
+      next - 1, leadership_->epoch(), sealed, took_ms);
 }
 
 }  // namespace trading::app

@@ -3,8 +3,17 @@
 // hand it work through one queue. The engine thread takes everything queued at once (a batch),
 // journals and applies it, commits the journal once for the batch (group commit), and only
 // then sends the execution reports: nothing is acknowledged before it is journaled.
-// Thread-safety: on_request/on_session (QuickFIX threads), the admin calls and the counters may
-// be used from any thread; start/stop from the owner.
+//
+// Roles. A primary holds the journal's leadership (journal::Leadership: a lock and a fencing
+// epoch its writer checks) and takes orders. A standby follows the primary's journal with its own
+// engine on a follower thread, keeps FIX closed, and compares its state digest with the one the
+// primary journals at intervals (JournalMarker). hand_over() turns a primary into a standby of
+// its successor (stop taking requests, finish those in flight, log the sessions out, seal the
+// journal); take_over() turns a standby into the primary once the leadership is free (reach the
+// seal, raise the epoch, open FIX on the shared session stores): a blue/green cutover in both
+// directions with no order lost, no fill doubled and no sequence number reset.
+// Thread-safety: on_request/on_session (QuickFIX threads), the admin calls, hand_over/take_over
+// and the counters may be used from any thread; start/stop from the owner.
 #pragma once
 
 #include <atomic>
@@ -27,6 +36,7 @@
 #include "trading/fix/acceptor.hpp"
 #include "trading/gateway/gateway.hpp"
 #include "trading/journal/follower.hpp"
+#include "trading/journal/leadership.hpp"
 #include "trading/journal/recovery.hpp"
 #include "trading/journal/writer.hpp"
 #include "venue_config.hpp"
@@ -34,6 +44,9 @@
 namespace trading::app {
 
 inline constexpr guardrails::MetricId kRejectMetric = 2;  // 1 per rejected order, 0 otherwise
+// A standby's digest comparisons: 1 when its state equals the primary's journaled digest, 0 not.
+inline constexpr guardrails::MetricId kDigestMetric = 3;
+inline constexpr const char* kDigestSlo = "standby_digest";
 
 // How requests reach the engine (chosen by measurement, benchmarks/README.md):
 // kEngineThread - one engine thread fed by a queue; batches give group commit;
@@ -55,6 +68,14 @@ struct VenueOptions {
   // closed. Polls the journal every follow_interval when it has caught up.
   bool standby = false;
   core::Nanos follow_interval = core::kNanosPerMilli;
+  // Primary: journal a state digest marker this often (0: only at a leadership change and a seal).
+  core::Nanos digest_interval = core::kNanosPerSecond;
+  // Fault injection for deployment drills (off by default; main logs them as a warning):
+  // fault_alter_matching - new orders reach this engine one lot larger than journaled (a build
+  //                        that computes another book: its standby digest disagrees);
+  // fault_reply_delay    - every batch's replies wait this long (a release that got slow).
+  bool fault_alter_matching = false;
+  core::Nanos fault_reply_delay = 0;
 };
 
 // Where a standby is (any thread).
@@ -64,6 +85,11 @@ struct StandbyStatus {
   core::Nanos applied_timestamp = 0;   // its time (the primary's engine time)
   bool caught_up = false;              // the last look found nothing more written
   std::string error;                   // following stopped: why
+  // Digest comparisons with the primary's markers (see kDigestMetric).
+  std::uint64_t digest_checks = 0, digest_mismatches = 0;
+  std::uint64_t first_mismatch_sequence = 0;  // 0: none
+  std::uint64_t sealed_sequence = 0;          // the last seal applied, 0: none
+  std::uint64_t primary_epoch = 0;            // of the last marker applied
 };
 
 // Counters for /metrics (relaxed atomics, written by the engine thread).
@@ -92,6 +118,19 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   core::Result<std::string> state_json();
   // Stops taking orders, logs every session out, drains the queue, flushes the journal.
   void stop(int grace_seconds);
+
+  // Primary → standby of its successor: stops taking requests (they are left for the clients to
+  // resend), finishes those in flight, logs every session out with a Text saying to reconnect,
+  // closes the session stores, journals a seal, gives up the leadership and follows the journal
+  // from the seal on. JSON {"data":{"role","sealed_sequence","epoch","digest","took_ms"}}.
+  core::Result<std::string> hand_over(int grace_seconds);
+  // Standby → primary: waits up to `wait` for the leadership (the primary gives it up once
+  // sealed), applies the journal to its end, journals its new epoch and opens FIX with the
+  // sessions' stored state. `force`: a hung primary still holding the lock is fenced off by the
+  // epoch instead. Refused (409) when this standby's digest ever disagreed with the primary's.
+  // JSON {"data":{"role","sequence","epoch","sealed","took_ms"}}.
+  core::Result<std::string> take_over(bool force, core::Nanos wait);
+  bool is_standby() const { return standby_.load(std::memory_order_acquire); }
 
   bool ready() const { return ready_.load(); }
   // How long the engine has been unable to make progress (a batch running, or work waiting
@@ -130,6 +169,19 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   void drain_session_events();  // kInline: apply queued logons/logouts if the engine lock is free
   void run();
   void process(std::vector<Work>& batch);
+  core::Result<void> start_primary();
+  // Opens a journal segment at next_sequence under the leadership held, with a new incarnation
+  // and a kLeader marker.
+  core::Result<void> open_writer(std::uint64_t next_sequence);
+  void start_following(std::uint64_t next_sequence);
+  void stop_engine_thread();
+  void stop_follower_thread();
+  // Engine application with the matching fault applied (fault_alter_matching).
+  void apply_to_engine(const Command& command);
+  // Journals a marker with the engine's digest now.
+  void write_marker(MarkerKind kind, core::Nanos now);
+  // A standby applies one record the primary journaled (and compares digests at markers).
+  void apply_followed(const journal::DecodedRecord& record);
   core::Nanos now_for_engine();
   // Journals and applies one command, collecting its replies.
   void execute(const Command& command, const std::string& annotation);
@@ -140,13 +192,19 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   guardrails::Guardrail* guardrail_;
   Engine engine_;
   gateway::Gateway gateway_;
+  std::unique_ptr<journal::Leadership> leadership_;  // declared first: outlives writer_
   std::unique_ptr<journal::JournalWriter> writer_;
   std::unique_ptr<fix::FixAcceptor> acceptor_;
+
+  std::mutex role_mutex_;  // one role change (or stop) at a time
+  std::atomic<bool> standby_{false};
 
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Work> queue_;
-  bool stopping_ = false;
+  bool stopping_ = false;         // the venue stops
+  bool engine_stopping_ = false;  // the engine thread ends (stop, hand_over)
+  bool follow_stopping_ = false;  // the follower thread ends (stop, take_over)
   std::thread engine_thread_;
   std::atomic<bool> pending_{false};
   std::mutex engine_mutex_;  // kInline: the engine's one writer at a time
@@ -168,6 +226,9 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   std::atomic<bool> caught_up_{false};
   mutable std::mutex follow_error_mutex_;
   std::string follow_error_;
+  std::atomic<std::uint64_t> digest_checks_{0}, digest_mismatches_{0};
+  std::atomic<std::uint64_t> first_mismatch_sequence_{0}, sealed_sequence_{0};
+  std::atomic<std::uint64_t> primary_epoch_{0};
 
   // Engine thread only.
   std::vector<Event> events_;
@@ -180,6 +241,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   std::vector<Completion> completions_;
   core::Nanos last_engine_time_ = 0;
   core::Nanos last_tick_ = 0;
+  core::Nanos last_digest_ = 0;
   std::uint64_t since_snapshot_ = 0;
   bool bands_ = false;
   VenueCounters counters_;

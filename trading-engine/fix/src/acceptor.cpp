@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -186,12 +187,14 @@ class DeferredTargetStore final : public FIX::MessageStore {
     std::lock_guard<std::mutex> lock(mutex_);
     inner_->reset();
     next_target_ = durable_ = inner_->getNextTargetMsgSeqNum();
+    cap_ = std::numeric_limits<int>::max();
     ++generation_;
   }
   void refresh() throw(FIX::IOException) override {
     std::lock_guard<std::mutex> lock(mutex_);
     inner_->refresh();
     next_target_ = durable_ = inner_->getNextTargetMsgSeqNum();
+    cap_ = std::numeric_limits<int>::max();
     ++generation_;
   }
 
@@ -206,6 +209,13 @@ class DeferredTargetStore final : public FIX::MessageStore {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation == generation_) persist(std::min(sequence + 1, next_target_));
   }
+  // Message `sequence` was not handled (the venue stopped taking requests): the durable number
+  // never reaches it, so the client is asked to resend it (after a reconnect, to whichever
+  // venue then holds the session).
+  void hold_from(int sequence) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (sequence < cap_) cap_ = sequence;
+  }
   // Nothing of the session is in flight: everything QuickFIX counted was handled.
   void settle() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -214,6 +224,7 @@ class DeferredTargetStore final : public FIX::MessageStore {
 
  private:
   void persist(int value) {
+    if (value > cap_) value = cap_;
     if (value <= durable_) return;
     try {
       inner_->setNextTargetMsgSeqNum(value);
@@ -226,8 +237,9 @@ class DeferredTargetStore final : public FIX::MessageStore {
   FIX::MessageStoreFactory& factory_;
   FIX::MessageStore* inner_;
   mutable std::mutex mutex_;
-  int next_target_ = 1;  // what QuickFIX sees
-  int durable_ = 1;      // what the inner store holds
+  int next_target_ = 1;                        // what QuickFIX sees
+  int durable_ = 1;                            // what the inner store holds
+  int cap_ = std::numeric_limits<int>::max();  // the first message not handled (hold_from)
   std::uint64_t generation_ = 0;
 };
 
@@ -276,7 +288,7 @@ struct SessionSlot {
   SessionConfig config;
   FIX::SessionID id;
   DeferredTargetStore* store = nullptr;  // owned by its Session
-  std::mutex mutex;
+  mutable std::mutex mutex;
   std::condition_variable freed;
   std::size_t in_flight = 0;
   std::size_t in_flight_high = 0;  // the most in flight at once since start
@@ -291,7 +303,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   QuickFixAcceptor(const AcceptorSettings& settings, Handler& handler)
       : settings_(settings), handler_(handler) {}
 
-  ~QuickFixAcceptor() override { stop(0); }
+  ~QuickFixAcceptor() override { stop(0, "venue shutting down"); }
 
   bool init(std::string* error) {
     try {
@@ -372,7 +384,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     }
   }
 
-  void stop(int grace_seconds) override {
+  void stop(int grace_seconds, const std::string& logout_text) override {
     if (!acceptor_ || stopped_.exchange(true)) return;
     for (auto& slot : slots_) {
       std::lock_guard<std::mutex> lock(slot->mutex);
@@ -382,7 +394,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       if (grace_seconds > 0) {
         for (auto& slot : slots_) {
           FIX::Session* s = FIX::Session::lookupSession(slot->id);
-          if (s != nullptr && s->isLoggedOn()) s->logout("venue shutting down");
+          if (s != nullptr && s->isLoggedOn()) s->logout(logout_text);
         }
         const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(grace_seconds);
         while (any_logged_on() && std::chrono::steady_clock::now() < until) {
@@ -394,6 +406,23 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       acceptor_->stop(true);
     } catch (...) {
     }
+  }
+
+  void hold_requests() override {
+    holding_.store(true);
+    for (auto& slot : slots_) {
+      std::lock_guard<std::mutex> lock(slot->mutex);
+      slot->freed.notify_all();
+    }
+  }
+
+  std::size_t in_flight() const override {
+    std::size_t n = 0;
+    for (const auto& slot : slots_) {
+      std::lock_guard<std::mutex> lock(slot->mutex);
+      n += slot->in_flight;
+    }
+    return n;
   }
 
   void persist_sequence_numbers() override {
@@ -700,10 +729,14 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
 
   bool acquire(SessionSlot& slot, int msg_seq_num) {
     std::unique_lock<std::mutex> lock(slot.mutex);
-    while (slot.in_flight >= settings_.max_in_flight && !stopped_.load()) {
+    while (slot.in_flight >= settings_.max_in_flight && !stopped_.load() && !holding_.load()) {
       slot.freed.wait_for(lock, std::chrono::milliseconds(200));
     }
-    if (stopped_.load()) return false;
+    if (stopped_.load() || holding_.load()) {
+      // Not handled: the client resends it once it is logged on again (a lower durable number).
+      if (slot.store != nullptr) slot.store->hold_from(msg_seq_num);
+      return false;
+    }
     ++slot.in_flight;
     slot.in_flight_high = std::max(slot.in_flight_high, slot.in_flight);
     slot.pending.emplace_back(msg_seq_num, slot.store != nullptr ? slot.store->generation() : 0);
@@ -729,6 +762,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   std::vector<std::unique_ptr<SessionSlot>> slots_;
   std::map<FIX::SessionID, std::uint32_t> index_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> holding_{false};  // hold_requests(): requests are left for a resend
 };
 
 }  // namespace

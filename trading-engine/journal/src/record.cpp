@@ -21,6 +21,7 @@ enum class Kind : std::uint8_t {
   kKillSwitch = 6,
   kTradingHalt = 7,
   kTick = 8,
+  kMarker = 9,  // format version 3
 };
 
 class Writer {
@@ -167,6 +168,12 @@ void write_body(Writer& w, const TradingHalt& c) {
   w.u8(c.halt ? 1 : 0);
 }
 void write_body(Writer& w, const Tick&) { w.u8(static_cast<std::uint8_t>(Kind::kTick)); }
+void write_body(Writer& w, const JournalMarker& m) {
+  w.u8(static_cast<std::uint8_t>(Kind::kMarker));
+  w.u8(static_cast<std::uint8_t>(m.kind));
+  w.u64(m.epoch);
+  w.u64(m.digest);
+}
 
 bool read_body(Reader& r, Kind kind, Command& out) {
   switch (kind) {
@@ -215,6 +222,13 @@ bool read_body(Reader& r, Kind kind, Command& out) {
     case Kind::kTick:
       out.body = Tick{};
       return true;
+    case Kind::kMarker: {
+      JournalMarker m;
+      const bool ok =
+          r.enumeration(m.kind, 3) && m.kind != MarkerKind{0} && r.u64(m.epoch) && r.u64(m.digest);
+      out.body = m;
+      return ok;
+    }
   }
   return false;
 }
@@ -242,8 +256,8 @@ core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::si
   Reader r(payload, size);
   DecodedRecord out;
   Kind kind{};
-  if (!r.u64(out.sequence) || !r.i64(out.command.timestamp) || !r.enumeration(kind, 8) ||
-      kind == Kind{0}) {
+  if (!r.u64(out.sequence) || !r.i64(out.command.timestamp) || !r.enumeration(kind, 9) ||
+      kind == Kind{0} || (kind == Kind::kMarker && format_version < 3)) {
     return core::fail(kBadPayload, "record payload too short or of an unknown kind");
   }
   if (!read_body(r, kind, out.command)) {

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "trading/journal/leadership.hpp"
+
 namespace trading::journal {
 namespace {
 
@@ -122,7 +124,21 @@ void JournalWriter::grow() {
 }
 
 core::Result<void> JournalWriter::write_buffer(bool sync) {
-  if (failed_) return core::fail(kIoError, "journal is in a failed state after an I/O error");
+  if (failed_) {
+    return core::fail(
+        leadership_ != nullptr && !failure_.empty() ? kNotLeader : kIoError,
+        failure_.empty() ? "journal is in a failed state after an I/O error" : failure_);
+  }
+  const auto fenced = [this]() -> core::Result<void> {
+    if (leadership_ == nullptr) return {};
+    if (auto r = leadership_->still_leader(); !r) {
+      failed_ = true;
+      failure_ = r.error().message;
+      return core::fail(kNotLeader, failure_);
+    }
+    return {};
+  };
+  if (auto r = fenced(); !r) return r;  // a fenced primary writes nothing more
   std::size_t done = 0;
   while (done < used_) {
     const ssize_t n = ::write(fd_, buffer_.data() + done, used_ - done);
@@ -146,7 +162,8 @@ core::Result<void> JournalWriter::write_buffer(bool sync) {
     stats_.total_sync_ns += stats_.last_sync_ns;
     ++stats_.syncs;
   }
-  return {};
+  // Fenced while writing (the process was paused): these bytes must not be acknowledged.
+  return fenced();
 }
 
 core::Result<void> JournalWriter::commit() {

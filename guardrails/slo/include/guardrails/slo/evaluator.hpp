@@ -77,6 +77,10 @@ class Evaluator {
   Evaluator& operator=(Evaluator&&) noexcept;
 
   void add(const Sample& sample);
+  // What the product knows about an SLO's bad samples that the counts cannot say (a standby's
+  // first differing journal sequence): appended to that SLO's breach reason until reset() or
+  // replaced. An unknown name is ignored.
+  void set_detail(std::string_view slo_name, std::string detail);
   void add(std::span<const Sample> samples) {
     for (const auto& s : samples) add(s);
   }

@@ -87,6 +87,8 @@ class Guardrail {
   std::shared_ptr<const Snapshot> snapshot() const;
   // Clears a latched rollback and starts a fresh analysis; `who` goes into the evidence.
   void reset(const std::string& who, const std::string& reason);
+  // Adds what only the product knows to an SLO's breach reason (Evaluator::set_detail).
+  void set_slo_detail(const std::string& slo_name, std::string detail);
   // Appends a controller event to the evidence log and hands it to on_controller_event; "" when
   // kept, else why not.
   std::string controller_event(const ControllerEvent& event);

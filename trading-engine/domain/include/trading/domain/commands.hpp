@@ -72,10 +72,23 @@ struct TradingHalt {
 // arrives. The service sends one periodically; it is journaled like every other command.
 struct Tick {};
 
+// A record about the journal itself, not a trading command: the engine ignores it (no event, no
+// timer, no state). Every marker carries the writing primary's leadership epoch and the engine's
+// state digest before it, which a standby following the journal compares with its own:
+//   kStateDigest - written at intervals by the primary;
+//   kLeader      - a primary took leadership with `epoch` and appends from here;
+//   kSeal        - the primary with `epoch` handed over: it appends nothing after this record.
+enum class MarkerKind : std::uint8_t { kStateDigest = 1, kLeader = 2, kSeal = 3 };
+struct JournalMarker {
+  MarkerKind kind = MarkerKind::kStateDigest;
+  std::uint64_t epoch = 0;
+  std::uint64_t digest = 0;
+};
+
 struct Command {
   core::Nanos timestamp = 0;
   std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay, KillSwitch, TradingHalt,
-               Tick>
+               Tick, JournalMarker>
       body;
 };
 

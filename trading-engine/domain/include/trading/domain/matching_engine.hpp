@@ -70,6 +70,7 @@ class MatchingEngine {
   }
 
   void apply(const Command& command, std::vector<Event>& out) {
+    if (std::holds_alternative<JournalMarker>(command.body)) return;  // about the journal only
     now_ = command.timestamp;
     if (now_ >= next_deadline_) run_timers(out);
     std::visit([&](const auto& body) { on(body, command.timestamp, out); }, command.body);
@@ -631,6 +632,7 @@ class MatchingEngine {
     update_limit_state(cmd.symbol, out);
   }
 
+  void on(const JournalMarker&, core::Nanos /*now*/, std::vector<Event>& /*out*/) {}
   void on(const Tick&, core::Nanos /*now*/, std::vector<Event>& /*out*/) {
     // Nothing but time passing: apply() has already run the timers that were due.
   }

@@ -89,8 +89,15 @@ class FixAcceptor {
   static std::unique_ptr<FixAcceptor> create(const AcceptorSettings& settings, Handler& handler,
                                              std::string* error);
   virtual bool start(std::string* error) = 0;
-  // Logs every session out (waits up to `grace_seconds` for the logouts) and stops.
-  virtual void stop(int grace_seconds) = 0;
+  // Logs every session out with `logout_text` (waits up to `grace_seconds` for the logouts) and
+  // stops.
+  virtual void stop(int grace_seconds, const std::string& logout_text) = 0;
+  // From now on application requests are not handled (sessions stay logged on): each one is
+  // left for the client to resend after it logs on again, its number never kept as received.
+  // A handover calls it, lets what is in flight finish, then stops.
+  virtual void hold_requests() = 0;
+  // Requests taken and not yet completed, over all sessions.
+  virtual std::size_t in_flight() const = 0;
 
   // Each returns false when the session is not logged on (the message is not queued).
   virtual bool send(std::uint32_t session, const ExecutionReport& report) = 0;

@@ -30,7 +30,9 @@ namespace trading::journal {
 // never written) carried a hash of the ClOrdID there; decoding a version 1 record turns it into
 // the key the engine then used (the hash mixed with the account) with the top bit set, so it
 // can never equal a version 2 number.
-inline constexpr std::uint32_t kFormatVersion = 2;
+// Version 3: adds journal markers (a state digest, a leadership epoch, a handover seal; see
+// JournalMarker), which versions 1 and 2 cannot hold.
+inline constexpr std::uint32_t kFormatVersion = 3;
 inline constexpr std::uint32_t kOldestReadableFormatVersion = 1;
 inline constexpr std::size_t kFileHeaderSize = 32;
 inline constexpr std::size_t kRecordHeaderSize = 8;
@@ -46,6 +48,7 @@ enum JournalError : int {
   kBadPayload = 4,
   kSequenceGap = 5,
   kBadSnapshot = 6,
+  // 7 is kNotLeader (leadership.hpp): another primary took the journal over.
 };
 
 // Writes one framed record at `dst` (room for kMaxRecordSize bytes); returns its size. An

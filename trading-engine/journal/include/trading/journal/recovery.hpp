@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ struct RecoveryReport {
   std::uint64_t records_replayed = 0;
   std::uint64_t segments = 0;
   std::optional<TornTail> torn_tail;
+  // Segments whose last records reach past the first sequence of the next segment (a fenced
+  // primary's last write): those records are skipped, the newer leader's win.
+  std::uint64_t superseded_tails = 0;
   std::string torn_segment;
   std::uint64_t next_sequence = 1;  // for the JournalWriter
   core::Nanos elapsed_ns = 0;
@@ -109,10 +113,18 @@ core::Result<RecoveryReport> recover(Engine& engine, const std::string& director
                                           " is the next one needed: records are missing");
     }
     std::uint64_t last_offset = 0;  // the header counts as read
+    // A newer segment starting at or before a record supersedes it: only a fenced primary
+    // (leadership.hpp) writes past where its successor began, and it acknowledged none of it.
+    const std::uint64_t superseded_from =
+        i + 1 < segments.size() ? segments[i + 1].first : std::numeric_limits<std::uint64_t>::max();
     while (true) {
       auto more = reader->next(record);
       if (!more) return core::fail(more.error());
       if (!*more) break;
+      if (record.sequence >= superseded_from) {
+        ++report.superseded_tails;
+        break;
+      }
       if (record.sequence <= applied_through) continue;  // already in the snapshot
       events.clear();
       engine.apply(record.command, events);

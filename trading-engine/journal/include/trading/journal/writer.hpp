@@ -7,7 +7,8 @@
 //            command appended meanwhile (group commit).
 // Acknowledge a command only after the commit that covers it returned success. After an I/O
 // error the writer refuses further commits (the caller stops taking orders).
-// Each writer starts a new segment, so it never appends after an unknown tail.
+// Each writer starts a new segment, so it never appends after an unknown tail. With fence_with()
+// it also stops at once when another primary took the journal's leadership (leadership.hpp).
 // Not thread-safe: the engine thread owns it.
 #pragma once
 
@@ -23,6 +24,8 @@
 #include "trading/journal/record.hpp"
 
 namespace trading::journal {
+
+class Leadership;
 
 enum class SyncPolicy : std::uint8_t { kNone, kWrite, kFsync };
 
@@ -65,6 +68,10 @@ class JournalWriter {
   core::Result<void> flush();
   // Flushes and continues in a new segment starting at next_sequence() (after a snapshot).
   core::Result<void> rotate();
+  // Checks `leadership` (owned by the caller, outliving the writer) before and after every write:
+  // once another primary raised the epoch, commits fail (kNotLeader) and stay failed, so nothing
+  // written after the fence is acknowledged.
+  void fence_with(const Leadership* leadership) { leadership_ = leadership; }
 
   std::uint64_t next_sequence() const { return next_sequence_; }
   SyncPolicy policy() const { return policy_; }
@@ -83,6 +90,8 @@ class JournalWriter {
   std::uint64_t next_sequence_;
   int fd_ = -1;
   bool failed_ = false;
+  std::string failure_;
+  const Leadership* leadership_ = nullptr;
   std::vector<unsigned char> buffer_;
   std::size_t used_ = 0;
   Stats stats_;
