@@ -417,6 +417,30 @@ TEST(Evaluator, CountWindowJudgesTheLastNSamplesWhateverTheirAge) {
   EXPECT_TRUE(mentions(e, "over the last 50 samples")) << e.reasons.front();
 }
 
+// What only the product knows (a standby's first differing journal sequence) is part of the
+// rollback reason, and is forgotten at reset.
+TEST(Evaluator, ADetailJoinsTheBreachReasonUntilReset) {
+  SloSpec s = ratio_slo(0.999);
+  s.name = "standby_digest";
+  s.window_count = 100;
+  s.min_samples = 1;
+  EvaluatorConfig c = config_of({s});
+  c.breach_evaluations = 1;
+  Evaluator ev(c);
+  ev.set_detail("no_such_slo", "ignored");
+  ev.add(Sample{kBatch, 1, 1});
+  ev.add(Sample{kBatch, 0, 2});
+  ev.set_detail("standby_digest", "first differing sequence 1234");
+  auto e = ev.evaluate(10);
+  ASSERT_EQ(e.verdict, Verdict::kRollback);
+  EXPECT_TRUE(mentions(e, "(1 bad of 2): first differing sequence 1234")) << e.reasons.front();
+  ev.reset(20);
+  ev.add(Sample{kBatch, 0, 30});
+  e = ev.evaluate(40);
+  ASSERT_EQ(e.verdict, Verdict::kRollback);
+  EXPECT_FALSE(mentions(e, "first differing sequence")) << e.reasons.front();
+}
+
 TEST(Evaluator, CountWindowSlidesOldBadSamplesOut) {
   SloSpec s = ratio_slo(0.9);
   s.window_count = 10;

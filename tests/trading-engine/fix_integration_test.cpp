@@ -73,6 +73,11 @@ class Client : public FIX::Application {
     return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                              [&] { return logged_on_[client]; });
   }
+  bool wait_logged_out(const std::string& client, int timeout_ms) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                             [&] { return !logged_on_[client]; });
+  }
   // The first received message of `client` matching `pred` (removed from the inbox).
   bool take(const std::string& client, const std::function<bool(const FIX::Message&)>& pred,
             FIX::Message& out, int timeout_ms = 5000) {
@@ -95,7 +100,7 @@ class Client : public FIX::Application {
   void keep(const FIX::Message& m, const FIX::SessionID& id) {
     std::lock_guard<std::mutex> lock(mutex_);
     const std::string type = m.getHeader().getField(FIX::FIELD::MsgType);
-    if (type == "0" || type == "1" || type == "A" || type == "5") return;
+    if (type == "0" || type == "1" || type == "A") return;
     inbox_[id.getSenderCompID().getValue()].push_back(m);
     changed_.notify_all();
   }
@@ -559,6 +564,178 @@ TEST_F(FixVenueTest, AStandbyFollowsThePrimaryToTheSameBook) {
   EXPECT_TRUE(same_state());
   standby.signal(SIGTERM);
   EXPECT_EQ(standby.wait(15000), 0) << test_support::read_file(dir.file("standby.log"));
+}
+
+// A blue/green cutover of the venue and its rollback, with real sessions on one FIX port: blue
+// (the primary) hands over, green (a standby on the same journal and session stores) takes over;
+// the clients are logged out with a Text saying to reconnect, log on again to green and carry on
+// without a sequence reset; green answers for blue's orders, and back on blue every order and
+// fill green handled is there. The standby's digest analysis says promote before the cutover.
+class FixVenueCutoverTest : public FixVenueTest {
+ protected:
+  void SetUp() override {
+    venue.reset(new Venue(dir, {"--journal.digest_interval_ms=100", "--log.level=info"}));
+    venue->start();
+    sessions.reset(new FixSessions(dir, venue->fix_port()));
+    ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT1", 20000)) << venue->log();
+    ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT2", 20000)) << venue->log();
+  }
+  std::unique_ptr<test_support::ChildProcess> start_standby(const std::vector<std::string>& extra) {
+    std::remove(dir.file("standby-http.port").c_str());
+    std::vector<std::string> argv = {
+        TRADING_ENGINE_BINARY,
+        "--venue.role=standby",
+        "--fix.port=" + std::to_string(venue->fix_port()),
+        "--http.port=0",
+        "--http.port_file=" + dir.file("standby-http.port"),
+        "--journal.directory=" + dir.file("journal"),
+        "--fix.store_directory=" + dir.file("venue-store"),
+        "--journal.digest_interval_ms=100",
+        "--guardrail.evidence_path=" + dir.file("standby-evidence.jsonl"),
+        "--admin.token=secret",
+        "--log.level=info"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::unique_ptr<test_support::ChildProcess> p(
+        new test_support::ChildProcess(argv, dir.file("standby.log")));
+    standby_http = test_support::wait_for_port_file(dir.file("standby-http.port"), *p);
+    EXPECT_NE(standby_http, 0) << test_support::read_file(dir.file("standby.log"));
+    return p;
+  }
+  std::string verdict(int port) {
+    const auto status = http(port, "GET", "/guardrail/v1/status", "").second;
+    const auto at = status.find("\"verdict\":\"");
+    return at == std::string::npos ? status
+                                   : status.substr(at + 11, status.find('"', at + 11) - at - 11);
+  }
+  bool wait_verdict(int port, const std::string& want, std::string& status) {
+    for (int i = 0; i < 200; ++i) {
+      if (verdict(port) == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    status = http(port, "GET", "/guardrail/v1/status", "").second;
+    return false;
+  }
+  // Both clients were logged out (with the reconnect Text) and are logged on again.
+  void expect_reconnected(const std::string& who) {
+    for (const char* c : {"CLIENT1", "CLIENT2"}) {
+      FIX::Message logout;
+      ASSERT_TRUE(sessions->client.take(c, of_type("5"), logout, 10000)) << who << " " << c;
+      EXPECT_NE(field(logout, FIX::FIELD::Text).find("log on again, sequence numbers continue"),
+                std::string::npos)
+          << field(logout, FIX::FIELD::Text);
+      ASSERT_TRUE(sessions->client.wait_logged_on(c, 20000))
+          << who << " " << c << "\n"
+          << test_support::read_file(dir.file("standby.log")) << "\n--- blue ---\n"
+          << venue->log();
+    }
+  }
+  FIX::Message status_of(const std::string& client, const std::string& cl_ord_id, char side) {
+    FIX::Message status;
+    status.getHeader().setField(FIX::FIELD::MsgType, "H");
+    status.setField(FIX::FIELD::ClOrdID, cl_ord_id);
+    status.setField(FIX::FIELD::Symbol, "ACME");
+    status.setField(FIX::FIELD::Side, std::string(1, side));
+    FIX::Message report;
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      if (sessions->send(client, status) && sessions->client.take(
+                                                client,
+                                                [&](const FIX::Message& m) {
+                                                  return field(m, FIX::FIELD::ExecType) == "I" &&
+                                                         field(m, FIX::FIELD::ClOrdID) == cl_ord_id;
+                                                },
+                                                report, 500)) {
+        return report;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "no status for " << cl_ord_id << "\n" << venue->log();
+    return report;
+  }
+  std::string state(int port) {
+    const auto s = http(port, "GET", "/admin/v1/state", "secret").second;
+    const auto at = s.find("\"digest\"");
+    return at == std::string::npos ? s : s.substr(at, 28);
+  }
+  int standby_http = 0;
+};
+
+TEST_F(FixVenueCutoverTest, ACutoverToTheStandbyAndBackKeepsOrdersFillsAndSequenceNumbers) {
+  auto green = start_standby({});
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A1", '1', "100.00", "100")));
+  const std::string order_id =
+      field(expect("CLIENT1", report_for("A1", '0'), "A1 acked"), FIX::FIELD::OrderID);
+  ASSERT_TRUE(sessions->send("CLIENT2", new_order("B1", '2', "100.00", "30")));
+  expect("CLIENT1", report_for("A1", 'F'), "A1 partly filled");
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A2", '1', "99.00", "10")));
+  expect("CLIENT1", report_for("A2", '0'), "A2 resting");
+
+  // Green's pre-promotion analysis: its digests agree with blue's.
+  std::string status;
+  ASSERT_TRUE(wait_verdict(standby_http, "promote", status)) << status;
+  const int blue_http = venue->http_port();
+  const int seq1 = sessions->next_sender_seq("CLIENT1");
+
+  const auto handed = http(blue_http, "POST", "/admin/v1/handover", "secret", "{}");
+  ASSERT_EQ(handed.first, "200") << handed.second << venue->log();
+  EXPECT_NE(handed.second.find("\"sealed_sequence\""), std::string::npos) << handed.second;
+  const auto taken = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
+  ASSERT_EQ(taken.first, "200") << taken.second << test_support::read_file(dir.file("standby.log"));
+  EXPECT_NE(taken.second.find("\"sealed\":true"), std::string::npos) << taken.second;
+  EXPECT_NE(taken.second.find("\"epoch\":2"), std::string::npos) << taken.second;
+  EXPECT_EQ(http(standby_http, "GET", "/readyz", "").first, "200");
+  EXPECT_EQ(http(blue_http, "GET", "/readyz", "").first, "503") << "blue is green's standby now";
+  expect_reconnected("to green");
+
+  // Green answers for blue's order, sequence numbers went on, the resting book is blue's.
+  auto report = status_of("CLIENT1", "A1", '1');
+  EXPECT_EQ(field(report, FIX::FIELD::OrderID), order_id);
+  EXPECT_EQ(field(report, FIX::FIELD::CumQty), "30");
+  EXPECT_GT(sessions->next_sender_seq("CLIENT1"), seq1) << "no sequence reset";
+  ASSERT_TRUE(sessions->send("CLIENT2", new_order("B2", '2', "100.00", "70")));
+  auto filled = expect("CLIENT1", report_for("A1", 'F'), "A1 filled on green");
+  EXPECT_EQ(field(filled, FIX::FIELD::CumQty), "100");
+  EXPECT_EQ(field(filled, FIX::FIELD::OrdStatus), "2");
+  EXPECT_EQ(state(blue_http), state(standby_http)) << "blue follows green";
+
+  // Rollback: the same handover the other way; green's fill is on blue.
+  const int seq2 = sessions->next_sender_seq("CLIENT1");
+  ASSERT_EQ(http(standby_http, "POST", "/admin/v1/handover", "secret", "{}").first, "200");
+  const auto back = http(blue_http, "POST", "/admin/v1/takeover", "secret", "{}");
+  ASSERT_EQ(back.first, "200") << back.second << venue->log();
+  EXPECT_NE(back.second.find("\"epoch\":3"), std::string::npos) << back.second;
+  expect_reconnected("back to blue");
+  report = status_of("CLIENT1", "A1", '1');
+  EXPECT_EQ(field(report, FIX::FIELD::CumQty), "100") << "green's fill, once";
+  EXPECT_GT(sessions->next_sender_seq("CLIENT1"), seq2);
+  report = status_of("CLIENT1", "A2", '1');
+  EXPECT_EQ(field(report, FIX::FIELD::OrdStatus), "0") << "A2 still resting";
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A3", '1', "98.00", "5")));
+  expect("CLIENT1", report_for("A3", '0'), "blue takes orders again");
+  EXPECT_EQ(state(blue_http), state(standby_http));
+  green->signal(SIGTERM);
+  EXPECT_EQ(green->wait(15000), 0) << test_support::read_file(dir.file("standby.log"));
+}
+
+// A green that computes another book (fault.matching) is caught before it gets any traffic: its
+// digest analysis says rollback with the first differing sequence, and it refuses to take over.
+TEST_F(FixVenueCutoverTest, AStandbyThatComputesAnotherBookIsRolledBackAndRefusesToTakeOver) {
+  auto green = start_standby({"--fault.matching=true"});
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A1", '1', "100.00", "100")));
+  expect("CLIENT1", report_for("A1", '0'), "A1 acked");
+  std::string status;
+  ASSERT_TRUE(wait_verdict(standby_http, "rollback", status)) << status;
+  status = http(standby_http, "GET", "/guardrail/v1/status", "").second;
+  EXPECT_NE(status.find("first differing sequence"), std::string::npos) << status;
+  const auto refused = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
+  EXPECT_EQ(refused.first, "409") << refused.second;
+  EXPECT_NE(refused.second.find("must not take over"), std::string::npos) << refused.second;
+  EXPECT_NE(http(standby_http, "GET", "/metrics", "")
+                .second.find("trading_fault_injection{fault=\"matching\"} 1"),
+            std::string::npos);
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A2", '1', "100.00", "1")));
+  expect("CLIENT1", report_for("A2", '0'), "blue still trading");
+  green->signal(SIGTERM);
+  EXPECT_EQ(green->wait(15000), 0);
 }
 
 // Snapshots every two commands: a restart loads the newest snapshot and replays only the tail,

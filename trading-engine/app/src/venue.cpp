@@ -173,9 +173,14 @@ core::Result<void> Venue::start_primary() {
     });
   }
   if (!acceptor_->start(&error)) {
-    stop(0);
+    ready_ = false;
+    acceptor_->stop(0, "venue shutting down");
+    stop_engine_thread();
+    acceptor_.reset();
     return core::fail(2, error);
   }
+  // A port chosen by the system (0) stays this venue's port when it becomes primary again.
+  options_.fix.port = acceptor_->port();
   ready_ = true;
   return {};
 }
@@ -701,9 +706,11 @@ core::Result<std::string> Venue::hand_over(int grace_seconds) {
   while (acceptor_->in_flight() > 0 && core::monotonic_now_ns() < drain_until) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
+  const core::Nanos drained = core::monotonic_now_ns();
   // 2. Sessions out (the Text says why and what to do), the engine thread finishes.
   acceptor_->stop(grace_seconds,
                   "venue handing over to its standby: log on again, sequence numbers continue");
+  const core::Nanos logged_out = core::monotonic_now_ns();
   stop_engine_thread();
   std::lock_guard engine_lock(engine_mutex_);
   // 3. The session stores closed with the numbers of what was handled: the successor opens them.
@@ -735,12 +742,19 @@ core::Result<std::string> Venue::hand_over(int grace_seconds) {
     queue_.clear();
   }
   wake_.notify_all();
-  const auto took_ms = (core::monotonic_now_ns() - started) / 1'000'000;
+  const core::Nanos now = core::monotonic_now_ns();
+  const auto ms = [](core::Nanos d) { return static_cast<double>(d) / 1e6; };
   logging::info("venue", "handed over: now a standby",
-                {{"sealed_sequence", sealed}, {"epoch", epoch}, {"took_ms", took_ms}});
+                {{"sealed_sequence", sealed},
+                 {"epoch", epoch},
+                 {"took_ms", ms(now - started)},
+                 {"drain_ms", ms(drained - started)},
+                 {"logout_ms", ms(logged_out - drained)},
+                 {"seal_ms", ms(now - logged_out)}});
   return fmt::format(
-      R"({{"data":{{"role":"standby","sealed_sequence":{},"epoch":{},"digest":"{:016x}","took_ms":{}}}}})",
-      sealed, epoch, digest, took_ms);
+      R"({{"data":{{"role":"standby","sealed_sequence":{},"epoch":{},"digest":"{:016x}","took_ms":{:.1f},"drain_ms":{:.1f},"logout_ms":{:.1f},"seal_ms":{:.1f}}}}})",
+      sealed, epoch, digest, ms(now - started), ms(drained - started), ms(logged_out - drained),
+      ms(now - logged_out));
 }
 
 core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
@@ -810,14 +824,14 @@ core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
     if (!queue_.empty()) pending_.store(true, std::memory_order_release);
   }
   wake_.notify_all();
-  const auto took_ms = (core::monotonic_now_ns() - started) / 1'000'000;
+  const double took_ms = static_cast<double>(core::monotonic_now_ns() - started) / 1e6;
   logging::info("venue", "took over: now the primary",
                 {{"sequence", next - 1},
                  {"epoch", leadership_->epoch()},
                  {"sealed", sealed},
                  {"took_ms", took_ms}});
   return fmt::format(
-      R"({{"data":{{"role":"primary","sequence":{},"epoch":{},"sealed":{},"took_ms":{}}}}})",
+      R"({{"data":{{"role":"primary","sequence":{},"epoch":{},"sealed":{},"took_ms":{:.1f}}}}})",
       next - 1, leadership_->epoch(), sealed, took_ms);
 }
 

@@ -62,6 +62,12 @@ class Connection final : public FIX::Responder {
     closing_.store(true);
     wake();
   }
+  // Runs the session's timers now instead of at the next second (a logout the venue started
+  // goes out at once).
+  void request_tick() {
+    tick_requested_.store(true);
+    wake();
+  }
 
   void run() {
     if (owner_.tls() != nullptr && !start_tls()) {
@@ -106,7 +112,7 @@ class Connection final : public FIX::Responder {
       }
       if (overflowed_.load() && !overflow_handled_) start_overflow_logout();
       if (overflow_handled_ && (!has_outbound() || SteadyClock::now() >= linger_until_)) break;
-      if (SteadyClock::now() >= next_tick) {
+      if (tick_requested_.exchange(false) || SteadyClock::now() >= next_tick) {
         next_tick = SteadyClock::now() + std::chrono::seconds(1);
         if (!tick()) break;
       }
@@ -413,6 +419,7 @@ class Connection final : public FIX::Responder {
   std::atomic<std::thread::id> thread_id_{};
   SteadyClock::time_point accepted_, linger_until_;
   std::atomic<bool> closing_{false}, overflowed_{false}, finished_{false};
+  std::atomic<bool> tick_requested_{false};
   std::atomic<bool> answering_resend_{false};  // the thread is in Session::next for a 35=2
 
   // Connection thread only.
@@ -539,6 +546,11 @@ void VenueSocketAcceptor::reap(bool all) {
   }
   for (auto& r : done) r.connection->request_close();
   for (auto& r : done) r.thread.join();
+}
+
+void VenueSocketAcceptor::run_session_timers_now() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& a : attached_) a.second->request_tick();
 }
 
 void VenueSocketAcceptor::onStop() {

@@ -62,6 +62,8 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
   const SocketCounters& counters() const { return counters_; }
   // Bytes queued for the session's connection (0 when none is connected). Any thread.
   std::size_t outbound_bytes(const FIX::SessionID& id);
+  // Every connected session runs its timers now (QuickFIX sends a requested Logout from there).
+  void run_session_timers_now();
 
   // Connection callbacks (connection threads).
   const SocketOptions& options() const { return options_; }
