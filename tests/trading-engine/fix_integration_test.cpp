@@ -735,7 +735,7 @@ TEST_F(FixVenueCutoverTest, AStandbyThatComputesAnotherBookIsRolledBackAndRefuse
   ASSERT_TRUE(sessions->send("CLIENT1", new_order("A2", '1', "100.00", "1")));
   expect("CLIENT1", report_for("A2", '0'), "blue still trading");
   green->signal(SIGTERM);
-  EXPECT_EQ(green->wait(15000), 0);
+  EXPECT_EQ(green->wait(15000), 0) << test_support::read_file(dir.file("standby.log"));
 }
 
 // Snapshots every two commands: a restart loads the newest snapshot and replays only the tail,

@@ -147,8 +147,9 @@ core::Result<void> Venue::start() {
 
 core::Result<void> Venue::start_primary() {
   std::string error;
-  acceptor_ = fix::FixAcceptor::create(options_.fix, *this, &error);
-  if (!acceptor_) return core::fail(2, error);
+  auto acceptor = fix::FixAcceptor::create(options_.fix, *this, &error);
+  if (!acceptor) return core::fail(2, error);
+  set_acceptor(std::move(acceptor));
   {
     std::lock_guard lock(mutex_);
     engine_stopping_ = false;
@@ -176,7 +177,7 @@ core::Result<void> Venue::start_primary() {
     ready_ = false;
     acceptor_->stop(0, "venue shutting down");
     stop_engine_thread();
-    acceptor_.reset();
+    set_acceptor(nullptr);
     return core::fail(2, error);
   }
   // A port chosen by the system (0) stays this venue's port when it becomes primary again.
@@ -235,7 +236,7 @@ void Venue::stop(int grace_seconds) {
   }
   // Everything received was handled: the session stores may keep QuickFIX's numbers.
   if (acceptor_) acceptor_->persist_sequence_numbers();
-  acceptor_.reset();
+  set_acceptor(nullptr);
   running_ = false;
 }
 
@@ -349,7 +350,28 @@ StandbyStatus Venue::standby_status() const {
 }
 
 std::vector<fix::SessionStatus> Venue::sessions() const {
+  std::lock_guard lock(acceptor_mutex_);
   return acceptor_ ? acceptor_->sessions() : std::vector<fix::SessionStatus>{};
+}
+
+fix::ConnectionCounters Venue::connection_counters() const {
+  std::lock_guard lock(acceptor_mutex_);
+  return acceptor_ ? acceptor_->connection_counters() : fix::ConnectionCounters{};
+}
+
+int Venue::fix_port() const {
+  std::lock_guard lock(acceptor_mutex_);
+  return acceptor_ ? acceptor_->port() : 0;
+}
+
+void Venue::set_acceptor(std::unique_ptr<fix::FixAcceptor> acceptor) {
+  std::unique_ptr<fix::FixAcceptor> old;
+  {
+    std::lock_guard lock(acceptor_mutex_);
+    old = std::move(acceptor_);
+    acceptor_ = std::move(acceptor);
+  }
+  // `old` is destroyed here, outside the lock (it joins QuickFIX's threads).
 }
 
 void Venue::push(Work work) {
@@ -715,7 +737,7 @@ core::Result<std::string> Venue::hand_over(int grace_seconds) {
   std::lock_guard engine_lock(engine_mutex_);
   // 3. The session stores closed with the numbers of what was handled: the successor opens them.
   acceptor_->persist_sequence_numbers();
-  acceptor_.reset();
+  set_acceptor(nullptr);
   // 4. The seal: the last record of this leadership, with the state digest it ends with.
   const std::uint64_t epoch = leadership_->epoch();
   write_marker(MarkerKind::kSeal, now_for_engine());

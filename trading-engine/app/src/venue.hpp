@@ -136,10 +136,8 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // How long the engine has been unable to make progress (a batch running, or work waiting
   // untaken, for at least options.stall_after), as of monotonic `now`; nullopt when it is not.
   std::optional<core::Nanos> stalled_for(core::Nanos now) const;
-  fix::ConnectionCounters connection_counters() const {
-    return acceptor_ ? acceptor_->connection_counters() : fix::ConnectionCounters{};
-  }
-  int fix_port() const { return acceptor_ ? acceptor_->port() : 0; }
+  fix::ConnectionCounters connection_counters() const;
+  int fix_port() const;
   const VenueCounters& counters() const { return counters_; }
   std::vector<fix::SessionStatus> sessions() const;
 
@@ -194,7 +192,12 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   gateway::Gateway gateway_;
   std::unique_ptr<journal::Leadership> leadership_;  // declared first: outlives writer_
   std::unique_ptr<journal::JournalWriter> writer_;
+  // Replaced only under acceptor_mutex_ (role changes, stop), which the readers of other threads
+  // (sessions(), fix_port(), /metrics) take; the engine thread uses it without the lock, since
+  // it runs only while the acceptor exists.
   std::unique_ptr<fix::FixAcceptor> acceptor_;
+  mutable std::mutex acceptor_mutex_;
+  void set_acceptor(std::unique_ptr<fix::FixAcceptor> acceptor);
 
   std::mutex role_mutex_;  // one role change (or stop) at a time
   std::atomic<bool> standby_{false};
