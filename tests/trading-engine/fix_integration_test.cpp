@@ -726,6 +726,12 @@ TEST_F(FixVenueCutoverTest, AStandbyThatComputesAnotherBookIsRolledBackAndRefuse
   ASSERT_TRUE(wait_verdict(standby_http, "rollback", status)) << status;
   status = http(standby_http, "GET", "/guardrail/v1/status", "").second;
   EXPECT_NE(status.find("first differing sequence"), std::string::npos) << status;
+  EXPECT_EQ(http(standby_http, "POST", "/admin/v1/takeover", "", "{}").first, "401");
+  EXPECT_EQ(http(standby_http, "POST", "/admin/v1/takeover", "secret", R"({"force":"yes"})").first,
+            "400");
+  EXPECT_EQ(http(standby_http, "POST", "/admin/v1/handover", "secret", "[1]").first, "400");
+  EXPECT_EQ(http(standby_http, "POST", "/admin/v1/handover", "secret", "{}").first, "409")
+      << "only the primary hands over";
   const auto refused = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
   EXPECT_EQ(refused.first, "409") << refused.second;
   EXPECT_NE(refused.second.find("must not take over"), std::string::npos) << refused.second;
