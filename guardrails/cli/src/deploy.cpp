@@ -82,6 +82,11 @@ Options:
                            green's guardrail has traffic to judge; {url} is green's URL; output
                            in DIR/smoke.log (read-only requests or a test tenant: never user
                            writes)
+  --handover               a stateful venue (trading-engine): green starts as the standby of
+                           blue; each switch first hands over (the primary seals its journal and
+                           logs the FIX sessions out, the standby takes over with their sequence
+                           numbers) and only then moves the balancer; the venue's admin token
+                           from --admin-token-file FILE or GUARDCTL_ADMIN_TOKEN
   --haproxy-socket PATH    HAProxy's admin runtime API socket
   --backend NAME[,NAME]    HAProxy backends with servers named blue and green
   --who ID                 who deploys; --approve ID: a second identity (required for Critical)
@@ -114,6 +119,10 @@ struct Options {
   std::string compat_cmd;  // pre-flight compatibility check of the new release
   std::int64_t min_free_mb = 64;  // pre-flight capacity: free memory beyond blue's size
   std::string controller_token;   // reports to the guardrails (empty: none)
+  // A stateful venue: the switch is a handover (the primary seals and becomes the standby, the
+  // standby takes over) before the balancer moves; the admin API's bearer token.
+  bool handover = false;
+  std::string admin_token;
   std::vector<std::string> risk_flags;
   deploy::Timing timing;
   std::chrono::milliseconds stop_grace{30'000};
@@ -363,6 +372,16 @@ class Deployment {
       }
       case Step::kSwitchTraffic: {
         const auto started = std::chrono::steady_clock::now();
+        if (o_.handover) {
+          if (auto moved = hand_over(a.colour); !moved) {
+            deploy::TrafficSwitched s{a.colour, false, moved.error().message};
+            record("deploy.switch", {{"to", std::string(deploy::to_string(a.colour))},
+                                     {"ok", false},
+                                     {"error", s.error},
+                                     {"took_ms", 0}});
+            return s;
+          }
+        }
         auto r = haproxy_.route_to(physical(a.colour));
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - started)
@@ -484,6 +503,69 @@ class Deployment {
     record("deploy.preflight", j);
     for (const auto& problem : p.problems) out_ << "  pre-flight: " << problem << "\n";
     return p;
+  }
+
+  // The stateful venue's cutover to `to` (logical colour), before the balancer moves: the other
+  // colour hands over (seals the journal, logs the sessions out, follows), `to` takes over. When
+  // `to` already is the primary (the handover never happened) only the balancer moves. A
+  // takeover that fails gives the leadership back to the colour that handed over.
+  core::Result<void> hand_over(Colour to) {
+    const Colour from = to == Colour::kGreen ? Colour::kBlue : Colour::kGreen;
+    const auto url = [&](Colour c) { return c == Colour::kGreen ? new_url() : old_url(); };
+    auto to_client = controller::GuardrailClient::make(to, url(to), o_.app);
+    auto from_client = controller::GuardrailClient::make(from, url(from), o_.app);
+    if (!to_client || !from_client) {
+      return core::fail(
+          1, "bad URL: " + (to_client ? from_client.error().message : to_client.error().message));
+    }
+    constexpr auto kTimeout = std::chrono::milliseconds(30'000);
+    const auto state = to_client->call("GET", "/admin/v1/state", o_.admin_token, "", kTimeout);
+    if (state && state->find(R"("role":"primary")") != std::string::npos) {
+      record("deploy.handover", {{"from", std::string(deploy::to_string(physical(from)))},
+                                 {"to", std::string(deploy::to_string(physical(to)))},
+                                 {"skipped", "already the primary"}});
+      return {};
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto ms_since = [&](std::chrono::steady_clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t)
+          .count();
+    };
+    auto sealed = from_client->call("POST", "/admin/v1/handover", o_.admin_token, "{}", kTimeout);
+    const double handover_ms = ms_since(t0);
+    if (!sealed) {
+      record("deploy.handover", {{"from", std::string(deploy::to_string(physical(from)))},
+                                 {"to", std::string(deploy::to_string(physical(to)))},
+                                 {"ok", false},
+                                 {"error", sealed.error().message}});
+      return core::fail(1, "handover refused: " + sealed.error().message);
+    }
+    auto taken = to_client->call("POST", "/admin/v1/takeover", o_.admin_token,
+                                 R"({"wait_ms":10000})", kTimeout);
+    const double gap_ms = ms_since(t0);
+    nlohmann::json evidence = {{"from", std::string(deploy::to_string(physical(from)))},
+                               {"to", std::string(deploy::to_string(physical(to)))},
+                               {"ok", static_cast<bool>(taken)},
+                               {"handover", nlohmann::json::parse(*sealed, nullptr, false)},
+                               {"handover_ms", handover_ms},
+                               {"no_accept_gap_ms", gap_ms}};
+    if (taken) {
+      evidence["takeover"] = nlohmann::json::parse(*taken, nullptr, false);
+      record("deploy.handover", evidence);
+      out_ << fmt::format("  handover {} -> {}: no venue accepted orders for {:.0f} ms\n",
+                          deploy::to_string(physical(from)), deploy::to_string(physical(to)),
+                          gap_ms);
+      handover_gaps_ms_.push_back(gap_ms);
+      return {};
+    }
+    evidence["error"] = taken.error().message;
+    auto back = from_client->call("POST", "/admin/v1/takeover", o_.admin_token,
+                                  R"({"wait_ms":10000})", kTimeout);
+    evidence["given_back"] = static_cast<bool>(back);
+    if (!back) evidence["give_back_error"] = back.error().message;
+    record("deploy.handover", evidence);
+    return core::fail(1, "takeover failed (" + taken.error().message + "); the leadership went " +
+                             (back ? "back" : "NOWHERE: " + back.error().message));
   }
 
   // Tells the guardrail of `to` (logical colour) what the controller did; recorded either way.
@@ -689,6 +771,7 @@ class Deployment {
         }
       }
     }
+    if (o_.handover) summary["handover_gaps_ms"] = handover_gaps_ms_;
     const char* event = outcome == deploy::Outcome::kPromoted ? "promoted"
                         : outcome == deploy::Outcome::kRolledBackPrePromotion ||
                                 outcome == deploy::Outcome::kRolledBackPostPromotion
@@ -733,6 +816,7 @@ class Deployment {
   controller::HaproxySwitch haproxy_;
   deploy::Workflow workflow_;
   std::optional<controller::GuardrailClient> green_client_;
+  std::vector<double> handover_gaps_ms_;  // venue cutovers of this deployment
   std::string green_error_;
   std::unique_ptr<evidence::EvidenceLog> log_;
   int lock_fd_ = -1;
@@ -748,7 +832,7 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
   }
   Options o;
-  std::string token_file;
+  std::string token_file, admin_token_file;
   const auto usage = [&err](const std::string& msg) {
     err << "guardctl deploy: " << msg << " (see --help)\n";
     return kExitUsage;
@@ -770,7 +854,8 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
                                                     {"--signing-key", &o.signing_key},
                                                     {"--smoke-cmd", &o.smoke_cmd},
                                                     {"--compat-cmd", &o.compat_cmd},
-                                                    {"--controller-token-file", &token_file}};
+                                                    {"--controller-token-file", &token_file},
+                                                    {"--admin-token-file", &admin_token_file}};
   const std::map<std::string, core::Nanos*> seconds{
       {"--ready-timeout-s", &o.timing.ready_timeout},
       {"--hold-limit-s", &o.timing.hold_limit},
@@ -781,6 +866,10 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
     const bool has_value = i + 1 < args.size();
     if (a == "--schema-migration") {
       o.risk_flags.push_back(a);
+      continue;
+    }
+    if (a == "--handover") {
+      o.handover = true;
       continue;
     }
     if (!has_value) return usage("unexpected argument '" + a + "' or a missing value");
@@ -841,6 +930,19 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
   } else if (const char* t = std::getenv("GUARDCTL_CONTROLLER_TOKEN"); t != nullptr) {
     o.controller_token = t;
+  }
+  if (!admin_token_file.empty()) {
+    std::ifstream in(admin_token_file);
+    if (!in || !std::getline(in, o.admin_token) || o.admin_token.empty()) {
+      return usage("--admin-token-file " + admin_token_file + " cannot be read or is empty");
+    }
+  } else if (const char* t = std::getenv("GUARDCTL_ADMIN_TOKEN"); t != nullptr) {
+    o.admin_token = t;
+  }
+  if (o.handover && o.admin_token.empty()) {
+    return usage(
+        "--handover needs the venue's admin token (--admin-token-file or "
+        "GUARDCTL_ADMIN_TOKEN)");
   }
   bool env = false;
   for (const auto& f : o.risk_flags) env = env || f == "--env";

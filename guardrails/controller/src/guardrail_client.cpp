@@ -72,4 +72,24 @@ std::string GuardrailClient::report(const std::string& token, const std::string&
   return {};
 }
 
+core::Result<std::string> GuardrailClient::call(const std::string& method, const std::string& path,
+                                                const std::string& token, const std::string& body,
+                                                std::chrono::milliseconds timeout) {
+  auto res = client_->request(
+      method, path, body,
+      {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}, timeout);
+  if (!res) return core::fail(1, base_url_ + path + " unreachable: " + res.error().message);
+  if (res->status != 200) {
+    const auto doc = nlohmann::json::parse(res->body, nullptr, false);
+    std::string message;
+    if (!doc.is_discarded() && doc.is_object() && doc.contains("error") &&
+        doc["error"].is_object()) {
+      message = doc["error"].value("message", "");
+    }
+    return core::fail(res->status, base_url_ + path + ": HTTP " + std::to_string(res->status) +
+                                       (message.empty() ? "" : ": " + message));
+  }
+  return res->body;
+}
+
 }  // namespace guardrails::controller

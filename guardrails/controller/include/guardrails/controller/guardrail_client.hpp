@@ -34,6 +34,12 @@ class GuardrailClient {
   // holds up the deployment.
   std::string report(const std::string& token, const std::string& deployment,
                      const std::string& event, const std::string& detail, const std::string& who);
+  // `method` `path` with a bearer token and a JSON body (the venue's cutover calls): the body of
+  // a 200 answer, else an error with the HTTP status and the answer's error message (code 1:
+  // unreachable).
+  core::Result<std::string> call(const std::string& method, const std::string& path,
+                                 const std::string& token, const std::string& body,
+                                 std::chrono::milliseconds timeout);
   // The raw body of the last status read (kept in the evidence).
   const std::string& last_status_body() const { return last_body_; }
   const std::string& base_url() const { return base_url_; }
