@@ -6,6 +6,10 @@
 //   --mode flood      as fast as the --window allows: throughput
 //   --demo 1          with rate mode: a light, realistic flow for the demo (random sides, sizes
 //                     and prices around 100 that cross and trade; ClOrdIDs unique per run)
+//   --mode sessions   the traders of a deployment drill: --sessions CLIENT1,CLIENT2 at --rate
+//                     orders/s each for --seconds (0: until SIGTERM), across the venue's
+//                     cutovers, then every acknowledged order's status checked
+//                     (fix_load_sessions.cpp; --store DIR for the sessions' FileStore)
 // Targets: a running venue (--port), or a floor started in this process for comparison:
 //   --floor echo      a plain TCP echo server: the same bytes as a NewOrderSingle, echoed back
 //   --floor quickfix  a bare QuickFIX acceptor that answers each order with one ExecutionReport
@@ -408,9 +412,22 @@ std::string default_dictionary() {
   return ::access(installed.c_str(), R_OK) == 0 ? installed : dir + "/FIX44-venue.xml";
 }
 
+int run_sessions(const std::string& host, int port, const std::string& dictionary,
+                 const std::string& session_list, double rate, double seconds,
+                 const std::string& store_dir);
+
 int main(int argc, char** argv) {
   Options o;
   o.mode = arg(argc, argv, "--mode", o.mode);
+  if (o.mode == "sessions") {
+    return run_sessions(arg(argc, argv, "--host", o.host),
+                        std::atoi(arg(argc, argv, "--port", std::to_string(o.port)).c_str()),
+                        arg(argc, argv, "--dictionary", default_dictionary()),
+                        arg(argc, argv, "--sessions", "CLIENT1,CLIENT2"),
+                        std::atof(arg(argc, argv, "--rate", "100").c_str()),
+                        std::atof(arg(argc, argv, "--seconds", "0").c_str()),
+                        arg(argc, argv, "--store", "fix-load-store"));
+  }
   o.floor = arg(argc, argv, "--floor", o.floor);
   o.host = arg(argc, argv, "--host", o.host);
   o.port = std::atoi(arg(argc, argv, "--port", std::to_string(o.port)).c_str());
@@ -424,7 +441,7 @@ int main(int argc, char** argv) {
   o.warmup = std::atol(arg(argc, argv, "--warmup", std::to_string(o.warmup)).c_str());
   o.demo = arg(argc, argv, "--demo", "0") == "1";
   if (o.mode != "pingpong" && o.mode != "rate" && o.mode != "flood") {
-    std::fprintf(stderr, "fix_load: --mode must be pingpong, rate or flood\n");
+    std::fprintf(stderr, "fix_load: --mode must be pingpong, rate, flood or sessions\n");
     return 2;
   }
   if (o.orders <= 0 || o.window <= 0 || o.rate <= 0 || o.warmup < 0) {
