@@ -11,7 +11,8 @@
 //   duplicate_fills  a fill ExecID received twice as new (not a PossDup resend), or more filled
 //                    quantity received than the venue's CumQty for the order;
 //   seq_resets       Logons with ResetSeqNumFlag=Y or SequenceReset-Reset (not GapFill) received;
-//   client_gap_ms    for each logout: last answer before it → first answer after it;
+//   client_gap_ms    for each cutover (the sessions' logouts within 2 s): last answer before
+//                    it → first answer after it, the reconnect through the balancer included;
 // and the order-to-answer latency from the intended send time (a cutover's pause included).
 // C++14 like every QuickFIX user here. Prints progress on stderr, one JSON line on stdout.
 #include <quickfix/Application.h>
@@ -236,12 +237,21 @@ class Traders : public FIX::Application {
     std::lock_guard<std::mutex> lock(mutex_);
     long unacked = 0;
     for (const auto& kv : orders_) unacked += kv.second.answered == 0 ? 1 : 0;
+    // One episode per cutover: the sessions' logouts within 2 s of each other; its gap runs from
+    // the last answer before the first logout to the first answer after the last one.
     std::vector<double> gaps;
     std::sort(answers_.begin(), answers_.end());
-    for (const std::int64_t at : logouts_) {
-      auto after = std::upper_bound(answers_.begin(), answers_.end(), at);
-      if (after == answers_.end() || after == answers_.begin()) continue;
-      gaps.push_back(static_cast<double>(*after - *(after - 1)) / 1e6);
+    std::vector<std::int64_t> logouts = logouts_;
+    std::sort(logouts.begin(), logouts.end());
+    for (std::size_t i = 0; i < logouts.size();) {
+      std::size_t j = i;
+      while (j + 1 < logouts.size() && logouts[j + 1] - logouts[j] < 2000000000LL) ++j;
+      auto before = std::upper_bound(answers_.begin(), answers_.end(), logouts[i]);
+      auto after = std::upper_bound(answers_.begin(), answers_.end(), logouts[j]);
+      if (before != answers_.begin() && after != answers_.end()) {
+        gaps.push_back(static_cast<double>(*after - *(before - 1)) / 1e6);
+      }
+      i = j + 1;
     }
     std::sort(latencies_.begin(), latencies_.end());
     const auto pct = [&](double q) -> double {

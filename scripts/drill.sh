@@ -2,6 +2,9 @@
 # Deployment drills (DESIGN.md section 7): a whole blue/green story against real processes; the
 # last line of the output is one JSON object with the drill's counts and figures.
 #
+#   scripts/drill.sh venue
+#     The trading venue's cutovers under live FIX order flow: scripts/drill/venue.sh says how.
+#
 #   scripts/drill.sh mes
 #     A private PostgreSQL, Mosquitto and HAProxy; pharma-mes blue on PostgreSQL with the sensor
 #     simulator publishing; for the whole drill, people on the floor through HAProxy (QA reading
@@ -23,8 +26,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 product=${1:-}
+if [ "$product" = venue ]; then
+  exec scripts/drill/venue.sh  # the venue's drill: see its header
+fi
 if [ "$product" != mes ]; then
-  echo "usage: scripts/drill.sh mes" >&2
+  echo "usage: scripts/drill.sh mes|venue" >&2
   exit 2
 fi
 

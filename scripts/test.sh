@@ -9,8 +9,8 @@
 #   6. `fuzz` preset: each libFuzzer harness for FUZZ_SECONDS (default 20)
 #   7. the deployment artifacts: scripts/check-deploy.sh (release build, images built and run as
 #      their pod templates, manifests/compose/Terraform checked) and its broken-copy tests
-#   8. the pharma-mes deployment drill (scripts/drill.sh mes): three blue/green deployments under
-#      load, every target met
+#   8. the deployment drills (scripts/drill.sh mes, then venue): three blue/green deployments of
+#      each product under load, every target met
 # Exits non-zero on the first failure. SKIP_TSAN=1 / SKIP_FUZZ=1 / SKIP_DEPLOY=1 / SKIP_DRILL=1
 # skip steps 5 / 6 / 7 / 8 locally.
 set -euo pipefail
@@ -115,6 +115,10 @@ if [ "${SKIP_DRILL:-0}" != "1" ]; then
   step "drill: pharma-mes blue/green on PostgreSQL, Mosquitto and HAProxy (scripts/drill.sh mes)"
   # Three deployments under load; exits non-zero unless every target is met (its last line).
   DRILL_KEEP=0 scripts/drill.sh mes
+  step "drill: trading-engine cutovers under FIX order flow through HAProxy (scripts/drill.sh venue)"
+  # A good cutover, a rollback after promotion, a refusal before it; 0 lost orders, 0 duplicate
+  # fills, 0 sequence resets, equal digests (its last line).
+  DRILL_KEEP=0 scripts/drill.sh venue
 fi
 
 step "all tests passed"

@@ -347,7 +347,7 @@ class Deployment {
         return g;
       }
       case Step::kProbeReady: {
-        auto r = green().ready();
+        auto r = green().ready(o_.handover);  // a venue's green is a standby until the switch
         // A green that already exited will never be ready: say so instead of waiting.
         if (!r.ready && !controller::running_pid(new_file(".pid"))) {
           r.exited = true;

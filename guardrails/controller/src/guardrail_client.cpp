@@ -28,9 +28,14 @@ GuardrailClient::GuardrailClient(GuardrailClient&&) noexcept = default;
 GuardrailClient& GuardrailClient::operator=(GuardrailClient&&) noexcept = default;
 GuardrailClient::~GuardrailClient() = default;
 
-deploy::ReadyProbed GuardrailClient::ready() {
+deploy::ReadyProbed GuardrailClient::ready(bool standby_counts) {
   auto res = client_->request("GET", "/readyz", {}, {}, kDeadline);
   if (!res) return deploy::ReadyProbed{false, res.error().message};
+  if (standby_counts && res->status == 503 &&
+      res->body.find("standby: following the journal") != std::string::npos &&
+      res->body.find("(caught up)") != std::string::npos) {
+    return deploy::ReadyProbed{true, "a standby that has caught up with the primary"};
+  }
   return deploy::ReadyProbed{res->status == 200, "HTTP " + std::to_string(res->status)};
 }
 

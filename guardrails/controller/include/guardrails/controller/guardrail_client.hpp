@@ -27,7 +27,9 @@ class GuardrailClient {
   GuardrailClient& operator=(GuardrailClient&&) noexcept;
   ~GuardrailClient();
 
-  deploy::ReadyProbed ready();
+  // `standby_counts`: a venue standby that has caught up with its primary (/readyz 503 "standby:
+  // following the journal ... (caught up)") is ready for its analysis, though not for traffic.
+  deploy::ReadyProbed ready(bool standby_counts = false);
   deploy::VerdictRead verdict();
   // POST /guardrail/v1/events with the controller's bearer token: "" when recorded, else what
   // went wrong (unreachable, the HTTP status and error). One short deadline: a report never
