@@ -744,6 +744,99 @@ TEST_F(FixVenueCutoverTest, AStandbyThatComputesAnotherBookIsRolledBackAndRefuse
   EXPECT_EQ(green->wait(15000), 0) << test_support::read_file(dir.file("standby.log"));
 }
 
+// kill -9 at every step of a cutover (fault.crash_at ends the process there, as kill -9 would):
+// whichever side dies, the survivor takes over (or keeps) the leadership, every acknowledged order
+// and fill is there exactly once, the clients carry on without a sequence reset, and a second
+// primary on the journal is refused.
+class FixVenueCutoverCrashTest : public FixVenueCutoverTest,
+                                 public ::testing::WithParamInterface<const char*> {
+ protected:
+  bool blue_crashes() const { return std::string(GetParam()).rfind("handover:", 0) == 0; }
+  void SetUp() override {
+    std::vector<std::string> extra = {"--journal.digest_interval_ms=100", "--log.level=info"};
+    if (blue_crashes()) extra.push_back(std::string("--fault.crash_at=") + GetParam());
+    venue.reset(new Venue(dir, extra));
+    venue->start();
+    sessions.reset(new FixSessions(dir, venue->fix_port()));
+    ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT1", 20000)) << venue->log();
+    ASSERT_TRUE(sessions->client.wait_logged_on("CLIENT2", 20000)) << venue->log();
+  }
+};
+
+TEST_P(FixVenueCutoverCrashTest, NoAcknowledgedOrderIsLostOrDoubledAndOnePrimaryRemains) {
+  auto green = start_standby(
+      blue_crashes() ? std::vector<std::string>{}
+                     : std::vector<std::string>{std::string("--fault.crash_at=") + GetParam()});
+  ASSERT_TRUE(sessions->send("CLIENT1", new_order("A1", '1', "100.00", "100")));
+  const std::string order_id =
+      field(expect("CLIENT1", report_for("A1", '0'), "A1 acked"), FIX::FIELD::OrderID);
+  ASSERT_TRUE(sessions->send("CLIENT2", new_order("B1", '2', "100.00", "30")));
+  expect("CLIENT1", report_for("A1", 'F'), "A1 partly filled");
+  std::string status;
+  ASSERT_TRUE(wait_verdict(standby_http, "promote", status)) << status;
+  const int seq = sessions->next_sender_seq("CLIENT1");
+  const int blue_http = venue->http_port();
+
+  const auto handed = http(blue_http, "POST", "/admin/v1/handover", "secret", "{}");
+  int primary_http = 0;
+  if (blue_crashes()) {
+    EXPECT_NE(handed.first, "200") << "blue died during its handover";
+    EXPECT_EQ(venue->stop(), 137) << venue->log();  // already gone: its exit status
+    venue.reset();
+    const auto taken = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
+    ASSERT_EQ(taken.first, "200") << taken.second;
+    EXPECT_EQ(taken.second.find("\"sealed\":true") != std::string::npos,
+              std::string(GetParam()) == "handover:sealed")
+        << taken.second;
+    primary_http = standby_http;
+  } else {
+    ASSERT_EQ(handed.first, "200") << handed.second;
+    const auto taken = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
+    EXPECT_NE(taken.first, "200") << "green died during its takeover";
+    EXPECT_EQ(green->wait(15000), 137) << test_support::read_file(dir.file("standby.log"));
+    const auto back = http(blue_http, "POST", "/admin/v1/takeover", "secret", "{}");
+    ASSERT_EQ(back.first, "200") << back.second << venue->log();
+    primary_http = blue_http;
+  }
+  // The clients reconnect to the survivor, without a reset; A1 is there once, with its fill.
+  for (const char* c : {"CLIENT1", "CLIENT2"}) {
+    ASSERT_TRUE(sessions->client.wait_logged_on(c, 20000)) << c;
+  }
+  auto report = status_of("CLIENT1", "A1", '1');
+  EXPECT_EQ(field(report, FIX::FIELD::OrderID), order_id);
+  EXPECT_EQ(field(report, FIX::FIELD::CumQty), "30");
+  EXPECT_GT(sessions->next_sender_seq("CLIENT1"), seq) << "no sequence reset";
+  ASSERT_TRUE(sessions->send("CLIENT2", new_order("B2", '2', "100.00", "70")));
+  auto filled = expect("CLIENT1", report_for("A1", 'F'), "A1 filled by the survivor");
+  EXPECT_EQ(field(filled, FIX::FIELD::CumQty), "100");
+
+  // At most one primary: another one started on the journal is refused.
+  test_support::ChildProcess second(
+      {TRADING_ENGINE_BINARY, "--fix.port=0", "--http.port=0",
+       "--journal.directory=" + dir.file("journal"),
+       "--fix.store_directory=" + dir.file("second-store"),
+       "--guardrail.evidence_path=" + dir.file("second-evidence.jsonl"), "--log.level=warn"},
+      dir.file("second.log"));
+  EXPECT_EQ(second.wait(15000), 1);
+  EXPECT_NE(test_support::read_file(dir.file("second.log")).find("another primary holds"),
+            std::string::npos)
+      << test_support::read_file(dir.file("second.log"));
+  EXPECT_EQ(http(primary_http, "GET", "/readyz", "").first, "200");
+  if (blue_crashes()) {
+    green->signal(SIGTERM);
+    EXPECT_EQ(green->wait(15000), 0) << test_support::read_file(dir.file("standby.log"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryStep, FixVenueCutoverCrashTest,
+                         ::testing::Values("handover:held", "handover:logged_out",
+                                           "handover:sealed", "takeover:leader", "takeover:writer"),
+                         [](const ::testing::TestParamInfo<const char*>& param) {
+                           std::string name = param.param;
+                           for (char& c : name) c = c == ':' ? '_' : c;
+                           return name;
+                         });
+
 // Snapshots every two commands: a restart loads the newest snapshot and replays only the tail,
 // and still knows every ClOrdID used today, also those journaled before that snapshot.
 class FixVenueSnapshotTest : public FixVenueTest {

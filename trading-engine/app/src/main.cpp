@@ -88,6 +88,11 @@ config::Schema make_schema() {
       .add_bool("fault.matching", false,
                 "FAULT INJECTION (drills only): new orders reach this engine one lot larger than "
                 "journaled, so it computes another book than a correct build")
+      .add_string("fault.crash_at", "",
+                  "FAULT INJECTION (crash tests only): end the process like kill -9 at this step "
+                  "of a cutover",
+                  {"", "handover:held", "handover:logged_out", "handover:sealed", "takeover:leader",
+                   "takeover:writer"})
       .add_int("fault.reply_delay_ms", 0, 0, 60'000,
                "FAULT INJECTION (drills only): every engine batch waits this long before its "
                "replies go out");
@@ -308,10 +313,13 @@ int main(int argc, char** argv) {
   options.digest_interval = values.get_int("journal.digest_interval_ms") * 1'000'000;
   options.fault_alter_matching = values.get_bool("fault.matching");
   options.fault_reply_delay = values.get_int("fault.reply_delay_ms") * 1'000'000;
-  if (options.fault_alter_matching || options.fault_reply_delay > 0) {
+  options.fault_crash_at = values.get_string("fault.crash_at");
+  if (options.fault_alter_matching || options.fault_reply_delay > 0 ||
+      !options.fault_crash_at.empty()) {
     logging::warn("trading-engine", "FAULT INJECTION is on: this venue is broken on purpose",
                   {{"fault.matching", options.fault_alter_matching},
-                   {"fault.reply_delay_ms", options.fault_reply_delay / 1'000'000}});
+                   {"fault.reply_delay_ms", options.fault_reply_delay / 1'000'000},
+                   {"fault.crash_at", options.fault_crash_at}});
   }
   if (options.fix.tls_certificate.empty() != options.fix.tls_private_key.empty()) {
     std::fprintf(stderr,

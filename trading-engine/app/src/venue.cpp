@@ -708,6 +708,13 @@ core::Result<std::string> Venue::state_json() {
 
 namespace trading::app {
 
+void Venue::crash_point(const char* step) const {
+  if (options_.fault_crash_at != step) return;
+  logging::error("venue", "FAULT INJECTION: crashing on purpose", {{"step", step}});
+  std::fflush(stdout);
+  std::_Exit(137);  // no destructor, no flush: what kill -9 leaves behind
+}
+
 void Venue::write_marker(MarkerKind kind, core::Nanos now) {
   last_digest_ = now;
   const JournalMarker marker{kind, leadership_ ? leadership_->epoch() : 0, engine_.digest()};
@@ -729,10 +736,12 @@ core::Result<std::string> Venue::hand_over(int grace_seconds) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   const core::Nanos drained = core::monotonic_now_ns();
+  crash_point("handover:held");
   // 2. Sessions out (the Text says why and what to do), the engine thread finishes.
   acceptor_->stop(grace_seconds,
                   "venue handing over to its standby: log on again, sequence numbers continue");
   const core::Nanos logged_out = core::monotonic_now_ns();
+  crash_point("handover:logged_out");
   stop_engine_thread();
   std::lock_guard engine_lock(engine_mutex_);
   // 3. The session stores closed with the numbers of what was handled: the successor opens them.
@@ -749,6 +758,7 @@ core::Result<std::string> Venue::hand_over(int grace_seconds) {
     std::_Exit(1);  // nothing unacknowledged is lost: the successor recovers the journal
   }
   const std::uint64_t digest = engine_.digest();
+  crash_point("handover:sealed");
   writer_.reset();
   leadership_.reset();  // the successor may take over now
   // 5. Follow the successor from the seal on: a rollback is the same handover the other way.
@@ -801,6 +811,7 @@ core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
     return core::fail(leadership.error().code == journal::kNotLeader ? 409 : 500,
                       leadership.error().message + (force ? "" : " (no handover sealed yet)"));
   }
+  crash_point("takeover:leader");
   stop_follower_thread();
   std::lock_guard engine_lock(engine_mutex_);
   // Everything the previous primary wrote is final now: apply it to the end.
@@ -831,6 +842,7 @@ core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
     start_following(next);
     return core::fail(500, "cannot take over the journal: " + opened.error().message);
   }
+  crash_point("takeover:writer");
   follower_.reset();
   standby_ = false;
   if (auto started_primary = start_primary(); !started_primary) {

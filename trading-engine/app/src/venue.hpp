@@ -76,6 +76,10 @@ struct VenueOptions {
   // fault_reply_delay    - every batch's replies wait this long (a release that got slow).
   bool fault_alter_matching = false;
   core::Nanos fault_reply_delay = 0;
+  // Crash tests of the cutover: the process ends at once (like kill -9) at this step of a handover
+  // ("handover:held", "handover:logged_out", "handover:sealed") or a takeover
+  // ("takeover:leader", "takeover:writer"); empty: never.
+  std::string fault_crash_at;
 };
 
 // Where a standby is (any thread).
@@ -180,6 +184,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   void write_marker(MarkerKind kind, core::Nanos now);
   // A standby applies one record the primary journaled (and compares digests at markers).
   void apply_followed(const journal::DecodedRecord& record);
+  void crash_point(const char* step) const;  // fault_crash_at
   core::Nanos now_for_engine();
   // Journals and applies one command, collecting its replies.
   void execute(const Command& command, const std::string& annotation);
