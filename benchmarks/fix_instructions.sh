@@ -4,6 +4,7 @@
 # for 500 and for 2 500 pingpong orders; (count at 2 500 - count at 500) / 2 000 = instructions
 # per order, all threads, start-up cancelled out.
 #   benchmarks/fix_instructions.sh <venue binary>... [-- build dir with fix_load]
+# VENUE_FLAGS="--x=y ..." adds settings to every venue's command line.
 set -uo pipefail
 load=build/release/benchmarks/fix_load
 venues=()
@@ -21,7 +22,7 @@ measure() {  # measure <binary> <orders>: total instructions
   port=$((20000 + RANDOM % 20000))
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$1" --fix.port=$port \
     --http.port=$((port + 1)) --journal.directory="$work/j" --fix.store_directory="$work/s" \
-    --engine.spin_us=0 --guardrail.evidence_path="$work/e.jsonl" --log.level=warn \
+    --engine.spin_us=0 --guardrail.evidence_path="$work/e.jsonl" --log.level=warn ${VENUE_FLAGS:-} \
     >"$work/log" 2>&1 &
   pid=$!
   for _ in $(seq 300); do

@@ -24,7 +24,8 @@
 
 namespace trading::journal {
 
-inline constexpr int kNotLeader = 7;  // error code: another process holds leadership
+inline constexpr int kNotLeader = 7;               // error code: another process holds leadership
+inline constexpr std::size_t kEpochFileSize = 32;  // DIR/epoch: decimal, space padded, newline
 
 class Leadership {
  public:
@@ -56,6 +57,7 @@ class Leadership {
   int lock_fd_ = -1;
   int epoch_fd_ = -1;
   std::uint64_t epoch_ = 0;
+  char epoch_text_[kEpochFileSize] = {};  // the epoch file's bytes as this leader wrote them
 };
 
 }  // namespace trading::journal
