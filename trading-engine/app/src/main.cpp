@@ -126,6 +126,9 @@ class VenueCollectable final : public prometheus::Collectable {
     counter("trading_orders_by_type_total", "New orders passed to the engine, by order type",
             {{"limit", v(c.limit_orders)}, {"market", v(c.market_orders)}}, "type");
     counter("trading_requests_total", "FIX application requests handled", {{"", v(c.requests)}});
+    counter("trading_resent_requests_total",
+            "Requests a client resent (PossDupFlag=Y, after a reconnect): not in the latency SLO",
+            {{"", v(c.resent_requests)}});
     counter("trading_cancels_total", "Cancel requests passed to the engine", {{"", v(c.cancels)}});
     counter("trading_replaces_total", "Replace requests passed to the engine",
             {{"", v(c.replaces)}});

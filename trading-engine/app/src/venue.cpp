@@ -12,6 +12,7 @@
 
 #include "guardrails/status/settings.hpp"
 #include "logging/logger.hpp"
+#include "trading/journal/reader.hpp"
 #include "trading/journal/snapshot.hpp"
 
 namespace trading::app {
@@ -37,6 +38,22 @@ struct SnapshotState {
     return problem.empty() ? engine.load_state(get) : problem;
   }
 };
+
+// The last complete record's sequence in the newest segment of `directory` (0: none).
+std::uint64_t last_journaled_sequence(const std::string& directory) {
+  const auto segments = journal::list_segments(directory);
+  if (segments.empty()) return 0;
+  auto reader = journal::SegmentReader::open(segments.back().second);
+  if (!reader) return 0;
+  std::uint64_t last = reader->first_sequence() - 1;
+  journal::DecodedRecord record;
+  while (true) {
+    auto more = reader->next(record);
+    if (!more || !*more) break;
+    last = record.sequence;
+  }
+  return last;
+}
 
 core::Nanos wall_clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -534,7 +551,7 @@ void Venue::process(std::vector<Work>& batch) {
           execute(*t.command, t.annotation);
           rejected = rejected || (!events_.empty() && std::holds_alternative<Rejected>(events_[0]));
         }
-        completions_.push_back({r->session, r->received_ns, rejected});
+        completions_.push_back({r->session, r->received_ns, rejected, r->poss_dup});
       } else if (auto* s = std::get_if<SessionEvent>(&work)) {
         gateway_.on_session(s->session, s->logged_on);
       } else if (auto* task = std::get_if<AdminTask>(&work)) {
@@ -576,8 +593,12 @@ void Venue::process(std::vector<Work>& batch) {
     const core::Nanos sent = core::monotonic_now_ns();
     for (const auto& c : completions_) {
       acceptor_->complete(c.session);
+      if (c.resent) counters_.resent_requests.fetch_add(1, std::memory_order_relaxed);
       if (guardrail_ != nullptr) {
-        guardrail_->record(guardrails::kLatencyMetric, sent - c.received_ns, sent);
+        // A resend's time is the client's reconnect (after a cutover, the backlog of the
+        // disconnected seconds arrives at once), not how fast this release answers: it is
+        // counted (trading_resent_requests_total), not judged by the latency SLO.
+        if (!c.resent) guardrail_->record(guardrails::kLatencyMetric, sent - c.received_ns, sent);
         guardrail_->record(kRejectMetric, c.rejected ? 1 : 0, sent);
       }
     }
@@ -826,12 +847,23 @@ core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
     if (*r == 0) break;
   }
   if (const auto first = first_mismatch_sequence_.load(); first != 0) {
+    leadership_.reset();
     start_following(follower_->next_sequence());
     return core::fail(409, fmt::format("this standby's state differs from the primary's at "
                                        "sequence {}: it must not take over",
                                        first));
   }
   const std::uint64_t next = follower_->next_sequence();
+  // A second look, independent of the follower: the newest segment must end where this standby
+  // is. A new segment starting earlier would supersede records the clients were acknowledged.
+  if (const auto last = last_journaled_sequence(options_.journal_directory); last >= next) {
+    logging::error("venue", "takeover refused: the standby is behind the journal",
+                   {{"journal_through", last}, {"standby_through", next - 1}});
+    start_following(next);
+    return core::fail(409, fmt::format("the journal holds sequence {} but this standby applied "
+                                       "only through {}: it must not take over",
+                                       last, next - 1));
+  }
   const bool sealed = sealed_sequence_.load() == next - 1;
   applied_sequence_.store(next - 1, std::memory_order_release);
   leadership_ = std::move(*leadership);

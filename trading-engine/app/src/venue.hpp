@@ -103,6 +103,7 @@ struct VenueCounters {
   std::atomic<std::uint64_t> limit_orders{0}, market_orders{0};  // new orders to the engine
   std::atomic<std::uint64_t> journal_bytes{0}, journal_syncs{0}, journal_sync_ns{0};
   std::atomic<std::uint64_t> queue_depth{0}, batches{0}, send_failures{0};
+  std::atomic<std::uint64_t> resent_requests{0};  // PossDupFlag=Y (a client's resend)
 };
 
 class Venue final : public fix::Handler, public gateway::DepthSource {
@@ -245,6 +246,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
     std::uint32_t session;
     core::Nanos received_ns;
     bool rejected;
+    bool resent;  // PossDupFlag=Y: a client's resend after a reconnect (not in the latency SLO)
   };
   std::vector<Completion> completions_;
   core::Nanos last_engine_time_ = 0;
