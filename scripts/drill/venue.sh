@@ -28,10 +28,8 @@ done
 work=$(mktemp -d /tmp/drill-venue.XXXXXX)
 chmod 755 "$work"
 started=$(date +%s)
-log() { echo "[drill $(($(date +%s) - started))s] $*" >&2; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=scripts/drill/lib.sh
+. "$root/scripts/drill/lib.sh"
 pids=()
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
@@ -42,13 +40,6 @@ cleanup() {
   sleep 1
 }
 trap cleanup EXIT
-wait_http() { # url, seconds: until it answers 200
-  for _ in $(seq 1 $(($2 * 10))); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = 200 ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # ---- the estate: HAProxy in front of two colours ----
 fix_front=$(free_port)

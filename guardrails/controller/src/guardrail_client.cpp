@@ -60,21 +60,8 @@ std::string GuardrailClient::report(const std::string& token, const std::string&
       {"event", event},
       {"detail", detail},
       {"who", who}}.dump();
-  auto res =
-      client_->request("POST", "/guardrail/v1/events", body,
-                       {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
-                       std::chrono::milliseconds(1000));
-  if (!res) return base_url_ + " unreachable: " + res.error().message;
-  if (res->status != 200) {
-    const auto doc = nlohmann::json::parse(res->body, nullptr, false);
-    std::string message;
-    if (!doc.is_discarded() && doc.is_object() && doc.contains("error") &&
-        doc["error"].is_object()) {
-      message = doc["error"].value("message", "");
-    }
-    return "HTTP " + std::to_string(res->status) + (message.empty() ? "" : ": " + message);
-  }
-  return {};
+  auto res = call("POST", "/guardrail/v1/events", token, body, std::chrono::milliseconds(1000));
+  return res ? std::string() : res.error().message;
 }
 
 core::Result<std::string> GuardrailClient::call(const std::string& method, const std::string& path,
