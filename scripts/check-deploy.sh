@@ -86,7 +86,7 @@ yaml_files=$(find "$manifests" "$root/compose.yaml" "$root/.github" "$root/deplo
 if ! out=$(yamllint -c .yamllint.yaml -f parsable $yaml_files 2>&1); then
   while IFS= read -r line; do fail "yamllint: $line"; done <<<"$out"
 fi
-if ! out=$(shellcheck -f gcc scripts/*.sh deploy/containers/*.sh tests/deploy/*.sh 2>&1); then
+if ! out=$(shellcheck -f gcc scripts/*.sh scripts/drill/*.sh deploy/containers/*.sh tests/deploy/*.sh 2>&1); then
   while IFS= read -r line; do fail "shellcheck: $line"; done <<<"$out"
 fi
 if ! out=$(python3 deploy/containers/generate-containerfiles.py --check 2>&1); then

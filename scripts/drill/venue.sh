@@ -28,7 +28,7 @@ done
 work=$(mktemp -d /tmp/drill-venue.XXXXXX)
 chmod 755 "$work"
 started=$(date +%s)
-# shellcheck source=scripts/drill/lib.sh
+# shellcheck disable=SC1091  # scripts/drill/lib.sh, checked on its own
 . "$root/scripts/drill/lib.sh"
 pids=()
 # shellcheck disable=SC2317  # called through the EXIT trap
