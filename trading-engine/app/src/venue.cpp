@@ -12,7 +12,6 @@
 
 #include "guardrails/status/settings.hpp"
 #include "logging/logger.hpp"
-#include "trading/journal/reader.hpp"
 #include "trading/journal/snapshot.hpp"
 
 namespace trading::app {
@@ -38,22 +37,6 @@ struct SnapshotState {
     return problem.empty() ? engine.load_state(get) : problem;
   }
 };
-
-// The last complete record's sequence in the newest segment of `directory` (0: none).
-std::uint64_t last_journaled_sequence(const std::string& directory) {
-  const auto segments = journal::list_segments(directory);
-  if (segments.empty()) return 0;
-  auto reader = journal::SegmentReader::open(segments.back().second);
-  if (!reader) return 0;
-  std::uint64_t last = reader->first_sequence() - 1;
-  journal::DecodedRecord record;
-  while (true) {
-    auto more = reader->next(record);
-    if (!more || !*more) break;
-    last = record.sequence;
-  }
-  return last;
-}
 
 core::Nanos wall_clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -854,16 +837,6 @@ core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
                                        first));
   }
   const std::uint64_t next = follower_->next_sequence();
-  // A second look, independent of the follower: the newest segment must end where this standby
-  // is. A new segment starting earlier would supersede records the clients were acknowledged.
-  if (const auto last = last_journaled_sequence(options_.journal_directory); last >= next) {
-    logging::error("venue", "takeover refused: the standby is behind the journal",
-                   {{"journal_through", last}, {"standby_through", next - 1}});
-    start_following(next);
-    return core::fail(409, fmt::format("the journal holds sequence {} but this standby applied "
-                                       "only through {}: it must not take over",
-                                       last, next - 1));
-  }
   const bool sealed = sealed_sequence_.load() == next - 1;
   applied_sequence_.store(next - 1, std::memory_order_release);
   leadership_ = std::move(*leadership);

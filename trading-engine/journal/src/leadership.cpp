@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,7 +82,12 @@ core::Result<std::unique_ptr<Leadership>> Leadership::raise_epoch(const std::str
       return fail(errno_text("cannot write", directory + "/leader.lock"));
     }
   }
+  // The writer compares the epoch at every commit: a shared mapping makes that a memory read
+  // (another process's pwrite of the file is visible in it), not a system call.
+  void* map = ::mmap(nullptr, kEpochFileSize, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) return fail(errno_text("cannot map", path));
   std::unique_ptr<Leadership> leadership(new Leadership(directory, lock_fd, fd, epoch));
+  leadership->epoch_map_ = static_cast<const volatile char*>(map);
   std::memcpy(leadership->epoch_text_, text, kEpochFileSize);
   return leadership;
 }
@@ -119,17 +125,18 @@ core::Result<std::unique_ptr<Leadership>> Leadership::take_over(const std::strin
 }
 
 Leadership::~Leadership() {
+  if (epoch_map_ != nullptr) {
+    ::munmap(const_cast<char*>(epoch_map_), kEpochFileSize);
+  }
   if (epoch_fd_ >= 0) ::close(epoch_fd_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 core::Result<void> Leadership::still_leader() const {
-  // The hot path (twice per journal commit): one pread and a compare with the bytes we wrote.
+  // The hot path (twice per journal commit): the mapped bytes against the ones we wrote.
   char text[kEpochFileSize];
-  if (::pread(epoch_fd_, text, kEpochFileSize, 0) == static_cast<ssize_t>(kEpochFileSize) &&
-      std::memcmp(text, epoch_text_, kEpochFileSize) == 0) {
-    return {};
-  }
+  for (std::size_t i = 0; i < kEpochFileSize; ++i) text[i] = epoch_map_[i];  // volatile: re-read
+  if (std::memcmp(text, epoch_text_, kEpochFileSize) == 0) return {};
   auto now = read_epoch(epoch_fd_, directory_ + "/epoch");
   if (!now) return core::fail(now.error());
   if (*now != epoch_) {

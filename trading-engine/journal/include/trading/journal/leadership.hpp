@@ -57,7 +57,8 @@ class Leadership {
   int lock_fd_ = -1;
   int epoch_fd_ = -1;
   std::uint64_t epoch_ = 0;
-  char epoch_text_[kEpochFileSize] = {};  // the epoch file's bytes as this leader wrote them
+  char epoch_text_[kEpochFileSize] = {};      // the epoch file's bytes as this leader wrote them
+  const volatile char* epoch_map_ = nullptr;  // DIR/epoch, mapped shared and read-only
 };
 
 }  // namespace trading::journal
