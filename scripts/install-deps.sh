@@ -17,7 +17,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests and benchmarks call
-  curl wrk prometheus tzdata openssl
+  curl wrk prometheus prometheus-node-exporter tzdata openssl
   # servers the pharma-mes tests start themselves
   postgresql-15 sqlite3 mosquitto
   # the operator UI's browser tests (npm playwright-core drives Debian's chromium)

@@ -32,6 +32,7 @@
 #include "guardrails/controller/colour_process.hpp"
 #include "guardrails/controller/guardrail_client.hpp"
 #include "guardrails/controller/haproxy.hpp"
+#include "guardrails/deploy/outcome_metrics.hpp"
 #include "guardrails/deploy/workflow.hpp"
 #include "guardrails/evidence/bundle.hpp"
 #include "guardrails/evidence/evidence_log.hpp"
@@ -87,6 +88,9 @@ Options:
                            logs the FIX sessions out, the standby takes over with their sequence
                            numbers) and only then moves the balancer; the venue's admin token
                            from --admin-token-file FILE or GUARDCTL_ADMIN_TOKEN
+  --metrics-file FILE      add the outcome to this node-exporter textfile (Prometheus's
+                           textfile collector): deployments by outcome, time to detect and to
+                           recover, the last risk class, the colour and version serving
   --haproxy-socket PATH    HAProxy's admin runtime API socket
   --backend NAME[,NAME]    HAProxy backends with servers named blue and green
   --who ID                 who deploys; --approve ID: a second identity (required for Critical)
@@ -115,8 +119,9 @@ struct Options {
   std::vector<std::string> backends;
   std::string who, approver, revision = "unknown", blue_version = "?", green_version = "?";
   std::string signing_key;
-  std::string smoke_cmd;   // traffic for green during the pre-promotion analysis ({url}: green's)
-  std::string compat_cmd;  // pre-flight compatibility check of the new release
+  std::string smoke_cmd;     // traffic for green during the pre-promotion analysis ({url}: green's)
+  std::string compat_cmd;    // pre-flight compatibility check of the new release
+  std::string metrics_file;  // node-exporter textfile of the outcomes (empty: none)
   std::int64_t min_free_mb = 64;  // pre-flight capacity: free memory beyond blue's size
   std::string controller_token;   // reports to the guardrails (empty: none)
   // A stateful venue: the switch is a handover (the primary seals and becomes the standby, the
@@ -324,6 +329,7 @@ class Deployment {
 
   void flush_transitions() {
     for (const auto& t : workflow_.take_transitions()) {
+      if (t.to == deploy::Phase::kPrePromotion && !analysis_started_) analysis_started_ = t.at;
       record("deploy.transition", transition_json(t));
       out_ << fmt::format("{:<16} traffic on {:<5} {}\n", deploy::to_string(t.to),
                           deploy::to_string(t.traffic), t.reason);
@@ -459,6 +465,7 @@ class Deployment {
       j["approval_refused"] = "the approver must be a second identity";
     }
     record("deploy.risk", j);
+    risk_class_ = r.risk_class;
     out_ << "risk " << r.risk_class << " (" << r.detail << ")\n";
     return r;
   }
@@ -743,6 +750,61 @@ class Deployment {
     return files;
   }
 
+  // The outcome joins the node-exporter textfile (DeploymentMetrics says why a textfile):
+  // read, add, write to a temporary file and rename (the collector never sees half a file).
+  void write_metrics_file(deploy::Outcome outcome, nlohmann::json& summary) {
+    deploy::DeploymentRecord r;
+    r.app = o_.app;
+    r.outcome = std::string(deploy::to_string(outcome));
+    r.risk_class = risk_class_.empty() ? "unknown" : risk_class_;
+    const bool new_serves = workflow_.traffic() == Colour::kGreen;
+    const Colour other = o_.new_colour == Colour::kGreen ? Colour::kBlue : Colour::kGreen;
+    r.serving_colour = std::string(deploy::to_string(new_serves ? o_.new_colour : other));
+    r.serving_version = new_serves ? o_.green_version : o_.blue_version;
+    r.finished_at_seconds =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (const auto decided = workflow_.rollback_started()) {
+      // Detect: from the new release's first user traffic (or, rolled back before promotion,
+      // the start of its analysis) to the rollback decision.
+      std::optional<core::Nanos> exposed;
+      for (const auto& [at, to] : switches_) {
+        if (to == Colour::kGreen && at <= *decided) {
+          exposed = at;
+          break;
+        }
+      }
+      if (!exposed) exposed = analysis_started_;
+      if (exposed) r.detect_seconds = static_cast<double>(*decided - *exposed) / 1e9;
+      // Recover: the decision to the users' traffic back (only when users had the new one).
+      if (summary.contains("rollback_switch_ms")) {
+        r.recover_seconds = summary["rollback_switch_ms"].get<double>() / 1e3;
+      }
+    }
+    if (r.detect_seconds) summary["detect_s"] = *r.detect_seconds;
+    if (o_.metrics_file.empty()) return;
+    std::string previous;
+    if (std::ifstream in(o_.metrics_file); in) {
+      previous.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto metrics = deploy::DeploymentMetrics::parse(previous);
+    metrics.add(r);
+    const std::string tmp = o_.metrics_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << metrics.render();
+      if (!out.flush()) {
+        err_ << "guardctl deploy: cannot write " << tmp << "\n";
+        return;
+      }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, o_.metrics_file, ec);
+    if (ec)
+      err_ << "guardctl deploy: cannot write " << o_.metrics_file << ": " << ec.message() << "\n";
+  }
+  std::string risk_class_;
+  std::optional<core::Nanos> analysis_started_;
+
   struct Point {
     core::Nanos at = 0;
     double verdict = 0;
@@ -772,6 +834,7 @@ class Deployment {
       }
     }
     if (o_.handover) summary["handover_gaps_ms"] = handover_gaps_ms_;
+    write_metrics_file(outcome, summary);
     const char* event = outcome == deploy::Outcome::kPromoted ? "promoted"
                         : outcome == deploy::Outcome::kRolledBackPrePromotion ||
                                 outcome == deploy::Outcome::kRolledBackPostPromotion
@@ -854,6 +917,7 @@ int cmd_deploy(const std::vector<std::string>& args, std::ostream& out, std::ost
                                                     {"--signing-key", &o.signing_key},
                                                     {"--smoke-cmd", &o.smoke_cmd},
                                                     {"--compat-cmd", &o.compat_cmd},
+                                                    {"--metrics-file", &o.metrics_file},
                                                     {"--controller-token-file", &token_file},
                                                     {"--admin-token-file", &admin_token_file}};
   const std::map<std::string, core::Nanos*> seconds{

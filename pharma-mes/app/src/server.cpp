@@ -55,6 +55,11 @@ config::Schema make_schema() {
       .add_int("passwords.max_age_days", 90, 0, 3650, "password aging (0: never)")
       .add_int("passwords.max_failed_logins", 5, 1, 100, "consecutive failures that lock")
       .add_int("monitoring.gap_check_seconds", 10, 1, 3600, "how often silent sensors are checked")
+      .add_int("audit.verify_minutes", 15, 0, 24 * 60,
+               "how often the running server verifies the audit chain and signatures (its "
+               "result and age are on /metrics; 0: never, run `pharma-mes audit verify`)")
+      .add_int("quality.deviation_due_days", 30, 1, 3650,
+               "an open deviation older than this is past due (compliance figures)")
       .add_bool("mqtt.enabled", true, "take sensor readings from the MQTT broker")
       .add_string("mqtt.uri", "tcp://127.0.0.1:1883", "the MQTT broker")
       .add_string("mqtt.client_id", "pharma-mes-ingest", "client id prefix (sessions persist)")
@@ -110,13 +115,22 @@ class HttpStats {
   std::atomic<std::uint64_t> unauthenticated_{0};
 };
 
+// The last audit chain verification the server ran (monitor thread writes, scrapes read).
+struct AuditStatus {
+  std::atomic<int> verified{-1};  // 1: verified, 0: a problem found, -1: not run yet
+  std::atomic<std::int64_t> verified_at_ms{0};
+  std::atomic<std::int64_t> entries{0};
+};
+
 // mes_* families, read at scrape time.
 class MesCollectable final : public prometheus::Collectable {
  public:
   MesCollectable(Mes& mes, Store& store, const HttpStats& http, const api::ApiCounters& api,
                  const ingest::ReadingSink* sink, const ingest::MqttIngest* mqtt,
-                 const api::ApiOptions& faults)
+                 const api::ApiOptions& faults, const AuditStatus& audit, Millis deviation_due_ms)
       : mes_(mes),
+        audit_(audit),
+        deviation_due_ms_(deviation_due_ms),
         store_(store),
         http_(http),
         api_(api),
@@ -205,6 +219,7 @@ class MesCollectable final : public prometheus::Collectable {
     const auto now = std::chrono::steady_clock::now();
     if (now - cached_at_ > std::chrono::seconds(10)) {
       if (auto k = mes_.kpis()) kpis_ = *k;
+      if (auto p = mes_.plant_status(deviation_due_ms_)) plant_ = *p;
       batches_by_state_.clear();
       alarms_by_level_ = {{"alert", 0}, {"action", 0}, {"data_gap", 0}};
       (void)store_.read([&](Transaction& tx) -> Result<void> {
@@ -230,11 +245,81 @@ class MesCollectable final : public prometheus::Collectable {
     gauge("mes_yield_ratio", "Output / batch size of batches with a recorded output", kpis_.yield);
     gauge("mes_cycle_time_efficiency_ratio", "Standard / actual run time (held time excluded)",
           kpis_.cycle_time_efficiency);
+    add_plant_status(out);
     return out;
   }
 
  private:
+  // Compliance and monitoring figures: deviations, batches waiting for QA, locked accounts, the
+  // audit chain's last verification, and each sensor against its limits (called under the lock).
+  void add_plant_status(std::vector<prometheus::MetricFamily>& out) const {
+    using prometheus::MetricType;
+    const auto one = [&](const char* name, const char* help, double v) {
+      out.push_back(guardrails::value_family(name, help, MetricType::Gauge, "", {{"", v}}));
+    };
+    one("mes_deviations_open", "Deviations not closed", plant_.deviations_open);
+    one("mes_deviations_past_due", "Open deviations older than quality.deviation_due_days",
+        plant_.deviations_past_due);
+    out.push_back(guardrails::value_family(
+        "mes_batches_awaiting", "Complete batches waiting for QA, by the step they wait for",
+        MetricType::Gauge, "step",
+        {{"review", static_cast<double>(plant_.batches_awaiting_review)},
+         {"release", static_cast<double>(plant_.batches_awaiting_release)}}));
+    one("mes_users_locked", "User accounts locked", plant_.users_locked);
+    const int verified = audit_.verified.load(std::memory_order_acquire);
+    if (verified >= 0) {
+      one("mes_audit_chain_verified",
+          "1 when the last verification of the audit chain and signatures found no problem",
+          verified);
+      one("mes_audit_chain_last_verification_timestamp_seconds",
+          "When the server last verified the audit chain (Unix time)",
+          static_cast<double>(audit_.verified_at_ms.load(std::memory_order_relaxed)) / 1000);
+      one("mes_audit_chain_entries", "Audit entries the last verification walked",
+          static_cast<double>(audit_.entries.load(std::memory_order_relaxed)));
+    }
+    prometheus::MetricFamily value{
+        "mes_sensor_value", "Each sensor's latest reading, in its unit", MetricType::Gauge, {}};
+    prometheus::MetricFamily limit{"mes_sensor_limit",
+                                   "Each sensor's alert and action limits, in its unit",
+                                   MetricType::Gauge,
+                                   {}};
+    prometheus::MetricFamily last{"mes_sensor_last_reading_timestamp_seconds",
+                                  "When each sensor last read (Unix time, device clock)",
+                                  MetricType::Gauge,
+                                  {}};
+    prometheus::MetricFamily gap{"mes_sensor_data_gap",
+                                 "1 while the sensor is silent past twice its interval",
+                                 MetricType::Gauge,
+                                 {}};
+    const auto add = [](prometheus::MetricFamily& f,
+                        std::vector<prometheus::ClientMetric::Label> labels, double v) {
+      prometheus::ClientMetric m;
+      m.label = std::move(labels);
+      m.gauge.value = v;
+      f.metric.push_back(std::move(m));
+    };
+    for (const auto& s : plant_.sensors) {
+      if (s.value) {
+        add(value, {{"sensor", s.id}, {"room", s.room}, {"kind", s.kind}, {"unit", s.unit}},
+            *s.value);
+      }
+      for (const auto& [name, v] : {std::pair<const char*, double>{"alert_low", s.alert_low},
+                                    {"alert_high", s.alert_high},
+                                    {"action_low", s.action_low},
+                                    {"action_high", s.action_high}}) {
+        add(limit, {{"sensor", s.id}, {"limit", name}}, v);
+      }
+      if (s.last_reading_at > 0) {
+        add(last, {{"sensor", s.id}}, static_cast<double>(s.last_reading_at) / 1000);
+      }
+      add(gap, {{"sensor", s.id}}, s.gap_open ? 1 : 0);
+    }
+    for (auto* f : {&value, &limit, &last, &gap}) out.push_back(std::move(*f));
+  }
+
   Mes& mes_;
+  const AuditStatus& audit_;
+  Millis deviation_due_ms_ = 0;
   Store& store_;
   const HttpStats& http_;
   const api::ApiCounters& api_;
@@ -247,6 +332,7 @@ class MesCollectable final : public prometheus::Collectable {
   mutable std::map<std::string, double> batches_by_state_, alarms_by_level_;
   mutable std::chrono::steady_clock::time_point cached_at_{};
   mutable Mes::Kpis kpis_;
+  mutable Mes::PlantStatus plant_;
 };
 
 }  // namespace
@@ -392,6 +478,7 @@ int run_server(int argc, char** argv) {
     mqtt = std::make_unique<ingest::MqttIngest>(*sink, mqtt_options);
   }
 
+  AuditStatus audit_status;
   http::Router router;
   std::atomic<const http::Server*> server_ptr{nullptr};
   const auto mqtt_ready_by = std::chrono::steady_clock::now() +
@@ -416,8 +503,9 @@ int run_server(int argc, char** argv) {
   guardrails::mount_guardrail_routes(router, guardrail);
   guardrails::mount_metrics_route(
       router, {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
-               std::make_shared<MesCollectable>(mes, **store, http_stats, api.counters(),
-                                                sink.get(), mqtt.get(), api_options)});
+               std::make_shared<MesCollectable>(
+                   mes, **store, http_stats, api.counters(), sink.get(), mqtt.get(), api_options,
+                   audit_status, values.get_int("quality.deviation_due_days") * 86'400'000)});
   api.add_routes(router);
   web::mount_web_ui(router);  // the operator UI at /
 
@@ -455,6 +543,9 @@ int run_server(int argc, char** argv) {
     std::set<std::string> known;  // terminal batches already read (fed to the SLO, or too old)
     const auto gap_every = std::chrono::seconds(values.get_int("monitoring.gap_check_seconds"));
     auto next_gap_check = std::chrono::steady_clock::now() + gap_every;
+    const auto verify_every = std::chrono::minutes(values.get_int("audit.verify_minutes"));
+    // The first verification a few seconds after start-up, then every audit.verify_minutes.
+    auto next_verify = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     std::unique_lock lock(stop_mutex);
     while (!stop_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
       lock.unlock();
@@ -462,6 +553,22 @@ int run_server(int argc, char** argv) {
         next_gap_check += gap_every;
         if (auto gaps = mes.check_data_gaps(); gaps && *gaps > 0) {
           logging::warn("pharma-mes", "sensor data gaps", {{"sensors", *gaps}});
+        }
+      }
+      if (verify_every.count() > 0 && std::chrono::steady_clock::now() >= next_verify) {
+        next_verify = std::chrono::steady_clock::now() + verify_every;
+        if (auto report = mes.verify()) {
+          audit_status.entries.store(report->entries, std::memory_order_relaxed);
+          audit_status.verified_at_ms.store(clock(), std::memory_order_relaxed);
+          audit_status.verified.store(report->ok() ? 1 : 0, std::memory_order_release);
+          if (!report->ok()) {
+            logging::error("pharma-mes", "the audit chain does not verify",
+                           {{"problem", report->chain_problem ? report->chain_problem->message
+                                                              : report->signature_problems[0]}});
+          }
+        } else {
+          logging::error("pharma-mes", "audit verification could not run",
+                         {{"error", report.error().message}});
         }
       }
       // Every batch this version finished goes to the batch integrity SLO once.

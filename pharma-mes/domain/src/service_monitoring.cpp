@@ -119,6 +119,8 @@ Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReadin
       }
       rows.push_back(Reading{in.sensor_id, in.at, in.value, flags});
       ++outcome.stored;
+      if (in.at >= s.runtime.value("last_reading_at", Millis{0}))
+        s.runtime["last_value"] = in.value;
       s.runtime["last_reading_at"] = std::max(s.runtime.value("last_reading_at", Millis{0}), in.at);
       s.runtime["gap_open"] = false;
       const std::string current = s.runtime.value("excursion", "");
@@ -412,6 +414,53 @@ Result<Mes::Kpis> Mes::kpis() {
   k.yield = output_size > 0 ? output / output_size : 0;
   k.cycle_time_efficiency = efficiency_n == 0 ? 0 : efficiency_sum / efficiency_n;
   return k;
+}
+
+Result<Mes::PlantStatus> Mes::plant_status(Millis deviation_due_ms) {
+  PlantStatus p;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    for (const auto& d : tx.list("deviation", "", "open")) {
+      ++p.deviations_open;
+      const json b = detail::body_of(d);
+      if (tx.now() - b["data"].value("opened_at", tx.now()) > deviation_due_ms) {
+        ++p.deviations_past_due;
+      }
+    }
+    for (const auto& batch : tx.list("batch", "", "Complete")) {
+      const json flow = detail::body_of(batch)["flow"];
+      if (!flow.value("disposition", "").empty()) continue;
+      ++(flow.value("reviewed", false) ? p.batches_awaiting_release : p.batches_awaiting_review);
+    }
+    for (const auto& u : tx.list("user")) {
+      p.users_locked += detail::user_from(u).status == AccountStatus::kLocked ? 1 : 0;
+    }
+    for (const auto& sensor : tx.list("sensor")) {
+      const json data = detail::body_of(sensor)["data"];
+      SensorStatus s;
+      s.id = sensor.id;
+      s.room = data.value("room", "");
+      s.kind = data.value("kind", "");
+      s.unit = data.value("unit", "");
+      s.alert_low = data.value("alert_low", 0.0);
+      s.alert_high = data.value("alert_high", 0.0);
+      s.action_low = data.value("action_low", 0.0);
+      s.action_high = data.value("action_high", 0.0);
+      if (auto state = tx.get("sensor_state", sensor.id)) {
+        const json runtime = json::parse(state->body, nullptr, false);
+        if (runtime.is_object()) {
+          if (runtime.contains("last_value") && runtime["last_value"].is_number()) {
+            s.value = runtime["last_value"].get<double>();
+          }
+          s.last_reading_at = runtime.value("last_reading_at", Millis{0});
+          s.gap_open = runtime.value("gap_open", false);
+        }
+      }
+      p.sensors.push_back(std::move(s));
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return p;
 }
 
 }  // namespace mes

@@ -1,8 +1,10 @@
 // trading-engine: the FIX 4.4 venue. Recovers from its journal, then serves FIX on 9878 and the
 // admin/guardrail HTTP API on 8080 (see the README for both). `trading-engine journal compat DIR`
 // says whether this build can read a journal (a deployment's pre-flight).
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -23,6 +25,8 @@
 
 namespace {
 
+using trading::RejectCode;
+using trading::VenueAnalytics;
 using trading::app::Venue;
 
 constexpr std::string_view kDictionaryFile = "trading-engine/FIX44-venue.xml";
@@ -102,8 +106,10 @@ config::Schema make_schema() {
 // Venue counters as Prometheus families (read at scrape time).
 class VenueCollectable final : public prometheus::Collectable {
  public:
-  VenueCollectable(const Venue& venue, const trading::app::VenueOptions& options)
+  VenueCollectable(const Venue& venue, const trading::app::VenueOptions& options,
+                   std::vector<int> decimals)
       : venue_(venue),
+        venue_decimals_(std::move(decimals)),
         fault_matching_(options.fault_alter_matching ? 1.0 : 0.0),
         fault_reply_delay_ms_(static_cast<double>(options.fault_reply_delay) / 1e6) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -185,6 +191,7 @@ class VenueCollectable final : public prometheus::Collectable {
              {"oversize_message", d(cc.oversize)},
              {"outbound_overflow", d(cc.overflow_disconnects)}},
             "reason");
+    add_business_figures(out);
     const auto stalled = venue_.stalled_for(core::monotonic_now_ns());
     counter("trading_engine_stalled_seconds",
             "How long the engine has been unable to make progress (0: it is not)",
@@ -194,7 +201,146 @@ class VenueCollectable final : public prometheus::Collectable {
   }
 
  private:
+  // Finance figures: volume, notional, market data, rejects by reason, the order-to-ack
+  // histogram, and per account position, P&L, exposure against its limits, VaR, kill switches.
+  void add_business_figures(std::vector<prometheus::MetricFamily>& out) const {
+    using prometheus::MetricType;
+    const auto f = venue_.figures();
+    const auto family = [](std::string name, std::string help, MetricType type) {
+      prometheus::MetricFamily m;
+      m.name = std::move(name);
+      m.help = std::move(help);
+      m.type = type;
+      return m;
+    };
+    const auto sample = [](prometheus::MetricFamily& m,
+                           std::vector<prometheus::ClientMetric::Label> labels, double value) {
+      prometheus::ClientMetric c;
+      c.label = std::move(labels);
+      if (m.type == MetricType::Counter) {
+        c.counter.value = value;
+      } else {
+        c.gauge.value = value;
+      }
+      m.metric.push_back(std::move(c));
+    };
+    auto volume = family("trading_traded_volume_shares_total", "Shares traded, by symbol",
+                         MetricType::Counter);
+    auto notional =
+        family("trading_traded_notional_total",
+               "Value traded (price x quantity, in the instrument's currency), by symbol",
+               MetricType::Counter);
+    auto trades = family("trading_symbol_trades_total", "Trades, by symbol", MetricType::Counter);
+    auto md =
+        family("trading_market_data_updates_total",
+               "Top-of-book changes published as market data, by symbol", MetricType::Counter);
+    auto last = family("trading_last_price", "Last trade price (0: none yet), by symbol",
+                       MetricType::Gauge);
+    auto halted = family("trading_symbol_halted", "1 while the symbol is halted (or the venue is)",
+                         MetricType::Gauge);
+    for (std::size_t i = 0; i < f.symbols.size(); ++i) {
+      const auto& s = f.by_symbol[i];
+      const double scale = std::pow(10.0, -venue_decimals_[i]);
+      sample(volume, {{"symbol", f.symbols[i]}}, static_cast<double>(s.traded_qty));
+      sample(notional, {{"symbol", f.symbols[i]}}, s.traded_notional);
+      sample(trades, {{"symbol", f.symbols[i]}}, static_cast<double>(s.trades));
+      sample(md, {{"symbol", f.symbols[i]}}, static_cast<double>(s.market_data_updates));
+      sample(last, {{"symbol", f.symbols[i]}}, static_cast<double>(s.last_price) * scale);
+      sample(halted, {{"symbol", f.symbols[i]}}, s.halted ? 1.0 : 0.0);
+    }
+    for (auto* m : {&volume, &notional, &trades, &md, &last, &halted}) out.push_back(std::move(*m));
+    auto venue_state =
+        family("trading_venue_state", "1 while the venue-wide halt or kill switch is engaged",
+               MetricType::Gauge);
+    sample(venue_state, {{"state", "halted"}}, f.venue_halted ? 1.0 : 0.0);
+    sample(venue_state, {{"state", "killed"}}, f.venue_killed ? 1.0 : 0.0);
+    out.push_back(std::move(venue_state));
+
+    auto rejects = family("trading_order_rejects_total",
+                          "Orders, cancels and replaces rejected, by reason (engine reject codes; "
+                          "gateway_validation: refused before the engine)",
+                          MetricType::Counter);
+    for (std::size_t code = 1; code < f.rejects.size(); ++code) {
+      sample(
+          rejects,
+          {{"reason", std::string(VenueAnalytics::reject_reason(static_cast<RejectCode>(code)))}},
+          static_cast<double>(f.rejects[code]));
+    }
+    sample(rejects, {{"reason", "gateway_validation"}},
+           static_cast<double>(venue_.counters().gateway_rejects.load(std::memory_order_relaxed)));
+    out.push_back(std::move(rejects));
+
+    const auto& c = venue_.counters();
+    auto ack =
+        family("trading_order_ack_seconds",
+               "Time from a request read to its reply sent (the 50 ms SLA; resends excluded)",
+               MetricType::Histogram);
+    prometheus::ClientMetric h;
+    for (std::size_t i = 0; i < c.ack_buckets.size(); ++i) {
+      h.histogram.bucket.push_back({c.ack_buckets[i].load(std::memory_order_relaxed),
+                                    trading::app::VenueCounters::kAckBucketsSeconds[i]});
+    }
+    const auto count = c.ack_count.load(std::memory_order_relaxed);
+    h.histogram.bucket.push_back({count, std::numeric_limits<double>::infinity()});
+    h.histogram.sample_count = count;
+    h.histogram.sample_sum =
+        static_cast<double>(c.ack_sum_ns.load(std::memory_order_relaxed)) / 1e9;
+    ack.metric.push_back(std::move(h));
+    out.push_back(std::move(ack));
+
+    auto position = family("trading_account_position_shares",
+                           "Net position (short < 0), by account and symbol", MetricType::Gauge);
+    auto realised = family("trading_account_realised_pnl",
+                           "Realised P&L (average cost), by account", MetricType::Gauge);
+    auto unrealised = family("trading_account_unrealised_pnl",
+                             "Mark-to-market P&L of open positions at the last trade price, by "
+                             "account",
+                             MetricType::Gauge);
+    auto gross =
+        family("trading_account_gross_market_value",
+               "Sum of |position x last price| over symbols, by account", MetricType::Gauge);
+    auto exposure = family("trading_account_open_order_exposure",
+                           "Open orders' value (leaves x price) the credit limit applies to",
+                           MetricType::Gauge);
+    auto credit = family("trading_account_credit_limit",
+                         "The account's credit limit on open order exposure (absent: none)",
+                         MetricType::Gauge);
+    auto largest = family("trading_account_largest_position_shares",
+                          "The account's largest |position| over symbols", MetricType::Gauge);
+    auto position_limit =
+        family("trading_account_position_limit_shares",
+               "The account's position limit per symbol (absent: none)", MetricType::Gauge);
+    auto var = family("trading_account_value_at_risk",
+                      "One-day 99 % parametric VaR of the account's positions (absent until the "
+                      "volatility window holds 30 returns)",
+                      MetricType::Gauge);
+    auto killed = family("trading_account_kill_switch",
+                         "1 while the account's kill switch is engaged", MetricType::Gauge);
+    for (const auto& a : f.accounts) {
+      for (std::size_t i = 0; i < a.positions.size(); ++i) {
+        sample(position, {{"account", a.name}, {"symbol", f.symbols[i]}},
+               static_cast<double>(a.positions[i].position));
+      }
+      sample(realised, {{"account", a.name}}, a.realised_pnl);
+      sample(unrealised, {{"account", a.name}}, a.unrealised_pnl);
+      sample(gross, {{"account", a.name}}, a.gross_market_value);
+      sample(exposure, {{"account", a.name}}, a.open_order_exposure);
+      if (a.credit_limit > 0) sample(credit, {{"account", a.name}}, a.credit_limit);
+      sample(largest, {{"account", a.name}}, static_cast<double>(a.largest_position));
+      if (a.position_limit > 0) {
+        sample(position_limit, {{"account", a.name}}, static_cast<double>(a.position_limit));
+      }
+      if (a.value_at_risk) sample(var, {{"account", a.name}}, *a.value_at_risk);
+      sample(killed, {{"account", a.name}}, a.killed ? 1.0 : 0.0);
+    }
+    for (auto* m : {&position, &realised, &unrealised, &gross, &exposure, &credit, &largest,
+                    &position_limit, &var, &killed}) {
+      out.push_back(std::move(*m));
+    }
+  }
+
   const Venue& venue_;
+  std::vector<int> venue_decimals_;
   double fault_matching_ = 0, fault_reply_delay_ms_ = 0;
 };
 
@@ -339,6 +485,9 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(options.fix.store_directory, ec);
   }
 
+  std::vector<int> price_decimals;
+  for (const auto& sym : venue_config->gateway.symbols)
+    price_decimals.push_back(sym.price_decimals);
   Venue venue(std::move(*venue_config), options, &guardrail);
   logging::info("trading-engine", "recovering from the journal",
                 {{"directory", options.journal_directory}});
@@ -419,9 +568,9 @@ int main(int argc, char** argv) {
                                 std::string(venue.ready() ? "replayed, appending" : "not running"));
         }}});
   guardrails::mount_guardrail_routes(router, guardrail);
-  guardrails::mount_metrics_route(router,
-                                  {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
-                                   std::make_shared<VenueCollectable>(venue, options)});
+  guardrails::mount_metrics_route(
+      router, {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
+               std::make_shared<VenueCollectable>(venue, options, price_decimals)});
   const auto halt_route = [&](bool halt) {
     return [&, halt](const http::Request& req) {
       if (auto denied = authorized(req)) return *denied;

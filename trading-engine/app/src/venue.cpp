@@ -71,14 +71,34 @@ core::Result<std::uint64_t> next_incarnation(const std::string& directory) {
   return next;
 }
 
+AnalyticsConfig analytics_config(const VenueConfig& venue) {
+  AnalyticsConfig c;
+  for (const auto& i : venue.engine.instruments) c.symbols.push_back(i.symbol);
+  for (const auto& s : venue.gateway.symbols) c.price_decimals.push_back(s.price_decimals);
+  c.accounts = venue.engine.accounts;
+  c.position_limits = venue.position_limits;
+  return c;
+}
+
 }  // namespace
+
+void VenueCounters::observe_ack(core::Nanos took) {
+  const double seconds = static_cast<double>(took) / 1e9;
+  for (std::size_t i = 0; i < kAckBucketsSeconds.size(); ++i) {
+    if (seconds <= kAckBucketsSeconds[i]) ack_buckets[i].fetch_add(1, std::memory_order_relaxed);
+  }
+  ack_count.fetch_add(1, std::memory_order_relaxed);
+  ack_sum_ns.fetch_add(static_cast<std::uint64_t>(std::max<core::Nanos>(took, 0)),
+                       std::memory_order_relaxed);
+}
 
 Venue::Venue(VenueConfig config, VenueOptions options, guardrails::Guardrail* guardrail)
     : config_(std::move(config)),
       options_(std::move(options)),
       guardrail_(guardrail),
       engine_(config_.engine),
-      gateway_(config_.gateway) {
+      gateway_(config_.gateway),
+      analytics_(analytics_config(config_)) {
   for (const auto& i : config_.engine.instruments) bands_ = bands_ || i.bands.band_bps > 0;
   options_.fix.sessions = config_.sessions;
 }
@@ -93,6 +113,8 @@ core::Result<journal::RecoveryReport> Venue::recover(
   ro.on_record = [this](const journal::DecodedRecord& r, const std::vector<Event>& events) {
     gateway_.on_applied(r.sequence, r.command, r.annotation, events, nullptr);
     last_engine_time_ = std::max(last_engine_time_, r.command.timestamp);
+    std::lock_guard lock(analytics_mutex_);
+    analytics_.on_events(events);
   };
   // A standby never changes the primary's files (a torn tail is a record not yet written).
   ro.cut_torn_tail = !options_.standby;
@@ -107,6 +129,7 @@ core::Result<journal::RecoveryReport> Venue::recover(
   auto report = journal::recover(state, options_.journal_directory, ro);
   if (!report) return report;
   gateway_.set_last_order_id(engine_.last_order_id());
+  publish_engine_state();
   if (options_.standby) {
     standby_ = true;
     follower_ = std::make_unique<journal::JournalFollower>(options_.journal_directory,
@@ -271,6 +294,7 @@ void Venue::follow() {
         applied_sequence_.store(follower_->next_sequence() - 1, std::memory_order_release);
         if (applied > 0) applied_timestamp_.store(last_engine_time_, std::memory_order_release);
         caught_up_.store(applied < kBatch, std::memory_order_release);
+        publish_engine_state();
       }
     }
     if (applied < kBatch) {
@@ -297,9 +321,45 @@ void Venue::apply_to_engine(const Command& command) {
       o.qty = Qty(o.qty.value() + config_.engine.instruments[o.symbol.value()].lot_size.value());
     }
     engine_.apply(altered, events_);
-    return;
+  } else {
+    engine_.apply(command, events_);
   }
-  engine_.apply(command, events_);
+  std::lock_guard lock(analytics_mutex_);
+  analytics_.on_events(events_);
+}
+
+void Venue::publish_engine_state() {
+  // Ten times a second at most: the copy is O(accounts + symbols), the engine's batches are not.
+  const core::Nanos now = core::monotonic_now_ns();
+  if (last_publish_ != 0 && now - last_publish_ < core::kNanosPerSecond / 10) return;
+  last_publish_ = now;
+  std::lock_guard lock(analytics_mutex_);
+  for (const auto& a : config_.engine.accounts) {
+    analytics_.set_account_state(a.id, engine_.exposure(a.id), engine_.account_killed(a.id));
+  }
+  for (std::uint32_t s = 0; s < config_.engine.instruments.size(); ++s) {
+    analytics_.set_halted(SymbolId(s), engine_.halted(SymbolId(s)));
+  }
+  analytics_.set_venue_state(engine_.venue_halted(), engine_.venue_killed());
+  if (last_price_sample_ == 0) {
+    last_price_sample_ = now;
+  } else if (now - last_price_sample_ >= core::kNanosPerSecond) {
+    analytics_.sample_prices(static_cast<double>(now - last_price_sample_) / 1e9);
+    last_price_sample_ = now;
+  }
+}
+
+VenueFigures Venue::figures() const {
+  VenueFigures f;
+  std::lock_guard lock(analytics_mutex_);
+  f.symbols = analytics_.config().symbols;
+  f.by_symbol = analytics_.symbols();
+  f.accounts = analytics_.accounts();
+  f.rejects = analytics_.rejects();
+  f.venue_halted = analytics_.venue_halted();
+  f.venue_killed = analytics_.venue_killed();
+  f.var_returns = analytics_.var_returns();
+  return f;
 }
 
 void Venue::apply_followed(const journal::DecodedRecord& d) {
@@ -552,6 +612,7 @@ void Venue::process(std::vector<Work>& batch) {
       write_marker(MarkerKind::kStateDigest, now);
     }
     gateway_.publish_depth(*this, replies_);  // market data deeper than the top of book
+    publish_engine_state();
     // One commit for the whole batch, then the replies: nothing is acknowledged unjournaled.
     const core::Nanos sync_start = core::monotonic_now_ns();
     if (auto committed = writer_->commit(); !committed) {
@@ -576,7 +637,11 @@ void Venue::process(std::vector<Work>& batch) {
     const core::Nanos sent = core::monotonic_now_ns();
     for (const auto& c : completions_) {
       acceptor_->complete(c.session);
-      if (c.resent) counters_.resent_requests.fetch_add(1, std::memory_order_relaxed);
+      if (c.resent) {
+        counters_.resent_requests.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        counters_.observe_ack(sent - c.received_ns);
+      }
       if (guardrail_ != nullptr) {
         // A resend's time is the client's reconnect (after a cutover, the backlog of the
         // disconnected seconds arrives at once), not how fast this release answers: it is

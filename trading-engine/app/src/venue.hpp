@@ -16,6 +16,7 @@
 // and the counters may be used from any thread; start/stop from the owner.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -33,6 +34,7 @@
 #include "guardrails/status/guardrail.hpp"
 #include "trading/domain/matching_engine.hpp"
 #include "trading/domain/order_book.hpp"
+#include "trading/domain/venue_analytics.hpp"
 #include "trading/fix/acceptor.hpp"
 #include "trading/gateway/gateway.hpp"
 #include "trading/journal/follower.hpp"
@@ -104,6 +106,22 @@ struct VenueCounters {
   std::atomic<std::uint64_t> journal_bytes{0}, journal_syncs{0}, journal_sync_ns{0};
   std::atomic<std::uint64_t> queue_depth{0}, batches{0}, send_failures{0};
   std::atomic<std::uint64_t> resent_requests{0};  // PossDupFlag=Y (a client's resend)
+  // Order-to-ack time (request read to reply sent, resends excluded), cumulative buckets.
+  static constexpr std::array<double, 14> kAckBucketsSeconds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+  std::array<std::atomic<std::uint64_t>, kAckBucketsSeconds.size()> ack_buckets{};
+  std::atomic<std::uint64_t> ack_count{0}, ack_sum_ns{0};
+  void observe_ack(core::Nanos took);
+};
+
+// The business figures of the venue at one moment (a copy, any thread): see VenueAnalytics.
+struct VenueFigures {
+  std::vector<std::string> symbols;
+  std::vector<VenueAnalytics::SymbolFigures> by_symbol;
+  std::vector<VenueAnalytics::AccountFigures> accounts;
+  std::array<std::uint64_t, VenueAnalytics::kRejectCodes> rejects{};
+  bool venue_halted = false, venue_killed = false;
+  std::size_t var_returns = 0;
 };
 
 class Venue final : public fix::Handler, public gateway::DepthSource {
@@ -144,6 +162,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   fix::ConnectionCounters connection_counters() const;
   int fix_port() const;
   const VenueCounters& counters() const { return counters_; }
+  VenueFigures figures() const;
   std::vector<fix::SessionStatus> sessions() const;
 
   // Admin (run on the engine thread, journaled like any command). symbol/account empty: venue.
@@ -186,6 +205,9 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // A standby applies one record the primary journaled (and compares digests at markers).
   void apply_followed(const journal::DecodedRecord& record);
   void crash_point(const char* step) const;  // fault_crash_at
+  // Copies the engine state the analytics show (exposure, kill switches, halts) and samples the
+  // prices once a second (engine or follower thread).
+  void publish_engine_state();
   core::Nanos now_for_engine();
   // Journals and applies one command, collecting its replies.
   void execute(const Command& command, const std::string& annotation);
@@ -254,7 +276,11 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   core::Nanos last_digest_ = 0;
   std::uint64_t since_snapshot_ = 0;
   bool bands_ = false;
+  core::Nanos last_price_sample_ = 0, last_publish_ = 0;  // monotonic
   VenueCounters counters_;
+  // Fed by the thread that owns the engine; read by /metrics and the status page.
+  mutable std::mutex analytics_mutex_;
+  VenueAnalytics analytics_;
 };
 
 }  // namespace trading::app

@@ -258,6 +258,24 @@ class Mes {
     std::vector<std::string> not_intact;  // "B-7: why"
   };
   Result<Kpis> kpis();
+  // What a plant manager and an auditor watch (the dashboards' pharma and compliance figures):
+  // open deviations and those open longer than `deviation_due_ms`, Complete batches waiting for
+  // QA review or for the release decision, locked accounts, and each sensor's latest reading
+  // against its limits. Read-only, one snapshot.
+  struct SensorStatus {
+    std::string id, room, kind, unit;
+    std::optional<double> value;  // the latest reading (none yet: nullopt)
+    Millis last_reading_at = 0;
+    double alert_low = 0, alert_high = 0, action_low = 0, action_high = 0;
+    bool gap_open = false;  // a data-gap alarm is open
+  };
+  struct PlantStatus {
+    int deviations_open = 0, deviations_past_due = 0;
+    int batches_awaiting_review = 0, batches_awaiting_release = 0;
+    int users_locked = 0;
+    std::vector<SensorStatus> sensors;
+  };
+  Result<PlantStatus> plant_status(Millis deviation_due_ms);
   // The terminal batches not in `known`, oldest first. Those that ended at or after
   // `ended_since` are checked: `software_fault` names the first integrity fault the software is
   // answerable for (empty: intact). Earlier ones come back unchecked, so that a caller polling

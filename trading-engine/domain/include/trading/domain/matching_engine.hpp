@@ -91,6 +91,13 @@ class MatchingEngine {
   TradeId last_trade_id() const { return TradeId(trade_seq_); }
   const PriceBand& band(SymbolId symbol) const { return bands_[symbol.value()]; }
   bool halted(SymbolId symbol) const { return venue_halted_ || halted_[symbol.value()] != 0; }
+  bool venue_halted() const { return venue_halted_; }
+  bool venue_killed() const { return venue_killed_; }
+  bool account_killed(AccountId id) const {
+    const Account* a = account(id);
+    return a != nullptr &&
+           account_state_[static_cast<std::size_t>(a - config_.accounts.data())].killed;
+  }
 
   // Snapshot support. save_state calls put(std::uint64_t) for every piece of state (resting
   // orders in priority order, counters, halts, bands, account risk state, today's ClOrdID keys);
