@@ -330,6 +330,10 @@ class Deployment {
   void flush_transitions() {
     for (const auto& t : workflow_.take_transitions()) {
       if (t.to == deploy::Phase::kPrePromotion && !analysis_started_) analysis_started_ = t.at;
+      const bool rolling_back = t.to == deploy::Phase::kRollingBack ||
+                                t.outcome == deploy::Outcome::kRolledBackPrePromotion ||
+                                t.outcome == deploy::Outcome::kRolledBackPostPromotion;
+      if (rolling_back && !rollback_decided_) rollback_decided_ = t.at;
       record("deploy.transition", transition_json(t));
       out_ << fmt::format("{:<16} traffic on {:<5} {}\n", deploy::to_string(t.to),
                           deploy::to_string(t.traffic), t.reason);
@@ -763,7 +767,8 @@ class Deployment {
     r.serving_version = new_serves ? o_.green_version : o_.blue_version;
     r.finished_at_seconds =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    if (const auto decided = workflow_.rollback_started()) {
+    if (const auto decided =
+            workflow_.rollback_started() ? workflow_.rollback_started() : rollback_decided_) {
       // Detect: from the new release's first user traffic (or, rolled back before promotion,
       // the start of its analysis) to the rollback decision.
       std::optional<core::Nanos> exposed;
@@ -803,7 +808,7 @@ class Deployment {
       err_ << "guardctl deploy: cannot write " << o_.metrics_file << ": " << ec.message() << "\n";
   }
   std::string risk_class_;
-  std::optional<core::Nanos> analysis_started_;
+  std::optional<core::Nanos> analysis_started_, rollback_decided_;
 
   struct Point {
     core::Nanos at = 0;

@@ -239,6 +239,8 @@ class MesCollectable final : public prometheus::Collectable {
              {alarms_by_level_.begin(), alarms_by_level_.end()});
     gauge("mes_batches_terminal", "Batches that reached Complete, Stopped or Aborted",
           kpis_.terminal);
+    gauge("mes_batches_not_intact", "Terminal batches whose record is not intact",
+          kpis_.terminal - kpis_.intact);
     gauge("mes_batch_integrity_ratio", "Intact batches / terminal batches", kpis_.integrity);
     gauge("mes_right_first_time_ratio", "Complete batches without exceptions",
           kpis_.right_first_time_ratio);

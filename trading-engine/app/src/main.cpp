@@ -20,6 +20,7 @@
 #include "http/probes.hpp"
 #include "http/settings.hpp"
 #include "logging/logger.hpp"
+#include "status_page.hpp"
 #include "trading/journal/follower.hpp"
 #include "venue.hpp"
 
@@ -568,6 +569,7 @@ int main(int argc, char** argv) {
                                 std::string(venue.ready() ? "replayed, appending" : "not running"));
         }}});
   guardrails::mount_guardrail_routes(router, guardrail);
+  trading::app::mount_status_page(router, venue, guardrail, price_decimals);
   guardrails::mount_metrics_route(
       router, {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
                std::make_shared<VenueCollectable>(venue, options, price_decimals)});
