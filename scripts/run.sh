@@ -125,8 +125,11 @@ fi
 cat > "$data/haproxy.cfg" <<EOF
 global
   stats socket $data/haproxy.sock mode 600 level admin
+  log stdout format raw local0
 defaults
   mode http
+  log global
+  option httplog
   timeout connect 2s
   timeout client 60s
   timeout server 60s
@@ -134,6 +137,10 @@ defaults
   option redispatch
 frontend floor
   bind 127.0.0.1:8090
+  # W3C Trace Context in the balancer's log: the caller's traceparent and the MES's
+  # traceresponse (the same trace id as the MES's log lines for the request).
+  capture request header traceparent len 55
+  capture response header traceresponse len 55
   default_backend mes
 backend mes
   option forwardfor
@@ -169,7 +176,7 @@ pids+=($!)
 #    a light order flow (2 x 10 orders/s, crossing around 100).
 "$bin/trading-engine/app/trading-engine" --venue.file=trading-engine/app/config/venue.toml \
   --journal.directory="$data/journal" --fix.store_directory="$data/fix-store" \
-  --guardrail.evidence_path="$data/evidence/trading-engine.jsonl" "$@" \
+  --guardrail.evidence_path="$data/evidence/trading-engine.jsonl" --log.orders=true "$@" \
   > "$logs/trading-engine.log" 2>&1 &
 pids+=($!)
 wait_port 127.0.0.1 9878 trading-engine

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <chrono>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "http/probes.hpp"
 #include "http/server.hpp"
 #include "logging/logger.hpp"
+#include "logging/trace.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -71,6 +73,87 @@ class HttpServerTest : public ::testing::Test {
   std::uint16_t port = 0;
   std::atomic<bool> slow_started{false};
 };
+
+// W3C Trace Context: a request's span continues the caller's trace; the handler's log lines and
+// the access log line carry it, the response names it (traceresponse), and a call the handler
+// makes with http::Client passes it on (traceparent).
+TEST_F(HttpServerTest, TraceparentIsContinuedLoggedAnsweredAndPropagated) {
+  std::mutex m;
+  std::vector<std::string> lines;
+  std::string seen_downstream;
+  http::Router downstream_router;
+  downstream_router.get("/downstream", [&](const http::Request& r) {
+    std::lock_guard lock(m);
+    seen_downstream = std::string(r.header("traceparent"));
+    return http::Response::text(200, "ok");
+  });
+  http::ServerOptions o;
+  o.address = "127.0.0.1";
+  o.port = 0;
+  http::Server downstream(o, std::move(downstream_router));
+  ASSERT_TRUE(downstream.start());
+  http::Router router;
+  const std::uint16_t downstream_port = downstream.port();
+  router.get("/traced", [downstream_port](const http::Request&) {
+    logging::info("handler", "working");
+    http::Client c("127.0.0.1", downstream_port);
+    auto r = c.request("GET", "/downstream");
+    return http::Response::text(r && r->status == 200 ? 200 : 502, "done");
+  });
+  router.get("/plain", [](const http::Request&) { return http::Response::text(200, "plain"); });
+  logging::set_level(logging::Level::kInfo);
+  logging::set_sink([&](std::string_view line) {
+    std::lock_guard lock(m);
+    lines.emplace_back(line);
+  });
+  http::Server server(o, std::move(router));
+  ASSERT_TRUE(server.start());
+  const std::string caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  http::Client c("127.0.0.1", server.port());
+  auto r = c.request("GET", "/traced", {}, {{"traceparent", caller}});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  const auto answered = logging::parse_traceparent(r->header("traceresponse"));
+  ASSERT_TRUE(answered) << r->header("traceresponse");
+  EXPECT_EQ(answered->trace(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_NE(answered->span(), "00f067aa0ba902b7");
+  // A malformed traceparent starts a new trace instead of failing the request.
+  auto fresh = c.request("GET", "/plain", {}, {{"traceparent", "00-garbage"}});
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->status, 200);
+  const auto fresh_span = logging::parse_traceparent(fresh->header("traceresponse"));
+  ASSERT_TRUE(fresh_span);
+  EXPECT_NE(fresh_span->trace(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  server.stop(1s);
+  downstream.stop(1s);
+  logging::set_sink({});
+  logging::set_level(logging::Level::kError);
+  std::lock_guard lock(m);
+  // The downstream call carried our server span as its parent.
+  const auto passed = logging::parse_traceparent(seen_downstream);
+  ASSERT_TRUE(passed) << seen_downstream;
+  EXPECT_EQ(passed->trace(), answered->trace());
+  EXPECT_EQ(passed->span(), answered->span());
+  bool handler_line = false, access_line = false;
+  for (const auto& line : lines) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["msg"] == "working") {
+      handler_line = true;
+      EXPECT_EQ(j["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+      EXPECT_EQ(j["span_id"], std::string(answered->span()));
+      EXPECT_EQ(j["parent_span_id"], "00f067aa0ba902b7");
+    }
+    if (j["msg"] == "request" && j["path"] == "/traced") {
+      access_line = true;
+      EXPECT_EQ(j["status"], 200);
+      EXPECT_EQ(j["method"], "GET");
+      EXPECT_EQ(j["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+      EXPECT_TRUE(j.contains("duration_ms"));
+    }
+  }
+  EXPECT_TRUE(handler_line);
+  EXPECT_TRUE(access_line);
+}
 
 TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   start();

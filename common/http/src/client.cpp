@@ -8,6 +8,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "logging/trace.hpp"
+
 namespace http {
 
 namespace beast = boost::beast;
@@ -110,6 +112,10 @@ core::Result<ClientResponse> Client::request(std::string_view method, std::strin
     if (req.method() == bhttp::verb::unknown) req.method_string(method);
     req.set(bhttp::field::host, d.host);
     req.set(bhttp::field::user_agent, "gv-client");
+    // W3C Trace Context: the callee continues this thread's trace (logging/trace.hpp).
+    if (const logging::TraceContext* span = logging::current_span()) {
+      req.set("traceparent", span->traceparent());
+    }
     for (const auto& [k, v] : headers) req.set(k, v);
     if (!body.empty() && req.find(bhttp::field::content_type) == req.end()) {
       req.set(bhttp::field::content_type, "application/json");

@@ -19,6 +19,7 @@
 #include <boost/beast/version.hpp>
 
 #include "logging/logger.hpp"
+#include "logging/trace.hpp"
 
 namespace http {
 
@@ -52,6 +53,12 @@ struct Server::Impl {
   void remove(Session* s);
   void drain_sessions();
 };
+
+// Paths polled by machines (probes, scrapes, the controller's verdict reads): not access-logged.
+bool quiet_path(std::string_view path) {
+  return path == "/metrics" || path == "/livez" || path == "/readyz" || path == "/health" ||
+         path == "/guardrail/v1/status" || path == "/status.json";
+}
 
 // One connection. Lives on its own strand; owned by the shared_ptrs its pending handlers hold.
 class Session : public std::enable_shared_from_this<Session> {
@@ -178,12 +185,31 @@ class Session : public std::enable_shared_from_this<Session> {
     req.remote_address = remote_;
     const bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
+    // W3C Trace Context: this request's span continues the caller's trace (or starts one); the
+    // handler's log lines carry it, the response names it (traceresponse).
+    const logging::TraceContext span =
+        logging::start_span(logging::parse_traceparent(req.header("traceparent")));
+    const auto started = std::chrono::steady_clock::now();
     Response r;
-    if (req.target.empty() || req.target.front() != '/') {
-      r = error_response(400, "bad_request", "request target must be an absolute path");
-    } else {
-      r = server_.router.route(req);  // never throws
+    {
+      const logging::ScopedSpan scope(span);
+      if (req.target.empty() || req.target.front() != '/') {
+        r = error_response(400, "bad_request", "request target must be an absolute path");
+      } else {
+        r = server_.router.route(req);  // never throws
+      }
+      if (server_.options.access_log && !quiet_path(req.path)) {
+        logging::info("http", "request",
+                      {{"method", req.method},
+                       {"path", req.path},
+                       {"status", r.status},
+                       {"duration_ms", std::chrono::duration<double, std::milli>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count()},
+                       {"client", remote_}});
+      }
     }
+    r.headers.emplace_back("traceresponse", span.traceparent());
     send(std::move(r), keep_alive && !server_.draining.load(), version);
   }
 

@@ -17,7 +17,10 @@ void add_server_settings(config::Schema& schema, std::uint16_t default_port) {
                "time allowed to receive a request's body")
       .add_int("http.idle_timeout_ms", 60'000, 100, 3'600'000,
                "keep-alive connections idle longer are closed")
-      .add_int("http.max_connections", 4096, 1, 1'000'000, "connections beyond this are refused");
+      .add_int("http.max_connections", 4096, 1, 1'000'000, "connections beyond this are refused")
+      .add_bool("http.access_log", true,
+                "log every request (method, path, status, duration, client, W3C trace and span "
+                "ids); probes, /metrics and the guardrail's status are never logged");
 }
 
 ServerOptions server_options_from(const config::Values& v) {
@@ -31,6 +34,7 @@ ServerOptions server_options_from(const config::Values& v) {
   o.body_timeout = std::chrono::milliseconds(v.get_int("http.body_timeout_ms"));
   o.idle_timeout = std::chrono::milliseconds(v.get_int("http.idle_timeout_ms"));
   o.max_connections = static_cast<std::size_t>(v.get_int("http.max_connections"));
+  o.access_log = v.get_bool("http.access_log");
   return o;
 }
 

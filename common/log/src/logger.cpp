@@ -1,4 +1,5 @@
 #include "logging/logger.hpp"
+#include "logging/trace.hpp"
 
 #include <unistd.h>
 
@@ -178,6 +179,23 @@ void write(Level lvl, std::string_view component, std::string_view msg, Fields f
       case Field::Kind::kBool:
         line.append(std::string_view(f.bool_value() ? "true" : "false"));
         break;
+    }
+  }
+  // The thread's current span (logging/trace.hpp), unless the line names its own trace.
+  if (const TraceContext* span = current_span()) {
+    bool own = false;
+    for (const Field& f : fields) own = own || f.key() == "trace_id";
+    if (!own) {
+      line.append(std::string_view(R"(,"trace_id":")"));
+      line.append(span->trace());
+      line.append(std::string_view(R"(","span_id":")"));
+      line.append(span->span());
+      line.push_back('"');
+      if (span->has_parent()) {
+        line.append(std::string_view(R"(,"parent_span_id":")"));
+        line.append(span->parent());
+        line.push_back('"');
+      }
     }
   }
   line.append(std::string_view("}\n"));

@@ -39,6 +39,9 @@ config::Schema make_schema() {
   guardrails::add_guardrail_settings(schema, "trading-engine",
                                      "data/evidence/trading-engine.jsonl");
   schema.add_string("log.level", "info", "log level", {"debug", "info", "warn", "error", "off"})
+      .add_bool("log.orders", false,
+                "one log line per order request with its ClOrdID and a trace id derived from "
+                "SenderCompID|ClOrdID (joins a FIX order across systems' logs)")
       .add_int("shutdown.grace_ms", 5000, 0, 600'000, "time sessions get to log out on SIGTERM")
       .add_string("venue.role", "primary",
                   "primary: take orders and write the journal; standby: follow the primary's "
@@ -464,6 +467,7 @@ int main(int argc, char** argv) {
   options.fault_alter_matching = values.get_bool("fault.matching");
   options.fault_reply_delay = values.get_int("fault.reply_delay_ms") * 1'000'000;
   options.fault_crash_at = values.get_string("fault.crash_at");
+  options.log_orders = values.get_bool("log.orders");
   if (options.fault_alter_matching || options.fault_reply_delay > 0 ||
       !options.fault_crash_at.empty()) {
     logging::warn("trading-engine", "FAULT INJECTION is on: this venue is broken on purpose",

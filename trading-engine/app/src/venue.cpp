@@ -12,6 +12,7 @@
 
 #include "guardrails/status/settings.hpp"
 #include "logging/logger.hpp"
+#include "logging/trace.hpp"
 #include "trading/journal/snapshot.hpp"
 
 namespace trading::app {
@@ -328,6 +329,40 @@ void Venue::apply_to_engine(const Command& command) {
   analytics_.on_events(events_);
 }
 
+void Venue::log_order(const fix::Request& r, bool rejected) const {
+  using Kind = fix::Request::Kind;
+  if (r.kind != Kind::kNewOrder && r.kind != Kind::kCancel && r.kind != Kind::kReplace) return;
+  const std::string& comp_id =
+      r.session < options_.fix.sessions.size() ? options_.fix.sessions[r.session].client_comp_id
+                                               : std::string();
+  const auto trace = logging::derived_trace_id(comp_id + "|" + r.cl_ord_id);
+  const std::string_view kind = r.kind == Kind::kNewOrder ? "new" : r.kind == Kind::kCancel
+                                                                        ? "cancel"
+                                                                        : "replace";
+  if (r.orig_cl_ord_id.empty()) {
+    logging::info("venue", "order request",
+                  {{"kind", kind},
+                   {"sender_comp_id", comp_id},
+                   {"cl_ord_id", r.cl_ord_id},
+                   {"symbol", r.symbol},
+                   {"result", rejected ? "rejected" : "accepted"},
+                   {"resend", r.poss_dup},
+                   {"trace_id", std::string_view(trace.data(), trace.size())}});
+    return;
+  }
+  const auto orig = logging::derived_trace_id(comp_id + "|" + r.orig_cl_ord_id);
+  logging::info("venue", "order request",
+                {{"kind", kind},
+                 {"sender_comp_id", comp_id},
+                 {"cl_ord_id", r.cl_ord_id},
+                 {"orig_cl_ord_id", r.orig_cl_ord_id},
+                 {"symbol", r.symbol},
+                 {"result", rejected ? "rejected" : "accepted"},
+                 {"resend", r.poss_dup},
+                 {"trace_id", std::string_view(trace.data(), trace.size())},
+                 {"orig_trace_id", std::string_view(orig.data(), orig.size())}});
+}
+
 void Venue::publish_engine_state() {
   // Ten times a second at most: the copy is O(accounts + symbols), the engine's batches are not.
   const core::Nanos now = core::monotonic_now_ns();
@@ -595,6 +630,7 @@ void Venue::process(std::vector<Work>& batch) {
           rejected = rejected || (!events_.empty() && std::holds_alternative<Rejected>(events_[0]));
         }
         completions_.push_back({r->session, r->received_ns, rejected, r->poss_dup});
+        if (options_.log_orders) log_order(*r, rejected);
       } else if (auto* s = std::get_if<SessionEvent>(&work)) {
         gateway_.on_session(s->session, s->logged_on);
       } else if (auto* task = std::get_if<AdminTask>(&work)) {

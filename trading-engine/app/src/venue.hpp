@@ -82,6 +82,11 @@ struct VenueOptions {
   // ("handover:held", "handover:logged_out", "handover:sealed") or a takeover
   // ("takeover:leader", "takeover:writer"); empty: never.
   std::string fault_crash_at;
+  // One JSON log line per order request (new, cancel, replace) with its ClOrdID and a trace id
+  // derived from SenderCompID|ClOrdID (logging::derived_trace_id), on the engine thread after
+  // the batch's replies: joins a FIX order with the logs of the systems that see it. Off by
+  // default (a log line costs microseconds on the order path).
+  bool log_orders = false;
 };
 
 // Where a standby is (any thread).
@@ -208,6 +213,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // Copies the engine state the analytics show (exposure, kill switches, halts) and samples the
   // prices once a second (engine or follower thread).
   void publish_engine_state();
+  void log_order(const fix::Request& request, bool rejected) const;  // options_.log_orders
   core::Nanos now_for_engine();
   // Journals and applies one command, collecting its replies.
   void execute(const Command& command, const std::string& annotation);

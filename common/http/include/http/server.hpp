@@ -28,6 +28,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::size_t max_connections = 4096;                // beyond this, new connections are closed
   std::string server_name = "gv";
+  // One JSON log line per request (method, path, status, duration, client, trace and span ids),
+  // except the machine-polled paths (/metrics, probes, the guardrail's status).
+  bool access_log = true;
   // Once listening, the bound port is written here (a decimal and a newline, renamed into
   // place): how a test learns the port of a server started on port 0. Empty: none.
   std::string port_file;
