@@ -11,8 +11,10 @@
 #      their pod templates, manifests/compose/Terraform checked) and its broken-copy tests
 #   8. the deployment drills (scripts/drill.sh mes, then venue): three blue/green deployments of
 #      each product under load, every target met
+#   9. the dashboards (scripts/check-dashboards.sh): the rules' promtool tests, then the demo
+#      under Prometheus and every panel's query through its HTTP API
 # Exits non-zero on the first failure. SKIP_TSAN=1 / SKIP_FUZZ=1 / SKIP_DEPLOY=1 / SKIP_DRILL=1
-# skip steps 5 / 6 / 7 / 8 locally.
+# / SKIP_DASHBOARDS=1 skip steps 5 / 6 / 7 / 8 / 9 locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -119,6 +121,11 @@ if [ "${SKIP_DRILL:-0}" != "1" ]; then
   # A good cutover, a rollback after promotion, a refusal before it; 0 lost orders, 0 duplicate
   # fills, 0 sequence resets, equal digests (its last line).
   DRILL_KEEP=0 scripts/drill.sh venue
+fi
+
+if [ "${SKIP_DASHBOARDS:-0}" != "1" ]; then
+  step "dashboards: rules unit tests, the demo under Prometheus, every panel's query (scripts/check-dashboards.sh)"
+  scripts/check-dashboards.sh
 fi
 
 step "all tests passed"
