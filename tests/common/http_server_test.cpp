@@ -106,10 +106,10 @@ TEST_F(HttpServerTest, TraceparentIsContinuedLoggedAnsweredAndPropagated) {
     std::lock_guard lock(m);
     lines.emplace_back(line);
   });
-  http::Server server(o, std::move(router));
-  ASSERT_TRUE(server.start());
+  http::Server traced(o, std::move(router));
+  ASSERT_TRUE(traced.start());
   const std::string caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-  http::Client c("127.0.0.1", server.port());
+  http::Client c("127.0.0.1", traced.port());
   auto r = c.request("GET", "/traced", {}, {{"traceparent", caller}});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->status, 200);
@@ -124,7 +124,7 @@ TEST_F(HttpServerTest, TraceparentIsContinuedLoggedAnsweredAndPropagated) {
   const auto fresh_span = logging::parse_traceparent(fresh->header("traceresponse"));
   ASSERT_TRUE(fresh_span);
   EXPECT_NE(fresh_span->trace(), "4bf92f3577b34da6a3ce929d0e0e4736");
-  server.stop(1s);
+  traced.stop(1s);
   downstream.stop(1s);
   logging::set_sink({});
   logging::set_level(logging::Level::kError);

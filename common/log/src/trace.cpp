@@ -41,8 +41,8 @@ void random_hex(std::array<char, N>& out) {
 // labels, not secrets).
 std::uint64_t hash64(std::string_view key, std::uint64_t seed) {
   std::uint64_t h = 1469598103934665603ULL ^ seed;
-  for (unsigned char c : key) {
-    h ^= c;
+  for (const char c : key) {
+    h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ULL;
   }
   h ^= h >> 33;

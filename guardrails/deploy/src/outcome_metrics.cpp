@@ -71,8 +71,10 @@ DeploymentMetrics DeploymentMetrics::parse(std::string_view text) {
   double value = 0;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#' || !parse_sample(line, name, labels, value)) continue;
+    if (name.rfind("guardctl_", 0) != 0 || labels.count("app") == 0) continue;
+    // Someone may have edited the file: every value read is kept to the label alphabet.
+    for (auto& [key, v] : labels) v = sanitize_label_value(v);
     const auto app = labels.find("app");
-    if (app == labels.end() || name.rfind("guardctl_", 0) != 0) continue;
     AppState& s = m.apps_[app->second];
     DeploymentRecord& last = s.last;
     last.app = app->second;

@@ -13,7 +13,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import { freePort } from '../../support/free_port.mjs';
 
 const binary = process.env.PHARMA_MES_BINARY;
 assert.ok(binary, 'PHARMA_MES_BINARY must name the pharma-mes binary');
@@ -21,22 +21,6 @@ const shots = process.env.MES_SCREENSHOT_DIR || 'build/artifacts/browser';
 mkdirSync(shots, { recursive: true });
 const dir = mkdtempSync(join(tmpdir(), 'mes-browser-'));
 const db = `sqlite://${dir}/mes.db`;
-
-// A free port below the kernel's ephemeral range (32768-60999), where the C++ tests take theirs:
-// two test processes never race for the same port.
-function freePort() {
-  const tryPort = (port) => new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(0));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(port)));
-  });
-  return (async () => {
-    for (;;) {
-      const port = await tryPort(20000 + Math.floor(Math.random() * 10000));
-      if (port) return port;
-    }
-  })();
-}
 
 // The demo users and their one-time-printed passwords.
 const seeded = execFileSync(binary, ['--db', db, '--key', `${dir}/key`, 'demo', 'seed'], { encoding: 'utf8' });

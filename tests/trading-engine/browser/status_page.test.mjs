@@ -12,7 +12,7 @@ import { mkdtempSync, mkdirSync, rmSync, readFileSync, existsSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import { freePort } from '../../support/free_port.mjs';
 
 const require = createRequire(new URL('../../pharma-mes/browser/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -25,19 +25,6 @@ const shots = process.env.VENUE_SCREENSHOT_DIR || 'build/artifacts/browser-venue
 mkdirSync(shots, { recursive: true });
 const dir = mkdtempSync(join(tmpdir(), 'venue-browser-'));
 
-function freePort() {  // below the ephemeral range, as the MES browser test does
-  const tryPort = (port) => new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(0));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(port)));
-  });
-  return (async () => {
-    for (;;) {
-      const port = await tryPort(20000 + Math.floor(Math.random() * 10000));
-      if (port) return port;
-    }
-  })();
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const httpPort = await freePort();
