@@ -3,7 +3,6 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
@@ -65,11 +64,13 @@ std::string sanitize_label_value(std::string_view value) {
 
 DeploymentMetrics DeploymentMetrics::parse(std::string_view text) {
   DeploymentMetrics m;
-  std::istringstream in{std::string(text)};
-  std::string line, name;
+  std::string name;
   std::map<std::string, std::string> labels;
   double value = 0;
-  while (std::getline(in, line)) {
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
     if (line.empty() || line[0] == '#' || !parse_sample(line, name, labels, value)) continue;
     if (name.rfind("guardctl_", 0) != 0 || labels.count("app") == 0) continue;
     // Someone may have edited the file: every value read is kept to the label alphabet.
