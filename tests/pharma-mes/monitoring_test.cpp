@@ -131,6 +131,47 @@ TEST_P(MonitoringTest, KpisCountIntactRightFirstTimeYieldAndCycleTime) {
   EXPECT_EQ(mes_->record_output("op1", "B-1", -1).error().code, Code::kInvalid);
 }
 
+// What the plant and compliance figures read: open deviations and those past due, Complete
+// batches waiting for review and then for release, locked accounts, each sensor's latest reading
+// against its limits and its data gap.
+TEST_P(MonitoringTest, PlantStatusCountsWhatWaitsAndEachSensorsLatestReading) {
+  auto p = mes_->plant_status(kDay);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->deviations_open, 0);
+  ASSERT_EQ(p->sensors.size(), 1u);
+  EXPECT_FALSE(p->sensors[0].value) << "no reading yet";
+  EXPECT_EQ(p->sensors[0].alert_high, 25);
+  EXPECT_EQ(p->sensors[0].action_low, 15);
+  // A reading arriving late (older than the latest) does not become the latest value.
+  send({reading(21, 2000), reading(19.5, 1000)});
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-1", /*speed=*/30));  // out of limits: a deviation
+  p = mes_->plant_status(kDay);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->sensors[0].value);
+  EXPECT_DOUBLE_EQ(*p->sensors[0].value, 21);
+  EXPECT_EQ(p->sensors[0].room, "Solids");
+  EXPECT_EQ(p->deviations_open, 1);
+  EXPECT_EQ(p->deviations_past_due, 0);
+  EXPECT_EQ(p->batches_awaiting_review, 1);
+  EXPECT_EQ(p->batches_awaiting_release, 0);
+  advance(kDay + 1);
+  p = mes_->plant_status(kDay);
+  EXPECT_EQ(p->deviations_past_due, 1) << "open longer than the due time";
+  EXPECT_FALSE(p->sensors[0].gap_open);
+  ASSERT_EQ(*mes_->check_data_gaps(), 1);
+  EXPECT_TRUE(mes_->plant_status(kDay)->sensors[0].gap_open);
+  ASSERT_TRUE(mes_->close_deviation("qa1", "B-1-DEV-1", "no impact", ""));
+  auto qa = session("qa1");
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-1", both("qa1")));
+  p = mes_->plant_status(kDay);
+  EXPECT_EQ(p->deviations_open, 0);
+  EXPECT_EQ(p->batches_awaiting_review, 0);
+  EXPECT_EQ(p->batches_awaiting_release, 1);
+  EXPECT_EQ(p->users_locked, 0);
+  ASSERT_TRUE(mes_->set_locked("admin1", "op2", true, "left the company"));
+  EXPECT_EQ(mes_->plant_status(kDay)->users_locked, 1);
+}
+
 // The batch integrity SLO's input: software faults only (an open deviation is not one), batches
 // finished before `since` come back unchecked, `known` ones not at all, and a record whose step
 // lost its verification behind the application's back is named.
