@@ -41,8 +41,8 @@ TEST(Traceparent, RefusesWhatTheSpecificationRefuses) {
     EXPECT_FALSE(logging::parse_traceparent(bad)) << bad;
   }
   // A later version is read as version 00, with its extra fields ignored.
-  EXPECT_TRUE(logging::parse_traceparent(
-      "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"));
+  EXPECT_TRUE(
+      logging::parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"));
 }
 
 TEST(Traceparent, ASpanContinuesItsCallersTraceOrStartsOne) {

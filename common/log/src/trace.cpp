@@ -67,8 +67,8 @@ std::optional<TraceContext> parse_traceparent(std::string_view h) {
   // version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55; a later version may
   // append "-..." fields.
   if (h.size() < 55 || h[2] != '-' || h[35] != '-' || h[52] != '-') return std::nullopt;
-  const std::string_view version = h.substr(0, 2), trace = h.substr(3, 32),
-                         span = h.substr(36, 16), flags = h.substr(53, 2);
+  const std::string_view version = h.substr(0, 2), trace = h.substr(3, 32), span = h.substr(36, 16),
+                         flags = h.substr(53, 2);
   if (!lower_hex(version) || version == "ff" || !lower_hex(trace) || !lower_hex(span) ||
       !lower_hex(flags) || all_zero(trace) || all_zero(span)) {
     return std::nullopt;

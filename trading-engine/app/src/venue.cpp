@@ -332,13 +332,13 @@ void Venue::apply_to_engine(const Command& command) {
 void Venue::log_order(const fix::Request& r, bool rejected) const {
   using Kind = fix::Request::Kind;
   if (r.kind != Kind::kNewOrder && r.kind != Kind::kCancel && r.kind != Kind::kReplace) return;
-  const std::string& comp_id =
-      r.session < options_.fix.sessions.size() ? options_.fix.sessions[r.session].client_comp_id
-                                               : std::string();
+  const std::string& comp_id = r.session < options_.fix.sessions.size()
+                                   ? options_.fix.sessions[r.session].client_comp_id
+                                   : std::string();
   const auto trace = logging::derived_trace_id(comp_id + "|" + r.cl_ord_id);
-  const std::string_view kind = r.kind == Kind::kNewOrder ? "new" : r.kind == Kind::kCancel
-                                                                        ? "cancel"
-                                                                        : "replace";
+  const std::string_view kind = r.kind == Kind::kNewOrder ? "new"
+                                : r.kind == Kind::kCancel ? "cancel"
+                                                          : "replace";
   if (r.orig_cl_ord_id.empty()) {
     logging::info("venue", "order request",
                   {{"kind", kind},

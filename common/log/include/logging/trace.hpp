@@ -15,8 +15,8 @@
 namespace logging {
 
 struct TraceContext {
-  std::array<char, 32> trace_id{};  // lower-case hex
-  std::array<char, 16> span_id{};   // this span
+  std::array<char, 32> trace_id{};   // lower-case hex
+  std::array<char, 16> span_id{};    // this span
   std::array<char, 16> parent_id{};  // the caller's span (all '0' when this span is a root)
   bool sampled = true;
 
