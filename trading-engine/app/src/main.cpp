@@ -281,8 +281,9 @@ class VenueCollectable final : public prometheus::Collectable {
                MetricType::Histogram);
     prometheus::ClientMetric h;
     for (std::size_t i = 0; i < c.ack_buckets.size(); ++i) {
-      h.histogram.bucket.push_back({c.ack_buckets[i].load(std::memory_order_relaxed),
-                                    trading::app::VenueCounters::kAckBucketsSeconds[i]});
+      h.histogram.bucket.push_back(
+          {c.acks_at_or_below(i),
+           static_cast<double>(trading::app::VenueCounters::kAckBucketsNs[i]) / 1e9});
     }
     const auto count = c.ack_count.load(std::memory_order_relaxed);
     h.histogram.bucket.push_back({count, std::numeric_limits<double>::infinity()});

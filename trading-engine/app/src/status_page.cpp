@@ -42,8 +42,8 @@ std::string status_json(const Venue& venue, const guardrails::Guardrail& guardra
   doc["sessions"] = {{"connected", connected}, {"configured", sessions.size()}};
   const std::uint64_t acks = n(c.ack_count);
   std::uint64_t within = 0;
-  for (std::size_t i = 0; i < VenueCounters::kAckBucketsSeconds.size(); ++i) {
-    if (VenueCounters::kAckBucketsSeconds[i] == 0.05) within = n(c.ack_buckets[i]);
+  for (std::size_t i = 0; i < VenueCounters::kAckBucketsNs.size(); ++i) {
+    if (VenueCounters::kAckBucketsNs[i] == 50'000'000) within = c.acks_at_or_below(i);
   }
   doc["orders"] = {
       {"accepted", n(c.orders_accepted)},

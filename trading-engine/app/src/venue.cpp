@@ -84,13 +84,20 @@ AnalyticsConfig analytics_config(const VenueConfig& venue) {
 }  // namespace
 
 void VenueCounters::observe_ack(core::Nanos took) {
-  const double seconds = static_cast<double>(took) / 1e9;
-  for (std::size_t i = 0; i < kAckBucketsSeconds.size(); ++i) {
-    if (seconds <= kAckBucketsSeconds[i]) ack_buckets[i].fetch_add(1, std::memory_order_relaxed);
-  }
+  std::size_t i = 0;
+  while (i < kAckBucketsNs.size() && took > kAckBucketsNs[i]) ++i;
+  if (i < kAckBucketsNs.size()) ack_buckets[i].fetch_add(1, std::memory_order_relaxed);
   ack_count.fetch_add(1, std::memory_order_relaxed);
   ack_sum_ns.fetch_add(static_cast<std::uint64_t>(std::max<core::Nanos>(took, 0)),
                        std::memory_order_relaxed);
+}
+
+std::uint64_t VenueCounters::acks_at_or_below(std::size_t i) const {
+  std::uint64_t n = 0;
+  for (std::size_t b = 0; b <= i && b < ack_buckets.size(); ++b) {
+    n += ack_buckets[b].load(std::memory_order_relaxed);
+  }
+  return n;
 }
 
 Venue::Venue(VenueConfig config, VenueOptions options, guardrails::Guardrail* guardrail)

@@ -111,12 +111,16 @@ struct VenueCounters {
   std::atomic<std::uint64_t> journal_bytes{0}, journal_syncs{0}, journal_sync_ns{0};
   std::atomic<std::uint64_t> queue_depth{0}, batches{0}, send_failures{0};
   std::atomic<std::uint64_t> resent_requests{0};  // PossDupFlag=Y (a client's resend)
-  // Order-to-ack time (request read to reply sent, resends excluded), cumulative buckets.
-  static constexpr std::array<double, 14> kAckBucketsSeconds = {
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
-  std::array<std::atomic<std::uint64_t>, kAckBucketsSeconds.size()> ack_buckets{};
+  // Order-to-ack time (request read to reply sent, resends excluded): one counter per bucket
+  // (an observation touches one), cumulated when read.
+  static constexpr std::array<core::Nanos, 14> kAckBucketsNs = {
+      100'000,    250'000,    500'000,     1'000'000,   2'500'000,   5'000'000,     10'000'000,
+      25'000'000, 50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
+  std::array<std::atomic<std::uint64_t>, kAckBucketsNs.size()> ack_buckets{};
   std::atomic<std::uint64_t> ack_count{0}, ack_sum_ns{0};
   void observe_ack(core::Nanos took);
+  // Observations at or below bucket i's bound (Prometheus's cumulative "le" count).
+  std::uint64_t acks_at_or_below(std::size_t i) const;
 };
 
 // The business figures of the venue at one moment (a copy, any thread): see VenueAnalytics.

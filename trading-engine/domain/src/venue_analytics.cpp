@@ -29,6 +29,10 @@ VenueAnalytics::VenueAnalytics(AnalyticsConfig config) : config_(std::move(confi
   for (int d : config_.price_decimals) scales_.push_back(std::pow(10.0, -d));
   accounts_.resize(config_.accounts.size());
   for (auto& a : accounts_) a.books.resize(n);
+  for (std::size_t i = 0; i < config_.accounts.size(); ++i) {
+    account_index_.emplace_back(config_.accounts[i].id.value(), i);
+  }
+  std::sort(account_index_.begin(), account_index_.end());
   config_.var_window_samples = std::max<std::size_t>(config_.var_window_samples, 2);
   samples_.assign(config_.var_window_samples + 1, std::vector<double>(n, 0.0));
 }
@@ -90,10 +94,11 @@ std::string_view VenueAnalytics::reject_reason(RejectCode code) {
 }
 
 VenueAnalytics::AccountState* VenueAnalytics::state(AccountId account) {
-  for (std::size_t i = 0; i < config_.accounts.size(); ++i) {
-    if (config_.accounts[i].id == account) return &accounts_[i];
-  }
-  return nullptr;
+  const auto it = std::lower_bound(account_index_.begin(), account_index_.end(), account.value(),
+                                   [](const std::pair<std::uint32_t, std::size_t>& e,
+                                      std::uint32_t id) { return e.first < id; });
+  return it != account_index_.end() && it->first == account.value() ? &accounts_[it->second]
+                                                                    : nullptr;
 }
 
 void VenueAnalytics::on_events(const std::vector<Event>& events) {

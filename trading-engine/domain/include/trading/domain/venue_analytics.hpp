@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "trading/domain/events.hpp"
@@ -116,6 +117,7 @@ class VenueAnalytics {
   std::vector<double> scales_;  // 10^-decimals
   std::vector<SymbolFigures> symbols_;
   std::vector<AccountState> accounts_;  // same order as config_.accounts
+  std::vector<std::pair<std::uint32_t, std::size_t>> account_index_;  // (id, index), by id
   std::array<std::uint64_t, kRejectCodes> rejects_{};
   bool venue_halted_ = false, venue_killed_ = false;
   // Price samples: a ring of var_window_samples + 1 rows of one price per symbol (0: none yet).
