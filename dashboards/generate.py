@@ -15,6 +15,7 @@ Writes:
   dashboards/rules/operations.rules.yml  latched rollback, evidence/audit chain, stale scrape,
                                        kill switches, limits, compliance
   dashboards/rules/tests/*.test.yml    promtool unit tests: every alert firing and staying silent
+  k8s-manifests/cluster/monitoring/prometheusrule.yaml  both rule files as one PrometheusRule
 
 One table of SLOs drives the rules, the tests and the SLO panels, so they cannot disagree.
 Python's standard library only.
@@ -766,6 +767,15 @@ def outputs():
         files["rules/tests/slo-%s-windows.test.yml" % kind] = (
             header + yaml_dump(burn_rate_tests(kind)) + "\n")
     files["rules/tests/operations.test.yml"] = header + yaml_dump(operations_tests()) + "\n"
+    # The same rules for the Prometheus Operator of a cluster (k8s-manifests/cluster/monitoring).
+    rule_object = {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+        "metadata": {"name": "guarded-venue-slo", "namespace": "monitoring",
+                     "labels": {"app.kubernetes.io/part-of": "guarded-venue"}},
+        "spec": {"groups": slo_rules()["groups"] + operations_rules()["groups"]}}
+    files["../k8s-manifests/cluster/monitoring/prometheusrule.yaml"] = (
+        "# dashboards/rules/*.rules.yml for the Prometheus Operator.\n" + header +
+        yaml_dump(rule_object) + "\n")
     return files
 
 
