@@ -721,9 +721,37 @@ def pharma():
 
 # ---------------------------------------------------------------------------------------------
 
+def yaml_scalar(value, indent):
+    """One scalar. Strings are JSON-quoted (PromQL survives), except those with a line break or
+    longer than fits a 120-column line: a literal block (|-) keeps the line breaks, a folded one
+    (>-) wraps at single spaces (read back as the same string)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = str(value)
+    pad = "  " * (indent + 1)
+    plain = all(0x20 <= ord(c) < 0x7f for c in text.replace("\n", "")) and text == text.strip()
+    if plain and "\n" in text and all(line == line.strip() and line for line in text.split("\n")):
+        return "|-\n" + "\n".join(pad + line for line in text.split("\n"))
+    if plain and len(text) > 70 and "  " not in text:
+        lines, line = [], ""
+        for word in text.split(" "):
+            if line and len(line) + 1 + len(word) > 90:
+                lines.append(line)
+                line = word
+            else:
+                line = word if not line else line + " " + word
+        lines.append(line)
+        return ">-\n" + "\n".join(pad + l for l in lines)
+    return json.dumps(text)
+
+
 def yaml_dump(value, indent=0):
     """A small YAML writer (lists, dicts, strings, numbers, booleans): enough for the rules and
-    tests, always quoting strings so PromQL survives."""
+    tests."""
     pad = "  " * indent
     if isinstance(value, dict):
         if not value:
@@ -733,7 +761,9 @@ def yaml_dump(value, indent=0):
             if isinstance(v, (dict, list)) and v:
                 lines.append("%s%s:\n%s" % (pad, k, yaml_dump(v, indent + 1)))
             else:
-                lines.append("%s%s: %s" % (pad, k, yaml_dump(v, 0)))
+                lines.append("%s%s: %s" % (pad, k, yaml_scalar(v, indent)
+                                           if not isinstance(v, (dict, list)) else
+                                           ("{}" if isinstance(v, dict) else "[]")))
         return "\n".join(lines)
     if isinstance(value, list):
         if not value:
@@ -744,15 +774,9 @@ def yaml_dump(value, indent=0):
                 inner = yaml_dump(v, indent + 1).lstrip()
                 lines.append("%s- %s" % (pad, inner))
             else:
-                lines.append("%s- %s" % (pad, yaml_dump(v, 0)))
+                lines.append("%s- %s" % (pad, yaml_scalar(v, indent + 1)))
         return "\n".join(lines)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    return json.dumps(str(value))
+    return yaml_scalar(value, indent)
 
 
 def outputs():

@@ -25,9 +25,9 @@ PACKAGES=(
   # fuzzing (libFuzzer with clang-16)
   clang-16 libfuzzer-16-dev libclang-rt-16-dev
   # images and the deployment checks (scripts/images.sh, scripts/check-deploy.sh): podman with
-  # runc and netavark (what these machines need, see deploy/containers/containers.conf), a base
-  # image by debootstrap, compose, linters
-  podman runc netavark aardvark-dns podman-compose debootstrap yamllint shellcheck python3
+  # runc and netavark (what these machines need, see deploy/containers/containers.conf; netavark
+  # sets up the pods' networks with iptables), a base image by debootstrap, compose, linters
+  podman runc netavark aardvark-dns iptables podman-compose debootstrap yamllint shellcheck python3
   # the blue/green controller's traffic switch (HAProxy's runtime API) and its timeline pictures
   haproxy gnuplot-nox
 )
