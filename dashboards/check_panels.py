@@ -16,7 +16,7 @@ target's expression (and each annotation's) is run through /api/v1/query:
     --rules files (whose own expressions are checked the same way).
 The last line is a JSON summary; exit 0 when all three hold.
 
-Python's standard library only.
+Python's standard library and PyYAML (Debian's python3-yaml).
 """
 
 import argparse
@@ -27,6 +27,8 @@ import re
 import sys
 import urllib.parse
 import urllib.request
+
+import yaml  # Debian's python3-yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
@@ -89,16 +91,13 @@ def metric_names(expr):
 
 
 def recording_rules(paths):
-    """{record name: [its expressions]} from the rule files (our generated YAML: one
-    `record:` line followed by its `expr:` line, both JSON-quoted)."""
+    """{record name: [its expressions]} from Prometheus rule files."""
     records = {}
     for path in paths:
-        lines = open(path).read().splitlines()
-        for i, line in enumerate(lines):
-            m = re.match(r'\s*-?\s*record: (".*")$', line)
-            if m:
-                expr = json.loads(re.match(r'\s*expr: (".*")$', lines[i + 1]).group(1))
-                records.setdefault(json.loads(m.group(1)), []).append(expr)
+        for group in (yaml.safe_load(open(path)) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                if "record" in rule:
+                    records.setdefault(rule["record"], []).append(rule["expr"])
     return records
 
 

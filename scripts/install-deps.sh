@@ -28,6 +28,7 @@ PACKAGES=(
   # runc and netavark (what these machines need, see deploy/containers/containers.conf; netavark
   # sets up the pods' networks with iptables), a base image by debootstrap, compose, linters
   podman runc netavark aardvark-dns iptables podman-compose debootstrap yamllint shellcheck python3
+  python3-yaml
   # the blue/green controller's traffic switch (HAProxy's runtime API) and its timeline pictures
   haproxy gnuplot-nox
 )
