@@ -711,4 +711,35 @@ account = "ALICE"
   }
 }
 
+// A position limit that is not a whole number of shares >= 0 is refused, not read as "none".
+TEST(FixVenueFile, BadPositionLimitIsRefusedAtStartUp) {
+  test_support::TempDir dir;
+  for (const std::string value : {"-5", "\"lots\"", "2.5"}) {
+    test_support::write_file(dir.file("venue.toml"), R"(
+[[instrument]]
+symbol = "ACME"
+decimals = 2
+tick = "0.01"
+lot = 1
+reference = "100.00"
+
+[[account]]
+name = "ALICE"
+id = 1
+position_limit = )" + value + R"(
+
+[[session]]
+client_comp_id = "CLIENT1"
+account = "ALICE"
+)");
+    const auto [code, out] = test_support::run_command(
+        {TRADING_ENGINE_BINARY, "--venue.file=" + dir.file("venue.toml"), "--fix.port=0",
+         "--http.port=0", "--journal.directory=" + dir.file("journal"),
+         "--guardrail.evidence_path=" + dir.file("evidence.jsonl")},
+        30'000);
+    EXPECT_EQ(code, 2) << value << ": " << out;
+    EXPECT_NE(out.find("ALICE: position_limit must be a whole number"), std::string::npos) << out;
+  }
+}
+
 }  // namespace

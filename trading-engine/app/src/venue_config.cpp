@@ -133,8 +133,15 @@ core::Result<VenueConfig> load_venue(const std::string& path) {
           (*t)["messages_per_second"].value_or(std::int64_t{a.limits.max_messages_per_second}));
       a.limits.message_burst = static_cast<std::uint32_t>(
           (*t)["message_burst"].value_or(std::int64_t{a.limits.message_burst}));
-      const auto position_limit = (*t)["position_limit"].value_or(std::int64_t{0});
-      if (position_limit < 0) return core::fail(2, "account " + name + ": position_limit < 0");
+      std::int64_t position_limit = 0;  // none
+      if (const auto limit = (*t)["position_limit"]) {
+        const auto shares = limit.value<std::int64_t>();
+        if (!shares || *shares < 0 || !limit.is_integer()) {
+          return core::fail(
+              2, "account " + name + ": position_limit must be a whole number of shares >= 0");
+        }
+        position_limit = *shares;
+      }
       v.engine.accounts.push_back(a);
       v.position_limits.push_back(position_limit);
     }
