@@ -678,17 +678,30 @@ TEST_F(FixPerSessionTest, ResetOnLogonIsASettingOfEachSession) {
   }
 }
 
-// A wrong per-session setting stops start-up with one line naming it (exit 2).
-TEST(FixVenueFile, BadPerSessionSettingsAreRefusedAtStartUp) {
-  test_support::TempDir dir;
-  const std::string base = R"(
-[[instrument]]
+constexpr const char* kOneInstrument = R"([[instrument]]
 symbol = "ACME"
 decimals = 2
 tick = "0.01"
 lot = 1
 reference = "100.00"
 
+)";
+
+// Starts the venue on `venue_file` (it is expected to refuse it): exit code and output.
+std::pair<int, std::string> start_with_venue_file(const test_support::TempDir& dir,
+                                                  const std::string& venue_file) {
+  test_support::write_file(dir.file("venue.toml"), venue_file);
+  return test_support::run_command(
+      {TRADING_ENGINE_BINARY, "--venue.file=" + dir.file("venue.toml"), "--fix.port=0",
+       "--http.port=0", "--journal.directory=" + dir.file("journal"),
+       "--guardrail.evidence_path=" + dir.file("evidence.jsonl")},
+      30'000);
+}
+
+// A wrong per-session setting stops start-up with one line naming it (exit 2).
+TEST(FixVenueFile, BadPerSessionSettingsAreRefusedAtStartUp) {
+  test_support::TempDir dir;
+  const std::string base = std::string(kOneInstrument) + R"(
 [[account]]
 name = "ALICE"
 id = 1
@@ -700,12 +713,7 @@ account = "ALICE"
   for (const auto& [line, key] : std::vector<std::pair<std::string, std::string>>{
            {"reset_on_logon = \"yes\"\n", "reset_on_logon"},
            {"dictionary = \"/no/such/dictionary.xml\"\n", "dictionary"}}) {
-    test_support::write_file(dir.file("venue.toml"), base + line);
-    const auto [code, out] = test_support::run_command(
-        {TRADING_ENGINE_BINARY, "--venue.file=" + dir.file("venue.toml"), "--fix.port=0",
-         "--http.port=0", "--journal.directory=" + dir.file("journal"),
-         "--guardrail.evidence_path=" + dir.file("evidence.jsonl")},
-        30'000);
+    const auto [code, out] = start_with_venue_file(dir, base + line);
     EXPECT_EQ(code, 2) << out;
     EXPECT_NE(out.find(key), std::string::npos) << out;
   }
@@ -715,28 +723,10 @@ account = "ALICE"
 TEST(FixVenueFile, BadPositionLimitIsRefusedAtStartUp) {
   test_support::TempDir dir;
   for (const std::string value : {"-5", "\"lots\"", "2.5"}) {
-    test_support::write_file(dir.file("venue.toml"), R"(
-[[instrument]]
-symbol = "ACME"
-decimals = 2
-tick = "0.01"
-lot = 1
-reference = "100.00"
-
-[[account]]
-name = "ALICE"
-id = 1
-position_limit = )" + value + R"(
-
-[[session]]
-client_comp_id = "CLIENT1"
-account = "ALICE"
-)");
-    const auto [code, out] = test_support::run_command(
-        {TRADING_ENGINE_BINARY, "--venue.file=" + dir.file("venue.toml"), "--fix.port=0",
-         "--http.port=0", "--journal.directory=" + dir.file("journal"),
-         "--guardrail.evidence_path=" + dir.file("evidence.jsonl")},
-        30'000);
+    const auto [code, out] = start_with_venue_file(
+        dir, std::string(kOneInstrument) +
+                 "[[account]]\nname = \"ALICE\"\nid = 1\nposition_limit = " + value +
+                 "\n\n[[session]]\nclient_comp_id = \"CLIENT1\"\naccount = \"ALICE\"\n");
     EXPECT_EQ(code, 2) << value << ": " << out;
     EXPECT_NE(out.find("ALICE: position_limit must be a whole number"), std::string::npos) << out;
   }
