@@ -34,7 +34,10 @@ struct Server::Impl {
   ServerOptions options;
   Router router;
   asio::io_context io;
-  tcp::acceptor acceptor{io};
+  // On a strand of its own: its accepts complete on any io thread, and stop() closes it from
+  // another; the strand keeps do_accept/on_accept and the close from touching it at once (TSan
+  // caught a close racing an accept being re-armed).
+  tcp::acceptor acceptor{asio::make_strand(io)};
   std::vector<std::thread> threads;
   std::atomic<bool> draining{false};
   std::atomic<bool> running{false};
@@ -346,7 +349,7 @@ void Server::stop(std::chrono::milliseconds grace) {
   auto& d = *impl_;
   if (!d.running.exchange(false)) return;
   d.draining = true;
-  asio::post(d.io, [&d] {
+  asio::post(d.acceptor.get_executor(), [&d] {
     beast::error_code ec;
     d.acceptor.close(ec);
   });
