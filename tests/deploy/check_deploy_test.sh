@@ -75,6 +75,9 @@ expect "a ConfigMap key the binary does not accept" "unknown key 'journal.snapsh
   's/^\[journal\]/[journal]\nsnapshot_evry = 5/' k8s/trading-engine/base/trading-engine.toml
 expect "a kustomization that does not render" "render: trading-engine/overlays/prod" \
   's/  - fix-target-group.yaml/  - fix-target-groups.yaml/' k8s/trading-engine/overlays/prod/kustomization.yaml
+# (The Prometheus Operator's models check types and required fields, not unknown ones.)
+expect "an alert's duration that is not one" "groups/3/rules/4/for must be string" \
+  '0,/          for: "1m"/s//          for: 60/' k8s/cluster/monitoring/prometheusrule.yaml
 expect "undeclared Terraform variable" "var.retention_dayz is not declared" \
   's/var.retention_days/var.retention_dayz/' tf/modules/evidence/main.tf
 expect "module argument the module does not declare" 'declares no variable "multi_azz"' \

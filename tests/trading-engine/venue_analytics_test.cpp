@@ -46,6 +46,7 @@ TEST(VenueAnalytics, CountsVolumeNotionalAndMarketData) {
   EXPECT_EQ(acme.traded_qty, 14);
   EXPECT_DOUBLE_EQ(acme.traded_notional, 100.0 * 10 + 100.5 * 4);
   EXPECT_EQ(acme.last_price, 10'050);
+  EXPECT_DOUBLE_EQ(acme.last_price_value, 100.5);
   EXPECT_EQ(acme.market_data_updates, 1u);
   EXPECT_EQ(a.symbols()[1].market_data_updates, 1u);
   EXPECT_EQ(a.symbols()[1].trades, 0u);

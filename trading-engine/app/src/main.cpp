@@ -1,7 +1,6 @@
 // trading-engine: the FIX 4.4 venue. Recovers from its journal, then serves FIX on 9878 and the
 // admin/guardrail HTTP API on 8080 (see the README for both). `trading-engine journal compat DIR`
 // says whether this build can read a journal (a deployment's pre-flight).
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -110,10 +109,8 @@ config::Schema make_schema() {
 // Venue counters as Prometheus families (read at scrape time).
 class VenueCollectable final : public prometheus::Collectable {
  public:
-  VenueCollectable(const Venue& venue, const trading::app::VenueOptions& options,
-                   std::vector<int> decimals)
+  VenueCollectable(const Venue& venue, const trading::app::VenueOptions& options)
       : venue_(venue),
-        venue_decimals_(std::move(decimals)),
         fault_matching_(options.fault_alter_matching ? 1.0 : 0.0),
         fault_reply_delay_ms_(static_cast<double>(options.fault_reply_delay) / 1e6) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -244,12 +241,11 @@ class VenueCollectable final : public prometheus::Collectable {
                          MetricType::Gauge);
     for (std::size_t i = 0; i < f.symbols.size(); ++i) {
       const auto& s = f.by_symbol[i];
-      const double scale = std::pow(10.0, -venue_decimals_[i]);
       sample(volume, {{"symbol", f.symbols[i]}}, static_cast<double>(s.traded_qty));
       sample(notional, {{"symbol", f.symbols[i]}}, s.traded_notional);
       sample(trades, {{"symbol", f.symbols[i]}}, static_cast<double>(s.trades));
       sample(md, {{"symbol", f.symbols[i]}}, static_cast<double>(s.market_data_updates));
-      sample(last, {{"symbol", f.symbols[i]}}, static_cast<double>(s.last_price) * scale);
+      sample(last, {{"symbol", f.symbols[i]}}, s.last_price_value);
       sample(halted, {{"symbol", f.symbols[i]}}, s.halted ? 1.0 : 0.0);
     }
     for (auto* m : {&volume, &notional, &trades, &md, &last, &halted}) out.push_back(std::move(*m));
@@ -345,7 +341,6 @@ class VenueCollectable final : public prometheus::Collectable {
   }
 
   const Venue& venue_;
-  std::vector<int> venue_decimals_;
   double fault_matching_ = 0, fault_reply_delay_ms_ = 0;
 };
 
@@ -491,9 +486,6 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(options.fix.store_directory, ec);
   }
 
-  std::vector<int> price_decimals;
-  for (const auto& sym : venue_config->gateway.symbols)
-    price_decimals.push_back(sym.price_decimals);
   Venue venue(std::move(*venue_config), options, &guardrail);
   logging::info("trading-engine", "recovering from the journal",
                 {{"directory", options.journal_directory}});
@@ -574,10 +566,10 @@ int main(int argc, char** argv) {
                                 std::string(venue.ready() ? "replayed, appending" : "not running"));
         }}});
   guardrails::mount_guardrail_routes(router, guardrail);
-  trading::app::mount_status_page(router, venue, guardrail, price_decimals);
-  guardrails::mount_metrics_route(
-      router, {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
-               std::make_shared<VenueCollectable>(venue, options, price_decimals)});
+  trading::app::mount_status_page(router, venue, guardrail);
+  guardrails::mount_metrics_route(router,
+                                  {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
+                                   std::make_shared<VenueCollectable>(venue, options)});
   const auto halt_route = [&](bool halt) {
     return [&, halt](const http::Request& req) {
       if (auto denied = authorized(req)) return *denied;

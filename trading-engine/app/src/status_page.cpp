@@ -1,15 +1,12 @@
 #include "status_page.hpp"
 
-#include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "guardrails/slo/evaluator.hpp"
 
 namespace trading::app {
 
-std::string status_json(const Venue& venue, const guardrails::Guardrail& guardrail,
-                        const std::vector<int>& price_decimals) {
+std::string status_json(const Venue& venue, const guardrails::Guardrail& guardrail) {
   using nlohmann::json;
   const auto f = venue.figures();
   const auto& c = venue.counters();
@@ -64,16 +61,13 @@ std::string status_json(const Venue& venue, const guardrails::Guardrail& guardra
   json symbols = json::array();
   for (std::size_t i = 0; i < f.symbols.size(); ++i) {
     const auto& s = f.by_symbol[i];
-    const double scale = std::pow(10.0, -(i < price_decimals.size() ? price_decimals[i] : 2));
-    symbols.push_back(
-        {{"symbol", f.symbols[i]},
-         {"last_price",
-          s.last_price == 0 ? json(nullptr) : json(static_cast<double>(s.last_price) * scale)},
-         {"volume", s.traded_qty},
-         {"notional", s.traded_notional},
-         {"trades", s.trades},
-         {"market_data_updates", s.market_data_updates},
-         {"halted", s.halted}});
+    symbols.push_back({{"symbol", f.symbols[i]},
+                       {"last_price", s.last_price == 0 ? json(nullptr) : json(s.last_price_value)},
+                       {"volume", s.traded_qty},
+                       {"notional", s.traded_notional},
+                       {"trades", s.trades},
+                       {"market_data_updates", s.market_data_updates},
+                       {"halted", s.halted}});
   }
   doc["symbols"] = symbols;
   json accounts = json::array();
@@ -100,7 +94,7 @@ std::string status_json(const Venue& venue, const guardrails::Guardrail& guardra
 }
 
 void mount_status_page(http::Router& router, const Venue& venue,
-                       const guardrails::Guardrail& guardrail, std::vector<int> price_decimals) {
+                       const guardrails::Guardrail& guardrail) {
   for (const status::Asset& asset : status::assets()) {
     const auto serve = [&asset](const http::Request&) {
       http::Response r =
@@ -111,9 +105,8 @@ void mount_status_page(http::Router& router, const Venue& venue,
     router.get(std::string(asset.path) == "/status.html" ? "/status" : std::string(asset.path),
                serve);
   }
-  router.get("/status.json", [&venue, &guardrail,
-                              decimals = std::move(price_decimals)](const http::Request&) {
-    http::Response r = http::Response::json(200, status_json(venue, guardrail, decimals));
+  router.get("/status.json", [&venue, &guardrail](const http::Request&) {
+    http::Response r = http::Response::json(200, status_json(venue, guardrail));
     http::add_browser_security_headers(r, "no-store");
     return r;
   });

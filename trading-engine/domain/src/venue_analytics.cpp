@@ -111,6 +111,7 @@ void VenueAnalytics::on_events(const std::vector<Event>& events) {
       s.traded_notional += static_cast<double>(t->price.value()) *
                            static_cast<double>(t->qty.value()) * scale(t->symbol);
       s.last_price = t->price.value();
+      s.last_price_value = static_cast<double>(t->price.value()) * scale(t->symbol);
       fill(t->aggressor_account, t->symbol, t->aggressor_side, t->price.value(), t->qty.value());
       fill(t->resting_account, t->symbol, opposite(t->aggressor_side), t->price.value(),
            t->qty.value());

@@ -50,6 +50,7 @@ class VenueAnalytics {
     double traded_notional = 0;             // currency
     std::uint64_t market_data_updates = 0;  // top-of-book changes published
     std::int64_t last_price = 0;            // price units, 0: no trade yet
+    double last_price_value = 0;            // the same in the instrument's currency
     bool halted = false;
   };
 
