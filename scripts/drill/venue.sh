@@ -148,9 +148,17 @@ replay_http=$(free_port)
   >"$work/replay.log" 2>&1 &
 replay_pid=$!
 pids+=("$replay_pid")
-for _ in $(seq 1 100); do
-  curl -s -H "Authorization: Bearer $admin" "http://127.0.0.1:$replay_http/admin/v1/state" \
-    >"$work/state-replayed.json" 2>/dev/null && grep -q digest "$work/state-replayed.json" && break
+# The replay has caught up once it reached the live sequence: the stopped primary may have written
+# a digest marker (kind 9, no state change) after the live state was read, so it may go further.
+live_sequence=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data"]["sequence"])' \
+  "$work/state-live.json" 2>/dev/null || echo 0)
+for _ in $(seq 1 300); do
+  if curl -s -H "Authorization: Bearer $admin" "http://127.0.0.1:$replay_http/admin/v1/state" \
+    >"$work/state-replayed.json" 2>/dev/null &&
+    python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["data"]["sequence"] >= int(sys.argv[2]) else 1)' \
+      "$work/state-replayed.json" "$live_sequence" 2>/dev/null; then
+    break
+  fi
   sleep 0.1
 done
 evidence_ok=true
