@@ -223,21 +223,23 @@ TEST(JournalFollower, CorruptionAndAnUnreadableVersionAreRefusedWithTheirPlace) 
     auto r = follower.poll([](const DecodedRecord&) {});
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("checksum mismatch"), std::string::npos) << r.error().message;
-    EXPECT_NE(r.error().message.find("byte offset 32"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("byte offset " + std::to_string(kFileHeaderSize)),
+              std::string::npos)
+        << r.error().message;
   }
   EXPECT_EQ(check_compatibility(dir.path()).problem, "") << "a damaged record is no format issue";
   // A segment of a newer format version than this build reads (its header checksum right).
   std::string newer = whole;
   auto* bytes = reinterpret_cast<unsigned char*>(newer.data());
   store_u32(bytes + 8, 99);
-  store_u32(bytes + 28, crc32c(0, bytes, 28));
+  store_u32(bytes + kFileHeaderSize - 4, crc32c(0, bytes, kFileHeaderSize - 4));
   write_bytes(segment, newer);
   {
     JournalFollower follower(dir.path(), 1);
     auto r = follower.poll([](const DecodedRecord&) {});
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("journal format version 99 is not supported (this build "
-                                     "reads versions 1 to 3)"),
+                                     "reads versions 1 to 4)"),
               std::string::npos)
         << r.error().message;
     EXPECT_NE(r.error().message.find("cannot follow"), std::string::npos) << r.error().message;

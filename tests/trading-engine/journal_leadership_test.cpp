@@ -147,7 +147,8 @@ TEST(JournalMarker, MarkersRoundTripAndTheEngineIgnoresThem) {
   unsigned char buf[kMaxRecordSize];
   const Command c{1234, JournalMarker{MarkerKind::kSeal, 7, 0xfeedfacecafebeefULL}};
   const std::size_t n = encode_record(42, c, buf);
-  auto d = decode_payload(buf + kRecordHeaderSize, n - kRecordHeaderSize);
+  ASSERT_EQ(n, kRecordHeaderSize + load_u32(buf) + kChainLinkSize);
+  auto d = decode_payload(buf + kRecordHeaderSize, load_u32(buf));
   ASSERT_TRUE(d) << d.error().message;
   ASSERT_TRUE(std::holds_alternative<JournalMarker>(d->command.body));
   const auto& m = std::get<JournalMarker>(d->command.body);
@@ -155,7 +156,7 @@ TEST(JournalMarker, MarkersRoundTripAndTheEngineIgnoresThem) {
   EXPECT_EQ(m.epoch, 7u);
   EXPECT_EQ(m.digest, 0xfeedfacecafebeefULL);
   // A version 2 segment cannot hold one: such a record is refused, never taken for a command.
-  EXPECT_FALSE(decode_payload(buf + kRecordHeaderSize, n - kRecordHeaderSize, 2));
+  EXPECT_FALSE(decode_payload(buf + kRecordHeaderSize, load_u32(buf), 2));
   Engine engine(test_config());
   const auto before = engine.digest();
   std::vector<Event> ev;

@@ -32,6 +32,11 @@ std::vector<unsigned char> encoded(std::uint64_t seq, const Command& c) {
   return out;
 }
 
+// The payload size of an encoded record (its first field): the link follows the payload.
+std::size_t payload_size(const std::vector<unsigned char>& record) {
+  return load_u32(record.data());
+}
+
 // Every kind of command, with values at the edges of their ranges.
 std::vector<Command> every_kind() {
   return {
@@ -75,7 +80,8 @@ TEST(JournalRecord, EveryCommandKindRoundTrips) {
   for (const Command& c : every_kind()) {
     const auto bytes = encoded(seq, c);
     ASSERT_LE(bytes.size(), kMaxRecordSize);
-    auto decoded = decode_payload(bytes.data() + kRecordHeaderSize, bytes.size() - 8);
+    ASSERT_EQ(bytes.size(), kRecordHeaderSize + payload_size(bytes) + kChainLinkSize);
+    auto decoded = decode_payload(bytes.data() + kRecordHeaderSize, payload_size(bytes));
     ASSERT_TRUE(decoded) << decoded.error().message;
     EXPECT_EQ(decoded->sequence, seq);
     EXPECT_EQ(decoded->command.body.index(), c.body.index());
@@ -88,14 +94,14 @@ TEST(JournalRecord, AnnotationsRoundTripAndAreBounded) {
   const Command c = every_kind()[1];
   std::vector<unsigned char> out(kMaxRecordSize);
   out.resize(encode_record(9, c, out.data(), "session 3: ClOrdID ABC-17"));
-  auto decoded = decode_payload(out.data() + kRecordHeaderSize, out.size() - kRecordHeaderSize);
+  auto decoded = decode_payload(out.data() + kRecordHeaderSize, payload_size(out));
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->annotation, "session 3: ClOrdID ABC-17");
   const std::string huge(500, 'x');
   std::vector<unsigned char> big(kMaxRecordSize);
   big.resize(encode_record(9, every_kind()[0], big.data(), huge));
   ASSERT_LE(big.size(), kMaxRecordSize);
-  decoded = decode_payload(big.data() + kRecordHeaderSize, big.size() - kRecordHeaderSize);
+  decoded = decode_payload(big.data() + kRecordHeaderSize, payload_size(big));
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->annotation.size(), kMaxAnnotationSize);
 }
@@ -103,7 +109,7 @@ TEST(JournalRecord, AnnotationsRoundTripAndAreBounded) {
 TEST(JournalRecord, PayloadsThatDoNotFitTheirKindAreErrors) {
   auto bytes = encoded(1, every_kind()[0]);
   unsigned char* payload = bytes.data() + kRecordHeaderSize;
-  const std::size_t size = bytes.size() - kRecordHeaderSize;
+  const std::size_t size = payload_size(bytes);
   EXPECT_FALSE(decode_payload(payload, size - 1)) << "short";
   std::vector<unsigned char> longer(payload, payload + size);
   longer.push_back(0);
@@ -124,13 +130,20 @@ TEST(JournalRecord, HeaderChecksVersionAndMagic) {
   ASSERT_EQ(decode_file_header(h, sizeof h).value().first_sequence, 77u);
   EXPECT_EQ(decode_file_header(h, sizeof h).value().format_version, kFormatVersion);
   auto with_version = [&](std::uint32_t version) {
+    // Versions 1-3 have the 32-byte header (no chain anchor), version 4 on the 64-byte one.
     unsigned char v[kFileHeaderSize];
     std::memcpy(v, h, sizeof h);
     store_u32(v + 8, version);
-    store_u32(v + 28, crc32c(0, v, 28));
-    return decode_file_header(v, sizeof v);
+    const std::size_t size = version >= 4 ? kFileHeaderSize : kFileHeaderSizeV3;
+    store_u32(v + 12, static_cast<std::uint32_t>(size));
+    store_u32(v + size - 4, crc32c(0, v, size - 4));
+    return decode_file_header(v, size);
   };
   EXPECT_EQ(with_version(1).value().format_version, 1u) << "version 1 is still read";
+  EXPECT_EQ(with_version(3).value().size, kFileHeaderSizeV3);
+  const auto short_header = decode_file_header(h, kFileHeaderSizeV3 + 8);
+  ASSERT_FALSE(short_header) << "a version 4 header cut short is being written";
+  EXPECT_EQ(short_header.error().code, kShortHeader);
   const auto r = with_version(kFormatVersion + 1);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("version " + std::to_string(kFormatVersion + 1)),
@@ -150,7 +163,7 @@ TEST(JournalRecord, VersionOneClOrdIdKeysAreReadAsTheirOwnKind) {
   order.client_order_key = 12345;
   const auto bytes = encoded(5, c);
   const unsigned char* payload = bytes.data() + kRecordHeaderSize;
-  const std::size_t size = bytes.size() - kRecordHeaderSize;
+  const std::size_t size = payload_size(bytes);
   const auto v2 = decode_payload(payload, size);
   ASSERT_TRUE(v2);
   EXPECT_EQ(std::get<NewOrder>(v2->command.body).client_order_key, 12345u);
@@ -285,8 +298,8 @@ TEST(Journal, CorruptRecordInTheMiddleStopsWithItsOffset) {
   std::string bytes = test_support::read_file(segment);
   std::size_t offset = kFileHeaderSize;
   for (int i = 1; i < 50; ++i) {
-    offset +=
-        kRecordHeaderSize + load_u32(reinterpret_cast<const unsigned char*>(bytes.data()) + offset);
+    offset += kRecordHeaderSize + kChainLinkSize +
+              load_u32(reinterpret_cast<const unsigned char*>(bytes.data()) + offset);
   }
   bytes[offset + kRecordHeaderSize + 3] ^= 0x40;  // one flipped bit in record 50's payload
   test_support::write_file(segment, bytes);

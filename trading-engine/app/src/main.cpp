@@ -3,6 +3,8 @@
 // says whether this build can read a journal (a deployment's pre-flight).
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <string_view>
 
@@ -13,6 +15,9 @@
 
 #include "config/config.hpp"
 #include "config/install_paths.hpp"
+#include "core/build_info.hpp"
+#include "guardrails/evidence/bundle.hpp"
+#include "guardrails/evidence/evidence_log.hpp"
 #include "guardrails/export/prometheus_export.hpp"
 #include "guardrails/status/routes.hpp"
 #include "guardrails/status/settings.hpp"
@@ -21,6 +26,7 @@
 #include "logging/logger.hpp"
 #include "status_page.hpp"
 #include "trading/journal/follower.hpp"
+#include "trading/journal/verify.hpp"
 #include "venue.hpp"
 
 namespace {
@@ -87,6 +93,16 @@ config::Schema make_schema() {
                   "PEM server certificate: FIX over TLS 1.2 (empty: plain TCP)")
       .add_string("fix.tls_private_key", "", "PEM private key of the certificate")
       .add_string("admin.token", "", "bearer token for /admin/v1/* (empty: admin API refused)")
+      .add_string("journal.signing_key", "",
+                  "Ed25519 seed (hex) that signs the journal's chain checkpoints; keep it outside "
+                  "the journal directory (created, mode 0600, when missing; empty: no "
+                  "checkpoints, and `journal verify` cannot tell a recomputed chain)")
+      .add_int("journal.checkpoint_interval_ms", 10'000, 100, 3'600'000,
+               "primary: sign a checkpoint of the journal's hash chain this often (and at "
+               "shutdown and handover)")
+      .add_string("deploy.evidence_id", "",
+                  "the deployment evidence bundle that started this venue (guardctl deploy sets "
+                  "it): journaled with the start record, at most 40 characters")
       .add_int("journal.digest_interval_ms", 1000, 0, 3'600'000,
                "primary: journal the engine's state digest this often for standbys to compare "
                "(0: only at a leadership change and a handover seal)")
@@ -350,13 +366,61 @@ http::Response from_result(const core::Result<std::string>& r) {
   return http::error_response(status, http::default_error_code(status), r.error().message);
 }
 
+constexpr const char* kJournalUsage =
+    "usage: trading-engine journal compat DIR\n"
+    "       trading-engine journal verify DIR [--public-key HEX | --signing-key FILE]\n";
+
+// `trading-engine journal verify DIR`: the hash chain, the segments' anchors and the signed
+// checkpoints (verify.hpp). One JSON line; exit 0 intact, 1 not (the first problem named, with
+// the first record concerned), 2 usage. The key checkpoints must carry: --public-key (hex), or
+// the public half of --signing-key (the venue's seed file).
+int journal_verify(int argc, char** argv) {
+  if (argc < 4) {
+    std::fputs(kJournalUsage, stderr);
+    return 2;
+  }
+  const std::string directory = argv[3];
+  trading::journal::VerifyOptions options;
+  for (int i = 4; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (i + 1 >= argc || (flag != "--public-key" && flag != "--signing-key")) {
+      std::fputs(kJournalUsage, stderr);
+      return 2;
+    }
+    const std::string value = argv[++i];
+    if (flag == "--public-key") {
+      options.trusted_public_key = value;
+      continue;
+    }
+    if (!std::filesystem::exists(value)) {
+      std::fprintf(stderr, "trading-engine: --signing-key %s does not exist\n", value.c_str());
+      return 2;
+    }
+    auto seed = guardrails::evidence::load_or_create_seed(value);
+    auto key = seed ? guardrails::evidence::public_key_of(*seed) : core::Result<std::string>(seed);
+    if (!key) {
+      std::fprintf(stderr, "trading-engine: %s\n", key.error().message.c_str());
+      return 2;
+    }
+    options.trusted_public_key = *key;
+  }
+  if (!std::filesystem::is_directory(directory)) {
+    std::fprintf(stderr, "trading-engine: %s is not a directory\n", directory.c_str());
+    return 2;
+  }
+  const auto report = trading::journal::verify_journal(directory, options);
+  std::printf("%s\n", trading::journal::to_json(report).c_str());
+  return report.ok ? 0 : 1;
+}
+
 // `trading-engine journal compat DIR`: can this build read (recover or follow) the journal in
 // DIR? One JSON line; exit 0 yes, 1 no (the reason in "problem"), 2 usage. Reads the segment
 // headers only: a deployment's pre-flight (guardctl deploy --compat-cmd) runs it with the new
 // build against the running venue's journal.
 int journal_command(int argc, char** argv) {
+  if (argc >= 3 && std::string_view(argv[2]) == "verify") return journal_verify(argc, argv);
   if (argc != 4 || std::string_view(argv[2]) != "compat") {
-    std::fprintf(stderr, "usage: trading-engine journal compat DIR\n");
+    std::fputs(kJournalUsage, stderr);
     return 2;
   }
   const std::string directory = argv[3];
@@ -464,6 +528,41 @@ int main(int argc, char** argv) {
   options.fault_reply_delay = values.get_int("fault.reply_delay_ms") * 1'000'000;
   options.fault_crash_at = values.get_string("fault.crash_at");
   options.log_orders = values.get_bool("log.orders");
+  options.checkpoint_interval = values.get_int("journal.checkpoint_interval_ms") * 1'000'000;
+  if (const std::string key_path = values.get_string("journal.signing_key"); !key_path.empty()) {
+    auto seed = guardrails::evidence::load_or_create_seed(key_path);
+    if (!seed) {
+      std::fprintf(stderr, "trading-engine: journal.signing_key: %s\n",
+                   seed.error().message.c_str());
+      return 2;
+    }
+    options.journal_signing_seed = *seed;
+  } else if (!started_standby) {
+    logging::warn("trading-engine",
+                  "journal.signing_key is not set: the journal's hash chain has no signed "
+                  "checkpoints, so a rewrite that recomputes it would pass `journal verify`");
+  }
+  const std::string evidence_id = values.get_string("deploy.evidence_id");
+  if (evidence_id.size() > 40 || evidence_id.find_first_of(";|\n") != std::string::npos) {
+    std::fprintf(stderr,
+                 "trading-engine: deploy.evidence_id must be at most 40 characters, without "
+                 "';', '|' or a line break\n");
+    return 2;
+  }
+  {
+    // Which build and configuration write the journal from here (the venue file's bytes are
+    // part of the configuration): the start record's annotation.
+    std::string configuration = values.canonical_text();
+    if (const std::string file = values.get_string("venue.file"); !file.empty()) {
+      std::ifstream in(file, std::ios::binary);
+      configuration += "venue.file bytes:\n";
+      configuration.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    options.start_annotation =
+        fmt::format("build={}+{};config={};evidence={}", core::build_info::kVersion,
+                    std::string(core::build_info::kGitSha).substr(0, 12),
+                    guardrails::evidence::sha256_hex(configuration).substr(0, 32), evidence_id);
+  }
   if (options.fault_alter_matching || options.fault_reply_delay > 0 ||
       !options.fault_crash_at.empty()) {
     logging::warn("trading-engine", "FAULT INJECTION is on: this venue is broken on purpose",

@@ -140,35 +140,71 @@ core::Result<journal::RecoveryReport> Venue::recover(
   publish_engine_state();
   if (options_.standby) {
     standby_ = true;
-    follower_ = std::make_unique<journal::JournalFollower>(options_.journal_directory,
-                                                           report->next_sequence);
+    follower_ = std::make_unique<journal::JournalFollower>(
+        options_.journal_directory, report->next_sequence, report->chain_head);
     applied_sequence_ = report->next_sequence - 1;
     applied_timestamp_ = last_engine_time_;
     return report;
   }
-  if (auto opened = open_writer(report->next_sequence); !opened) return core::fail(opened.error());
+  if (auto opened = open_writer(report->next_sequence, report->chain_head); !opened) {
+    return core::fail(opened.error());
+  }
   return report;
 }
 
-core::Result<void> Venue::open_writer(std::uint64_t next_sequence) {
-  auto writer =
-      journal::JournalWriter::open(options_.journal_directory, options_.sync, next_sequence);
+core::Result<void> Venue::open_writer(std::uint64_t next_sequence,
+                                      const journal::ChainLink& chain_head) {
+  auto writer = journal::JournalWriter::open(options_.journal_directory, options_.sync,
+                                             next_sequence, chain_head);
   if (!writer) return core::fail(writer.error());
   writer_ = std::move(*writer);
   writer_->fence_with(leadership_.get());
+  if (!options_.journal_signing_seed.empty()) {
+    auto signer =
+        journal::CheckpointSigner::open(options_.journal_directory, options_.journal_signing_seed,
+                                        options_.sync == journal::SyncPolicy::kFsync);
+    if (!signer) return core::fail(signer.error());
+    checkpoints_ = std::move(*signer);
+  }
   auto incarnation = next_incarnation(options_.journal_directory);
   if (!incarnation) return core::fail(incarnation.error());
   gateway_.set_incarnation(*incarnation);
-  // Who appends from here, and the state it starts from (a standby checks it).
-  write_marker(MarkerKind::kLeader, now_for_engine());
-  return writer_->commit();
+  // Who appends from here, and the state it starts from (a standby checks it); then which build
+  // and configuration write what follows.
+  const core::Nanos now = now_for_engine();
+  write_marker(MarkerKind::kLeader, now);
+  writer_->append(
+      Command{now, JournalMarker{MarkerKind::kStart, leadership_ ? leadership_->epoch() : 0,
+                                 engine_.digest()}},
+      options_.start_annotation);
+  if (auto committed = writer_->commit(); !committed) return committed;
+  last_checkpoint_ = core::monotonic_now_ns();
+  return {};
+}
+
+void Venue::write_checkpoint(const char* reason, core::Nanos now) {
+  last_checkpoint_ = now;
+  if (!checkpoints_ || !writer_) return;
+  const std::uint64_t through = writer_->next_sequence() - 1;
+  if (through == 0 || through == checkpoints_->last_sequence()) return;  // nothing new
+  // The checkpoint must never name a record that is not in the file yet.
+  if (writer_->policy() == journal::SyncPolicy::kNone) {
+    if (auto flushed = writer_->flush(); !flushed) return;
+  }
+  auto written =
+      checkpoints_->append(through, writer_->chain_head(), leadership_ ? leadership_->epoch() : 0,
+                           wall_clock_ns(), reason);
+  if (!written) {
+    logging::error("venue", "cannot write a journal checkpoint",
+                   {{"error", written.error().message}, {"sequence", through}});
+  }
 }
 
 core::Result<void> Venue::start() {
   if (standby_) {
     if (!follower_) return core::fail(1, "recover() must run before start()");
     running_ = true;
-    start_following(follower_->next_sequence());
+    start_following(follower_->next_sequence(), follower_->chain_head());
     return {};
   }
   if (!writer_) return core::fail(1, "recover() must run before start()");
@@ -217,10 +253,10 @@ core::Result<void> Venue::start_primary() {
   return {};
 }
 
-void Venue::start_following(std::uint64_t next_sequence) {
+void Venue::start_following(std::uint64_t next_sequence, const journal::ChainLink& chain_head) {
   if (!follower_ || follower_->next_sequence() != next_sequence) {
-    follower_ =
-        std::make_unique<journal::JournalFollower>(options_.journal_directory, next_sequence);
+    follower_ = std::make_unique<journal::JournalFollower>(options_.journal_directory,
+                                                           next_sequence, chain_head);
   }
   applied_sequence_.store(next_sequence - 1, std::memory_order_release);
   caught_up_.store(false, std::memory_order_release);
@@ -263,6 +299,8 @@ void Venue::stop(int grace_seconds) {
     std::lock_guard engine_lock(engine_mutex_);
     if (auto r = writer_->flush(); !r) {
       logging::error("venue", "journal flush failed at shutdown", {{"error", r.error().message}});
+    } else {
+      write_checkpoint("shutdown", core::monotonic_now_ns());
     }
   }
   // Everything received was handled: the session stores may keep QuickFIX's numbers.
@@ -666,6 +704,10 @@ void Venue::process(std::vector<Work>& batch) {
       std::fflush(stdout);
       std::_Exit(1);
     }
+    if (checkpoints_ &&
+        core::monotonic_now_ns() - last_checkpoint_ >= options_.checkpoint_interval) {
+      write_checkpoint("interval", core::monotonic_now_ns());
+    }
     const auto& st = writer_->stats();
     counters_.journal_bytes.store(st.bytes, std::memory_order_relaxed);
     counters_.journal_syncs.store(st.syncs, std::memory_order_relaxed);
@@ -869,15 +911,18 @@ core::Result<std::string> Venue::hand_over(int grace_seconds) {
     std::fflush(stdout);
     std::_Exit(1);  // nothing unacknowledged is lost: the successor recovers the journal
   }
+  write_checkpoint("handover", core::monotonic_now_ns());
   const std::uint64_t digest = engine_.digest();
+  const journal::ChainLink chain_head = writer_->chain_head();
   crash_point("handover:sealed");
   writer_.reset();
+  checkpoints_.reset();
   leadership_.reset();  // the successor may take over now
   // 5. Follow the successor from the seal on: a rollback is the same handover the other way.
   standby_ = true;
   sealed_sequence_.store(sealed, std::memory_order_release);
   primary_epoch_.store(epoch, std::memory_order_relaxed);
-  start_following(sealed + 1);
+  start_following(sealed + 1, chain_head);
   {
     std::lock_guard lock(mutex_);  // reads queued for the engine thread after it ended
     for (auto& w : queue_) {
@@ -932,14 +977,14 @@ core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
     auto r = follower_->poll(apply, 65536);
     if (!r) {
       leadership_.reset();
-      start_following(follower_->next_sequence());
+      start_following(follower_->next_sequence(), follower_->chain_head());
       return core::fail(500, "cannot read the journal to its end: " + r.error().message);
     }
     if (*r == 0) break;
   }
   if (const auto first = first_mismatch_sequence_.load(); first != 0) {
     leadership_.reset();
-    start_following(follower_->next_sequence());
+    start_following(follower_->next_sequence(), follower_->chain_head());
     return core::fail(409, fmt::format("this standby's state differs from the primary's at "
                                        "sequence {}: it must not take over",
                                        first));
@@ -948,11 +993,12 @@ core::Result<std::string> Venue::take_over(bool force, core::Nanos wait) {
   const bool sealed = sealed_sequence_.load() == next - 1;
   applied_sequence_.store(next - 1, std::memory_order_release);
   leadership_ = std::move(*leadership);
-  if (auto opened = open_writer(next); !opened) {
+  if (auto opened = open_writer(next, follower_->chain_head()); !opened) {
     logging::error("venue", "cannot take over the journal", {{"error", opened.error().message}});
     writer_.reset();
+    checkpoints_.reset();
     leadership_.reset();
-    start_following(next);
+    start_following(next, follower_->chain_head());
     return core::fail(500, "cannot take over the journal: " + opened.error().message);
   }
   crash_point("takeover:writer");

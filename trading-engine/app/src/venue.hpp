@@ -37,6 +37,7 @@
 #include "trading/domain/venue_analytics.hpp"
 #include "trading/fix/acceptor.hpp"
 #include "trading/gateway/gateway.hpp"
+#include "trading/journal/checkpoint.hpp"
 #include "trading/journal/follower.hpp"
 #include "trading/journal/leadership.hpp"
 #include "trading/journal/recovery.hpp"
@@ -72,6 +73,12 @@ struct VenueOptions {
   core::Nanos follow_interval = core::kNanosPerMilli;
   // Primary: journal a state digest marker this often (0: only at a leadership change and a seal).
   core::Nanos digest_interval = core::kNanosPerSecond;
+  // Primary: sign a checkpoint of the journal's hash chain (checkpoint.hpp) this often, at
+  // shutdown and at a handover, with this Ed25519 seed (hex; empty: no checkpoints).
+  std::string journal_signing_seed;
+  core::Nanos checkpoint_interval = 10 * core::kNanosPerSecond;
+  // The start marker's annotation (change management): build=..;config=..;evidence=..
+  std::string start_annotation;
   // Fault injection for deployment drills (off by default; main logs them as a warning):
   // fault_alter_matching - new orders reach this engine one lot larger than journaled (a build
   //                        that computes another book: its standby digest disagrees);
@@ -203,8 +210,10 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   core::Result<void> start_primary();
   // Opens a journal segment at next_sequence under the leadership held, with a new incarnation
   // and a kLeader marker.
-  core::Result<void> open_writer(std::uint64_t next_sequence);
-  void start_following(std::uint64_t next_sequence);
+  core::Result<void> open_writer(std::uint64_t next_sequence, const journal::ChainLink& chain_head);
+  void start_following(std::uint64_t next_sequence, const journal::ChainLink& chain_head);
+  // Signs a checkpoint of everything written so far (a no-op without a signing key).
+  void write_checkpoint(const char* reason, core::Nanos now);
   void stop_engine_thread();
   void stop_follower_thread();
   // Engine application with the matching fault applied (fault_alter_matching).
@@ -230,6 +239,8 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   gateway::Gateway gateway_;
   std::unique_ptr<journal::Leadership> leadership_;  // declared first: outlives writer_
   std::unique_ptr<journal::JournalWriter> writer_;
+  std::unique_ptr<journal::CheckpointSigner> checkpoints_;  // with writer_, when a key is given
+  core::Nanos last_checkpoint_ = 0;
   // Replaced only under acceptor_mutex_ (role changes, stop), which the readers of other threads
   // (sessions(), fix_port(), /metrics) take; the engine thread uses it without the lock, since
   // it runs only while the acceptor exists.

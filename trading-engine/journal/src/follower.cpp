@@ -17,8 +17,9 @@ namespace {
 constexpr std::size_t kReadChunk = 1 << 20;
 }
 
-JournalFollower::JournalFollower(std::string directory, std::uint64_t next_sequence)
-    : directory_(std::move(directory)), next_sequence_(next_sequence) {}
+JournalFollower::JournalFollower(std::string directory, std::uint64_t next_sequence,
+                                 const ChainLink& chain_head)
+    : directory_(std::move(directory)), next_sequence_(next_sequence), chain_head_(chain_head) {}
 
 JournalFollower::~JournalFollower() { close_segment(); }
 
@@ -81,15 +82,16 @@ core::Result<bool> JournalFollower::open_segment_for(std::uint64_t sequence) {
   }
   if (header_read_) return true;
   if (auto r = read_more(); !r) return core::fail(r.error());
-  if (buffer_.size() < kFileHeaderSize) return false;
   auto header = decode_file_header(buffer_.data(), buffer_.size());
+  if (!header && header.error().code == kShortHeader) return false;  // being written
   if (!header) {
     return core::fail(kBadHeader, path_ + ": " + header.error().message +
                                       " (the standby cannot follow this journal)");
   }
   format_version_ = header->format_version;
-  consumed_ = kFileHeaderSize;
-  offset_ = kFileHeaderSize;
+  if (header->first_sequence == next_sequence_) chain_head_ = header->anchor;
+  consumed_ = header->size;
+  offset_ = header->size;
   header_read_ = true;
   return true;
 }
@@ -113,34 +115,31 @@ core::Result<std::size_t> JournalFollower::poll(
     const std::size_t left = buffer_.size() - consumed_;
     const unsigned char* p = buffer_.data() + consumed_;
     bool at_end = false;
-    if (left < kRecordHeaderSize) {
-      at_end = true;
-    } else if (const std::uint32_t payload_size = load_u32(p);
-               payload_size == 0 || payload_size > kMaxPayloadSize) {
-      bool all_zero = true;
-      for (std::size_t i = 0; i < left && all_zero; ++i) all_zero = p[i] == 0;
-      if (!all_zero) {
-        return core::fail(corrupt("impossible record size " + std::to_string(payload_size)));
-      }
-      at_end = true;
-    } else if (kRecordHeaderSize + payload_size > left) {
+    const Frame frame = parse_frame(p, left, format_version_);
+    if (frame.status == FrameStatus::kBadSize) {
+      return core::fail(corrupt("impossible record size " + std::to_string(frame.payload_size)));
+    } else if (frame.status == FrameStatus::kIncomplete || frame.status == FrameStatus::kZeroFill) {
       at_end = true;  // not completely written yet
-    } else if (crc32c(crc32c(0, p, 4), p + kRecordHeaderSize, payload_size) != load_u32(p + 4)) {
-      if (kRecordHeaderSize + payload_size < left) {
-        return core::fail(corrupt("checksum mismatch"));
-      }
+    } else if (frame.status == FrameStatus::kBadCrc) {
+      if (frame.size < left) return core::fail(corrupt("checksum mismatch"));
       at_end = true;  // the last bytes: still being written
     } else {
-      auto decoded = decode_payload(p + kRecordHeaderSize, payload_size, format_version_);
+      auto decoded = decode_payload(frame.payload, frame.payload_size, format_version_);
       if (!decoded) return core::fail(corrupt(decoded.error().message));
+      if (frame.link != nullptr) {
+        std::memcpy(decoded->link.data(), frame.link, kChainLinkSize);
+      } else {
+        decoded->link = ChainLink{};  // an unchained record: a successor starts a new chain
+      }
       if (decoded->sequence > next_sequence_) {
         return core::fail(kSequenceGap, "journal " + path_ + " at byte offset " +
                                             std::to_string(offset_) + ": sequence " +
                                             std::to_string(decoded->sequence) + " where " +
                                             std::to_string(next_sequence_) + " was expected");
       }
-      consumed_ += kRecordHeaderSize + payload_size;
-      offset_ += kRecordHeaderSize + payload_size;
+      consumed_ += frame.size;
+      offset_ += frame.size;
+      chain_head_ = decoded->link;
       if (decoded->sequence < next_sequence_) continue;  // before where this follower starts
       last_timestamp_ = decoded->command.timestamp;
       on_record(*decoded);
@@ -188,9 +187,10 @@ JournalCompatibility check_compatibility(const std::string& directory) {
       out.problem = name + ": cannot read: " + std::strerror(errno);
       break;
     }
-    if (static_cast<std::size_t>(got) < kFileHeaderSize) continue;  // being created
+    if (static_cast<std::size_t>(got) < kFileHeaderSizeV3) continue;  // being created
     out.segments.emplace_back(name, load_u32(header + 8));
-    if (auto decoded = decode_file_header(header, sizeof header); !decoded) {
+    if (auto decoded = decode_file_header(header, static_cast<std::size_t>(got)); !decoded) {
+      if (decoded.error().code == kShortHeader) continue;  // being created
       out.problem = name + ": " + decoded.error().message;
       break;
     }

@@ -37,11 +37,15 @@ core::Result<SegmentReader> SegmentReader::open(const std::string& path) {
   }
   ::close(fd);
   auto header = decode_file_header(r.data_, r.size_);
-  if (!header) return core::fail(kBadHeader, path + ": " + header.error().message);
+  if (!header) {
+    return core::fail(header.error().code == kShortHeader ? kShortHeader : kBadHeader,
+                      path + ": " + header.error().message);
+  }
   r.first_sequence_ = header->first_sequence;
   r.format_version_ = header->format_version;
+  r.anchor_ = header->anchor;
   r.expected_sequence_ = header->first_sequence;
-  r.offset_ = kFileHeaderSize;
+  r.offset_ = header->size;
   return r;
 }
 
@@ -56,6 +60,9 @@ SegmentReader& SegmentReader::operator=(SegmentReader&& other) noexcept {
     offset_ = other.offset_;
     first_sequence_ = other.first_sequence_;
     format_version_ = other.format_version_;
+    anchor_ = other.anchor_;
+    last_payload_ = other.last_payload_;
+    last_payload_size_ = other.last_payload_size_;
     expected_sequence_ = other.expected_sequence_;
     torn_tail_ = std::move(other.torn_tail_);
   }
@@ -83,24 +90,23 @@ core::Result<bool> SegmentReader::next(DecodedRecord& out) {
   const std::uint64_t left = size_ - offset_;
   if (left == 0) return false;
   const unsigned char* p = data_ + offset_;
-  if (left < kRecordHeaderSize) return end_with_torn_tail("incomplete record header");
-  const std::uint32_t payload_size = load_u32(p);
-  if (payload_size == 0 || payload_size > kMaxPayloadSize) {
-    // Zeros to the end of the file are a tail the crash left unwritten; anything else is damage.
-    bool all_zero = true;
-    for (std::uint64_t i = 0; i < left && all_zero; ++i) all_zero = p[i] == 0;
-    if (all_zero) return end_with_torn_tail("zero-filled tail");
-    return core::fail(corrupt("impossible record size " + std::to_string(payload_size)));
+  const Frame frame = parse_frame(p, left, format_version_);
+  switch (frame.status) {
+    case FrameStatus::kOk:
+      break;
+    case FrameStatus::kIncomplete:
+      return end_with_torn_tail(left < kRecordHeaderSize ? "incomplete record header"
+                                                         : "incomplete record");
+    case FrameStatus::kZeroFill:
+      return end_with_torn_tail("zero-filled tail");  // the crash left it unwritten
+    case FrameStatus::kBadSize:
+      return core::fail(corrupt("impossible record size " + std::to_string(frame.payload_size)));
+    case FrameStatus::kBadCrc:
+      if (frame.size == left) return end_with_torn_tail("checksum mismatch on the last record");
+      return core::fail(corrupt("checksum mismatch"));
   }
-  if (kRecordHeaderSize + payload_size > left) return end_with_torn_tail("incomplete record");
-  const std::uint32_t crc = crc32c(crc32c(0, p, 4), p + kRecordHeaderSize, payload_size);
-  if (crc != load_u32(p + 4)) {
-    if (kRecordHeaderSize + payload_size == left) {
-      return end_with_torn_tail("checksum mismatch on the last record");
-    }
-    return core::fail(corrupt("checksum mismatch"));
-  }
-  auto decoded = decode_payload(p + kRecordHeaderSize, payload_size, format_version_);
+  const std::uint32_t payload_size = frame.payload_size;
+  auto decoded = decode_payload(frame.payload, payload_size, format_version_);
   if (!decoded) return core::fail(corrupt(decoded.error().message));
   if (decoded->sequence != expected_sequence_) {
     return core::fail(core::Error{
@@ -109,8 +115,11 @@ core::Result<bool> SegmentReader::next(DecodedRecord& out) {
                           std::to_string(expected_sequence_) + " was expected"});
   }
   out = std::move(*decoded);
+  if (frame.link != nullptr) std::memcpy(out.link.data(), frame.link, out.link.size());
+  last_payload_ = frame.payload;
+  last_payload_size_ = payload_size;
   ++expected_sequence_;
-  offset_ += kRecordHeaderSize + payload_size;
+  offset_ += frame.size;
   return true;
 }
 

@@ -1,5 +1,10 @@
 #include "trading/journal/record.hpp"
 
+// SHA256_Init/Update/Final: deprecated in OpenSSL 3 in favour of EVP, whose per-call dispatch
+// costs ~60 ns more per ~90-byte record on the engine thread (96 vs 160 ns here, SHA-NI in both).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -225,7 +230,7 @@ bool read_body(Reader& r, Kind kind, Command& out) {
     case Kind::kMarker: {
       JournalMarker m;
       const bool ok =
-          r.enumeration(m.kind, 3) && m.kind != MarkerKind{0} && r.u64(m.epoch) && r.u64(m.digest);
+          r.enumeration(m.kind, 4) && m.kind != MarkerKind{0} && r.u64(m.epoch) && r.u64(m.digest);
       out.body = m;
       return ok;
     }
@@ -235,20 +240,71 @@ bool read_body(Reader& r, Kind kind, Command& out) {
 
 }  // namespace
 
+ChainLink chain_link(const ChainLink& previous, const unsigned char* payload, std::size_t size) {
+  SHA256_CTX context;
+  SHA256_Init(&context);
+  SHA256_Update(&context, previous.data(), previous.size());
+  SHA256_Update(&context, payload, size);
+  ChainLink out;
+  SHA256_Final(out.data(), &context);
+  return out;
+}
+
+std::string to_hex(const ChainLink& link) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(link.size() * 2, '0');
+  for (std::size_t i = 0; i < link.size(); ++i) {
+    out[2 * i] = kDigits[link[i] >> 4];
+    out[2 * i + 1] = kDigits[link[i] & 0xf];
+  }
+  return out;
+}
+
 std::size_t encode_record(std::uint64_t sequence, const Command& command, unsigned char* dst,
-                          std::string_view annotation) {
-  Writer w(dst + kRecordHeaderSize);
+                          std::string_view annotation, ChainLink& chain) {
+  unsigned char* payload = dst + kRecordHeaderSize;
+  Writer w(payload);
   w.u64(sequence);
   w.i64(command.timestamp);
   std::visit([&w](const auto& body) { write_body(w, body); }, command.body);
   const std::size_t note = std::min(annotation.size(), kMaxAnnotationSize);
   w.u8(static_cast<std::uint8_t>(note));
   w.bytes(annotation.data(), note);
-  const auto payload_size = static_cast<std::uint32_t>(w.position() - (dst + kRecordHeaderSize));
+  const auto payload_size = static_cast<std::uint32_t>(w.position() - payload);
+  chain = chain_link(chain, payload, payload_size);
+  std::memcpy(payload + payload_size, chain.data(), chain.size());
   store_u32(dst, payload_size);
-  const std::uint32_t crc = crc32c(crc32c(0, dst, 4), dst + kRecordHeaderSize, payload_size);
+  const std::uint32_t crc =
+      crc32c(crc32c(0, dst, 4), payload, payload_size + kChainLinkSize);  // payload + link
   store_u32(dst + 4, crc);
-  return kRecordHeaderSize + payload_size;
+  return kRecordHeaderSize + payload_size + kChainLinkSize;
+}
+
+std::size_t encode_record(std::uint64_t sequence, const Command& command, unsigned char* dst,
+                          std::string_view annotation) {
+  ChainLink chain{};
+  return encode_record(sequence, command, dst, annotation, chain);
+}
+
+Frame parse_frame(const unsigned char* p, std::size_t available, std::uint32_t format_version) {
+  Frame f;
+  if (available < kRecordHeaderSize) return f;  // kIncomplete
+  f.payload_size = load_u32(p);
+  if (f.payload_size == 0 || f.payload_size > kMaxPayloadSize) {
+    bool all_zero = true;
+    for (std::size_t i = 0; i < available && all_zero; ++i) all_zero = p[i] == 0;
+    f.status = all_zero ? FrameStatus::kZeroFill : FrameStatus::kBadSize;
+    return f;
+  }
+  const std::size_t link_size =
+      format_version >= kFirstChainedFormatVersion ? kChainLinkSize : std::size_t{0};
+  f.size = kRecordHeaderSize + f.payload_size + link_size;
+  if (f.size > available) return f;  // kIncomplete
+  f.payload = p + kRecordHeaderSize;
+  f.link = link_size > 0 ? f.payload + f.payload_size : nullptr;
+  const std::uint32_t crc = crc32c(crc32c(0, p, 4), f.payload, f.payload_size + link_size);
+  f.status = crc == load_u32(p + 4) ? FrameStatus::kOk : FrameStatus::kBadCrc;
+  return f;
 }
 
 core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::size_t size,
@@ -262,6 +318,10 @@ core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::si
   }
   if (!read_body(r, kind, out.command)) {
     return core::fail(kBadPayload, "record body does not match its kind (size or enum value)");
+  }
+  if (const auto* marker = std::get_if<JournalMarker>(&out.command.body);
+      marker != nullptr && marker->kind == MarkerKind::kStart && format_version < 4) {
+    return core::fail(kBadPayload, "a start marker in a journal of format version < 4");
   }
   std::uint8_t note = 0;
   if (!r.u8(note) || note > kMaxAnnotationSize || !r.bytes(out.annotation, note)) {
@@ -280,34 +340,45 @@ core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::si
   return out;
 }
 
-void encode_file_header(std::uint64_t first_sequence, unsigned char* dst) {
+void encode_file_header(std::uint64_t first_sequence, const ChainLink& anchor, unsigned char* dst) {
   std::memcpy(dst, kMagic, sizeof kMagic);
   store_u32(dst + 8, kFormatVersion);
   store_u32(dst + 12, static_cast<std::uint32_t>(kFileHeaderSize));
   store_u64(dst + 16, first_sequence);
-  store_u32(dst + 24, 0);
-  store_u32(dst + 28, crc32c(0, dst, 28));
+  std::memcpy(dst + 24, anchor.data(), anchor.size());
+  store_u32(dst + 56, 0);
+  store_u32(dst + 60, crc32c(0, dst, 60));
 }
 
 core::Result<SegmentHeader> decode_file_header(const unsigned char* src, std::size_t size) {
-  if (size < kFileHeaderSize) return core::fail(kBadHeader, "file shorter than the journal header");
+  if (size < kFileHeaderSizeV3) {
+    return core::fail(kShortHeader, "file shorter than the journal header");
+  }
   if (std::memcmp(src, kMagic, sizeof kMagic) != 0) {
     return core::fail(kBadHeader, "not a journal file (bad magic)");
   }
-  if (load_u32(src + 28) != crc32c(0, src, 28)) {
-    return core::fail(kBadHeader, "journal header checksum mismatch");
-  }
   const std::uint32_t version = load_u32(src + 8);
   if (version < kOldestReadableFormatVersion || version > kFormatVersion) {
+    if (load_u32(src + 28) != crc32c(0, src, 28) && version <= kFormatVersion) {
+      return core::fail(kBadHeader, "journal header checksum mismatch");
+    }
     return core::fail(kBadHeader, "journal format version " + std::to_string(version) +
                                       " is not supported (this build reads versions " +
                                       std::to_string(kOldestReadableFormatVersion) + " to " +
                                       std::to_string(kFormatVersion) + ")");
   }
-  if (load_u32(src + 12) != kFileHeaderSize) {
+  const std::size_t header_size =
+      version >= kFirstChainedFormatVersion ? kFileHeaderSize : kFileHeaderSizeV3;
+  if (size < header_size) return core::fail(kShortHeader, "file shorter than the journal header");
+  if (load_u32(src + header_size - 4) != crc32c(0, src, header_size - 4)) {
+    return core::fail(kBadHeader, "journal header checksum mismatch");
+  }
+  if (load_u32(src + 12) != header_size) {
     return core::fail(kBadHeader, "unexpected journal header size");
   }
-  return SegmentHeader{load_u64(src + 16), version};
+  SegmentHeader out{load_u64(src + 16), version, header_size, {}};
+  if (header_size == kFileHeaderSize) std::memcpy(out.anchor.data(), src + 24, out.anchor.size());
+  return out;
 }
 
 }  // namespace trading::journal

@@ -58,8 +58,12 @@ std::string segment_file_name(std::uint64_t first_sequence) {
   return name;
 }
 
-JournalWriter::JournalWriter(std::string directory, SyncPolicy policy, std::uint64_t next_sequence)
-    : directory_(std::move(directory)), policy_(policy), next_sequence_(next_sequence) {
+JournalWriter::JournalWriter(std::string directory, SyncPolicy policy, std::uint64_t next_sequence,
+                             const ChainLink& chain_head)
+    : directory_(std::move(directory)),
+      policy_(policy),
+      next_sequence_(next_sequence),
+      chain_(chain_head) {
   buffer_.resize(kBufferSize + kMaxRecordSize);
 }
 
@@ -72,14 +76,15 @@ JournalWriter::~JournalWriter() {
 
 core::Result<std::unique_ptr<JournalWriter>> JournalWriter::open(const std::string& directory,
                                                                  SyncPolicy policy,
-                                                                 std::uint64_t next_sequence) {
+                                                                 std::uint64_t next_sequence,
+                                                                 const ChainLink& chain_head) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) {
     return core::fail(kIoError,
                       "cannot create journal directory " + directory + ": " + ec.message());
   }
-  std::unique_ptr<JournalWriter> w(new JournalWriter(directory, policy, next_sequence));
+  std::unique_ptr<JournalWriter> w(new JournalWriter(directory, policy, next_sequence, chain_head));
   if (auto r = w->open_segment(); !r) return core::fail(r.error());
   return w;
 }
@@ -102,7 +107,7 @@ core::Result<void> JournalWriter::open_segment() {
   }
   if (fd_ < 0) return core::fail(kIoError, errno_text("cannot create journal segment", path_));
   unsigned char header[kFileHeaderSize];
-  encode_file_header(next_sequence_, header);
+  encode_file_header(next_sequence_, chain_, header);
   if (::write(fd_, header, sizeof header) != static_cast<ssize_t>(sizeof header)) {
     failed_ = true;
     return core::fail(kIoError, errno_text("cannot write journal header", path_));

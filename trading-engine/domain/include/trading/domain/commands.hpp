@@ -77,8 +77,11 @@ struct Tick {};
 // state digest before it, which a standby following the journal compares with its own:
 //   kStateDigest - written at intervals by the primary;
 //   kLeader      - a primary took leadership with `epoch` and appends from here;
-//   kSeal        - the primary with `epoch` handed over: it appends nothing after this record.
-enum class MarkerKind : std::uint8_t { kStateDigest = 1, kLeader = 2, kSeal = 3 };
+//   kSeal        - the primary with `epoch` handed over: it appends nothing after this record;
+//   kStart       - a venue started writing (format 4): its record's annotation names the build,
+//                  the configuration digest and the deployment evidence bundle, if any
+//                  (change management: which build handled which trades).
+enum class MarkerKind : std::uint8_t { kStateDigest = 1, kLeader = 2, kSeal = 3, kStart = 4 };
 struct JournalMarker {
   MarkerKind kind = MarkerKind::kStateDigest;
   std::uint64_t epoch = 0;

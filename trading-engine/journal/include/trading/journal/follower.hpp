@@ -32,7 +32,9 @@ class JournalFollower {
  public:
   // Follows `directory` from the record with `next_sequence` on (the one after what the standby
   // recovered: RecoveryReport::next_sequence).
-  JournalFollower(std::string directory, std::uint64_t next_sequence);
+  // `chain_head` is the link of record next_sequence - 1 (RecoveryReport::chain_head).
+  JournalFollower(std::string directory, std::uint64_t next_sequence,
+                  const ChainLink& chain_head = {});
   ~JournalFollower();
   JournalFollower(const JournalFollower&) = delete;
   JournalFollower& operator=(const JournalFollower&) = delete;
@@ -47,6 +49,8 @@ class JournalFollower {
   std::uint64_t offset() const { return offset_; }
   // The timestamp of the last record handed over (the command's time; 0 before the first).
   core::Nanos last_timestamp() const { return last_timestamp_; }
+  // The link of record next_sequence() - 1: where a standby taking over continues the chain.
+  const ChainLink& chain_head() const { return chain_head_; }
 
  private:
   core::Result<bool> open_segment_for(std::uint64_t sequence);
@@ -64,6 +68,7 @@ class JournalFollower {
   std::vector<unsigned char> buffer_;
   std::size_t consumed_ = 0;
   core::Nanos last_timestamp_ = 0;
+  ChainLink chain_head_{};
 };
 
 // Whether this build can read (recover or follow) a journal directory: each segment's format

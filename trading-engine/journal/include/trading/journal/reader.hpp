@@ -39,7 +39,12 @@ class SegmentReader {
   const std::optional<TornTail>& torn_tail() const { return torn_tail_; }
   std::uint64_t first_sequence() const { return first_sequence_; }
   std::uint32_t format_version() const { return format_version_; }
+  // The link before the first record (format 4; zeros before).
+  const ChainLink& anchor() const { return anchor_; }
   std::uint64_t offset() const { return offset_; }  // end of the last good record
+  // The payload bytes of the record next() returned last (valid while the reader lives).
+  const unsigned char* last_payload() const { return last_payload_; }
+  std::size_t last_payload_size() const { return last_payload_size_; }
   std::uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
@@ -54,6 +59,9 @@ class SegmentReader {
   std::uint64_t offset_ = 0;
   std::uint64_t first_sequence_ = 0;
   std::uint32_t format_version_ = kFormatVersion;
+  ChainLink anchor_{};
+  const unsigned char* last_payload_ = nullptr;
+  std::size_t last_payload_size_ = 0;
   std::uint64_t expected_sequence_ = 0;
   std::optional<TornTail> torn_tail_;
 };

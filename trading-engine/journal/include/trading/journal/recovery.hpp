@@ -51,6 +51,7 @@ struct RecoveryReport {
   std::uint64_t superseded_tails = 0;
   std::string torn_segment;
   std::uint64_t next_sequence = 1;  // for the JournalWriter
+  ChainLink chain_head{};           // the link of record next_sequence - 1, for the JournalWriter
   core::Nanos elapsed_ns = 0;
 };
 
@@ -96,14 +97,15 @@ core::Result<RecoveryReport> recover(Engine& engine, const std::string& director
   for (std::size_t i = first_needed; i < segments.size(); ++i) {
     std::error_code size_error;
     const auto file_size = std::filesystem::file_size(segments[i].second, size_error);
-    if (!size_error && file_size < kFileHeaderSize && i + 1 == segments.size()) {
+    auto reader = SegmentReader::open(segments[i].second);
+    if (!size_error && i + 1 == segments.size() &&
+        (file_size < kFileHeaderSizeV3 || (!reader && reader.error().code == kShortHeader))) {
       // The crash came while the newest segment's header was being written: no records in it.
       report.torn_tail = TornTail{0, file_size, "incomplete segment header"};
       report.torn_segment = segments[i].second;
       if (options.cut_torn_tail) std::filesystem::remove(segments[i].second, size_error);
       break;
     }
-    auto reader = SegmentReader::open(segments[i].second);
     if (!reader) return core::fail(reader.error());
     ++report.segments;
     if (reader->first_sequence() > applied_through + 1) {
@@ -117,6 +119,7 @@ core::Result<RecoveryReport> recover(Engine& engine, const std::string& director
     // (leadership.hpp) writes past where its successor began, and it acknowledged none of it.
     const std::uint64_t superseded_from =
         i + 1 < segments.size() ? segments[i + 1].first : std::numeric_limits<std::uint64_t>::max();
+    report.chain_head = reader->anchor();
     while (true) {
       auto more = reader->next(record);
       if (!more) return core::fail(more.error());
@@ -125,6 +128,7 @@ core::Result<RecoveryReport> recover(Engine& engine, const std::string& director
         ++report.superseded_tails;
         break;
       }
+      report.chain_head = record.link;
       if (record.sequence <= applied_through) continue;  // already in the snapshot
       events.clear();
       engine.apply(record.command, events);

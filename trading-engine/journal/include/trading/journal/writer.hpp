@@ -47,10 +47,12 @@ class JournalWriter {
   };
 
   // Opens a new segment in `directory` (created if missing) whose first record will carry
-  // `next_sequence`.
+  // `next_sequence` and chain after `chain_head` (the link of record next_sequence - 1, from
+  // recovery or the follower; zeros for a new journal or one written before format 4).
   static core::Result<std::unique_ptr<JournalWriter>> open(const std::string& directory,
                                                            SyncPolicy policy,
-                                                           std::uint64_t next_sequence);
+                                                           std::uint64_t next_sequence,
+                                                           const ChainLink& chain_head = {});
   ~JournalWriter();
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
@@ -58,7 +60,7 @@ class JournalWriter {
   // Buffers one record (with the caller's annotation, see record.hpp); returns its sequence.
   std::uint64_t append(const Command& command, std::string_view annotation = {}) {
     if (buffer_.size() - used_ < kMaxRecordSize) grow();
-    used_ += encode_record(next_sequence_, command, buffer_.data() + used_, annotation);
+    used_ += encode_record(next_sequence_, command, buffer_.data() + used_, annotation, chain_);
     ++stats_.records;
     return next_sequence_++;
   }
@@ -74,12 +76,15 @@ class JournalWriter {
   void fence_with(const Leadership* leadership) { leadership_ = leadership; }
 
   std::uint64_t next_sequence() const { return next_sequence_; }
+  // The link of the last record appended (committed or not).
+  const ChainLink& chain_head() const { return chain_; }
   SyncPolicy policy() const { return policy_; }
   const Stats& stats() const { return stats_; }
   const std::string& segment_path() const { return path_; }
 
  private:
-  JournalWriter(std::string directory, SyncPolicy policy, std::uint64_t next_sequence);
+  JournalWriter(std::string directory, SyncPolicy policy, std::uint64_t next_sequence,
+                const ChainLink& chain_head);
   core::Result<void> open_segment();
   core::Result<void> write_buffer(bool sync);
   void grow();
@@ -88,6 +93,7 @@ class JournalWriter {
   std::string path_;
   SyncPolicy policy_;
   std::uint64_t next_sequence_;
+  ChainLink chain_;
   int fd_ = -1;
   bool failed_ = false;
   std::string failure_;
