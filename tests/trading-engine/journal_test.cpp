@@ -50,6 +50,8 @@ std::vector<Command> every_kind() {
       Command{5, KillSwitch{true, AccountId(9), false}},
       Command{6, TradingHalt{false, SymbolId(1), true}},
       Command{7, Tick{}},
+      Command{8, SetAccountLimits{AccountId(3), SetAccountLimits::kAllFields, Qty{INT64_MAX},
+                                  INT64_MIN, 12345, -7, 0xFFFFFFFFu, 9}},
   };
 }
 

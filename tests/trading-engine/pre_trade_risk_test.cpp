@@ -198,3 +198,92 @@ TEST_F(RiskTest, VenueHaltStopsEverySymbol) {
 }
 
 }  // namespace
+
+// SOX control "risk limits change only through a journaled command": a change applies to the next
+// order and replace, is refused with a reason for an unknown account or an impossible value
+// (and then changes nothing), survives a snapshot, and shows in the digest only once made.
+namespace {
+Command set_limits(AccountId account, std::uint8_t fields, std::int64_t max_qty,
+                   std::int64_t credit = 0) {
+  SetAccountLimits c;
+  c.account = account;
+  c.fields = fields;
+  c.max_order_qty = Qty{max_qty};
+  c.credit_limit = credit;
+  return Command{0, c};
+}
+}  // namespace
+
+TEST_F(RiskTest, LimitsChangedAtRunTimeApplyToTheNextOrderAndReplace) {
+  const std::uint64_t untouched = engine->digest();
+  EXPECT_TRUE(accepted(limit(1, kAlice, Side::kBuy, 1000, 200)));
+  EXPECT_TRUE(run(set_limits(kAlice, SetAccountLimits::kMaxOrderQty, 100)).empty());
+  EXPECT_EQ(engine->risk().account(kAlice)->limits.max_order_qty, Qty{100});
+  EXPECT_EQ(rejected(limit(2, kAlice, Side::kBuy, 1000, 110)), RejectCode::kMaxOrderQty);
+  EXPECT_EQ(only<Rejected>(run(replace(1, kAlice, 1000, 300))).at(0).code, RejectCode::kMaxOrderQty)
+      << "a replace meets the same limits as a new order";
+  EXPECT_TRUE(accepted(limit(3, kBob, Side::kBuy, 1000, 110))) << "only alice's changed";
+  EXPECT_EQ(engine->config().accounts[0].limits.max_order_qty, RiskLimits{}.max_order_qty)
+      << "the configuration stays what the venue was built with";
+  EXPECT_NE(engine->digest(), untouched);
+
+  // Credit lowered below what is held: new exposure is refused, resting orders stay.
+  run(set_limits(kAlice, SetAccountLimits::kCreditLimit, 0, 100'000));
+  EXPECT_EQ(rejected(limit(4, kAlice, Side::kBuy, 1000, 10)), RejectCode::kCreditLimit);
+  EXPECT_EQ(engine->exposure(kAlice), 200'000);
+}
+
+TEST_F(RiskTest, ALimitChangeForAnUnknownAccountOrWithAnImpossibleValueChangesNothing) {
+  const std::uint64_t before = engine->digest();
+  auto code = [&](const Command& c) {
+    const auto r = only<Rejected>(run(c));
+    EXPECT_EQ(engine->digest(), before);
+    return r.empty() ? RejectCode{} : r[0].code;
+  };
+  EXPECT_EQ(code(set_limits(AccountId(999), SetAccountLimits::kMaxOrderQty, 10)),
+            RejectCode::kUnknownAccount);
+  EXPECT_EQ(code(set_limits(kAlice, SetAccountLimits::kMaxOrderQty, 0)),
+            RejectCode::kInvalidLimits);
+  EXPECT_EQ(code(set_limits(kAlice, 0, 10)), RejectCode::kInvalidLimits) << "no field";
+  EXPECT_EQ(code(set_limits(kAlice, 64, 10)), RejectCode::kInvalidLimits) << "unknown field";
+  SetAccountLimits collar;
+  collar.account = kAlice;
+  collar.fields = SetAccountLimits::kPriceCollar;
+  collar.price_collar_bps = 10'001;
+  EXPECT_EQ(code(Command{0, collar}), RejectCode::kInvalidLimits);
+  SetAccountLimits throttle;
+  throttle.account = kAlice;
+  throttle.fields = SetAccountLimits::kThrottle;
+  throttle.max_messages_per_second = 5;  // a rate without a burst
+  EXPECT_EQ(code(Command{0, throttle}), RejectCode::kInvalidLimits);
+}
+
+TEST_F(RiskTest, AThrottleChangeStartsAFullBucketAndLimitsSurviveASnapshot) {
+  SetAccountLimits throttle;
+  throttle.account = kAlice;
+  throttle.fields = SetAccountLimits::kThrottle | SetAccountLimits::kMaxOrderQty;
+  throttle.max_messages_per_second = 1;
+  throttle.message_burst = 1;
+  throttle.max_order_qty = Qty{500};
+  run(Command{0, throttle});
+  const core::Nanos t0 = 5 * core::kNanosPerSecond;
+  EXPECT_TRUE(accepted(at_time(limit(1, kAlice, Side::kBuy, 1000, 10), t0)));
+  EXPECT_EQ(rejected(at_time(limit(2, kAlice, Side::kBuy, 1000, 10), t0)), RejectCode::kThrottled);
+
+  std::vector<std::uint64_t> words;
+  engine->save_state([&](std::uint64_t v) { words.push_back(v); });
+  MatchingEngine<OrderBook> restored(config);
+  std::size_t at = 0;
+  const auto error = restored.load_state([&](std::uint64_t& v) {
+    if (at == words.size()) return false;
+    v = words[at++];
+    return true;
+  });
+  ASSERT_EQ(error, "");
+  EXPECT_EQ(restored.digest(), engine->digest());
+  EXPECT_EQ(restored.risk().account(kAlice)->limits.max_order_qty, Qty{500});
+  std::vector<Event> out;
+  restored.apply(at_time(limit(3, kAlice, Side::kBuy, 1000, 10), t0), out);
+  ASSERT_EQ(only<Rejected>(out).size(), 1u) << "the bucket's tokens came back too";
+  EXPECT_EQ(only<Rejected>(out)[0].code, RejectCode::kThrottled);
+}

@@ -69,6 +69,8 @@ std::string_view reject_text(RejectCode code) {
       return "price above the venue's maximum";
     case RejectCode::kQuantityOutOfRange:
       return "quantity above the venue's maximum";
+    case RejectCode::kInvalidLimits:
+      return "invalid risk limits";
     case RejectCode::kVenueHalted:
       return "trading on the venue is halted";
   }

@@ -89,6 +89,8 @@ std::string_view VenueAnalytics::reject_reason(RejectCode code) {
       return "price_out_of_range";
     case RejectCode::kQuantityOutOfRange:
       return "quantity_out_of_range";
+    case RejectCode::kInvalidLimits:
+      return "invalid_limits";
   }
   return "other";
 }

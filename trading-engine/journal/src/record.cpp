@@ -26,7 +26,8 @@ enum class Kind : std::uint8_t {
   kKillSwitch = 6,
   kTradingHalt = 7,
   kTick = 8,
-  kMarker = 9,  // format version 3
+  kMarker = 9,      // format version 3
+  kSetLimits = 10,  // format version 4
 };
 
 class Writer {
@@ -180,6 +181,18 @@ void write_body(Writer& w, const JournalMarker& m) {
   w.u64(m.digest);
 }
 
+void write_body(Writer& w, const SetAccountLimits& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kSetLimits));
+  w.u32(c.account.value());
+  w.u8(c.fields);
+  w.i64(c.max_order_qty.value());
+  w.i64(c.max_order_notional);
+  w.i64(c.credit_limit);
+  w.u32(static_cast<std::uint32_t>(c.price_collar_bps));
+  w.u32(c.max_messages_per_second);
+  w.u32(c.message_burst);
+}
+
 bool read_body(Reader& r, Kind kind, Command& out) {
   switch (kind) {
     case Kind::kNewOrder: {
@@ -232,6 +245,17 @@ bool read_body(Reader& r, Kind kind, Command& out) {
       const bool ok =
           r.enumeration(m.kind, 4) && m.kind != MarkerKind{0} && r.u64(m.epoch) && r.u64(m.digest);
       out.body = m;
+      return ok;
+    }
+    case Kind::kSetLimits: {
+      SetAccountLimits c;
+      std::uint32_t collar = 0;
+      const bool ok = r.id(c.account) && r.u8(c.fields) &&
+                      c.fields <= SetAccountLimits::kAllFields && r.quantity(c.max_order_qty) &&
+                      r.i64(c.max_order_notional) && r.i64(c.credit_limit) && r.u32(collar) &&
+                      r.u32(c.max_messages_per_second) && r.u32(c.message_burst);
+      c.price_collar_bps = static_cast<std::int32_t>(collar);
+      out.body = c;
       return ok;
     }
   }
@@ -312,8 +336,9 @@ core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::si
   Reader r(payload, size);
   DecodedRecord out;
   Kind kind{};
-  if (!r.u64(out.sequence) || !r.i64(out.command.timestamp) || !r.enumeration(kind, 9) ||
-      kind == Kind{0} || (kind == Kind::kMarker && format_version < 3)) {
+  if (!r.u64(out.sequence) || !r.i64(out.command.timestamp) || !r.enumeration(kind, 10) ||
+      kind == Kind{0} || (kind == Kind::kMarker && format_version < 3) ||
+      (kind == Kind::kSetLimits && format_version < 4)) {
     return core::fail(kBadPayload, "record payload too short or of an unknown kind");
   }
   if (!read_body(r, kind, out.command)) {

@@ -68,6 +68,28 @@ struct TradingHalt {
   bool halt = true;  // false: resume
 };
 
+// A run-time change of one account's pre-trade limits (journal format 4). Each field marked in
+// `fields` replaces that limit; the others stay. The admin API issues it once a second person
+// approved the change (maker-checker); replay reproduces it like any command.
+struct SetAccountLimits {
+  enum Field : std::uint8_t {
+    kMaxOrderQty = 1,
+    kMaxOrderNotional = 2,
+    kCreditLimit = 4,
+    kPriceCollar = 8,
+    kThrottle = 16,  // max_messages_per_second and message_burst together
+    kAllFields = 31,
+  };
+  AccountId account;
+  std::uint8_t fields = 0;
+  Qty max_order_qty{0};
+  std::int64_t max_order_notional = 0;
+  std::int64_t credit_limit = 0;
+  std::int32_t price_collar_bps = 0;
+  std::uint32_t max_messages_per_second = 0;
+  std::uint32_t message_burst = 0;
+};
+
 // Time passes: runs the engine's timers (band windows, limit states, pauses) when no order
 // arrives. The service sends one periodically; it is journaled like every other command.
 struct Tick {};
@@ -91,7 +113,7 @@ struct JournalMarker {
 struct Command {
   core::Nanos timestamp = 0;
   std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay, KillSwitch, TradingHalt,
-               Tick, JournalMarker>
+               Tick, JournalMarker, SetAccountLimits>
       body;
 };
 

@@ -36,6 +36,7 @@ enum class RejectCode : std::uint16_t {
   kPriceOutsideBand = 23,    // a buy above the upper band or a sell below the lower band (LULD)
   kPriceOutOfRange = 24,     // price above kMaxPrice
   kQuantityOutOfRange = 25,  // quantity above kMaxQuantity
+  kInvalidLimits = 26,       // a limit change with a value that cannot be a limit
 };
 
 std::string_view reject_text(RejectCode code);

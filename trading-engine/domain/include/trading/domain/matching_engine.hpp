@@ -1,11 +1,11 @@
 // MatchingEngine<Book>: the venue's deterministic core. apply(command) validates, matches with
 // price-time priority (trades print at the resting order's price), handles limit/market orders,
 // Day/GTC/IOC/FOK, cancel, replace (quantity down keeps priority; price change or quantity up
-// loses it and may trade), mass cancel, end-of-day expiry, self-trade prevention, pre-trade risk
-// per account (order size and notional, price collar, credit on open exposure, message throttle,
-// duplicate ClOrdID, restricted symbols, account and venue kill switches), manual trading halts
-// and limit-up/limit-down price bands with automatic halts, and appends its events
-// to a caller-owned buffer. The matching logic is written once and instantiated with
+// loses it and may trade), mass cancel, end-of-day expiry, self-trade prevention, manual trading
+// halts and limit-up/limit-down price bands with automatic halts, and appends its events to a
+// caller-owned buffer. Pre-trade risk (limits, kill switches, throttles, repeated ClOrdIDs, and
+// their run-time changes) is PreTradeRisk's (pre_trade_risk.hpp): the engine asks it before an
+// order or a replace reaches the book. The matching logic is written once and instantiated with
 // the fast OrderBook and the NaiveOrderBook (the differential test's oracle).
 // Time and ids come in with the commands, so replay reproduces the same events and digest.
 // Not thread-safe: one engine thread owns it (DESIGN.md: one writer).
@@ -24,9 +24,9 @@
 #include "trading/domain/events.hpp"
 #include "trading/domain/instrument.hpp"
 #include "trading/domain/order_book.hpp"
+#include "trading/domain/pre_trade_risk.hpp"
 #include "trading/domain/price_band.hpp"
 #include "trading/domain/resting_order.hpp"
-#include "trading/domain/token_bucket.hpp"
 
 namespace trading {
 
@@ -39,26 +39,14 @@ template <typename Book>
 class MatchingEngine {
  public:
   explicit MatchingEngine(EngineConfig config)
-      : config_(std::move(config)), books_(config_.instruments.size()) {
+      : config_(std::move(config)), books_(config_.instruments.size()), risk_(config_.accounts) {
     tops_.resize(config_.instruments.size());
     for (std::size_t i = 0; i < tops_.size(); ++i)
       tops_[i].symbol = SymbolId(static_cast<std::uint32_t>(i));
     std::sort(config_.accounts.begin(), config_.accounts.end(),
               [](const Account& a, const Account& b) { return a.id < b.id; });
-    for (const auto& a : config_.accounts) {
-      AccountState st;
-      st.bucket = TokenBucket(a.limits.max_messages_per_second, a.limits.message_burst);
-      account_state_.push_back(st);
-    }
     last_trade_.assign(config_.instruments.size(), Price{0});
     halted_.assign(config_.instruments.size(), 0);
-    constexpr std::uint32_t kDirectTableLimit = 1u << 20;
-    if (!config_.accounts.empty() && config_.accounts.back().id.value() < kDirectTableLimit) {
-      account_slots_.assign(config_.accounts.back().id.value() + 1u, -1);
-      for (std::size_t i = 0; i < config_.accounts.size(); ++i) {
-        account_slots_[config_.accounts[i].id.value()] = static_cast<std::int32_t>(i);
-      }
-    }
     for (const auto& i : config_.instruments) {
       if (i.tick_size.value() <= 0 || i.lot_size.value() <= 0) {
         throw std::invalid_argument("instrument " + i.symbol + ": tick and lot size must be > 0");
@@ -79,31 +67,25 @@ class MatchingEngine {
 
   const Book& book(SymbolId symbol) const { return books_[symbol.value()]; }
   Book& book(SymbolId symbol) { return books_[symbol.value()]; }
+  // The configuration the engine was built with (the limits in force: risk().accounts()).
   const EngineConfig& config() const { return config_; }
+  const PreTradeRisk& risk() const { return risk_; }
   OrderId last_order_id() const { return last_order_id_; }
   // Open exposure of an account: sum of leaves x price over its resting orders.
-  std::int64_t exposure(AccountId id) const {
-    const Account* a = account(id);
-    return a == nullptr
-               ? 0
-               : account_state_[static_cast<std::size_t>(a - config_.accounts.data())].exposure;
-  }
+  std::int64_t exposure(AccountId id) const { return risk_.exposure(id); }
   TradeId last_trade_id() const { return TradeId(trade_seq_); }
   const PriceBand& band(SymbolId symbol) const { return bands_[symbol.value()]; }
   bool halted(SymbolId symbol) const { return venue_halted_ || halted_[symbol.value()] != 0; }
   bool venue_halted() const { return venue_halted_; }
-  bool venue_killed() const { return venue_killed_; }
-  bool account_killed(AccountId id) const {
-    const Account* a = account(id);
-    return a != nullptr &&
-           account_state_[static_cast<std::size_t>(a - config_.accounts.data())].killed;
-  }
+  bool venue_killed() const { return risk_.venue_killed(); }
+  bool account_killed(AccountId id) const { return risk_.account_killed(id); }
 
   // Snapshot support. save_state calls put(std::uint64_t) for every piece of state (resting
   // orders in priority order, counters, halts, bands, account risk state, today's ClOrdID keys);
   // load_state reads the same sequence with get(std::uint64_t&) -> bool into a freshly built
   // engine with the same configuration, and returns an empty string or what did not fit.
-  static constexpr std::uint64_t kStateVersion = 1;
+  // Version 2 added the accounts' limits in force (run-time changes); version 1 is still read.
+  static constexpr std::uint64_t kStateVersion = 2;
 
   template <typename Put>
   void save_state(Put&& put) {
@@ -122,7 +104,7 @@ class MatchingEngine {
     put(last_order_id_.value());
     put(trade_seq_);
     put(static_cast<std::uint64_t>(now_));
-    put((venue_killed_ ? 1u : 0u) | (venue_halted_ ? 2u : 0u));
+    put((risk_.venue_killed() ? 1u : 0u) | (venue_halted_ ? 2u : 0u));
     for (std::size_t i = 0; i < books_.size(); ++i) {
       put_any(last_trade_[i]);
       put(halted_[i]);
@@ -145,13 +127,7 @@ class MatchingEngine {
         put(0);  // end of side
       }
     }
-    for (auto& st : account_state_) {
-      put(static_cast<std::uint64_t>(st.exposure));
-      put(st.killed ? 1 : 0);
-      st.bucket.visit_state(put_any);
-    }
-    put(client_keys_.size());
-    client_keys_.for_each([&](OrderId key, std::uint32_t) { put(key.value()); });
+    risk_.save_state(put);
   }
 
   template <typename Get>
@@ -172,7 +148,8 @@ class MatchingEngine {
       }
       return true;
     };
-    if (!next() || v != kStateVersion) return "snapshot state version not supported";
+    if (!next() || v == 0 || v > kStateVersion) return "snapshot state version not supported";
+    const std::uint64_t state_version = v;
     if (!next() || v != books_.size()) return "snapshot has a different number of instruments";
     if (!next() || v != config_.accounts.size()) {
       return "snapshot has a different number of accounts";
@@ -187,7 +164,7 @@ class MatchingEngine {
     if (!next()) return "snapshot truncated";
     now_ = static_cast<core::Nanos>(v);
     if (!next() || v > 3) return "snapshot venue flags invalid";
-    venue_killed_ = (v & 1u) != 0;
+    risk_.set_venue_killed((v & 1u) != 0);
     venue_halted_ = (v & 2u) != 0;
     for (std::size_t i = 0; i < books_.size(); ++i) {
       if (!get_into(last_trade_[i])) return "snapshot truncated";
@@ -219,7 +196,7 @@ class MatchingEngine {
               !in_range(o.price.value(), kMaxPrice) || !in_range(o.qty.value(), kMaxQuantity) ||
               !in_range(o.cum.value(), kMaxQuantity) || !in_range(o.leaves.value(), kMaxQuantity) ||
               !in_range(o.cum_notional, kMaxPrice * kMaxQuantity) || o.leaves + o.cum != o.qty ||
-              account(o.account) == nullptr || books_[i].find(o.id) != nullptr) {
+              risk_.account(o.account) == nullptr || books_[i].find(o.id) != nullptr) {
             return "snapshot order " + std::to_string(o.id.value()) + " is not a valid order";
           }
           books_[i].insert(o);
@@ -230,18 +207,7 @@ class MatchingEngine {
       tops_[i] = TopOfBook{SymbolId(static_cast<std::uint32_t>(i)), bid.price, bid.qty, ask.price,
                            ask.qty};
     }
-    for (auto& st : account_state_) {
-      if (!get_into(st.exposure) || !get_into(st.killed)) return "snapshot truncated";
-      bool ok = true;
-      st.bucket.visit_state([&](auto& field) { ok = ok && get_into(field); });
-      if (!ok) return "snapshot truncated";
-    }
-    if (!next()) return "snapshot truncated";
-    const std::uint64_t keys = v;
-    for (std::uint64_t k = 0; k < keys; ++k) {
-      if (!next() || v == 0) return "snapshot client order keys invalid";
-      client_keys_.insert(OrderId(v), 0);
-    }
+    if (auto risk = risk_.load_state(get, state_version); !risk.empty()) return risk;
     if (get(v)) return "snapshot has data after the engine state";
     recompute_deadline();
     return {};
@@ -287,28 +253,15 @@ class MatchingEngine {
         }
       });
     }
-    for (const auto& st : account_state_) {
-      mix(static_cast<std::uint64_t>(st.exposure));
-      mix(st.killed ? 1 : 0);
-    }
-    mix((venue_killed_ ? 1u : 0u) | (venue_halted_ ? 2u : 0u));
-    mix(client_keys_.size());
+    // The same sequence as before limits changed at run time (a standby of this build agrees
+    // with a primary of the previous one); limits only count once they differ from the config.
+    risk_.mix_digest(mix, config_.accounts,
+                     (risk_.venue_killed() ? 1u : 0u) | (venue_halted_ ? 2u : 0u));
     return h;
   }
 
  private:
-  // Account by id: a direct table when ids are small (the usual case; looked up on every fill),
-  // a binary search over the sorted accounts otherwise.
-  const Account* account(AccountId id) const {
-    if (!account_slots_.empty()) {
-      if (id.value() >= account_slots_.size()) return nullptr;
-      const std::int32_t slot = account_slots_[id.value()];
-      return slot < 0 ? nullptr : &config_.accounts[static_cast<std::size_t>(slot)];
-    }
-    auto it = std::lower_bound(config_.accounts.begin(), config_.accounts.end(), id,
-                               [](const Account& a, AccountId v) { return a.id < v; });
-    return it != config_.accounts.end() && it->id == id ? &*it : nullptr;
-  }
+  const Account* account(AccountId id) const { return risk_.account(id); }
 
   bool valid_symbol(SymbolId s) const { return s.value() < config_.instruments.size(); }
 
@@ -361,11 +314,12 @@ class MatchingEngine {
     if (cmd.type == OrderType::kLimit && band.aggressive_outside(cmd.side, cmd.price)) {
       return reject(cmd.id, RejectCode::kPriceOutsideBand, out);
     }
-    AccountState& st = state_of(*acct);
-    const std::uint64_t client_key = cmd.client_order_key;
-    if (!pre_trade_check(cmd, *acct, st, now, client_key, code)) return reject(cmd.id, code, out);
-
-    if (client_key != 0) client_keys_.insert(OrderId(client_key), 0);
+    const Price reference = reference_price(cmd.symbol);
+    if (!risk_.check_new(cmd, *acct, cmd.type == OrderType::kLimit ? cmd.price : reference,
+                         reference, now, code)) {
+      return reject(cmd.id, code, out);
+    }
+    risk_.remember_client_key(cmd.client_order_key);
     last_order_id_ = cmd.id;
     out.push_back(
         Accepted{cmd.id, cmd.account, cmd.symbol, cmd.side, cmd.type, cmd.tif, cmd.price, cmd.qty});
@@ -402,8 +356,9 @@ class MatchingEngine {
     if (o == nullptr) return reject(cmd.id, RejectCode::kUnknownOrder, out);
     if (o->account != cmd.account) return reject(cmd.id, RejectCode::kNotOrderOwner, out);
     // Cancels stay allowed under a kill switch, but count against the message rate.
-    if (!state_of(*account(o->account)).bucket.take(now))
+    if (!risk_.take_message(*account(o->account), now)) {
       return reject(cmd.id, RejectCode::kThrottled, out);
+    }
     out.push_back(Canceled{o->id, o->account, o->leaves, o->cum, CancelReason::kRequested});
     release(*o);
     b.erase(cmd.id);
@@ -428,20 +383,10 @@ class MatchingEngine {
       return reject(cmd.id, RejectCode::kPriceOutsideBand, out);
     }
     const Account& acct = *account(o->account);
-    AccountState& st = state_of(acct);
-    if (venue_killed_) return reject(cmd.id, RejectCode::kVenueKilled, out);
-    if (st.killed) return reject(cmd.id, RejectCode::kAccountKilled, out);
-    if (!st.bucket.take(now)) return reject(cmd.id, RejectCode::kThrottled, out);
-    if (cmd.qty > acct.limits.max_order_qty) return reject(cmd.id, RejectCode::kMaxOrderQty, out);
-    if (notional(cmd.price, cmd.qty) > acct.limits.max_order_notional) {
-      return reject(cmd.id, RejectCode::kMaxOrderNotional, out);
+    if (!risk_.check_replace(*o, acct, cmd.price, cmd.qty, new_leaves, reference_price(cmd.symbol),
+                             now, code)) {
+      return reject(cmd.id, code, out);
     }
-    if (!inside_collar(acct, cmd.symbol, cmd.price))
-      return reject(cmd.id, RejectCode::kPriceCollar, out);
-    const std::int64_t new_exposure = saturating_add(st.exposure - notional(o->price, o->leaves),
-                                                     notional(cmd.price, new_leaves));
-    if (new_exposure > acct.limits.credit_limit)
-      return reject(cmd.id, RejectCode::kCreditLimit, out);
     if (cmd.price == o->price && cmd.qty <= o->qty) {
       // Quantity down (or unchanged) at the same price keeps time priority.
       release(*o);
@@ -491,7 +436,7 @@ class MatchingEngine {
   }
 
   void on(const EndOfDay&, core::Nanos /*now*/, std::vector<Event>& out) {
-    client_keys_ = OrderIndex{};  // a new trading day: ClOrdIDs may be reused
+    risk_.new_day();  // a new trading day: ClOrdIDs may be reused
     for (std::uint32_t s = 0; s < books_.size(); ++s) {
       remove_where(
           SymbolId(s), out, [](const RestingOrder& o) { return o.tif == TimeInForce::kDay; },
@@ -577,8 +522,7 @@ class MatchingEngine {
       }
       const Qty qty = std::min(in.leaves, r.leaves);
       const Price price = r.price;
-      auto& held = state_of(*account(r.account)).exposure;
-      held = saturating_add(held, -notional(price, qty));  // the filled part's hold
+      risk_.filled(r.account, price, qty);  // the filled part's hold
       last_trade_[symbol.value()] = price;
       if (band.enabled()) {
         if (band.next_rotation() == PriceBand::kNever) timers_changed_ = true;
@@ -596,14 +540,7 @@ class MatchingEngine {
   }
 
   void on(const KillSwitch& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
-    if (!cmd.venue_wide && account(cmd.account) == nullptr) {
-      return reject(OrderId{}, RejectCode::kUnknownAccount, out);
-    }
-    if (cmd.venue_wide) {
-      venue_killed_ = cmd.engaged;
-    } else {
-      state_of(*account(cmd.account)).killed = cmd.engaged;
-    }
+    if (!risk_.set_kill(cmd)) return reject(OrderId{}, RejectCode::kUnknownAccount, out);
     if (!cmd.engaged) return;
     for (std::uint32_t s = 0; s < books_.size(); ++s) {
       remove_where(
@@ -640,6 +577,10 @@ class MatchingEngine {
   }
 
   void on(const JournalMarker&, core::Nanos /*now*/, std::vector<Event>& /*out*/) {}
+  void on(const SetAccountLimits& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+    RejectCode code{};
+    if (!risk_.set_limits(cmd, code)) reject(OrderId{}, code, out);
+  }
   void on(const Tick&, core::Nanos /*now*/, std::vector<Event>& /*out*/) {
     // Nothing but time passing: apply() has already run the timers that were due.
   }
@@ -694,87 +635,14 @@ class MatchingEngine {
     }
   }
 
-  struct AccountState {
-    std::int64_t exposure = 0;  // sum of leaves x price of the account's resting orders
-    TokenBucket bucket;
-    bool killed = false;
-  };
-
-  AccountState& state_of(const Account& a) {
-    return account_state_[static_cast<std::size_t>(&a - config_.accounts.data())];
-  }
-
-  // Saturating price x quantity and sums: a limit check never sees a wrapped value.
-  static std::int64_t notional(Price p, Qty q) {
-    std::int64_t r = 0;
-    return __builtin_mul_overflow(p.value(), q.value(), &r) ? RiskLimits::kUnlimited : r;
-  }
-  static std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
-    std::int64_t r = 0;
-    if (__builtin_add_overflow(a, b, &r))
-      return b > 0 ? RiskLimits::kUnlimited : std::numeric_limits<std::int64_t>::min();
-    return r;
-  }
-  void hold(const RestingOrder& o) {
-    auto& e = state_of(*account(o.account)).exposure;
-    e = saturating_add(e, notional(o.price, o.leaves));
-  }
-  void release(const RestingOrder& o) {
-    auto& e = state_of(*account(o.account)).exposure;
-    e = saturating_add(e, -notional(o.price, o.leaves));
-  }
+  void hold(const RestingOrder& o) { risk_.hold(o); }
+  void release(const RestingOrder& o) { risk_.release(o); }
 
   // Collar reference: the last trade, or the instrument's reference price before any trade.
   Price reference_price(SymbolId s) const {
     return last_trade_[s.value()].value() > 0 ? last_trade_[s.value()]
                                               : config_.instruments[s.value()].reference_price;
   }
-  bool inside_collar(const Account& a, SymbolId s, Price price) const {
-    const Price ref = reference_price(s);
-    if (a.limits.price_collar_bps <= 0 || ref.value() <= 0) return true;
-    const std::int64_t distance =
-        price.value() > ref.value() ? price.value() - ref.value() : ref.value() - price.value();
-    // distance / ref <= bps / 10000, without division or overflow for sane prices
-    std::int64_t lhs = 0, rhs = 0;
-    if (__builtin_mul_overflow(distance, std::int64_t{10'000}, &lhs)) return false;
-    if (__builtin_mul_overflow(ref.value(), static_cast<std::int64_t>(a.limits.price_collar_bps),
-                               &rhs))
-      return true;
-    return lhs <= rhs;
-  }
-
-  // The pre-trade risk checks of a new order, in a fixed order (first failure wins).
-  bool pre_trade_check(const NewOrder& cmd, const Account& acct, AccountState& st, core::Nanos now,
-                       std::uint64_t client_key, RejectCode& code) {
-    const RiskLimits& l = acct.limits;
-    const auto fail = [&code](RejectCode c) {
-      code = c;
-      return false;
-    };
-    if (venue_killed_) return fail(RejectCode::kVenueKilled);
-    if (st.killed) return fail(RejectCode::kAccountKilled);
-    if (!st.bucket.take(now)) return fail(RejectCode::kThrottled);
-    if (!l.restricted_symbols.empty() &&
-        std::find(l.restricted_symbols.begin(), l.restricted_symbols.end(), cmd.symbol) !=
-            l.restricted_symbols.end()) {
-      return fail(RejectCode::kRestrictedSymbol);
-    }
-    if (client_key != 0 && client_keys_.find(OrderId(client_key)) != OrderIndex::kMissing) {
-      return fail(RejectCode::kDuplicateClientOrderId);
-    }
-    if (cmd.qty > l.max_order_qty) return fail(RejectCode::kMaxOrderQty);
-    const Price hold_price =
-        cmd.type == OrderType::kLimit ? cmd.price : reference_price(cmd.symbol);
-    const std::int64_t order_notional = notional(hold_price, cmd.qty);
-    if (order_notional > l.max_order_notional) return fail(RejectCode::kMaxOrderNotional);
-    if (cmd.type == OrderType::kLimit && !inside_collar(acct, cmd.symbol, cmd.price)) {
-      return fail(RejectCode::kPriceCollar);
-    }
-    if (saturating_add(st.exposure, order_notional) > l.credit_limit)
-      return fail(RejectCode::kCreditLimit);
-    return true;
-  }
-
   void reject(OrderId id, RejectCode code, std::vector<Event>& out) {
     out.push_back(Rejected{id, code});
   }
@@ -801,12 +669,9 @@ class MatchingEngine {
   std::vector<DivisibilityCheck> lots_;   // by symbol
   std::vector<Book> books_;
   std::vector<TopOfBook> tops_;
-  std::vector<RestingOrder> scratch_;        // reused by mass cancel and expiry
-  std::vector<AccountState> account_state_;  // parallel to config_.accounts (sorted by id)
-  std::vector<std::int32_t> account_slots_;  // account id -> index in config_.accounts, or -1
-  std::vector<Price> last_trade_;            // by symbol; 0 before the first trade
-  OrderIndex client_keys_;                   // ClOrdID numbers seen today
-  bool venue_killed_ = false;
+  std::vector<RestingOrder> scratch_;  // reused by mass cancel and expiry
+  PreTradeRisk risk_;                  // accounts, limits, kill switches, today's ClOrdIDs
+  std::vector<Price> last_trade_;      // by symbol; 0 before the first trade
   static constexpr std::uint8_t kManualHalt = 1;
   static constexpr std::uint8_t kBandHalt = 2;
   std::vector<std::uint8_t> halted_;  // by symbol: kManualHalt | kBandHalt bits in force
