@@ -2,6 +2,7 @@
 # Fails when a file under a pure folder includes an I/O, threading, clock or third-party runtime
 # header (DESIGN.md §2). Add new pure folders to PURE_DIRS.
 set(PURE_DIRS guardrails/slo guardrails/risk guardrails/deploy trading-engine/domain trading-engine/gateway
+              trading-engine/controls
               pharma-mes/domain)
 set(FORBIDDEN
   "<iostream>" "<fstream>" "<sstream>" "<cstdio>" "<stdio.h>" "<thread>" "<mutex>" "<future>"

@@ -590,8 +590,9 @@ void FixHostileTest::a_client_stops_reading() {
       << test_support::read_file(dir.file("fix-log/FIX.4.4-VENUE-CLIENT2.event.current.log"));
   EXPECT_NE(test_support::read_file(dir.file("venue.log")).find("the client is not reading"),
             std::string::npos);
-  EXPECT_EQ(http("POST", "/admin/v1/halt", R"({"symbol":"ACME"})").first, 200);
-  EXPECT_EQ(http("POST", "/admin/v1/resume", R"({"symbol":"ACME"})").first, 200);
+  EXPECT_EQ(http("POST", "/admin/v1/halt", R"({"symbol":"ACME","reason":"test halt"})").first, 200);
+  EXPECT_EQ(http("POST", "/admin/v1/resume", R"({"symbol":"ACME","reason":"test resume"})").first,
+            200);
   alice.send("D", order("AFTER", "1", "90.00"));
   ASSERT_TRUE(alice.receive("8", f, 10000));
   EXPECT_EQ(get(f, 11), "AFTER");

@@ -421,13 +421,22 @@ TEST_F(FixVenueTest, AdminApiNeedsTheTokenAndHaltsAndResumesTrading) {
   EXPECT_EQ(http(port, "GET", "/livez", "").first, "200") << "probes stay open";
   EXPECT_EQ(http(port, "GET", "/readyz", "").first, "200");
   EXPECT_EQ(http(port, "POST", "/admin/v1/halt", "secret", "not json").first, "400");
-  EXPECT_EQ(http(port, "POST", "/admin/v1/halt", "secret", R"({"symbol":"NOPE"})").first, "404");
+  EXPECT_EQ(
+      http(port, "POST", "/admin/v1/halt", "secret", R"({"symbol":"NOPE","reason":"test halt"})")
+          .first,
+      "404");
 
-  EXPECT_EQ(http(port, "POST", "/admin/v1/halt", "secret", R"({"symbol":"ACME"})").first, "200");
+  EXPECT_EQ(
+      http(port, "POST", "/admin/v1/halt", "secret", R"({"symbol":"ACME","reason":"test halt"})")
+          .first,
+      "200");
   ASSERT_TRUE(sessions->send("CLIENT1", new_order("H1", '1', "100.00", "10")));
   auto r = expect("CLIENT1", report_for("H1", '8'), "rejected while halted");
   EXPECT_EQ(field(r, FIX::FIELD::OrdRejReason), "2");
-  EXPECT_EQ(http(port, "POST", "/admin/v1/resume", "secret", R"({"symbol":"ACME"})").first, "200");
+  EXPECT_EQ(
+      http(port, "POST", "/admin/v1/resume", "secret", R"({"symbol":"ACME","reason":"test halt"})")
+          .first,
+      "200");
   ASSERT_TRUE(sessions->send("CLIENT1", new_order("H2", '1', "100.00", "10")));
   expect("CLIENT1", report_for("H2", '0'), "accepted after the resume");
 
@@ -442,7 +451,7 @@ TEST_F(FixVenueTest, AdminApiNeedsTheTokenAndHaltsAndResumesTrading) {
 
   // Kill switch on ALICE: her order is canceled, new ones are refused.
   const auto kill = http(port, "POST", "/admin/v1/kill-switch", "secret",
-                         R"({"account":"ALICE","engaged":true})");
+                         R"({"account":"ALICE","engaged":true,"reason":"test kill"})");
   EXPECT_EQ(kill.first, "200");
   EXPECT_NE(kill.second.find(R"("canceled_orders":1)"), std::string::npos) << kill.second;
   expect("CLIENT1", report_for("H2", '4'), "canceled by the kill switch");
@@ -544,7 +553,8 @@ TEST_F(FixVenueTest, AStandbyFollowsThePrimaryToTheSameBook) {
   EXPECT_NE(ready.second.find("standby: following the journal"), std::string::npos) << ready.second;
   EXPECT_NE(http(standby_port, "GET", "/metrics", "").second.find("trading_standby_following 1"),
             std::string::npos);
-  const auto refused = http(standby_port, "POST", "/admin/v1/halt", "secret", "{}");
+  const auto refused =
+      http(standby_port, "POST", "/admin/v1/halt", "secret", R"({"reason":"test cutover"})");
   EXPECT_EQ(refused.first, "409") << refused.second;
 
   // The primary is killed and restarts (its recovery cuts whatever it was writing): the standby
@@ -675,10 +685,12 @@ TEST_F(FixVenueCutoverTest, ACutoverToTheStandbyAndBackKeepsOrdersFillsAndSequen
   const int blue_http = venue->http_port();
   const int seq1 = sessions->next_sender_seq("CLIENT1");
 
-  const auto handed = http(blue_http, "POST", "/admin/v1/handover", "secret", "{}");
+  const auto handed =
+      http(blue_http, "POST", "/admin/v1/handover", "secret", R"({"reason":"test cutover"})");
   ASSERT_EQ(handed.first, "200") << handed.second << venue->log();
   EXPECT_NE(handed.second.find("\"sealed_sequence\""), std::string::npos) << handed.second;
-  const auto taken = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
+  const auto taken =
+      http(standby_http, "POST", "/admin/v1/takeover", "secret", R"({"reason":"test cutover"})");
   ASSERT_EQ(taken.first, "200") << taken.second << test_support::read_file(dir.file("standby.log"));
   EXPECT_NE(taken.second.find("\"sealed\":true"), std::string::npos) << taken.second;
   EXPECT_NE(taken.second.find("\"epoch\":2"), std::string::npos) << taken.second;
@@ -699,8 +711,12 @@ TEST_F(FixVenueCutoverTest, ACutoverToTheStandbyAndBackKeepsOrdersFillsAndSequen
 
   // Rollback: the same handover the other way; green's fill is on blue.
   const int seq2 = sessions->next_sender_seq("CLIENT1");
-  ASSERT_EQ(http(standby_http, "POST", "/admin/v1/handover", "secret", "{}").first, "200");
-  const auto back = http(blue_http, "POST", "/admin/v1/takeover", "secret", "{}");
+  ASSERT_EQ(
+      http(standby_http, "POST", "/admin/v1/handover", "secret", R"({"reason":"test cutover"})")
+          .first,
+      "200");
+  const auto back =
+      http(blue_http, "POST", "/admin/v1/takeover", "secret", R"({"reason":"test cutover"})");
   ASSERT_EQ(back.first, "200") << back.second << venue->log();
   EXPECT_NE(back.second.find("\"epoch\":3"), std::string::npos) << back.second;
   expect_reconnected("back to blue");
@@ -727,12 +743,18 @@ TEST_F(FixVenueCutoverTest, AStandbyThatComputesAnotherBookIsRolledBackAndRefuse
   status = http(standby_http, "GET", "/guardrail/v1/status", "").second;
   EXPECT_NE(status.find("first differing sequence"), std::string::npos) << status;
   EXPECT_EQ(http(standby_http, "POST", "/admin/v1/takeover", "", "{}").first, "401");
-  EXPECT_EQ(http(standby_http, "POST", "/admin/v1/takeover", "secret", R"({"force":"yes"})").first,
+  EXPECT_EQ(http(standby_http, "POST", "/admin/v1/takeover", "secret",
+                 R"({"force":"yes","reason":"test"})")
+                .first,
             "400");
   EXPECT_EQ(http(standby_http, "POST", "/admin/v1/handover", "secret", "[1]").first, "400");
-  EXPECT_EQ(http(standby_http, "POST", "/admin/v1/handover", "secret", "{}").first, "409")
+  EXPECT_EQ(
+      http(standby_http, "POST", "/admin/v1/handover", "secret", R"({"reason":"test cutover"})")
+          .first,
+      "409")
       << "only the primary hands over";
-  const auto refused = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
+  const auto refused =
+      http(standby_http, "POST", "/admin/v1/takeover", "secret", R"({"reason":"test cutover"})");
   EXPECT_EQ(refused.first, "409") << refused.second;
   EXPECT_NE(refused.second.find("must not take over"), std::string::npos) << refused.second;
   EXPECT_NE(http(standby_http, "GET", "/metrics", "")
@@ -777,13 +799,15 @@ TEST_P(FixVenueCutoverCrashTest, NoAcknowledgedOrderIsLostOrDoubledAndOnePrimary
   const int seq = sessions->next_sender_seq("CLIENT1");
   const int blue_http = venue->http_port();
 
-  const auto handed = http(blue_http, "POST", "/admin/v1/handover", "secret", "{}");
+  const auto handed =
+      http(blue_http, "POST", "/admin/v1/handover", "secret", R"({"reason":"test cutover"})");
   int primary_http = 0;
   if (blue_crashes()) {
     EXPECT_NE(handed.first, "200") << "blue died during its handover";
     EXPECT_EQ(venue->stop(), 137) << venue->log();  // already gone: its exit status
     venue.reset();
-    const auto taken = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
+    const auto taken =
+        http(standby_http, "POST", "/admin/v1/takeover", "secret", R"({"reason":"test cutover"})");
     ASSERT_EQ(taken.first, "200") << taken.second;
     EXPECT_EQ(taken.second.find("\"sealed\":true") != std::string::npos,
               std::string(GetParam()) == "handover:sealed")
@@ -791,10 +815,12 @@ TEST_P(FixVenueCutoverCrashTest, NoAcknowledgedOrderIsLostOrDoubledAndOnePrimary
     primary_http = standby_http;
   } else {
     ASSERT_EQ(handed.first, "200") << handed.second;
-    const auto taken = http(standby_http, "POST", "/admin/v1/takeover", "secret", "{}");
+    const auto taken =
+        http(standby_http, "POST", "/admin/v1/takeover", "secret", R"({"reason":"test cutover"})");
     EXPECT_NE(taken.first, "200") << "green died during its takeover";
     EXPECT_EQ(green->wait(15000), 137) << test_support::read_file(dir.file("standby.log"));
-    const auto back = http(blue_http, "POST", "/admin/v1/takeover", "secret", "{}");
+    const auto back =
+        http(blue_http, "POST", "/admin/v1/takeover", "secret", R"({"reason":"test cutover"})");
     ASSERT_EQ(back.first, "200") << back.second << venue->log();
     primary_http = blue_http;
   }

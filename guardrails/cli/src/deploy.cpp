@@ -542,7 +542,15 @@ class Deployment {
       return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t)
           .count();
     };
-    auto sealed = from_client->call("POST", "/admin/v1/handover", o_.admin_token, "{}", kTimeout);
+    // The venue records every cutover with who asked and why (its admin log).
+    const std::string reason =
+        fmt::format("guardctl deploy of {} revision {} by {}: {} -> {}", o_.app, o_.revision,
+                    o_.who.empty() ? "?" : o_.who, deploy::to_string(physical(from)),
+                    deploy::to_string(physical(to)));
+    const std::string with_reason = nlohmann::json{{"reason", reason}}.dump();
+    const std::string takeover_body = nlohmann::json{{"wait_ms", 10000}, {"reason", reason}}.dump();
+    auto sealed =
+        from_client->call("POST", "/admin/v1/handover", o_.admin_token, with_reason, kTimeout);
     const double handover_ms = ms_since(t0);
     if (!sealed) {
       record("deploy.handover", {{"from", std::string(deploy::to_string(physical(from)))},
@@ -551,8 +559,8 @@ class Deployment {
                                  {"error", sealed.error().message}});
       return core::fail(1, "handover refused: " + sealed.error().message);
     }
-    auto taken = to_client->call("POST", "/admin/v1/takeover", o_.admin_token,
-                                 R"({"wait_ms":10000})", kTimeout);
+    auto taken =
+        to_client->call("POST", "/admin/v1/takeover", o_.admin_token, takeover_body, kTimeout);
     const double gap_ms = ms_since(t0);
     nlohmann::json evidence = {{"from", std::string(deploy::to_string(physical(from)))},
                                {"to", std::string(deploy::to_string(physical(to)))},
@@ -570,8 +578,8 @@ class Deployment {
       return {};
     }
     evidence["error"] = taken.error().message;
-    auto back = from_client->call("POST", "/admin/v1/takeover", o_.admin_token,
-                                  R"({"wait_ms":10000})", kTimeout);
+    auto back =
+        from_client->call("POST", "/admin/v1/takeover", o_.admin_token, takeover_body, kTimeout);
     evidence["given_back"] = static_cast<bool>(back);
     if (!back) evidence["give_back_error"] = back.error().message;
     record("deploy.handover", evidence);

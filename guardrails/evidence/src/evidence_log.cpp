@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,8 +17,6 @@
 namespace guardrails::evidence {
 
 namespace {
-
-const std::string kGenesis(64, '0');
 
 std::string canonical(const nlohmann::json& entry_without_hash) {
   // nlohmann::json objects keep keys sorted, and dump() without indent is compact: canonical.
@@ -49,9 +48,16 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 VerifyReport verify_content(std::string_view content) {
+  return verify_content(content, 0, kGenesisHash, nullptr);
+}
+
+VerifyReport verify_content(std::string_view content, std::uint64_t entries_before,
+                            const std::string& last_hash_before,
+                            std::vector<nlohmann::json>* parsed) {
   VerifyReport r;
-  r.last_hash = kGenesis;
-  std::uint64_t line_no = 0;
+  r.last_hash = last_hash_before;
+  r.entries = entries_before;
+  std::uint64_t line_no = entries_before;
   const auto bad = [&](std::string problem) {
     r.ok = false;
     r.first_bad_entry = line_no;
@@ -91,6 +97,10 @@ VerifyReport verify_content(std::string_view content) {
       return bad("body does not match its hash (entry altered)");
     r.last_hash = stored_hash;
     r.entries = line_no;
+    if (parsed != nullptr) {
+      entry["hash"] = stored_hash;
+      parsed->push_back(std::move(entry));
+    }
   }
   return r;
 }
@@ -108,7 +118,7 @@ VerifyReport verify_file(const std::string& path) {
   return verify_content(buffer.str());
 }
 
-core::Result<std::unique_ptr<EvidenceLog>> EvidenceLog::open(const std::string& path) {
+core::Result<std::unique_ptr<EvidenceLog>> EvidenceLog::open(const std::string& path, bool shared) {
   if (sodium_init() < 0) return core::fail(kIoError, "libsodium failed to initialise");
   // The log's directory is created here, so every binary gets the same behaviour.
   if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) {
@@ -144,16 +154,51 @@ core::Result<std::unique_ptr<EvidenceLog>> EvidenceLog::open(const std::string& 
                                   path, report.first_bad_entry, report.problem));
   }
   return std::unique_ptr<EvidenceLog>(
-      new EvidenceLog(path, fd, report.entries, report.last_hash, content.size()));
+      new EvidenceLog(path, fd, report.entries, report.last_hash, content.size(), shared));
 }
 
 EvidenceLog::EvidenceLog(std::string path, int fd, std::uint64_t entries, std::string last_hash,
-                         std::uint64_t size)
+                         std::uint64_t size, bool shared)
     : path_(std::move(path)),
       fd_(fd),
       entries_(entries),
       last_hash_(std::move(last_hash)),
-      size_(size) {}
+      size_(size),
+      shared_(shared) {}
+
+core::Result<void> EvidenceLog::take_in_others_locked() {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    return core::fail(kIoError, fmt::format("cannot stat {}: {}", path_, std::strerror(errno)));
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size == size_) return {};
+  if (size < size_) {
+    return core::fail(kFileChanged, fmt::format("evidence log {} shrank on disk ({} bytes, "
+                                                "expected at least {}); refusing to append",
+                                                path_, size, size_));
+  }
+  std::string added(size - size_, '\0');
+  std::size_t got = 0;
+  while (got < added.size()) {
+    const ssize_t n =
+        ::pread(fd_, added.data() + got, added.size() - got, static_cast<off_t>(size_ + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return core::fail(kIoError, fmt::format("cannot read evidence log {}", path_));
+    got += static_cast<std::size_t>(n);
+  }
+  const VerifyReport report = verify_content(added, entries_, last_hash_, nullptr);
+  if (!report.ok) {
+    return core::fail(kBrokenChain,
+                      fmt::format("evidence log {}: what another process appended is broken at "
+                                  "entry {}: {}; refusing to append",
+                                  path_, report.first_bad_entry, report.problem));
+  }
+  entries_ = report.entries;
+  last_hash_ = report.last_hash;
+  size_ = size;
+  return {};
+}
 
 EvidenceLog::~EvidenceLog() { ::close(fd_); }
 
@@ -165,6 +210,21 @@ std::uint64_t EvidenceLog::entries() const {
 core::Result<std::string> EvidenceLog::append(std::string_view type, const nlohmann::json& data,
                                               core::Nanos wall_ns) {
   std::lock_guard lock(mutex_);
+  struct FileLock {  // shared: one appender at a time across processes
+    int fd = -1;
+    ~FileLock() {
+      if (fd >= 0) ::flock(fd, LOCK_UN);
+    }
+  } file_lock;
+  if (shared_) {
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        return core::fail(kIoError, fmt::format("cannot lock {}: {}", path_, std::strerror(errno)));
+      }
+    }
+    file_lock.fd = fd_;
+    if (auto r = take_in_others_locked(); !r) return core::fail(r.error());
+  }
   struct stat st {};
   if (::fstat(fd_, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size_) {
     return core::fail(kFileChanged,

@@ -48,8 +48,8 @@ const flows = ['CLIENT2', 'DEMOFLOW'].map((sender) => spawn(fixLoad, ['--port', 
 await Promise.all(flows.map((p) => new Promise((r) => p.once('exit', r))));
 const admin = (path, body) => fetch(base + path, { method: 'POST', body: JSON.stringify(body),
   headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' } });
-assert.equal((await admin('/admin/v1/kill-switch', { account: 'ALICE', engaged: true })).status, 200);
-assert.equal((await admin('/admin/v1/halt', { symbol: 'BETA' })).status, 200);
+assert.equal((await admin('/admin/v1/kill-switch', { account: 'ALICE', engaged: true, reason: 'browser test' })).status, 200);
+assert.equal((await admin('/admin/v1/halt', { symbol: 'BETA', reason: 'browser test' })).status, 200);
 await sleep(1200);  // the engine publishes its state to the figures at least once a second
 
 const browser = await chromium.launch({

@@ -13,6 +13,9 @@
 #include <prometheus/metric_family.h>
 #include <nlohmann/json.hpp>
 
+#include "admin_cli.hpp"
+#include "admin_controls.hpp"
+#include "admin_routes.hpp"
 #include "config/config.hpp"
 #include "config/install_paths.hpp"
 #include "core/build_info.hpp"
@@ -92,7 +95,14 @@ config::Schema make_schema() {
       .add_string("fix.tls_certificate", "",
                   "PEM server certificate: FIX over TLS 1.2 (empty: plain TCP)")
       .add_string("fix.tls_private_key", "", "PEM private key of the certificate")
-      .add_string("admin.token", "", "bearer token for /admin/v1/* (empty: admin API refused)")
+      .add_string("admin.token", "",
+                  "BREAK-GLASS bearer token for /admin/v1/* (every use recorded; empty: off). "
+                  "People use named tokens: trading-engine admin user add")
+      .add_string("admin.log", "",
+                  "the hash-chained admin log: users, proposals, approvals, every change and "
+                  "refusal (empty: admin-log.jsonl in journal.directory, shared by both colours)")
+      .add_int("admin.proposal_ttl_s", 3600, 1, 7 * 86'400,
+               "a proposal not approved within this time expires")
       .add_string("journal.signing_key", "",
                   "Ed25519 seed (hex) that signs the journal's chain checkpoints; keep it outside "
                   "the journal directory (created, mode 0600, when missing; empty: no "
@@ -360,12 +370,6 @@ class VenueCollectable final : public prometheus::Collectable {
   double fault_matching_ = 0, fault_reply_delay_ms_ = 0;
 };
 
-http::Response from_result(const core::Result<std::string>& r) {
-  if (r) return http::Response::json(200, *r);
-  const int status = r.error().code >= 400 && r.error().code < 600 ? r.error().code : 500;
-  return http::error_response(status, http::default_error_code(status), r.error().message);
-}
-
 constexpr const char* kJournalUsage =
     "usage: trading-engine journal compat DIR\n"
     "       trading-engine journal verify DIR [--public-key HEX | --signing-key FILE]\n";
@@ -449,6 +453,8 @@ int journal_command(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "journal") return journal_command(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "admin")
+    return trading::app::admin_command(argc, argv);
   http::block_shutdown_signals();  // before any thread: SIGTERM is only ever taken by sigwait
   const config::Schema schema = make_schema();
   const config::Values values = config::load_or_exit(schema, argc, argv);
@@ -609,24 +615,16 @@ int main(int argc, char** argv) {
                  {"next_sequence", report->next_sequence},
                  {"elapsed_ms", report->elapsed_ns / 1'000'000}});
 
-  const std::string admin_token = values.get_string("admin.token");
-  const auto authorized = [admin_token](const http::Request& req) -> std::optional<http::Response> {
-    if (admin_token.empty()) {
-      return http::error_response(401, "unauthorized", "the admin API is off: set admin.token");
-    }
-    const auto token = req.bearer_token();
-    if (token.empty()) return http::error_response(401, "unauthorized", "missing bearer token");
-    if (!http::secure_equals(token, admin_token)) {
-      return http::error_response(401, "unauthorized", "invalid bearer token");
-    }
-    return std::nullopt;
-  };
-  const auto json_body = [](const http::Request& req) -> std::optional<nlohmann::json> {
-    if (req.body.empty()) return nlohmann::json::object();
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return std::nullopt;
-    return body;
-  };
+  const std::string admin_log =
+      values.get_string("admin.log").empty()
+          ? options.journal_directory + "/" + trading::app::kAdminLogFileName
+          : values.get_string("admin.log");
+  if (!values.get_string("admin.token").empty()) {
+    logging::warn("trading-engine",
+                  "admin.token (break-glass) is set: every use of it is recorded in the admin log "
+                  "and reported as an exception; give people named tokens "
+                  "(trading-engine admin user add)");
+  }
 
   http::Router router;
   std::atomic<const http::Server*> server_ptr{nullptr};
@@ -669,87 +667,18 @@ int main(int argc, char** argv) {
   guardrails::mount_metrics_route(router,
                                   {std::make_shared<guardrails::GuardrailCollectable>(guardrail),
                                    std::make_shared<VenueCollectable>(venue, options)});
-  const auto halt_route = [&](bool halt) {
-    return [&, halt](const http::Request& req) {
-      if (auto denied = authorized(req)) return *denied;
-      auto body = json_body(req);
-      if (!body || (body->contains("symbol") && !(*body)["symbol"].is_string())) {
-        return http::error_response(400, "bad_json", R"(body must be {"symbol":"ACME"} or {})");
-      }
-      return from_result(venue.halt(body->value("symbol", std::string()), halt));
-    };
-  };
-  router.post("/admin/v1/halt", halt_route(true));
-  router.post("/admin/v1/resume", halt_route(false));
-  router.post("/admin/v1/kill-switch", [&](const http::Request& req) {
-    if (auto denied = authorized(req)) return *denied;
-    auto body = json_body(req);
-    if (!body || (body->contains("account") && !(*body)["account"].is_string()) ||
-        (body->contains("engaged") && !(*body)["engaged"].is_boolean())) {
-      return http::error_response(400, "bad_json",
-                                  R"(body must be {"account":"ALICE","engaged":true})");
+  auto admin = trading::app::AdminControls::open(
+      admin_log, values.get_string("admin.token"),
+      values.get_int("admin.proposal_ttl_s") * core::kNanosPerSecond);
+  if (!admin) {
+    logging::error("trading-engine", "cannot open the admin log",
+                   {{"error", admin.error().message}});
+    return 2;
+  }
+  trading::app::mount_admin_routes(router, venue, **admin, [&values, &venue] {
+    if (const auto file = values.get_string("fix.port_file"); !file.empty()) {
+      (void)http::write_port_file(file, static_cast<std::uint16_t>(venue.fix_port()));
     }
-    return from_result(
-        venue.kill_switch(body->value("account", std::string()), body->value("engaged", true)));
-  });
-  router.get("/admin/v1/book/{symbol}", [&](const http::Request& req) {
-    if (auto denied = authorized(req)) return *denied;
-    std::size_t levels = 10;
-    if (const auto d = req.query_param("depth"); !d.empty()) {
-      levels = static_cast<std::size_t>(std::clamp(std::atoi(d.c_str()), 1, 1000));
-    }
-    return from_result(venue.book_json(std::string(req.path_param("symbol")), levels));
-  });
-  router.get("/admin/v1/state", [&](const http::Request& req) {
-    if (auto denied = authorized(req)) return *denied;
-    return from_result(venue.state_json());
-  });
-  // The deployment controller's cutover (guardctl deploy): the primary hands over, then the
-  // standby takes over; the same two calls the other way are the rollback.
-  router.post("/admin/v1/handover", [&](const http::Request& req) {
-    if (auto denied = authorized(req)) return *denied;
-    auto body = json_body(req);
-    if (!body || (body->contains("grace_ms") && !(*body)["grace_ms"].is_number_unsigned())) {
-      return http::error_response(400, "bad_json", R"(body must be {} or {"grace_ms":1000})");
-    }
-    const auto grace_ms = std::clamp<std::int64_t>(body->value("grace_ms", 1000), 1, 60'000);
-    logging::info("trading-engine", "handover requested", {{"remote", req.remote_address}});
-    return from_result(venue.hand_over(static_cast<int>((grace_ms + 999) / 1000)));
-  });
-  router.post("/admin/v1/takeover", [&](const http::Request& req) {
-    if (auto denied = authorized(req)) return *denied;
-    auto body = json_body(req);
-    if (!body || (body->contains("force") && !(*body)["force"].is_boolean()) ||
-        (body->contains("wait_ms") && !(*body)["wait_ms"].is_number_unsigned())) {
-      return http::error_response(400, "bad_json",
-                                  R"(body must be {} or {"wait_ms":10000,"force":false})");
-    }
-    const auto wait_ms = std::clamp<std::int64_t>(body->value("wait_ms", 10'000), 0, 120'000);
-    logging::info("trading-engine", "takeover requested",
-                  {{"remote", req.remote_address}, {"force", body->value("force", false)}});
-    auto r = venue.take_over(body->value("force", false), wait_ms * 1'000'000);
-    if (r) {
-      if (const auto file = values.get_string("fix.port_file"); !file.empty()) {
-        (void)http::write_port_file(file, static_cast<std::uint16_t>(venue.fix_port()));
-      }
-    }
-    return from_result(r);
-  });
-  router.get("/admin/v1/sessions", [&](const http::Request& req) {
-    if (auto denied = authorized(req)) return *denied;
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& s : venue.sessions()) {
-      list.push_back({{"venue_comp_id", s.venue_comp_id},
-                      {"client_comp_id", s.client_comp_id},
-                      {"logged_on", s.logged_on},
-                      {"next_sender_seq", s.next_sender_seq},
-                      {"next_target_seq", s.next_target_seq},
-                      {"requests", s.requests},
-                      {"in_flight", s.in_flight},
-                      {"max_in_flight_seen", s.max_in_flight_seen},
-                      {"outbound_bytes", s.outbound_bytes}});
-    }
-    return http::Response::json(200, nlohmann::json{{"data", list}}.dump());
   });
 
   http::Server server(http::server_options_from(values), std::move(router));

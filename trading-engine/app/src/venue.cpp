@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "guardrails/status/settings.hpp"
 #include "logging/logger.hpp"
@@ -137,6 +138,10 @@ core::Result<journal::RecoveryReport> Venue::recover(
   auto report = journal::recover(state, options_.journal_directory, ro);
   if (!report) return report;
   gateway_.set_last_order_id(engine_.last_order_id());
+  {
+    std::lock_guard lock(analytics_mutex_);  // limits changed at run time came back with replay
+    for (const auto& a : engine_.risk().accounts()) analytics_.set_limits(a.id, a.limits);
+  }
   publish_engine_state();
   if (options_.standby) {
     standby_ = true;
@@ -372,6 +377,11 @@ void Venue::apply_to_engine(const Command& command) {
   }
   std::lock_guard lock(analytics_mutex_);
   analytics_.on_events(events_);
+  if (const auto* change = std::get_if<SetAccountLimits>(&command.body)) {
+    if (const Account* a = engine_.risk().account(change->account)) {
+      analytics_.set_limits(a->id, a->limits);  // primary, standby and replay alike
+    }
+  }
 }
 
 void Venue::log_order(const fix::Request& r, bool rejected) const {
@@ -803,6 +813,68 @@ core::Result<std::string> Venue::kill_switch(const std::string& account, bool en
                          return fmt::format(
                              R"({{"data":{{"scope":"{}","engaged":{},"canceled_orders":{}}}}})",
                              account.empty() ? "venue" : account, engaged, canceled);
+                       });
+}
+
+namespace {
+
+nlohmann::json limits_object(const Account& a) {
+  const auto limit = [](std::int64_t v) -> nlohmann::json {
+    return v == RiskLimits::kUnlimited ? nlohmann::json(nullptr) : nlohmann::json(v);
+  };
+  const RiskLimits& l = a.limits;
+  return {{"account", a.name},
+          {"max_order_qty", limit(l.max_order_qty.value())},
+          {"max_order_notional", limit(l.max_order_notional)},
+          {"credit_limit", limit(l.credit_limit)},
+          {"price_collar_bps", l.price_collar_bps},
+          {"max_messages_per_second", l.max_messages_per_second},
+          {"message_burst", l.message_burst}};
+}
+
+}  // namespace
+
+core::Result<std::string> Venue::set_limits(const std::string& account, SetAccountLimits change) {
+  if (!running_) return core::fail(503, "venue not running");
+  if (standby_) {
+    return core::fail(409,
+                      "this venue is a standby: it takes no commands (send them to the primary)");
+  }
+  std::optional<AccountId> id;
+  for (const auto& a : config_.engine.accounts) {
+    if (a.name == account) id = a.id;
+  }
+  if (!id) return core::fail(404, "unknown account " + account);
+  change.account = *id;
+  return run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+                       [&]() -> core::Result<std::string> {
+                         execute(Command{now_for_engine(), change}, {});
+                         for (const auto& e : events_) {
+                           if (const auto* r = std::get_if<Rejected>(&e)) {
+                             return core::fail(
+                                 422, "limit change refused: " + std::string(reject_text(r->code)));
+                           }
+                         }
+                         const Account* now = engine_.risk().account(*id);
+                         return nlohmann::json{{"data", limits_object(*now)}}.dump();
+                       });
+}
+
+Venue::ReferenceNames Venue::reference_names() const {
+  ReferenceNames names;
+  for (const auto& a : config_.engine.accounts) names.accounts.push_back(a.name);
+  for (const auto& i : config_.engine.instruments) names.symbols.push_back(i.symbol);
+  return names;
+}
+
+core::Result<std::string> Venue::limits_json() {
+  if (!running_) return core::fail(503, "venue not running");
+  return run_on_engine([this](std::function<void()> t) { submit_read(std::move(t)); },
+                       [&]() -> core::Result<std::string> {
+                         nlohmann::json list = nlohmann::json::array();
+                         for (const auto& a : engine_.risk().accounts())
+                           list.push_back(limits_object(a));
+                         return nlohmann::json{{"data", list}}.dump();
                        });
 }
 

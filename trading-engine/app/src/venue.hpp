@@ -184,6 +184,17 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // Admin (run on the engine thread, journaled like any command). symbol/account empty: venue.
   core::Result<std::string> halt(const std::string& symbol, bool halt);
   core::Result<std::string> kill_switch(const std::string& account, bool engaged);
+  // Journals a run-time change of `account`'s limits (the fields marked in `change`; its account
+  // is filled in here) and answers the limits now in force; 404 unknown account, 422 refused.
+  core::Result<std::string> set_limits(const std::string& account, SetAccountLimits change);
+  // The limits in force of every account, {"data":[{account, max_order_qty, ...}]}.
+  core::Result<std::string> limits_json();
+  // The configured account and symbol names (immutable; any thread).
+  struct ReferenceNames {
+    std::vector<std::string> accounts;
+    std::vector<std::string> symbols;
+  };
+  ReferenceNames reference_names() const;
   core::Result<std::string> book_json(const std::string& symbol, std::size_t levels);
 
   // fix::Handler

@@ -163,6 +163,12 @@ void VenueAnalytics::set_account_state(AccountId account, std::int64_t open_expo
   }
 }
 
+void VenueAnalytics::set_limits(AccountId account, const RiskLimits& limits) {
+  for (auto& a : config_.accounts) {
+    if (a.id == account) a.limits = limits;
+  }
+}
+
 void VenueAnalytics::set_halted(SymbolId symbol, bool halted) {
   if (symbol.value() < symbols_.size()) symbols_[symbol.value()].halted = halted;
 }

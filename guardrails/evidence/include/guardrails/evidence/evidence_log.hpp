@@ -4,7 +4,9 @@
 // JSON without the `hash` key. Any changed byte, removed or reordered line breaks the chain, and
 // verify() names the first entry that fails. Appends are fdatasync'd before append() returns.
 // open() refuses a file whose chain is broken, and append() refuses when the file changed under
-// it. Thread-safe (appends are serialised).
+// it — unless it was opened shared: then several processes may append to the one file (both
+// colours of a service), each append taking an exclusive flock(2) and first taking in, verified,
+// what the others appended. Thread-safe (appends are serialised).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +39,12 @@ struct VerifyReport {
 
 // Verifies the chain in `content` (the whole file). Pure.
 VerifyReport verify_content(std::string_view content);
+// Verifies `content` as the continuation of a chain of `entries_before` entries ending in
+// `last_hash_before` (the whole file: 0 and 64 zeros); with `parsed`, also hands back each entry.
+VerifyReport verify_content(std::string_view content, std::uint64_t entries_before,
+                            const std::string& last_hash_before,
+                            std::vector<nlohmann::json>* parsed);
+inline const std::string kGenesisHash(64, '0');
 // Reads and verifies a file. A missing file is an error (problem says so), an empty one is ok.
 VerifyReport verify_file(const std::string& path);
 
@@ -46,7 +55,8 @@ class EvidenceLog {
  public:
   // Opens or creates `path`, verifying the existing chain first.
   // Creates the file (and its directory) when missing.
-  static core::Result<std::unique_ptr<EvidenceLog>> open(const std::string& path);
+  static core::Result<std::unique_ptr<EvidenceLog>> open(const std::string& path,
+                                                         bool shared = false);
   ~EvidenceLog();
 
   // Appends one entry and syncs it to disk. Returns the entry's hash.
@@ -58,7 +68,8 @@ class EvidenceLog {
 
  private:
   EvidenceLog(std::string path, int fd, std::uint64_t entries, std::string last_hash,
-              std::uint64_t size);
+              std::uint64_t size, bool shared);
+  core::Result<void> take_in_others_locked();  // shared: what other processes appended
 
   std::string path_;
   mutable std::mutex mutex_;
@@ -66,6 +77,7 @@ class EvidenceLog {
   std::uint64_t entries_;  // guarded by mutex_
   std::string last_hash_;  // guarded by mutex_
   std::uint64_t size_;     // bytes we believe the file has; guarded by mutex_
+  bool shared_;
 };
 
 }  // namespace guardrails::evidence

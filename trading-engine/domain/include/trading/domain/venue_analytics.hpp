@@ -42,7 +42,7 @@ struct AnalyticsConfig {
 class VenueAnalytics {
  public:
   // Reject reasons counted: the engine's codes (1..kRejectCodes-1).
-  static constexpr std::size_t kRejectCodes = 26;
+  static constexpr std::size_t kRejectCodes = 27;
 
   struct SymbolFigures {
     std::uint64_t trades = 0;
@@ -81,6 +81,8 @@ class VenueAnalytics {
   // Engine state the events do not carry, set after each batch by the engine thread.
   void set_account_state(AccountId account, std::int64_t open_exposure_units, bool killed);
   void set_halted(SymbolId symbol, bool halted);
+  // The account's limits in force after a run-time change (the credit and position figures).
+  void set_limits(AccountId account, const RiskLimits& limits);
   void set_venue_state(bool halted, bool killed);
   // Records every symbol's last trade price (one sample of the volatility window).
   void sample_prices(double interval_seconds);
