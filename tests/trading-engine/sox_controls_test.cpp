@@ -370,4 +370,57 @@ TEST_F(SoxControls, JournalVerifyOnTheRunningVenueThenNamesATamperedRecord) {
   EXPECT_EQ(report["first_bad_sequence"], 1) << out;
 }
 
+#ifdef FIX_LOAD_BINARY
+// Two accounts trade through real FIX sessions (fix_load's demo flow, QuickFIX initiators).
+void trade(int fix_port) {
+  for (const char* sender : {"CLIENT2", "DEMOFLOW"}) {
+    auto [code, out] = test_support::run_command(
+        {FIX_LOAD_BINARY, "--port", std::to_string(fix_port), "--sender", sender, "--mode", "rate",
+         "--demo", "1", "--rate", "400", "--orders", "300", "--warmup", "1", "--window", "16"},
+        60'000);
+    ASSERT_EQ(code, 0) << out;
+  }
+}
+
+TEST_F(SoxControls, ReconciliationNamesAnInjectedBreakAndReconcilesAtEndOfDay) {
+  const std::string olga = add_user("olga", "operations");
+  start({"--fault.miss_execution=7", "--fix.port_file=" + dir.file("fix.port")});
+  const int fix_port = test_support::wait_for_port_file(dir.file("fix.port"), *venue);
+  ASSERT_NE(fix_port, 0);
+  trade(fix_port);
+  Reply r = http("GET", "/admin/v1/reconciliation", olga);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json& d = r.body["data"];
+  ASSERT_GT(d["trades"].get<int>(), 7) << d;
+  EXPECT_FALSE(d["ok"].get<bool>()) << "the live positions missed an execution";
+  EXPECT_TRUE(d["engine_digest_equal"].get<bool>()) << "the engine itself agrees";
+  int missing = 0;
+  for (const auto& b : d["breaks"]) {
+    if (b["kind"] == "missing_execution") {
+      ++missing;
+      ASSERT_EQ(b["records"].size(), 1u);
+      EXPECT_GT(b["records"][0]["sequence"].get<int>(), 0) << "named with its journal record";
+    }
+  }
+  EXPECT_EQ(missing, 2) << "both sides of the seventh trade: " << d["breaks"];
+  stop();
+
+  // Without the fault, the venue's positions come back from the journal and reconcile.
+  std::remove(dir.file("fix.port").c_str());
+  start({"--fix.port_file=" + dir.file("fix.port")});
+  ASSERT_NE(test_support::wait_for_port_file(dir.file("fix.port"), *venue), 0);
+  r = http("GET", "/admin/v1/reconciliation", olga);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.body["data"]["ok"].get<bool>()) << r.body;
+  r = http("POST", "/admin/v1/end-of-day", olga, json{{"reason", "close of 4 Dec"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.body["data"]["ok"].get<bool>());
+  int recorded = 0;
+  for (const auto& e : admin_log()) {
+    if (e.value("type", "") == "reconciliation") ++recorded;
+  }
+  EXPECT_EQ(recorded, 3) << "each reconciliation is recorded";
+}
+#endif
+
 }  // namespace

@@ -294,6 +294,11 @@ http::Response AdminControls::decide(const AdminCaller& caller, const http::Requ
   return http::Response::json(200, nlohmann::json{{"data", data}}.dump());
 }
 
+void AdminControls::record_event(const std::string& type, nlohmann::json data) {
+  std::lock_guard lock(mutex_);
+  append_locked(type, std::move(data));
+}
+
 nlohmann::json AdminControls::proposals_json() {
   std::lock_guard lock(mutex_);
   (void)catch_up_locked();

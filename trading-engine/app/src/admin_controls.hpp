@@ -68,6 +68,9 @@ class AdminControls {
                         const std::string& proposal_id, bool approve, const std::string& reason,
                         const Executor& execute);
 
+  // Appends a control's own record (a reconciliation's result) to the admin log.
+  void record_event(const std::string& type, nlohmann::json data);
+
   nlohmann::json proposals_json();
   nlohmann::json users_json();
   // The registry, brought up to date (for reports).

@@ -126,6 +126,9 @@ config::Schema make_schema() {
                   "of a cutover",
                   {"", "handover:held", "handover:logged_out", "handover:sealed", "takeover:leader",
                    "takeover:writer"})
+      .add_int("fault.miss_execution", 0, 0, 1'000'000'000,
+               "FAULT INJECTION (tests only): the venue's own position keeping misses the Nth "
+               "trade, so reconciliation against the journal has a break to name")
       .add_int("fault.reply_delay_ms", 0, 0, 60'000,
                "FAULT INJECTION (drills only): every engine batch waits this long before its "
                "replies go out");
@@ -533,6 +536,7 @@ int main(int argc, char** argv) {
   options.fault_alter_matching = values.get_bool("fault.matching");
   options.fault_reply_delay = values.get_int("fault.reply_delay_ms") * 1'000'000;
   options.fault_crash_at = values.get_string("fault.crash_at");
+  options.fault_miss_execution = static_cast<std::uint64_t>(values.get_int("fault.miss_execution"));
   options.log_orders = values.get_bool("log.orders");
   options.checkpoint_interval = values.get_int("journal.checkpoint_interval_ms") * 1'000'000;
   if (const std::string key_path = values.get_string("journal.signing_key"); !key_path.empty()) {
@@ -570,7 +574,7 @@ int main(int argc, char** argv) {
                     guardrails::evidence::sha256_hex(configuration).substr(0, 32), evidence_id);
   }
   if (options.fault_alter_matching || options.fault_reply_delay > 0 ||
-      !options.fault_crash_at.empty()) {
+      !options.fault_crash_at.empty() || options.fault_miss_execution > 0) {
     logging::warn("trading-engine", "FAULT INJECTION is on: this venue is broken on purpose",
                   {{"fault.matching", options.fault_alter_matching},
                    {"fault.reply_delay_ms", options.fault_reply_delay / 1'000'000},

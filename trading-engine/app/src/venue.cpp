@@ -27,16 +27,20 @@ template <typename Engine>
 struct SnapshotState {
   Engine& engine;
   gateway::Gateway& gateway;
+  Ledger& ledger;
   void apply(const Command& command, std::vector<Event>& out) { engine.apply(command, out); }
   template <typename Put>
   void save_state(Put&& put) {
     gateway.save_state(put);
+    ledger.save_holdings(put);
     engine.save_state(put);
   }
   template <typename Get>
   std::string load_state(Get&& get) {
     std::string problem = gateway.load_state(get);
-    return problem.empty() ? engine.load_state(get) : problem;
+    if (!problem.empty()) return problem;
+    if (!ledger.load_holdings(get)) return "snapshot ledger holdings truncated";
+    return engine.load_state(get);
   }
 };
 
@@ -121,6 +125,7 @@ core::Result<journal::RecoveryReport> Venue::recover(
   ro.progress_every = 500'000;
   ro.on_record = [this](const journal::DecodedRecord& r, const std::vector<Event>& events) {
     gateway_.on_applied(r.sequence, r.command, r.annotation, events, nullptr);
+    record_trades(r.sequence, events);
     last_engine_time_ = std::max(last_engine_time_, r.command.timestamp);
     std::lock_guard lock(analytics_mutex_);
     analytics_.on_events(events);
@@ -134,10 +139,12 @@ core::Result<journal::RecoveryReport> Venue::recover(
     if (!leadership) return core::fail(leadership.error());
     leadership_ = std::move(*leadership);
   }
-  SnapshotState<Engine> state{engine_, gateway_};
+  SnapshotState<Engine> state{engine_, gateway_, ledger_};
   auto report = journal::recover(state, options_.journal_directory, ro);
   if (!report) return report;
   gateway_.set_last_order_id(engine_.last_order_id());
+  // Executions are compared from after the snapshot (before it only the holdings are known).
+  ledger_.start_executions(report->snapshot_sequence.value_or(0) + 1);
   {
     std::lock_guard lock(analytics_mutex_);  // limits changed at run time came back with replay
     for (const auto& a : engine_.risk().accounts()) analytics_.set_limits(a.id, a.limits);
@@ -478,6 +485,7 @@ void Venue::apply_followed(const journal::DecodedRecord& d) {
     }
   } else {
     apply_to_engine(d.command);
+    record_trades(d.sequence, events_);
     gateway_.on_applied(d.sequence, d.command, d.annotation, events_, nullptr);
   }
   last_engine_time_ = std::max(last_engine_time_, d.command.timestamp);
@@ -595,9 +603,19 @@ core::Nanos Venue::now_for_engine() {
   return last_engine_time_;
 }
 
+void Venue::record_trades(std::uint64_t sequence, const std::vector<Event>& events) {
+  for (const Event& e : events) {
+    const auto* t = std::get_if<Trade>(&e);
+    if (t == nullptr) continue;
+    if (++trades_seen_ == options_.fault_miss_execution) continue;  // fault injection
+    ledger_.on_trade(sequence, *t);
+  }
+}
+
 void Venue::execute(const Command& command, const std::string& annotation) {
   const std::uint64_t sequence = writer_->append(command, annotation);
   apply_to_engine(command);
+  record_trades(sequence, events_);
   gateway_.on_applied(sequence, command, annotation, events_, &replies_);
   ++since_snapshot_;
   for (const Event& e : events_) {
@@ -748,7 +766,7 @@ void Venue::process(std::vector<Work>& batch) {
     if (options_.snapshot_every > 0 && since_snapshot_ >= options_.snapshot_every) {
       since_snapshot_ = 0;
       const std::uint64_t through = writer_->next_sequence() - 1;
-      SnapshotState<Engine> state{engine_, gateway_};
+      SnapshotState<Engine> state{engine_, gateway_, ledger_};
       auto written = journal::write_snapshot(state, options_.journal_directory, through);
       if (written && writer_->rotate()) {
         logging::info("venue", "snapshot written", {{"path", *written}, {"sequence", through}});
@@ -858,6 +876,139 @@ core::Result<std::string> Venue::set_limits(const std::string& account, SetAccou
                          const Account* now = engine_.risk().account(*id);
                          return nlohmann::json{{"data", limits_object(*now)}}.dump();
                        });
+}
+
+core::Result<std::string> Venue::reconcile() {
+  if (!running_) return core::fail(503, "venue not running");
+  Ledger live;
+  std::uint64_t sequence = 0, live_digest = 0;
+  {
+    std::lock_guard role(role_mutex_);  // not while the role changes
+    auto captured = run_on_engine([this](std::function<void()> t) { submit_read(std::move(t)); },
+                                  [&]() -> core::Result<std::string> {
+                                    if (standby_) {
+                                      sequence = follower_->next_sequence() - 1;
+                                    } else {
+                                      // Everything appended so far into the file: the replay must
+                                      // find record `sequence`.
+                                      if (auto flushed = writer_->flush(); !flushed)
+                                        return core::fail(flushed.error());
+                                      sequence = writer_->next_sequence() - 1;
+                                    }
+                                    live = ledger_;
+                                    live_digest = engine_.digest();
+                                    return std::string();
+                                  });
+    if (!captured) return captured;
+  }
+  // The record: the journal replayed in a fresh engine through the same sequence.
+  const core::Nanos started = core::monotonic_now_ns();
+  Engine replay(config_.engine);
+  Ledger record;
+  journal::RecoveryOptions ro;
+  ro.use_snapshots = false;
+  ro.cut_torn_tail = false;
+  ro.through = sequence;
+  ro.on_record = [&record](const journal::DecodedRecord& r, const std::vector<Event>& events) {
+    record.on_events(r.sequence, events);
+  };
+  auto replayed = journal::recover(replay, options_.journal_directory, ro);
+  if (!replayed) return core::fail(500, "cannot replay the journal: " + replayed.error().message);
+  if (replayed->next_sequence - 1 != sequence) {
+    return core::fail(500, fmt::format("the journal ends at sequence {}, the venue is at {}",
+                                       replayed->next_sequence - 1, sequence));
+  }
+  record.start_executions(live.executions_from());
+  const auto breaks = trading::reconcile(record, live);
+  const bool digest_equal = replay.digest() == live_digest;
+  const auto account_name = [this](AccountId id) {
+    for (const auto& a : config_.engine.accounts) {
+      if (a.id == id) return a.name;
+    }
+    return std::to_string(id.value());
+  };
+  const auto symbol_name = [this](SymbolId id) {
+    return id.value() < config_.engine.instruments.size()
+               ? config_.engine.instruments[id.value()].symbol
+               : std::to_string(id.value());
+  };
+  const auto execution_json = [&](const Execution& x) {
+    return nlohmann::json{{"sequence", x.sequence},
+                          {"trade", x.trade.value()},
+                          {"account", account_name(x.account)},
+                          {"symbol", symbol_name(x.symbol)},
+                          {"side", x.side == Side::kBuy ? "buy" : "sell"},
+                          {"qty", x.qty.value()},
+                          {"price", x.price.value()}};
+  };
+  nlohmann::json break_list = nlohmann::json::array();
+  for (const auto& b : breaks) {
+    nlohmann::json records = nlohmann::json::array();
+    for (std::size_t i = 0; i < b.executions.size() && i < 50; ++i) {
+      records.push_back(execution_json(b.executions[i]));
+    }
+    break_list.push_back({{"kind", b.kind},
+                          {"account", account_name(b.account)},
+                          {"symbol", symbol_name(b.symbol)},
+                          {"journal", b.record},
+                          {"venue", b.other},
+                          {"records", records},
+                          {"records_total", b.executions.size()}});
+  }
+  nlohmann::json holdings = nlohmann::json::array();
+  for (const auto& [key, h] : record.holdings()) {
+    holdings.push_back({{"account", account_name(AccountId(key.first))},
+                        {"symbol", symbol_name(SymbolId(key.second))},
+                        {"position", h.position},
+                        {"cash", h.cash},
+                        {"executions", h.executions}});
+  }
+  const bool ok = breaks.empty() && digest_equal;
+  const nlohmann::json data = {
+      {"ok", ok},
+      {"sequence", sequence},
+      {"trades", record.trades()},
+      {"executions_compared", record.executions().size()},
+      {"executions_from", live.executions_from()},
+      {"engine_digest_equal", digest_equal},
+      {"breaks", break_list},
+      {"holdings", holdings},
+      {"replay_ms", static_cast<double>(core::monotonic_now_ns() - started) / 1e6}};
+  if (!ok) {
+    logging::error(
+        "venue", "reconciliation found breaks",
+        {{"sequence", sequence}, {"breaks", breaks.size()}, {"engine_digest_equal", digest_equal}});
+  }
+  return nlohmann::json{{"data", data}}.dump();
+}
+
+core::Result<std::string> Venue::end_of_day() {
+  if (!running_) return core::fail(503, "venue not running");
+  if (standby_) {
+    return core::fail(409,
+                      "this venue is a standby: it takes no commands (send them to the primary)");
+  }
+  std::size_t expired = 0;
+  auto done = run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+                            [&]() -> core::Result<std::string> {
+                              execute(Command{now_for_engine(), EndOfDay{}}, {});
+                              for (const auto& e : events_) {
+                                expired += std::holds_alternative<Expired>(e) ? 1u : 0u;
+                              }
+                              return std::string();
+                            });
+  if (!done) return done;
+  auto reconciled = reconcile();
+  if (!reconciled) return reconciled;
+  auto data = nlohmann::json::parse(*reconciled, nullptr, false);
+  // The new day's executions are compared from here on.
+  (void)run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+                      [&]() -> core::Result<std::string> {
+                        ledger_.start_executions(writer_->next_sequence());
+                        return std::string();
+                      });
+  data["data"]["expired_orders"] = expired;
+  return data.dump();
 }
 
 Venue::ReferenceNames Venue::reference_names() const {

@@ -34,6 +34,7 @@
 #include "guardrails/status/guardrail.hpp"
 #include "trading/domain/matching_engine.hpp"
 #include "trading/domain/order_book.hpp"
+#include "trading/domain/reconciliation.hpp"
 #include "trading/domain/venue_analytics.hpp"
 #include "trading/fix/acceptor.hpp"
 #include "trading/gateway/gateway.hpp"
@@ -85,6 +86,9 @@ struct VenueOptions {
   // fault_reply_delay    - every batch's replies wait this long (a release that got slow).
   bool fault_alter_matching = false;
   core::Nanos fault_reply_delay = 0;
+  // fault_miss_execution - the live ledger skips the Nth trade (1-based; 0: never), so
+  //                        reconciliation has a break to name (tests of the control).
+  std::uint64_t fault_miss_execution = 0;
   // Crash tests of the cutover: the process ends at once (like kill -9) at this step of a handover
   // ("handover:held", "handover:logged_out", "handover:sealed") or a takeover
   // ("takeover:leader", "takeover:writer"); empty: never.
@@ -189,6 +193,14 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   core::Result<std::string> set_limits(const std::string& account, SetAccountLimits change);
   // The limits in force of every account, {"data":[{account, max_order_qty, ...}]}.
   core::Result<std::string> limits_json();
+  // Replays the journal in a fresh engine up to the sequence the live venue is at and compares
+  // positions, cash, executions (each exactly once) and the engine state digest with the live
+  // venue's: {"data":{"ok","sequence","breaks":[...],"holdings":[...],...}}. Runs the replay on
+  // the calling thread (seconds for a long journal); the engine keeps trading meanwhile.
+  core::Result<std::string> reconcile();
+  // The end of the trading day: Day orders expire (journaled EndOfDay), then the day is
+  // reconciled; the live ledger starts a new day's executions.
+  core::Result<std::string> end_of_day();
   // The configured account and symbol names (immutable; any thread).
   struct ReferenceNames {
     std::vector<std::string> accounts;
@@ -231,6 +243,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   void apply_to_engine(const Command& command);
   // Journals a marker with the engine's digest now.
   void write_marker(MarkerKind kind, core::Nanos now);
+  void record_trades(std::uint64_t sequence, const std::vector<Event>& events);  // ledger_
   // A standby applies one record the primary journaled (and compares digests at markers).
   void apply_followed(const journal::DecodedRecord& record);
   void crash_point(const char* step) const;  // fault_crash_at
@@ -313,6 +326,10 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // Fed by the thread that owns the engine; read by /metrics and the status page.
   mutable std::mutex analytics_mutex_;
   VenueAnalytics analytics_;
+  // Positions, cash and executions as this process saw them (engine thread only), for
+  // reconciliation against a replay of the journal. Holdings are in snapshots.
+  Ledger ledger_;
+  std::uint64_t trades_seen_ = 0;  // fault_miss_execution counts trades here
 };
 
 }  // namespace trading::app

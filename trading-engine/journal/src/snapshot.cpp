@@ -18,7 +18,9 @@ namespace {
 constexpr unsigned char kSnapshotMagic[8] = {'G', 'V', 'S', 'N', 'A', 'P', 'S', 'H'};
 // Version 2: ClOrdID keys are the gateway's exact numbers (journal format 2); a version 1
 // snapshot is skipped and the journal replays instead.
-constexpr std::uint32_t kSnapshotVersion = 2;
+// Version 3: the venue's ledger holdings (positions and cash for reconciliation) and the engine's
+// run-time limits; a version 2 snapshot is skipped likewise.
+constexpr std::uint32_t kSnapshotVersion = 3;
 
 std::vector<std::pair<std::uint64_t, std::string>> list_matching(const std::string& directory,
                                                                  std::string_view prefix,

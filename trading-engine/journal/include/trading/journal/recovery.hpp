@@ -37,6 +37,8 @@ struct RecoveryOptions {
   std::function<void(const DecodedRecord&, const std::vector<Event>&)> on_record;
   bool cut_torn_tail = true;  // false: report it but leave the file as it is (read-only tools)
   bool use_snapshots = true;  // false: replay the whole journal (checks, measurements)
+  // Stop after this record (reconciliation at a sequence); the rest is not read.
+  std::uint64_t through = std::numeric_limits<std::uint64_t>::max();
 };
 
 struct RecoveryReport {
@@ -95,6 +97,7 @@ core::Result<RecoveryReport> recover(Engine& engine, const std::string& director
   std::vector<Event> events;
   DecodedRecord record;
   for (std::size_t i = first_needed; i < segments.size(); ++i) {
+    if (applied_through >= options.through) break;
     std::error_code size_error;
     const auto file_size = std::filesystem::file_size(segments[i].second, size_error);
     auto reader = SegmentReader::open(segments[i].second);
@@ -128,6 +131,7 @@ core::Result<RecoveryReport> recover(Engine& engine, const std::string& director
         ++report.superseded_tails;
         break;
       }
+      if (record.sequence > options.through) break;
       report.chain_head = record.link;
       if (record.sequence <= applied_through) continue;  // already in the snapshot
       events.clear();
