@@ -370,6 +370,83 @@ TEST_F(SoxControls, JournalVerifyOnTheRunningVenueThenNamesATamperedRecord) {
   EXPECT_EQ(report["first_bad_sequence"], 1) << out;
 }
 
+TEST_F(SoxControls, TheSoxReportTestsEachControlAndTheSealedArchiveVerifiesOffline) {
+  const std::string olga = add_user("olga", "operations");
+  const std::string rick = add_user("rick", "risk_officer");
+  start({"--deploy.evidence_id=deploy-2026-12-04-1"});
+  ASSERT_EQ(
+      http("POST", "/admin/v1/halt", olga, json{{"symbol", "ACME"}, {"reason", "news"}}).status,
+      200);
+  const Reply p =
+      http("POST", "/admin/v1/proposals", olga,
+           json{{"change", "resume"}, {"params", {{"symbol", "ACME"}}}, {"reason", "news out"}});
+  ASSERT_EQ(p.status, 201);
+  ASSERT_EQ(
+      http("POST", "/admin/v1/proposals/" + p.body["data"]["id"].get<std::string>() + "/approve",
+           rick, json{{"reason", "confirmed"}})
+          .status,
+      200);
+  ASSERT_EQ(http("GET", "/admin/v1/reconciliation", rick).status, 200);
+  stop();
+  const auto report = [&](const std::string& out) {
+    return test_support::run_command({TRADING_ENGINE_BINARY, "report", "sox", "--journal",
+                                      dir.file("journal"), "--from", "2000-01-01", "--to",
+                                      "2100-01-01", "--out", out, "--signing-key",
+                                      dir.file("signing.key")});
+  };
+  auto [code, out] = report(dir.file("report"));
+  ASSERT_EQ(code, 0) << out;
+  json r = json::parse(test_support::read_file(dir.file("report/sox-report.json")), nullptr, false);
+  ASSERT_EQ(r["controls"].size(), 8u);
+  for (const auto& c : r["controls"]) EXPECT_TRUE(c["pass"].get<bool>()) << c["id"] << c["finding"];
+  const auto control = [&](const json& rep, const std::string& id) {
+    for (const auto& c : rep["controls"]) {
+      if (c["id"] == id) return c;
+    }
+    return json();
+  };
+  const json mc = control(r, "SOX-MC-1");
+  ASSERT_EQ(mc["evidence"]["decisions"].size(), 1u);
+  EXPECT_EQ(mc["evidence"]["decisions"][0]["proposer"], "olga") << "both identities";
+  EXPECT_EQ(mc["evidence"]["decisions"][0]["decided_by"], "rick");
+  EXPECT_NE(control(r, "SOX-CM-1")["evidence"]["starts"][0]["build"].get<std::string>().find(
+                "evidence=deploy-2026-12-04-1"),
+            std::string::npos);
+  EXPECT_NE(control(r, "SOX-JI-1")["evidence"]["chain_head"].get<std::string>(), "");
+  EXPECT_NE(test_support::read_file(dir.file("report/sox-report.csv")).find("SOX-MC-1,"),
+            std::string::npos);
+  EXPECT_NE(test_support::read_file(dir.file("report/sox-report.html")).find("<table>"),
+            std::string::npos);
+
+  // A use of the break-glass token is an exception the report fails and names.
+  start();
+  ASSERT_EQ(http("GET", "/admin/v1/state", "break-glass-secret").status, 200);
+  stop();
+  std::tie(code, out) = report(dir.file("report2"));
+  EXPECT_EQ(code, 1) << out;
+  r = json::parse(test_support::read_file(dir.file("report2/sox-report.json")), nullptr, false);
+  EXPECT_FALSE(control(r, "SOX-AC-2")["pass"].get<bool>());
+  EXPECT_EQ(control(r, "SOX-AC-2")["evidence"]["uses"].size(), 1u);
+
+  // The sealed archive verifies offline, and not once a byte in it changed.
+  std::tie(code, out) = test_support::run_command(
+      {TRADING_ENGINE_BINARY, "archive", "seal", "--journal", dir.file("journal"), "--report",
+       dir.file("report"), "--out", dir.file("archive"), "--signing-key", dir.file("signing.key")});
+  ASSERT_EQ(code, 0) << out;
+  const std::vector<std::string> verify{
+      TRADING_ENGINE_BINARY, "archive",       "verify",
+      dir.file("archive"),   "--signing-key", dir.file("signing.key")};
+  std::tie(code, out) = test_support::run_command(verify);
+  EXPECT_EQ(code, 0) << out;
+  const std::string segment = dir.file("archive/journal/journal-00000000000000000001.gvj");
+  std::string bytes = test_support::read_file(segment);
+  bytes[bytes.size() - 40] ^= 0x01;
+  test_support::write_file(segment, bytes);
+  std::tie(code, out) = test_support::run_command(verify);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("does not match the manifest"), std::string::npos) << out;
+}
+
 #ifdef FIX_LOAD_BINARY
 // Two accounts trade through real FIX sessions (fix_load's demo flow, QuickFIX initiators).
 void trade(int fix_port) {

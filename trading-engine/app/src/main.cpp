@@ -27,6 +27,7 @@
 #include "http/probes.hpp"
 #include "http/settings.hpp"
 #include "logging/logger.hpp"
+#include "sox_report.hpp"
 #include "status_page.hpp"
 #include "trading/journal/follower.hpp"
 #include "trading/journal/verify.hpp"
@@ -456,8 +457,15 @@ int journal_command(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "journal") return journal_command(argc, argv);
-  if (argc >= 2 && std::string_view(argv[1]) == "admin")
+  if (argc >= 2 && std::string_view(argv[1]) == "admin") {
     return trading::app::admin_command(argc, argv);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "report") {
+    return trading::app::report_command(argc, argv);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "archive") {
+    return trading::app::archive_command(argc, argv);
+  }
   http::block_shutdown_signals();  // before any thread: SIGTERM is only ever taken by sigwait
   const config::Schema schema = make_schema();
   const config::Values values = config::load_or_exit(schema, argc, argv);
