@@ -249,9 +249,11 @@ if [ "$static" -eq 0 ]; then
     key_dir=$work/key
     mkdir -p "$key_dir"
     od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key_dir/mes-signing.key"
+    od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key_dir/journal-signing.key"
     [ -f "$te_render" ] && run_pod "$te_render" Rollout/trading-engine "localhost/trading-engine:$revision" \
       "trading-engine-secrets/admin-token=check-deploy-admin" \
-      "trading-engine-secrets/guardrail-reset-token=check-deploy-reset"
+      "trading-engine-secrets/guardrail-reset-token=check-deploy-reset" \
+      "trading-engine-journal-key/journal-signing.key=$(cat "$key_dir/journal-signing.key")"
     [ -f "$mes_render" ] && [ -f "$key_dir/mes-signing.key" ] &&
       run_pod "$mes_render" Rollout/pharma-mes "localhost/pharma-mes:$revision" \
         "pharma-mes-secrets/db-url=unused-in-dev" \

@@ -174,8 +174,12 @@ pids+=($!)
 
 # 4. The trading venue (the demo venue file: its accounts have credit and position limits) and
 #    a light order flow (2 x 10 orders/s, crossing around 100).
+#    The journal's checkpoints are signed with a key kept outside the journal directory
+#    (trading-engine journal verify data/journal --signing-key data/keys/journal-signing.key).
+mkdir -p "$data/keys" && chmod 700 "$data/keys"
 "$bin/trading-engine/app/trading-engine" --venue.file=trading-engine/app/config/venue.toml \
   --journal.directory="$data/journal" --fix.store_directory="$data/fix-store" \
+  --journal.signing_key="$data/keys/journal-signing.key" \
   --guardrail.evidence_path="$data/evidence/trading-engine.jsonl" --log.orders=true "$@" \
   > "$logs/trading-engine.log" 2>&1 &
 pids+=($!)

@@ -260,6 +260,23 @@ class Deployment {
                  std::string(deploy::to_string(o_.new_colour)) + " beside " + o_.blue_version +
                  " started");
       actions = workflow_.begin(now_ns());
+      // The release started here learns which evidence bundle started it and journals it (the
+      // venue's start record: which build handled which trades): <APP>_DEPLOY_EVIDENCE_ID.
+      std::string app_env;
+      for (char c : o_.app) {
+        app_env += std::isalnum(static_cast<unsigned char>(c))
+                       ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+                       : '_';
+      }
+      std::string bundle = std::filesystem::path(o_.dir).lexically_normal().filename().string();
+      if (bundle.empty()) bundle = "deploy";
+      std::string evidence_id = bundle.substr(0, 28) + "#" + o_.revision.substr(0, 11);
+      for (char& c : evidence_id) {
+        const bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                           c == '_' || c == '#';
+        if (!plain) c = '_';
+      }
+      ::setenv((app_env + "_DEPLOY_EVIDENCE_ID").c_str(), evidence_id.c_str(), 1);
     }
     flush_transitions();
 
