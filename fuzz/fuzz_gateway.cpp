@@ -38,8 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   gateway::GatewayConfig gc;
   gc.instruments = engine_config().instruments;
   gc.symbols = {gateway::VenueSymbol{2, "A"}, gateway::VenueSymbol{0, "B"}};
-  gc.sessions = {gateway::SessionAccount{"ALICE", AccountId(1)},
-                 gateway::SessionAccount{"BOB", AccountId(2)}};
+  gc.sessions = {gateway::SessionAccount{"ALICE", AccountId(1), false, {}},
+                 gateway::SessionAccount{"BOB", AccountId(2), false, {}}};
   gateway::Gateway gw(gc);
   MatchingEngine<OrderBook> engine(engine_config());
   Books books;

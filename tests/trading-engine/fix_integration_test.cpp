@@ -183,7 +183,8 @@ class Venue {
 
 class FixSessions {
  public:
-  FixSessions(const test_support::TempDir& dir, int port, const std::string& ca_file = "") {
+  FixSessions(const test_support::TempDir& dir, int port, const std::string& ca_file = "",
+              const std::vector<std::string>& comp_ids = {"CLIENT1", "CLIENT2"}) {
     FIX::Dictionary defaults;
     defaults.setString("ConnectionType", "initiator");
     defaults.setString("StartTime", "00:00:00");
@@ -197,7 +198,7 @@ class FixSessions {
     defaults.setString("DataDictionary", TRADING_FIX_DICTIONARY);
     defaults.setString("FileStorePath", dir.file("client-store"));
     settings_.set(defaults);
-    for (const char* comp_id : {"CLIENT1", "CLIENT2"}) {
+    for (const auto& comp_id : comp_ids) {
       settings_.set(FIX::SessionID("FIX.4.4", comp_id, "VENUE"), FIX::Dictionary());
     }
     store_.reset(new FIX::FileStoreFactory(settings_));
@@ -1076,6 +1077,63 @@ TEST_F(FixVenueTest, KillNineMidFloodLeavesNoOrderUnanswered) {
                                 << venue->log();
   }
   ::testing::Test::RecordProperty("orders", static_cast<int>(sent.size()));
+}
+
+// SOX drop copy, with QuickFIX initiators: DROPCOPY (the demo venue file's, covering ALICE and
+// BOB) receives a copy of every ExecutionReport of both accounts, cannot trade, and after a
+// disconnect gets what it missed by the FIX resend like any session.
+TEST(FixVenueDropCopy, ADropCopyGetsEveryReportCannotTradeAndCatchesUpAfterADisconnect) {
+  test_support::TempDir dir;
+  Venue venue(dir, {"--venue.file=" + std::string(TRADING_VENUE_FILE)});
+  venue.start();
+  FixSessions sessions(dir, venue.fix_port(), "", {"CLIENT1", "CLIENT2", "DROPCOPY"});
+  for (const char* c : {"CLIENT1", "CLIENT2", "DROPCOPY"}) {
+    ASSERT_TRUE(sessions.client.wait_logged_on(c, 20000)) << c << venue.log();
+  }
+  const auto expect = [&](const std::string& client,
+                          const std::function<bool(const FIX::Message&)>& pred,
+                          const std::string& what) {
+    FIX::Message m;
+    EXPECT_TRUE(sessions.client.take(client, pred, m)) << what << "\n" << venue.log();
+    return m;
+  };
+  ASSERT_TRUE(sessions.send("CLIENT1", new_order("DA1", '1', "100.00", "100")));
+  const auto own = expect("CLIENT1", report_for("DA1", '0'), "ALICE's ack");
+  const auto copy = expect("DROPCOPY", report_for("DA1", '0'), "the copy of ALICE's ack");
+  EXPECT_EQ(field(copy, FIX::FIELD::ExecID), field(own, FIX::FIELD::ExecID));
+  EXPECT_EQ(field(copy, FIX::FIELD::Account), "ALICE");
+  ASSERT_TRUE(sessions.send("CLIENT2", new_order("DB1", '2', "100.00", "40")));
+  expect("DROPCOPY", report_for("DB1", 'F'), "BOB's fill copied");
+  expect("DROPCOPY", report_for("DA1", 'F'), "ALICE's fill copied");
+
+  // Read-only: an order from the drop copy is refused with the reason.
+  ASSERT_TRUE(sessions.send("DROPCOPY", new_order("X1", '1', "100.00", "1")));
+  const auto refused = expect("DROPCOPY", report_for("X1", '8'), "the drop copy's order refused");
+  EXPECT_NE(field(refused, FIX::FIELD::Text).find("drop copy"), std::string::npos);
+
+  // An outage: what happened meanwhile comes with the resend once it logs on again.
+  FIX::Session* dc = FIX::Session::lookupSession(FIX::SessionID("FIX.4.4", "DROPCOPY", "VENUE"));
+  ASSERT_NE(dc, nullptr);
+  dc->logout("drop copy maintenance");
+  ASSERT_TRUE(sessions.client.wait_logged_out("DROPCOPY", 10000));
+  ASSERT_TRUE(sessions.send("CLIENT1", new_order("DA2", '1', "99.00", "10")));
+  expect("CLIENT1", report_for("DA2", '0'), "ALICE's second ack");
+  dc->logon();
+  ASSERT_TRUE(sessions.client.wait_logged_on("DROPCOPY", 20000)) << venue.log();
+  const auto resent = expect("DROPCOPY", report_for("DA2", '0'), "the missed copy, resent");
+  EXPECT_EQ(resent.getHeader().isSetField(FIX::FIELD::PossDupFlag)
+                ? resent.getHeader().getField(FIX::FIELD::PossDupFlag)
+                : std::string(),
+            "Y");
+  // Reconciliation: the drop copy was sent every execution of its accounts exactly once.
+  const auto reconciled = http(venue.http_port(), "GET", "/admin/v1/reconciliation", "secret");
+  EXPECT_EQ(reconciled.first, "200") << reconciled.second;
+  EXPECT_NE(reconciled.second.find(R"("ok":true)"), std::string::npos) << reconciled.second;
+  EXPECT_NE(reconciled.second.find(R"("session":"DROPCOPY")"), std::string::npos)
+      << reconciled.second;
+  EXPECT_NE(reconciled.second.find(R"("executions":2)"), std::string::npos)
+      << "both sides of the one trade: " << reconciled.second;
+  EXPECT_EQ(venue.stop(), 0) << venue.log();
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ GatewayConfig gateway_config() {
   GatewayConfig g;
   g.instruments = engine_config().instruments;
   g.symbols = {VenueSymbol{2, "Acme Corp"}, VenueSymbol{2, "Beta Ltd"}};
-  g.sessions = {SessionAccount{"ALICE", AccountId(1)}, SessionAccount{"BOB", AccountId(2)}};
+  g.sessions = {SessionAccount{"ALICE", AccountId(1), false, {}},
+                SessionAccount{"BOB", AccountId(2), false, {}}};
   return g;
 }
 
@@ -516,3 +517,47 @@ TEST_F(GatewayTest, ASecondOrderWithTheSameClOrdIdIsRefused) {
 }
 
 }  // namespace
+
+// SOX drop copy: a read-only session receives a copy of every journaled ExecutionReport of the
+// accounts it covers, and its own order entry is refused with a reason.
+namespace {
+GatewayConfig with_drop_copy(std::vector<std::string> covers) {
+  GatewayConfig g = gateway_config();
+  SessionAccount copy;
+  copy.drop_copy = true;
+  copy.covers = std::move(covers);
+  g.sessions.push_back(std::move(copy));  // session 2
+  return g;
+}
+}  // namespace
+
+TEST_F(GatewayTest, ADropCopyReceivesEveryReportOfTheAccountsItCoversAndCannotTrade) {
+  gw = Gateway(with_drop_copy({"ALICE"}));
+  auto out = send(order(0, "A1", '1', "10.00", "100"));  // ALICE
+  ASSERT_EQ(replies_of<fix::ExecutionReport>(out, 0).size(), 1u);
+  auto copies = replies_of<fix::ExecutionReport>(out, 2);
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies[0].exec_id, replies_of<fix::ExecutionReport>(out, 0)[0].exec_id)
+      << "the same report, ExecID included";
+  out = send(order(1, "B1", '2', "10.00", "40"));  // BOB sells into ALICE's bid: a trade
+  copies = replies_of<fix::ExecutionReport>(out, 2);
+  ASSERT_EQ(copies.size(), 1u) << "ALICE's fill only: BOB is not covered";
+  EXPECT_EQ(copies[0].account, "ALICE");
+  EXPECT_EQ(copies[0].exec_type, 'F');
+  EXPECT_FALSE(copies[0].trade_id.empty());
+
+  out = send(order(2, "X1", '1', "10.00", "1"));
+  const auto refused = replies_of<fix::ExecutionReport>(out, 2);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].ord_status, '8');
+  EXPECT_NE(refused[0].text.find("drop copy"), std::string::npos) << refused[0].text;
+  EXPECT_TRUE(journal.size() == 2u) << "nothing from the drop copy reached the engine";
+  out = send(cancel(2, "X2", "A1", '1'));
+  ASSERT_EQ(replies_of<fix::OrderCancelReject>(out, 2).size(), 1u);
+
+  gw = Gateway(with_drop_copy({}));  // covers every account
+  out = send(order(1, "B2", '1', "9.00", "10"));
+  copies = replies_of<fix::ExecutionReport>(out, 2);
+  ASSERT_EQ(copies.size(), 1u) << "BOB's too";
+  EXPECT_EQ(copies[0].account, "BOB");
+}

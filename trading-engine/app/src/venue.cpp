@@ -114,6 +114,7 @@ Venue::Venue(VenueConfig config, VenueOptions options, guardrails::Guardrail* gu
       analytics_(analytics_config(config_)) {
   for (const auto& i : config_.engine.instruments) bands_ = bands_ || i.bands.band_bps > 0;
   options_.fix.sessions = config_.sessions;
+  for (const auto& session : config_.gateway.sessions) has_drop_copies_ |= session.drop_copy;
 }
 
 Venue::~Venue() { stop(0); }
@@ -145,6 +146,12 @@ core::Result<journal::RecoveryReport> Venue::recover(
   gateway_.set_last_order_id(engine_.last_order_id());
   // Executions are compared from after the snapshot (before it only the holdings are known).
   ledger_.start_executions(report->snapshot_sequence.value_or(0) + 1);
+  // Drop copies are compared over what this process sent them.
+  for (std::uint32_t i = 0; i < config_.gateway.sessions.size(); ++i) {
+    if (config_.gateway.sessions[i].drop_copy) {
+      drop_copy_ledgers_[i].start_executions(report->next_sequence);
+    }
+  }
   {
     std::lock_guard lock(analytics_mutex_);  // limits changed at run time came back with replay
     for (const auto& a : engine_.risk().accounts()) analytics_.set_limits(a.id, a.limits);
@@ -612,11 +619,35 @@ void Venue::record_trades(std::uint64_t sequence, const std::vector<Event>& even
   }
 }
 
+void Venue::record_drop_copies(std::uint64_t sequence, std::size_t from) {
+  const auto& sessions = config_.gateway.sessions;
+  for (std::size_t i = from; i < replies_.size(); ++i) {
+    const auto& out = replies_[i];
+    if (out.session >= sessions.size() || !sessions[out.session].drop_copy) continue;
+    const auto* er = std::get_if<fix::ExecutionReport>(&out.reply);
+    if (er == nullptr || er->exec_type != 'F') continue;
+    // The execution as the copy states it: its trade, account and side; quantity and price
+    // from the trade it names.
+    for (const Event& e : events_) {
+      const auto* t = std::get_if<Trade>(&e);
+      if (t == nullptr || std::to_string(t->id.value()) != er->trade_id) continue;
+      for (const auto& a : config_.engine.accounts) {
+        if (a.name != er->account) continue;
+        drop_copy_ledgers_[out.session].add({sequence, t->id, a.id, t->symbol,
+                                             er->side == '1' ? Side::kBuy : Side::kSell, t->qty,
+                                             t->price});
+      }
+    }
+  }
+}
+
 void Venue::execute(const Command& command, const std::string& annotation) {
   const std::uint64_t sequence = writer_->append(command, annotation);
   apply_to_engine(command);
   record_trades(sequence, events_);
+  const std::size_t replies_before = replies_.size();
   gateway_.on_applied(sequence, command, annotation, events_, &replies_);
+  if (has_drop_copies_) record_drop_copies(sequence, replies_before);
   ++since_snapshot_;
   for (const Event& e : events_) {
     if (std::holds_alternative<Trade>(e)) counters_.trades.fetch_add(1, std::memory_order_relaxed);
@@ -881,6 +912,7 @@ core::Result<std::string> Venue::set_limits(const std::string& account, SetAccou
 core::Result<std::string> Venue::reconcile() {
   if (!running_) return core::fail(503, "venue not running");
   Ledger live;
+  std::map<std::uint32_t, Ledger> drop_copies;
   std::uint64_t sequence = 0, live_digest = 0;
   {
     std::lock_guard role(role_mutex_);  // not while the role changes
@@ -896,6 +928,7 @@ core::Result<std::string> Venue::reconcile() {
                                       sequence = writer_->next_sequence() - 1;
                                     }
                                     live = ledger_;
+                                    drop_copies = drop_copy_ledgers_;
                                     live_digest = engine_.digest();
                                     return std::string();
                                   });
@@ -963,7 +996,43 @@ core::Result<std::string> Venue::reconcile() {
                         {"cash", h.cash},
                         {"executions", h.executions}});
   }
-  const bool ok = breaks.empty() && digest_equal;
+  // Each drop copy: every execution of the accounts it covers, since it was first sent copies,
+  // exactly once.
+  nlohmann::json drop_copy_list = nlohmann::json::array();
+  bool drop_copies_ok = true;
+  for (const auto& [session, sent] : drop_copies) {
+    const auto& covers = config_.gateway.sessions[session].covers;
+    Ledger expected;
+    expected.start_executions(sent.executions_from());
+    for (const auto& x : record.executions()) {
+      if (x.sequence < sent.executions_from()) continue;
+      const std::string name = account_name(x.account);
+      if (covers.empty() || std::find(covers.begin(), covers.end(), name) != covers.end()) {
+        expected.add(x);
+      }
+    }
+    const auto copy_breaks = trading::reconcile(expected, sent);
+    drop_copies_ok = drop_copies_ok && copy_breaks.empty();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& b : copy_breaks) {
+      nlohmann::json records = nlohmann::json::array();
+      for (std::size_t i = 0; i < b.executions.size() && i < 50; ++i) {
+        records.push_back(execution_json(b.executions[i]));
+      }
+      list.push_back({{"kind", b.kind},
+                      {"account", account_name(b.account)},
+                      {"symbol", symbol_name(b.symbol)},
+                      {"journal", b.record},
+                      {"drop_copy", b.other},
+                      {"records", records}});
+    }
+    drop_copy_list.push_back({{"session", config_.sessions[session].client_comp_id},
+                              {"ok", copy_breaks.empty()},
+                              {"executions", sent.executions().size()},
+                              {"from_sequence", sent.executions_from()},
+                              {"breaks", list}});
+  }
+  const bool ok = breaks.empty() && digest_equal && drop_copies_ok;
   const nlohmann::json data = {
       {"ok", ok},
       {"sequence", sequence},
@@ -972,6 +1041,7 @@ core::Result<std::string> Venue::reconcile() {
       {"executions_from", live.executions_from()},
       {"engine_digest_equal", digest_equal},
       {"breaks", break_list},
+      {"drop_copies", drop_copy_list},
       {"holdings", holdings},
       {"replay_ms", static_cast<double>(core::monotonic_now_ns() - started) / 1e6}};
   if (!ok) {
@@ -1005,6 +1075,8 @@ core::Result<std::string> Venue::end_of_day() {
   (void)run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
                       [&]() -> core::Result<std::string> {
                         ledger_.start_executions(writer_->next_sequence());
+                        for (auto& [session, sent] : drop_copy_ledgers_)
+                          sent.start_executions(writer_->next_sequence());
                         return std::string();
                       });
   data["data"]["expired_orders"] = expired;

@@ -22,6 +22,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -244,6 +245,8 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // Journals a marker with the engine's digest now.
   void write_marker(MarkerKind kind, core::Nanos now);
   void record_trades(std::uint64_t sequence, const std::vector<Event>& events);  // ledger_
+  // The fills copied to drop copy sessions among replies_[from..], into drop_copy_ledgers_.
+  void record_drop_copies(std::uint64_t sequence, std::size_t from);
   // A standby applies one record the primary journaled (and compares digests at markers).
   void apply_followed(const journal::DecodedRecord& record);
   void crash_point(const char* step) const;  // fault_crash_at
@@ -329,6 +332,9 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // Positions, cash and executions as this process saw them (engine thread only), for
   // reconciliation against a replay of the journal. Holdings are in snapshots.
   Ledger ledger_;
+  // What each drop copy session was sent (its fills), by session index (engine thread only).
+  std::map<std::uint32_t, Ledger> drop_copy_ledgers_;
+  bool has_drop_copies_ = false;
   std::uint64_t trades_seen_ = 0;  // fault_miss_execution counts trades here
 };
 

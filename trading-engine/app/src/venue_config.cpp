@@ -57,7 +57,7 @@ void add_session(VenueConfig& v, std::string venue, std::string client, const Ac
   session.client_comp_id = std::move(client);
   session.account = a.name;
   v.sessions.push_back(std::move(session));
-  v.gateway.sessions.push_back(gateway::SessionAccount{a.name, a.id});
+  v.gateway.sessions.push_back(gateway::SessionAccount{a.name, a.id, false, {}});
 }
 
 }  // namespace
@@ -153,6 +153,46 @@ core::Result<VenueConfig> load_venue(const std::string& path) {
       const std::string venue = (*t)["venue_comp_id"].value_or(std::string("VENUE"));
       const std::string client = (*t)["client_comp_id"].value_or(std::string());
       const std::string name = (*t)["account"].value_or(std::string());
+      const auto drop_copy = (*t)["drop_copy"];
+      if (drop_copy && !drop_copy.is_boolean()) {
+        return core::fail(2, "venue file: session " + client + ": drop_copy must be true or false");
+      }
+      if (drop_copy.value_or(false)) {
+        // A drop copy: no account of its own; `accounts` names those it covers (absent: all).
+        if (client.empty() || !name.empty()) {
+          return core::fail(2,
+                            "venue file: a drop copy session needs a client_comp_id and no "
+                            "account (it trades nothing; `accounts` lists what it covers)");
+        }
+        std::vector<std::string> covers;
+        if (const auto accounts = (*t)["accounts"]; accounts) {
+          const auto* list_of = accounts.as_array();
+          if (list_of == nullptr) {
+            return core::fail(2, "venue file: session " + client + ": accounts must be a list");
+          }
+          for (const auto& item : *list_of) {
+            const auto* text = item.as_string();
+            const bool known =
+                text != nullptr &&
+                std::any_of(v.engine.accounts.begin(), v.engine.accounts.end(),
+                            [&](const Account& acct) { return acct.name == text->get(); });
+            if (!known) {
+              return core::fail(2, "venue file: drop copy " + client +
+                                       ": accounts must name configured accounts");
+            }
+            covers.push_back(text->get());
+          }
+        }
+        fix::SessionConfig session;
+        session.venue_comp_id = venue;
+        session.client_comp_id = client;
+        v.sessions.push_back(std::move(session));
+        gateway::SessionAccount copy;
+        copy.drop_copy = true;
+        copy.covers = std::move(covers);
+        v.gateway.sessions.push_back(std::move(copy));
+        continue;
+      }
       const Account* a = nullptr;
       for (const auto& acct : v.engine.accounts) {
         if (acct.name == name) a = &acct;

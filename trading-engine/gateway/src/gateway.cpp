@@ -112,6 +112,9 @@ Gateway::Gateway(GatewayConfig config) : config_(std::move(config)) {
     symbols_by_name_.emplace(config_.instruments[i].symbol,
                              SymbolId(static_cast<std::uint32_t>(i)));
   }
+  for (std::size_t i = 0; i < config_.sessions.size(); ++i) {
+    if (config_.sessions[i].drop_copy) drop_copies_.push_back(static_cast<std::uint32_t>(i));
+  }
 }
 
 std::optional<SymbolId> Gateway::symbol_id(std::string_view name) const {
@@ -207,6 +210,17 @@ void Gateway::reject_order(const fix::Request& r, int reason, std::string text,
   replies.push_back({r.session, std::move(er)});
 }
 
+void Gateway::copy_to_drop_copies(std::uint32_t owner, const fix::ExecutionReport& er,
+                                  std::vector<Outbound>& replies) const {
+  if (owner < config_.sessions.size() && config_.sessions[owner].drop_copy) return;
+  for (const std::uint32_t dc : drop_copies_) {
+    const auto& covers = config_.sessions[dc].covers;
+    if (covers.empty() || std::find(covers.begin(), covers.end(), er.account) != covers.end()) {
+      replies.push_back({dc, er});
+    }
+  }
+}
+
 void Gateway::reject_cancel(const fix::Request& r, int reason, std::string text,
                             std::vector<Outbound>& replies) const {
   fix::OrderCancelReject rej;
@@ -288,6 +302,11 @@ Gateway::Translation Gateway::translate(const fix::Request& r, core::Nanos now,
     }
     return t;
   };
+  if (acct.drop_copy) {
+    return reject(99,
+                  "this is a drop copy session: it receives copies of execution reports "
+                  "and cannot send orders, cancels or replaces");
+  }
   if (r.cl_ord_id.empty() || r.cl_ord_id.size() > kMaxClOrdIdLength) {
     return reject(99, "ClOrdID must have 1 to 64 characters");
   }
@@ -416,7 +435,13 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
   int k = 0;
   const auto exec_id = [&]() { return std::to_string(sequence) + "-" + std::to_string(++k); };
   const auto send = [&](std::uint32_t to, Reply reply) {
-    if (replies != nullptr) replies->push_back({to, std::move(reply)});
+    if (replies == nullptr) return;
+    if (!drop_copies_.empty()) {
+      if (const auto* er = std::get_if<fix::ExecutionReport>(&reply)) {
+        copy_to_drop_copies(to, *er, *replies);
+      }
+    }
+    replies->push_back({to, std::move(reply)});
   };
   const NewOrder* new_order = std::get_if<NewOrder>(&command.body);
   const ReplaceOrder* replace = std::get_if<ReplaceOrder>(&command.body);

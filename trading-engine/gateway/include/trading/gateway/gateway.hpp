@@ -39,6 +39,12 @@ struct VenueSymbol {
 struct SessionAccount {
   std::string account_name;  // FIX Account (tag 1) the session trades for
   AccountId account;
+  // A drop copy session trades nothing (its order entry is refused) and receives a copy of
+  // every journaled ExecutionReport of the accounts it covers (by name; empty: every account),
+  // through its own FIX session: sequence numbers, the store and resends after a disconnect
+  // like any session.
+  bool drop_copy = false;
+  std::vector<std::string> covers;
 };
 
 struct GatewayConfig {
@@ -145,6 +151,9 @@ class Gateway {
     std::vector<Level> last[2];  // depth > 1: the levels last sent, bids then offers
   };
 
+  // The drop copies of a journaled report to `owner` (a report to a drop copy is not copied).
+  void copy_to_drop_copies(std::uint32_t owner, const fix::ExecutionReport& er,
+                           std::vector<Outbound>& replies) const;
   void reject_order(const fix::Request& r, int reason, std::string text,
                     std::vector<Outbound>& replies) const;
   void reject_cancel(const fix::Request& r, int reason, std::string text,
@@ -166,8 +175,9 @@ class Gateway {
   std::unordered_map<std::string, ClosedOrder> closed_;       // session + ClOrdID -> last state
   std::deque<std::string> closed_order_;                      // keys of closed_, oldest first
   std::vector<Subscription> subscriptions_;
-  std::size_t depth_subscriptions_ = 0;  // subscriptions with depth > 1
-  std::vector<bool> depth_dirty_;        // by symbol: touched since publish_depth()
+  std::vector<std::uint32_t> drop_copies_;  // the drop copy sessions
+  std::size_t depth_subscriptions_ = 0;     // subscriptions with depth > 1
+  std::vector<bool> depth_dirty_;           // by symbol: touched since publish_depth()
   bool any_depth_dirty_ = false;
   // (account, ClOrdID) -> its number today (NewOrder::client_order_key); cleared at end of day.
   std::unordered_map<std::string, std::uint64_t> client_order_numbers_;
