@@ -461,14 +461,14 @@ void trade(int fix_port) {
 
 TEST_F(SoxControls, ReconciliationNamesAnInjectedBreakAndReconcilesAtEndOfDay) {
   const std::string olga = add_user("olga", "operations");
-  start({"--fault.miss_execution=7", "--fix.port_file=" + dir.file("fix.port")});
+  start({"--fault.miss_execution=3", "--fix.port_file=" + dir.file("fix.port")});
   const int fix_port = test_support::wait_for_port_file(dir.file("fix.port"), *venue);
   ASSERT_NE(fix_port, 0);
   trade(fix_port);
   Reply r = http("GET", "/admin/v1/reconciliation", olga);
   ASSERT_EQ(r.status, 200) << r.body;
   const json& d = r.body["data"];
-  ASSERT_GT(d["trades"].get<int>(), 7) << d;
+  ASSERT_GT(d["trades"].get<int>(), 3) << d;
   EXPECT_FALSE(d["ok"].get<bool>()) << "the live positions missed an execution";
   EXPECT_TRUE(d["engine_digest_equal"].get<bool>()) << "the engine itself agrees";
   int missing = 0;
@@ -479,7 +479,7 @@ TEST_F(SoxControls, ReconciliationNamesAnInjectedBreakAndReconcilesAtEndOfDay) {
       EXPECT_GT(b["records"][0]["sequence"].get<int>(), 0) << "named with its journal record";
     }
   }
-  EXPECT_EQ(missing, 2) << "both sides of the seventh trade: " << d["breaks"];
+  EXPECT_EQ(missing, 2) << "both sides of the third trade: " << d["breaks"];
   stop();
 
   // Without the fault, the venue's positions come back from the journal and reconcile.

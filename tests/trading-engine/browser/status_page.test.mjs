@@ -95,7 +95,7 @@ try {
   // Credit used: BOB's limit is configured (the venue file), so a percentage, not "no limit".
   assert.match(await row('accounts', 'BOB').locator('td').nth(4).textContent(), /%$/);
   assert.match(await page.locator('#verdict').textContent(), /^guardrail: (promote|hold|rollback)$/);
-  assert.match(await page.locator('#sessions').textContent(), /^\d+ of 3$/);
+  assert.match(await page.locator('#sessions').textContent(), /^\d+ of 4$/);  // three traders and the drop copy
   assert.equal(await page.locator('#role').textContent(), 'primary');
   await shot('status-trading');
 
