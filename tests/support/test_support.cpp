@@ -120,4 +120,32 @@ std::pair<int, std::string> run_command(const std::vector<std::string>& argv, in
   return {code, read_file(out)};
 }
 
+std::pair<int, std::string> http_request(int port, const std::string& method,
+                                         const std::string& path, const std::string& token,
+                                         const std::string& body) {
+  std::vector<std::string> argv{"/usr/bin/curl",
+                                "-s",
+                                "-m",
+                                "10",
+                                "-o",
+                                "-",
+                                "-w",
+                                "\n%{http_code}",
+                                "-X",
+                                method,
+                                "http://127.0.0.1:" + std::to_string(port) + path};
+  if (!token.empty()) {
+    argv.push_back("-H");
+    argv.push_back("Authorization: Bearer " + token);
+  }
+  if (!body.empty()) {
+    argv.push_back("-d");
+    argv.push_back(body);
+  }
+  auto r = run_command(argv);
+  const auto nl = r.second.rfind('\n');
+  const int status = nl == std::string::npos ? 0 : std::atoi(r.second.c_str() + nl + 1);
+  return {status, nl == std::string::npos ? r.second : r.second.substr(0, nl)};
+}
+
 }  // namespace test_support

@@ -72,4 +72,10 @@ int wait_for_port_file(const std::string& path, ChildProcess& child, int timeout
 std::pair<int, std::string> run_command(const std::vector<std::string>& argv,
                                         int timeout_ms = 30'000);
 
+// An HTTP request with curl to 127.0.0.1:`port` (bearer `token` unless empty, `body` unless
+// empty): {status, body}, status 0 when nothing answered.
+std::pair<int, std::string> http_request(int port, const std::string& method,
+                                         const std::string& path, const std::string& token,
+                                         const std::string& body = "");
+
 }  // namespace test_support

@@ -252,27 +252,7 @@ account = "BOB"
   }
   std::pair<int, std::string> http(const std::string& method, const std::string& path,
                                    const std::string& body = "") const {
-    std::vector<std::string> argv{"/usr/bin/curl",
-                                  "-s",
-                                  "-m",
-                                  "10",
-                                  "-o",
-                                  "-",
-                                  "-w",
-                                  "\n%{http_code}",
-                                  "-X",
-                                  method,
-                                  "-H",
-                                  "Authorization: Bearer secret",
-                                  "http://127.0.0.1:" + std::to_string(http_port) + path};
-    if (!body.empty()) {
-      argv.push_back("-d");
-      argv.push_back(body);
-    }
-    auto r = test_support::run_command(argv);
-    const auto nl = r.second.rfind('\n');
-    const int status = nl == std::string::npos ? 0 : std::atoi(r.second.c_str() + nl + 1);
-    return {status, nl == std::string::npos ? r.second : r.second.substr(0, nl)};
+    return test_support::http_request(http_port, method, path, "secret", body);
   }
   // The value of one sample line of /metrics ("name{labels}"), -1 when absent.
   double metric(const std::string& sample) const {

@@ -66,32 +66,11 @@ class SoxControls : public ::testing::Test {
   };
   Reply http(const std::string& method, const std::string& path, const std::string& token,
              const json& body = nullptr) const {
-    std::vector<std::string> argv{"/usr/bin/curl",
-                                  "-s",
-                                  "-m",
-                                  "10",
-                                  "-o",
-                                  "-",
-                                  "-w",
-                                  "\n%{http_code}",
-                                  "-X",
-                                  method,
-                                  "http://127.0.0.1:" + std::to_string(http_port) + path};
-    if (!token.empty()) {
-      argv.push_back("-H");
-      argv.push_back("Authorization: Bearer " + token);
-    }
-    if (!body.is_null()) {
-      argv.push_back("-d");
-      argv.push_back(body.is_string() ? body.get<std::string>() : body.dump());
-    }
-    auto r = test_support::run_command(argv);
-    const auto nl = r.second.rfind('\n');
-    Reply out;
-    out.status = nl == std::string::npos ? 0 : std::atoi(r.second.c_str() + nl + 1);
-    out.body =
-        json::parse(nl == std::string::npos ? r.second : r.second.substr(0, nl), nullptr, false);
-    return out;
+    const auto r = test_support::http_request(http_port, method, path, token,
+                                              body.is_null()     ? std::string()
+                                              : body.is_string() ? body.get<std::string>()
+                                                                 : body.dump());
+    return Reply{r.first, json::parse(r.second, nullptr, false)};
   }
   std::string code_of(const Reply& r) const {
     return r.body.is_object() && r.body.contains("error")

@@ -252,6 +252,33 @@ Response error_response(int status, std::string_view code, std::string_view mess
   return r;
 }
 
+std::string html_escape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (const char c : in) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 bool secure_equals(std::string_view a, std::string_view b) {
   // Length is not secret (tokens have a fixed configured length); contents are compared fully.
   unsigned char diff = a.size() == b.size() ? 0 : 1;

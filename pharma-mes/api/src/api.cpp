@@ -935,33 +935,6 @@ void Api::add_batch_routes(http::Router& router) {
 
 namespace {
 
-std::string html_escape(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (const char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string cell(const json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_null()) return "";
@@ -1057,14 +1030,15 @@ void Api::add_export_routes(http::Router& router) {
         const json& rec = *r;
         const json& b = rec["batch"];
         std::string h = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Batch record " +
-                        html_escape(b.value("id", "")) +
+                        http::html_escape(b.value("id", "")) +
                         "</title><style>body{font:12px sans-serif}table{border-collapse:collapse;"
                         "width:100%}td,th{border:1px solid #999;padding:2px 4px;text-align:left}"
                         ".changed{background:#fff3b0}@media print{h2{page-break-before:auto}}"
                         "</style></head><body>";
-        h += "<h1>Batch record " + html_escape(b.value("id", "")) + "</h1><table>";
+        h += "<h1>Batch record " + http::html_escape(b.value("id", "")) + "</h1><table>";
         const auto row = [&](const std::string& k, const std::string& v) {
-          h += "<tr><th>" + html_escape(k) + "</th><td>" + html_escape(v) + "</td></tr>";
+          h +=
+              "<tr><th>" + http::html_escape(k) + "</th><td>" + http::html_escape(v) + "</td></tr>";
         };
         row("Site", b["data"].value("site", std::string("Site 1")));
         row("Product", b["data"].value("product", ""));
@@ -1077,57 +1051,60 @@ void Api::add_export_routes(http::Router& router) {
         row("Generated at (UTC)", rec.value("generated_at", ""));
         h += "</table><h2>Steps</h2>";
         for (const auto& s : rec["steps"]) {
-          h += "<h3>" + html_escape(s.value("id", "")) + " " +
-               html_escape(s["data"].value("phase", "")) + " — " +
-               html_escape(s.value("state", "")) +
+          h += "<h3>" + http::html_escape(s.value("id", "")) + " " +
+               http::html_escape(s["data"].value("phase", "")) + " — " +
+               http::html_escape(s.value("state", "")) +
                "</h3><table><tr><th>what</th><th>value</th>"
                "<th>limits</th><th>by</th><th>at (UTC)</th></tr>";
           const json parameters = s["data"].value("parameters", json::object());
           for (const auto& [name, p] : parameters.items()) {
             const bool changed = p.value("changed", false);
             h += std::string("<tr") + (changed ? " class=\"changed\"" : "") + "><td>" +
-                 html_escape(name) + (changed ? " (changed after first entry)" : "") + "</td><td>" +
-                 html_escape(cell(p["value"])) + " " + html_escape(p.value("unit", "")) +
+                 http::html_escape(name) + (changed ? " (changed after first entry)" : "") +
+                 "</td><td>" + http::html_escape(cell(p["value"])) + " " +
+                 http::html_escape(p.value("unit", "")) +
                  (p.value("in_limits", true) ? "" : " OUT OF LIMITS") + "</td><td>" +
-                 html_escape(cell(p["low"]) + " – " + cell(p["high"])) + "</td><td>" +
-                 html_escape(p.value("by", "")) + "</td><td>" +
-                 html_escape(format_utc(p.value("at", Millis{0}))) + "</td></tr>";
+                 http::html_escape(cell(p["low"]) + " – " + cell(p["high"])) + "</td><td>" +
+                 http::html_escape(p.value("by", "")) + "</td><td>" +
+                 http::html_escape(format_utc(p.value("at", Millis{0}))) + "</td></tr>";
           }
           for (const auto& w : s["data"].value("weighings", json::array())) {
-            h += "<tr><td>weighing " + html_escape(w.value("material", "")) + " lot " +
-                 html_escape(w.value("lot", "")) + " on " + html_escape(w.value("scale", "")) +
-                 "</td><td>gross " + html_escape(cell(w["gross"])) + " tare " +
-                 html_escape(cell(w["tare"])) + " net " + html_escape(cell(w["net"])) +
+            h += "<tr><td>weighing " + http::html_escape(w.value("material", "")) + " lot " +
+                 http::html_escape(w.value("lot", "")) + " on " +
+                 http::html_escape(w.value("scale", "")) + "</td><td>gross " +
+                 http::html_escape(cell(w["gross"])) + " tare " +
+                 http::html_escape(cell(w["tare"])) + " net " + http::html_escape(cell(w["net"])) +
                  (w.value("accepted", false) ? "" : " REJECTED") + "</td><td>" +
-                 html_escape(cell(w["low"]) + " – " + cell(w["high"])) + "</td><td>" +
-                 html_escape(w.value("by", "")) + "</td><td>" +
-                 html_escape(format_utc(w.value("at", Millis{0}))) + "</td></tr>";
+                 http::html_escape(cell(w["low"]) + " – " + cell(w["high"])) + "</td><td>" +
+                 http::html_escape(w.value("by", "")) + "</td><td>" +
+                 http::html_escape(format_utc(w.value("at", Millis{0}))) + "</td></tr>";
           }
           h += "</table>";
         }
         h += "<h2>Deviations</h2><ul>";
         for (const auto& d : rec["deviations"]) {
-          h += "<li>" + html_escape(d.value("id", "")) + " (" + html_escape(d.value("state", "")) +
-               "): " + html_escape(d["data"].value("description", "")) +
-               " — disposition: " + html_escape(d["flow"].value("disposition", "")) + "</li>";
+          h += "<li>" + http::html_escape(d.value("id", "")) + " (" +
+               http::html_escape(d.value("state", "")) +
+               "): " + http::html_escape(d["data"].value("description", "")) +
+               " — disposition: " + http::html_escape(d["flow"].value("disposition", "")) + "</li>";
         }
         h += "</ul><h2>Alarms</h2><ul>";
         for (const auto& a : rec["alarms"]) {
-          h += "<li>" + html_escape(a.value("id", "")) + " " +
-               html_escape(a["data"].value("level", "")) + " " +
-               html_escape(cell(a["data"]["value"])) + " " +
-               html_escape(a["data"].value("unit", "")) + " (" + html_escape(a.value("state", "")) +
-               ")</li>";
+          h += "<li>" + http::html_escape(a.value("id", "")) + " " +
+               http::html_escape(a["data"].value("level", "")) + " " +
+               http::html_escape(cell(a["data"]["value"])) + " " +
+               http::html_escape(a["data"].value("unit", "")) + " (" +
+               http::html_escape(a.value("state", "")) + ")</li>";
         }
         h += "</ul><h2>Electronic signatures</h2><table><tr><th>printed "
              "name</th><th>user</th><th>meaning</th>"
              "<th>UTC</th><th>record</th></tr>";
         for (const auto& s : rec["signatures"]) {
-          h += "<tr><td>" + html_escape(s.value("printed_name", "")) + "</td><td>" +
-               html_escape(s.value("user_id", "")) + "</td><td>" +
-               html_escape(s.value("meaning", "")) + "</td><td>" +
-               html_escape(s.value("signed_at", "")) + "</td><td>" +
-               html_escape(s.value("record_type", "") + " " + s.value("record_id", "")) +
+          h += "<tr><td>" + http::html_escape(s.value("printed_name", "")) + "</td><td>" +
+               http::html_escape(s.value("user_id", "")) + "</td><td>" +
+               http::html_escape(s.value("meaning", "")) + "</td><td>" +
+               http::html_escape(s.value("signed_at", "")) + "</td><td>" +
+               http::html_escape(s.value("record_type", "") + " " + s.value("record_id", "")) +
                "</td></tr>";
         }
         h += "</table><h2>Verification</h2><table>";

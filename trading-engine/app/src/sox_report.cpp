@@ -17,6 +17,7 @@
 #include "admin_controls.hpp"
 #include "guardrails/evidence/bundle.hpp"
 #include "guardrails/evidence/evidence_log.hpp"
+#include "http/message.hpp"
 #include "trading/journal/checkpoint.hpp"
 #include "trading/journal/reader.hpp"
 #include "trading/journal/snapshot.hpp"
@@ -132,38 +133,17 @@ std::string csv_field(std::string text) {
   return out + "\"";
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string html_report(const json& report) {
   std::string rows;
   for (const auto& c : report["controls"]) {
     rows += fmt::format(
         "<tr class=\"{}\"><td>{}</td><td><b>{}</b><br><small>{}</small></td><td>{}</td><td>{}</td>"
         "<td><details><summary>evidence</summary><pre>{}</pre></details></td></tr>\n",
-        c["pass"].get<bool>() ? "pass" : "fail", html_escape(c["id"]), html_escape(c["name"]),
-        html_escape(c["checks"]), c["pass"].get<bool>() ? "PASS" : "FAIL",
-        html_escape(c["finding"]), html_escape(c["evidence"].dump(2)));
+        c["pass"].get<bool>() ? "pass" : "fail", http::html_escape(c["id"].get<std::string>()),
+        http::html_escape(c["name"].get<std::string>()),
+        http::html_escape(c["checks"].get<std::string>()), c["pass"].get<bool>() ? "PASS" : "FAIL",
+        http::html_escape(c["finding"].get<std::string>()),
+        http::html_escape(c["evidence"].dump(2)));
   }
   return fmt::format(R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SOX control report: trading venue</title>
@@ -186,8 +166,10 @@ checkpoints), its start records and the hash-chained admin log. Sign-off:
 ______________________ (reviewer) &nbsp; ______________ (date)</small></p>
 </body></html>
 )",
-                     html_escape(report["from"]), html_escape(report["to"]),
-                     html_escape(report["generated"]), html_escape(report["journal"]),
+                     http::html_escape(report["from"].get<std::string>()),
+                     http::html_escape(report["to"].get<std::string>()),
+                     http::html_escape(report["generated"].get<std::string>()),
+                     http::html_escape(report["journal"].get<std::string>()),
                      report["passed"].get<int>(), report["controls"].size(), rows);
 }
 

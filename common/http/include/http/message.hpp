@@ -68,5 +68,7 @@ std::string_view default_error_code(int status);
 
 // Constant-time comparison for secrets (bearer tokens).
 bool secure_equals(std::string_view a, std::string_view b);
+// Text safe inside HTML element content and quoted attributes (& < > " ').
+std::string html_escape(std::string_view in);
 
 }  // namespace http
