@@ -3,7 +3,8 @@
 // (guardrails' EvidenceLog, opened shared: both colours of the venue append to the one file in the
 // journal directory) — and the AdminRegistry folded from it, brought up to date before every
 // decision. Authenticates a request's bearer token (a user's, or the break-glass admin.token,
-// recorded at every use), records every change and every refusal with the identity and reason,
+// recorded at every use), records every call — reads, changes with their reason and outcome,
+// refusals — with the identity,
 // and runs proposals and their approval or rejection. The `trading-engine admin user` CLI uses
 // the static functions. Thread-safe (one mutex).
 #pragma once
