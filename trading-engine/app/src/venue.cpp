@@ -820,6 +820,10 @@ auto run_on_engine(std::function<void(std::function<void()>)> push, F f) -> decl
 
 core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
   if (!running_) return core::fail(503, "venue not running");
+  // Not while the role changes: a command queued before a handover must not reach a venue that
+  // has become a standby (it has no journal writer).
+  std::lock_guard role(role_mutex_);
+  if (!running_) return core::fail(503, "venue not running");
   if (standby_) {
     return core::fail(409,
                       "this venue is a standby: it takes no commands (send them to the primary)");
@@ -839,6 +843,10 @@ core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
 }
 
 core::Result<std::string> Venue::kill_switch(const std::string& account, bool engaged) {
+  if (!running_) return core::fail(503, "venue not running");
+  // Not while the role changes: a command queued before a handover must not reach a venue that
+  // has become a standby (it has no journal writer).
+  std::lock_guard role(role_mutex_);
   if (!running_) return core::fail(503, "venue not running");
   if (standby_) {
     return core::fail(409,
@@ -884,6 +892,10 @@ nlohmann::json limits_object(const Account& a) {
 }  // namespace
 
 core::Result<std::string> Venue::set_limits(const std::string& account, SetAccountLimits change) {
+  if (!running_) return core::fail(503, "venue not running");
+  // Not while the role changes: a command queued before a handover must not reach a venue that
+  // has become a standby (it has no journal writer).
+  std::lock_guard role(role_mutex_);
   if (!running_) return core::fail(503, "venue not running");
   if (standby_) {
     return core::fail(409,
@@ -1054,31 +1066,42 @@ core::Result<std::string> Venue::reconcile() {
 
 core::Result<std::string> Venue::end_of_day() {
   if (!running_) return core::fail(503, "venue not running");
-  if (standby_) {
-    return core::fail(409,
-                      "this venue is a standby: it takes no commands (send them to the primary)");
-  }
   std::size_t expired = 0;
-  auto done = run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
-                            [&]() -> core::Result<std::string> {
-                              execute(Command{now_for_engine(), EndOfDay{}}, {});
-                              for (const auto& e : events_) {
-                                expired += std::holds_alternative<Expired>(e) ? 1u : 0u;
-                              }
-                              return std::string();
-                            });
-  if (!done) return done;
+  {
+    std::lock_guard role(role_mutex_);  // not while the role changes (see halt())
+    if (!running_) return core::fail(503, "venue not running");
+    if (standby_) {
+      return core::fail(409,
+                        "this venue is a standby: it takes no commands (send them to the primary)");
+    }
+    auto done = run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+                              [&]() -> core::Result<std::string> {
+                                execute(Command{now_for_engine(), EndOfDay{}}, {});
+                                for (const auto& e : events_) {
+                                  expired += std::holds_alternative<Expired>(e) ? 1u : 0u;
+                                }
+                                return std::string();
+                              });
+    if (!done) return done;
+  }
   auto reconciled = reconcile();
   if (!reconciled) return reconciled;
   auto data = nlohmann::json::parse(*reconciled, nullptr, false);
   // The new day's executions are compared from here on.
-  (void)run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
-                      [&]() -> core::Result<std::string> {
-                        ledger_.start_executions(writer_->next_sequence());
-                        for (auto& [session, sent] : drop_copy_ledgers_)
-                          sent.start_executions(writer_->next_sequence());
-                        return std::string();
-                      });
+  {
+    std::lock_guard role(role_mutex_);
+    if (!standby_) {
+      (void)run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+                          [&]() -> core::Result<std::string> {
+                            const std::uint64_t next = writer_->next_sequence();
+                            ledger_.start_executions(next);
+                            for (auto& [session, sent] : drop_copy_ledgers_) {
+                              sent.start_executions(next);
+                            }
+                            return std::string();
+                          });
+    }
+  }
   data["data"]["expired_orders"] = expired;
   return data.dump();
 }
