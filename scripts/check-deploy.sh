@@ -129,10 +129,11 @@ bin_of() { # the binary of a component: the install tree, else a build tree
   done
   return 1
 }
-check_config() { # <binary> <file> [subcommand]
-  local binary=$1 file=$2 sub=${3:-}
+check_config() { # <binary> <file> [subcommand]: the file, with the pod's flags when it has them
+  local binary=$1 file=$2 sub=${3:-} flags=()
+  [ -f "$file.args" ] && mapfile -t flags <"$file.args"
   # shellcheck disable=SC2086
-  if ! out=$("$binary" $sub --config "$file" --check-config 2>&1); then
+  if ! out=$("$binary" $sub --config "$file" "${flags[@]}" --check-config 2>&1); then
     fail "config: ${file#"$root"/}: $out"
   fi
 }

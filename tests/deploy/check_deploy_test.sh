@@ -73,6 +73,8 @@ expect "a mount inside a read-only mount" "is inside the read-only mount /etc/gu
   's#mountPath: /var/run/secrets/guarded-venue#mountPath: /etc/guarded-venue/keys#' k8s/pharma-mes/base/deployment.yaml
 expect "a ConfigMap key the binary does not accept" "unknown key 'journal.snapshot_evry'" \
   's/^\[journal\]/[journal]\nsnapshot_evry = 5/' k8s/trading-engine/base/trading-engine.toml
+expect "a container flag the binary does not accept" "unknown key 'journal.signing_kye'" \
+  's/--journal.signing_key=/--journal.signing_kye=/' k8s/trading-engine/base/rollout.yaml
 expect "a kustomization that does not render" "render: trading-engine/overlays/prod" \
   's/  - fix-target-group.yaml/  - fix-target-groups.yaml/' k8s/trading-engine/overlays/prod/kustomization.yaml
 # (The Prometheus Operator's models check types and required fields, not unknown ones.)

@@ -392,26 +392,12 @@ TEST_F(FixVenueTest, MarketDataSnapshotAndIncrementalUpdates) {
       << "the top of book did not change";
 }
 
-// curl against the venue's HTTP port: {status code, body}.
+// curl against the venue's HTTP port: {status code as text, body}.
 std::pair<std::string, std::string> http(int port, const std::string& method,
                                          const std::string& path, const std::string& token,
                                          const std::string& body = "") {
-  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-o", "-", "-w", "\n%{http_code}"};
-  argv.push_back("-X");
-  argv.push_back(method);
-  argv.push_back("http://127.0.0.1:" + std::to_string(port) + path);
-  if (!token.empty()) {
-    argv.push_back("-H");
-    argv.push_back("Authorization: Bearer " + token);
-  }
-  if (!body.empty()) {
-    argv.push_back("-d");
-    argv.push_back(body);
-  }
-  const auto r = test_support::run_command(argv);
-  if (r.first != 0) return {"curl exit " + std::to_string(r.first), r.second};
-  const auto nl = r.second.rfind('\n');
-  return {r.second.substr(nl + 1), r.second.substr(0, nl)};
+  const auto r = test_support::http_request(port, method, path, token, body);
+  return {std::to_string(r.first), r.second};
 }
 
 TEST_F(FixVenueTest, AdminApiNeedsTheTokenAndHaltsAndResumesTrading) {

@@ -375,6 +375,22 @@ TEST_F(SoxControls, TheSoxReportTestsEachControlAndTheSealedArchiveVerifiesOffli
   };
   auto [code, out] = report(dir.file("report"));
   ASSERT_EQ(code, 0) << out;
+  // Bad input is refused with what is wrong (exit 2), never a report that silently ignores it.
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{TRADING_ENGINE_BINARY, "report", "sox", "--journal",
+                                 dir.file("journal"), "--from", "2000-01-01", "--to", "2100-01-01",
+                                 "--out", dir.file("r3"), "--signing-kye", dir.file("signing.key")},
+        std::vector<std::string>{TRADING_ENGINE_BINARY, "report", "sox", "--journal",
+                                 dir.file("journal"), "--from", "2100-01-01", "--to", "2000-01-01",
+                                 "--out", dir.file("r3")},
+        std::vector<std::string>{TRADING_ENGINE_BINARY, "journal", "verify", dir.file("journal"),
+                                 "--public-key", "not-a-key"},
+        std::vector<std::string>{TRADING_ENGINE_BINARY, "archive", "verify", dir.file("journal"),
+                                 "--public-key", "zz"}}) {
+    const auto [bad_code, bad_out] = test_support::run_command(bad);
+    EXPECT_EQ(bad_code, 2) << bad_out;
+    EXPECT_NE(bad_out.find("trading-engine"), std::string::npos) << "a message, not silence";
+  }
   json r = json::parse(test_support::read_file(dir.file("report/sox-report.json")), nullptr, false);
   ASSERT_EQ(r["controls"].size(), 8u);
   for (const auto& c : r["controls"]) EXPECT_TRUE(c["pass"].get<bool>()) << c["id"] << c["finding"];

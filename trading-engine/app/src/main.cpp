@@ -397,6 +397,12 @@ int journal_verify(int argc, char** argv) {
     }
     const std::string value = argv[++i];
     if (flag == "--public-key") {
+      if (!trading::journal::is_public_key_hex(value)) {
+        std::fprintf(stderr,
+                     "trading-engine: --public-key must be an Ed25519 public key in hex "
+                     "(64 hex digits)\n");
+        return 2;
+      }
       options.trusted_public_key = value;
       continue;
     }

@@ -1,10 +1,12 @@
 #include "sox_report.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,24 +60,37 @@ std::string iso(core::Nanos ns) {
   return out;
 }
 
-std::map<std::string, std::string> parse_flags(int argc, char** argv, int first,
-                                               std::vector<std::string>& positional) {
-  std::map<std::string, std::string> flags;
+// --name VALUE pairs (each name one of `allowed`) and the other arguments; "" or what is wrong.
+std::string parse_flags(int argc, char** argv, int first,
+                        std::initializer_list<std::string_view> allowed,
+                        std::map<std::string, std::string>& flags,
+                        std::vector<std::string>& positional) {
   for (int i = first; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg.rfind("--", 0) == 0 && i + 1 < argc) {
-      flags[arg.substr(2)] = argv[++i];
-    } else {
+    if (arg.rfind("--", 0) != 0) {
       positional.push_back(arg);
+      continue;
     }
+    const std::string name = arg.substr(2);
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return "unknown option " + arg;
+    }
+    if (i + 1 >= argc) return arg + " needs a value";
+    flags[name] = argv[++i];
   }
-  return flags;
+  return {};
 }
 
 // The public key checkpoints and seals are checked with: --public-key, or --signing-key's.
 std::optional<std::string> trusted_key(std::map<std::string, std::string>& flags,
                                        std::string& error) {
-  if (!flags["public-key"].empty()) return flags["public-key"];
+  if (!flags["public-key"].empty()) {
+    if (!journal::is_public_key_hex(flags["public-key"])) {
+      error = "--public-key must be an Ed25519 public key in hex (64 hex digits)";
+      return std::nullopt;
+    }
+    return flags["public-key"];
+  }
   if (flags["signing-key"].empty()) return std::nullopt;
   if (!fs::exists(flags["signing-key"])) {
     error = "--signing-key " + flags["signing-key"] + " does not exist";
@@ -175,7 +190,14 @@ ______________________ (reviewer) &nbsp; ______________ (date)</small></p>
 
 int report_sox(int argc, char** argv) {
   std::vector<std::string> positional;
-  auto flags = parse_flags(argc, argv, 3, positional);
+  std::map<std::string, std::string> flags;
+  if (const auto bad = parse_flags(
+          argc, argv, 3, {"journal", "from", "to", "out", "public-key", "signing-key", "admin-log"},
+          flags, positional);
+      !bad.empty()) {
+    std::fprintf(stderr, "trading-engine: %s\n", bad.c_str());
+    return 2;
+  }
   const auto from = parse_time(flags["from"]);
   const auto to = parse_time(flags["to"]);
   const std::string journal_dir = flags["journal"];
@@ -453,7 +475,13 @@ int report_sox(int argc, char** argv) {
 
 int archive_seal(int argc, char** argv) {
   std::vector<std::string> positional;
-  auto flags = parse_flags(argc, argv, 3, positional);
+  std::map<std::string, std::string> flags;
+  if (const auto bad = parse_flags(argc, argv, 3, {"journal", "report", "out", "signing-key"},
+                                   flags, positional);
+      !bad.empty()) {
+    std::fprintf(stderr, "trading-engine: %s\n", bad.c_str());
+    return 2;
+  }
   const std::string journal_dir = flags["journal"], out = flags["out"], report = flags["report"];
   if (journal_dir.empty() || out.empty() || flags["signing-key"].empty() || !positional.empty()) {
     std::fputs(
@@ -520,7 +548,12 @@ int archive_seal(int argc, char** argv) {
 
 int archive_verify(int argc, char** argv) {
   std::vector<std::string> positional;
-  auto flags = parse_flags(argc, argv, 3, positional);
+  std::map<std::string, std::string> flags;
+  if (const auto bad = parse_flags(argc, argv, 3, {"public-key", "signing-key"}, flags, positional);
+      !bad.empty()) {
+    std::fprintf(stderr, "trading-engine: %s\n", bad.c_str());
+    return 2;
+  }
   if (positional.size() != 1) {
     std::fputs("usage: trading-engine archive verify DIR [--public-key HEX | --signing-key FILE]\n",
                stderr);

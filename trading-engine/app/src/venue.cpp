@@ -631,9 +631,8 @@ void Venue::record_drop_copies(std::uint64_t sequence, std::size_t from) {
     for (const Event& e : events_) {
       const auto* t = std::get_if<Trade>(&e);
       if (t == nullptr || std::to_string(t->id.value()) != er->trade_id) continue;
-      for (const auto& a : config_.engine.accounts) {
-        if (a.name != er->account) continue;
-        drop_copy_ledgers_[out.session].add({sequence, t->id, a.id, t->symbol,
+      if (const auto account = account_id(er->account)) {
+        drop_copy_ledgers_[out.session].add({sequence, t->id, *account, t->symbol,
                                              er->side == '1' ? Side::kBuy : Side::kSell, t->qty,
                                              t->price});
       }
@@ -818,16 +817,27 @@ auto run_on_engine(std::function<void(std::function<void()>)> push, F f) -> decl
 }
 }  // namespace
 
-core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
-  if (!running_) return core::fail(503, "venue not running");
-  // Not while the role changes: a command queued before a handover must not reach a venue that
-  // has become a standby (it has no journal writer).
-  std::lock_guard role(role_mutex_);
+core::Result<void> Venue::takes_commands() const {
   if (!running_) return core::fail(503, "venue not running");
   if (standby_) {
     return core::fail(409,
                       "this venue is a standby: it takes no commands (send them to the primary)");
   }
+  return {};
+}
+
+std::optional<AccountId> Venue::account_id(const std::string& name) const {
+  for (const auto& a : config_.engine.accounts) {
+    if (a.name == name) return a.id;
+  }
+  return std::nullopt;
+}
+
+core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
+  // Not while the role changes: a command queued before a handover must not reach a venue that
+  // has become a standby (it has no journal writer).
+  std::lock_guard role(role_mutex_);
+  if (auto ready = takes_commands(); !ready) return core::fail(ready.error());
   std::optional<SymbolId> id;
   if (!symbol.empty()) {
     id = gateway_.symbol_id(symbol);
@@ -843,20 +853,13 @@ core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
 }
 
 core::Result<std::string> Venue::kill_switch(const std::string& account, bool engaged) {
-  if (!running_) return core::fail(503, "venue not running");
   // Not while the role changes: a command queued before a handover must not reach a venue that
   // has become a standby (it has no journal writer).
   std::lock_guard role(role_mutex_);
-  if (!running_) return core::fail(503, "venue not running");
-  if (standby_) {
-    return core::fail(409,
-                      "this venue is a standby: it takes no commands (send them to the primary)");
-  }
+  if (auto ready = takes_commands(); !ready) return core::fail(ready.error());
   std::optional<AccountId> id;
   if (!account.empty()) {
-    for (const auto& a : config_.engine.accounts) {
-      if (a.name == account) id = a.id;
-    }
+    id = account_id(account);
     if (!id) return core::fail(404, "unknown account " + account);
   }
   return run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
@@ -892,19 +895,11 @@ nlohmann::json limits_object(const Account& a) {
 }  // namespace
 
 core::Result<std::string> Venue::set_limits(const std::string& account, SetAccountLimits change) {
-  if (!running_) return core::fail(503, "venue not running");
   // Not while the role changes: a command queued before a handover must not reach a venue that
   // has become a standby (it has no journal writer).
   std::lock_guard role(role_mutex_);
-  if (!running_) return core::fail(503, "venue not running");
-  if (standby_) {
-    return core::fail(409,
-                      "this venue is a standby: it takes no commands (send them to the primary)");
-  }
-  std::optional<AccountId> id;
-  for (const auto& a : config_.engine.accounts) {
-    if (a.name == account) id = a.id;
-  }
+  if (auto ready = takes_commands(); !ready) return core::fail(ready.error());
+  const std::optional<AccountId> id = account_id(account);
   if (!id) return core::fail(404, "unknown account " + account);
   change.account = *id;
   return run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
@@ -1065,15 +1060,10 @@ core::Result<std::string> Venue::reconcile() {
 }
 
 core::Result<std::string> Venue::end_of_day() {
-  if (!running_) return core::fail(503, "venue not running");
   std::size_t expired = 0;
   {
     std::lock_guard role(role_mutex_);  // not while the role changes (see halt())
-    if (!running_) return core::fail(503, "venue not running");
-    if (standby_) {
-      return core::fail(409,
-                        "this venue is a standby: it takes no commands (send them to the primary)");
-    }
+    if (auto ready = takes_commands(); !ready) return core::fail(ready.error());
     auto done = run_on_engine([this](std::function<void()> t) { push(AdminTask(std::move(t))); },
                               [&]() -> core::Result<std::string> {
                                 execute(Command{now_for_engine(), EndOfDay{}}, {});

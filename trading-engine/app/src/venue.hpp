@@ -245,6 +245,9 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // Journals a marker with the engine's digest now.
   void write_marker(MarkerKind kind, core::Nanos now);
   void record_trades(std::uint64_t sequence, const std::vector<Event>& events);  // ledger_
+  // 503 when not running, 409 on a standby; with role_mutex_ held, it stays true meanwhile.
+  core::Result<void> takes_commands() const;
+  std::optional<AccountId> account_id(const std::string& name) const;  // configured accounts
   // The fills copied to drop copy sessions among replies_[from..], into drop_copy_ledgers_.
   void record_drop_copies(std::uint64_t sequence, std::size_t from);
   // A standby applies one record the primary journaled (and compares digests at markers).

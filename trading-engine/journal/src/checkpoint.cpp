@@ -50,6 +50,16 @@ bool checkpoint_signature_valid(const Checkpoint& c, const std::string& public_k
                                      message.size(), key->data()) == 0;
 }
 
+bool is_public_key_hex(std::string_view text) {
+  if (text.size() != 2 * crypto_sign_PUBLICKEYBYTES) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 core::Result<std::vector<Checkpoint>> read_checkpoints(const std::string& directory) {
   std::vector<Checkpoint> out;
   const std::string path = directory + "/" + kCheckpointFileName;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -39,6 +40,9 @@ std::string checkpoint_message(const Checkpoint& checkpoint);
 // Whether the signature verifies with `public_key_hex` (the checkpoint's own key when empty).
 bool checkpoint_signature_valid(const Checkpoint& checkpoint,
                                 const std::string& public_key_hex = {});
+
+// Whether `text` is an Ed25519 public key in hex (64 hex digits): what --public-key takes.
+bool is_public_key_hex(std::string_view text);
 
 // Every complete line of DIR/checkpoints.jsonl, in file order (an unfinished last line, being
 // written, is left out; no file: none). A line that is not a checkpoint is an error naming it.
