@@ -1122,4 +1122,92 @@ TEST(FixVenueDropCopy, ADropCopyGetsEveryReportCannotTradeAndCatchesUpAfterADisc
   EXPECT_EQ(venue.stop(), 0) << venue.log();
 }
 
+// The string value of "key" in a JSON answer ("" when absent): enough for the ids and names here.
+std::string json_string(const std::string& body, const std::string& key) {
+  const std::string marker = "\"" + key + "\":\"";
+  const auto at = body.find(marker);
+  if (at == std::string::npos) return std::string();
+  const auto from = at + marker.size();
+  return body.substr(from, body.find('"', from) - from);
+}
+
+// Maker-checker adds an account and a FIX session to the running venue: the new client logs on
+// at once, trades under the new account's limits, and both survive a restart (journaled).
+TEST(FixVenueAddedSession, AnApprovedAccountAndSessionTradeAtOnceAndSurviveARestart) {
+  test_support::TempDir dir;
+  const std::string admin_log = dir.file("journal/admin-log.jsonl");
+  const auto add_user = [&](const std::string& name, const std::string& role) {
+    const auto r = test_support::run_command({TRADING_ENGINE_BINARY, "admin", "user", "add", name,
+                                              "--role", role, "--by", "it.admin", "--reason",
+                                              "joined the desk", "--log", admin_log});
+    EXPECT_EQ(r.first, 0) << r.second;
+    return json_string(r.second, "token");
+  };
+  const std::string olga = add_user("olga", "operations");
+  const std::string rick = add_user("rick", "risk_officer");
+  Venue venue(dir);
+  venue.start();
+  const int port = venue.http_port();
+  const auto propose = [&](const std::string& change, const std::string& params) {
+    const auto r = http(port, "POST", "/admin/v1/proposals", olga,
+                        R"({"change":")" + change + R"(","params":)" + params +
+                            R"(,"reason":"onboarding ticket 7"})");
+    EXPECT_EQ(r.first, "201") << r.second;
+    return json_string(r.second, "id");
+  };
+  const auto approve = [&](const std::string& id, const std::string& token) {
+    return http(port, "POST", "/admin/v1/proposals/" + id + "/approve", token,
+                R"({"reason":"KYC and limits checked"})");
+  };
+  const std::string account = propose(
+      "add_account", R"({"account":"DANA","max_order_qty":500,"max_order_notional":10000000,)"
+                     R"("credit_limit":50000000})");
+  const std::string add_carol_session =
+      R"({"change":"add_session","params":{"client_comp_id":"CLIENT3","account":"DANA"},)"
+      R"("reason":"onboarding ticket 7"})";
+  auto r = http(port, "POST", "/admin/v1/proposals", olga, add_carol_session);
+  EXPECT_EQ(r.first, "404") << "DANA does not exist before her approval: " << r.second;
+  r = approve(account, olga);
+  EXPECT_EQ(r.first, "403") << r.second;
+  EXPECT_EQ(json_string(r.second, "code"), "self_approval");
+  r = approve(account, rick);
+  ASSERT_EQ(r.first, "200") << r.second;
+  EXPECT_NE(r.second.find(R"("max_order_qty":500)"), std::string::npos) << r.second;
+  const std::string session =
+      propose("add_session", R"({"client_comp_id":"CLIENT3","account":"DANA"})");
+  r = approve(session, rick);
+  ASSERT_EQ(r.first, "200") << r.second << venue.log();
+  EXPECT_EQ(json_string(r.second, "status"), "executed") << r.second;
+  EXPECT_NE(r.second.find(R"(\"session\":\"CLIENT3\")"), std::string::npos) << r.second;
+  r = http(port, "POST", "/admin/v1/proposals", olga, add_carol_session);
+  EXPECT_EQ(r.first, "409") << "a session for CLIENT3 exists: " << r.second;
+
+  {
+    FixSessions sessions(dir, venue.fix_port(), "", {"CLIENT1", "CLIENT3"});
+    ASSERT_TRUE(sessions.client.wait_logged_on("CLIENT3", 20000)) << venue.log();
+    ASSERT_TRUE(sessions.client.wait_logged_on("CLIENT1", 20000)) << venue.log();
+    FIX::Message m;
+    ASSERT_TRUE(sessions.send("CLIENT3", new_order("C1", '1', "100.00", "100")));
+    ASSERT_TRUE(sessions.client.take("CLIENT3", report_for("C1", '0'), m)) << venue.log();
+    EXPECT_EQ(field(m, FIX::FIELD::Account), "DANA");
+    ASSERT_TRUE(sessions.send("CLIENT1", new_order("A1", '2', "100.00", "40")));
+    EXPECT_TRUE(sessions.client.take("CLIENT3", report_for("C1", 'F'), m)) << venue.log();
+    // DANA's own limits apply: 600 is above her maximum order quantity.
+    ASSERT_TRUE(sessions.send("CLIENT3", new_order("C2", '1', "100.00", "600")));
+    ASSERT_TRUE(sessions.client.take("CLIENT3", report_for("C2", '8'), m)) << venue.log();
+  }
+  EXPECT_EQ(venue.stop(), 0) << venue.log();
+  venue.start();  // the journal brings DANA and CLIENT3 back
+  {
+    FixSessions sessions(dir, venue.fix_port(), "", {"CLIENT3"});
+    ASSERT_TRUE(sessions.client.wait_logged_on("CLIENT3", 20000)) << venue.log();
+    FIX::Message m;
+    ASSERT_TRUE(sessions.send("CLIENT3", new_order("C3", '1', "99.00", "10")));
+    EXPECT_TRUE(sessions.client.take("CLIENT3", report_for("C3", '0'), m)) << venue.log();
+  }
+  const auto limits = http(venue.http_port(), "GET", "/admin/v1/limits", olga);
+  EXPECT_NE(limits.second.find(R"("account":"DANA")"), std::string::npos) << limits.second;
+  EXPECT_EQ(venue.stop(), 0) << venue.log();
+}
+
 }  // namespace

@@ -597,9 +597,10 @@ TEST(Snapshot, DamagedPayloadsAreRefusedNotTrusted) {
     const std::string problem = load_words(damaged);
     EXPECT_NE(problem.find(d.reason), std::string::npos) << d.what << ": " << problem;
   }
-  // The venue flags (after the version, counts, account ids and three counters).
+  // The venue flags (after the version, counts, account ids, the counts of accounts and
+  // sessions added at run time, and three counters).
   auto flags = words;
-  flags[3 + test_config().accounts.size() + 3] = 7;
+  flags[3 + test_config().accounts.size() + 2 + 3] = 7;
   EXPECT_EQ(load_words(flags), "snapshot venue flags invalid");
   // The same order twice on one side (a record is a non-zero marker and the ten fields).
   auto twice = words;

@@ -81,6 +81,59 @@ std::variant<SetAccountLimits, std::string> limits_change(const nlohmann::json& 
   return c;
 }
 
+// A new account's parameters: its name, optional self-trade prevention ("cancel_resting", the
+// default, or "cancel_incoming") and its limits, of which the order size, notional and credit
+// limits are required (a new account never starts unlimited).
+struct NewAccount {
+  std::string name;
+  StpMode stp = StpMode::kCancelResting;
+  SetAccountLimits limits;
+};
+std::variant<NewAccount, std::string> new_account(const nlohmann::json& params) {
+  NewAccount a;
+  if (!params.contains("account") || !params["account"].is_string()) {
+    return "a new account names its \"account\"";
+  }
+  a.name = params["account"].get<std::string>();
+  if (!FixedName<kMaxAccountNameLength>::valid(a.name)) {
+    return "an account name has 1 to " + std::to_string(kMaxAccountNameLength) +
+           " letters, digits, '.', '_' or '-'";
+  }
+  nlohmann::json limits = params;
+  if (params.contains("stp")) {
+    const auto& stp = params["stp"];
+    if (stp == "cancel_incoming") {
+      a.stp = StpMode::kCancelIncoming;
+    } else if (stp != "cancel_resting") {
+      return "stp must be cancel_resting or cancel_incoming";
+    }
+    limits.erase("stp");
+  }
+  auto parsed = limits_change(limits);
+  if (auto* error = std::get_if<std::string>(&parsed)) return *error;
+  a.limits = std::get<SetAccountLimits>(parsed);
+  constexpr std::uint8_t kRequired = SetAccountLimits::kMaxOrderQty |
+                                     SetAccountLimits::kMaxOrderNotional |
+                                     SetAccountLimits::kCreditLimit;
+  if ((a.limits.fields & kRequired) != kRequired) {
+    return "a new account needs max_order_qty, max_order_notional and credit_limit";
+  }
+  return a;
+}
+
+// A new session's parameters: exactly the client's CompID and the account it trades for.
+std::optional<std::string> new_session_error(const nlohmann::json& params) {
+  if (params.size() != 2 || !params.contains("client_comp_id") || !params.contains("account") ||
+      !params["client_comp_id"].is_string() || !params["account"].is_string()) {
+    return R"(params must be {"client_comp_id":"CLIENT3","account":"CAROL"})";
+  }
+  if (!FixedName<kMaxCompIdLength>::valid(params["client_comp_id"].get<std::string>())) {
+    return "a client CompID has 1 to " + std::to_string(kMaxCompIdLength) +
+           " letters, digits, '.', '_' or '-'";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void mount_admin_routes(http::Router& router, Venue& venue, AdminControls& controls,
@@ -313,7 +366,11 @@ void mount_admin_routes(http::Router& router, Venue& venue, AdminControls& contr
     const auto kind = change.body.contains("change") && change.body["change"].is_string()
                           ? controls::parse_change(change.body["change"].get<std::string>())
                           : std::nullopt;
-    if (!kind) return bad("\"change\" must be set_limits, release_kill_switch or resume");
+    if (!kind) {
+      return bad(
+          "\"change\" must be set_limits, release_kill_switch, resume, add_account or "
+          "add_session");
+    }
     const nlohmann::json params = change.body.value("params", nlohmann::json::object());
     if (!params.is_object()) return bad("\"params\" must be an object");
     const auto names = venue.reference_names();
@@ -331,6 +388,26 @@ void mount_admin_routes(http::Router& router, Venue& venue, AdminControls& contr
       }
       auto parsed = limits_change(params);
       if (auto* error = std::get_if<std::string>(&parsed)) return bad(*error);
+    } else if (*kind == Change::kAddAccount) {
+      auto parsed = new_account(params);
+      if (auto* error = std::get_if<std::string>(&parsed)) return bad(*error);
+      const std::string& name = std::get<NewAccount>(parsed).name;
+      if (known(names.accounts, name)) {
+        return controls.refuse(change.caller, req, "propose",
+                               {409, "account_exists", "account " + name + " exists"});
+      }
+    } else if (*kind == Change::kAddSession) {
+      if (auto error = new_session_error(params)) return bad(*error);
+      const std::string account = params["account"].get<std::string>();
+      const std::string comp_id = params["client_comp_id"].get<std::string>();
+      if (!known(names.accounts, account)) {
+        return controls.refuse(change.caller, req, "propose",
+                               {404, "unknown_account", "unknown account " + account});
+      }
+      if (known(names.client_comp_ids, comp_id)) {
+        return controls.refuse(change.caller, req, "propose",
+                               {409, "session_exists", "a session for " + comp_id + " exists"});
+      }
     } else if (*kind == Change::kReleaseKillSwitch) {
       const std::string account = params.value("account", std::string());
       if (params.size() > 1 || (params.contains("account") && !params["account"].is_string())) {
@@ -379,6 +456,16 @@ void mount_admin_routes(http::Router& router, Venue& venue, AdminControls& contr
                 return venue.kill_switch(p.params.value("account", std::string()), false);
               case Change::kResume:
                 return venue.halt(p.params.value("symbol", std::string()), false);
+              case Change::kAddAccount: {
+                auto parsed = new_account(p.params);
+                if (auto* error = std::get_if<std::string>(&parsed)) return core::fail(400, *error);
+                const auto& account = std::get<NewAccount>(parsed);
+                return venue.add_account(account.name, account.stp, account.limits);
+              }
+              case Change::kAddSession:
+                if (auto error = new_session_error(p.params)) return core::fail(400, *error);
+                return venue.add_session(p.params["client_comp_id"].get<std::string>(),
+                                         p.params["account"].get<std::string>());
             }
             return core::fail(400, "unknown change");
           });

@@ -115,6 +115,9 @@ Venue::Venue(VenueConfig config, VenueOptions options, guardrails::Guardrail* gu
   for (const auto& i : config_.engine.instruments) bands_ = bands_ || i.bands.band_bps > 0;
   options_.fix.sessions = config_.sessions;
   for (const auto& session : config_.gateway.sessions) has_drop_copies_ |= session.drop_copy;
+  for (const auto& a : config_.engine.accounts) account_names_.emplace_back(a.name, a.id);
+  fix_sessions_ = config_.sessions;
+  installed_accounts_ = config_.engine.accounts.size();
 }
 
 Venue::~Venue() { stop(0); }
@@ -144,6 +147,7 @@ core::Result<journal::RecoveryReport> Venue::recover(
   auto report = journal::recover(state, options_.journal_directory, ro);
   if (!report) return report;
   gateway_.set_last_order_id(engine_.last_order_id());
+  install_added_references();  // from the snapshot or the replayed records
   // Executions are compared from after the snapshot (before it only the holdings are known).
   ledger_.start_executions(report->snapshot_sequence.value_or(0) + 1);
   // Drop copies are compared over what this process sent them.
@@ -233,6 +237,10 @@ core::Result<void> Venue::start() {
 
 core::Result<void> Venue::start_primary() {
   std::string error;
+  {
+    std::lock_guard lock(reference_mutex_);  // with the sessions added at run time
+    options_.fix.sessions = fix_sessions_;
+  }
   auto acceptor = fix::FixAcceptor::create(options_.fix, *this, &error);
   if (!acceptor) return core::fail(2, error);
   set_acceptor(std::move(acceptor));
@@ -389,21 +397,24 @@ void Venue::apply_to_engine(const Command& command) {
   } else {
     engine_.apply(command, events_);
   }
-  std::lock_guard lock(analytics_mutex_);
+  std::unique_lock lock(analytics_mutex_);
   analytics_.on_events(events_);
   if (const auto* change = std::get_if<SetAccountLimits>(&command.body)) {
     if (const Account* a = engine_.risk().account(change->account)) {
       analytics_.set_limits(a->id, a->limits);  // primary, standby and replay alike
     }
   }
+  if (std::holds_alternative<AddAccount>(command.body) ||
+      std::holds_alternative<AddSession>(command.body)) {
+    lock.unlock();
+    install_added_references();  // primary and standby alike
+  }
 }
 
 void Venue::log_order(const fix::Request& r, bool rejected) const {
   using Kind = fix::Request::Kind;
   if (r.kind != Kind::kNewOrder && r.kind != Kind::kCancel && r.kind != Kind::kReplace) return;
-  const std::string& comp_id = r.session < options_.fix.sessions.size()
-                                   ? options_.fix.sessions[r.session].client_comp_id
-                                   : std::string();
+  const std::string comp_id = client_comp_id(r.session);
   const auto trace = logging::derived_trace_id(comp_id + "|" + r.cl_ord_id);
   const std::string_view kind = r.kind == Kind::kNewOrder ? "new"
                                 : r.kind == Kind::kCancel ? "cancel"
@@ -438,7 +449,7 @@ void Venue::publish_engine_state() {
   if (last_publish_ != 0 && now - last_publish_ < core::kNanosPerSecond / 10) return;
   last_publish_ = now;
   std::lock_guard lock(analytics_mutex_);
-  for (const auto& a : config_.engine.accounts) {
+  for (const auto& a : engine_.risk().accounts()) {
     analytics_.set_account_state(a.id, engine_.exposure(a.id), engine_.account_killed(a.id));
   }
   for (std::uint32_t s = 0; s < config_.engine.instruments.size(); ++s) {
@@ -568,7 +579,7 @@ void Venue::on_request(fix::Request&& request) { push(std::move(request)); }
 
 void Venue::on_session(std::uint32_t session, bool logged_on) {
   logging::info("venue", logged_on ? "session logged on" : "session logged out",
-                {{"session", config_.sessions[session].client_comp_id}});
+                {{"session", client_comp_id(session)}});
   if (options_.threading != Threading::kInline) {
     push(SessionEvent{session, logged_on});
     return;
@@ -620,7 +631,7 @@ void Venue::record_trades(std::uint64_t sequence, const std::vector<Event>& even
 }
 
 void Venue::record_drop_copies(std::uint64_t sequence, std::size_t from) {
-  const auto& sessions = config_.gateway.sessions;
+  const auto& sessions = gateway_.config().sessions;
   for (std::size_t i = from; i < replies_.size(); ++i) {
     const auto& out = replies_[i];
     if (out.session >= sessions.size() || !sessions[out.session].drop_copy) continue;
@@ -827,10 +838,67 @@ core::Result<void> Venue::takes_commands() const {
 }
 
 std::optional<AccountId> Venue::account_id(const std::string& name) const {
-  for (const auto& a : config_.engine.accounts) {
-    if (a.name == name) return a.id;
+  std::lock_guard lock(reference_mutex_);
+  for (const auto& [known, id] : account_names_) {
+    if (known == name) return id;
   }
   return std::nullopt;
+}
+
+std::string Venue::account_name(AccountId id) const {
+  std::lock_guard lock(reference_mutex_);
+  for (const auto& [name, known] : account_names_) {
+    if (known == id) return name;
+  }
+  return std::to_string(id.value());
+}
+
+std::string Venue::client_comp_id(std::uint32_t session) const {
+  std::lock_guard lock(reference_mutex_);
+  return session < fix_sessions_.size() ? fix_sessions_[session].client_comp_id : std::string();
+}
+
+void Venue::install_added_references() {
+  const auto& accounts = engine_.risk().accounts();
+  const auto& sessions = engine_.added_sessions();
+  const std::size_t configured_sessions = config_.sessions.size();
+  if (installed_accounts_ == accounts.size() &&
+      installed_sessions_ == configured_sessions + sessions.size()) {
+    return;
+  }
+  if (installed_sessions_ < configured_sessions) installed_sessions_ = configured_sessions;
+  for (; installed_accounts_ < accounts.size(); ++installed_accounts_) {
+    const Account& a = accounts[installed_accounts_];
+    {
+      std::lock_guard lock(reference_mutex_);
+      account_names_.emplace_back(a.name, a.id);
+    }
+    std::lock_guard lock(analytics_mutex_);
+    analytics_.add_account(a);
+    analytics_.set_limits(a.id, a.limits);
+  }
+  const std::string venue_comp_id =
+      config_.sessions.empty() ? std::string("VENUE") : config_.sessions.front().venue_comp_id;
+  for (; installed_sessions_ < configured_sessions + sessions.size(); ++installed_sessions_) {
+    const AddSession& added = sessions[installed_sessions_ - configured_sessions];
+    fix::SessionConfig session;
+    session.venue_comp_id = venue_comp_id;
+    session.client_comp_id = std::string(added.client_comp_id.view());
+    session.account = account_name(added.account);
+    gateway_.add_session(gateway::SessionAccount{session.account, added.account, false, {}});
+    {
+      std::lock_guard lock(reference_mutex_);
+      fix_sessions_.push_back(session);
+    }
+    std::lock_guard lock(acceptor_mutex_);
+    if (!acceptor_) continue;  // a standby or before start: the acceptor is built with it
+    std::uint32_t index = 0;
+    std::string error;
+    if (!acceptor_->add_session(session, &index, &error) || index != installed_sessions_) {
+      logging::error("venue", "cannot open the added FIX session",
+                     {{"session", session.client_comp_id}, {"detail", error}});
+    }
+  }
 }
 
 core::Result<std::string> Venue::halt(const std::string& symbol, bool halt) {
@@ -916,6 +984,91 @@ core::Result<std::string> Venue::set_limits(const std::string& account, SetAccou
                        });
 }
 
+core::Result<std::string> Venue::add_account(const std::string& name, StpMode stp,
+                                             SetAccountLimits limits) {
+  std::lock_guard role(role_mutex_);  // as set_limits: never reaches a venue turned standby
+  if (auto ready = takes_commands(); !ready) return core::fail(ready.error());
+  AddAccount add;
+  add.stp = stp;
+  if (!add.name.assign(name)) {
+    return core::fail(400, fmt::format("an account name has 1 to {} letters, digits, '.', '_' "
+                                       "or '-'",
+                                       kMaxAccountNameLength));
+  }
+  if (account_id(name)) return core::fail(409, "account " + name + " exists");
+  if (!PreTradeRisk::valid(limits)) return core::fail(422, "the new account's limits are invalid");
+  return run_on_engine(
+      [this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+      [&]() -> core::Result<std::string> {
+        const auto& accounts = engine_.risk().accounts();
+        add.id = AccountId(accounts.empty() ? 1u : accounts.back().id.value() + 1u);
+        const core::Nanos now = now_for_engine();
+        execute(Command{now, add}, {});
+        for (const auto& e : events_) {
+          if (const auto* r = std::get_if<Rejected>(&e)) {
+            return core::fail(409, "account refused: " + std::string(reject_text(r->code)));
+          }
+        }
+        // Its limits in the same batch: nothing can trade for it before (it has no session).
+        limits.account = add.id;
+        execute(Command{now, limits}, {});
+        for (const auto& e : events_) {
+          if (const auto* r = std::get_if<Rejected>(&e)) {
+            return core::fail(422, "limits refused: " + std::string(reject_text(r->code)));
+          }
+        }
+        nlohmann::json data = limits_object(*engine_.risk().account(add.id));
+        data["id"] = add.id.value();
+        data["stp"] = stp == StpMode::kCancelResting ? "cancel_resting" : "cancel_incoming";
+        return nlohmann::json{{"data", data}}.dump();
+      });
+}
+
+core::Result<std::string> Venue::add_session(const std::string& client_comp_id,
+                                             const std::string& account) {
+  std::lock_guard role(role_mutex_);
+  if (auto ready = takes_commands(); !ready) return core::fail(ready.error());
+  AddSession add;
+  if (!add.client_comp_id.assign(client_comp_id)) {
+    return core::fail(400, fmt::format("a client CompID has 1 to {} letters, digits, '.', '_' "
+                                       "or '-'",
+                                       kMaxCompIdLength));
+  }
+  const std::optional<AccountId> id = account_id(account);
+  if (!id) return core::fail(404, "unknown account " + account);
+  add.account = *id;
+  {
+    std::lock_guard lock(reference_mutex_);
+    for (const auto& f : fix_sessions_) {
+      if (f.client_comp_id == client_comp_id) {
+        return core::fail(409, "a session for " + client_comp_id + " exists");
+      }
+    }
+  }
+  return run_on_engine(
+      [this](std::function<void()> t) { push(AdminTask(std::move(t))); },
+      [&]() -> core::Result<std::string> {
+        if (engine_.added_sessions().size() >= kMaxAddedSessions) {
+          return core::fail(409, fmt::format("{} sessions were added at run time already: add "
+                                             "more to the venue file",
+                                             kMaxAddedSessions));
+        }
+        execute(Command{now_for_engine(), add}, {});
+        for (const auto& e : events_) {
+          if (const auto* r = std::get_if<Rejected>(&e)) {
+            return core::fail(409, "session refused: " + std::string(reject_text(r->code)));
+          }
+        }
+        const auto index = static_cast<std::uint32_t>(gateway_.config().sessions.size() - 1);
+        return nlohmann::json{{"data",
+                               {{"session", client_comp_id},
+                                {"venue_comp_id", fix_sessions_.back().venue_comp_id},
+                                {"account", account},
+                                {"index", index}}}}
+            .dump();
+      });
+}
+
 core::Result<std::string> Venue::reconcile() {
   if (!running_) return core::fail(503, "venue not running");
   Ledger live;
@@ -961,12 +1114,6 @@ core::Result<std::string> Venue::reconcile() {
   record.start_executions(live.executions_from());
   const auto breaks = trading::reconcile(record, live);
   const bool digest_equal = replay.digest() == live_digest;
-  const auto account_name = [this](AccountId id) {
-    for (const auto& a : config_.engine.accounts) {
-      if (a.id == id) return a.name;
-    }
-    return std::to_string(id.value());
-  };
   const auto symbol_name = [this](SymbolId id) {
     return id.value() < config_.engine.instruments.size()
                ? config_.engine.instruments[id.value()].symbol
@@ -1033,7 +1180,7 @@ core::Result<std::string> Venue::reconcile() {
                       {"drop_copy", b.other},
                       {"records", records}});
     }
-    drop_copy_list.push_back({{"session", config_.sessions[session].client_comp_id},
+    drop_copy_list.push_back({{"session", client_comp_id(session)},
                               {"ok", copy_breaks.empty()},
                               {"executions", sent.executions().size()},
                               {"from_sequence", sent.executions_from()},
@@ -1098,7 +1245,11 @@ core::Result<std::string> Venue::end_of_day() {
 
 Venue::ReferenceNames Venue::reference_names() const {
   ReferenceNames names;
-  for (const auto& a : config_.engine.accounts) names.accounts.push_back(a.name);
+  {
+    std::lock_guard lock(reference_mutex_);
+    for (const auto& a : account_names_) names.accounts.push_back(a.first);
+    for (const auto& f : fix_sessions_) names.client_comp_ids.push_back(f.client_comp_id);
+  }
   for (const auto& i : config_.engine.instruments) names.symbols.push_back(i.symbol);
   return names;
 }

@@ -192,6 +192,18 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // Journals a run-time change of `account`'s limits (the fields marked in `change`; its account
   // is filled in here) and answers the limits now in force; 404 unknown account, 422 refused.
   core::Result<std::string> set_limits(const std::string& account, SetAccountLimits change);
+  // Reference data added at run time once a second person approved it (maker-checker):
+  // add_account journals AddAccount then its limits (SetAccountLimits, the fields in `limits`)
+  // and answers the new account; add_session journals AddSession and opens the FIX session for
+  // `client_comp_id` (logons taken at once, its store like a configured session's). The
+  // standby applies both from the journal; a restart gets them back by replay or snapshot.
+  // 400 invalid name, 404 unknown account, 409 name taken or too many added, 422 bad limits.
+  core::Result<std::string> add_account(const std::string& name, StpMode stp,
+                                        SetAccountLimits limits);
+  core::Result<std::string> add_session(const std::string& client_comp_id,
+                                        const std::string& account);
+  // At most this many sessions added at run time (the FIX acceptor reserves room for them).
+  static constexpr std::size_t kMaxAddedSessions = 256;
   // The limits in force of every account, {"data":[{account, max_order_qty, ...}]}.
   core::Result<std::string> limits_json();
   // Replays the journal in a fresh engine up to the sequence the live venue is at and compares
@@ -202,10 +214,12 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // The end of the trading day: Day orders expire (journaled EndOfDay), then the day is
   // reconciled; the live ledger starts a new day's executions.
   core::Result<std::string> end_of_day();
-  // The configured account and symbol names (immutable; any thread).
+  // The account (configured and added) and symbol names, and the sessions' client CompIDs
+  // (any thread).
   struct ReferenceNames {
     std::vector<std::string> accounts;
     std::vector<std::string> symbols;
+    std::vector<std::string> client_comp_ids;
   };
   ReferenceNames reference_names() const;
   core::Result<std::string> book_json(const std::string& symbol, std::size_t levels);
@@ -247,7 +261,13 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   void record_trades(std::uint64_t sequence, const std::vector<Event>& events);  // ledger_
   // 503 when not running, 409 on a standby; with role_mutex_ held, it stays true meanwhile.
   core::Result<void> takes_commands() const;
-  std::optional<AccountId> account_id(const std::string& name) const;  // configured accounts
+  std::optional<AccountId> account_id(const std::string& name) const;  // any thread
+  std::string account_name(AccountId id) const;                        // any thread
+  std::string client_comp_id(std::uint32_t session) const;             // any thread
+  // Accounts and sessions the engine holds beyond what is known here (added at run time, from
+  // the journal or a snapshot): to the name lists, the gateway, the analytics and, on a
+  // primary, the FIX acceptor. The thread that owns the engine.
+  void install_added_references();
   // The fills copied to drop copy sessions among replies_[from..], into drop_copy_ledgers_.
   void record_drop_copies(std::uint64_t sequence, std::size_t from);
   // A standby applies one record the primary journaled (and compares digests at markers).
@@ -331,6 +351,12 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   VenueCounters counters_;
   // Fed by the thread that owns the engine; read by /metrics and the status page.
   mutable std::mutex analytics_mutex_;
+  // Accounts and FIX sessions by name, configured then added at run time (by index: the FIX
+  // session index); appended by the engine's owner, read by any thread.
+  mutable std::mutex reference_mutex_;
+  std::vector<std::pair<std::string, AccountId>> account_names_;
+  std::vector<fix::SessionConfig> fix_sessions_;
+  std::size_t installed_accounts_ = 0, installed_sessions_ = 0;  // the engine's owner only
   VenueAnalytics analytics_;
   // Positions, cash and executions as this process saw them (engine thread only), for
   // reconciliation against a replay of the journal. Holdings are in snapshots.

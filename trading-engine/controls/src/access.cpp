@@ -43,6 +43,8 @@ std::optional<Change> parse_change(std::string_view text) {
   if (text == "set_limits") return Change::kSetLimits;
   if (text == "release_kill_switch") return Change::kReleaseKillSwitch;
   if (text == "resume") return Change::kResume;
+  if (text == "add_account") return Change::kAddAccount;
+  if (text == "add_session") return Change::kAddSession;
   return std::nullopt;
 }
 
@@ -54,6 +56,10 @@ std::string_view to_string(Change change) {
       return "release_kill_switch";
     case Change::kResume:
       return "resume";
+    case Change::kAddAccount:
+      return "add_account";
+    case Change::kAddSession:
+      return "add_session";
   }
   return "unknown";
 }
@@ -62,6 +68,8 @@ bool may_approve(Role role, Change change) {
   switch (change) {
     case Change::kSetLimits:
     case Change::kReleaseKillSwitch:
+    case Change::kAddAccount:  // credit and limits of a new account
+    case Change::kAddSession:  // who may trade for an account
       return role == Role::kRiskOfficer;
     case Change::kResume:
       return role == Role::kOperations || role == Role::kRiskOfficer;

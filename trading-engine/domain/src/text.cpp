@@ -71,6 +71,8 @@ std::string_view reject_text(RejectCode code) {
       return "quantity above the venue's maximum";
     case RejectCode::kInvalidLimits:
       return "invalid risk limits";
+    case RejectCode::kDuplicateReference:
+      return "the account or session already exists";
     case RejectCode::kVenueHalted:
       return "trading on the venue is halted";
   }

@@ -91,6 +91,8 @@ std::string_view VenueAnalytics::reject_reason(RejectCode code) {
       return "quantity_out_of_range";
     case RejectCode::kInvalidLimits:
       return "invalid_limits";
+    case RejectCode::kDuplicateReference:
+      return "duplicate_reference";
   }
   return "other";
 }
@@ -167,6 +169,17 @@ void VenueAnalytics::set_limits(AccountId account, const RiskLimits& limits) {
   for (auto& a : config_.accounts) {
     if (a.id == account) a.limits = limits;
   }
+}
+
+void VenueAnalytics::add_account(const Account& account) {
+  if (state(account.id) != nullptr) return;
+  config_.accounts.push_back(account);
+  config_.position_limits.push_back(0);
+  accounts_.emplace_back();
+  accounts_.back().books.resize(symbols_.size());
+  const std::pair<std::uint32_t, std::size_t> entry(account.id.value(), accounts_.size() - 1);
+  account_index_.insert(std::upper_bound(account_index_.begin(), account_index_.end(), entry),
+                        entry);
 }
 
 void VenueAnalytics::set_halted(SymbolId symbol, bool halted) {

@@ -10,6 +10,7 @@
 #include <quickfix/Message.h>
 #include <quickfix/NullStore.h>
 #include <quickfix/Session.h>
+#include <quickfix/SessionFactory.h>
 #include <quickfix/SessionSettings.h>
 
 #include <algorithm>
@@ -300,10 +301,15 @@ struct SessionSlot {
 
 class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
  public:
+  static constexpr std::uint32_t kMaxAddedSessions = 256;
   QuickFixAcceptor(const AcceptorSettings& settings, Handler& handler)
       : settings_(settings), handler_(handler) {}
 
-  ~QuickFixAcceptor() override { stop(0, "venue shutting down"); }
+  ~QuickFixAcceptor() override {
+    stop(0, "venue shutting down");
+    // After every connection thread was joined (stop), before the store and log factories go.
+    for (FIX::Session* session : added_sessions_) session_factory_->destroy(session);
+  }
 
   bool init(std::string* error) {
     try {
@@ -324,18 +330,13 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
         defaults.setString("FileLogPath", settings_.log_directory);
       }
       qf_settings_.set(defaults);
-      std::uint32_t index = 0;
+      // Room for the sessions added at run time: slots_ never reallocates, so a slot is read
+      // without a lock once slot_count_ covers it.
+      slots_.reserve(settings_.sessions.size() + kMaxAddedSessions);
       for (const auto& s : settings_.sessions) {
-        FIX::SessionID id("FIX.4.4", s.venue_comp_id, s.client_comp_id);
-        FIX::Dictionary d;
-        if (s.reset_on_logon >= 0) d.setBool("ResetOnLogon", s.reset_on_logon == 1);
-        if (!s.dictionary_path.empty()) d.setString("DataDictionary", s.dictionary_path);
-        qf_settings_.set(id, d);
-        std::unique_ptr<SessionSlot> slot(new SessionSlot);
-        slot->config = s;
-        slot->id = id;
-        index_[id] = index++;
-        slots_.push_back(std::move(slot));
+        const FIX::SessionID id = session_id(s);
+        qf_settings_.set(id, session_dictionary(s));
+        append_slot(s, id);
       }
       std::unique_ptr<FIX::MessageStoreFactory> inner;
       if (settings_.store_directory.empty()) {
@@ -348,13 +349,14 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
         }
         return false;
       } else {
-        inner.reset(new FIX::FileStoreFactory(qf_settings_));
+        // By path, not by settings: a session added at run time is not in a copy of them.
+        inner.reset(new FIX::FileStoreFactory(settings_.store_directory));
       }
       store_.reset(new DeferredTargetStoreFactory(std::move(inner)));
       if (settings_.log_directory.empty()) {
         log_.reset(new NullLogFactory());
       } else {
-        log_.reset(new FIX::FileLogFactory(qf_settings_));
+        log_.reset(new FIX::FileLogFactory(settings_.log_directory));
       }
       SocketOptions options;
       options.port = settings_.port;
@@ -366,6 +368,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       options.socket_send_buffer = settings_.socket_send_buffer;
       options.on_event = settings_.on_event;
       acceptor_.reset(new VenueSocketAcceptor(*this, *store_, qf_settings_, *log_, options));
+      session_factory_.reset(new FIX::SessionFactory(*this, *store_, log_.get()));
       for (auto& slot : slots_) slot->store = store_->find(slot->id);
       return true;
     } catch (const std::exception& e) {
@@ -386,13 +389,13 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
 
   void stop(int grace_seconds, const std::string& logout_text) override {
     if (!acceptor_ || stopped_.exchange(true)) return;
-    for (auto& slot : slots_) {
+    for (SessionSlot* slot : live_slots()) {
       std::lock_guard<std::mutex> lock(slot->mutex);
       slot->freed.notify_all();
     }
     try {
       if (grace_seconds > 0) {
-        for (auto& slot : slots_) {
+        for (SessionSlot* slot : live_slots()) {
           FIX::Session* s = FIX::Session::lookupSession(slot->id);
           if (s != nullptr && s->isLoggedOn()) s->logout(logout_text);
         }
@@ -411,7 +414,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
 
   void hold_requests() override {
     holding_.store(true);
-    for (auto& slot : slots_) {
+    for (SessionSlot* slot : live_slots()) {
       std::lock_guard<std::mutex> lock(slot->mutex);
       slot->freed.notify_all();
     }
@@ -419,7 +422,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
 
   std::size_t in_flight() const override {
     std::size_t n = 0;
-    for (const auto& slot : slots_) {
+    for (SessionSlot* slot : live_slots()) {
       std::lock_guard<std::mutex> lock(slot->mutex);
       n += slot->in_flight;
     }
@@ -427,7 +430,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   }
 
   void persist_sequence_numbers() override {
-    for (auto& slot : slots_) {
+    for (SessionSlot* slot : live_slots()) {
       std::lock_guard<std::mutex> lock(slot->mutex);
       if (slot->store != nullptr && slot->in_flight == 0) slot->store->settle();
     }
@@ -462,8 +465,8 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
                                                FIX::IncorrectTagValue,
                                                FIX::UnsupportedMessageType) override {
     const std::int64_t received = monotonic_ns();
-    auto found = index_.find(id);
-    if (found == index_.end()) throw FIX::UnsupportedMessageType();
+    const std::uint32_t index = index_of(id);
+    if (index == kNoSession) throw FIX::UnsupportedMessageType();
     const std::string& type = message.getHeader().getField(FIX::FIELD::MsgType);
     Request r;
     if (type == "D") {
@@ -485,7 +488,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       // with a BusinessMessageReject, reason 3 (unsupported message type).
       throw FIX::UnsupportedMessageType();
     }
-    r.session = found->second;
+    r.session = index;
     r.received_ns = received;
     r.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
     r.poss_dup = message.getHeader().isSetField(FIX::FIELD::PossDupFlag) &&
@@ -530,7 +533,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     try {
       handler_.on_request(std::move(r));
     } catch (...) {
-      complete(found->second);  // the handler promised not to throw; never let it reach QuickFIX
+      complete(index);  // the handler promised not to throw; never let it reach QuickFIX
     }
   }
 
@@ -655,7 +658,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   }
 
   void complete(std::uint32_t session) override {
-    if (session >= slots_.size()) return;
+    if (session >= slot_count_.load(std::memory_order_acquire)) return;
     SessionSlot& slot = *slots_[session];
     std::lock_guard<std::mutex> lock(slot.mutex);
     if (slot.in_flight > 0) --slot.in_flight;
@@ -675,9 +678,40 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     slot.freed.notify_one();
   }
 
+  bool add_session(const SessionConfig& config, std::uint32_t* index, std::string* error) override {
+    const FIX::SessionID id = session_id(config);
+    std::lock_guard<std::mutex> lock(index_mutex_);
+    const auto fail = [error](const std::string& why) {
+      if (error != nullptr) *error = why;
+      return false;
+    };
+    if (!acceptor_ || stopped_.load()) return fail("the FIX acceptor is stopped");
+    if (slots_.size() >= slots_.capacity()) {
+      return fail("no room for another session (" + std::to_string(kMaxAddedSessions) +
+                  " added since start)");
+    }
+    for (const auto& slot : slots_) {
+      if (slot->config.client_comp_id == config.client_comp_id) {
+        return fail("a session for " + config.client_comp_id + " exists");
+      }
+    }
+    try {
+      qf_settings_.set(id, session_dictionary(config));
+      FIX::Session* session = session_factory_->create(id, qf_settings_.get(id));
+      added_sessions_.push_back(session);
+    } catch (const std::exception& e) {
+      return fail(std::string("cannot create the session: ") + e.what());
+    }
+    const std::uint32_t added = append_slot(config, id, store_->find(id));
+    acceptor_->allow_session(id);  // logons for it are taken from now on
+    if (index != nullptr) *index = added;
+    return true;
+  }
+
   std::vector<SessionStatus> sessions() const override {
     std::vector<SessionStatus> out;
-    for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+    const std::uint32_t count = slot_count_.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < count; ++i) {
       const SessionSlot& slot = *slots_[i];
       SessionStatus s;
       s.index = i;
@@ -705,13 +739,50 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   }
 
   bool any_logged_on() const override {
-    for (const auto& slot : slots_) {
+    for (SessionSlot* slot : live_slots()) {
       if (slot->logged_on.load()) return true;
     }
     return false;
   }
 
  private:
+  static constexpr std::uint32_t kNoSession = ~0u;
+
+  static FIX::SessionID session_id(const SessionConfig& s) {
+    return FIX::SessionID("FIX.4.4", s.venue_comp_id, s.client_comp_id);
+  }
+  static FIX::Dictionary session_dictionary(const SessionConfig& s) {
+    FIX::Dictionary d;
+    if (s.reset_on_logon >= 0) d.setBool("ResetOnLogon", s.reset_on_logon == 1);
+    if (!s.dictionary_path.empty()) d.setString("DataDictionary", s.dictionary_path);
+    return d;
+  }
+  // Appends a slot and publishes it (index_mutex_ held, or before the acceptor runs).
+  std::uint32_t append_slot(const SessionConfig& config, const FIX::SessionID& id,
+                            DeferredTargetStore* store = nullptr) {
+    std::unique_ptr<SessionSlot> slot(new SessionSlot);
+    slot->config = config;
+    slot->id = id;
+    slot->store = store;
+    const auto index = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(std::move(slot));
+    index_[id] = index;
+    slot_count_.store(index + 1, std::memory_order_release);
+    return index;
+  }
+  std::uint32_t index_of(const FIX::SessionID& id) const {
+    std::lock_guard<std::mutex> lock(index_mutex_);
+    auto found = index_.find(id);
+    return found == index_.end() ? kNoSession : found->second;
+  }
+  // The published slots (a snapshot of the count; slots are never removed).
+  std::vector<SessionSlot*> live_slots() const {
+    std::vector<SessionSlot*> out;
+    const std::uint32_t count = slot_count_.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < count; ++i) out.push_back(slots_[i].get());
+    return out;
+  }
+
   static FIX::Message make(const char* type) {
     FIX::Message m;
     m.getHeader().setField(FIX::FIELD::BeginString, "FIX.4.4");
@@ -720,7 +791,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   }
 
   bool deliver(std::uint32_t session, FIX::Message& m) {
-    if (session >= slots_.size()) return false;
+    if (session >= slot_count_.load(std::memory_order_acquire)) return false;
     try {
       return FIX::Session::sendToTarget(m, slots_[session]->id);
     } catch (...) {
@@ -745,11 +816,11 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   }
 
   void session_changed(const FIX::SessionID& id, bool logged_on) {
-    auto found = index_.find(id);
-    if (found == index_.end()) return;
-    slots_[found->second]->logged_on.store(logged_on);
+    const std::uint32_t index = index_of(id);
+    if (index == kNoSession) return;
+    slots_[index]->logged_on.store(logged_on);
     try {
-      handler_.on_session(found->second, logged_on);
+      handler_.on_session(index, logged_on);
     } catch (...) {
     }
   }
@@ -759,8 +830,13 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
   FIX::SessionSettings qf_settings_;
   std::unique_ptr<DeferredTargetStoreFactory> store_;
   std::unique_ptr<FIX::LogFactory> log_;
-  std::unique_ptr<VenueSocketAcceptor> acceptor_;  // destroyed before the factories
+  std::unique_ptr<VenueSocketAcceptor> acceptor_;         // destroyed before the factories
+  std::unique_ptr<FIX::SessionFactory> session_factory_;  // sessions added at run time
+  std::vector<FIX::Session*> added_sessions_;             // destroyed with the acceptor
+  // Capacity reserved at init (never reallocates); slots below slot_count_ are complete.
   std::vector<std::unique_ptr<SessionSlot>> slots_;
+  std::atomic<std::uint32_t> slot_count_{0};
+  mutable std::mutex index_mutex_;  // index_, and add_session against itself
   std::map<FIX::SessionID, std::uint32_t> index_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> holding_{false};  // hold_requests(): requests are left for a resend

@@ -520,7 +520,9 @@ void VenueSocketAcceptor::onStart() {
     }
     counters_.accepted.fetch_add(1);
     Running running;
-    running.connection = std::make_shared<Connection>(*this, fd, getSessions());
+    std::set<FIX::SessionID> sessions = getSessions();
+    sessions.insert(added_.begin(), added_.end());
+    running.connection = std::make_shared<Connection>(*this, fd, std::move(sessions));
     Connection* connection = running.connection.get();
     running.thread = std::thread([connection] {
       connection->set_thread(std::this_thread::get_id());
@@ -528,6 +530,11 @@ void VenueSocketAcceptor::onStart() {
     });
     connections_.push_back(std::move(running));
   }
+}
+
+void VenueSocketAcceptor::allow_session(const FIX::SessionID& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  added_.insert(id);
 }
 
 // Joins the threads of finished connections (all of them, closed first, when `all`).

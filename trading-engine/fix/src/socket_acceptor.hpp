@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +63,9 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
   const SocketCounters& counters() const { return counters_; }
   // Bytes queued for the session's connection (0 when none is connected). Any thread.
   std::size_t outbound_bytes(const FIX::SessionID& id);
+  // A session created after start (its Session object exists, registered by QuickFIX): new
+  // connections may log on for it. Any thread.
+  void allow_session(const FIX::SessionID& id);
   // Every connected session runs its timers now (QuickFIX sends a requested Logout from there).
   void run_session_timers_now();
 
@@ -93,9 +97,10 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
     std::thread thread;
   };
   std::mutex log_mutex_;  // getLog()
-  std::mutex mutex_;      // connections_, attached_
+  std::mutex mutex_;      // connections_, attached_, added_
   std::vector<Running> connections_;
   std::vector<std::pair<FIX::SessionID, Connection*>> attached_;
+  std::set<FIX::SessionID> added_;  // sessions allowed after start (allow_session)
 };
 
 }  // namespace fix

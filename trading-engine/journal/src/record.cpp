@@ -26,8 +26,10 @@ enum class Kind : std::uint8_t {
   kKillSwitch = 6,
   kTradingHalt = 7,
   kTick = 8,
-  kMarker = 9,      // format version 3
-  kSetLimits = 10,  // format version 4
+  kMarker = 9,       // format version 3
+  kSetLimits = 10,   // format version 4
+  kAddAccount = 11,  // format version 4
+  kAddSession = 12,  // format version 4
 };
 
 class Writer {
@@ -193,6 +195,27 @@ void write_body(Writer& w, const SetAccountLimits& c) {
   w.u32(c.message_burst);
 }
 
+void write_body(Writer& w, const AddAccount& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kAddAccount));
+  w.u32(c.id.value());
+  w.u8(static_cast<std::uint8_t>(c.stp));
+  w.bytes(c.name.text.data(), c.name.text.size());
+}
+void write_body(Writer& w, const AddSession& c) {
+  w.u8(static_cast<std::uint8_t>(Kind::kAddSession));
+  w.u32(c.account.value());
+  w.bytes(c.client_comp_id.text.data(), c.client_comp_id.text.size());
+}
+
+// A fixed-size name: exactly N bytes, a valid name NUL-padded.
+template <std::size_t N>
+bool read_name(Reader& r, FixedName<N>& name) {
+  std::string raw;
+  if (!r.bytes(raw, N)) return false;
+  std::copy(raw.begin(), raw.end(), name.text.begin());
+  return name.canonical();
+}
+
 bool read_body(Reader& r, Kind kind, Command& out) {
   switch (kind) {
     case Kind::kNewOrder: {
@@ -255,6 +278,18 @@ bool read_body(Reader& r, Kind kind, Command& out) {
                       r.i64(c.max_order_notional) && r.i64(c.credit_limit) && r.u32(collar) &&
                       r.u32(c.max_messages_per_second) && r.u32(c.message_burst);
       c.price_collar_bps = static_cast<std::int32_t>(collar);
+      out.body = c;
+      return ok;
+    }
+    case Kind::kAddAccount: {
+      AddAccount c;
+      const bool ok = r.id(c.id) && r.enumeration(c.stp, 1) && read_name(r, c.name);
+      out.body = c;
+      return ok;
+    }
+    case Kind::kAddSession: {
+      AddSession c;
+      const bool ok = r.id(c.account) && read_name(r, c.client_comp_id);
       out.body = c;
       return ok;
     }
@@ -336,9 +371,9 @@ core::Result<DecodedRecord> decode_payload(const unsigned char* payload, std::si
   Reader r(payload, size);
   DecodedRecord out;
   Kind kind{};
-  if (!r.u64(out.sequence) || !r.i64(out.command.timestamp) || !r.enumeration(kind, 10) ||
+  if (!r.u64(out.sequence) || !r.i64(out.command.timestamp) || !r.enumeration(kind, 12) ||
       kind == Kind{0} || (kind == Kind::kMarker && format_version < 3) ||
-      (kind == Kind::kSetLimits && format_version < 4)) {
+      (kind >= Kind::kSetLimits && format_version < 4)) {
     return core::fail(kBadPayload, "record payload too short or of an unknown kind");
   }
   if (!read_body(r, kind, out.command)) {

@@ -2,6 +2,8 @@
 // replaying the same commands reproduces the same events bit for bit. Trivially copyable.
 #pragma once
 
+#include <array>
+#include <string_view>
 #include <variant>
 
 #include "core/clock.hpp"
@@ -90,6 +92,61 @@ struct SetAccountLimits {
   std::uint32_t message_burst = 0;
 };
 
+// Reference data added at run time once a second person approved it (maker-checker; journal
+// format 4). Names are fixed-size, NUL-padded arrays so commands stay trivially copyable; 1 to
+// kMaxNameLength characters of letters, digits, '.', '_' and '-'.
+inline constexpr std::size_t kMaxAccountNameLength = 16;
+inline constexpr std::size_t kMaxCompIdLength = 32;
+template <std::size_t N>
+struct FixedName {
+  std::array<char, N> text{};
+  std::string_view view() const {
+    std::size_t n = 0;
+    while (n < N && text[n] != 0) ++n;
+    return {text.data(), n};
+  }
+  // False (and nothing stored) when `name` is empty, too long or has other characters.
+  bool assign(std::string_view name) {
+    if (!valid(name)) return false;
+    text = {};
+    for (std::size_t i = 0; i < name.size(); ++i) text[i] = name[i];
+    return true;
+  }
+  static bool valid(std::string_view name) {
+    if (name.empty() || name.size() > N) return false;
+    for (char c : name) {
+      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+      if (!plain) return false;
+    }
+    return true;
+  }
+  // A valid name with every byte after it NUL (what the journal reader accepts).
+  bool canonical() const {
+    const std::string_view name = view();
+    if (!valid(name)) return false;
+    for (std::size_t i = name.size(); i < N; ++i) {
+      if (text[i] != 0) return false;
+    }
+    return true;
+  }
+};
+
+// A new account, with unlimited limits until the SetAccountLimits that the same approval
+// journals right after it; its id must be above every account id so far and its name new.
+// Nothing can trade for it until a session is added for it (AddSession).
+struct AddAccount {
+  AccountId id;
+  StpMode stp = StpMode::kCancelResting;
+  FixedName<kMaxAccountNameLength> name;
+};
+
+// A new FIX session: the client's CompID (new) and the account its orders trade for.
+struct AddSession {
+  AccountId account;
+  FixedName<kMaxCompIdLength> client_comp_id;
+};
+
 // Time passes: runs the engine's timers (band windows, limit states, pauses) when no order
 // arrives. The service sends one periodically; it is journaled like every other command.
 struct Tick {};
@@ -113,7 +170,7 @@ struct JournalMarker {
 struct Command {
   core::Nanos timestamp = 0;
   std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, EndOfDay, KillSwitch, TradingHalt,
-               Tick, JournalMarker, SetAccountLimits>
+               Tick, JournalMarker, SetAccountLimits, AddAccount, AddSession>
       body;
 };
 

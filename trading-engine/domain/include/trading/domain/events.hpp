@@ -37,6 +37,7 @@ enum class RejectCode : std::uint16_t {
   kPriceOutOfRange = 24,     // price above kMaxPrice
   kQuantityOutOfRange = 25,  // quantity above kMaxQuantity
   kInvalidLimits = 26,       // a limit change with a value that cannot be a limit
+  kDuplicateReference = 27,  // an added account or session whose id or name already exists
 };
 
 std::string_view reject_text(RejectCode code);

@@ -84,8 +84,9 @@ class MatchingEngine {
   // orders in priority order, counters, halts, bands, account risk state, today's ClOrdID keys);
   // load_state reads the same sequence with get(std::uint64_t&) -> bool into a freshly built
   // engine with the same configuration, and returns an empty string or what did not fit.
-  // Version 2 added the accounts' limits in force (run-time changes); version 1 is still read.
-  static constexpr std::uint64_t kStateVersion = 2;
+  // Version 2 added the accounts' limits in force (run-time changes), version 3 the accounts and
+  // sessions added at run time; versions 1 and 2 are still read.
+  static constexpr std::uint64_t kStateVersion = 3;
 
   template <typename Put>
   void save_state(Put&& put) {
@@ -101,6 +102,20 @@ class MatchingEngine {
     put(books_.size());
     put(config_.accounts.size());
     for (const auto& a : config_.accounts) put(a.id.value());
+    const auto& accounts = risk_.accounts();
+    put(accounts.size() - config_.accounts.size());
+    for (std::size_t i = config_.accounts.size(); i < accounts.size(); ++i) {
+      AddAccount added{accounts[i].id, accounts[i].stp, {}};
+      added.name.assign(accounts[i].name);
+      put(added.id.value());
+      put(static_cast<std::uint64_t>(added.stp));
+      put_name(added.name, put);
+    }
+    put(added_sessions_.size());
+    for (const auto& session : added_sessions_) {
+      put(session.account.value());
+      put_name(session.client_comp_id, put);
+    }
     put(last_order_id_.value());
     put(trade_seq_);
     put(static_cast<std::uint64_t>(now_));
@@ -156,6 +171,26 @@ class MatchingEngine {
     }
     for (const auto& a : config_.accounts) {
       if (!next() || v != a.id.value()) return "snapshot has different account ids";
+    }
+    if (state_version >= 3) {
+      if (!next() || v > kMaxAddedReferences) return "snapshot added accounts invalid";
+      for (std::uint64_t n = v, i = 0; i < n; ++i) {
+        AddAccount added;
+        std::uint64_t stp = 0;
+        if (!get_into(added.id) || !get(stp) || stp > 1 || !get_name(added.name, get)) {
+          return "snapshot added account invalid";
+        }
+        added.stp = static_cast<StpMode>(stp);
+        if (!add_account(added)) return "snapshot added account invalid";
+      }
+      if (!next() || v > kMaxAddedReferences) return "snapshot added sessions invalid";
+      for (std::uint64_t n = v, i = 0; i < n; ++i) {
+        AddSession added;
+        if (!get_into(added.account) || !get_name(added.client_comp_id, get) ||
+            add_session(added) != RejectCode{}) {
+          return "snapshot added session invalid";
+        }
+      }
     }
     if (!next()) return "snapshot truncated";
     last_order_id_ = OrderId(v);
@@ -257,8 +292,34 @@ class MatchingEngine {
     // with a primary of the previous one); limits only count once they differ from the config.
     risk_.mix_digest(mix, config_.accounts,
                      (risk_.venue_killed() ? 1u : 0u) | (venue_halted_ ? 2u : 0u));
+    // Accounts and sessions added at run time (nothing mixed when there are none: the digest of
+    // earlier builds).
+    const auto& accounts = risk_.accounts();
+    for (std::size_t i = config_.accounts.size(); i < accounts.size(); ++i) {
+      const Account& a = accounts[i];
+      AddAccount added{a.id, a.stp, {}};
+      added.name.assign(a.name);
+      mix(a.id.value());
+      mix(static_cast<std::uint64_t>(a.stp));
+      put_name(added.name, mix);
+      mix(static_cast<std::uint64_t>(a.limits.max_order_qty.value()));
+      mix(static_cast<std::uint64_t>(a.limits.max_order_notional));
+      mix(static_cast<std::uint64_t>(a.limits.credit_limit));
+      mix(static_cast<std::uint64_t>(a.limits.price_collar_bps));
+      mix(a.limits.max_messages_per_second);
+      mix(a.limits.message_burst);
+    }
+    for (const auto& session : added_sessions_) {
+      mix(session.account.value());
+      put_name(session.client_comp_id, mix);
+    }
     return h;
   }
+
+  // The sessions added at run time, in the order they were added (AddSession).
+  const std::vector<AddSession>& added_sessions() const { return added_sessions_; }
+  // Accounts or sessions a snapshot may hold beyond the configuration.
+  static constexpr std::uint64_t kMaxAddedReferences = 1u << 16;
 
  private:
   const Account* account(AccountId id) const { return risk_.account(id); }
@@ -581,6 +642,63 @@ class MatchingEngine {
     RejectCode code{};
     if (!risk_.set_limits(cmd, code)) reject(OrderId{}, code, out);
   }
+  void on(const AddAccount& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+    if (!add_account(cmd)) reject(OrderId{}, RejectCode::kDuplicateReference, out);
+  }
+  void on(const AddSession& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+    if (const RejectCode code = add_session(cmd); code != RejectCode{}) {
+      reject(OrderId{}, code, out);
+    }
+  }
+  bool add_account(const AddAccount& cmd) {
+    if (!cmd.name.canonical() || cmd.id.value() == 0 ||
+        risk_.accounts().size() - config_.accounts.size() >= kMaxAddedReferences) {
+      return false;
+    }
+    Account account;
+    account.id = cmd.id;
+    account.name = std::string(cmd.name.view());
+    account.stp = cmd.stp;
+    return risk_.add_account(account);
+  }
+  RejectCode add_session(const AddSession& cmd) {
+    if (risk_.account(cmd.account) == nullptr) return RejectCode::kUnknownAccount;
+    if (!cmd.client_comp_id.canonical() || added_sessions_.size() >= kMaxAddedReferences) {
+      return RejectCode::kDuplicateReference;
+    }
+    for (const auto& s : added_sessions_) {
+      if (s.client_comp_id.view() == cmd.client_comp_id.view()) {
+        return RejectCode::kDuplicateReference;
+      }
+    }
+    added_sessions_.push_back(cmd);
+    return RejectCode{};
+  }
+  // A name as whole 64-bit words, little-endian (snapshots and the digest).
+  template <std::size_t N, typename Put>
+  static void put_name(const FixedName<N>& name, Put&& put) {
+    static_assert(N % 8 == 0);
+    for (std::size_t w = 0; w < N / 8; ++w) {
+      std::uint64_t word = 0;
+      for (std::size_t b = 0; b < 8; ++b) {
+        word |= static_cast<std::uint64_t>(static_cast<unsigned char>(name.text[w * 8 + b]))
+                << (8 * b);
+      }
+      put(word);
+    }
+  }
+  template <std::size_t N, typename Get>
+  static bool get_name(FixedName<N>& name, Get&& get) {
+    for (std::size_t w = 0; w < N / 8; ++w) {
+      std::uint64_t word = 0;
+      if (!get(word)) return false;
+      for (std::size_t b = 0; b < 8; ++b) {
+        name.text[w * 8 + b] = static_cast<char>((word >> (8 * b)) & 0xff);
+      }
+    }
+    return name.canonical();
+  }
+
   void on(const Tick&, core::Nanos /*now*/, std::vector<Event>& /*out*/) {
     // Nothing but time passing: apply() has already run the timers that were due.
   }
@@ -669,9 +787,10 @@ class MatchingEngine {
   std::vector<DivisibilityCheck> lots_;   // by symbol
   std::vector<Book> books_;
   std::vector<TopOfBook> tops_;
-  std::vector<RestingOrder> scratch_;  // reused by mass cancel and expiry
-  PreTradeRisk risk_;                  // accounts, limits, kill switches, today's ClOrdIDs
-  std::vector<Price> last_trade_;      // by symbol; 0 before the first trade
+  std::vector<RestingOrder> scratch_;       // reused by mass cancel and expiry
+  PreTradeRisk risk_;                       // accounts, limits, kill switches, today's ClOrdIDs
+  std::vector<AddSession> added_sessions_;  // sessions added at run time, in order
+  std::vector<Price> last_trade_;           // by symbol; 0 before the first trade
   static constexpr std::uint8_t kManualHalt = 1;
   static constexpr std::uint8_t kBandHalt = 2;
   std::vector<std::uint8_t> halted_;  // by symbol: kManualHalt | kBandHalt bits in force

@@ -34,13 +34,7 @@ class PreTradeRisk {
       st.bucket = TokenBucket(a.limits.max_messages_per_second, a.limits.message_burst);
       state_.push_back(st);
     }
-    constexpr std::uint32_t kDirectTableLimit = 1u << 20;
-    if (!accounts_.empty() && accounts_.back().id.value() < kDirectTableLimit) {
-      slots_.assign(accounts_.back().id.value() + 1u, -1);
-      for (std::size_t i = 0; i < accounts_.size(); ++i) {
-        slots_[accounts_[i].id.value()] = static_cast<std::int32_t>(i);
-      }
-    }
+    rebuild_slots();
   }
 
   // Account by id: a direct table when ids are small (the usual case; looked up on every fill),
@@ -130,6 +124,21 @@ class PreTradeRisk {
   bool account_killed(AccountId id) const {
     const Account* a = account(id);
     return a != nullptr && state_[index_of(*a)].killed;
+  }
+
+  // An account added at run time (AddAccount): false when its id is not above every account's
+  // or its name is taken. It starts with `account.limits` and no exposure.
+  bool add_account(const Account& account) {
+    if (!accounts_.empty() && !(accounts_.back().id < account.id)) return false;
+    for (const auto& a : accounts_) {
+      if (a.name == account.name) return false;
+    }
+    accounts_.push_back(account);
+    AccountState st;
+    st.bucket = TokenBucket(account.limits.max_messages_per_second, account.limits.message_burst);
+    state_.push_back(st);
+    rebuild_slots();
+    return true;
   }
 
   // A run-time limit change (SetAccountLimits): kUnknownAccount, kInvalidLimits (a negative
@@ -289,6 +298,16 @@ class PreTradeRisk {
     return static_cast<std::size_t>(&a - accounts_.data());
   }
   AccountState& state_of(const Account& a) { return state_[index_of(a)]; }
+  void rebuild_slots() {
+    constexpr std::uint32_t kDirectTableLimit = 1u << 20;
+    slots_.clear();
+    if (!accounts_.empty() && accounts_.back().id.value() < kDirectTableLimit) {
+      slots_.assign(accounts_.back().id.value() + 1u, -1);
+      for (std::size_t i = 0; i < accounts_.size(); ++i) {
+        slots_[accounts_[i].id.value()] = static_cast<std::int32_t>(i);
+      }
+    }
+  }
   void add_exposure(AccountId id, std::int64_t delta) {
     auto& e = state_of(*account(id)).exposure;
     e = saturating_add(e, delta);

@@ -42,7 +42,7 @@ struct AnalyticsConfig {
 class VenueAnalytics {
  public:
   // Reject reasons counted: the engine's codes (1..kRejectCodes-1).
-  static constexpr std::size_t kRejectCodes = 27;
+  static constexpr std::size_t kRejectCodes = 28;
 
   struct SymbolFigures {
     std::uint64_t trades = 0;
@@ -83,6 +83,8 @@ class VenueAnalytics {
   void set_halted(SymbolId symbol, bool halted);
   // The account's limits in force after a run-time change (the credit and position figures).
   void set_limits(AccountId account, const RiskLimits& limits);
+  // An account added at run time (no position limit); ignored when its id is already known.
+  void add_account(const Account& account);
   void set_venue_state(bool halted, bool killed);
   // Records every symbol's last trade price (one sample of the volatility window).
   void sample_prices(double interval_seconds);

@@ -119,6 +119,13 @@ class FixAcceptor {
   virtual int port() const = 0;
   virtual ConnectionCounters connection_counters() const = 0;
 
+  // A session added at run time (approved by a second person): logons from its client CompID
+  // are taken from now on, with its own store like a configured session. Its index (in
+  // sessions() and the Handler's calls) is the next one. False and `error` when the client
+  // CompID has a session already, too many were added, or its store cannot be opened.
+  virtual bool add_session(const SessionConfig& session, std::uint32_t* index,
+                           std::string* error) = 0;
+
   virtual std::vector<SessionStatus> sessions() const = 0;
   virtual bool any_logged_on() const = 0;
 };

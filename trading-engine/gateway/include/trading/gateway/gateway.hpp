@@ -99,6 +99,9 @@ class Gateway {
   // none.
   void publish_depth(const DepthSource& books, std::vector<Outbound>& replies);
 
+  // A session added at run time (AddSession applied): FIX session index sessions().size().
+  void add_session(SessionAccount session) { config_.sessions.push_back(std::move(session)); }
+
   // A session logged out: its market data subscriptions end.
   void on_session(std::uint32_t session, bool logged_on);
 
