@@ -26,6 +26,12 @@ TEST(AccessRules, TheRoleTableSegregatesDuties) {
   EXPECT_FALSE(may_approve(Role::kOperations, Change::kReleaseKillSwitch));
   EXPECT_TRUE(may_approve(Role::kOperations, Change::kResume));
   EXPECT_FALSE(may_approve(Role::kBreakGlass, Change::kResume));
+  for (Change c : {Change::kAddAccount, Change::kAddSession}) {
+    EXPECT_TRUE(may_approve(Role::kRiskOfficer, c));
+    EXPECT_FALSE(may_approve(Role::kOperations, c));
+    EXPECT_FALSE(may_approve(Role::kBreakGlass, c));
+    EXPECT_EQ(parse_change(to_string(c)), c);
+  }
   EXPECT_FALSE(parse_role("break_glass")) << "nobody is given the break-glass role";
   EXPECT_EQ(parse_role("risk_officer"), Role::kRiskOfficer);
 }

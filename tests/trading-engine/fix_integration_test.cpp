@@ -1210,4 +1210,63 @@ TEST(FixVenueAddedSession, AnApprovedAccountAndSessionTradeAtOnceAndSurviveARest
   EXPECT_EQ(venue.stop(), 0) << venue.log();
 }
 
+// Blue adds an account and a session (maker-checker); green, its standby, applies both from the
+// journal, agrees on the digest, and after the cutover the new client logs on to green and trades.
+class FixVenueAddedSessionCutoverTest : public FixVenueCutoverTest {
+ protected:
+  void SetUp() override {
+    for (const auto& user :
+         {std::make_pair("olga", "operations"), std::make_pair("rick", "risk_officer")}) {
+      const auto r = test_support::run_command({TRADING_ENGINE_BINARY, "admin", "user", "add",
+                                                user.first, "--role", user.second, "--by",
+                                                "it.admin", "--reason", "joined the desk", "--log",
+                                                dir.file("journal/admin-log.jsonl")});
+      ASSERT_EQ(r.first, 0) << r.second;
+      tokens[user.first] = json_string(r.second, "token");
+    }
+    FixVenueCutoverTest::SetUp();
+  }
+  // Proposed by olga, approved by rick, on the venue at `port`.
+  void add(int port, const std::string& change, const std::string& params) {
+    const auto p =
+        http(port, "POST", "/admin/v1/proposals", tokens["olga"],
+             R"({"change":")" + change + R"(","params":)" + params + R"(,"reason":"onboarding"})");
+    ASSERT_EQ(p.first, "201") << p.second;
+    const auto a =
+        http(port, "POST", "/admin/v1/proposals/" + json_string(p.second, "id") + "/approve",
+             tokens["rick"], R"({"reason":"checked"})");
+    ASSERT_EQ(a.first, "200") << a.second << venue->log();
+  }
+  std::map<std::string, std::string> tokens;
+};
+
+TEST_F(FixVenueAddedSessionCutoverTest, AnAccountAndSessionAddedOnBlueTradeOnGreenAfterCutover) {
+  auto green = start_standby({});
+  const int blue_http = venue->http_port();
+  add(blue_http, "add_account",
+      R"({"account":"DANA","max_order_qty":500,"max_order_notional":10000000,)"
+      R"("credit_limit":50000000})");
+  add(blue_http, "add_session", R"({"client_comp_id":"CLIENT3","account":"DANA"})");
+  std::string status;
+  ASSERT_TRUE(wait_verdict(standby_http, "promote", status)) << "digests agree: " << status;
+  EXPECT_EQ(state(blue_http), state(standby_http));
+  ASSERT_EQ(
+      http(blue_http, "POST", "/admin/v1/handover", "secret", R"({"reason":"cutover"})").first,
+      "200");
+  const auto taken =
+      http(standby_http, "POST", "/admin/v1/takeover", "secret", R"({"reason":"cutover"})");
+  ASSERT_EQ(taken.first, "200") << taken.second << test_support::read_file(dir.file("standby.log"));
+  expect_reconnected("to green");
+  FixSessions added(dir, venue->fix_port(), "", {"CLIENT3"});
+  ASSERT_TRUE(added.client.wait_logged_on("CLIENT3", 20000))
+      << test_support::read_file(dir.file("standby.log"));
+  FIX::Message m;
+  ASSERT_TRUE(added.send("CLIENT3", new_order("D1", '1', "100.00", "100")));
+  ASSERT_TRUE(added.client.take("CLIENT3", report_for("D1", '0'), m))
+      << test_support::read_file(dir.file("standby.log"));
+  EXPECT_EQ(field(m, FIX::FIELD::Account), "DANA");
+  green->signal(SIGTERM);
+  EXPECT_EQ(green->wait(15000), 0) << test_support::read_file(dir.file("standby.log"));
+}
+
 }  // namespace

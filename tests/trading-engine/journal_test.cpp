@@ -38,6 +38,17 @@ std::size_t payload_size(const std::vector<unsigned char>& record) {
 }
 
 // Every kind of command, with values at the edges of their ranges.
+AddAccount added_account() {
+  AddAccount a{AccountId(0xFFFFFFFFu), StpMode::kCancelIncoming, {}};
+  a.name.assign("SIXTEEN-CHARS-XX");
+  return a;
+}
+AddSession added_session() {
+  AddSession s{AccountId(12), {}};
+  s.client_comp_id.assign("A-COMP.ID_OF-THIRTY-TWO-CHARS-XX");
+  return s;
+}
+
 std::vector<Command> every_kind() {
   return {
       Command{-5, NewOrder{OrderId(~0ULL), AccountId(~0u), SymbolId(7), Side::kSell,
@@ -52,6 +63,8 @@ std::vector<Command> every_kind() {
       Command{7, Tick{}},
       Command{8, SetAccountLimits{AccountId(3), SetAccountLimits::kAllFields, Qty{INT64_MAX},
                                   INT64_MIN, 12345, -7, 0xFFFFFFFFu, 9}},
+      Command{9, added_account()},
+      Command{10, added_session()},
   };
 }
 
@@ -124,6 +137,24 @@ TEST(JournalRecord, PayloadsThatDoNotFitTheirKindAreErrors) {
   const auto r = decode_payload(bad_side.data(), size);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, kBadPayload);
+}
+
+TEST(JournalRecord, AnAddedNameThatIsNotCanonicalIsRefused) {
+  for (const Command& c : {Command{1, added_account()}, Command{2, added_session()}}) {
+    const auto bytes = encoded(1, c);
+    const unsigned char* payload = bytes.data() + kRecordHeaderSize;
+    const std::size_t size = payload_size(bytes);
+    // The name's bytes follow kind(1) and the account id(4) (and the STP byte of an account).
+    const std::size_t name = 17 + 4 + (std::holds_alternative<AddAccount>(c.body) ? 1 : 0);
+    for (const int bad : {0x20, 0x00, 0x0a, 0x80}) {  // space, a hole, newline, non-ASCII
+      std::vector<unsigned char> damaged(payload, payload + size);
+      damaged[name + 1] = static_cast<unsigned char>(bad);  // a hole or a character not allowed
+      EXPECT_FALSE(decode_payload(damaged.data(), size)) << bad;
+    }
+    std::vector<unsigned char> empty(payload, payload + size);
+    empty[name] = 0;
+    EXPECT_FALSE(decode_payload(empty.data(), size)) << "an empty name";
+  }
 }
 
 TEST(JournalRecord, HeaderChecksVersionAndMagic) {

@@ -287,3 +287,79 @@ TEST_F(RiskTest, AThrottleChangeStartsAFullBucketAndLimitsSurviveASnapshot) {
   ASSERT_EQ(only<Rejected>(out).size(), 1u) << "the bucket's tokens came back too";
   EXPECT_EQ(only<Rejected>(out)[0].code, RejectCode::kThrottled);
 }
+
+namespace {
+
+Command add_account(std::uint32_t id, const char* name) {
+  AddAccount add;
+  add.id = AccountId(id);
+  EXPECT_TRUE(add.name.assign(name));
+  return Command{0, add};
+}
+Command add_session(AccountId account, const char* comp_id) {
+  AddSession add;
+  add.account = account;
+  EXPECT_TRUE(add.client_comp_id.assign(comp_id));
+  return Command{0, add};
+}
+
+TEST_F(RiskTest, AccountsAndSessionsAddedAtRunTimeTradeUnderTheirLimitsAndSurviveASnapshot) {
+  const std::uint64_t configured = engine->digest();
+  const AccountId dana(100);
+  EXPECT_EQ(rejected(limit(1, dana, Side::kBuy, 1000, 10)), RejectCode::kUnknownAccount);
+  EXPECT_TRUE(run(add_account(100, "DANA")).empty());
+  EXPECT_TRUE(run(set_limits(dana, SetAccountLimits::kMaxOrderQty, 50)).empty());
+  EXPECT_TRUE(run(add_session(dana, "CLIENT9")).empty());
+  EXPECT_NE(engine->digest(), configured) << "added reference data is part of the state";
+  EXPECT_TRUE(accepted(limit(2, dana, Side::kBuy, 1000, 50)));
+  EXPECT_EQ(rejected(limit(3, dana, Side::kBuy, 1000, 60)), RejectCode::kMaxOrderQty);
+  EXPECT_EQ(engine->exposure(dana), 50'000);
+  ASSERT_EQ(engine->added_sessions().size(), 1u);
+  EXPECT_EQ(engine->added_sessions()[0].client_comp_id.view(), "CLIENT9");
+  EXPECT_EQ(engine->config().accounts.size(), config.accounts.size())
+      << "the configuration stays what the venue was built with";
+
+  std::vector<std::uint64_t> words;
+  engine->save_state([&](std::uint64_t v) { words.push_back(v); });
+  MatchingEngine<OrderBook> restored(config);
+  std::size_t at = 0;
+  ASSERT_EQ(restored.load_state([&](std::uint64_t& v) {
+    if (at == words.size()) return false;
+    v = words[at++];
+    return true;
+  }),
+            "");
+  EXPECT_EQ(restored.digest(), engine->digest());
+  ASSERT_NE(restored.risk().account(dana), nullptr);
+  EXPECT_EQ(restored.risk().account(dana)->name, "DANA");
+  EXPECT_EQ(restored.risk().account(dana)->limits.max_order_qty, Qty{50});
+  EXPECT_EQ(restored.exposure(dana), 50'000);
+  ASSERT_EQ(restored.added_sessions().size(), 1u);
+  EXPECT_EQ(restored.added_sessions()[0].account, dana);
+}
+
+TEST_F(RiskTest, ADuplicateOrInvalidAddedAccountOrSessionIsRejectedAndChangesNothing) {
+  ASSERT_TRUE(run(add_account(100, "DANA")).empty());
+  ASSERT_TRUE(run(add_session(AccountId(100), "CLIENT9")).empty());
+  const std::uint64_t before = engine->digest();
+  const auto code = [&](const Command& c) {
+    const auto r = only<Rejected>(run(c));
+    EXPECT_EQ(engine->digest(), before);
+    return r.empty() ? RejectCode{} : r[0].code;
+  };
+  EXPECT_EQ(code(add_account(101, "DANA")), RejectCode::kDuplicateReference) << "name taken";
+  EXPECT_EQ(code(add_account(100, "ERIN")), RejectCode::kDuplicateReference) << "id taken";
+  EXPECT_EQ(code(add_account(50, "ERIN")), RejectCode::kDuplicateReference)
+      << "an id must be above every account's";
+  EXPECT_EQ(code(add_account(0, "ERIN")), RejectCode::kDuplicateReference) << "id 0";
+  AddAccount unnamed;
+  unnamed.id = AccountId(200);
+  EXPECT_EQ(code(Command{0, unnamed}), RejectCode::kDuplicateReference) << "no name";
+  EXPECT_EQ(code(add_session(AccountId(100), "CLIENT9")), RejectCode::kDuplicateReference);
+  EXPECT_EQ(code(add_session(AccountId(999), "CLIENT8")), RejectCode::kUnknownAccount);
+  EXPECT_FALSE(FixedName<kMaxAccountNameLength>::valid("with space"));
+  EXPECT_FALSE(FixedName<kMaxAccountNameLength>::valid("SEVENTEEN-CHARS-X"));
+  EXPECT_TRUE(FixedName<kMaxAccountNameLength>::valid("SIXTEEN-CHARS-XX"));
+}
+
+}  // namespace

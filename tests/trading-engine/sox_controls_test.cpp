@@ -311,6 +311,79 @@ TEST_F(SoxControls, MalformedProposalsAndApprovalsAreRefusedWithAReasonAndRecord
   EXPECT_EQ(http("GET", "/admin/v1/state", olga).status, 200) << "the venue keeps going";
 }
 
+TEST_F(SoxControls, AddingAnAccountOrSessionNeedsARiskOfficerAndBadParametersAreRefused) {
+  const std::string olga = add_user("olga", "operations");
+  const std::string omar = add_user("omar", "operations");
+  const std::string rick = add_user("rick", "risk_officer");
+  start();
+  const auto propose = [&](const std::string& change, const json& params) {
+    return http("POST", "/admin/v1/proposals", olga,
+                json{{"change", change}, {"params", params}, {"reason", "onboarding"}});
+  };
+  const json dana = {{"account", "DANA"},
+                     {"max_order_qty", 500},
+                     {"max_order_notional", 1000000},
+                     {"credit_limit", 5000000},
+                     {"stp", "cancel_incoming"}};
+  // Bad parameters, each refused with its reason (and recorded).
+  json no_credit = dana;
+  no_credit.erase("credit_limit");
+  EXPECT_EQ(propose("add_account", no_credit).status, 400) << "a new account is never unlimited";
+  json spaced = dana;
+  spaced["account"] = "DANA SMITH";
+  EXPECT_EQ(propose("add_account", spaced).status, 400) << "a name the FIX Account tag can carry";
+  json stp = dana;
+  stp["stp"] = "sometimes";
+  EXPECT_EQ(propose("add_account", stp).status, 400);
+  Reply r = propose("add_account", json{{"account", "ALICE"},
+                                        {"max_order_qty", 1},
+                                        {"max_order_notional", 1},
+                                        {"credit_limit", 1}});
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(code_of(r), "account_exists");
+  r = propose("add_session", json{{"client_comp_id", "CLIENT1"}, {"account", "ALICE"}});
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(code_of(r), "session_exists");
+  EXPECT_EQ(propose("add_session", json{{"client_comp_id", "C3"}}).status, 400);
+  EXPECT_EQ(propose("add_session", json{{"client_comp_id", "C3"}, {"account", "NOPE"}}).status,
+            404);
+
+  // The account: only a risk officer approves it, then it is there with its limits.
+  r = propose("add_account", dana);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = r.body["data"]["id"];
+  r = http("POST", "/admin/v1/proposals/" + id + "/approve", omar, json{{"reason", "checked"}});
+  EXPECT_EQ(code_of(r), "wrong_role") << "a new account is the risk officer's to approve";
+  r = http("POST", "/admin/v1/proposals/" + id + "/approve", rick, json{{"reason", "KYC done"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json result = json::parse(r.body["data"].value("result", std::string()), nullptr, false);
+  EXPECT_EQ(result["data"]["account"], "DANA") << r.body;
+  EXPECT_EQ(result["data"]["stp"], "cancel_incoming") << r.body;
+  EXPECT_EQ(result["data"]["credit_limit"], 5000000) << r.body;
+  // The session, likewise.
+  r = propose("add_session", json{{"client_comp_id", "CLIENT9"}, {"account", "DANA"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string session = r.body["data"]["id"];
+  r = http("POST", "/admin/v1/proposals/" + session + "/approve", omar,
+           json{{"reason", "checked"}});
+  EXPECT_EQ(code_of(r), "wrong_role") << "who may trade for an account is the risk officer's call";
+  r = http("POST", "/admin/v1/proposals/" + session + "/approve", rick,
+           json{{"reason", "checked"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Reply sessions = http("GET", "/admin/v1/sessions", olga);
+  EXPECT_NE(sessions.body.dump().find("CLIENT9"), std::string::npos) << sessions.body;
+  EXPECT_EQ(calls({{"outcome", "refused"}}).size(), 9u);
+  stop();
+  start();
+  const Reply limits = http("GET", "/admin/v1/limits", olga);
+  bool kept = false;
+  for (const auto& a : limits.body["data"]) {
+    kept = kept || (a["account"] == "DANA" && a["max_order_qty"] == 500);
+  }
+  EXPECT_TRUE(kept) << "journaled: a restart replays the new account and its limits "
+                    << limits.body;
+}
+
 TEST_F(SoxControls, JournalVerifyOnTheRunningVenueThenNamesATamperedRecord) {
   start({"--journal.digest_interval_ms=50"});
   ASSERT_EQ(http("POST", "/admin/v1/halt", "break-glass-secret",
