@@ -619,7 +619,12 @@ class FixVenueCutoverTest : public FixVenueTest {
       ASSERT_TRUE(sessions->client.take(c, of_type("5"), logout, 10000)) << who << " " << c;
       EXPECT_NE(field(logout, FIX::FIELD::Text).find("log on again, sequence numbers continue"),
                 std::string::npos)
-          << field(logout, FIX::FIELD::Text);
+          << field(logout, FIX::FIELD::Text) << "\n"
+          << logout.toString() << "\n"
+          << test_support::read_file(dir.file("fix-log/FIX.4.4-VENUE-CLIENT1.event.current.log"))
+          << "\n"
+          << test_support::read_file(dir.file("standby.log")) << "\n--- blue ---\n"
+          << venue->log();
       ASSERT_TRUE(sessions->client.wait_logged_on(c, 20000))
           << who << " " << c << "\n"
           << test_support::read_file(dir.file("standby.log")) << "\n--- blue ---\n"

@@ -395,11 +395,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     }
     try {
       if (grace_seconds > 0) {
-        for (SessionSlot* slot : live_slots()) {
-          FIX::Session* s = FIX::Session::lookupSession(slot->id);
-          if (s != nullptr && s->isLoggedOn()) s->logout(logout_text);
-        }
-        acceptor_->run_session_timers_now();  // the Logouts go out now, not at the next second
+        acceptor_->logout_connected(logout_text);  // the Logouts go out now, with the Text
         const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(grace_seconds);
         while (any_logged_on() && std::chrono::steady_clock::now() < until) {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -68,6 +68,17 @@ class Connection final : public FIX::Responder {
     tick_requested_.store(true);
     wake();
   }
+  // Logs the session out with `text` on this connection's own thread, then runs its timers (the
+  // Logout goes out at once). QuickFIX's Session::logout disables the session before it stores
+  // the reason: a timer run on this thread in between sent a Logout without the Text.
+  void request_logout(const std::string& text) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      logout_text_ = text;
+    }
+    logout_requested_.store(true);
+    wake();
+  }
 
   void run() {
     if (owner_.tls() != nullptr && !start_tls()) {
@@ -112,6 +123,15 @@ class Connection final : public FIX::Responder {
       }
       if (overflowed_.load() && !overflow_handled_) start_overflow_logout();
       if (overflow_handled_ && (!has_outbound() || SteadyClock::now() >= linger_until_)) break;
+      if (logout_requested_.exchange(false)) {
+        std::string text;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          text = logout_text_;
+        }
+        if (session_ != nullptr && session_->isLoggedOn()) session_->logout(text);
+        tick_requested_.store(true);
+      }
       if (tick_requested_.exchange(false) || SteadyClock::now() >= next_tick) {
         next_tick = SteadyClock::now() + std::chrono::seconds(1);
         if (!tick()) break;
@@ -420,6 +440,7 @@ class Connection final : public FIX::Responder {
   SteadyClock::time_point accepted_, linger_until_;
   std::atomic<bool> closing_{false}, overflowed_{false}, finished_{false};
   std::atomic<bool> tick_requested_{false};
+  std::atomic<bool> logout_requested_{false};
   std::atomic<bool> answering_resend_{false};  // the thread is in Session::next for a 35=2
 
   // Connection thread only.
@@ -428,7 +449,8 @@ class Connection final : public FIX::Responder {
   bool logged_on_once_ = false;
   bool overflow_handled_ = false;
 
-  std::mutex mutex_;  // outbound_, outbound_bytes_, logout_pass_, the TLS engine
+  std::mutex mutex_;  // outbound_, outbound_bytes_, logout_pass_, logout_text_, the TLS engine
+  std::string logout_text_;
   std::deque<std::pair<std::string, std::size_t>> outbound_;  // bytes, how many already sent
   std::size_t outbound_bytes_ = 0;
   std::size_t overflow_queued_ = 0;
@@ -555,9 +577,9 @@ void VenueSocketAcceptor::reap(bool all) {
   for (auto& r : done) r.thread.join();
 }
 
-void VenueSocketAcceptor::run_session_timers_now() {
+void VenueSocketAcceptor::logout_connected(const std::string& text) {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& a : attached_) a.second->request_tick();
+  for (const auto& a : attached_) a.second->request_logout(text);
 }
 
 void VenueSocketAcceptor::onStop() {

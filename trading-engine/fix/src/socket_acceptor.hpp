@@ -66,8 +66,9 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
   // A session created after start (its Session object exists, registered by QuickFIX): new
   // connections may log on for it. Any thread.
   void allow_session(const FIX::SessionID& id);
-  // Every connected session runs its timers now (QuickFIX sends a requested Logout from there).
-  void run_session_timers_now();
+  // Every connected session is logged out with `text` (on its connection's thread, the Logout
+  // sent at once). Any thread.
+  void logout_connected(const std::string& text);
 
   // Connection callbacks (connection threads).
   const SocketOptions& options() const { return options_; }
