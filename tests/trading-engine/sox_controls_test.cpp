@@ -535,9 +535,11 @@ TEST_F(SoxControls, ReconciliationNamesAnInjectedBreakAndReconcilesAtEndOfDay) {
   // The demo flow is random: more rounds until there are enough trades for the third to be the
   // one the fault drops (a loaded machine once gave 2 trades in one round).
   Reply r;
+  int reconciliations = 0;
   for (int round = 0; round < 6; ++round) {
     trade(fix_port);
     r = http("GET", "/admin/v1/reconciliation", olga);
+    ++reconciliations;
     ASSERT_EQ(r.status, 200) << r.body;
     if (r.body["data"]["trades"].get<int>() > 3) break;
   }
@@ -570,7 +572,7 @@ TEST_F(SoxControls, ReconciliationNamesAnInjectedBreakAndReconcilesAtEndOfDay) {
   for (const auto& e : admin_log()) {
     if (e.value("type", "") == "reconciliation") ++recorded;
   }
-  EXPECT_EQ(recorded, 3) << "each reconciliation is recorded";
+  EXPECT_EQ(recorded, reconciliations + 2) << "each reconciliation is recorded";
 }
 #endif
 
