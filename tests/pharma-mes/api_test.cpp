@@ -129,6 +129,17 @@ TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {
   r = call("POST", "/api/v1/lots", sup, R"({"id":"L-1","material":"API-1","quantity":"ten"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(json::parse(r.body)["error"]["field"], "quantity");
+  for (const char* quantity : {"10.0000001", "1e10", "-0"}) {
+    r = call("POST", "/api/v1/lots", sup,
+             std::string(R"({"id":"L-1","material":"API-1","quantity":)") + quantity + "}");
+    EXPECT_EQ(r.status, 400) << quantity;
+    EXPECT_EQ(json::parse(r.body)["error"]["field"], "quantity");
+  }
+  r = call("POST", "/api/v1/sensors", sup,
+           R"({"id":"S-1","room":"r","unit":"C","alert_low":1,"alert_high":2,"action_low":0,)"
+           R"("action_high":3,"interval_seconds":1e300})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "interval_seconds");
   r = call("POST", "/api/v1/lots", sup, R"({"id":"L-1","material":"API-1","quantity":10})");
   ASSERT_EQ(r.status, 201) << r.body;
   r = call("POST", "/api/v1/lots", sup, R"({"id":"L-1","material":"API-1","quantity":10})");

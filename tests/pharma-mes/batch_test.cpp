@@ -79,7 +79,8 @@ TEST_P(BatchTest, OutOfLimitValuesOpenADeviationThatBlocksReleaseUntilClosed) {
 }
 
 TEST_P(BatchTest, WeighingNeedsAReleasedLotAndTheToleranceAndFailuresAreKept) {
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-API-Q", "API-1", 50, "kg", 0, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-API-Q", "API-1", Quantity::whole(50), "kg", 0, {}, {}, {}}));
   ASSERT_TRUE(mes_->create_batch("sup1", "B-003", "TABLET@1", 100));
   ASSERT_TRUE(mes_->command_batch("op1", "B-003", Command::kStart, ""));
   ASSERT_TRUE(mes_->start_step("op1", "B-003", 1, "R-101"));
@@ -95,14 +96,69 @@ TEST_P(BatchTest, WeighingNeedsAReleasedLotAndTheToleranceAndFailuresAreKept) {
   ASSERT_TRUE(w);
   EXPECT_FALSE(w->accepted);
   EXPECT_EQ(w->reason_code, "out_of_tolerance");
-  EXPECT_DOUBLE_EQ(w->low, 9.8);
-  EXPECT_DOUBLE_EQ(w->high, 10.2);
+  EXPECT_EQ(w->low.text(), "9.8");
+  EXPECT_EQ(w->high.text(), "10.2");
   w = mes_->weigh("op1", "B-003", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0);
   ASSERT_TRUE(w && w->accepted);
   auto exceptions = mes_->review_by_exception("qa1", "B-003");
   ASSERT_TRUE(exceptions);
   ASSERT_EQ(exceptions->size(), 1u);
   EXPECT_EQ(exceptions->at(0).kind, "failed_weighing");
+}
+
+// #18 typed records: a lot's balance is an exact decimal, a lot cannot give more than it has
+// left (dispensed = consumed), and weights finer than a millionth are refused, not rounded.
+TEST_P(BatchTest, TypedRecordsKeepExactLotBalancesAndALotCannotGiveMoreThanItHas) {
+  Lot small;
+  small.id = "L-API-S";
+  small.material = "API-1";
+  small.quantity = *Quantity::parse("10.1");
+  small.unit = "kg";
+  ASSERT_TRUE(mes_->receive_lot("sup1", small));
+  auto qa2 = session("qa2");
+  ASSERT_TRUE(mes_->set_lot_status("qa2", qa2, "L-API-S", LotStatus::kReleased, "CoA reviewed",
+                                   both("qa2")));
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-011", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-011", Command::kStart, ""));
+  ASSERT_TRUE(mes_->start_step("op1", "B-011", 1, "R-101"));
+  EXPECT_EQ(mes_->weigh("op1", "B-011", 1, "API-1", "SC-1", "L-API-S", 12.0000001, 2).error().field,
+            "gross");
+  auto w = mes_->weigh("op1", "B-011", 1, "API-1", "SC-1", "L-API-S", 12.3, 2.2);
+  ASSERT_TRUE(w) << w.error().message;
+  ASSERT_TRUE(w->accepted);
+  EXPECT_EQ(w->net.text(), "10.1");  // 12.3 - 2.2 in doubles is 10.100000000000001
+
+  auto doc = mes_->record("qa1", "lot", "L-API-S");
+  ASSERT_TRUE(doc);
+  auto lot = decode<Lot>(*doc);
+  ASSERT_TRUE(lot) << lot.error().message;
+  EXPECT_EQ(lot->consumed.text(), "10.1");
+  EXPECT_EQ(lot->remaining(), Quantity{});
+  EXPECT_EQ(lot->status, LotStatus::kReleased);
+
+  // The lot is empty: the next batch's charge from it is refused and nothing is recorded.
+  ASSERT_TRUE(mes_->command_batch("sup1", "B-011", Command::kAbort, "test ends"));
+  clean_reactor();
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-012", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-012", Command::kStart, ""));
+  ASSERT_TRUE(mes_->start_step("op1", "B-012", 1, "R-101"));
+  auto refused = mes_->weigh("op1", "B-012", 1, "API-1", "SC-1", "L-API-S", 12.0, 2.0);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kOutOfLimits);
+  EXPECT_EQ(refused.error().message, "lot L-API-S has 0 kg left, the weighing takes 10");
+  EXPECT_EQ(mes_->lots_of_batch("B-012")->size(), 0u);
+}
+
+// A voided lot stays on file but can no longer be released or used.
+TEST_P(BatchTest, TypedRecordsAVoidedLotCannotBeReleased) {
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-V", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
+  ASSERT_TRUE(mes_->void_record("sup1", "lot", "L-V", "received in error"));
+  auto qa2 = session("qa2");
+  auto r = mes_->set_lot_status("qa2", qa2, "L-V", LotStatus::kReleased, "CoA", both("qa2"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::kRecordImmutable);
+  EXPECT_EQ(r.error().message, "lot L-V is voided (received in error)");
 }
 
 TEST_P(BatchTest, SecondPersonVerificationMustBeSomeoneElse) {
@@ -204,7 +260,7 @@ TEST_P(BatchTest, ABatchKeepsItsControlRecipeWhenTheMasterMovesOn) {
   auto w = mes_->weigh("op1", "B-008", 1, "API-1", "SC-1", "L-API-1", 7.0, 2.0);
   ASSERT_TRUE(w);
   EXPECT_TRUE(w->accepted);
-  EXPECT_DOUBLE_EQ(w->high, 5.1);
+  EXPECT_EQ(w->high.text(), "5.1");
 }
 
 TEST_P(BatchTest, QaWhoTookPartCannotRelease) {

@@ -81,16 +81,18 @@ class MesTest : public ::testing::TestWithParam<std::string> {
   void add_plant_and_master() {
     Equipment reactor{
         "R-101",  "Reactor 101",           "reactor",        "", "Solids", "Granulation",
-        "Unit 1", EquipmentStatus::kClean, now_ + 90 * kDay, ""};
+        "Unit 1", EquipmentStatus::kClean, now_ + 90 * kDay, "", {}};
     ASSERT_TRUE(mes_->add_equipment("sup1", reactor));
     Equipment scale{
         "SC-1",      "Floor scale 1",         "scale",          "", "Solids", "Dispensing",
-        "Scale bay", EquipmentStatus::kClean, now_ + 90 * kDay, ""};
+        "Scale bay", EquipmentStatus::kClean, now_ + 90 * kDay, "", {}};
     ASSERT_TRUE(mes_->add_equipment("sup1", scale));
-    ASSERT_TRUE(
-        mes_->receive_lot("sup1", Lot{"L-API-1", "API-1", 500, "kg", now_ + 365 * kDay, {}}));
-    ASSERT_TRUE(
-        mes_->receive_lot("sup1", Lot{"L-EXC-1", "EXC-1", 500, "kg", now_ + 365 * kDay, {}}));
+    ASSERT_TRUE(mes_->receive_lot(
+        "sup1",
+        Lot{"L-API-1", "API-1", Quantity::whole(500), "kg", now_ + 365 * kDay, {}, {}, {}}));
+    ASSERT_TRUE(mes_->receive_lot(
+        "sup1",
+        Lot{"L-EXC-1", "EXC-1", Quantity::whole(500), "kg", now_ + 365 * kDay, {}, {}, {}}));
     auto qa2 = session("qa2");
     ASSERT_TRUE(mes_->set_lot_status("qa2", qa2, "L-API-1", LotStatus::kReleased, "CoA reviewed",
                                      both("qa2")));

@@ -17,7 +17,7 @@ class MonitoringTest : public MesTest {
     ASSERT_NO_FATAL_FAILURE(MesTest::SetUp());
     ASSERT_NO_FATAL_FAILURE(add_users());
     ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
-    Sensor s{"TT-101", "Solids", "temperature", "C", 18, 25, 15, 30, 60, now_ + 30 * kDay};
+    Sensor s{"TT-101", "Solids", "temperature", "C", 18, 25, 15, 30, 60, now_ + 30 * kDay, 0, {}};
     ASSERT_TRUE(mes_->add_sensor("sup1", s));
   }
   Mes::ReadingsOutcome send(std::vector<Mes::SensorReading> readings) {

@@ -32,7 +32,8 @@ TEST_P(MesTest, Part11_10_d_g_AccessAndAuthorityChecks) {
             Code::kForbidden)
       << "abort is a supervisor's command";
   // The administrator cannot sign, even with the right password.
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-2", "API-1", 5, "kg", 0, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-2", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
   auto admin = session("admin1");
   const auto admin_sign =
       mes_->set_lot_status("admin1", admin, "L-2", LotStatus::kReleased, "trying", both("admin1"));
@@ -85,7 +86,8 @@ TEST_P(MesTest, Part11_300_IdentificationCodesAndPasswords) {
   ASSERT_TRUE(mes_->set_locked("admin1", "op1", false, "identity confirmed by phone"));
   ASSERT_TRUE(mes_->reset_password("admin1", "op1", "One-Time-Pass-42", "forgotten password"));
   EXPECT_EQ(mes_->login("op1", "One-Time-Pass-42")->outcome, LoginOutcome::kMustChangePassword);
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-9", "API-1", 5, "kg", 0, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-9", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
   EXPECT_EQ(mes_->create_batch("op1", "B-9", "none", 1).error().code, Code::kPasswordExpired)
       << "nothing but a password change until it is changed";
   ASSERT_TRUE(mes_->change_password("op1", "One-Time-Pass-42", "Brand-New-Pass-43"));
@@ -102,10 +104,14 @@ TEST_P(MesTest, Part11_300_IdentificationCodesAndPasswords) {
 // again after the idle timeout; a wrong password is refused and counts as a failed login.
 TEST_P(MesTest, Part11_200_ElectronicSignatureComponents) {
   ASSERT_NO_FATAL_FAILURE(add_users());
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-1", "API-1", 5, "kg", 0, {}}));
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-2", "API-1", 5, "kg", 0, {}}));
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-3", "API-1", 5, "kg", 0, {}}));
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-4", "API-1", 5, "kg", 0, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-1", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-2", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-3", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-4", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
   auto qa = session("qa1");
   const SignatureInput password_only{"", password_of("qa1")};
   auto first = mes_->set_lot_status("qa1", qa, "L-1", LotStatus::kReleased, "ok", password_only);
@@ -228,7 +234,8 @@ TEST_P(MesTest, Part11_10_e_AuditTrail) {
         << sql << ": " << message;
   }
   // Records are voided with a reason, never deleted: still on file, out of lists.
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-WRONG", "API-1", 5, "kg", 0, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-WRONG", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
   EXPECT_EQ(mes_->void_record("sup1", "lot", "L-WRONG", "").error().code, Code::kReasonRequired);
   ASSERT_TRUE(mes_->void_record("sup1", "lot", "L-WRONG", "received against the wrong order"));
   EXPECT_EQ(mes_->void_record("sup1", "lot", "L-API-1", "x").error().code, Code::kRecordImmutable)
@@ -254,7 +261,8 @@ TEST_P(MesTest, Part11_10_c_e_TamperEvidenceWithSignedCheckpoints) {
   auto cp = mes_->checkpoint();
   ASSERT_TRUE(cp) << cp.error().message;
   const std::string exported = checkpoint_line(*cp);
-  ASSERT_TRUE(mes_->receive_lot("sup1", Lot{"L-7", "API-1", 5, "kg", 0, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-7", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
   auto report = mes_->verify({*parse_checkpoint_line(exported)});
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->ok());

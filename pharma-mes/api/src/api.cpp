@@ -61,6 +61,25 @@ double number(const json& body, const char* name) {
   return v;
 }
 
+// A whole number within [low, high].
+int whole_number(const json& body, const char* name, int low, int high) {
+  const double v = number(body, name);
+  if (v != std::floor(v) || v < low || v > high) {
+    throw BadField(name, std::string(name) + " is a whole number from " + std::to_string(low) +
+                             " to " + std::to_string(high));
+  }
+  return static_cast<int>(v);
+}
+
+// An exact decimal quantity: a JSON number of at most six decimals, within 1e9.
+Quantity quantity(const json& body, const char* name) {
+  auto q = Quantity::exactly(number(body, name));
+  if (!q) {
+    throw BadField(name, std::string(name) + " has at most six decimals and is within 1e9");
+  }
+  return *q;
+}
+
 bool flag(const json& body, const char* name, bool fallback) {
   if (!body.contains(name)) return fallback;
   if (!body[name].is_boolean()) throw BadField(name, std::string(name) + " must be true or false");
@@ -130,13 +149,6 @@ int step_number(const std::string& text_value) {
   }
   if (text_value.empty()) throw BadField("step", "step must be a number");
   return n;
-}
-
-// 58, 49.5, 0.125: what a person reads on the screen (up to 6 significant digits).
-std::string short_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
 }
 
 void security_headers(http::Response& r) { http::add_browser_security_headers(r, "no-store"); }
@@ -574,7 +586,7 @@ MasterRecipe master_of(const json& body) {
     ph.instructions = text(p, "instructions", false);
     ph.equipment_class = text(p, "equipment_class", false);
     ph.standard_minutes =
-        p.contains("standard_minutes") ? static_cast<int>(number(p, "standard_minutes")) : 0;
+        p.contains("standard_minutes") ? whole_number(p, "standard_minutes", 0, 1'000'000) : 0;
     ph.second_person_verification = flag(p, "second_person_verification", false);
     for (const auto& x : p.value("parameters", json::array())) {
       ph.parameters.push_back(ParameterSpec{text(x, "name"), text(x, "unit", false),
@@ -620,6 +632,7 @@ void Api::add_plant_routes(http::Router& router) {
                       text(c.body, "unit", false),
                       EquipmentStatus::kClean,
                       time_of(c.body, "calibration_due"),
+                      {},
                       {}};
           auto r = mes_.add_equipment(c.session.user_id, e);
           return r ? ok({{"id", e.id}}, 201) : refusal(r.error());
@@ -645,8 +658,10 @@ void Api::add_plant_routes(http::Router& router) {
              number(c.body, "alert_high"),
              number(c.body, "action_low"),
              number(c.body, "action_high"),
-             static_cast<int>(number(c.body, "interval_seconds")),
-             time_of(c.body, "calibration_due")};
+             whole_number(c.body, "interval_seconds", 1, 7 * 24 * 3600),
+             time_of(c.body, "calibration_due"),
+             0,
+             {}};
     auto r = mes_.add_sensor(c.session.user_id, s);
     return r ? ok({{"id", s.id}}, 201) : refusal(r.error());
   });
@@ -677,8 +692,12 @@ void Api::add_plant_routes(http::Router& router) {
     return r ? ok(documents_json(*r)) : refusal(r.error());
   });
   route(router, "POST", "/api/v1/lots", Access::kAction, Action::kManageMaterials, [this](Call& c) {
-    Lot lot{text(c.body, "id"),          text(c.body, "material"),      number(c.body, "quantity"),
-            text(c.body, "unit", false), time_of(c.body, "expires_at"), LotStatus::kQuarantine};
+    Lot lot;
+    lot.id = text(c.body, "id");
+    lot.material = text(c.body, "material");
+    lot.quantity = quantity(c.body, "quantity");
+    lot.unit = text(c.body, "unit", false);
+    lot.expires_at = time_of(c.body, "expires_at");
     auto r = mes_.receive_lot(c.session.user_id, lot);
     return r ? ok({{"id", lot.id}}, 201) : refusal(r.error());
   });
@@ -863,12 +882,15 @@ void Api::add_batch_routes(http::Router& router) {
                               text(c.body, "material"), text(c.body, "scale"), text(c.body, "lot"),
                               number(c.body, "gross"), number(c.body, "tare"));
           if (!r) return refusal(r.error());
-          json out{{"accepted", r->accepted}, {"net", r->net}, {"low", r->low}, {"high", r->high}};
+          json out{{"accepted", r->accepted},
+                   {"net", r->net.to_double()},
+                   {"low", r->low.to_double()},
+                   {"high", r->high.to_double()}};
           if (!r->accepted) {
             // Recorded (for review by exception), but the charge still needs a good weighing.
             return error(422, r->reason_code,
-                         "net " + short_number(r->net) + " is outside [" + short_number(r->low) +
-                             ", " + short_number(r->high) + "]: weighing recorded as failed",
+                         "net " + r->net.text() + " is outside [" + r->low.text() + ", " +
+                             r->high.text() + "]: weighing recorded as failed",
                          "gross");
           }
           return ok(out);

@@ -88,13 +88,39 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
     }
   }
   const Millis calibrated_until = now + 365 * kDay;
-  const std::vector<Equipment> equipment = {
-      {"R-101", "Reactor 101 (high-shear granulator)", "reactor", "", "room-c", "Granulation",
-       "Unit 1", EquipmentStatus::kClean, calibrated_until, ""},
-      {"SC-1", "Floor scale 1 (150 kg)", "scale", "", "room-c", "Dispensing", "Scale bay",
-       EquipmentStatus::kClean, calibrated_until, ""},
-      {"FBD-1", "Fluid bed dryer 1", "dryer", "", "room-c", "Drying", "Unit 2",
-       EquipmentStatus::kClean, calibrated_until, ""}};
+  const std::vector<Equipment> equipment = {{"R-101",
+                                             "Reactor 101 (high-shear granulator)",
+                                             "reactor",
+                                             "",
+                                             "room-c",
+                                             "Granulation",
+                                             "Unit 1",
+                                             EquipmentStatus::kClean,
+                                             calibrated_until,
+                                             "",
+                                             {}},
+                                            {"SC-1",
+                                             "Floor scale 1 (150 kg)",
+                                             "scale",
+                                             "",
+                                             "room-c",
+                                             "Dispensing",
+                                             "Scale bay",
+                                             EquipmentStatus::kClean,
+                                             calibrated_until,
+                                             "",
+                                             {}},
+                                            {"FBD-1",
+                                             "Fluid bed dryer 1",
+                                             "dryer",
+                                             "",
+                                             "room-c",
+                                             "Drying",
+                                             "Unit 2",
+                                             EquipmentStatus::kClean,
+                                             calibrated_until,
+                                             "",
+                                             {}}};
   for (const auto& e : equipment) {
     if (auto r = check(mes.add_equipment("sup1", e), "equipment " + e.id); !r) {
       return tl::unexpected(r.error());
@@ -105,9 +131,22 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
       return tl::unexpected(r.error());
     }
   }
-  const std::vector<Lot> lots = {
-      {"L-PARA-0426", "API-PARA", 800, "kg", now + 730 * kDay, LotStatus::kQuarantine},
-      {"L-LAC-0311", "EXC-LAC", 900, "kg", now + 730 * kDay, LotStatus::kQuarantine}};
+  const std::vector<Lot> lots = {{"L-PARA-0426",
+                                  "API-PARA",
+                                  Quantity::whole(800),
+                                  "kg",
+                                  now + 730 * kDay,
+                                  LotStatus::kQuarantine,
+                                  {},
+                                  {}},
+                                 {"L-LAC-0311",
+                                  "EXC-LAC",
+                                  Quantity::whole(900),
+                                  "kg",
+                                  now + 730 * kDay,
+                                  LotStatus::kQuarantine,
+                                  {},
+                                  {}}};
   SigningSession qa2{"qa2", now, false};
   for (const auto& lot : lots) {
     if (auto r = check(mes.receive_lot("sup1", lot), "lot " + lot.id); !r) {

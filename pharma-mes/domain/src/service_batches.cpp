@@ -94,14 +94,38 @@ void add_actor(json& step_body, const std::string& user) {
 }
 
 // The accepted net weight per material in a step.
-double accepted_net(const json& step_body, const std::string& material) {
-  double total = 0;
+Quantity accepted_net(const json& step_body, const std::string& material) {
+  Quantity total;
   for (const auto& w : step_body["data"].value("weighings", json::array())) {
     if (w.value("material", "") == material && w.value("accepted", false)) {
-      total += w.value("net", 0.0);
+      total = total + Quantity::nearest(w.value("net", 0.0)).value_or(Quantity{});
     }
   }
   return total;
+}
+
+// A charge's target and the lowest and highest total it accepts, to the millionth.
+struct ChargeBand {
+  Quantity target, low, high;
+};
+ChargeBand band_of(const json& charge) {
+  const double target = charge.value("quantity", 0.0);
+  const double tol = charge.value("tolerance_pct", 0.0) / 100.0;
+  return {Quantity::nearest(target).value_or(Quantity{}),
+          Quantity::nearest(target * (1 - tol)).value_or(Quantity{}),
+          Quantity::nearest(target * (1 + tol)).value_or(Quantity{})};
+}
+
+// Frees the equipment a step held: used equipment is dirty until cleaned for the next batch.
+// Equipment voided or gone meanwhile is left as it is.
+Result<void> release_equipment(Transaction& tx, const std::string& actor, const std::string& id,
+                               const std::string& reason) {
+  if (id.empty()) return {};
+  auto e = detail::load<Equipment>(tx, id, "equipment", true);
+  if (!e) return e.error().code == Code::kNotFound ? Result<void>{} : tl::unexpected(e.error());
+  e->status = EquipmentStatus::kDirty;
+  e->in_use_by.clear();
+  return detail::save(tx, actor, *e, "modify", reason);
 }
 
 // Batch `batch_id` Running and its step n loaded: where every step operation starts.
@@ -125,8 +149,7 @@ Result<void> require_entries_complete(const LoadedStep& s) {
     }
   }
   for (const auto& c : s.spec["charges"]) {
-    const double target = c.value("quantity", 0.0), tol = c.value("tolerance_pct", 0.0) / 100;
-    if (accepted_net(s.body, c.value("material", "")) < target * (1 - tol) - 1e-9) {
+    if (accepted_net(s.body, c.value("material", "")) < band_of(c).low) {
       return refuse(Code::kOutOfSequence,
                     c.value("material", "") + " is not charged within tolerance yet");
     }
@@ -304,17 +327,9 @@ Result<State> Mes::command_batch(const std::string& actor, const std::string& ba
       if (settled == State::kStopped || settled == State::kAborted) {
         sb["flow"]["status"] = settled == State::kStopped ? "stopped" : "aborted";
         step.state = sb["flow"]["status"];
-        const std::string eq = sb["data"].value("equipment", "");
-        if (!eq.empty()) {
-          if (auto e = tx.get("equipment", eq)) {
-            json eb = detail::body_of(*e);
-            eb["flow"]["status"] = "dirty";
-            eb["flow"]["in_use_by"] = "";
-            e->state = "dirty";
-            if (auto p = detail::put_audited(tx, actor, *e, eb, "modify", "batch ended"); !p) {
-              return p;
-            }
-          }
+        if (auto p = release_equipment(tx, actor, sb["data"].value("equipment", ""), "batch ended");
+            !p) {
+          return p;
         }
       }
       if (auto p = detail::put_audited(tx, actor, step, sb, "command",
@@ -354,34 +369,28 @@ Result<void> Mes::start_step(const std::string& actor, const std::string& batch_
         }
         const std::string needed = s->spec.value("equipment_class", "");
         if (!needed.empty()) {
-          auto e = tx.get("equipment", equipment_id);
-          if (!e) return refuse(Code::kNotFound, "no equipment " + equipment_id, "equipment");
-          json eb = detail::body_of(*e);
-          if (eb["data"].value("class", "") != needed) {
-            return refuse(Code::kEquipmentUnavailable,
-                          equipment_id + " is a " + eb["data"].value("class", "") +
-                              ", the step needs a " + needed,
-                          "equipment");
-          }
-          const std::string status = eb["flow"].value("status", "");
-          if (status != "clean") {
+          auto e = detail::load<Equipment>(tx, equipment_id, "equipment");
+          if (!e) return tl::unexpected(e.error());
+          if (e->equipment_class != needed) {
             return refuse(
                 Code::kEquipmentUnavailable,
-                equipment_id + " is " + status +
-                    (status == "in_use" ? " by batch " + eb["flow"].value("in_use_by", "") : ""),
+                equipment_id + " is a " + e->equipment_class + ", the step needs a " + needed,
                 "equipment");
           }
-          if (eb["flow"].value("calibration_due", Millis{0}) <= tx.now()) {
+          if (e->status != EquipmentStatus::kClean) {
+            return refuse(
+                Code::kEquipmentUnavailable,
+                equipment_id + " is " + std::string(to_string(e->status)) +
+                    (e->status == EquipmentStatus::kInUse ? " by batch " + e->in_use_by : ""),
+                "equipment");
+          }
+          if (!e->calibrated_at(tx.now())) {
             return refuse(Code::kEquipmentUnavailable,
                           equipment_id + " is past its calibration date", "equipment");
           }
-          eb["flow"]["status"] = "in_use";
-          eb["flow"]["in_use_by"] = batch_id;
-          e->state = "in_use";
-          if (auto p = detail::put_audited(tx, actor, *e, eb, "modify", "used by " + s->doc.id);
-              !p) {
-            return p;
-          }
+          e->status = EquipmentStatus::kInUse;
+          e->in_use_by = batch_id;
+          if (auto p = detail::save(tx, actor, *e, "modify", "used by " + s->doc.id); !p) return p;
           s->body["data"]["equipment"] = equipment_id;
         } else if (!equipment_id.empty()) {
           return refuse(Code::kInvalid, "step " + std::to_string(n) + " uses no equipment",
@@ -471,7 +480,13 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
         if (auto a = detail::authorize(tx, actor, Action::kExecuteStep, config_); !a) {
           return tl::unexpected(a.error());
         }
-        if (!std::isfinite(gross) || !std::isfinite(tare) || tare < 0 || gross <= tare) {
+        const auto gross_q = Quantity::exactly(gross), tare_q = Quantity::exactly(tare);
+        if (!gross_q || !tare_q) {
+          return refuse(Code::kInvalid,
+                        "gross and tare are numbers of at most six decimals, within 1e9",
+                        gross_q ? "tare" : "gross");
+        }
+        if (tare_q->micros() < 0 || *gross_q <= *tare_q) {
           return refuse(Code::kInvalid, "gross must be above tare, tare not negative", "gross");
         }
         auto found = running_step(tx, batch_id, n);
@@ -487,53 +502,56 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
                         "material");
         }
         // The scale: registered (11.10(h)), in service, calibrated.
-        auto scale = tx.get("equipment", scale_id);
-        if (!scale || detail::body_of(*scale)["data"].value("class", "") != "scale") {
+        auto scale = detail::load<Equipment>(tx, scale_id, "scale");
+        if (!scale && scale.error().code != Code::kNotFound) return tl::unexpected(scale.error());
+        if (!scale || scale->equipment_class != "scale") {
           return refuse(Code::kUnknownDevice, "no registered scale " + scale_id, "scale");
         }
-        const json sb = detail::body_of(*scale);
-        if (sb["flow"].value("status", "") == "out_of_service") {
+        if (scale->status == EquipmentStatus::kOutOfService) {
           return refuse(Code::kEquipmentUnavailable, "scale " + scale_id + " is out of service",
                         "scale");
         }
-        if (sb["flow"].value("calibration_due", Millis{0}) <= tx.now()) {
+        if (!scale->calibrated_at(tx.now())) {
           return refuse(Code::kEquipmentUnavailable,
                         "scale " + scale_id + " is past its calibration date", "scale");
         }
-        auto lot = tx.get("lot", lot_id);
-        if (!lot) return refuse(Code::kNotFound, "no lot " + lot_id, "lot");
-        json lb = detail::body_of(*lot);
-        if (lb["data"].value("material", "") != material) {
-          return refuse(
-              Code::kInvalid,
-              "lot " + lot_id + " is " + lb["data"].value("material", "") + ", not " + material,
-              "lot");
+        auto lot = detail::load<Lot>(tx, lot_id, "lot");
+        if (!lot) return tl::unexpected(lot.error());
+        if (lot->material != material) {
+          return refuse(Code::kInvalid,
+                        "lot " + lot_id + " is " + lot->material + ", not " + material, "lot");
         }
-        if (lb["flow"].value("status", "") != "released") {
+        if (lot->status != LotStatus::kReleased) {
           return refuse(
               Code::kLotNotReleased,
-              "lot " + lot_id + " is " + lb["flow"].value("status", "") + ", not released", "lot");
+              "lot " + lot_id + " is " + std::string(to_string(lot->status)) + ", not released",
+              "lot");
         }
-        const Millis expires = lb["data"].value("expires_at", Millis{0});
-        if (expires != 0 && expires <= tx.now()) {
+        if (lot->expired_at(tx.now())) {
           return refuse(Code::kLotNotReleased, "lot " + lot_id + " has expired", "lot");
         }
-        const double target = charge->value("quantity", 0.0);
-        const double tol = charge->value("tolerance_pct", 0.0) / 100.0;
-        const double already = accepted_net(s->body, material);
-        result.net = gross - tare;
-        result.low = target * (1 - tol) - already;
-        result.high = target * (1 + tol) - already;
-        result.accepted = result.net >= result.low - 1e-9 && result.net <= result.high + 1e-9;
+        const ChargeBand band = band_of(*charge);
+        const Quantity already = accepted_net(s->body, material);
+        result.net = *gross_q - *tare_q;
+        result.low = band.low - already;
+        result.high = band.high - already;
+        result.accepted = result.net >= result.low && result.net <= result.high;
         result.reason_code = result.accepted ? "" : "out_of_tolerance";
+        // Dispensed = consumed: a lot cannot give more than it has left.
+        if (result.accepted && result.net > lot->remaining()) {
+          return refuse(Code::kOutOfLimits,
+                        "lot " + lot_id + " has " + lot->remaining().text() + " " + lot->unit +
+                            " left, the weighing takes " + result.net.text(),
+                        "lot");
+        }
         s->body["data"]["weighings"].push_back({{"material", material},
                                                 {"scale", scale_id},
                                                 {"lot", lot_id},
-                                                {"gross", gross},
-                                                {"tare", tare},
-                                                {"net", result.net},
-                                                {"low", result.low},
-                                                {"high", result.high},
+                                                {"gross", gross_q->to_double()},
+                                                {"tare", tare_q->to_double()},
+                                                {"net", result.net.to_double()},
+                                                {"low", result.low.to_double()},
+                                                {"high", result.high.to_double()},
                                                 {"accepted", result.accepted},
                                                 {"reason_code", result.reason_code},
                                                 {"by", actor},
@@ -547,7 +565,6 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
         }
         if (result.accepted) {
           // Genealogy: which lot went into which batch (forward and backward trace).
-          const auto charges = tx.list("charge", lot_id);
           Document cd{
               "charge", s->doc.id + "/" + std::to_string(s->body["data"]["weighings"].size()),
               0,        lot_id,
@@ -558,13 +575,11 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
                           {"batch", batch_id},
                           {"step", n},
                           {"material", material},
-                          {"net", result.net}}},
+                          {"net", result.net.to_double()}}},
                         {"flow", json::object()}};
           if (auto p = detail::put_audited(tx, actor, cd, cb, "create", ""); !p) return p;
-          lb["flow"]["consumed"] = lb["flow"].value("consumed", 0.0) + result.net;
-          if (auto p =
-                  detail::put_audited(tx, actor, *lot, lb, "consume", "charged to " + batch_id);
-              !p) {
+          lot->consumed = lot->consumed + result.net;
+          if (auto p = detail::save(tx, actor, *lot, "consume", "charged to " + batch_id); !p) {
             return p;
           }
         }
@@ -644,19 +659,10 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
           return refuse(Code::kOutOfSequence, "step " + std::to_string(n) +
                                                   " needs its second-person verification first");
         }
-        const std::string eq = s->body["data"].value("equipment", "");
-        if (!eq.empty()) {
-          if (auto e = tx.get("equipment", eq)) {
-            json eb = detail::body_of(*e);
-            eb["flow"]["status"] = "dirty";  // used equipment is cleaned before the next batch
-            eb["flow"]["in_use_by"] = "";
-            e->state = "dirty";
-            if (auto p =
-                    detail::put_audited(tx, actor, *e, eb, "modify", "released by " + s->doc.id);
-                !p) {
-              return p;
-            }
-          }
+        if (auto p = release_equipment(tx, actor, s->body["data"].value("equipment", ""),
+                                       "released by " + s->doc.id);
+            !p) {
+          return p;
         }
         if (config_.fault_drop_verification) s->body["flow"].erase("verified_by");
         s->body["flow"]["completed_by"] = actor;  // flow: the verifier's signature covers data

@@ -24,30 +24,27 @@ std::vector<std::string> batches_in_room(Transaction& tx, const std::string& roo
     for (const auto& step : tx.list("step", batch.id, "running")) {
       const std::string eq = detail::body_of(step)["data"].value("equipment", "");
       if (eq.empty()) continue;
-      if (auto e = tx.get("equipment", eq)) {
-        const json d = detail::body_of(*e)["data"];
-        if (d.value("area", "") == room || d.value("unit", "") == room) out.push_back(batch.id);
-      }
+      auto e = detail::load<Equipment>(tx, eq, "equipment", true);
+      if (e && (e->area == room || e->unit == room)) out.push_back(batch.id);
     }
   }
   return out;
 }
 
-Result<std::string> open_alarm(Transaction& tx, const std::string& sensor, const json& sdata,
-                               const std::string& level, double value, Millis at,
-                               const std::vector<std::string>& batches) {
-  const std::string id = "ALM-" + sensor + "-" + std::to_string(at) + "-" + level;
+Result<std::string> open_alarm(Transaction& tx, const Sensor& sensor, const std::string& level,
+                               double value, Millis at, const std::vector<std::string>& batches) {
+  const std::string id = "ALM-" + sensor.id + "-" + std::to_string(at) + "-" + level;
   const json body{{"data",
-                   {{"sensor", sensor},
-                    {"room", sdata.value("room", "")},
-                    {"kind", sdata.value("kind", "")},
+                   {{"sensor", sensor.id},
+                    {"room", sensor.room},
+                    {"kind", sensor.kind},
                     {"level", level},
                     {"value", value},
-                    {"unit", sdata.value("unit", "")},
+                    {"unit", sensor.unit},
                     {"at", at},
                     {"batches", batches}}},
                   {"flow", {{"status", "active"}}}};
-  Document doc{"alarm", id, 0, sdata.value("room", ""), "active", "", false, {}};
+  Document doc{"alarm", id, 0, sensor.room, "active", "", false, {}};
   if (auto existing = tx.get("alarm", id)) return id;  // the same reading sent twice
   if (auto r = detail::put_audited(tx, kIngest, doc, body, "create", ""); !r) {
     return tl::unexpected(r.error());
@@ -62,9 +59,11 @@ Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReadin
   auto r = store_.transact([&](Transaction& tx) -> Result<void> {
     outcome = {};
     struct SensorView {
-      Document doc, state;
-      json data, flow, runtime;
+      Sensor sensor;
+      Document state;
+      json runtime;
       bool known = false;
+      std::string unknown_why;  // unregistered, voided or unreadable
     };
     std::map<std::string, SensorView> sensors;
     std::vector<Reading> rows;
@@ -75,12 +74,14 @@ Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReadin
       auto [it, inserted] = sensors.try_emplace(in.sensor_id);
       SensorView& s = it->second;
       if (inserted) {
-        if (auto doc = tx.get("sensor", in.sensor_id)) {
+        auto sensor = detail::load<Sensor>(tx, in.sensor_id, "sensor");
+        if (!sensor) {
+          s.unknown_why = sensor.error().code == Code::kNotFound
+                              ? "unregistered sensor " + in.sensor_id
+                              : sensor.error().message;
+        } else {
           s.known = true;
-          s.doc = *doc;
-          const json b = detail::body_of(*doc);
-          s.data = b["data"];
-          s.flow = b["flow"];
+          s.sensor = std::move(*sensor);
           auto state = tx.get("sensor_state", in.sensor_id);
           s.state =
               state ? *state : Document{"sensor_state", in.sensor_id, 0, "", "", "", false, {}};
@@ -93,28 +94,26 @@ Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReadin
         outcome.rejected.push_back({i, code, std::move(message)});
       };
       if (!s.known) {
-        reject(Code::kUnknownDevice, "unregistered sensor " + in.sensor_id);
+        reject(Code::kUnknownDevice, s.unknown_why);
         continue;
       }
       if (!std::isfinite(in.value)) {
         reject(Code::kInvalid, "reading of " + in.sensor_id + " is not a number");
         continue;
       }
-      if (in.unit != s.data.value("unit", "")) {
-        reject(Code::kInvalid,
-               in.sensor_id + " reads in " + s.data.value("unit", "") + ", not " + in.unit);
+      const Sensor& sensor = s.sensor;
+      if (in.unit != sensor.unit) {
+        reject(Code::kInvalid, in.sensor_id + " reads in " + sensor.unit + ", not " + in.unit);
         continue;
       }
       std::string level;
-      if (in.value < s.data.value("action_low", 0.0) ||
-          in.value > s.data.value("action_high", 0.0)) {
+      if (in.value < sensor.action_low || in.value > sensor.action_high) {
         level = "action";
-      } else if (in.value < s.data.value("alert_low", 0.0) ||
-                 in.value > s.data.value("alert_high", 0.0)) {
+      } else if (in.value < sensor.alert_low || in.value > sensor.alert_high) {
         level = "alert";
       }
       std::string flags = level;
-      if (s.flow.value("calibration_due", Millis{0}) <= in.at) {
+      if (sensor.calibration_due <= in.at) {
         flags += flags.empty() ? "uncalibrated" : ",uncalibrated";
       }
       rows.push_back(Reading{in.sensor_id, in.at, in.value, flags});
@@ -125,9 +124,9 @@ Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReadin
       s.runtime["gap_open"] = false;
       const std::string current = s.runtime.value("excursion", "");
       if (level_rank(level) > level_rank(current)) {
-        const auto batches = level == "action" ? batches_in_room(tx, s.data.value("room", ""))
-                                               : std::vector<std::string>{};
-        auto alarm = open_alarm(tx, in.sensor_id, s.data, level, in.value, in.at, batches);
+        const auto batches =
+            level == "action" ? batches_in_room(tx, sensor.room) : std::vector<std::string>{};
+        auto alarm = open_alarm(tx, sensor, level, in.value, in.at, batches);
         if (!alarm) return tl::unexpected(alarm.error());
         ++outcome.alarms;
         for (const auto& batch : batches) {
@@ -208,18 +207,18 @@ Result<int> Mes::check_data_gaps() {
   int opened = 0;
   auto r = store_.transact([&](Transaction& tx) -> Result<void> {
     opened = 0;
-    for (const auto& sensor : tx.list("sensor")) {
-      const json b = detail::body_of(sensor);
-      auto state = tx.get("sensor_state", sensor.id);
-      Document st = state ? *state : Document{"sensor_state", sensor.id, 0, "", "", "", false, {}};
+    for (const auto& doc : tx.list("sensor")) {
+      auto sensor = decode<Sensor>(doc);
+      if (!sensor) continue;  // unreadable: one sensor must not stop the others' checks
+      auto state = tx.get("sensor_state", sensor->id);
+      Document st = state ? *state : Document{"sensor_state", sensor->id, 0, "", "", "", false, {}};
       json runtime = state ? json::parse(state->body, nullptr, false) : json::object();
       if (!runtime.is_object()) runtime = json::object();
       if (runtime.value("gap_open", false)) continue;
-      const Millis last =
-          runtime.value("last_reading_at", b["data"].value("created_at", Millis{0}));
-      const Millis allowed = 2LL * 1000 * b["data"].value("interval_seconds", 60);
+      const Millis last = runtime.value("last_reading_at", sensor->created_at);
+      const Millis allowed = 2LL * 1000 * sensor->interval_seconds;
       if (last == 0 || tx.now() - last <= allowed) continue;
-      auto alarm = open_alarm(tx, sensor.id, b["data"], "data_gap", 0, tx.now(), {});
+      auto alarm = open_alarm(tx, *sensor, "data_gap", 0, tx.now(), {});
       if (!alarm) return tl::unexpected(alarm.error());
       runtime["gap_open"] = true;
       st.body = runtime.dump();
@@ -434,18 +433,19 @@ Result<Mes::PlantStatus> Mes::plant_status(Millis deviation_due_ms) {
     for (const auto& u : tx.list("user")) {
       p.users_locked += detail::user_from(u).status == AccountStatus::kLocked ? 1 : 0;
     }
-    for (const auto& sensor : tx.list("sensor")) {
-      const json data = detail::body_of(sensor)["data"];
+    for (const auto& doc : tx.list("sensor")) {
+      auto sensor = decode<Sensor>(doc);
+      if (!sensor) continue;  // unreadable: one sensor must not stop the others' checks
       SensorStatus s;
-      s.id = sensor.id;
-      s.room = data.value("room", "");
-      s.kind = data.value("kind", "");
-      s.unit = data.value("unit", "");
-      s.alert_low = data.value("alert_low", 0.0);
-      s.alert_high = data.value("alert_high", 0.0);
-      s.action_low = data.value("action_low", 0.0);
-      s.action_high = data.value("action_high", 0.0);
-      if (auto state = tx.get("sensor_state", sensor.id)) {
+      s.id = sensor->id;
+      s.room = sensor->room;
+      s.kind = sensor->kind;
+      s.unit = sensor->unit;
+      s.alert_low = sensor->alert_low;
+      s.alert_high = sensor->alert_high;
+      s.action_low = sensor->action_low;
+      s.action_high = sensor->action_high;
+      if (auto state = tx.get("sensor_state", sensor->id)) {
         const json runtime = json::parse(state->body, nullptr, false);
         if (runtime.is_object()) {
           if (runtime.contains("last_value") && runtime["last_value"].is_number()) {

@@ -5,50 +5,6 @@ namespace mes {
 
 using detail::json;
 
-std::string_view to_string(EquipmentStatus status) {
-  switch (status) {
-    case EquipmentStatus::kClean:
-      return "clean";
-    case EquipmentStatus::kDirty:
-      return "dirty";
-    case EquipmentStatus::kInUse:
-      return "in_use";
-    case EquipmentStatus::kOutOfService:
-      return "out_of_service";
-  }
-  return "?";
-}
-
-std::optional<EquipmentStatus> parse_equipment_status(std::string_view text) {
-  for (auto s : {EquipmentStatus::kClean, EquipmentStatus::kDirty, EquipmentStatus::kInUse,
-                 EquipmentStatus::kOutOfService}) {
-    if (to_string(s) == text) return s;
-  }
-  return std::nullopt;
-}
-
-std::string_view to_string(LotStatus status) {
-  switch (status) {
-    case LotStatus::kQuarantine:
-      return "quarantine";
-    case LotStatus::kReleased:
-      return "released";
-    case LotStatus::kRejected:
-      return "rejected";
-    case LotStatus::kExpired:
-      return "expired";
-  }
-  return "?";
-}
-
-std::optional<LotStatus> parse_lot_status(std::string_view text) {
-  for (auto s :
-       {LotStatus::kQuarantine, LotStatus::kReleased, LotStatus::kRejected, LotStatus::kExpired}) {
-    if (to_string(s) == text) return s;
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 json phase_json(const PhaseSpec& p) {
@@ -127,43 +83,36 @@ Result<void> Mes::add_equipment(const std::string& actor, const Equipment& e) {
     if (e.id.empty() || e.equipment_class.empty()) {
       return refuse(Code::kInvalid, "equipment needs an id and a class", "id");
     }
-    const json body{{"data",
-                     {{"name", e.name},
-                      {"class", e.equipment_class},
-                      {"site", e.site.empty() ? config_.site : e.site},
-                      {"area", e.area},
-                      {"cell", e.cell},
-                      {"unit", e.unit}}},
-                    {"flow",
-                     {{"status", std::string(to_string(e.status))},
-                      {"calibration_due", e.calibration_due},
-                      {"in_use_by", ""}}}};
-    Document doc{"equipment", e.id, 0, e.unit, std::string(to_string(e.status)), "", false, {}};
-    return detail::put_audited(tx, actor, doc, body, "create", "");
+    if (e.status == EquipmentStatus::kInUse) {
+      return refuse(Code::kInvalid, "equipment is put in use by starting a step", "status");
+    }
+    Equipment record = e;
+    if (record.site.empty()) record.site = config_.site;
+    record.in_use_by.clear();
+    record.meta = {};
+    return detail::save(tx, actor, record, "create", "");
   });
 }
 
 Result<void> Mes::set_equipment_status(const std::string& actor, const std::string& id,
                                        EquipmentStatus status, const std::string& reason) {
-  return command(
-      actor, "set_equipment_status", "equipment", id, [&](Transaction& tx) -> Result<void> {
-        if (auto a = detail::authorize(tx, actor, Action::kManagePlant, config_); !a) {
-          return tl::unexpected(a.error());
-        }
-        auto doc = tx.get("equipment", id);
-        if (!doc) return refuse(Code::kNotFound, "no equipment " + id, "id");
-        json body = detail::body_of(*doc);
-        if (body["flow"].value("status", "") == "in_use") {
-          return refuse(Code::kEquipmentUnavailable, "equipment " + id + " is in use by batch " +
-                                                         body["flow"].value("in_use_by", ""));
-        }
-        if (status == EquipmentStatus::kInUse) {
-          return refuse(Code::kInvalid, "equipment is put in use by starting a step");
-        }
-        body["flow"]["status"] = std::string(to_string(status));
-        doc->state = std::string(to_string(status));
-        return detail::put_audited(tx, actor, *doc, body, "modify", reason);
-      });
+  return command(actor, "set_equipment_status", "equipment", id,
+                 [&](Transaction& tx) -> Result<void> {
+                   if (auto a = detail::authorize(tx, actor, Action::kManagePlant, config_); !a) {
+                     return tl::unexpected(a.error());
+                   }
+                   auto e = detail::load<Equipment>(tx, id);
+                   if (!e) return tl::unexpected(e.error());
+                   if (e->status == EquipmentStatus::kInUse) {
+                     return refuse(Code::kEquipmentUnavailable,
+                                   "equipment " + id + " is in use by batch " + e->in_use_by);
+                   }
+                   if (status == EquipmentStatus::kInUse) {
+                     return refuse(Code::kInvalid, "equipment is put in use by starting a step");
+                   }
+                   e->status = status;
+                   return detail::save(tx, actor, *e, "modify", reason);
+                 });
 }
 
 Result<void> Mes::add_sensor(const std::string& actor, const Sensor& s) {
@@ -181,19 +130,10 @@ Result<void> Mes::add_sensor(const std::string& actor, const Sensor& s) {
                     "limits must satisfy action_low <= alert_low < alert_high <= action_high",
                     "limits");
     }
-    const json body{{"data",
-                     {{"room", s.room},
-                      {"kind", s.kind},
-                      {"unit", s.unit},
-                      {"alert_low", s.alert_low},
-                      {"alert_high", s.alert_high},
-                      {"action_low", s.action_low},
-                      {"action_high", s.action_high},
-                      {"interval_seconds", s.interval_seconds},
-                      {"created_at", tx.now()}}},
-                    {"flow", {{"calibration_due", s.calibration_due}}}};
-    Document doc{"sensor", s.id, 0, s.room, "active", "", false, {}};
-    return detail::put_audited(tx, actor, doc, body, "create", "");
+    Sensor record = s;
+    record.created_at = tx.now();
+    record.meta = {};
+    return detail::save(tx, actor, record, "create", "");
   });
 }
 
@@ -215,12 +155,24 @@ Result<void> Mes::void_record(const std::string& actor, const std::string& type,
     auto doc = tx.get(type, id);
     if (!doc) return refuse(Code::kNotFound, "no " + type + " " + id, "id");
     if (doc->voided) return refuse(Code::kConflict, type + " " + id + " is already voided");
-    const json body = detail::body_of(*doc);
-    const std::string status = body["flow"].value("status", "");
-    if ((type == "lot" && status != "quarantine") || (type == "equipment" && status == "in_use") ||
-        (type == "master" && status != "draft")) {
+    // Only what nothing depends on yet: a lot still in quarantine, equipment not in use, a
+    // master still a draft.
+    std::string blocking_status;
+    if (type == "lot") {
+      auto lot = decode<Lot>(*doc);
+      if (!lot) return tl::unexpected(lot.error());
+      if (lot->status != LotStatus::kQuarantine) blocking_status = to_string(lot->status);
+    } else if (type == "equipment") {
+      auto e = decode<Equipment>(*doc);
+      if (!e) return tl::unexpected(e.error());
+      if (e->status == EquipmentStatus::kInUse) blocking_status = to_string(e->status);
+    } else if (type == "master") {
+      const std::string status = detail::body_of(*doc)["flow"].value("status", "");
+      if (status != "draft") blocking_status = status;
+    }
+    if (!blocking_status.empty()) {
       return refuse(Code::kRecordImmutable,
-                    type + " " + id + " is " + status + ": it cannot be voided");
+                    type + " " + id + " is " + blocking_status + ": it cannot be voided");
     }
     doc->voided = true;
     doc->void_reason = reason;
@@ -234,17 +186,18 @@ Result<void> Mes::receive_lot(const std::string& actor, const Lot& lot) {
     if (auto a = detail::authorize(tx, actor, Action::kManageMaterials, config_); !a) {
       return tl::unexpected(a.error());
     }
-    if (lot.id.empty() || lot.material.empty() || !(lot.quantity > 0)) {
-      return refuse(Code::kInvalid, "a lot needs an id, a material and a positive quantity", "id");
+    if (lot.id.empty() || lot.material.empty()) {
+      return refuse(Code::kInvalid, "a lot needs an id and a material",
+                    lot.id.empty() ? "id" : "material");
     }
-    const json body{{"data",
-                     {{"material", lot.material},
-                      {"quantity", lot.quantity},
-                      {"unit", lot.unit},
-                      {"expires_at", lot.expires_at}}},
-                    {"flow", {{"status", "quarantine"}, {"consumed", 0.0}}}};
-    Document doc{"lot", lot.id, 0, lot.material, "quarantine", "", false, {}};
-    return detail::put_audited(tx, actor, doc, body, "create", "");
+    if (!lot.quantity.positive() || !lot.quantity.in_range()) {
+      return refuse(Code::kInvalid, "a lot's quantity is positive and at most 1e9", "quantity");
+    }
+    Lot record = lot;
+    record.status = LotStatus::kQuarantine;
+    record.consumed = {};
+    record.meta = {};
+    return detail::save(tx, actor, record, "create", "");
   });
 }
 
@@ -258,21 +211,18 @@ Result<void> Mes::set_lot_status(const std::string& actor, SigningSession& sessi
       return tl::unexpected(a.error());
     }
     if (signer->id != actor) return refuse(Code::kBadSignature, "the signer must be the actor");
-    auto doc = tx.get("lot", lot_id);
-    if (!doc) return refuse(Code::kNotFound, "no lot " + lot_id, "lot");
-    json body = detail::body_of(*doc);
-    const std::string from = body["flow"].value("status", "");
-    if (from != "quarantine" || status == LotStatus::kQuarantine) {
-      return refuse(
-          Code::kIllegalTransition,
-          "a lot goes from quarantine to released, rejected or expired (it is " + from + ")");
+    auto lot = detail::load<Lot>(tx, lot_id, "lot");
+    if (!lot) return tl::unexpected(lot.error());
+    if (lot->status != LotStatus::kQuarantine || status == LotStatus::kQuarantine) {
+      return refuse(Code::kIllegalTransition,
+                    "a lot goes from quarantine to released, rejected or expired (it is " +
+                        std::string(to_string(lot->status)) + ")");
     }
-    body["flow"]["status"] = std::string(to_string(status));
-    doc->state = std::string(to_string(status));
-    if (auto r = detail::put_audited(tx, actor, *doc, body, "modify", reason); !r) return r;
+    lot->status = status;
+    if (auto r = detail::save(tx, actor, *lot, "modify", reason); !r) return r;
     auto s = sign(tx, session, *signer, signature,
                   status == LotStatus::kReleased ? Meaning::kApproved : Meaning::kRejected, "lot",
-                  lot_id, detail::content_hash("lot", lot_id, body));
+                  lot_id, detail::content_hash("lot", lot_id, json::parse(to_document(*lot).body)));
     if (!s) return tl::unexpected(s.error());
     return {};
   });

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "mes/domain/records.hpp"
 #include "mes/domain/service.hpp"
 
 namespace mes::detail {
@@ -29,6 +30,42 @@ Result<void> audit(Transaction& tx, const std::string& actor, std::string action
 // hashes never appear in the trail). A record that existed needs a reason (11.10(e)).
 Result<void> put_audited(Transaction& tx, const std::string& actor, Document& doc, const json& body,
                          const std::string& action, const std::string& reason);
+
+// Record R `id` as stored: kNotFound (naming `field`) when there is none; kRecordImmutable when
+// it is voided, unless `voided_too`.
+template <typename R>
+Result<R> load(Transaction& tx, const std::string& id, const std::string& field = "id",
+               bool voided_too = false) {
+  auto doc = tx.get(R::kType, id);
+  if (!doc) return refuse(Code::kNotFound, "no " + std::string(R::kType) + " " + id, field);
+  if (doc->voided && !voided_too) {
+    return refuse(Code::kRecordImmutable,
+                  std::string(R::kType) + " " + id + " is voided (" + doc->void_reason + ")",
+                  field);
+  }
+  return decode<R>(*doc);
+}
+
+// Stores `record` in its canonical form (new when never stored) with one audit entry per field
+// changed against the stored version, as put_audited(); advances record.meta.version.
+template <typename R>
+Result<void> save(Transaction& tx, const std::string& actor, R& record, const std::string& action,
+                  const std::string& reason) {
+  Document doc = to_document(record);
+  const json body = json::parse(doc.body);
+  doc.body.clear();
+  if (doc.version > 0) {
+    auto stored = tx.get(R::kType, record.id);
+    if (!stored || stored->version != doc.version) {
+      return refuse(Code::kConflict,
+                    std::string(R::kType) + " " + record.id + " changed meanwhile");
+    }
+    doc.body = std::move(stored->body);
+  }
+  if (auto r = put_audited(tx, actor, doc, body, action, reason); !r) return r;
+  record.meta.version = doc.version;
+  return {};
+}
 
 User user_from(const Document& doc);
 json user_body(const User& user);

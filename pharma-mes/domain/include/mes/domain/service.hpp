@@ -2,8 +2,10 @@
 // (an active account whose roles allow the action, 11.10(d),(g)), applies the rules, and writes
 // the record changes with their audit entries (and signatures) in one store transaction. A
 // refused command changes nothing and is itself audited with its code (11.10(e),(f)).
-// Records are JSON documents whose body has a "data" part (what signatures cover) and a "flow"
-// part (workflow state). Thread-safe: no mutable state of its own; the store serialises writers.
+// Records are documents whose body has a "data" part (what signatures cover) and a "flow" part
+// (workflow state); equipment, sensors and lots are typed (records.hpp, one canonical form
+// each), the other record types are being moved there. Thread-safe: no mutable state of its
+// own; the store serialises writers.
 #pragma once
 
 #include <functional>
@@ -17,6 +19,7 @@
 #include "mes/domain/crypto.hpp"
 #include "mes/domain/esign.hpp"
 #include "mes/domain/isa88.hpp"
+#include "mes/domain/records.hpp"
 #include "mes/domain/roles.hpp"
 #include "mes/domain/store.hpp"
 
@@ -55,31 +58,6 @@ struct NewUser {
   std::string initial_password;  // one-time: must be changed at first login
 };
 
-enum class EquipmentStatus : std::uint8_t { kClean, kDirty, kInUse, kOutOfService };
-std::string_view to_string(EquipmentStatus status);
-std::optional<EquipmentStatus> parse_equipment_status(std::string_view text);
-
-struct Equipment {
-  std::string id, name;
-  std::string equipment_class;         // e.g. "reactor", "scale"
-  std::string site, area, cell, unit;  // ISA-88 physical model path
-  EquipmentStatus status = EquipmentStatus::kClean;
-  Millis calibration_due = 0;
-  std::string in_use_by;  // batch id while kInUse
-};
-
-enum class LotStatus : std::uint8_t { kQuarantine, kReleased, kRejected, kExpired };
-std::string_view to_string(LotStatus status);
-std::optional<LotStatus> parse_lot_status(std::string_view text);
-
-struct Lot {
-  std::string id, material;
-  double quantity = 0;
-  std::string unit;
-  Millis expires_at = 0;
-  LotStatus status = LotStatus::kQuarantine;
-};
-
 struct ParameterSpec {
   std::string name, unit;
   double target = 0, low = 0, high = 0;
@@ -107,13 +85,6 @@ struct MasterRecipe {
   std::string size_unit = "kg";
   std::vector<PhaseSpec> phases;
   std::string status;  // draft, approved
-};
-
-struct Sensor {
-  std::string id, room, kind, unit;
-  double alert_low = 0, alert_high = 0, action_low = 0, action_high = 0;
-  int interval_seconds = 60;
-  Millis calibration_due = 0;
 };
 
 // One thing QA must look at before release.
@@ -184,10 +155,11 @@ class Mes {
   // A weighing on a registered, calibrated scale from a released lot of the charge's material
   // (otherwise refused). Net = gross - tare; outside the charge's tolerance it is recorded as a
   // failed weighing (accepted = false, reason "out_of_tolerance") for review by exception, and
-  // the charge still needs an accepted one.
+  // the charge still needs an accepted one. Gross and tare are exact to a millionth (finer is
+  // refused); an accepted weighing cannot take more than the lot has left.
   struct Weighing {
     bool accepted = false;
-    double net = 0, low = 0, high = 0;
+    Quantity net, low, high;  // low/high: what this weighing may add to the charge
     std::string reason_code;
   };
   Result<Weighing> weigh(const std::string& actor, const std::string& batch_id, int step,

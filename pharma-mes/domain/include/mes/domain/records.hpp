@@ -1,0 +1,95 @@
+// The MES's typed records and their one canonical store form. A record type is a struct with
+// its kType; to_document() gives the Document the store keeps (body {"data": what a signature
+// covers, "flow": workflow state}, keys sorted, parent and state indexed) and decode<R>() reads
+// one back, refusing (kStorage, naming the field) a body not of the type's shape. Fields added
+// after a record was first stored read as their defaults. Value types; pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mes/domain/accounts.hpp"
+#include "mes/domain/errors.hpp"
+#include "mes/domain/quantity.hpp"
+#include "mes/domain/store.hpp"
+
+namespace mes {
+
+// What the store keeps about any record besides its content.
+struct RecordMeta {
+  std::int64_t version = 0;  // 0: never stored
+  bool voided = false;
+  std::string void_reason;
+
+  friend bool operator==(const RecordMeta&, const RecordMeta&) = default;
+};
+
+enum class EquipmentStatus : std::uint8_t { kClean, kDirty, kInUse, kOutOfService };
+std::string_view to_string(EquipmentStatus status);
+std::optional<EquipmentStatus> parse_equipment_status(std::string_view text);
+
+// A piece of equipment in the ISA-88 physical model. Indexed by unit, state = status.
+struct Equipment {
+  static constexpr std::string_view kType = "equipment";
+  std::string id, name;
+  std::string equipment_class;         // e.g. "reactor", "scale"
+  std::string site, area, cell, unit;  // ISA-88 physical model path
+  EquipmentStatus status = EquipmentStatus::kClean;
+  Millis calibration_due = 0;
+  std::string in_use_by;  // batch id while kInUse
+  RecordMeta meta;
+
+  bool calibrated_at(Millis now) const { return calibration_due > now; }
+  friend bool operator==(const Equipment&, const Equipment&) = default;
+};
+
+enum class LotStatus : std::uint8_t { kQuarantine, kReleased, kRejected, kExpired };
+std::string_view to_string(LotStatus status);
+std::optional<LotStatus> parse_lot_status(std::string_view text);
+
+// A received lot of one material. Indexed by material, state = status.
+struct Lot {
+  static constexpr std::string_view kType = "lot";
+  std::string id, material;
+  Quantity quantity;  // as received
+  std::string unit;
+  Millis expires_at = 0;  // 0: no expiry date
+  LotStatus status = LotStatus::kQuarantine;
+  Quantity consumed;  // accepted weighings charged from it
+  RecordMeta meta;
+
+  Quantity remaining() const { return quantity - consumed; }
+  bool expired_at(Millis now) const { return expires_at != 0 && expires_at <= now; }
+  friend bool operator==(const Lot&, const Lot&) = default;
+};
+
+// An environmental monitoring sensor in a room. Indexed by room, state "active".
+struct Sensor {
+  static constexpr std::string_view kType = "sensor";
+  std::string id, room, kind, unit;
+  double alert_low = 0, alert_high = 0, action_low = 0, action_high = 0;
+  int interval_seconds = 60;
+  Millis calibration_due = 0;
+  Millis created_at = 0;
+  RecordMeta meta;
+
+  friend bool operator==(const Sensor&, const Sensor&) = default;
+};
+
+Document to_document(const Equipment& equipment);
+Document to_document(const Lot& lot);
+Document to_document(const Sensor& sensor);
+
+// Reads a stored record of type R (doc.type must be R::kType).
+template <typename R>
+Result<R> decode(const Document& doc);
+template <>
+Result<Equipment> decode<Equipment>(const Document& doc);
+template <>
+Result<Lot> decode<Lot>(const Document& doc);
+template <>
+Result<Sensor> decode<Sensor>(const Document& doc);
+
+}  // namespace mes

@@ -1,0 +1,263 @@
+#include "mes/domain/records.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mes {
+namespace {
+
+using json = nlohmann::json;
+
+// Reads the fields of one part ("data" or "flow") of a stored body; remembers the first field
+// that is there but of the wrong type (or missing while required).
+class FieldReader {
+ public:
+  FieldReader(const json& body, const char* part) : part_name_(part) {
+    if (body.is_object() && body.contains(part) && body[part].is_object()) {
+      part_ = &body[part];
+    } else {
+      problem_ = part;
+    }
+  }
+
+  std::string text(const char* key, bool required = false) {
+    const json* v = find(key, required);
+    if (v == nullptr) return {};
+    if (!v->is_string()) return fail(key), std::string{};
+    return v->get<std::string>();
+  }
+  double number(const char* key, bool required = false) {
+    const json* v = find(key, required);
+    if (v == nullptr) return 0;
+    if (!v->is_number()) return fail(key), 0.0;
+    return v->get<double>();
+  }
+  std::int64_t integer(const char* key, bool required = false) {
+    const json* v = find(key, required);
+    if (v == nullptr) return 0;
+    if (v->is_number_integer()) return v->get<std::int64_t>();
+    if (v->is_number_float()) return static_cast<std::int64_t>(v->get<double>());
+    return fail(key), 0;
+  }
+  Quantity quantity(const char* key, bool required = false) {
+    const json* v = find(key, required);
+    if (v == nullptr) return {};
+    auto q = v->is_number() ? Quantity::nearest(v->get<double>()) : std::nullopt;
+    if (!q) return fail(key), Quantity{};
+    return *q;
+  }
+
+  // The first problem as "data.quantity", or empty.
+  const std::string& problem() const { return problem_; }
+
+ private:
+  const json* find(const char* key, bool required) {
+    if (part_ == nullptr) return nullptr;
+    auto it = part_->find(key);
+    if (it == part_->end() || it->is_null()) {
+      if (required) fail(key);
+      return nullptr;
+    }
+    return &*it;
+  }
+  void fail(const char* key) {
+    if (problem_.empty()) problem_ = std::string(part_name_) + "." + key;
+  }
+
+  const char* part_name_;
+  const json* part_ = nullptr;
+  std::string problem_;
+};
+
+json parse_body(const Document& doc) {
+  json j = json::parse(doc.body, nullptr, false);
+  return j.is_discarded() ? json() : j;
+}
+
+RecordMeta meta_of(const Document& doc) { return {doc.version, doc.voided, doc.void_reason}; }
+
+Document document(std::string_view type, const std::string& id, const RecordMeta& meta,
+                  std::string parent, std::string state, const json& data, const json& flow) {
+  Document doc;
+  doc.type = std::string(type);
+  doc.id = id;
+  doc.version = meta.version;
+  doc.parent = std::move(parent);
+  doc.state = std::move(state);
+  doc.body = json{{"data", data}, {"flow", flow}}.dump();
+  doc.voided = meta.voided;
+  doc.void_reason = meta.void_reason;
+  return doc;
+}
+
+tl::unexpected<Error> malformed(const Document& doc, const std::string& field) {
+  return refuse(Code::kStorage,
+                "stored " + doc.type + " " + doc.id + " is malformed (" + field + ")", field);
+}
+
+template <typename R>
+Result<void> check_type(const Document& doc) {
+  if (doc.type != R::kType) {
+    return refuse(Code::kStorage,
+                  "record " + doc.id + " is a " + doc.type + ", not a " + std::string(R::kType));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(EquipmentStatus status) {
+  switch (status) {
+    case EquipmentStatus::kClean:
+      return "clean";
+    case EquipmentStatus::kDirty:
+      return "dirty";
+    case EquipmentStatus::kInUse:
+      return "in_use";
+    case EquipmentStatus::kOutOfService:
+      return "out_of_service";
+  }
+  return "?";
+}
+
+std::optional<EquipmentStatus> parse_equipment_status(std::string_view text) {
+  for (auto s : {EquipmentStatus::kClean, EquipmentStatus::kDirty, EquipmentStatus::kInUse,
+                 EquipmentStatus::kOutOfService}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(LotStatus status) {
+  switch (status) {
+    case LotStatus::kQuarantine:
+      return "quarantine";
+    case LotStatus::kReleased:
+      return "released";
+    case LotStatus::kRejected:
+      return "rejected";
+    case LotStatus::kExpired:
+      return "expired";
+  }
+  return "?";
+}
+
+std::optional<LotStatus> parse_lot_status(std::string_view text) {
+  for (auto s :
+       {LotStatus::kQuarantine, LotStatus::kReleased, LotStatus::kRejected, LotStatus::kExpired}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+// ---- equipment ----
+
+Document to_document(const Equipment& e) {
+  const std::string status(to_string(e.status));
+  return document(
+      Equipment::kType, e.id, e.meta, e.unit, status,
+      json{{"name", e.name},
+           {"class", e.equipment_class},
+           {"site", e.site},
+           {"area", e.area},
+           {"cell", e.cell},
+           {"unit", e.unit}},
+      json{{"status", status}, {"calibration_due", e.calibration_due}, {"in_use_by", e.in_use_by}});
+}
+
+template <>
+Result<Equipment> decode<Equipment>(const Document& doc) {
+  if (auto t = check_type<Equipment>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  Equipment e;
+  e.id = doc.id;
+  e.name = data.text("name");
+  e.equipment_class = data.text("class", true);
+  e.site = data.text("site");
+  e.area = data.text("area");
+  e.cell = data.text("cell");
+  e.unit = data.text("unit");
+  const auto status = parse_equipment_status(flow.text("status", true));
+  e.calibration_due = flow.integer("calibration_due");
+  e.in_use_by = flow.text("in_use_by");
+  e.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  if (!status) return malformed(doc, "flow.status");
+  e.status = *status;
+  return e;
+}
+
+// ---- lot ----
+
+Document to_document(const Lot& lot) {
+  const std::string status(to_string(lot.status));
+  return document(Lot::kType, lot.id, lot.meta, lot.material, status,
+                  json{{"material", lot.material},
+                       {"quantity", lot.quantity.to_double()},
+                       {"unit", lot.unit},
+                       {"expires_at", lot.expires_at}},
+                  json{{"status", status}, {"consumed", lot.consumed.to_double()}});
+}
+
+template <>
+Result<Lot> decode<Lot>(const Document& doc) {
+  if (auto t = check_type<Lot>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  Lot lot;
+  lot.id = doc.id;
+  lot.material = data.text("material", true);
+  lot.quantity = data.quantity("quantity", true);
+  lot.unit = data.text("unit");
+  lot.expires_at = data.integer("expires_at");
+  const auto status = parse_lot_status(flow.text("status", true));
+  lot.consumed = flow.quantity("consumed");
+  lot.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  if (!status) return malformed(doc, "flow.status");
+  lot.status = *status;
+  return lot;
+}
+
+// ---- sensor ----
+
+Document to_document(const Sensor& s) {
+  return document(Sensor::kType, s.id, s.meta, s.room, "active",
+                  json{{"room", s.room},
+                       {"kind", s.kind},
+                       {"unit", s.unit},
+                       {"alert_low", s.alert_low},
+                       {"alert_high", s.alert_high},
+                       {"action_low", s.action_low},
+                       {"action_high", s.action_high},
+                       {"interval_seconds", s.interval_seconds},
+                       {"created_at", s.created_at}},
+                  json{{"calibration_due", s.calibration_due}});
+}
+
+template <>
+Result<Sensor> decode<Sensor>(const Document& doc) {
+  if (auto t = check_type<Sensor>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  Sensor s;
+  s.id = doc.id;
+  s.room = data.text("room", true);
+  s.kind = data.text("kind");
+  s.unit = data.text("unit", true);
+  s.alert_low = data.number("alert_low", true);
+  s.alert_high = data.number("alert_high", true);
+  s.action_low = data.number("action_low", true);
+  s.action_high = data.number("action_high", true);
+  s.interval_seconds = static_cast<int>(data.integer("interval_seconds", true));
+  s.created_at = data.integer("created_at");
+  s.calibration_due = flow.integer("calibration_due");
+  s.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  return s;
+}
+
+}  // namespace mes
