@@ -1,6 +1,8 @@
 // Batch execution end to end on SQLite and PostgreSQL: ISA-88 commands, steps in sequence,
 // parameter limits and automatic deviations, weighing tolerance and lot status, second-person
 // verification, equipment rules, review by exception, QA release and genealogy.
+#include <nlohmann/json.hpp>
+
 #include "mes_fixture.hpp"
 
 namespace {
@@ -8,6 +10,7 @@ namespace {
 using namespace mes_test;
 using isa88::Command;
 using isa88::State;
+using json = nlohmann::json;
 
 class BatchTest : public MesTest {
  protected:
@@ -242,6 +245,112 @@ TEST_P(BatchTest, EquipmentMustBeCleanFreeAndCalibrated) {
   const auto expired = mes_->start_step("op1", "B-007", 1, "R-101");
   ASSERT_FALSE(expired);
   EXPECT_NE(expired.error().message.find("calibration"), std::string::npos);
+}
+
+// #18 ISA-88 at service level: every state a batch can rest in, times every command. An illegal
+// pair changes nothing and is refused and audited (11.10(f)); a legal one writes exactly one
+// state-change event, from the state to where the command settles. The table is ANSI/ISA-88.01's
+// example matrix, except that Reset never reopens a batch that ended (its record is final).
+TEST_P(BatchTest, Isa88EveryIllegalCommandIsRefusedAndAuditedAndEveryLegalOneIsOneEvent) {
+  const State resting[] = {State::kIdle,     State::kRunning, State::kPaused, State::kHeld,
+                           State::kComplete, State::kStopped, State::kAborted};
+  int n = 0, legal = 0, refused = 0;
+  for (State from : resting) {
+    for (Command cmd : isa88::kAllCommands) {
+      const std::string id = "S-" + std::to_string(++n);
+      if (from == State::kComplete) {
+        ASSERT_NO_FATAL_FAILURE(run_batch(id));
+        clean_reactor();
+      } else {
+        ASSERT_TRUE(mes_->create_batch("sup1", id, "TABLET@1", 100));
+        if (from != State::kIdle) {
+          ASSERT_TRUE(mes_->command_batch("sup1", id, Command::kStart, ""));
+        }
+        const std::optional<Command> to_rest = from == State::kPaused    ? Command::kPause
+                                               : from == State::kHeld    ? Command::kHold
+                                               : from == State::kStopped ? Command::kStop
+                                               : from == State::kAborted ? Command::kAbort
+                                                                         : std::optional<Command>{};
+        if (to_rest) {
+          ASSERT_TRUE(mes_->command_batch("sup1", id, *to_rest, "drill"));
+        }
+      }
+      const auto events_of = [&] {
+        auto doc = mes_->record("qa1", "batch", id);
+        EXPECT_TRUE(doc);
+        return json::parse(doc->body)["flow"]["events"];
+      };
+      const auto entries_of = [&] {
+        std::vector<AuditEntry> out;
+        for (auto& e : trail()) {
+          if (e.object_type == "batch" && e.object_id == id) out.push_back(e);
+        }
+        return out;
+      };
+      const json events_before = events_of();
+      const auto entries_before = entries_of();
+      ASSERT_EQ(mes_->record("qa1", "batch", id)->state, isa88::to_string(from));
+      const std::string pair =
+          std::string(isa88::to_string(from)) + " x " + std::string(isa88::to_string(cmd));
+
+      const auto next = isa88::next_state(from, cmd);
+      const bool reopens = cmd == Command::kReset && isa88::is_final(from);
+      auto r = mes_->command_batch("sup1", id, cmd, "drill");
+      const json events_after = events_of();
+      const auto entries_after = entries_of();
+      if (!next || reopens) {
+        ++refused;
+        ASSERT_FALSE(r) << pair;
+        EXPECT_EQ(r.error().code, reopens ? Code::kRecordImmutable : Code::kIllegalTransition)
+            << pair;
+        EXPECT_EQ(events_after, events_before) << pair;
+        EXPECT_EQ(mes_->record("qa1", "batch", id)->state, isa88::to_string(from)) << pair;
+        ASSERT_EQ(entries_after.size(), entries_before.size() + 1) << pair;
+        const AuditEntry& e = entries_after.back();
+        EXPECT_EQ(e.action, "refused") << pair;
+        EXPECT_EQ(e.actor, "sup1");
+        EXPECT_EQ(e.field, "batch_" + std::string(isa88::to_string(cmd))) << pair;
+        EXPECT_EQ(e.new_value.rfind(std::string(to_string(r.error().code)) + ": ", 0), 0u)
+            << pair << ": " << e.new_value;
+      } else {
+        ++legal;
+        ASSERT_TRUE(r) << pair << ": " << r.error().message;
+        const State settled = isa88::settle(*next);
+        EXPECT_EQ(*r, settled);
+        EXPECT_EQ(mes_->record("qa1", "batch", id)->state, isa88::to_string(settled));
+        ASSERT_EQ(events_after.size(), events_before.size() + 1) << pair;
+        const json& event = events_after.back();
+        EXPECT_EQ(event["command"], isa88::to_string(cmd)) << pair;
+        EXPECT_EQ(event["from"], isa88::to_string(from)) << pair;
+        EXPECT_EQ(event["to"], isa88::to_string(settled)) << pair;
+        EXPECT_EQ(event["by"], "sup1");
+        for (std::size_t i = entries_before.size(); i < entries_after.size(); ++i) {
+          EXPECT_NE(entries_after[i].action, "refused") << pair;
+        }
+      }
+    }
+  }
+  // 7 resting states x 8 commands; legal: Idle:Start; Running:Pause,Hold,Stop,Abort;
+  // Paused:Resume,Hold,Stop,Abort; Held:Restart,Stop,Abort; Stopped:Abort.
+  EXPECT_EQ(legal, 13);
+  EXPECT_EQ(refused, 43);
+}
+
+// With no Abort while Idle (ISA-88), a batch created by mistake is voided, with a reason,
+// before it starts; once started it ends by Stop or Abort.
+TEST_P(BatchTest, Isa88ABatchNeverStartedIsVoidedNotAborted) {
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-V", "TABLET@1", 100));
+  EXPECT_EQ(mes_->command_batch("sup1", "B-V", Command::kAbort, "wrong size").error().code,
+            Code::kIllegalTransition);
+  EXPECT_EQ(mes_->void_record("op1", "batch", "B-V", "wrong size").error().code, Code::kForbidden);
+  ASSERT_TRUE(mes_->void_record("sup1", "batch", "B-V", "wrong size"));
+  auto listed = mes_->records("qa1", "batch");
+  ASSERT_TRUE(listed);
+  for (const auto& d : *listed) EXPECT_NE(d.id, "B-V");
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-S", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("sup1", "B-S", Command::kStart, ""));
+  EXPECT_EQ(mes_->void_record("sup1", "batch", "B-S", "wrong size").error().code,
+            Code::kRecordImmutable);
 }
 
 TEST_P(BatchTest, ABatchKeepsItsControlRecipeWhenTheMasterMovesOn) {

@@ -9,11 +9,12 @@ namespace {
 
 using namespace mes::isa88;
 
-// Rows: states; columns: Start Pause Resume Hold Restart Stop Abort Reset; "-" = refused.
+// ANSI/ISA-88.01's example state transition matrix. Rows: states; columns: Start Pause Resume Hold
+// Restart Stop Abort Reset; "-" = refused.
 // clang-format off
 const std::map<std::string, std::vector<std::string>> kTable = {
     //              Start      Pause      Resume     Hold       Restart       Stop        Abort       Reset
-    {"Idle",       {"Running", "-",       "-",       "-",       "-",          "-",        "Aborting", "-"}},
+    {"Idle",       {"Running", "-",       "-",       "-",       "-",          "-",        "-",        "-"}},
     {"Running",    {"-",       "Pausing", "-",       "Holding", "-",          "Stopping", "Aborting", "-"}},
     {"Complete",   {"-",       "-",       "-",       "-",       "-",          "-",        "-",        "Idle"}},
     {"Pausing",    {"-",       "-",       "-",       "Holding", "-",          "Stopping", "Aborting", "-"}},
@@ -22,7 +23,7 @@ const std::map<std::string, std::vector<std::string>> kTable = {
     {"Held",       {"-",       "-",       "-",       "-",       "Restarting", "Stopping", "Aborting", "-"}},
     {"Restarting", {"-",       "-",       "-",       "Holding", "-",          "Stopping", "Aborting", "-"}},
     {"Stopping",   {"-",       "-",       "-",       "-",       "-",          "-",        "Aborting", "-"}},
-    {"Stopped",    {"-",       "-",       "-",       "-",       "-",          "-",        "-",        "Idle"}},
+    {"Stopped",    {"-",       "-",       "-",       "-",       "-",          "-",        "Aborting", "Idle"}},
     {"Aborting",   {"-",       "-",       "-",       "-",       "-",          "-",        "-",        "-"}},
     {"Aborted",    {"-",       "-",       "-",       "-",       "-",          "-",        "-",        "Idle"}},
 };

@@ -71,11 +71,12 @@ std::optional<Command> parse_command(std::string_view text) {
 std::optional<State> next_state(State state, Command command) {
   using S = State;
   using C = Command;
-  // Stop and Abort are accepted wherever the element is active; Abort also while stopping.
+  // The example state transition matrix of ANSI/ISA-88.01: Stop and Abort are accepted wherever
+  // the element is active; Abort also while stopping and once stopped (nothing to abort while
+  // Idle: the element has not started).
   switch (state) {
     case S::kIdle:
       if (command == C::kStart) return S::kRunning;
-      if (command == C::kAbort) return S::kAborting;
       return std::nullopt;
     case S::kRunning:
       if (command == C::kPause) return S::kPausing;
@@ -109,8 +110,11 @@ std::optional<State> next_state(State state, Command command) {
       return std::nullopt;
     case S::kAborting:
       return std::nullopt;
-    case S::kComplete:
     case S::kStopped:
+      if (command == C::kAbort) return S::kAborting;
+      if (command == C::kReset) return S::kIdle;
+      return std::nullopt;
+    case S::kComplete:
     case S::kAborted:
       if (command == C::kReset) return S::kIdle;
       return std::nullopt;

@@ -298,7 +298,7 @@ Result<State> Mes::command_batch(const std::string& actor, const std::string& ba
       flow["held_ms"] = flow.value("held_ms", Millis{0}) + (now - flow.value("held_since", now));
       flow.erase("held_since");
     }
-    if (isa88::is_final(settled)) {
+    if (isa88::is_final(settled) && !isa88::is_final(b->state)) {  // Stopped -> Aborted: ended
       flow["ended_at"] = now;
       if (!config_.instance.empty()) flow["ended_on"] = config_.instance;
     }

@@ -145,6 +145,8 @@ Result<void> Mes::void_record(const std::string& actor, const std::string& type,
       needed = Action::kManageMaterials;
     } else if (type == "master") {
       needed = Action::kEditMaster;
+    } else if (type == "batch") {
+      needed = Action::kSuperviseBatch;
     } else if (type != "equipment" && type != "sensor") {
       return refuse(Code::kRecordImmutable, "a " + type + " record cannot be voided", "type");
     }
@@ -156,7 +158,7 @@ Result<void> Mes::void_record(const std::string& actor, const std::string& type,
     if (!doc) return refuse(Code::kNotFound, "no " + type + " " + id, "id");
     if (doc->voided) return refuse(Code::kConflict, type + " " + id + " is already voided");
     // Only what nothing depends on yet: a lot still in quarantine, equipment not in use, a
-    // master still a draft.
+    // master still a draft, a batch never started (ISA-88 has no Abort while Idle).
     std::string blocking_status;
     if (type == "lot") {
       auto lot = decode<Lot>(*doc);
@@ -169,6 +171,8 @@ Result<void> Mes::void_record(const std::string& actor, const std::string& type,
     } else if (type == "master") {
       const std::string status = detail::body_of(*doc)["flow"].value("status", "");
       if (status != "draft") blocking_status = status;
+    } else if (type == "batch" && doc->state != "Idle") {
+      blocking_status = doc->state;  // once started, a batch ends by Stop or Abort
     }
     if (!blocking_status.empty()) {
       return refuse(Code::kRecordImmutable,

@@ -121,8 +121,9 @@ class Mes {
   Result<void> set_equipment_status(const std::string& actor, const std::string& id,
                                     EquipmentStatus status, const std::string& reason);
   Result<void> add_sensor(const std::string& actor, const Sensor& sensor);
-  // GMP records are never deleted: a lot still in quarantine, equipment not in use, a sensor, or
-  // a master draft is voided with a reason (it stays on file, out of lists).
+  // GMP records are never deleted: a lot still in quarantine, equipment not in use, a sensor, a
+  // master draft or a batch never started is voided with a reason (it stays on file, out of
+  // lists).
   Result<void> void_record(const std::string& actor, const std::string& type, const std::string& id,
                            const std::string& reason);
   Result<void> receive_lot(const std::string& actor, const Lot& lot);
