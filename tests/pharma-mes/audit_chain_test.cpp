@@ -106,6 +106,33 @@ TEST(AuditChain, EachKindOfTamperingIsNamedAtItsEntry) {
   EXPECT_EQ(p->seq, 9);
 }
 
+// ALCOA "Contemporaneous": the store dates every entry at or after the one before it, so a
+// chain rebuilt with a back-dated entry (hashes all consistent) is still named.
+TEST(AuditChain, AnEntryDatedBeforeItsPredecessorIsNamed) {
+  auto entries = chain(30);
+  entries[14].at = entries[13].at - 60'000;  // a minute before entry 14
+  std::string prev = kGenesisHash;
+  for (auto& e : entries) {  // a writer that rebuilt every hash: the links are intact
+    link(e, prev);
+    prev = e.hash;
+  }
+  auto p = verify(entries);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, ChainProblemKind::kTimeReversed);
+  EXPECT_EQ(p->seq, 15);
+  EXPECT_EQ(to_string(p->kind), "time_reversed");
+  EXPECT_NE(p->message.find("before entry 14"), std::string::npos) << p->message;
+
+  auto same_ms = chain(10);  // equal times (two commands within one millisecond) are fine
+  same_ms[5].at = same_ms[4].at;
+  prev = kGenesisHash;
+  for (auto& e : same_ms) {
+    link(e, prev);
+    prev = e.hash;
+  }
+  EXPECT_FALSE(verify(same_ms));
+}
+
 TEST(AuditChain, SignedCheckpointsCatchARewrittenPrefixAndTruncation) {
   const auto key = crypto::SigningKey::from_seed(std::string(32, 's'));
   ASSERT_TRUE(key);

@@ -1,5 +1,7 @@
 // Tampering with the database behind the application (its triggers dropped first, as an
 // attacker with file or superuser access would): verify() fails and names what was touched.
+#include <algorithm>
+
 #include "mes_fixture.hpp"
 
 namespace {
@@ -128,6 +130,90 @@ TEST_P(TamperTest, AnEditedSignedRecordIsNamed) {
                                 p.find("record_changed") != std::string::npos);
   }
   EXPECT_TRUE(step_named) << report->signature_problems[0];
+}
+
+// 11.10(a), ALCOA Original: the whole stored record (workflow state too, unsigned records too)
+// is proven by the chain; each change behind the application's back is named by record.
+std::vector<std::string> record_problems(Mes& mes) {
+  auto report = mes.verify();
+  EXPECT_TRUE(report);
+  if (!report) return {};
+  EXPECT_FALSE(report->chain_problem) << report->chain_problem->message;
+  return report->record_problems;
+}
+
+bool names(const std::vector<std::string>& problems, const std::string& record,
+           const std::string& what) {
+  return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) {
+    return p.find("record " + record + " ") != std::string::npos &&
+           p.find(what) != std::string::npos;
+  });
+}
+
+TEST_P(TamperTest, AnIntactDatabaseProvesEveryRecord) {
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->record_problems.empty()) << report->record_problems[0];
+  EXPECT_EQ(report->records_legacy, 0);
+  EXPECT_GT(report->records, 15) << "users, plant, lots, master, batches, steps";
+}
+
+TEST_P(TamperTest, AChangedWorkflowStateOfAnUnsignedRecordIsNamed) {
+  // A rejected lot put back to released in its body, a batch's indexed state rewound, a user
+  // given every role: none of these fields is signed, each is trusted by the workflow.
+  ASSERT_TRUE(raw_sql("UPDATE records SET body = replace(body, '\"status\":\"released\"', "
+                      "'\"status\":\"quarantine\"') WHERE type = 'lot' AND id = 'L-API-1'")
+                  .first);
+  ASSERT_TRUE(
+      raw_sql("UPDATE records SET state = 'Running' WHERE type = 'batch' AND id = 'B-001'").first);
+  ASSERT_TRUE(raw_sql("UPDATE records SET body = replace(body, '\"roles\":\"operator\"', "
+                      "'\"roles\":\"operator,qa,admin\"') WHERE type = 'user' AND id = 'op1'")
+                  .first);
+  ASSERT_TRUE(store_->read([&](Transaction& tx) -> Result<void> {
+    EXPECT_NE(tx.get("lot", "L-API-1")->body.find("\"status\":\"quarantine\""), std::string::npos);
+    EXPECT_NE(tx.get("user", "op1")->body.find("operator,qa,admin"), std::string::npos);
+    return {};
+  }));
+  const auto problems = record_problems(*mes_);
+  EXPECT_TRUE(names(problems, "lot L-API-1", "changed behind the application's back"));
+  EXPECT_TRUE(names(problems, "batch B-001", "changed"));
+  EXPECT_TRUE(names(problems, "user op1", "changed"));
+  EXPECT_EQ(problems.size(), 3u) << problems[0];
+}
+
+TEST_P(TamperTest, AnOlderVersionPutBackIsNamed) {
+  // The equipment's version counter rolled back with its body: still not what the chain wrote.
+  ASSERT_TRUE(raw_sql("UPDATE records SET version = version - 1 WHERE type = 'equipment' AND "
+                      "id = 'R-101'")
+                  .first);
+  EXPECT_TRUE(names(record_problems(*mes_), "equipment R-101", "changed"));
+}
+
+TEST_P(TamperTest, AnAddedAndARemovedRecordAreNamed) {
+  ASSERT_TRUE(raw_sql("INSERT INTO records (type, id, version, parent, state, body, voided, "
+                      "void_reason, updated_at) VALUES ('lot', 'L-FAKE', 1, '', 'released', "
+                      "'{\"data\":{},\"flow\":{\"status\":\"released\"}}', " +
+                      std::string(GetParam() == "postgresql" ? "FALSE" : "0") + ", '', 0)")
+                  .first);
+  ASSERT_TRUE(raw_sql(GetParam() == "postgresql" ? "ALTER TABLE records DISABLE TRIGGER USER"
+                                                 : "DROP TRIGGER records_never_deleted")
+                  .first);
+  ASSERT_TRUE(raw_sql("DELETE FROM records WHERE type = 'lot' AND id = 'L-EXC-1'").first);
+  const auto problems = record_problems(*mes_);
+  EXPECT_TRUE(names(problems, "lot L-FAKE", "added behind the application's back"));
+  EXPECT_TRUE(names(problems, "lot L-EXC-1", "removed behind the application's back"));
+}
+
+TEST_P(TamperTest, RawReadingsAreAppendOnly) {
+  ASSERT_TRUE(raw_sql("INSERT INTO readings (sensor_id, at, value, flags) VALUES ('T-1', 1, "
+                      "21.5, '')")
+                  .first);
+  const auto update = raw_sql("UPDATE readings SET value = 99 WHERE sensor_id = 'T-1'");
+  EXPECT_FALSE(update.first);
+  EXPECT_NE(update.second.find("append-only"), std::string::npos) << update.second;
+  const auto remove = raw_sql("DELETE FROM readings WHERE sensor_id = 'T-1'");
+  EXPECT_FALSE(remove.first);
+  EXPECT_NE(remove.second.find("append-only"), std::string::npos) << remove.second;
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, TamperTest, ::testing::Values("sqlite", "postgresql"),

@@ -276,14 +276,19 @@ int main(int argc, char** argv) {
     auto report = mes.verify(external);
     if (!report) return refused(report.error());
     std::cout << "entries " << report->entries << ", checkpoints " << report->checkpoints
-              << ", signatures " << report->signatures << "\n";
+              << ", signatures " << report->signatures << ", records " << report->records;
+    if (report->records_legacy > 0) {
+      std::cout << " (+" << report->records_legacy << " written before record hashes)";
+    }
+    std::cout << "\n";
     if (report->chain_problem) {
       std::cout << "FAILED at entry " << report->chain_problem->seq << " ("
                 << to_string(report->chain_problem->kind) << "): " << report->chain_problem->message
                 << "\n";
     }
     for (const auto& p : report->signature_problems) std::cout << "FAILED " << p << "\n";
-    if (report->ok()) std::cout << "OK: the audit trail and every signature verify\n";
+    for (const auto& p : report->record_problems) std::cout << "FAILED " << p << "\n";
+    if (report->ok()) std::cout << "OK: the audit trail, every signature and every record verify\n";
     return report->ok() ? 0 : 1;
   }
   if (group == "audit" && verb == "export") {

@@ -564,9 +564,11 @@ int run_server(int argc, char** argv) {
           audit_status.verified_at_ms.store(clock(), std::memory_order_relaxed);
           audit_status.verified.store(report->ok() ? 1 : 0, std::memory_order_release);
           if (!report->ok()) {
-            logging::error("pharma-mes", "the audit chain does not verify",
-                           {{"problem", report->chain_problem ? report->chain_problem->message
-                                                              : report->signature_problems[0]}});
+            logging::error(
+                "pharma-mes", "the audit chain does not verify",
+                {{"problem", report->chain_problem                 ? report->chain_problem->message
+                             : !report->signature_problems.empty() ? report->signature_problems[0]
+                                                                   : report->record_problems[0]}});
           }
         } else {
           logging::error("pharma-mes", "audit verification could not run",

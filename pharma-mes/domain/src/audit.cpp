@@ -1,5 +1,7 @@
 #include "mes/domain/audit.hpp"
 
+#include "mes/domain/store.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -29,7 +31,8 @@ void put(std::string& out, std::int64_t value) {
 
 void canonical_into(std::string& out, const AuditEntry& e) {
   out.clear();
-  out += "audit/1|";
+  // Version 2 adds the record hash; entries without one keep version 1's bytes (old chains verify).
+  out += e.record_hash.empty() ? "audit/1|" : "audit/2|";
   put(out, e.seq);
   put(out, e.at);
   put(out, e.actor);
@@ -41,6 +44,7 @@ void canonical_into(std::string& out, const AuditEntry& e) {
   put(out, e.new_value);
   put(out, e.reason);
   put(out, e.prev_hash);
+  if (!e.record_hash.empty()) put(out, e.record_hash);
 }
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
@@ -54,7 +58,7 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
 
 std::string canonical(const AuditEntry& e) {
   std::string out;
-  out.reserve(160 + e.old_value.size() + e.new_value.size() + e.reason.size());
+  out.reserve(240 + e.old_value.size() + e.new_value.size() + e.reason.size());
   canonical_into(out, e);
   return out;
 }
@@ -119,6 +123,8 @@ std::string_view to_string(ChainProblemKind kind) {
       return "checkpoint_signature";
     case ChainProblemKind::kTruncated:
       return "truncated";
+    case ChainProblemKind::kTimeReversed:
+      return "time_reversed";
   }
   return "?";
 }
@@ -166,9 +172,22 @@ bool ChainVerifier::feed(const AuditEntry& e) {
     return fail(ChainProblemKind::kAltered, e.seq,
                 "entry " + std::to_string(e.seq) + " was altered (its hash does not match)");
   }
+  // The store dates every entry at or after the one before it (server time, never behind the
+  // chain head): an earlier time means a clock or a writer that did not go through it.
+  if (e.at < last_at_) {
+    return fail(ChainProblemKind::kTimeReversed, e.seq,
+                "entry " + std::to_string(e.seq) + " is dated " + std::to_string(last_at_ - e.at) +
+                    " ms before entry " + std::to_string(last_seq_));
+  }
   last_seq_ = e.seq;
+  last_at_ = e.at;
   last_hash_ = e.hash;
   ++checked_;
+  if (!e.record_hash.empty()) {
+    auto& proof = proofs_[{e.object_type, e.object_id}];
+    proof.seq = e.seq;
+    proof.record_hash = e.record_hash;
+  }
   while (next_checkpoint_ < checkpoints_.size() && checkpoints_[next_checkpoint_].seq == e.seq) {
     if (checkpoints_[next_checkpoint_].root_hash != e.hash) {
       return fail(ChainProblemKind::kCheckpointMismatch, e.seq,
@@ -191,5 +210,21 @@ bool ChainVerifier::finish() {
   }
   return true;
 }
+
+std::string record_hash(const Document& doc) {
+  std::string out = "record/1|";
+  out.reserve(96 + doc.body.size());
+  put(out, doc.type);
+  put(out, doc.id);
+  put(out, doc.version);
+  put(out, doc.parent);
+  put(out, doc.state);
+  put(out, doc.body);
+  put(out, std::int64_t{doc.voided ? 1 : 0});
+  put(out, doc.void_reason);
+  return crypto::sha256_hex(out);
+}
+
+bool is_runtime_record(std::string_view type) { return type == "sensor_state"; }
 
 }  // namespace mes

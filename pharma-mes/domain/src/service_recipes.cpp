@@ -181,7 +181,8 @@ Result<void> Mes::void_record(const std::string& actor, const std::string& type,
     doc->voided = true;
     doc->void_reason = reason;
     if (auto p = tx.put(*doc); !p) return p;
-    return detail::audit(tx, actor, "void", type, id, "voided", "false", "true", reason);
+    return detail::audit(tx, actor, "void", type, id, "voided", "false", "true", reason,
+                         record_hash(*doc));
   });
 }
 

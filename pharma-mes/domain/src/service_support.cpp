@@ -41,7 +41,8 @@ std::string content_hash(const std::string& type, const std::string& id, const j
 
 Result<void> audit(Transaction& tx, const std::string& actor, std::string action,
                    std::string object_type, std::string object_id, std::string field,
-                   std::string old_value, std::string new_value, std::string reason) {
+                   std::string old_value, std::string new_value, std::string reason,
+                   std::string record_hash) {
   AuditEntry e;
   e.actor = actor;
   e.action = std::move(action);
@@ -51,6 +52,7 @@ Result<void> audit(Transaction& tx, const std::string& actor, std::string action
   e.old_value = std::move(old_value);
   e.new_value = std::move(new_value);
   e.reason = std::move(reason);
+  e.record_hash = std::move(record_hash);
   return tx.append_audit(e);
 }
 
@@ -65,6 +67,7 @@ Result<void> put_audited(Transaction& tx, const std::string& actor, Document& do
   flatten(body, "", after);
   doc.body = body.dump();
   if (auto r = tx.put(doc); !r) return r;
+  const std::string proof = record_hash(doc);  // of the version just stored
   std::vector<std::string> paths;
   for (const auto& [k, v] : after) {
     auto it = before.find(k);
@@ -74,7 +77,7 @@ Result<void> put_audited(Transaction& tx, const std::string& actor, Document& do
     if (!after.contains(k)) paths.push_back(k);
   }
   if (paths.empty()) {  // still one entry: the command happened
-    return audit(tx, actor, action, doc.type, doc.id, "", "", "", reason);
+    return audit(tx, actor, action, doc.type, doc.id, "", "", "", reason, proof);
   }
   for (const auto& path : paths) {
     std::string old_value = before.contains(path) ? before[path] : "";
@@ -83,7 +86,8 @@ Result<void> put_audited(Transaction& tx, const std::string& actor, Document& do
       old_value = old_value.empty() ? "" : "(hash)";
       new_value = new_value.empty() ? "" : "(new hash)";
     }
-    if (auto r = audit(tx, actor, action, doc.type, doc.id, path, old_value, new_value, reason);
+    if (auto r =
+            audit(tx, actor, action, doc.type, doc.id, path, old_value, new_value, reason, proof);
         !r) {
       return r;
     }

@@ -24,7 +24,8 @@ std::string content_hash(const std::string& type, const std::string& id, const j
 // One audit entry.
 Result<void> audit(Transaction& tx, const std::string& actor, std::string action,
                    std::string object_type, std::string object_id, std::string field,
-                   std::string old_value, std::string new_value, std::string reason);
+                   std::string old_value, std::string new_value, std::string reason,
+                   std::string record_hash = {});
 
 // Stores doc with `body` and writes one audit entry per changed field (flattened path; password
 // hashes never appear in the trail). A record that existed needs a reason (11.10(e)).

@@ -1,8 +1,66 @@
 // Mes: verification of the audit chain and of every signature (11.10(c),(e), 11.70), and signed
 // checkpoints.
+#include <set>
+
 #include "service_support.hpp"
 
 namespace mes {
+namespace {
+
+constexpr std::size_t kMaxRecordProblems = 100;  // a wholesale rewrite is named, not listed
+
+}  // namespace
+
+Result<void> Mes::verify_records(
+    const std::map<std::pair<std::string, std::string>, ChainVerifier::RecordProof>& proofs,
+    VerifyReport& report) {
+  std::set<std::pair<std::string, std::string>> seen;
+  std::vector<std::string>& problems = report.record_problems;
+  auto name = [](const std::string& type, const std::string& id) { return type + " " + id; };
+  auto walked = store_.walk_records([&](const Document& doc) {
+    if (is_runtime_record(doc.type)) return true;
+    auto key = std::make_pair(doc.type, doc.id);
+    const auto proof = proofs.find(key);
+    seen.insert(std::move(key));
+    if (proof == proofs.end()) {
+      // Written before record hashes existed (its trail has entries, none with a hash) or
+      // inserted behind the application's back (no trail at all).
+      bool has_trail = false;
+      auto r = store_.read([&](Transaction& tx) -> Result<void> {
+        has_trail = !tx.audit_of(doc.type, doc.id).empty();
+        return {};
+      });
+      if (r && has_trail) {
+        ++report.records_legacy;
+      } else if (problems.size() < kMaxRecordProblems) {
+        problems.push_back("record " + name(doc.type, doc.id) + " (version " +
+                           std::to_string(doc.version) +
+                           ") was added behind the application's back: no audit entry wrote it");
+      }
+      return true;
+    }
+    if (record_hash(doc) != proof->second.record_hash) {
+      if (problems.size() < kMaxRecordProblems) {
+        problems.push_back("record " + name(doc.type, doc.id) + " (version " +
+                           std::to_string(doc.version) +
+                           ") was changed behind the application's back: it differs from the "
+                           "version audit entry " +
+                           std::to_string(proof->second.seq) + " wrote");
+      }
+      return true;
+    }
+    ++report.records;
+    return true;
+  });
+  if (!walked) return walked;
+  for (const auto& [key, proof] : proofs) {
+    if (seen.contains(key) || problems.size() >= kMaxRecordProblems) continue;
+    problems.push_back("record " + name(key.first, key.second) +
+                       " was removed behind the application's back (audit entry " +
+                       std::to_string(proof.seq) + " wrote it)");
+  }
+  return {};
+}
 
 Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_checkpoints) {
   VerifyReport report;
@@ -21,6 +79,12 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
   verifier.finish();
   report.entries = verifier.entries_checked();
   report.chain_problem = verifier.problem();
+  // Records are compared only against a chain that verified: otherwise the proofs stop early.
+  if (!report.chain_problem) {
+    if (auto checked = verify_records(verifier.record_proofs(), report); !checked) {
+      return tl::unexpected(checked.error());
+    }
+  }
 
   auto signatures = store_.all_signatures();
   if (!signatures) return tl::unexpected(signatures.error());

@@ -4,6 +4,7 @@
 // are enforced by triggers in the database.
 #include "postgres_store.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <pqxx/pqxx>
 
@@ -83,6 +84,15 @@ CREATE INDEX login_windows_by_start ON login_windows (window_start);
 -- records it so that the build before it refuses instead of misreading.
 CREATE TABLE schema_compat (readable_from BIGINT NOT NULL);
 )sql",
+      // 3: each audited write carries the hash of the record version it produced (whole-record
+      // tamper evidence); raw readings become append-only like the trail.
+      R"sql(
+ALTER TABLE audit_entries ADD COLUMN record_hash TEXT NOT NULL DEFAULT '';
+CREATE TRIGGER readings_append_only BEFORE UPDATE OR DELETE ON readings
+  FOR EACH ROW EXECUTE FUNCTION mes_append_only();
+CREATE TRIGGER readings_no_truncate BEFORE TRUNCATE ON readings
+  FOR EACH STATEMENT EXECUTE FUNCTION mes_append_only();
+)sql",
   };
   return list;
 }
@@ -108,8 +118,8 @@ const char* const kStatements[][2] = {
      "WHERE type = $7 AND id = $8 AND version = $9"},
     {"audit",
      "INSERT INTO audit_entries (seq, at, actor, action, object_type, object_id, field, "
-     "old_value, new_value, reason, prev_hash, hash) "
-     "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"},
+     "old_value, new_value, reason, prev_hash, hash, record_hash) "
+     "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"},
     {"signature",
      "INSERT INTO signatures (id, user_id, printed_name, meaning, signed_at, "
      "record_type, record_id, record_hash, seal) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "
@@ -121,9 +131,9 @@ const char* const kStatements[][2] = {
     {"reading", "INSERT INTO readings (sensor_id, at, value, flags) VALUES ($1,$2,$3,$4)"},
     {"audit_of",
      "SELECT seq, at, actor, action, object_type, object_id, field, old_value, "
-     "new_value, reason, prev_hash, hash FROM audit_entries WHERE object_type = $1 "
+     "new_value, reason, prev_hash, hash, record_hash FROM audit_entries WHERE object_type = $1 "
      "AND object_id = $2 ORDER BY seq"},
-    {"chain_head", "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"},
+    {"chain_head", "SELECT seq, hash, at FROM audit_entries ORDER BY seq DESC LIMIT 1"},
     // Every write transaction of every process on this database takes it first: the audit chain
     // has one writer at a time, also with two colours of the MES on one database.
     {"chain_lock", "SELECT pg_advisory_xact_lock(7406317001)"},
@@ -169,6 +179,7 @@ AuditEntry audit_row(const pqxx::row& r) {
   e.reason = r[9].as<std::string>();
   e.prev_hash = r[10].as<std::string>();
   e.hash = r[11].as<std::string>();
+  e.record_hash = r[12].as<std::string>();
   return e;
 }
 
@@ -252,7 +263,7 @@ class PgTransaction final : public Transaction {
     if (e.at == 0) e.at = now_;
     link(e, *last_hash_);
     t_.exec_prepared("audit", e.seq, e.at, e.actor, e.action, e.object_type, e.object_id, e.field,
-                     e.old_value, e.new_value, e.reason, e.prev_hash, e.hash);
+                     e.old_value, e.new_value, e.reason, e.prev_hash, e.hash, e.record_hash);
     *last_seq_ = e.seq;
     *last_hash_ = e.hash;
     return {};
@@ -388,9 +399,11 @@ class PgWriteBackend final : public WriteBackend {
       if (r.empty()) {
         last_seq_ = 0;
         last_hash_ = kGenesisHash;
+        head_at_ = 0;
       } else {
         last_seq_ = r[0][0].as<std::int64_t>();
         last_hash_ = r[0][1].as<std::string>();
+        head_at_ = r[0][2].as<Millis>();
       }
       return {};
     });
@@ -432,7 +445,8 @@ class PgWriteBackend final : public WriteBackend {
     last_hash_ = begin_hash_;
   }
   Transaction& begin_command() override {
-    last_now_ = std::max(last_now_, clock_());
+    // Never behind the chain's last entry (the other colour's clock may run ahead).
+    last_now_ = std::max({last_now_, clock_(), head_at_});
     tx_.emplace(work_, true, last_now_, &last_seq_, &last_hash_);
     return *tx_;
   }
@@ -461,6 +475,7 @@ class PgWriteBackend final : public WriteBackend {
   pqxx::nontransaction work_;  // BEGIN/COMMIT are ours
   std::optional<PgTransaction> tx_;
   Millis last_now_ = 0;
+  Millis head_at_ = 0;  // time of the chain head read at begin()
   std::int64_t last_seq_ = 0, begin_seq_ = 0, sp_seq_ = 0;
   std::string last_hash_ = kGenesisHash, begin_hash_, sp_hash_;
 };
@@ -517,7 +532,8 @@ class PostgresStore final : public Store {
       while (true) {
         const auto rows = t.exec_params(
             "SELECT seq, at, actor, action, object_type, object_id, field, old_value, new_value, "
-            "reason, prev_hash, hash FROM audit_entries WHERE seq >= $1 ORDER BY seq LIMIT 20000",
+            "reason, prev_hash, hash, record_hash FROM audit_entries WHERE seq >= $1 ORDER BY seq "
+            "LIMIT 20000",
             next);
         for (const auto& row : rows) {
           const AuditEntry e = audit_row(row);
@@ -557,6 +573,30 @@ class PostgresStore final : public Store {
     });
     if (!r) return tl::unexpected(r.error());
     return out;
+  }
+
+  Result<void> walk_records(const std::function<bool(const Document&)>& visit) override {
+    return with_reader([&](pqxx::connection& c) -> Result<void> {
+      pqxx::read_transaction t(c);
+      // Pages by key so a large plant's records never sit in memory at once.
+      std::string type, id;
+      while (true) {
+        const auto rows = t.exec_params(
+            "SELECT type, id, version, parent, state, body, voided, void_reason FROM records "
+            "WHERE (type, id) > ($1, $2) ORDER BY type, id LIMIT 5000",
+            type, id);
+        for (const auto& row : rows) {
+          const Document d =
+              document_row(row[0].as<std::string>(), row[1].as<std::string>(), row, 2);
+          if (!visit(d)) return {};
+          type = d.type;
+          id = d.id;
+        }
+        if (rows.size() < 5000) break;
+      }
+      t.commit();
+      return {};
+    });
   }
 
   Result<std::vector<Signature>> all_signatures() override {

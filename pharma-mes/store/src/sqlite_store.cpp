@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -145,13 +146,22 @@ CREATE INDEX login_windows_by_start ON login_windows (window_start);
 -- records it so that the build before it refuses instead of misreading.
 CREATE TABLE schema_compat (readable_from INTEGER NOT NULL);
 )sql",
+      // 3: each audited write carries the hash of the record version it produced (whole-record
+      // tamper evidence); raw readings become append-only like the trail.
+      R"sql(
+ALTER TABLE audit_entries ADD COLUMN record_hash TEXT NOT NULL DEFAULT '';
+CREATE TRIGGER readings_no_update BEFORE UPDATE ON readings
+  BEGIN SELECT RAISE(ABORT, 'readings are append-only'); END;
+CREATE TRIGGER readings_no_delete BEFORE DELETE ON readings
+  BEGIN SELECT RAISE(ABORT, 'readings are append-only'); END;
+)sql",
   };
   return list;
 }
 
 constexpr const char* kAuditColumns =
     "seq, at, actor, action, object_type, object_id, field, old_value, new_value, reason, "
-    "prev_hash, hash";
+    "prev_hash, hash, record_hash";
 
 // Fills e from the row, reusing its strings' capacity (no allocation per row once warm).
 void read_audit_row(const Stmt& s, AuditEntry& e) {
@@ -167,6 +177,7 @@ void read_audit_row(const Stmt& s, AuditEntry& e) {
   s.text_into(9, e.reason);
   s.text_into(10, e.prev_hash);
   s.text_into(11, e.hash);
+  s.text_into(12, e.record_hash);
 }
 
 AuditEntry audit_row(const Stmt& s) {
@@ -183,6 +194,7 @@ AuditEntry audit_row(const Stmt& s) {
   e.reason = s.text(9);
   e.prev_hash = s.text(10);
   e.hash = s.text(11);
+  e.record_hash = s.text(12);
   return e;
 }
 
@@ -339,7 +351,8 @@ class SqliteTransaction final : public Transaction {
     link(e, *last_hash_);
     Stmt& s = c_.stmt(
         "INSERT INTO audit_entries (seq, at, actor, action, object_type, object_id, field, "
-        "old_value, new_value, reason, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+        "old_value, new_value, reason, prev_hash, hash, record_hash) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     MES_CHECK_STMT(s);
     s.reset()
         .bind(e.seq)
@@ -353,7 +366,8 @@ class SqliteTransaction final : public Transaction {
         .bind(e.new_value)
         .bind(e.reason)
         .bind(e.prev_hash)
-        .bind(e.hash);
+        .bind(e.hash)
+        .bind(e.record_hash);
     if (s.step() != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "append audit entry"));
     *last_seq_ = e.seq;
     *last_hash_ = e.hash;
@@ -535,15 +549,17 @@ class SqliteWriteBackend final : public WriteBackend {
       : c_(c), clock_(std::move(clock)) {}
 
   Result<void> load_chain_head() {
-    Stmt& s = c_.stmt("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1");
+    Stmt& s = c_.stmt("SELECT seq, hash, at FROM audit_entries ORDER BY seq DESC LIMIT 1");
     MES_CHECK_STMT(s);
     s.reset();
     if (s.step() == SQLITE_ROW) {
       last_seq_ = s.integer(0);
       last_hash_ = s.text(1);
+      head_at_ = s.integer(2);
     } else {
       last_seq_ = 0;
       last_hash_ = kGenesisHash;
+      head_at_ = 0;
     }
     s.reset();
     return {};
@@ -580,8 +596,9 @@ class SqliteWriteBackend final : public WriteBackend {
     last_hash_ = begin_hash_;
   }
   Transaction& begin_command() override {
-    // Server time never goes backwards between commands (the chain's times stay ordered).
-    last_now_ = std::max(last_now_, clock_());
+    // Server time never goes backwards between commands, nor behind the chain's last entry
+    // (another process's clock may run ahead): the chain's times stay ordered.
+    last_now_ = std::max({last_now_, clock_(), head_at_});
     tx_.emplace(c_, true, last_now_, &last_seq_, &last_hash_);
     return *tx_;
   }
@@ -591,6 +608,7 @@ class SqliteWriteBackend final : public WriteBackend {
   std::function<Millis()> clock_;
   std::optional<SqliteTransaction> tx_;
   Millis last_now_ = 0;
+  Millis head_at_ = 0;  // time of the chain head read at begin()
   std::int64_t last_seq_ = 0, begin_seq_ = 0, sp_seq_ = 0;
   std::string last_hash_ = kGenesisHash, begin_hash_, sp_hash_;
 };
@@ -699,6 +717,26 @@ class SqliteStore final : public Store {
     });
     if (!r) return tl::unexpected(r.error());
     return out;
+  }
+
+  Result<void> walk_records(const std::function<bool(const Document&)>& visit) override {
+    return with_reader([&](Connection& c) -> Result<void> {
+      Stmt& s = c.stmt(
+          "SELECT type, id, version, parent, state, body, voided, void_reason FROM records "
+          "ORDER BY type, id");
+      MES_CHECK_STMT(s);
+      s.reset();
+      int rc = 0;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        const Document d{s.text(0), s.text(1), s.integer(2),      s.text(3),
+                         s.text(4), s.text(5), s.integer(6) != 0, s.text(7)};
+        if (!visit(d)) break;
+      }
+      const bool failed = rc != SQLITE_ROW && rc != SQLITE_DONE;
+      s.reset();
+      if (failed) return tl::unexpected(db_error(c.db, "walk records"));
+      return {};
+    });
   }
 
   Result<std::vector<Signature>> all_signatures() override {

@@ -3,14 +3,16 @@
 // (SHA-256 over the previous entry's hash and this entry's canonical bytes). Checkpoints (sequence,
 // root hash, time) are signed with Ed25519 so an auditor can keep one outside the database;
 // ChainVerifier walks the trail and names the first entry that was altered, removed or
-// reordered, or the checkpoint that does not match. Value types; ChainVerifier is not
-// thread-safe (one per walk).
+// reordered, dated before its predecessor, or the checkpoint that does not match. Value types;
+// ChainVerifier is not thread-safe (one per walk).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mes/domain/accounts.hpp"
@@ -32,6 +34,10 @@ struct AuditEntry {
   std::string reason;
   std::string prev_hash;  // hash of entry seq - 1 (kGenesisHash for the first)
   std::string hash;       // sha256(canonical(entry)), hex
+  // sha256 of the whole record version this write produced (record_hash(Document) in store.hpp:
+  // data, workflow state, version, voided), or empty for entries that write no record. Chained
+  // with the entry, it proves the record's current stored content (11.10(a), ALCOA Original).
+  std::string record_hash;
 
   friend bool operator==(const AuditEntry&, const AuditEntry&) = default;
 };
@@ -66,6 +72,7 @@ enum class ChainProblemKind {
   kCheckpointMismatch,   // the chain at a checkpoint's sequence has another root
   kCheckpointSignature,  // a checkpoint not signed by the trusted key
   kTruncated,            // a checkpoint covers entries that are gone
+  kTimeReversed,         // an entry dated before the entry it follows
 };
 std::string_view to_string(ChainProblemKind kind);
 
@@ -90,6 +97,15 @@ class ChainVerifier {
   std::int64_t last_seq() const { return last_seq_; }
   const std::string& root() const { return last_hash_; }
   std::size_t checkpoints_matched() const { return matched_; }
+  // The latest record hash the verified chain holds for each record ("type/id" below), with the
+  // entry that carries it.
+  struct RecordProof {
+    std::int64_t seq = 0;
+    std::string record_hash;
+  };
+  const std::map<std::pair<std::string, std::string>, RecordProof>& record_proofs() const {
+    return proofs_;
+  }
 
  private:
   bool fail(ChainProblemKind kind, std::int64_t seq, std::string message);
@@ -98,9 +114,11 @@ class ChainVerifier {
   std::size_t matched_ = 0;
   std::string trusted_key_;
   std::int64_t last_seq_ = 0;
+  Millis last_at_ = 0;
   std::string last_hash_ = kGenesisHash;
   std::int64_t checked_ = 0;
   std::optional<ChainProblem> problem_;
+  std::map<std::pair<std::string, std::string>, RecordProof> proofs_;
   std::string buffer_;
 };
 

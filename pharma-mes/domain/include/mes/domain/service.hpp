@@ -281,12 +281,20 @@ class Mes {
   // ---- verification ----
   // Walks the audit chain against the stored checkpoints and checks every signature against the
   // record it points to. The first problem found, or nothing.
+  // Also recomputes every record's hash (data and workflow state, every type) against the
+  // latest one the chain holds for it: a record changed, added or removed behind the
+  // application's back is named in record_problems.
   struct VerifyReport {
     std::int64_t entries = 0;
     std::size_t checkpoints = 0, signatures = 0;
+    std::int64_t records = 0;         // records whose current content the chain proves
+    std::int64_t records_legacy = 0;  // written before record hashes (schema 3): not provable
     std::optional<ChainProblem> chain_problem;
     std::vector<std::string> signature_problems;
-    bool ok() const { return !chain_problem && signature_problems.empty(); }
+    std::vector<std::string> record_problems;
+    bool ok() const {
+      return !chain_problem && signature_problems.empty() && record_problems.empty();
+    }
   };
   Result<VerifyReport> verify(const std::vector<Checkpoint>& external_checkpoints = {});
   // Change control (11.10(k), Annex 11 §10): a system event on the trail, e.g. the start-up of a
@@ -315,6 +323,10 @@ class Mes {
                          const std::string& record_hash);
   Result<User> signer_for(SigningSession& session, const SignatureInput& input);
   Result<std::optional<User>> find_user(const std::string& id);  // a read, no role check
+  // Part of verify(): every stored record against the latest record hash the chain holds.
+  Result<void> verify_records(
+      const std::map<std::pair<std::string, std::string>, ChainVerifier::RecordProof>& proofs,
+      VerifyReport& report);
 
   Store& store_;
   const PasswordHasher& hasher_;

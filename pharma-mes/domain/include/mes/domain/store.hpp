@@ -31,6 +31,14 @@ struct Document {
   friend bool operator==(const Document&, const Document&) = default;
 };
 
+// sha256 (hex) of a stored record version: type, id, version, parent, state, body, voided and
+// void reason, length-prefixed. Every audited write carries it (AuditEntry::record_hash) and
+// verify() recomputes it for every record.
+std::string record_hash(const Document& doc);
+// Record types that are not GMP records and so not proven by the chain (a sensor's runtime
+// state: last reading, open excursion; rewritten by every batch of readings).
+bool is_runtime_record(std::string_view type);
+
 struct Reading {
   std::string sensor_id;
   Millis at = 0;
@@ -118,6 +126,8 @@ class Store {
   }
   virtual Result<void> add_checkpoint(const Checkpoint& checkpoint) = 0;
   virtual Result<std::vector<Checkpoint>> checkpoints() = 0;
+  // Every record of every type, voided ones too, in (type, id) order; stop by returning false.
+  virtual Result<void> walk_records(const std::function<bool(const Document&)>& visit) = 0;
   // Every signature row, for verification.
   virtual Result<std::vector<Signature>> all_signatures() = 0;
   virtual Result<std::vector<Reading>> readings(std::string_view sensor_id, Millis from,
