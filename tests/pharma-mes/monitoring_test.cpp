@@ -103,6 +103,26 @@ TEST_P(MonitoringTest, ASilentSensorGetsOneDataGapAndPastCalibrationReadingsAreF
   EXPECT_EQ(stored->at(0).flags, "uncalibrated");
 }
 
+// Device timestamps are bounded against server time: a reading dated beyond the allowed clock
+// skew (2 min) is refused and named, so it cannot push "last reading" into the future and hold
+// off the data-gap alarm; one within the skew is kept.
+TEST_P(MonitoringTest, AReadingFromTheFutureIsRefusedAndDoesNotSilenceTheDataGapAlarm) {
+  send({reading(20)});
+  auto out = send({reading(20, 60 * kMinute), reading(20, 0 - now_.load()), reading(21, 90'000)});
+  EXPECT_EQ(out.stored, 1u) << "only the reading 90 s ahead, within the skew";
+  ASSERT_EQ(out.rejected.size(), 2u);
+  EXPECT_EQ(out.rejected[0].code, Code::kInvalid);
+  EXPECT_NE(out.rejected[0].message.find("3600 s ahead of server time"), std::string::npos)
+      << out.rejected[0].message;
+  EXPECT_NE(out.rejected[1].message.find("has no time"), std::string::npos)
+      << out.rejected[1].message;
+  auto stored = store_->readings("TT-101", 0, now_ + 2 * 60 * kMinute);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->size(), 2u);
+  advance(90'000 + 121'000);  // two intervals after the last good reading
+  EXPECT_EQ(*mes_->check_data_gaps(), 1) << "the refused future reading did not silence it";
+}
+
 TEST_P(MonitoringTest, KpisCountIntactRightFirstTimeYieldAndCycleTime) {
   auto k = mes_->kpis();
   ASSERT_TRUE(k);

@@ -55,6 +55,8 @@ config::Schema make_schema() {
       .add_int("passwords.max_age_days", 90, 0, 3650, "password aging (0: never)")
       .add_int("passwords.max_failed_logins", 5, 1, 100, "consecutive failures that lock")
       .add_int("monitoring.gap_check_seconds", 10, 1, 3600, "how often silent sensors are checked")
+      .add_int("monitoring.max_reading_ahead_seconds", 120, 0, 3600,
+               "how far ahead of server time a sensor may date a reading; later ones are refused")
       .add_int("audit.verify_minutes", 15, 0, 24 * 60,
                "how often the running server verifies the audit chain and signatures (its "
                "result and age are on /metrics; 0: never, run `pharma-mes audit verify`)")
@@ -368,6 +370,7 @@ int run_server(int argc, char** argv) {
   config.passwords.max_failed_logins =
       static_cast<int>(values.get_int("passwords.max_failed_logins"));
   config.signing_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
+  config.max_reading_ahead = values.get_int("monitoring.max_reading_ahead_seconds") * 1000;
   const Millis process_started_at = std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count();

@@ -101,6 +101,16 @@ Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReadin
         reject(Code::kInvalid, "reading of " + in.sensor_id + " is not a number");
         continue;
       }
+      if (in.at <= 0) {
+        reject(Code::kInvalid, "reading of " + in.sensor_id + " has no time");
+        continue;
+      }
+      if (in.at > tx.now() + config_.max_reading_ahead) {
+        reject(Code::kInvalid, "reading of " + in.sensor_id + " is dated " +
+                                   std::to_string((in.at - tx.now()) / 1000) +
+                                   " s ahead of server time (device clock?)");
+        continue;
+      }
       const Sensor& sensor = s.sensor;
       if (in.unit != sensor.unit) {
         reject(Code::kInvalid, in.sensor_id + " reads in " + sensor.unit + ", not " + in.unit);

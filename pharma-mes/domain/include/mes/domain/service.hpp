@@ -37,6 +37,9 @@ struct MesConfig {
   // that loses the second person's verification when it completes a step, so every batch it
   // finishes fails the batch integrity check. A bad release on purpose, never by accident.
   bool fault_drop_verification = false;
+  // How far ahead of server time a device may date a reading (clock skew, NTP steps). Later ones
+  // are refused: a reading from the future would hold off the data-gap alarm until then.
+  Millis max_reading_ahead = 2 * 60 * 1000;
 };
 
 // The components a signer presents (11.200): the user id may be empty for a later signing by the
