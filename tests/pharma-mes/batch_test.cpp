@@ -81,6 +81,81 @@ TEST_P(BatchTest, OutOfLimitValuesOpenADeviationThatBlocksReleaseUntilClosed) {
                                   SignatureInput{"", password_of("qa1")}));
 }
 
+// 211.192, Annex 11 §9: release refuses with every reason named at once — not reviewed, each
+// open deviation, each unacknowledged alarm of the batch — and releases once each is cleared.
+TEST_P(BatchTest, ReleaseGate211_192_NamesEveryReasonAndReleasesOnceCleared) {
+  Sensor tt{"TT-101", "Solids", "temperature", "C", 18, 25, 15, 30, 60, now_ + 30 * kDay, 0, {}};
+  ASSERT_TRUE(mes_->add_sensor("sup1", tt));
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-020", /*speed=*/30, [&] {
+    auto r = mes_->record_readings({Mes::SensorReading{"TT-101", "C", now_.load(), 32}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->alarms, 1u) << "an action alarm in R-101's room";
+  }));
+  auto qa = session("qa1");
+  auto refused = mes_->release_batch("qa1", qa, "B-020", true, "ok", both("qa1"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kNotReleasable);
+  const std::string why = refused.error().message;
+  EXPECT_NE(why.find("the exceptions are not reviewed"), std::string::npos) << why;
+  EXPECT_NE(why.find("deviation B-020-DEV-1 is still open"), std::string::npos) << why;
+  EXPECT_NE(why.find("deviation B-020-DEV-2 is still open"), std::string::npos) << why;
+  EXPECT_NE(why.find("alarm ALM-TT-101-"), std::string::npos) << why;
+  EXPECT_NE(why.find("is not acknowledged"), std::string::npos) << why;
+  const auto t = trail();
+  EXPECT_TRUE(std::any_of(t.begin(), t.end(), [](const AuditEntry& e) {
+    return e.action == "refused" && e.object_id == "B-020" && e.field == "release_batch";
+  })) << "the refusal is on the trail";
+
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-020", both("qa1")));
+  for (const char* dev : {"B-020-DEV-1", "B-020-DEV-2"}) {
+    ASSERT_TRUE(mes_->close_deviation("qa1", dev, "assessed: no impact", "CAPA-20"));
+  }
+  refused =
+      mes_->release_batch("qa1", qa, "B-020", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message.find("reviewed"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("is not acknowledged"), std::string::npos);
+  auto op = session("op1");
+  ASSERT_TRUE(
+      mes_->acknowledge_alarm("op1", op, mes_->alarms(true)->at(0).id, "door closed", both("op1")));
+  auto released =
+      mes_->release_batch("qa1", qa, "B-020", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_TRUE(released) << released.error().message;
+}
+
+// The release calls the real verification: a step changed behind the application's back and an
+// audit trail that does not verify (here an entry of another object rewritten) each block it.
+TEST_P(BatchTest, ReleaseGateRefusesARecordChangedBehindTheTrailAndATrailThatDoesNotVerify) {
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-021"));
+  auto qa = session("qa1");
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-021", both("qa1")));
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) -> Result<void> {
+    auto step = tx.get("step", "B-021/002");
+    if (!step) return refuse(Code::kNotFound, "step");
+    step->state = "complete";  // same state, rewritten: a new version no entry wrote
+    return tx.put(*step);
+  }));
+  auto refused =
+      mes_->release_batch("qa1", qa, "B-021", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(
+      refused.error().message.find("step B-021/002 differs from the version its audit trail wrote"),
+      std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(refused.error().message.find("audit trail does not verify"), std::string::npos);
+
+  ASSERT_TRUE(raw_sql(GetParam() == "postgresql" ? "ALTER TABLE audit_entries DISABLE TRIGGER USER"
+                                                 : "DROP TRIGGER audit_no_update")
+                  .first);
+  ASSERT_TRUE(raw_sql("UPDATE audit_entries SET reason = 'rewritten' WHERE seq = 3").first);
+  refused =
+      mes_->release_batch("qa1", qa, "B-021", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("the audit trail does not verify (entry 3 was altered"),
+            std::string::npos)
+      << refused.error().message;
+}
+
 TEST_P(BatchTest, WeighingNeedsAReleasedLotAndTheToleranceAndFailuresAreKept) {
   ASSERT_TRUE(
       mes_->receive_lot("sup1", Lot{"L-API-Q", "API-1", Quantity::whole(50), "kg", 0, {}, {}, {}}));

@@ -3,6 +3,8 @@
 // and a clock the test moves. Users, plant, a released lot and an approved master on request.
 #pragma once
 
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -132,10 +134,15 @@ class MesTest : public ::testing::TestWithParam<std::string> {
 
   // Runs batch `id` (size 100) from creation to Complete, step 1 verified by op2; takes 10
   // minutes of the test clock.
-  void run_batch(const std::string& id, double speed = 20) {
+  // `during_step1` runs while step 1 is running on R-101 (e.g. a sensor excursion in its room).
+  void run_batch(const std::string& id, double speed = 20,
+                 const std::function<void()>& during_step1 = {}) {
     ASSERT_TRUE(mes_->create_batch("sup1", id, "TABLET@1", 100));
     ASSERT_TRUE(mes_->command_batch("op1", id, isa88::Command::kStart, ""));
     ASSERT_TRUE(mes_->start_step("op1", id, 1, "R-101"));
+    if (during_step1) {
+      ASSERT_NO_FATAL_FAILURE(during_step1());
+    }
     advance(5 * kMinute);  // time passes on the plant floor
     auto w = mes_->weigh("op1", id, 1, "API-1", "SC-1", "L-API-1", 12.1, 2.0);
     ASSERT_TRUE(w) << w.error().message;

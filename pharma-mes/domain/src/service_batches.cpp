@@ -846,11 +846,79 @@ Result<void> Mes::mark_reviewed(const std::string& actor, SigningSession& sessio
   });
 }
 
+namespace {
+
+// The latest record hash the trail holds for a record, or empty (written before record hashes).
+std::string proven_hash(Transaction& tx, const std::string& type, const std::string& id) {
+  const auto entries = tx.audit_of(type, id);
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (!it->record_hash.empty()) return it->record_hash;
+  }
+  return {};
+}
+
+// Why the batch cannot be released (211.192, Annex 11 §9), every reason; empty: releasable.
+std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
+                                          const std::string& chain_problem,
+                                          const std::string& public_key) {
+  std::vector<std::string> reasons;
+  const std::string& batch_id = b.doc.id;
+  const json& flow = b.body["flow"];
+  if (!flow.value("reviewed", false)) reasons.push_back("the exceptions are not reviewed");
+  for (const auto& d : tx.list("deviation", batch_id)) {
+    if (d.state != "closed") reasons.push_back("deviation " + d.id + " is still open");
+  }
+  const auto steps = tx.list("step", batch_id);
+  for (const auto& step : steps) {
+    if (step.state != "complete") reasons.push_back("step " + step.id + " is " + step.state);
+  }
+  for (const auto& alarm : tx.list("alarm", "", "active")) {
+    const json ab = detail::body_of(alarm);
+    for (const auto& batch : ab["data"].value("batches", json::array())) {
+      if (batch == batch_id) reasons.push_back("alarm " + alarm.id + " is not acknowledged");
+    }
+  }
+  if (!chain_problem.empty()) {
+    reasons.push_back("the audit trail does not verify (" + chain_problem + ")");
+  }
+  // The batch's records as the chain proved them, and every signature on them.
+  std::vector<const Document*> records{&b.doc};
+  for (const auto& step : steps) records.push_back(&step);
+  for (const Document* doc : records) {
+    const std::string proven = proven_hash(tx, doc->type, doc->id);
+    if (!proven.empty() && proven != record_hash(*doc)) {
+      reasons.push_back(doc->type + " " + doc->id +
+                        " differs from the version its audit trail wrote");
+    }
+    for (const auto& sig : tx.signatures_of(doc->type, doc->id)) {
+      const std::string hash =
+          doc->type == "batch" ? batch_record_hash(tx, b)
+                               : detail::content_hash(doc->type, doc->id, detail::body_of(*doc));
+      const auto check = check_signature(sig, doc->type, doc->id, hash, public_key);
+      if (check != SignatureCheck::kValid) {
+        reasons.push_back("signature " + sig.id + " on " + doc->id + ": " +
+                          std::string(to_string(check)));
+      }
+    }
+  }
+  return reasons;
+}
+
+}  // namespace
+
 Result<void> Mes::release_batch(const std::string& actor, SigningSession& session,
                                 const std::string& batch_id, bool release,
                                 const std::string& reason, const SignatureInput& signature) {
   auto signer = signer_for(session, signature);
   if (!signer) return tl::unexpected(signer.error());
+  // The whole chain against its signed checkpoints, before the release transaction (a walk of
+  // the trail; entries appended meanwhile come after what was verified).
+  std::optional<ChainProblem> chain_problem;
+  if (release) {
+    auto checked = verify_chain({});
+    if (!checked) return tl::unexpected(checked.error());
+    chain_problem = checked->problem();
+  }
   return command(
       actor, release ? "release_batch" : "reject_batch", "batch", batch_id,
       [&](Transaction& tx) -> Result<void> {
@@ -879,42 +947,14 @@ Result<void> Mes::release_batch(const std::string& actor, SigningSession& sessio
           }
         }
         if (release) {
-          for (const auto& d : tx.list("deviation", batch_id)) {
-            if (d.state != "closed") {
-              return refuse(Code::kNotReleasable, "deviation " + d.id + " is still open");
-            }
-          }
-          if (!flow.value("reviewed", false)) {
-            return refuse(Code::kNotReleasable, "the exceptions of the batch are not reviewed");
-          }
-          for (const auto& step : tx.list("step", batch_id)) {
-            if (step.state != "complete") {
-              return refuse(Code::kNotReleasable, "step " + step.id + " is " + step.state);
-            }
-          }
-          // The batch's own trail: every entry about the batch and its steps is intact.
-          const std::vector<std::pair<std::string, std::string>> objects = [&] {
-            std::vector<std::pair<std::string, std::string>> o{{"batch", batch_id}};
-            for (const auto& step : tx.list("step", batch_id)) o.emplace_back("step", step.id);
-            return o;
-          }();
-          for (const auto& [type, id] : objects) {
-            for (const auto& e : tx.audit_of(type, id)) {
-              if (crypto::sha256_hex(canonical(e)) != e.hash) {
-                return refuse(Code::kNotReleasable, "audit entry " + std::to_string(e.seq) +
-                                                        " of " + id + " does not verify");
-              }
-            }
-            for (const auto& sig : tx.signatures_of(type, id)) {
-              const json body = detail::body_of(*tx.get(type, id));
-              const std::string hash = type == "batch" ? batch_record_hash(tx, *b)
-                                                       : detail::content_hash(type, id, body);
-              const auto check = check_signature(sig, type, id, hash, public_key_);
-              if (check != SignatureCheck::kValid) {
-                return refuse(Code::kNotReleasable, "signature " + sig.id + " on " + id + ": " +
-                                                        std::string(to_string(check)));
-              }
-            }
+          // 211.192, Annex 11 §9: every reason the batch cannot be released, each named.
+          std::vector<std::string> reasons =
+              release_blockers(tx, *b, chain_problem ? chain_problem->message : "", public_key_);
+          if (!reasons.empty()) {
+            std::string all;
+            for (const auto& why : reasons) all += (all.empty() ? "" : "; ") + why;
+            return refuse(Code::kNotReleasable,
+                          "batch " + batch_id + " cannot be released: " + all);
           }
         }
         auto sig =

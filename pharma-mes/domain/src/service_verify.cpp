@@ -62,8 +62,7 @@ Result<void> Mes::verify_records(
   return {};
 }
 
-Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_checkpoints) {
-  VerifyReport report;
+Result<ChainVerifier> Mes::verify_chain(const std::vector<Checkpoint>& external_checkpoints) {
   auto stored = store_.checkpoints();
   if (!stored) return tl::unexpected(stored.error());
   std::vector<Checkpoint> all = *stored;
@@ -73,10 +72,18 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
     for (const Checkpoint& s : all) same = same || s == c;
     if (!same) all.push_back(c);
   }
-  report.checkpoints = all.size();
   ChainVerifier verifier(all, public_key_);
   if (auto walked = store_.feed_audit(1, verifier); !walked) return tl::unexpected(walked.error());
   verifier.finish();
+  return verifier;
+}
+
+Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_checkpoints) {
+  VerifyReport report;
+  auto walked = verify_chain(external_checkpoints);
+  if (!walked) return tl::unexpected(walked.error());
+  const ChainVerifier& verifier = *walked;
+  report.checkpoints = verifier.checkpoints_total();
   report.entries = verifier.entries_checked();
   report.chain_problem = verifier.problem();
   // Records are compared only against a chain that verified: otherwise the proofs stop early.

@@ -97,6 +97,7 @@ class ChainVerifier {
   std::int64_t last_seq() const { return last_seq_; }
   const std::string& root() const { return last_hash_; }
   std::size_t checkpoints_matched() const { return matched_; }
+  std::size_t checkpoints_total() const { return checkpoints_.size(); }
   // The latest record hash the verified chain holds for each record ("type/id" below), with the
   // entry that carries it.
   struct RecordProof {

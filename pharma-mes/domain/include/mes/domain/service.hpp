@@ -326,6 +326,8 @@ class Mes {
                          const std::string& record_hash);
   Result<User> signer_for(SigningSession& session, const SignatureInput& input);
   Result<std::optional<User>> find_user(const std::string& id);  // a read, no role check
+  // The chain walked against the stored and the given checkpoints (finished; problem() says).
+  Result<ChainVerifier> verify_chain(const std::vector<Checkpoint>& external_checkpoints);
   // Part of verify(): every stored record against the latest record hash the chain holds.
   Result<void> verify_records(
       const std::map<std::pair<std::string, std::string>, ChainVerifier::RecordProof>& proofs,
