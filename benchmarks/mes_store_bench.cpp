@@ -104,8 +104,11 @@ int main(int argc, char** argv) {
   for (int done = 0; done < readings; done += 1000) {
     std::vector<Reading> batch;
     for (int k = 0; k < 1000; ++k) {
-      batch.push_back(Reading{
-          "TT-" + std::to_string(k % 40), 1'700'000'000'000 + done + k, 20.0 + (k % 7) * 0.1, {}});
+      batch.push_back(Reading{"TT-" + std::to_string(k % 40),
+                              1'700'000'000'000 + done + k,
+                              20.0 + (k % 7) * 0.1,
+                              {},
+                              0});
     }
     if (!store.transact([&](Transaction& tx) { return tx.add_readings(batch); })) ++failures;
   }

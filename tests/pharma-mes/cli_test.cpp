@@ -83,22 +83,28 @@ TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
   EXPECT_EQ(r.first, 2) << "--checkpoint is not --checkpoints: " << r.second;
   r = run({"user", "lock", "op1", "--reason", "on leave", "--as", "admin1"}, "Admin-Passw0rd!");
   ASSERT_EQ(r.first, 0) << r.second;
+  r = run({"audit", "seal-readings"});
+  ASSERT_EQ(r.first, 0) << r.second;
+  EXPECT_NE(r.second.find("sealed the new readings of 0 sensor(s)"), std::string::npos) << r.second;
   r = run({"audit", "checkpoint"});
   ASSERT_EQ(r.first, 0) << r.second;
   test_support::write_file(dir.file("kept.txt"), r.second);
   r = run({"audit", "verify", "--checkpoints", dir.file("kept.txt")});
   ASSERT_EQ(r.first, 0) << r.second;
   EXPECT_NE(r.second.find("OK"), std::string::npos);
+  EXPECT_NE(r.second.find(", records 2, sealed readings 0"), std::string::npos)
+      << "admin1 and op1, each proven by the chain: " << r.second;
 
   r = run({"audit", "export"});
   ASSERT_EQ(r.first, 0);
   std::string_view csv = r.second;
   const auto header = mes::parse_csv_record(csv);
   ASSERT_TRUE(header);
-  EXPECT_EQ(header->size(), 12u);
+  ASSERT_EQ(header->size(), 13u);
+  EXPECT_EQ(header->back(), "record_hash");
   int rows = 0;
   while (auto row = mes::parse_csv_record(csv)) {
-    ASSERT_EQ(row->size(), 12u);
+    ASSERT_EQ(row->size(), 13u);
     EXPECT_TRUE(mes::parse_utc((*row)[1])) << (*row)[1];
     ++rows;
   }

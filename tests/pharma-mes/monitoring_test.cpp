@@ -1,6 +1,7 @@
 // Environmental monitoring and KPIs on SQLite and PostgreSQL: limits, alarms per excursion,
 // rejected readings, deviations for batches in the room, acknowledgement, data gaps, calibration
 // flags; batch integrity, right-first-time, yield and cycle-time efficiency.
+#include <algorithm>
 #include <cmath>
 
 #include "mes_fixture.hpp"
@@ -121,6 +122,59 @@ TEST_P(MonitoringTest, AReadingFromTheFutureIsRefusedAndDoesNotSilenceTheDataGap
   EXPECT_EQ(stored->size(), 2u);
   advance(90'000 + 121'000);  // two intervals after the last good reading
   EXPECT_EQ(*mes_->check_data_gaps(), 1) << "the refused future reading did not silence it";
+}
+
+// The raw readings are covered by the verification (11.10(a), ALCOA Original): seals chain each
+// sensor's readings (count and SHA-256 per range of storing time) into the trail, and verify
+// recomputes them; a reading changed, removed or slipped in behind the application is named.
+TEST_P(MonitoringTest, SealedReadingsVerifyAndAChangedRemovedOrAddedReadingIsNamed) {
+  send({reading(20, 0), reading(21, 1000), reading(22, 2000)});
+  EXPECT_EQ(*mes_->seal_readings(), 0) << "stored less than a minute ago: the next seal";
+  advance(61'000);
+  send({reading(23, 0)});  // stored now: after this seal's range
+  EXPECT_EQ(*mes_->seal_readings(), 1);
+  EXPECT_EQ(*mes_->seal_readings(), 0) << "nothing new to seal";
+  advance(61'000);
+  EXPECT_EQ(*mes_->seal_readings(), 1) << "the fourth reading, in the next range";
+  const auto t = trail();
+  const auto seals = std::count_if(t.begin(), t.end(), [](const AuditEntry& e) {
+    return e.action == "seal" && e.object_id == "TT-101" && e.field == "readings";
+  });
+  EXPECT_EQ(seals, 2);
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->first_problem();
+  EXPECT_EQ(report->readings_sealed, 4);
+
+  const bool pg = GetParam() == "postgresql";
+  for (const char* sql :
+       {pg ? "ALTER TABLE readings DISABLE TRIGGER USER" : "DROP TRIGGER readings_no_update",
+        pg ? "SELECT 1" : "DROP TRIGGER readings_no_delete"}) {
+    ASSERT_TRUE(raw_sql(sql).first) << sql;
+  }
+  ASSERT_TRUE(raw_sql("UPDATE readings SET value = 24.5 WHERE value = 22").first);
+  report = mes_->verify();
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->record_problems.size(), 1u) << report->first_problem();
+  EXPECT_NE(report->record_problems[0].find("readings of TT-101 stored in"), std::string::npos);
+  EXPECT_NE(report->record_problems[0].find("same count, other values"), std::string::npos)
+      << report->record_problems[0];
+  ASSERT_TRUE(raw_sql("UPDATE readings SET value = 22 WHERE value = 24.5").first);
+  EXPECT_TRUE(mes_->verify()->ok()) << "put back exactly: verifies again";
+
+  ASSERT_TRUE(raw_sql("DELETE FROM readings WHERE value = 23").first);
+  report = mes_->verify();
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->record_problems.size(), 1u);
+  EXPECT_NE(report->record_problems[0].find("0 now, 1 when audit entry"), std::string::npos)
+      << report->record_problems[0];
+
+  ASSERT_TRUE(raw_sql("INSERT INTO readings (sensor_id, at, value, flags, stored_at) SELECT "
+                      "sensor_id, at + 500, 20.5, '', stored_at FROM readings WHERE value = 20")
+                  .first);
+  report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->record_problems.size(), 2u) << "the slipped-in reading and the deleted one";
 }
 
 TEST_P(MonitoringTest, KpisCountIntactRightFirstTimeYieldAndCycleTime) {

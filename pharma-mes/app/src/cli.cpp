@@ -8,6 +8,7 @@
 //   pharma-mes [...] audit verify [--checkpoints FILE]
 //   pharma-mes [...] audit export [--from SEQ]          (CSV on stdout)
 //   pharma-mes [...] audit checkpoint                   (one line on stdout, keep it elsewhere)
+//   pharma-mes [...] audit seal-readings                (seal raw readings stored > 60 s ago)
 //   pharma-mes [...] demo seed                          (the demo plant; prints the passwords once)
 // Passwords are read from the first line of stdin (or MES_PASSWORD), never from the command
 // line. The first `user add` on an empty database creates the first administrator and reads
@@ -70,7 +71,7 @@ int usage() {
                "       pharma-mes user add <id> --name NAME --roles ROLES [--as ADMIN]\n"
                "       pharma-mes user lock|unlock|reset <id> --reason TEXT --as ADMIN\n"
                "       pharma-mes audit verify [--checkpoints FILE] | export [--from SEQ] | "
-               "checkpoint\n"
+               "checkpoint | seal-readings\n"
                "       pharma-mes demo seed\n"
                "       pharma-mes serve [--help]\n";
   return 2;
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
         {"audit verify", {"checkpoints"}},
         {"audit export", {"from"}},
         {"audit checkpoint", {}},
+        {"audit seal-readings", {}},
     };
     const std::string command = a.words[0] + " " + a.words[1];
     const auto known = kOptions.find(command);
@@ -277,6 +279,7 @@ int main(int argc, char** argv) {
     if (!report) return refused(report.error());
     std::cout << "entries " << report->entries << ", checkpoints " << report->checkpoints
               << ", signatures " << report->signatures << ", records " << report->records;
+    std::cout << ", sealed readings " << report->readings_sealed;
     if (report->records_legacy > 0) {
       std::cout << " (+" << report->records_legacy << " written before record hashes)";
     }
@@ -294,14 +297,20 @@ int main(int argc, char** argv) {
   if (group == "audit" && verb == "export") {
     const std::int64_t from = option("from").empty() ? 1 : std::atoll(option("from").c_str());
     std::cout << csv_line({"seq", "at", "actor", "action", "object_type", "object_id", "field",
-                           "old_value", "new_value", "reason", "prev_hash", "hash"});
+                           "old_value", "new_value", "reason", "prev_hash", "hash", "record_hash"});
     auto r = (*store)->walk_audit(from, [](const AuditEntry& e) {
       std::cout << csv_line({std::to_string(e.seq), format_utc(e.at), e.actor, e.action,
                              e.object_type, e.object_id, e.field, e.old_value, e.new_value,
-                             e.reason, e.prev_hash, e.hash});
+                             e.reason, e.prev_hash, e.hash, e.record_hash});
       return static_cast<bool>(std::cout);
     });
     if (!r) return refused(r.error());
+    return 0;
+  }
+  if (group == "audit" && verb == "seal-readings") {
+    auto sealed = mes.seal_readings();
+    if (!sealed) return refused(sealed.error());
+    std::cout << "sealed the new readings of " << *sealed << " sensor(s)\n";
     return 0;
   }
   if (group == "audit" && verb == "checkpoint") {

@@ -55,6 +55,9 @@ config::Schema make_schema() {
       .add_int("passwords.max_age_days", 90, 0, 3650, "password aging (0: never)")
       .add_int("passwords.max_failed_logins", 5, 1, 100, "consecutive failures that lock")
       .add_int("monitoring.gap_check_seconds", 10, 1, 3600, "how often silent sensors are checked")
+      .add_int("monitoring.seal_minutes", 10, 0, 24 * 60,
+               "how often raw sensor readings are sealed into the audit chain (count and "
+               "SHA-256 per sensor; `audit verify` recomputes them; 0: never)")
       .add_int("monitoring.max_reading_ahead_seconds", 120, 0, 3600,
                "how far ahead of server time a sensor may date a reading; later ones are refused")
       .add_int("audit.verify_minutes", 15, 0, 24 * 60,
@@ -548,6 +551,8 @@ int run_server(int argc, char** argv) {
     std::set<std::string> known;  // terminal batches already read (fed to the SLO, or too old)
     const auto gap_every = std::chrono::seconds(values.get_int("monitoring.gap_check_seconds"));
     auto next_gap_check = std::chrono::steady_clock::now() + gap_every;
+    const auto seal_every = std::chrono::minutes(values.get_int("monitoring.seal_minutes"));
+    auto next_seal = std::chrono::steady_clock::now() + seal_every;
     const auto verify_every = std::chrono::minutes(values.get_int("audit.verify_minutes"));
     // The first verification a few seconds after start-up, then every audit.verify_minutes.
     auto next_verify = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -560,6 +565,13 @@ int run_server(int argc, char** argv) {
           logging::warn("pharma-mes", "sensor data gaps", {{"sensors", *gaps}});
         }
       }
+      if (seal_every.count() > 0 && std::chrono::steady_clock::now() >= next_seal) {
+        next_seal = std::chrono::steady_clock::now() + seal_every;
+        if (auto sealed = mes.seal_readings(); !sealed) {
+          logging::error("pharma-mes", "sealing the sensor readings failed",
+                         {{"error", sealed.error().message}});
+        }
+      }
       if (verify_every.count() > 0 && std::chrono::steady_clock::now() >= next_verify) {
         next_verify = std::chrono::steady_clock::now() + verify_every;
         if (auto report = mes.verify()) {
@@ -567,11 +579,8 @@ int run_server(int argc, char** argv) {
           audit_status.verified_at_ms.store(clock(), std::memory_order_relaxed);
           audit_status.verified.store(report->ok() ? 1 : 0, std::memory_order_release);
           if (!report->ok()) {
-            logging::error(
-                "pharma-mes", "the audit chain does not verify",
-                {{"problem", report->chain_problem                 ? report->chain_problem->message
-                             : !report->signature_problems.empty() ? report->signature_problems[0]
-                                                                   : report->record_problems[0]}});
+            logging::error("pharma-mes", "the audit chain does not verify",
+                           {{"problem", report->first_problem()}});
           }
         } else {
           logging::error("pharma-mes", "audit verification could not run",

@@ -225,6 +225,21 @@ std::string record_hash(const Document& doc) {
   return crypto::sha256_hex(out);
 }
 
+std::string readings_digest(const std::vector<Reading>& readings) {
+  std::string out = "readings/1|";
+  out.reserve(16 + readings.size() * 48);
+  for (const Reading& r : readings) {
+    put(out, r.at);
+    char digits[32];  // shortest text that reads back as the same double
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, r.value);
+    (void)ec;
+    put(out, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    put(out, r.flags);
+    put(out, r.stored_at);
+  }
+  return crypto::sha256_hex(out);
+}
+
 bool is_runtime_record(std::string_view type) { return type == "sensor_state"; }
 
 }  // namespace mes

@@ -126,7 +126,7 @@ Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReadin
       if (sensor.calibration_due <= in.at) {
         flags += flags.empty() ? "uncalibrated" : ",uncalibrated";
       }
-      rows.push_back(Reading{in.sensor_id, in.at, in.value, flags});
+      rows.push_back(Reading{in.sensor_id, in.at, in.value, flags, 0});
       ++outcome.stored;
       if (in.at >= s.runtime.value("last_reading_at", Millis{0}))
         s.runtime["last_value"] = in.value;
@@ -239,6 +239,32 @@ Result<int> Mes::check_data_gaps() {
   });
   if (!r) return tl::unexpected(r.error());
   return opened;
+}
+
+Result<int> Mes::seal_readings(Millis lag) {
+  int sealed = 0;
+  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+    sealed = 0;
+    const Millis through = tx.now() - lag;
+    for (const auto& sensor : tx.list("sensor")) {
+      const auto previous = detail::last_seal(tx, sensor.id);
+      const Millis after = previous ? previous->through : 0;
+      if (through <= after) continue;
+      const auto rows = tx.readings_stored(sensor.id, after, through);
+      if (rows.empty()) continue;  // nothing new: no entry (the next seal starts at `after`)
+      const detail::ReadingsSeal seal{after, through, static_cast<std::int64_t>(rows.size()),
+                                      readings_digest(rows)};
+      if (auto a = detail::audit(tx, "system", "seal", "sensor", sensor.id, "readings", "",
+                                 detail::seal_text(seal), "");
+          !a) {
+        return a;
+      }
+      ++sealed;
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return sealed;
 }
 
 Result<std::vector<Document>> Mes::alarms(bool active_only) {

@@ -1,5 +1,6 @@
 #include "service_support.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace mes::detail {
@@ -93,6 +94,55 @@ Result<void> put_audited(Transaction& tx, const std::string& actor, Document& do
     }
   }
   return {};
+}
+
+std::string seal_text(const ReadingsSeal& seal) {
+  return "stored_after=" + std::to_string(seal.after) +
+         " stored_through=" + std::to_string(seal.through) +
+         " count=" + std::to_string(seal.count) + " sha256=" + seal.digest;
+}
+
+std::optional<ReadingsSeal> parse_seal(const std::string& text) {
+  ReadingsSeal seal;
+  std::size_t fields = 0;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t end = std::min(text.find(' ', at), text.size());
+    const std::string_view word(text.data() + at, end - at);
+    at = end + 1;
+    const auto eq = word.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string_view key = word.substr(0, eq), value = word.substr(eq + 1);
+    if (key == "sha256") {
+      if (value.size() != 64) return std::nullopt;
+      seal.digest = std::string(value);
+      ++fields;
+      continue;
+    }
+    std::int64_t n = 0;
+    const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || p != value.data() + value.size()) return std::nullopt;
+    if (key == "stored_after") {
+      seal.after = n;
+    } else if (key == "stored_through") {
+      seal.through = n;
+    } else if (key == "count") {
+      seal.count = n;
+    } else {
+      return std::nullopt;
+    }
+    ++fields;
+  }
+  if (fields != 4 || seal.through <= seal.after) return std::nullopt;
+  return seal;
+}
+
+std::optional<ReadingsSeal> last_seal(Transaction& tx, const std::string& sensor_id) {
+  const auto entries = tx.audit_of("sensor", sensor_id);
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->action == "seal" && it->field == "readings") return parse_seal(it->new_value);
+  }
+  return std::nullopt;
 }
 
 User user_from(const Document& doc) {

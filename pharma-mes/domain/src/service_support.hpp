@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "mes/domain/records.hpp"
@@ -67,6 +68,18 @@ Result<void> save(Transaction& tx, const std::string& actor, R& record, const st
   record.meta.version = doc.version;
   return {};
 }
+
+// What a readings seal entry says (its new_value): a sensor's raw readings stored in
+// (after, through], how many and their readings_digest.
+struct ReadingsSeal {
+  Millis after = 0, through = 0;
+  std::int64_t count = 0;
+  std::string digest;
+};
+std::string seal_text(const ReadingsSeal& seal);
+std::optional<ReadingsSeal> parse_seal(const std::string& text);
+// The sensor's last seal on the trail, if any.
+std::optional<ReadingsSeal> last_seal(Transaction& tx, const std::string& sensor_id);
 
 User user_from(const Document& doc);
 json user_body(const User& user);

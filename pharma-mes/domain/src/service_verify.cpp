@@ -11,6 +11,44 @@ constexpr std::size_t kMaxRecordProblems = 100;  // a wholesale rewrite is named
 
 }  // namespace
 
+Result<void> Mes::verify_readings(VerifyReport& report) {
+  // Voided sensors too: their readings stay on the record.
+  std::vector<std::string> sensors;
+  auto walked = store_.walk_records([&](const Document& doc) {
+    if (doc.type == "sensor") sensors.push_back(doc.id);
+    return true;
+  });
+  if (!walked) return walked;
+  return store_.read([&](Transaction& tx) -> Result<void> {
+    for (const auto& sensor : sensors) {
+      for (const auto& e : tx.audit_of("sensor", sensor)) {
+        if (e.action != "seal" || e.field != "readings") continue;
+        const auto seal = detail::parse_seal(e.new_value);
+        if (!seal) {
+          report.record_problems.push_back("readings seal of " + sensor + " (audit entry " +
+                                           std::to_string(e.seq) + ") is unreadable");
+          continue;
+        }
+        const auto rows = tx.readings_stored(sensor, seal->after, seal->through);
+        const auto count = static_cast<std::int64_t>(rows.size());
+        if (count != seal->count || readings_digest(rows) != seal->digest) {
+          if (report.record_problems.size() < kMaxRecordProblems) {
+            report.record_problems.push_back(
+                "readings of " + sensor + " stored in (" + std::to_string(seal->after) + ", " +
+                std::to_string(seal->through) + "] were changed behind the application's back: " +
+                std::to_string(count) + " now, " + std::to_string(seal->count) +
+                " when audit entry " + std::to_string(e.seq) + " sealed them" +
+                (count == seal->count ? " (same count, other values)" : ""));
+          }
+          continue;
+        }
+        report.readings_sealed += count;
+      }
+    }
+    return {};
+  });
+}
+
 Result<void> Mes::verify_records(
     const std::map<std::pair<std::string, std::string>, ChainVerifier::RecordProof>& proofs,
     VerifyReport& report) {
@@ -86,11 +124,12 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
   report.checkpoints = verifier.checkpoints_total();
   report.entries = verifier.entries_checked();
   report.chain_problem = verifier.problem();
-  // Records are compared only against a chain that verified: otherwise the proofs stop early.
+  // Records and readings are compared only against a chain that verified.
   if (!report.chain_problem) {
     if (auto checked = verify_records(verifier.record_proofs(), report); !checked) {
       return tl::unexpected(checked.error());
     }
+    if (auto checked = verify_readings(report); !checked) return tl::unexpected(checked.error());
   }
 
   auto signatures = store_.all_signatures();

@@ -85,9 +85,12 @@ CREATE INDEX login_windows_by_start ON login_windows (window_start);
 CREATE TABLE schema_compat (readable_from BIGINT NOT NULL);
 )sql",
       // 3: each audited write carries the hash of the record version it produced (whole-record
-      // tamper evidence); raw readings become append-only like the trail.
+      // tamper evidence); raw readings become append-only like the trail and carry the server
+      // time they were stored at (readings seals cover ranges of it).
       R"sql(
 ALTER TABLE audit_entries ADD COLUMN record_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE readings ADD COLUMN stored_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX readings_by_stored ON readings (sensor_id, stored_at);
 CREATE TRIGGER readings_append_only BEFORE UPDATE OR DELETE ON readings
   FOR EACH ROW EXECUTE FUNCTION mes_append_only();
 CREATE TRIGGER readings_no_truncate BEFORE TRUNCATE ON readings
@@ -128,7 +131,11 @@ const char* const kStatements[][2] = {
      "SELECT id, user_id, printed_name, meaning, signed_at, record_type, "
      "record_id, record_hash, seal FROM signatures WHERE record_type = $1 AND "
      "record_id = $2 ORDER BY signed_at, id"},
-    {"reading", "INSERT INTO readings (sensor_id, at, value, flags) VALUES ($1,$2,$3,$4)"},
+    {"reading",
+     "INSERT INTO readings (sensor_id, at, value, flags, stored_at) VALUES ($1,$2,$3,$4,$5)"},
+    {"readings_stored",
+     "SELECT at, value, flags, stored_at FROM readings WHERE sensor_id = $1 AND stored_at > $2 "
+     "AND stored_at <= $3 ORDER BY at, stored_at, value, flags"},
     {"audit_of",
      "SELECT seq, at, actor, action, object_type, object_id, field, old_value, "
      "new_value, reason, prev_hash, hash, record_hash FROM audit_entries WHERE object_type = $1 "
@@ -290,16 +297,29 @@ class PgTransaction final : public Transaction {
     if (!writable_) return refuse(Code::kStorage, "a read-only view cannot store readings");
     if (readings.size() < 16) {
       for (const Reading& r : readings) {
-        t_.exec_prepared("reading", r.sensor_id, r.at, r.value, r.flags);
+        t_.exec_prepared("reading", r.sensor_id, r.at, r.value, r.flags, now_);
       }
       return {};
     }
     // COPY for a batch: one round trip instead of one per row.
-    pqxx::stream_to copy(t_, "readings",
-                         std::vector<std::string>{"sensor_id", "at", "value", "flags"});
-    for (const Reading& r : readings) copy << std::make_tuple(r.sensor_id, r.at, r.value, r.flags);
+    pqxx::stream_to copy(
+        t_, "readings", std::vector<std::string>{"sensor_id", "at", "value", "flags", "stored_at"});
+    for (const Reading& r : readings) {
+      copy << std::make_tuple(r.sensor_id, r.at, r.value, r.flags, now_);
+    }
     copy.complete();
     return {};
+  }
+
+  std::vector<Reading> readings_stored(std::string_view sensor_id, Millis after,
+                                       Millis through) override {
+    std::vector<Reading> out;
+    for (const auto& row :
+         t_.exec_prepared("readings_stored", std::string(sensor_id), after, through)) {
+      out.push_back(Reading{std::string(sensor_id), row[0].as<std::int64_t>(), row[1].as<double>(),
+                            row[2].as<std::string>(), row[3].as<std::int64_t>()});
+    }
+    return out;
   }
 
   std::vector<AuditEntry> audit_of(std::string_view type, std::string_view id) override {
@@ -620,11 +640,12 @@ class PostgresStore final : public Store {
     auto r = with_reader([&](pqxx::connection& c) -> Result<void> {
       pqxx::read_transaction t(c);
       for (const auto& row : t.exec_params(
-               "SELECT at, value, flags FROM readings WHERE sensor_id = $1 AND at >= $2 AND "
-               "at < $3 ORDER BY at",
+               "SELECT at, value, flags, stored_at FROM readings WHERE sensor_id = $1 AND "
+               "at >= $2 AND at < $3 ORDER BY at",
                std::string(sensor_id), from, to)) {
         out.push_back(Reading{std::string(sensor_id), row[0].as<std::int64_t>(),
-                              row[1].as<double>(), row[2].as<std::string>()});
+                              row[1].as<double>(), row[2].as<std::string>(),
+                              row[3].as<std::int64_t>()});
       }
       return {};
     });

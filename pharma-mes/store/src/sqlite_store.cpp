@@ -147,9 +147,12 @@ CREATE INDEX login_windows_by_start ON login_windows (window_start);
 CREATE TABLE schema_compat (readable_from INTEGER NOT NULL);
 )sql",
       // 3: each audited write carries the hash of the record version it produced (whole-record
-      // tamper evidence); raw readings become append-only like the trail.
+      // tamper evidence); raw readings become append-only like the trail and carry the server
+      // time they were stored at (readings seals cover ranges of it).
       R"sql(
 ALTER TABLE audit_entries ADD COLUMN record_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE readings ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX readings_by_stored ON readings (sensor_id, stored_at);
 CREATE TRIGGER readings_no_update BEFORE UPDATE ON readings
   BEGIN SELECT RAISE(ABORT, 'readings are append-only'); END;
 CREATE TRIGGER readings_no_delete BEFORE DELETE ON readings
@@ -410,13 +413,30 @@ class SqliteTransaction final : public Transaction {
 
   Result<void> add_readings(const std::vector<Reading>& readings) override {
     if (!writable_) return refuse(Code::kStorage, "a read-only view cannot store readings");
-    Stmt& s = c_.stmt("INSERT INTO readings (sensor_id, at, value, flags) VALUES (?,?,?,?)");
+    Stmt& s =
+        c_.stmt("INSERT INTO readings (sensor_id, at, value, flags, stored_at) VALUES (?,?,?,?,?)");
     MES_CHECK_STMT(s);
     for (const Reading& r : readings) {
-      s.reset().bind(r.sensor_id).bind(r.at).bind(r.value).bind(r.flags);
+      s.reset().bind(r.sensor_id).bind(r.at).bind(r.value).bind(r.flags).bind(now_);
       if (s.step() != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "store reading"));
     }
     return {};
+  }
+
+  std::vector<Reading> readings_stored(std::string_view sensor_id, Millis after,
+                                       Millis through) override {
+    Stmt& s = c_.stmt(
+        "SELECT at, value, flags, stored_at FROM readings WHERE sensor_id = ? AND stored_at > ? "
+        "AND stored_at <= ? ORDER BY at, stored_at, value, flags");
+    std::vector<Reading> out;
+    if (!s.ok()) return out;
+    s.reset().bind(sensor_id).bind(after).bind(through);
+    while (s.step() == SQLITE_ROW) {
+      out.push_back(
+          Reading{std::string(sensor_id), s.integer(0), s.real(1), s.text(2), s.integer(3)});
+    }
+    s.reset();
+    return out;
   }
 
   std::vector<AuditEntry> audit_of(std::string_view type, std::string_view id) override {
@@ -759,12 +779,13 @@ class SqliteStore final : public Store {
     std::vector<Reading> out;
     auto r = with_reader([&](Connection& c) -> Result<void> {
       Stmt& s = c.stmt(
-          "SELECT at, value, flags FROM readings WHERE sensor_id = ? AND at >= ? AND at < ? "
-          "ORDER BY at");
+          "SELECT at, value, flags, stored_at FROM readings WHERE sensor_id = ? AND at >= ? AND "
+          "at < ? ORDER BY at");
       MES_CHECK_STMT(s);
       s.reset().bind(sensor_id).bind(from).bind(to);
       while (s.step() == SQLITE_ROW) {
-        out.push_back(Reading{std::string(sensor_id), s.integer(0), s.real(1), s.text(2)});
+        out.push_back(
+            Reading{std::string(sensor_id), s.integer(0), s.real(1), s.text(2), s.integer(3)});
       }
       return {};
     });

@@ -221,6 +221,12 @@ class Mes {
                                  const SignatureInput& signature);
   // Sensors silent for longer than twice their interval get one data-gap alarm per gap.
   Result<int> check_data_gaps();
+  // Seals each sensor's raw readings stored since its last seal and at least `lag` ago (so a
+  // storing command still in flight falls into the next seal): one audit entry per sensor with
+  // new readings, action "seal", field "readings", new value "stored_after=T0 stored_through=T1
+  // count=N sha256=H" (readings_digest). verify() recomputes every seal. Returns the sensors
+  // sealed.
+  Result<int> seal_readings(Millis lag = 60'000);
   // Alarm records (type "alarm"), active or all.
   Result<std::vector<Document>> alarms(bool active_only);
 
@@ -290,13 +296,20 @@ class Mes {
   struct VerifyReport {
     std::int64_t entries = 0;
     std::size_t checkpoints = 0, signatures = 0;
-    std::int64_t records = 0;         // records whose current content the chain proves
-    std::int64_t records_legacy = 0;  // written before record hashes (schema 3): not provable
+    std::int64_t records = 0;          // records whose current content the chain proves
+    std::int64_t records_legacy = 0;   // written before record hashes (schema 3): not provable
+    std::int64_t readings_sealed = 0;  // raw readings whose seal verified
     std::optional<ChainProblem> chain_problem;
     std::vector<std::string> signature_problems;
-    std::vector<std::string> record_problems;
+    std::vector<std::string> record_problems;  // records and sealed readings
     bool ok() const {
       return !chain_problem && signature_problems.empty() && record_problems.empty();
+    }
+    // The first problem's text (empty when ok()).
+    std::string first_problem() const {
+      if (chain_problem) return chain_problem->message;
+      if (!signature_problems.empty()) return signature_problems.front();
+      return record_problems.empty() ? std::string() : record_problems.front();
     }
   };
   Result<VerifyReport> verify(const std::vector<Checkpoint>& external_checkpoints = {});
@@ -328,6 +341,8 @@ class Mes {
   Result<std::optional<User>> find_user(const std::string& id);  // a read, no role check
   // The chain walked against the stored and the given checkpoints (finished; problem() says).
   Result<ChainVerifier> verify_chain(const std::vector<Checkpoint>& external_checkpoints);
+  // Part of verify(): every seal of raw readings against the readings it covers.
+  Result<void> verify_readings(VerifyReport& report);
   // Part of verify(): every stored record against the latest record hash the chain holds.
   Result<void> verify_records(
       const std::map<std::pair<std::string, std::string>, ChainVerifier::RecordProof>& proofs,

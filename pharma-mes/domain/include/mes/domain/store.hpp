@@ -41,10 +41,15 @@ bool is_runtime_record(std::string_view type);
 
 struct Reading {
   std::string sensor_id;
-  Millis at = 0;
+  Millis at = 0;  // the device's time
   double value = 0;
-  std::string flags;  // e.g. "uncalibrated", "alert", "action"; empty when clean
+  std::string flags;     // e.g. "uncalibrated", "alert", "action"; empty when clean
+  Millis stored_at = 0;  // server time of the command that stored it (set by the store)
 };
+
+// sha256 (hex) over readings in the order given (at, value, flags, stored_at of each), the
+// digest a readings seal carries (Mes::seal_readings).
+std::string readings_digest(const std::vector<Reading>& readings);
 
 // A login session as the database keeps it, so every MES process on one database (blue and
 // green in a deployment) knows it. Only a hash of the bearer token is stored. Not a GMP record:
@@ -84,7 +89,11 @@ class Transaction {
   virtual Result<void> add_signature(const Signature& signature) = 0;
   virtual std::vector<Signature> signatures_of(std::string_view record_type,
                                                std::string_view record_id) = 0;
+  // Stores each reading with stored_at = now().
   virtual Result<void> add_readings(const std::vector<Reading>& readings) = 0;
+  // A sensor's readings stored in (after, through], ordered by at, stored_at, value, flags.
+  virtual std::vector<Reading> readings_stored(std::string_view sensor_id, Millis after,
+                                               Millis through) = 0;
   // Audit entries about one object, in order.
   virtual std::vector<AuditEntry> audit_of(std::string_view object_type,
                                            std::string_view object_id) = 0;
