@@ -95,6 +95,32 @@ TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
   EXPECT_NE(r.second.find(", records 2, sealed readings 0"), std::string::npos)
       << "admin1 and op1, each proven by the chain: " << r.second;
 
+  // `backup FILE` and `restore FILE` (into an empty database, then verified with the site key).
+  r = run({"backup", dir.file("mes.backup")});
+  ASSERT_EQ(r.first, 0) << r.second;
+  const auto head_at = r.second.find("chain head before the copy entry ");
+  ASSERT_NE(head_at, std::string::npos) << r.second;
+  const std::string head =
+      r.second.substr(head_at + 33, r.second.find('\n', head_at) - head_at - 33);
+  r = run({"backup", dir.file("mes.backup")});
+  EXPECT_EQ(r.first, 1) << "never overwrites: " << r.second;
+  const std::vector<std::string> restore = {PHARMA_MES_BINARY,
+                                            "--db",
+                                            "sqlite://" + dir.file("restored/mes.db"),
+                                            "--key",
+                                            dir.file("signing.key"),
+                                            "restore",
+                                            dir.file("mes.backup")};
+  r = test_support::run_command(restore, 120'000);
+  ASSERT_EQ(r.first, 0) << r.second;
+  EXPECT_NE(r.second.find("OK: the restored audit trail"), std::string::npos) << r.second;
+  EXPECT_NE(r.second.find("entries " + head.substr(0, head.find(' ')) + ", chain head " +
+                          head.substr(head.find(' ') + 1)),
+            std::string::npos)
+      << "the identical chain head: " << head << " / " << r.second;
+  r = test_support::run_command(restore, 120'000);
+  EXPECT_EQ(r.first, 1) << "not into a database that exists: " << r.second;
+
   r = run({"audit", "export"});
   ASSERT_EQ(r.first, 0);
   std::string_view csv = r.second;

@@ -9,6 +9,8 @@
 //   pharma-mes [...] audit export [--from SEQ]          (CSV on stdout)
 //   pharma-mes [...] audit checkpoint                   (one line on stdout, keep it elsewhere)
 //   pharma-mes [...] audit seal-readings                (seal raw readings stored > 60 s ago)
+//   pharma-mes [...] backup FILE                        (a consistent copy while it serves)
+//   pharma-mes [...] restore FILE                       (into an empty --db; then verifies)
 //   pharma-mes [...] demo seed                          (the demo plant; prints the passwords once)
 // Passwords are read from the first line of stdin (or MES_PASSWORD), never from the command
 // line. The first `user add` on an empty database creates the first administrator and reads
@@ -32,6 +34,7 @@
 #include "http/server.hpp"
 #include "mes/domain/service.hpp"
 #include "mes/domain/text.hpp"
+#include "mes/store/backup.hpp"
 #include "mes/store/migrations.hpp"
 #include "mes/store/open.hpp"
 #include "mes/store/security.hpp"
@@ -72,6 +75,7 @@ int usage() {
                "       pharma-mes user lock|unlock|reset <id> --reason TEXT --as ADMIN\n"
                "       pharma-mes audit verify [--checkpoints FILE] | export [--from SEQ] | "
                "checkpoint | seal-readings\n"
+               "       pharma-mes backup FILE | restore FILE\n"
                "       pharma-mes demo seed\n"
                "       pharma-mes serve [--help]\n";
   return 2;
@@ -120,6 +124,8 @@ int main(int argc, char** argv) {
   }
   const Args a = parse(argc, argv);
   if (a.words.size() < 2) return usage();
+  const bool backup_or_restore = a.words[0] == "backup" || a.words[0] == "restore";
+  if (backup_or_restore && a.words.size() != 2) return usage();
   // Every option must be one this command takes: a misspelt --reason or --as is an error, not
   // silently ignored.
   {
@@ -135,8 +141,10 @@ int main(int argc, char** argv) {
         {"audit export", {"from"}},
         {"audit checkpoint", {}},
         {"audit seal-readings", {}},
+        {"backup", {}},
+        {"restore", {}},
     };
-    const std::string command = a.words[0] + " " + a.words[1];
+    const std::string command = backup_or_restore ? a.words[0] : a.words[0] + " " + a.words[1];
     const auto known = kOptions.find(command);
     if (known == kOptions.end()) return usage();
     for (const auto& [name, value] : a.options) {
@@ -167,6 +175,36 @@ int main(int argc, char** argv) {
   }
   const std::string key_path =
       a.options.count("key") ? a.options.at("key") : "data/mes-signing.key";
+  const std::string shown_db = db.substr(0, db.find('?'));  // no credentials in the output
+  if (a.words[0] == "restore") {
+    if (auto restored = store::restore_database(a.words[1], db); !restored) {
+      return refused(restored.error());
+    }
+    // What came back: the whole chain, every signature and record, against the site's key.
+    auto store = store::open_store(db);
+    if (!store) return refused(store.error());
+    if (!std::filesystem::exists(key_path)) {
+      std::cerr << "pharma-mes: restored, not verified: the site's signing key " << key_path
+                << " is missing (--key; it is kept apart from the database)\n";
+      return 1;
+    }
+    auto key = store::load_or_create_signing_key(key_path);
+    if (!key) return refused(key.error());
+    store::Argon2idHasher hasher;
+    Mes mes(**store, hasher, *key);
+    auto report = mes.verify();
+    if (!report) return refused(report.error());
+    std::cout << "restored " << a.words[1] << " into " << shown_db << ": entries "
+              << report->entries << ", chain head " << report->root << ", records "
+              << report->records << "\n";
+    if (!report->ok()) {
+      std::cout << "FAILED the restored database does not verify: " << report->first_problem()
+                << "\n";
+      return 1;
+    }
+    std::cout << "OK: the restored audit trail, every signature and every record verify\n";
+    return 0;
+  }
   if (db.rfind("sqlite://", 0) == 0) {
     const std::filesystem::path file = db.substr(9);
     if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
@@ -178,6 +216,23 @@ int main(int argc, char** argv) {
   if (!store) return refused(store.error());
   if (a.words[0] == "db" && a.words[1] == "migrate") {
     std::cout << "schema version " << store::schema_version() << "\n";
+    return 0;
+  }
+  if (a.words[0] == "backup") {
+    // The chain head before the copy: the backup holds it and whatever committed before the
+    // copy's snapshot.
+    ChainVerifier head;
+    if (auto fed = (*store)->feed_audit(1, head); !fed) return refused(fed.error());
+    if (head.problem()) {
+      std::cerr << "pharma-mes: warning: the chain does not verify before the backup: "
+                << head.problem()->message << "\n";
+    }
+    if (auto copied = store::backup_database(db, a.words[1]); !copied) {
+      return refused(copied.error());
+    }
+    std::cout << "backup of " << shown_db << " written to " << a.words[1]
+              << ": chain head before the copy entry " << head.last_seq() << " " << head.root()
+              << "\n";
     return 0;
   }
   auto key = store::load_or_create_signing_key(key_path);

@@ -123,6 +123,7 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
   const ChainVerifier& verifier = *walked;
   report.checkpoints = verifier.checkpoints_total();
   report.entries = verifier.entries_checked();
+  report.root = verifier.root();
   report.chain_problem = verifier.problem();
   // Records and readings are compared only against a chain that verified.
   if (!report.chain_problem) {

@@ -299,6 +299,7 @@ class Mes {
     std::int64_t records = 0;          // records whose current content the chain proves
     std::int64_t records_legacy = 0;   // written before record hashes (schema 3): not provable
     std::int64_t readings_sealed = 0;  // raw readings whose seal verified
+    std::string root;  // hash of the last entry verified (the chain head when the chain is OK)
     std::optional<ChainProblem> chain_problem;
     std::vector<std::string> signature_problems;
     std::vector<std::string> record_problems;  // records and sealed readings
