@@ -6,8 +6,10 @@
 #include <cctype>
 #include <set>
 
+#include <algorithm>
 #include "mes/api/api.hpp"
 #include "mes/domain/text.hpp"
+
 #include "mes_fixture.hpp"
 
 namespace {
@@ -116,6 +118,33 @@ TEST_P(ApiTest, SessionsLoginLimitsAndIdleTimeout) {
         call("POST", "/api/v1/login", "", R"({"user_id":"qa2","password":"x"})").status == 429;
   }
   EXPECT_GT(limited, 0) << "login attempts are rate-limited";
+}
+
+// 11.10(d): locking, deactivating or resetting a user ends their open sessions at once (every
+// session, also a second one), not at the next idle timeout; a read with the old token is 401.
+TEST_P(ApiTest, LockingDeactivatingOrResettingAUserEndsTheirOpenSessionsAtOnce) {
+  const std::string admin = login("admin1");
+  const std::string op1 = login("op1"), op1_again = login("op1"), op2 = login("op2");
+  ASSERT_EQ(call("GET", "/api/v1/me", op1).status, 200);
+  auto r = call("POST", "/api/v1/users/op1/lock", admin, R"({"reason":"badge lost"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(call("GET", "/api/v1/me", op1).status, 401) << "the open session ended";
+  EXPECT_EQ(call("GET", "/api/v1/batches", op1_again).status, 401) << "every session of op1";
+  EXPECT_EQ(call("GET", "/api/v1/me", op2).status, 200) << "others keep theirs";
+  const auto t = trail();
+  EXPECT_TRUE(std::any_of(t.begin(), t.end(), [](const AuditEntry& e) {
+    return e.action == "end_sessions" && e.object_id == "op1" && e.old_value == "2" &&
+           e.reason == "locked";
+  }));
+  r = call("POST", "/api/v1/users/op2/deactivate", admin, R"({"reason":"left the company"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(call("GET", "/api/v1/me", op2).status, 401);
+  const std::string qa2 = login("qa2");
+  r = call("POST", "/api/v1/users/qa2/reset", admin,
+           R"({"reason":"forgotten","one_time_password":"Reset-Passw0rd-9"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(call("GET", "/api/v1/me", qa2).status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/me", admin).status, 200);
 }
 
 TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {

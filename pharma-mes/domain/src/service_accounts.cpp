@@ -93,6 +93,17 @@ Result<void> Mes::create_user(const std::string& actor, const NewUser& nu) {
 
 namespace {
 
+// Ends the user's open sessions at once (11.10(d)): a locked, deactivated or reset account is
+// logged out everywhere, on every process of the database. Audited when there were any.
+Result<void> end_sessions(Transaction& tx, const std::string& actor, const std::string& id,
+                          const std::string& why) {
+  auto ended = tx.delete_sessions_of(id);
+  if (!ended) return tl::unexpected(ended.error());
+  if (*ended == 0) return {};
+  return detail::audit(tx, actor, "end_sessions", "user", id, "sessions", std::to_string(*ended),
+                       "0", why);
+}
+
 // Loads user `id` for an administrator's change.
 Result<std::pair<Document, User>> user_for_admin(Transaction& tx, const std::string& actor,
                                                  const std::string& id, const MesConfig& config) {
@@ -117,7 +128,11 @@ Result<void> Mes::deactivate_user(const std::string& actor, const std::string& i
     if (id == actor) return refuse(Code::kForbidden, "administrators cannot deactivate themselves");
     u.status = AccountStatus::kDeactivated;
     doc.state = "deactivated";
-    return detail::put_audited(tx, actor, doc, detail::user_body(u), "deactivate", reason);
+    if (auto p = detail::put_audited(tx, actor, doc, detail::user_body(u), "deactivate", reason);
+        !p) {
+      return p;
+    }
+    return end_sessions(tx, actor, id, "deactivated");
   });
 }
 
@@ -135,8 +150,12 @@ Result<void> Mes::set_locked(const std::string& actor, const std::string& id, bo
                    u.status = locked ? AccountStatus::kLocked : AccountStatus::kActive;
                    u.failed_logins = 0;
                    doc.state = std::string(to_string(u.status));
-                   return detail::put_audited(tx, actor, doc, detail::user_body(u),
-                                              locked ? "lock" : "unlock", reason);
+                   if (auto p = detail::put_audited(tx, actor, doc, detail::user_body(u),
+                                                    locked ? "lock" : "unlock", reason);
+                       !p) {
+                     return p;
+                   }
+                   return locked ? end_sessions(tx, actor, id, "locked") : Result<void>{};
                  });
 }
 
@@ -155,7 +174,12 @@ Result<void> Mes::reset_password(const std::string& actor, const std::string& id
     u.password_hash = hash;
     u.password_set_at = tx.now();
     u.must_change_password = true;
-    return detail::put_audited(tx, actor, doc, detail::user_body(u), "reset_password", reason);
+    if (auto p =
+            detail::put_audited(tx, actor, doc, detail::user_body(u), "reset_password", reason);
+        !p) {
+      return p;
+    }
+    return end_sessions(tx, actor, id, "password reset");
   });
 }
 
@@ -190,8 +214,12 @@ Result<LoginResult> Mes::login(const std::string& id, const std::string& passwor
       return a;
     }
     if (d.outcome == LoginOutcome::kLockedNow) {
-      return audit(tx, "system", "security_alert", "user", id, "status", "active", "locked",
-                   std::to_string(d.user.failed_logins) + " consecutive failed logins");
+      if (auto a = audit(tx, "system", "security_alert", "user", id, "status", "active", "locked",
+                         std::to_string(d.user.failed_logins) + " consecutive failed logins");
+          !a) {
+        return a;
+      }
+      return end_sessions(tx, "system", id, "locked after failed logins");
     }
     return {};
   });

@@ -158,6 +158,7 @@ const char* const kStatements[][2] = {
     {"session_signing",
      "UPDATE sessions SET has_signed = $1, signing_activity = $2 WHERE token_hash = $3"},
     {"delete_session", "DELETE FROM sessions WHERE token_hash = $1"},
+    {"delete_sessions_of", "DELETE FROM sessions WHERE user_id = $1"},
     {"count_sessions", "SELECT COUNT(*) FROM sessions WHERE last_activity >= $1"},
     {"login_window", "SELECT window_start, attempts FROM login_windows WHERE key = $1"},
     {"save_login_window",
@@ -357,6 +358,12 @@ class PgTransaction final : public Transaction {
 
   Result<void> delete_session(std::string_view token_hash) override {
     return change("delete_session", std::string(token_hash));
+  }
+
+  Result<std::int64_t> delete_sessions_of(std::string_view user_id) override {
+    if (!writable_) return refuse(Code::kStorage, "a read-only view cannot end sessions");
+    const auto r = t_.exec_prepared("delete_sessions_of", std::string(user_id));
+    return static_cast<std::int64_t>(r.affected_rows());
   }
 
   std::int64_t count_sessions(Millis active_since) override {

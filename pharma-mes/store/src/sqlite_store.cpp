@@ -501,6 +501,13 @@ class SqliteTransaction final : public Transaction {
     return change("DELETE FROM sessions WHERE token_hash = ?", "delete session", token_hash);
   }
 
+  Result<std::int64_t> delete_sessions_of(std::string_view user_id) override {
+    if (auto r = change("DELETE FROM sessions WHERE user_id = ?", "end sessions", user_id); !r) {
+      return tl::unexpected(r.error());
+    }
+    return static_cast<std::int64_t>(sqlite3_changes(c_.db));
+  }
+
   std::int64_t count_sessions(Millis active_since) override {
     return count("SELECT COUNT(*) FROM sessions WHERE last_activity >= ?", active_since);
   }

@@ -107,6 +107,8 @@ class Transaction {
   virtual Result<void> save_session_signing(std::string_view token_hash, bool has_signed,
                                             Millis signing_activity) = 0;
   virtual Result<void> delete_session(std::string_view token_hash) = 0;
+  // Ends every session of a user (locked, deactivated, password reset); returns how many.
+  virtual Result<std::int64_t> delete_sessions_of(std::string_view user_id) = 0;
   // Sessions active at or after `since`.
   virtual std::int64_t count_sessions(Millis active_since) = 0;
   virtual std::optional<LoginWindow> login_window(std::string_view key) = 0;
