@@ -48,6 +48,44 @@ TEST_P(MesTest, Part11_10_d_g_AccessAndAuthorityChecks) {
             3u);
 }
 
+// 11.10(g), Annex 11 §12: separation of duties holds across roles — a person holding both the
+// supervisor and the QA role still cannot approve a master they wrote or release a lot they
+// received; another QA person can.
+TEST_P(MesTest, Part11_10_g_SeparationOfDutiesHoldsAcrossRoles) {
+  ASSERT_NO_FATAL_FAILURE(add_users());
+  ASSERT_TRUE(mes_->create_user(
+      "admin1", NewUser{"sq1", "Sam Both", role_bit(Role::kSupervisor) | role_bit(Role::kQa),
+                        "Initial-Passw0rd-1"}));
+  ASSERT_TRUE(mes_->change_password("sq1", "Initial-Passw0rd-1", password_of("sq1")));
+  auto draft = mes_->create_master_draft("sq1", master(), "new product");
+  ASSERT_TRUE(draft) << draft.error().message;
+  auto sq1 = session("sq1");
+  auto approve = mes_->approve_master("sq1", sq1, *draft, both("sq1"));
+  ASSERT_FALSE(approve);
+  EXPECT_EQ(approve.error().code, Code::kSameUser) << approve.error().message;
+  // An edit by another supervisor does not make sq1 any less an author.
+  ASSERT_TRUE(mes_->edit_master_draft("sup1", *draft, master(), "typo"));
+  EXPECT_EQ(mes_->approve_master("sq1", sq1, *draft, both("sq1")).error().code, Code::kSameUser);
+  auto qa1 = session("qa1");
+  ASSERT_TRUE(mes_->approve_master("qa1", qa1, *draft, both("qa1")));
+
+  ASSERT_TRUE(
+      mes_->receive_lot("sq1", Lot{"L-SQ", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
+  auto release = mes_->set_lot_status("sq1", sq1, "L-SQ", LotStatus::kReleased, "CoA ok",
+                                      SignatureInput{"", password_of("sq1")});
+  ASSERT_FALSE(release);
+  EXPECT_EQ(release.error().code, Code::kSameUser) << release.error().message;
+  ASSERT_TRUE(mes_->set_lot_status("qa1", qa1, "L-SQ", LotStatus::kReleased, "CoA ok",
+                                   SignatureInput{"", password_of("qa1")}));
+  const auto t = trail();
+  EXPECT_EQ(count_if_entry(t,
+                           [](const AuditEntry& e) {
+                             return e.action == "refused" && e.actor == "sq1" &&
+                                    e.new_value.rfind("same_user", 0) == 0;
+                           }),
+            3u);
+}
+
 // 11.300: unique ids never reused; Argon2id hashes; aging; lockout with a security alert; a reset
 // gives a one-time password.
 TEST_P(MesTest, Part11_300_IdentificationCodesAndPasswords) {

@@ -7,6 +7,19 @@ using detail::json;
 
 namespace {
 
+// Everyone who wrote `type id` with one of `actions` (from its audit trail, which the chain
+// proves): separation of duties holds across roles, whatever roles a person holds.
+bool wrote(Transaction& tx, const std::string& type, const std::string& id, const std::string& who,
+           std::initializer_list<std::string_view> actions) {
+  for (const auto& e : tx.audit_of(type, id)) {
+    if (e.actor != who) continue;
+    for (const auto action : actions) {
+      if (e.action == action) return true;
+    }
+  }
+  return false;
+}
+
 json phase_json(const PhaseSpec& p) {
   json params = json::array();
   for (const auto& x : p.parameters) {
@@ -218,6 +231,9 @@ Result<void> Mes::set_lot_status(const std::string& actor, SigningSession& sessi
     if (signer->id != actor) return refuse(Code::kBadSignature, "the signer must be the actor");
     auto lot = detail::load<Lot>(tx, lot_id, "lot");
     if (!lot) return tl::unexpected(lot.error());
+    if (wrote(tx, "lot", lot_id, actor, {"create"})) {
+      return refuse(Code::kSameUser, "who received lot " + lot_id + " cannot also release it");
+    }
     if (lot->status != LotStatus::kQuarantine || status == LotStatus::kQuarantine) {
       return refuse(Code::kIllegalTransition,
                     "a lot goes from quarantine to released, rejected or expired (it is " +
@@ -292,6 +308,9 @@ Result<void> Mes::approve_master(const std::string& actor, SigningSession& sessi
     json body = detail::body_of(*doc);
     if (body["flow"].value("status", "") != "draft") {
       return refuse(Code::kRecordImmutable, "master " + id + " is already approved");
+    }
+    if (wrote(tx, "master", id, actor, {"create", "modify"})) {
+      return refuse(Code::kSameUser, "an author of master " + id + " cannot also approve it");
     }
     body["flow"]["status"] = "approved";
     doc->state = "approved";
