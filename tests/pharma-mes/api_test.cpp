@@ -147,6 +147,42 @@ TEST_P(ApiTest, LockingDeactivatingOrResettingAUserEndsTheirOpenSessionsAtOnce) 
   EXPECT_EQ(call("GET", "/api/v1/me", admin).status, 200);
 }
 
+// 11.10(d), Annex 11 §12: requests refused for want of a session (401) or a role (403) are
+// security events on the trail — who, from where, what — rate-limited per address so a flood
+// cannot fill the trail, and a flood raises one security alert.
+TEST_P(ApiTest, RefusedRequestsAreRecordedRateLimitedAndAFloodRaisesAnAlert) {
+  const auto count = [&](const std::string& action) {
+    const auto t = trail();
+    return std::count_if(t.begin(), t.end(),
+                         [&](const AuditEntry& e) { return e.action == action; });
+  };
+  EXPECT_EQ(call("GET", "/api/v1/batches").status, 401);
+  const std::string op1 = login("op1");
+  EXPECT_EQ(call("POST", "/api/v1/users/op2/lock", op1, R"({"reason":"x"})").status, 403);
+  auto t = trail();
+  const auto anonymous = std::find_if(t.begin(), t.end(), [](const AuditEntry& e) {
+    return e.action == "access_refused" && e.actor == "anonymous";
+  });
+  ASSERT_NE(anonymous, t.end());
+  EXPECT_EQ(anonymous->object_id, "GET /api/v1/batches");
+  EXPECT_EQ(anonymous->new_value, "401 unauthenticated");
+  EXPECT_NE(anonymous->reason.find("from 10.0.0.9"), std::string::npos) << anonymous->reason;
+  const auto forbidden = std::find_if(t.begin(), t.end(), [](const AuditEntry& e) {
+    return e.action == "access_refused" && e.actor == "op1";
+  });
+  ASSERT_NE(forbidden, t.end());
+  EXPECT_EQ(forbidden->object_id, "POST /api/v1/users/{id}/lock");
+  EXPECT_EQ(forbidden->new_value, "403 forbidden");
+
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(call("GET", "/api/v1/me", "forged-token").status, 401);
+  EXPECT_EQ(count("access_refused"), 5) << "the first 5 of the minute, not 202";
+  EXPECT_EQ(count("security_alert"), 1) << "one alert for the flood";
+  EXPECT_EQ(api_->counters().access_refused.load(), 202u);
+  advance(61'000);
+  EXPECT_EQ(call("GET", "/api/v1/me", "forged-token").status, 401);
+  EXPECT_EQ(count("access_refused"), 6) << "a new minute, recorded again";
+}
+
 TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {
   const std::string sup = login("sup1");
   auto r = call("POST", "/api/v1/lots", sup, "{not json");

@@ -351,7 +351,11 @@ void Api::route(http::Router& router, const std::string& method, const std::stri
                        "was done");
       security_headers(response);
     } else {
-      response = handle(request, access, action, body);
+      std::string actor;
+      response = handle(request, access, action, body, actor);
+      if (access != Access::kPublic && (response.status == 401 || response.status == 403)) {
+        note_refusal(request, pattern, response, actor);
+      }
     }
     if (options_.on_request) {
       const bool checks_password = pattern == "/api/v1/login" || pattern == "/api/v1/password" ||
@@ -367,8 +371,45 @@ void Api::route(http::Router& router, const std::string& method, const std::stri
   });
 }
 
+void Api::note_refusal(const http::Request& request, const std::string& pattern,
+                       const http::Response& response, const std::string& actor) {
+  counters_.access_refused.fetch_add(1, std::memory_order_relaxed);
+  const std::string address = request.client_address(options_.trusted_proxies);
+  const Millis now = clock_();
+  int count = 0;
+  {
+    std::lock_guard lock(refusal_mutex_);
+    auto it = refusals_.find(address);
+    if (it == refusals_.end()) {
+      if (refusals_.size() >= options_.max_login_keys) {
+        std::erase_if(refusals_, [&](const auto& kv) { return now - kv.second.start >= 60'000; });
+      }
+      if (refusals_.size() >= options_.max_login_keys) return;  // full of live addresses
+      it = refusals_.emplace(address, RefusalWindow{now, 0}).first;
+    }
+    if (now - it->second.start >= 60'000) it->second = RefusalWindow{now, 0};
+    count = ++it->second.count;
+  }
+  if (count <= kRefusalsRecordedPerMinute) {
+    const json parsed = json::parse(response.body, nullptr, false);
+    const std::string code = parsed.is_object() && parsed.contains("error")
+                                 ? parsed["error"].value("code", "")
+                                 : std::string();
+    if (mes_.record_access_refused(actor, address, request.method + " " + pattern, response.status,
+                                   code)) {
+      counters_.access_refused_recorded.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (count == kRefusalAlertPerMinute) {
+    (void)mes_.record_security_alert(
+        address, std::to_string(count) + " refused requests within a minute (the last " +
+                     request.method + " " + pattern + " as " +
+                     (actor.empty() ? std::string("anonymous") : actor) + ")");
+  }
+}
+
 http::Response Api::handle(const http::Request& request, Access access, Action action,
-                           const Body& body) {
+                           const Body& body, std::string& actor) {
   {
     http::Response response;
     try {
@@ -388,6 +429,7 @@ http::Response Api::handle(const http::Request& request, Access access, Action a
           return response;
         }
         call.session = *session;
+        actor = call.session.user_id;
       }
       if (!request.body.empty()) {
         call.body = json::parse(request.body, nullptr, false);

@@ -174,6 +174,36 @@ Result<void> Mes::record_system_event(const std::string& app, const std::string&
   });
 }
 
+namespace {
+
+// Request text on the trail: at most 200 bytes, control characters as '?'.
+std::string bounded(const std::string& text) {
+  std::string out = text.substr(0, 200);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> Mes::record_access_refused(const std::string& actor, const std::string& address,
+                                        const std::string& what, int status,
+                                        const std::string& code) {
+  return store_.transact([&](Transaction& tx) {
+    return detail::audit(tx, actor.empty() ? "anonymous" : bounded(actor), "access_refused", "api",
+                         bounded(what), "status", "", std::to_string(status) + " " + bounded(code),
+                         "from " + bounded(address));
+  });
+}
+
+Result<void> Mes::record_security_alert(const std::string& address, const std::string& detail) {
+  return store_.transact([&](Transaction& tx) {
+    return detail::audit(tx, "system", "security_alert", "api", bounded(address), "", "",
+                         bounded(detail), "");
+  });
+}
+
 Result<Checkpoint> Mes::checkpoint() {
   std::int64_t seq = 0;
   std::string root = kGenesisHash;

@@ -66,6 +66,9 @@ struct ApiCounters {
   std::atomic<std::uint64_t> logins_ok{0}, logins_failed{0}, lockouts{0}, logins_throttled{0};
   std::atomic<std::uint64_t> readings_stored{0}, readings_rejected{0};
   std::atomic<std::uint64_t> requests{0}, faults_injected{0};
+  // Requests refused for want of a session (401) or a role (403): all, and those written to the
+  // trail (the first kRefusalsRecordedPerMinute per address and minute).
+  std::atomic<std::uint64_t> access_refused{0}, access_refused_recorded{0};
 };
 
 class Api {
@@ -92,12 +95,24 @@ class Api {
     Millis vetted_at = -1;
   };
   static constexpr Millis kVettedForMillis = 1000;
+  // Refused requests (401/403) per client address in fixed one-minute windows: the first few
+  // go on the trail one by one, the rest are counted; at kRefusalAlertPerMinute one security
+  // alert. Bounded (max_login_keys addresses). Thread-safe (refusal_mutex_).
+  static constexpr int kRefusalsRecordedPerMinute = 5;
+  static constexpr int kRefusalAlertPerMinute = 20;
+  struct RefusalWindow {
+    Millis start = 0;
+    int count = 0;
+  };
+  void note_refusal(const http::Request& request, const std::string& pattern,
+                    const http::Response& response, const std::string& actor);
   struct Call;
   using Body = std::function<http::Response(Call&)>;
   void route(http::Router& router, const std::string& method, const std::string& pattern,
              RouteInfo::Access access, Action action, Body body);
+  // `actor` gets the session's user when there is one.
   http::Response handle(const http::Request& request, RouteInfo::Access access, Action action,
-                        const Body& body);
+                        const Body& body, std::string& actor);
   void add_plant_routes(http::Router& router);
   void add_batch_routes(http::Router& router);
   void add_export_routes(http::Router& router);
@@ -128,6 +143,8 @@ class Api {
   ApiCounters counters_;
   mutable std::mutex vetting_mutex_;
   std::unordered_map<std::string, std::pair<RoleSet, Millis>> vetting_;  // by token hash
+  std::mutex refusal_mutex_;
+  std::unordered_map<std::string, RefusalWindow> refusals_;  // by client address
 };
 
 // A 256-bit random token, hex (libsodium).

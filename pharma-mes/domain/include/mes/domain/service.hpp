@@ -319,6 +319,13 @@ class Mes {
   Result<void> record_system_event(const std::string& app, const std::string& action,
                                    const std::string& from, const std::string& to,
                                    const std::string& detail);
+  // Security events (11.10(d), Annex 11 §12): a request refused for want of a session or a role —
+  // who (or "anonymous"), from where, what (method and route), the status and code — and an
+  // alert when one address is refused too often. Texts from the request are bounded (200
+  // characters) and control characters replaced. Object ("api", what) / ("api", address).
+  Result<void> record_access_refused(const std::string& actor, const std::string& address,
+                                     const std::string& what, int status, const std::string& code);
+  Result<void> record_security_alert(const std::string& address, const std::string& detail);
   // Signs a checkpoint of the chain as it is now and stores it.
   Result<Checkpoint> checkpoint();
 
