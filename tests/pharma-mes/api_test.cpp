@@ -301,6 +301,33 @@ TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
 
 // The OpenAPI file in the repository describes exactly the routes that exist, and says which
 // need the bearer token.
+// Genealogy over the API: an output lot recorded with the output, traced both ways; a bad
+// direction is a 400 naming the field.
+TEST_P(ApiTest, OutputLotsAndTheGenealogyTraceOverTheApi) {
+  config_.passwords.max_age_days = 0;
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-1"));
+  const std::string op = login("op1"), qa = login("qa1");
+  auto r = call("POST", "/api/v1/batches/B-1/output", op, R"({"quantity":95.5,"lot":"L-OUT-1"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["data"]["lot"], "L-OUT-1");
+  r = call("GET", "/api/v1/lots/L-OUT-1/trace?direction=backward", qa);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto nodes = json::parse(r.body)["data"];
+  ASSERT_EQ(nodes.size(), 4u) << nodes.dump();
+  EXPECT_EQ(nodes[0]["detail"], "TABLET, 95.5 kg left");
+  EXPECT_EQ(nodes[1]["id"], "B-1");
+  EXPECT_EQ(nodes[2]["id"], "L-API-1");
+  EXPECT_EQ(nodes[2]["via"], "B-1");
+  r = call("GET", "/api/v1/lots/L-API-1/trace?direction=forward", qa);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["data"].back()["id"], "L-OUT-1");
+  r = call("GET", "/api/v1/lots/L-API-1/trace?direction=sideways", qa);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "direction");
+  EXPECT_EQ(call("GET", "/api/v1/lots/L-NONE/trace?direction=forward", qa).status, 404);
+}
+
 TEST_P(ApiTest, TheOpenApiFileMatchesTheRoutes) {
   const auto spec = json::parse(test_support::read_file(MES_OPENAPI_FILE), nullptr, false);
   ASSERT_FALSE(spec.is_discarded());

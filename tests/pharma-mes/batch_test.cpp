@@ -156,6 +156,93 @@ TEST_P(BatchTest, ReleaseGateRefusesARecordChangedBehindTheTrailAndATrailThatDoe
       << refused.error().message;
 }
 
+// Genealogy (recall): batches produce output lots that later batches consume; a trace goes
+// backward and forward over any depth (here three levels of manufacture) with each node's
+// status, and a recall of the raw material reaches every batch and lot it went into.
+TEST_P(BatchTest, GenealogyTracesThreeLevelsBackwardAndForward) {
+  // A one-phase master that charges 10 +- 2 kg of `input` per 100 kg.
+  const auto one_phase = [&](const std::string& product, const std::string& input) {
+    MasterRecipe m;
+    m.product = product;
+    m.base_size = 100;
+    PhaseSpec charge;
+    charge.unit_procedure = "Processing";
+    charge.operation = "Charge";
+    charge.phase = "Charge " + input;
+    charge.instructions = "Weigh " + input + " into R-101";
+    charge.equipment_class = "reactor";
+    charge.standard_minutes = 30;
+    charge.charges = {ChargeSpec{input, 10, 2, "kg"}};
+    m.phases = {charge};
+    auto id = mes_->create_master_draft("sup1", m, "new product");
+    ASSERT_TRUE(id) << id.error().message;
+    auto qa1 = session("qa1");
+    ASSERT_TRUE(mes_->approve_master("qa1", qa1, *id, both("qa1")));
+  };
+  const auto release_lot = [&](const std::string& lot) {
+    auto qa2 = session("qa2");
+    ASSERT_TRUE(
+        mes_->set_lot_status("qa2", qa2, lot, LotStatus::kReleased, "CoA reviewed", both("qa2")));
+  };
+  const auto run_one_phase = [&](const std::string& batch, const std::string& master,
+                                 const std::string& material, const std::string& lot) {
+    clean_reactor();
+    ASSERT_TRUE(mes_->create_batch("sup1", batch, master, 100));
+    ASSERT_TRUE(mes_->command_batch("op1", batch, Command::kStart, ""));
+    ASSERT_TRUE(mes_->start_step("op1", batch, 1, "R-101"));
+    auto w = mes_->weigh("op1", batch, 1, material, "SC-1", lot, 12.0, 2.0);
+    ASSERT_TRUE(w && w->accepted) << (w ? w->reason_code : w.error().message);
+    ASSERT_TRUE(mes_->complete_step("op1", batch, 1));
+  };
+
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-G1"));  // L-API-1 + L-EXC-1 -> TABLET
+  ASSERT_TRUE(mes_->record_output("op1", "B-G1", 95, "L-TAB-1"));
+  EXPECT_EQ(mes_->record_output("op1", "B-G1", 95, "L-TAB-2").error().code, Code::kConflict)
+      << "one output lot per batch";
+  ASSERT_TRUE(mes_->record_output("op1", "B-G1", 94.5, "L-TAB-1")) << "corrected before use";
+  ASSERT_NO_FATAL_FAILURE(release_lot("L-TAB-1"));
+  EXPECT_EQ(mes_->record_output("op1", "B-G1", 90, "L-TAB-1").error().code, Code::kRecordImmutable)
+      << "a released lot's quantity stays";
+  ASSERT_NO_FATAL_FAILURE(one_phase("COATED", "TABLET"));
+  ASSERT_NO_FATAL_FAILURE(run_one_phase("B-G2", "COATED@1", "TABLET", "L-TAB-1"));
+  ASSERT_TRUE(mes_->record_output("op1", "B-G2", 19.8, "L-COAT-1"));
+  ASSERT_NO_FATAL_FAILURE(release_lot("L-COAT-1"));
+  ASSERT_NO_FATAL_FAILURE(one_phase("PACK", "COATED"));
+  ASSERT_NO_FATAL_FAILURE(run_one_phase("B-G3", "PACK@1", "COATED", "L-COAT-1"));
+  ASSERT_TRUE(mes_->record_output("op1", "B-G3", 9.9, "L-PACK-1"));
+
+  const auto path = [](const std::vector<Mes::TraceNode>& nodes) {
+    std::string out;
+    for (const auto& n : nodes) out += n.kind + ":" + n.id + "@" + std::to_string(n.depth) + " ";
+    return out;
+  };
+  auto back = mes_->trace_lot("qa1", "L-PACK-1", Mes::TraceDirection::kBackward);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(path(*back),
+            "lot:L-PACK-1@0 batch:B-G3@1 lot:L-COAT-1@2 batch:B-G2@3 lot:L-TAB-1@4 "
+            "batch:B-G1@5 lot:L-API-1@6 lot:L-EXC-1@6 ");
+  EXPECT_EQ(back->at(0).status, "quarantine");
+  EXPECT_EQ(back->at(0).detail, "PACK, 9.9 kg left");
+  EXPECT_EQ(back->at(4).detail, "TABLET, 84.5 kg left") << "94.5 made, 10 used by B-G2";
+  EXPECT_EQ(back->at(5).status, "Complete");
+  EXPECT_EQ(back->at(6).via, "B-G1");
+
+  // A recall of the API lot: every batch and lot it reached, with their status.
+  auto forward = mes_->trace_lot("qa1", "L-API-1", Mes::TraceDirection::kForward);
+  ASSERT_TRUE(forward);
+  EXPECT_EQ(path(*forward),
+            "lot:L-API-1@0 batch:B-G1@1 lot:L-TAB-1@2 batch:B-G2@3 lot:L-COAT-1@4 batch:B-G3@5 "
+            "lot:L-PACK-1@6 ");
+  EXPECT_EQ(forward->at(2).status, "released");
+  EXPECT_EQ(forward->at(6).status, "quarantine");
+  EXPECT_EQ(mes_->trace_lot("qa1", "L-NONE", Mes::TraceDirection::kForward).error().code,
+            Code::kNotFound);
+  // Batch B-G2's record is still complete: its output lot is on it.
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->first_problem();
+}
+
 TEST_P(BatchTest, WeighingNeedsAReleasedLotAndTheToleranceAndFailuresAreKept) {
   ASSERT_TRUE(
       mes_->receive_lot("sup1", Lot{"L-API-Q", "API-1", Quantity::whole(50), "kg", 0, {}, {}, {}}));

@@ -751,6 +751,27 @@ void Api::add_plant_routes(http::Router& router) {
                                        text(c.body, "reason"), signature_of(c.body));
           return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
         });
+  route(router, "GET", "/api/v1/lots/{id}/trace", Access::kAction, Action::kViewRecords,
+        [this](Call& c) {
+          const std::string direction = c.request.query_param("direction");
+          if (direction != "forward" && direction != "backward") {
+            throw BadField("direction", "direction is forward (recall impact) or backward");
+          }
+          auto r = mes_.trace_lot(c.session.user_id, c.param("id"),
+                                  direction == "forward" ? Mes::TraceDirection::kForward
+                                                         : Mes::TraceDirection::kBackward);
+          if (!r) return refusal(r.error());
+          json nodes = json::array();
+          for (const auto& n : *r) {
+            nodes.push_back({{"kind", n.kind},
+                             {"id", n.id},
+                             {"depth", n.depth},
+                             {"via", n.via},
+                             {"status", n.status},
+                             {"detail", n.detail}});
+          }
+          return ok(nodes);
+        });
   route(router, "GET", "/api/v1/lots/{id}/batches", Access::kAction, Action::kViewRecords,
         [this](Call& c) {
           auto r = mes_.batches_of_lot(c.param("id"));
@@ -952,8 +973,13 @@ void Api::add_batch_routes(http::Router& router) {
         });
   route(router, "POST", "/api/v1/batches/{id}/output", Access::kAction, Action::kExecuteStep,
         [this](Call& c) {
-          auto r = mes_.record_output(c.session.user_id, c.param("id"), number(c.body, "quantity"));
-          return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
+          const std::string lot = text(c.body, "lot", false);
+          const std::string unit = text(c.body, "unit", false);
+          auto r = mes_.record_output(c.session.user_id, c.param("id"), number(c.body, "quantity"),
+                                      lot, unit.empty() ? "kg" : unit);
+          if (!r) return refusal(r.error());
+          return lot.empty() ? ok({{"id", c.param("id")}})
+                             : ok({{"id", c.param("id")}, {"lot", lot}});
         });
   route(router, "POST", "/api/v1/batches/{id}/deviations", Access::kAction, Action::kOpenDeviation,
         [this](Call& c) {

@@ -193,10 +193,15 @@ Result<Equipment> decode<Equipment>(const Document& doc) {
 Document to_document(const Lot& lot) {
   const std::string status(to_string(lot.status));
   return document(Lot::kType, lot.id, lot.meta, lot.material, status,
-                  json{{"material", lot.material},
-                       {"quantity", lot.quantity.to_double()},
-                       {"unit", lot.unit},
-                       {"expires_at", lot.expires_at}},
+                  lot.produced_by.empty() ? json{{"material", lot.material},
+                                                 {"quantity", lot.quantity.to_double()},
+                                                 {"unit", lot.unit},
+                                                 {"expires_at", lot.expires_at}}
+                                          : json{{"material", lot.material},
+                                                 {"quantity", lot.quantity.to_double()},
+                                                 {"unit", lot.unit},
+                                                 {"expires_at", lot.expires_at},
+                                                 {"produced_by", lot.produced_by}},
                   json{{"status", status}, {"consumed", lot.consumed.to_double()}});
 }
 
@@ -211,6 +216,7 @@ Result<Lot> decode<Lot>(const Document& doc) {
   lot.quantity = data.quantity("quantity", true);
   lot.unit = data.text("unit");
   lot.expires_at = data.integer("expires_at");
+  lot.produced_by = data.text("produced_by");
   const auto status = parse_lot_status(flow.text("status", true));
   lot.consumed = flow.quantity("consumed");
   lot.meta = meta_of(doc);

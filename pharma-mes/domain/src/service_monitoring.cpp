@@ -1,7 +1,9 @@
 // Mes: environmental monitoring (readings, alarms, data gaps), batch output and the KPIs.
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <map>
+#include <set>
 
 #include "service_support.hpp"
 
@@ -278,7 +280,8 @@ Result<std::vector<Document>> Mes::alarms(bool active_only) {
 }
 
 Result<void> Mes::record_output(const std::string& actor, const std::string& batch_id,
-                                double quantity) {
+                                double quantity, const std::string& output_lot,
+                                const std::string& unit) {
   return command(actor, "record_output", "batch", batch_id, [&](Transaction& tx) -> Result<void> {
     if (auto a = detail::authorize(tx, actor, Action::kExecuteStep, config_); !a) {
       return tl::unexpected(a.error());
@@ -295,11 +298,119 @@ Result<void> Mes::record_output(const std::string& actor, const std::string& bat
     if (body["flow"].value("reviewed", false)) {
       return refuse(Code::kRecordImmutable, "batch " + batch_id + " is reviewed");
     }
+    const std::string had_lot = body["data"].value("output_lot", "");
+    if (!output_lot.empty() || !had_lot.empty()) {
+      const std::string lot_id = output_lot.empty() ? had_lot : output_lot;
+      if (!had_lot.empty() && lot_id != had_lot) {
+        return refuse(Code::kConflict, "batch " + batch_id + " already produced lot " + had_lot,
+                      "lot");
+      }
+      const auto amount = Quantity::exactly(quantity);
+      if (!amount || !amount->positive() || !amount->in_range()) {
+        return refuse(Code::kInvalid,
+                      "an output lot's quantity is positive, at most 1e9 and "
+                      "exact to a millionth",
+                      "quantity");
+      }
+      if (unit.empty() || unit.size() > 16) {
+        return refuse(Code::kInvalid, "a unit of 1 to 16 characters", "unit");
+      }
+      if (auto existing = tx.get("lot", lot_id); !existing) {
+        Lot lot;
+        lot.id = lot_id;
+        lot.material = body["data"].value("product", "");
+        lot.quantity = *amount;
+        lot.unit = unit;
+        lot.produced_by = batch_id;
+        if (auto saved = detail::save(tx, actor, lot, "create", "output of batch " + batch_id);
+            !saved) {
+          return saved;
+        }
+      } else {
+        auto lot = decode<Lot>(*existing);
+        if (!lot) return tl::unexpected(lot.error());
+        if (lot->produced_by != batch_id) {
+          return refuse(Code::kConflict, "lot " + lot_id + " exists", "lot");
+        }
+        if (lot->status != LotStatus::kQuarantine || lot->consumed.positive()) {
+          return refuse(Code::kRecordImmutable,
+                        "lot " + lot_id + " is " + std::string(to_string(lot->status)) +
+                            (lot->consumed.positive() ? " and in use" : "") +
+                            ": its quantity stays");
+        }
+        lot->quantity = *amount;
+        if (auto saved = detail::save(tx, actor, *lot, "modify", "output corrected"); !saved) {
+          return saved;
+        }
+      }
+      body["data"]["output_lot"] = lot_id;
+    }
     const bool changed = body["data"].contains("output");
     body["data"]["output"] = quantity;
     return detail::put_audited(tx, actor, *doc, body, "modify",
                                changed ? "output corrected" : "output recorded");
   });
+}
+
+Result<std::vector<Mes::TraceNode>> Mes::trace_lot(const std::string& actor,
+                                                   const std::string& lot_id,
+                                                   TraceDirection direction) {
+  std::vector<TraceNode> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kViewRecords, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    std::set<std::pair<std::string, std::string>> seen;
+    std::deque<TraceNode> queue;
+    auto visit = [&](const std::string& kind, const std::string& id, int depth,
+                     const std::string& via) {
+      if (id.empty() || !seen.emplace(kind, id).second) return;
+      queue.push_back(TraceNode{kind, id, depth, via, {}, {}});
+    };
+    if (!tx.get("lot", lot_id)) return refuse(Code::kNotFound, "no lot " + lot_id, "lot");
+    visit("lot", lot_id, 0, "");
+    while (!queue.empty()) {
+      TraceNode node = std::move(queue.front());
+      queue.pop_front();
+      if (node.kind == "lot") {
+        auto lot = detail::load<Lot>(tx, node.id, "lot", true);
+        if (!lot) return tl::unexpected(lot.error());
+        node.status = std::string(to_string(lot->status)) + (lot->meta.voided ? " (voided)" : "");
+        node.detail = lot->material + ", " + lot->remaining().text() + " " + lot->unit + " left";
+        if (direction == TraceDirection::kBackward) {
+          visit("batch", lot->produced_by, node.depth + 1, node.id);
+        } else {
+          std::vector<std::string> batches;
+          for (const auto& c : tx.list("charge", node.id)) batches.push_back(c.state);
+          std::sort(batches.begin(), batches.end());
+          for (const auto& b : batches) visit("batch", b, node.depth + 1, node.id);
+        }
+      } else {
+        auto doc = tx.get("batch", node.id);
+        if (!doc) return refuse(Code::kNotFound, "no batch " + node.id, "batch");
+        const json b = detail::body_of(*doc);
+        const std::string disposition = b["flow"].value("disposition", "");
+        node.status = doc->state + (disposition.empty() ? "" : "/" + disposition);
+        node.detail = doc->parent;
+        if (direction == TraceDirection::kBackward) {
+          std::vector<std::string> lots;
+          for (const auto& step : tx.list("step", node.id)) {
+            for (const auto& w : detail::body_of(step)["data"].value("weighings", json::array())) {
+              if (w.value("accepted", false)) lots.push_back(w.value("lot", ""));
+            }
+          }
+          std::sort(lots.begin(), lots.end());
+          for (const auto& l : lots) visit("lot", l, node.depth + 1, node.id);
+        } else {
+          visit("lot", b["data"].value("output_lot", ""), node.depth + 1, node.id);
+        }
+      }
+      out.push_back(std::move(node));
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return out;
 }
 
 namespace {

@@ -59,6 +59,7 @@ struct Lot {
   LotStatus status = LotStatus::kQuarantine;
   Quantity consumed;  // accepted weighings charged from it
   RecordMeta meta;
+  std::string produced_by = {};  // the batch whose output it is; empty for a received lot
 
   Quantity remaining() const { return quantity - consumed; }
   bool expired_at(Millis now) const { return expires_at != 0 && expires_at <= now; }

@@ -190,9 +190,28 @@ class Mes {
   Result<std::vector<std::string>> lots_of_batch(const std::string& batch_id);
   Result<std::vector<std::string>> batches_of_lot(const std::string& lot_id);
 
-  // The quantity a Complete batch produced (for its yield), before QA review.
-  Result<void> record_output(const std::string& actor, const std::string& batch_id,
-                             double quantity);
+  // The quantity a Complete batch produced (for its yield), before QA review. With output_lot,
+  // the output becomes that lot (material: the batch's product, in quarantine, produced_by the
+  // batch) for QA to release and later batches to consume: genealogy over any depth. A
+  // correction before review changes the lot's quantity while nothing was taken from it.
+  Result<void> record_output(const std::string& actor, const std::string& batch_id, double quantity,
+                             const std::string& output_lot = {}, const std::string& unit = "kg");
+
+  // Genealogy (recall): from a lot, backward (the batch that produced it, the lots that went into
+  // that batch, the batches that produced those, ...) or forward (the batches it went into, their
+  // output lots, the batches those went into, ...) over any depth, breadth first, each node
+  // once, with its status (a lot's status and what is left; a batch's state and disposition).
+  struct TraceNode {
+    std::string kind;  // "lot" or "batch"
+    std::string id;
+    int depth = 0;       // 0: the lot traced from
+    std::string via;     // the node it was reached from (empty for the start)
+    std::string status;  // lot: quarantine/released/...; batch: ISA-88 state[/disposition]
+    std::string detail;  // lot: material and quantity left; batch: master
+  };
+  enum class TraceDirection { kBackward, kForward };
+  Result<std::vector<TraceNode>> trace_lot(const std::string& actor, const std::string& lot_id,
+                                           TraceDirection direction);
 
   // ---- environmental monitoring ----
   // Readings from the ingest path (actor "sensor-ingest"): a reading of an unregistered sensor,
