@@ -328,6 +328,53 @@ TEST_P(ApiTest, OutputLotsAndTheGenealogyTraceOverTheApi) {
   EXPECT_EQ(call("GET", "/api/v1/lots/L-NONE/trace?direction=forward", qa).status, 404);
 }
 
+// 11.10(d),(g), Annex 11 §12: roles are granted and revoked by reasoned, audited operations
+// (never on one's own account), and the periodic access review lists every account with its
+// roles, last role change and last login.
+TEST_P(ApiTest, RolesAreGrantedAndRevokedWithAReasonAndTheAccessReviewShowsThem) {
+  const std::string admin = login("admin1"), op1 = login("op1");
+  auto r = call("POST", "/api/v1/users/op1/roles", admin, R"({"roles":"operator,supervisor"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "reason");
+  r = call("POST", "/api/v1/users/op1/roles", admin,
+           R"({"roles":"operator,supervisor","reason":"covers the night shift"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(mes_->authorized("op1", Action::kCreateBatch).has_value(), true) << "granted";
+  r = call("POST", "/api/v1/users/admin1/roles", admin, R"({"roles":"qa","reason":"x"})");
+  EXPECT_EQ(r.status, 403) << "not on one's own account: " << r.body;
+  r = call("POST", "/api/v1/users/op2/roles", op1, R"({"roles":"admin","reason":"x"})");
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = call("POST", "/api/v1/users/op1/roles", admin, R"({"roles":"pilot","reason":"x"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "roles");
+  advance(kMinute);
+  r = call("POST", "/api/v1/users/op1/roles", admin,
+           R"({"roles":"operator","reason":"night shift cover ended"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(mes_->authorized("op1", Action::kCreateBatch).has_value()) << "revoked";
+  const auto t = trail();
+  const auto revoked = std::find_if(t.rbegin(), t.rend(), [](const AuditEntry& e) {
+    return e.action == "set_roles" && e.object_id == "op1";
+  });
+  ASSERT_NE(revoked, t.rend());
+  EXPECT_EQ(revoked->old_value, "operator,supervisor");
+  EXPECT_EQ(revoked->new_value, "operator");
+  EXPECT_EQ(revoked->reason, "night shift cover ended");
+
+  r = call("GET", "/api/v1/access-review", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto rows = json::parse(r.body)["data"];
+  ASSERT_EQ(rows.size(), 6u);
+  for (const auto& row : rows) {
+    if (row["id"] != "op1") continue;
+    EXPECT_EQ(row["roles"], "operator");
+    EXPECT_EQ(row["roles_changed_by"], "admin1");
+    EXPECT_EQ(row["roles_changed_at"], now_.load());
+    EXPECT_GT(row["last_login"].get<Millis>(), 0);
+  }
+  EXPECT_EQ(call("GET", "/api/v1/access-review", op1).status, 403);
+}
+
 TEST_P(ApiTest, TheOpenApiFileMatchesTheRoutes) {
   const auto spec = json::parse(test_support::read_file(MES_OPENAPI_FILE), nullptr, false);
   ASSERT_FALSE(spec.is_discarded());

@@ -586,6 +586,34 @@ void Api::add_routes(http::Router& router) {
     if (!r) return refusal(r.error());
     return ok({{"id", text(c.body, "id")}}, 201);
   });
+  route(router, "POST", "/api/v1/users/{id}/roles", Access::kAction, Action::kManageUsers,
+        [this](Call& c) {
+          const auto roles = parse_roles(text(c.body, "roles"));
+          if (!roles) {
+            throw BadField("roles", "roles is a comma list of operator, supervisor, qa, admin");
+          }
+          auto r = mes_.set_roles(c.session.user_id, c.param("id"), *roles, text(c.body, "reason"));
+          if (!r) return refusal(r.error());
+          return ok({{"id", c.param("id")}, {"roles", roles_text(*roles)}});
+        });
+  route(router, "GET", "/api/v1/access-review", Access::kAction, Action::kManageUsers,
+        [this](Call& c) {
+          auto r = mes_.access_review(c.session.user_id);
+          if (!r) return refusal(r.error());
+          json rows = json::array();
+          for (const auto& u : *r) {
+            rows.push_back({{"id", u.id},
+                            {"full_name", u.full_name},
+                            {"roles", u.roles},
+                            {"status", u.status},
+                            {"created_at", u.created_at},
+                            {"password_set_at", u.password_set_at},
+                            {"roles_changed_at", u.roles_changed_at},
+                            {"roles_changed_by", u.roles_changed_by},
+                            {"last_login", u.last_login}});
+          }
+          return ok(rows);
+        });
   for (const char* verb : {"lock", "unlock", "deactivate", "reset"}) {
     const std::string pattern = std::string("/api/v1/users/{id}/") + verb;
     const std::string v = verb;

@@ -136,6 +136,63 @@ Result<void> Mes::deactivate_user(const std::string& actor, const std::string& i
   });
 }
 
+Result<void> Mes::set_roles(const std::string& actor, const std::string& id, RoleSet roles,
+                            const std::string& reason) {
+  if (!valid_role_set(roles)) {
+    return refuse(Code::kInvalid,
+                  "roles must be one or more of operator, supervisor, qa, or admin alone", "roles");
+  }
+  return command(actor, "set_roles", "user", id, [&](Transaction& tx) -> Result<void> {
+    if (auto r = detail::require_reason(reason); !r) return r;
+    auto found = user_for_admin(tx, actor, id, config_);
+    if (!found) return tl::unexpected(found.error());
+    auto& [doc, u] = *found;
+    if (id == actor) return refuse(Code::kSameUser, "administrators cannot change their own roles");
+    if (u.status == AccountStatus::kDeactivated) {
+      return refuse(Code::kAccountInactive, "user " + id + " is deactivated");
+    }
+    if (u.roles == roles) {
+      return refuse(Code::kConflict, "user " + id + " already has exactly " + roles_text(roles));
+    }
+    u.roles = roles;
+    return detail::put_audited(tx, actor, doc, detail::user_body(u), "set_roles", reason);
+  });
+}
+
+Result<std::vector<Mes::UserAccess>> Mes::access_review(const std::string& actor) {
+  std::vector<UserAccess> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kManageUsers, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    std::vector<Document> users = tx.list("user");
+    for (const auto& doc : users) {
+      const User u = detail::user_from(doc);
+      UserAccess row{u.id,
+                     u.full_name,
+                     roles_text(u.roles),
+                     std::string(to_string(u.status)),
+                     u.created_at,
+                     u.password_set_at,
+                     0,
+                     {},
+                     0};
+      for (const auto& e : tx.audit_of("user", u.id)) {
+        if (e.action == "set_roles" && e.field == "data.roles") {
+          row.roles_changed_at = e.at;
+          row.roles_changed_by = e.actor;
+        } else if (e.action == "login" && (e.new_value == "ok" || e.reason == "login ok")) {
+          row.last_login = e.at;
+        }
+      }
+      out.push_back(std::move(row));
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return out;
+}
+
 Result<void> Mes::set_locked(const std::string& actor, const std::string& id, bool locked,
                              const std::string& reason) {
   return command(actor, locked ? "lock_user" : "unlock_user", "user", id,

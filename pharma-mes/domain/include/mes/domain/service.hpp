@@ -107,6 +107,20 @@ class Mes {
   Result<void> bootstrap_admin(const std::string& id, const std::string& full_name,
                                const std::string& password);
   Result<void> create_user(const std::string& actor, const NewUser& user);
+  // Grants and revokes roles (11.10(d),(g), Annex 11 §12): an administrator's reasoned,
+  // audited change of another active or locked user's role set (never their own).
+  Result<void> set_roles(const std::string& actor, const std::string& id, RoleSet roles,
+                         const std::string& reason);
+  // The periodic user-access review (Annex 11 §12.1): every account with its roles, status,
+  // when its roles last changed and by whom, its password's age and its last login.
+  struct UserAccess {
+    std::string id, full_name, roles, status;
+    Millis created_at = 0, password_set_at = 0;
+    Millis roles_changed_at = 0;  // 0: as created
+    std::string roles_changed_by;
+    Millis last_login = 0;  // 0: never
+  };
+  Result<std::vector<UserAccess>> access_review(const std::string& actor);
   Result<void> deactivate_user(const std::string& actor, const std::string& id,
                                const std::string& reason);
   Result<void> set_locked(const std::string& actor, const std::string& id, bool locked,
