@@ -24,6 +24,7 @@ class BackupTest : public MesTest {
     ASSERT_TRUE(mes_->add_sensor("sup1", tt));
     ASSERT_NO_FATAL_FAILURE(run_batch("B-001"));
     auto qa = session("qa1");
+    ASSERT_TRUE(mes_->record_output("op1", "B-001", 95));
     ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-001", both("qa1")));
     ASSERT_TRUE(mes_->release_batch("qa1", qa, "B-001", true, "ok", both("qa1")));
     ASSERT_TRUE(mes_->record_readings({{"TT-101", "C", now_.load(), 21.25}}));

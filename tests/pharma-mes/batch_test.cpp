@@ -25,6 +25,7 @@ class BatchTest : public MesTest {
     ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
   }
   void review_and_release(const std::string& batch, const std::string& qa = "qa1") {
+    ASSERT_NO_FATAL_FAILURE(record_output_if_missing(batch));
     auto s = session(qa);
     auto reviewed = mes_->mark_reviewed(qa, s, batch, both(qa));
     ASSERT_TRUE(reviewed) << reviewed.error().message;
@@ -67,6 +68,7 @@ TEST_P(BatchTest, OutOfLimitValuesOpenADeviationThatBlocksReleaseUntilClosed) {
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "out_of_limits"), kinds.end());
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "deviation"), kinds.end());
   auto qa = session("qa1");
+  ASSERT_TRUE(mes_->record_output("op1", "B-002", 95));
   ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-002", both("qa1")));
   auto blocked = mes_->release_batch("qa1", qa, "B-002", true, "ok", both("qa1"));
   ASSERT_FALSE(blocked);
@@ -97,6 +99,7 @@ TEST_P(BatchTest, ReleaseGate211_192_NamesEveryReasonAndReleasesOnceCleared) {
   EXPECT_EQ(refused.error().code, Code::kNotReleasable);
   const std::string why = refused.error().message;
   EXPECT_NE(why.find("the exceptions are not reviewed"), std::string::npos) << why;
+  EXPECT_NE(why.find("no output is recorded"), std::string::npos) << why;
   EXPECT_NE(why.find("deviation B-020-DEV-1 is still open"), std::string::npos) << why;
   EXPECT_NE(why.find("deviation B-020-DEV-2 is still open"), std::string::npos) << why;
   EXPECT_NE(why.find("alarm ALM-TT-101-"), std::string::npos) << why;
@@ -106,6 +109,7 @@ TEST_P(BatchTest, ReleaseGate211_192_NamesEveryReasonAndReleasesOnceCleared) {
     return e.action == "refused" && e.object_id == "B-020" && e.field == "release_batch";
   })) << "the refusal is on the trail";
 
+  ASSERT_TRUE(mes_->record_output("op1", "B-020", 95));
   ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-020", both("qa1")));
   for (const char* dev : {"B-020-DEV-1", "B-020-DEV-2"}) {
     ASSERT_TRUE(mes_->close_deviation("qa1", dev, "assessed: no impact", "CAPA-20"));
@@ -128,6 +132,7 @@ TEST_P(BatchTest, ReleaseGate211_192_NamesEveryReasonAndReleasesOnceCleared) {
 TEST_P(BatchTest, ReleaseGateRefusesARecordChangedBehindTheTrailAndATrailThatDoesNotVerify) {
   ASSERT_NO_FATAL_FAILURE(run_batch("B-021"));
   auto qa = session("qa1");
+  ASSERT_TRUE(mes_->record_output("op1", "B-021", 95));
   ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-021", both("qa1")));
   ASSERT_TRUE(store_->transact([&](Transaction& tx) -> Result<void> {
     auto step = tx.get("step", "B-021/002");
@@ -241,6 +246,49 @@ TEST_P(BatchTest, GenealogyTracesThreeLevelsBackwardAndForward) {
   auto report = mes_->verify();
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->ok()) << report->first_problem();
+}
+
+// 211.103, 211.192: with a theoretical yield on the master, a batch's actual yield (% of
+// theoretical, scaled to its size) outside the master's limits is an exception and blocks
+// release, named with the figures; within them it releases.
+TEST_P(BatchTest, ReleaseGate211_192_YieldOutsideTheMastersLimitsBlocksRelease) {
+  MasterRecipe m = master();
+  m.product = "TABLET-Y";
+  m.theoretical_yield = 95;  // kg from a 100 kg batch
+  m.yield_low_pct = 90;
+  m.yield_high_pct = 102;
+  MasterRecipe bad = m;
+  bad.yield_low_pct = 103;
+  EXPECT_EQ(mes_->create_master_draft("sup1", bad, "x").error().field, "yield_low_pct");
+  auto id = mes_->create_master_draft("sup1", m, "with yield limits");
+  ASSERT_TRUE(id) << id.error().message;
+  auto qa = session("qa1");
+  ASSERT_TRUE(mes_->approve_master("qa1", qa, *id, both("qa1")));
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-Y1", 20, {}, *id));
+  ASSERT_TRUE(mes_->record_output("op1", "B-Y1", 76));  // 80 % of 95
+  auto exceptions = mes_->review_by_exception("qa1", "B-Y1");
+  ASSERT_TRUE(exceptions);
+  ASSERT_EQ(exceptions->size(), 1u);
+  EXPECT_EQ(exceptions->at(0).kind, "yield");
+  EXPECT_EQ(exceptions->at(0).detail, "yield 80 % of theoretical, limits 90-102 %");
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-Y1", both("qa1")));
+  auto refused =
+      mes_->release_batch("qa1", qa, "B-Y1", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(
+                "the yield 80 % of theoretical (76 of 95) is outside the master's 90-102 %"),
+            std::string::npos)
+      << refused.error().message;
+  // Rejected instead; another batch within the limits releases.
+  ASSERT_TRUE(mes_->release_batch("qa1", qa, "B-Y1", false, "low yield",
+                                  SignatureInput{"", password_of("qa1")}));
+  clean_reactor();
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-Y2", 20, {}, *id));
+  ASSERT_TRUE(mes_->record_output("op1", "B-Y2", 93.1));  // 98 %
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-Y2", SignatureInput{"", password_of("qa1")}));
+  auto released =
+      mes_->release_batch("qa1", qa, "B-Y2", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_TRUE(released) << released.error().message;
 }
 
 TEST_P(BatchTest, WeighingNeedsAReleasedLotAndTheToleranceAndFailuresAreKept) {
@@ -550,6 +598,7 @@ TEST_P(BatchTest, QaWhoTookPartCannotRelease) {
   ASSERT_TRUE(mes_->enter_parameter("op1", "B-010", 2, "speed", 21, "typo"));
   ASSERT_TRUE(mes_->enter_parameter("op1", "B-010", 2, "time", 10, ""));
   ASSERT_TRUE(mes_->complete_step("op1", "B-010", 2));
+  ASSERT_TRUE(mes_->record_output("op1", "B-010", 95));
   ASSERT_TRUE(mes_->mark_reviewed("qa1", qa1, "B-010", SignatureInput{"", password_of("qa1")}));
   auto refused =
       mes_->release_batch("qa1", qa1, "B-010", true, "ok", SignatureInput{"", password_of("qa1")});

@@ -136,8 +136,9 @@ class MesTest : public ::testing::TestWithParam<std::string> {
   // minutes of the test clock.
   // `during_step1` runs while step 1 is running on R-101 (e.g. a sensor excursion in its room).
   void run_batch(const std::string& id, double speed = 20,
-                 const std::function<void()>& during_step1 = {}) {
-    ASSERT_TRUE(mes_->create_batch("sup1", id, "TABLET@1", 100));
+                 const std::function<void()>& during_step1 = {},
+                 const std::string& master_id = "TABLET@1") {
+    ASSERT_TRUE(mes_->create_batch("sup1", id, master_id, 100));
     ASSERT_TRUE(mes_->command_batch("op1", id, isa88::Command::kStart, ""));
     ASSERT_TRUE(mes_->start_step("op1", id, 1, "R-101"));
     if (during_step1) {
@@ -158,6 +159,17 @@ class MesTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(mes_->enter_parameter("op1", id, 2, "speed", speed, ""));
     ASSERT_TRUE(mes_->enter_parameter("op1", id, 2, "time", 10, ""));
     ASSERT_TRUE(mes_->complete_step("op1", id, 2));
+  }
+
+  // The operator records an output of 95 for a Complete batch that has none yet.
+  void record_output_if_missing(const std::string& batch) {
+    bool has_output = false;
+    ASSERT_TRUE(store_->read([&](Transaction& tx) -> Result<void> {
+      auto doc = tx.get("batch", batch);
+      has_output = doc && doc->body.find("\"output\":") != std::string::npos;
+      return {};
+    }));
+    if (!has_output) ASSERT_TRUE(mes_->record_output("op1", batch, 95));
   }
 
   // Runs SQL behind the application's back: {succeeded, error message}.

@@ -16,6 +16,7 @@ class TamperTest : public MesTest {
     ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
     ASSERT_NO_FATAL_FAILURE(run_batch("B-001"));
     auto qa = session("qa1");
+    ASSERT_TRUE(mes_->record_output("op1", "B-001", 95));
     ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-001", both("qa1")));
     ASSERT_TRUE(mes_->release_batch("qa1", qa, "B-001", true, "ok",
                                     SignatureInput{"", password_of("qa1")}));

@@ -644,6 +644,11 @@ MasterRecipe master_of(const json& body) {
   m.product = text(body, "product");
   m.base_size = number(body, "base_size");
   if (body.contains("size_unit")) m.size_unit = text(body, "size_unit");
+  if (body.contains("theoretical_yield")) {
+    m.theoretical_yield = number(body, "theoretical_yield");
+    m.yield_low_pct = number(body, "yield_low_pct");
+    m.yield_high_pct = number(body, "yield_high_pct");
+  }
   if (!body.contains("phases") || !body["phases"].is_array()) {
     throw BadField("phases", "phases must be an array");
   }
@@ -1053,6 +1058,19 @@ void Api::add_batch_routes(http::Router& router) {
 
 namespace {
 
+// Actual yield and % of theoretical (211.103), null parts when not recorded / no theoretical.
+json yield_json(const BatchYield& y) {
+  json out{{"output", y.recorded ? json(y.output) : json(nullptr)},
+           {"theoretical", y.theoretical > 0 ? json(y.theoretical) : json(nullptr)},
+           {"percent_of_theoretical",
+            y.recorded && y.theoretical > 0 ? json(y.percent) : json(nullptr)}};
+  if (y.theoretical > 0) {
+    out["limits_pct"] = {y.low_pct, y.high_pct};
+    out["within_limits"] = y.recorded && y.within_limits();
+  }
+  return out;
+}
+
 std::string cell(const json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_null()) return "";
@@ -1076,6 +1094,7 @@ void Api::add_export_routes(http::Router& router) {
              {"generated_by", actor},
              {"generated_at", format_utc(clock_())},
              {"batch", document_json(*b)},
+             {"yield", yield_json(batch_yield(*b))},
              {"steps", documents_json(*steps)},
              {"deviations", documents_json(*deviations)},
              {"alarms", json::array()},

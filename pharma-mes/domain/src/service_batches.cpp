@@ -782,6 +782,13 @@ std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
       }
     }
   }
+  if (const BatchYield y = detail::yield_of(b.body["data"]); y.recorded && !y.within_limits()) {
+    out.push_back({"yield", "",
+                   "yield " + detail::number_text(std::round(y.percent * 10) / 10) +
+                       " % of theoretical, limits " + detail::number_text(y.low_pct) + "-" +
+                       detail::number_text(y.high_pct) + " %",
+                   0});
+  }
   for (const auto& alarm : tx.list("alarm")) {
     const json ab = detail::body_of(alarm);
     for (const auto& batch : ab["data"].value("batches", json::array())) {
@@ -865,6 +872,16 @@ std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
   const std::string& batch_id = b.doc.id;
   const json& flow = b.body["flow"];
   if (!flow.value("reviewed", false)) reasons.push_back("the exceptions are not reviewed");
+  const BatchYield yield = detail::yield_of(b.body["data"]);
+  if (!yield.recorded) {
+    reasons.push_back("no output is recorded");
+  } else if (!yield.within_limits()) {
+    reasons.push_back("the yield " + detail::number_text(std::round(yield.percent * 10) / 10) +
+                      " % of theoretical (" + detail::number_text(yield.output) + " of " +
+                      detail::number_text(yield.theoretical) + ") is outside the master's " +
+                      detail::number_text(yield.low_pct) + "-" +
+                      detail::number_text(yield.high_pct) + " %");
+  }
   for (const auto& d : tx.list("deviation", batch_id)) {
     if (d.state != "closed") reasons.push_back("deviation " + d.id + " is still open");
   }
@@ -968,6 +985,10 @@ Result<void> Mes::release_batch(const std::string& actor, SigningSession& sessio
         return detail::put_audited(tx, actor, b->doc, b->body, release ? "release" : "reject",
                                    reason);
       });
+}
+
+BatchYield batch_yield(const Document& batch) {
+  return detail::yield_of(detail::body_of(batch)["data"]);
 }
 
 Result<std::vector<std::string>> Mes::lots_of_batch(const std::string& batch_id) {

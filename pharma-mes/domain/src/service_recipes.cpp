@@ -1,4 +1,6 @@
 // Mes: the physical model (equipment, sensors), material lots and master recipes.
+#include <cmath>
+
 #include "service_support.hpp"
 
 namespace mes {
@@ -52,6 +54,21 @@ Result<void> check_recipe(const MasterRecipe& r) {
   if (!(r.base_size > 0)) return refuse(Code::kInvalid, "base size must be positive", "base_size");
   if (r.phases.empty())
     return refuse(Code::kInvalid, "a recipe needs at least one phase", "phases");
+  if (r.theoretical_yield < 0 || !std::isfinite(r.theoretical_yield)) {
+    return refuse(Code::kInvalid, "the theoretical yield is 0 (none) or positive",
+                  "theoretical_yield");
+  }
+  if (r.theoretical_yield > 0 &&
+      !(r.yield_low_pct > 0 && r.yield_low_pct <= 100 && r.yield_low_pct <= r.yield_high_pct &&
+        r.yield_high_pct <= 1000)) {
+    return refuse(Code::kInvalid,
+                  "yield limits are 0 < yield_low_pct <= 100 and yield_low_pct <= yield_high_pct "
+                  "<= 1000 (% of theoretical)",
+                  "yield_low_pct");
+  }
+  if (r.theoretical_yield == 0 && (r.yield_low_pct != 0 || r.yield_high_pct != 0)) {
+    return refuse(Code::kInvalid, "yield limits need a theoretical yield", "theoretical_yield");
+  }
   for (std::size_t i = 0; i < r.phases.size(); ++i) {
     const PhaseSpec& p = r.phases[i];
     const std::string where = "phases[" + std::to_string(i) + "]";
@@ -79,11 +96,17 @@ Result<void> check_recipe(const MasterRecipe& r) {
 json recipe_data(const MasterRecipe& r) {
   json phases = json::array();
   for (const auto& p : r.phases) phases.push_back(phase_json(p));
-  return json{{"product", r.product},
-              {"version", r.version},
-              {"base_size", r.base_size},
-              {"size_unit", r.size_unit},
-              {"phases", phases}};
+  json data{{"product", r.product},
+            {"version", r.version},
+            {"base_size", r.base_size},
+            {"size_unit", r.size_unit},
+            {"phases", phases}};
+  if (r.theoretical_yield > 0) {  // absent for masters without one (earlier bodies stay equal)
+    data["theoretical_yield"] = r.theoretical_yield;
+    data["yield_low_pct"] = r.yield_low_pct;
+    data["yield_high_pct"] = r.yield_high_pct;
+  }
+  return data;
 }
 
 }  // namespace

@@ -145,6 +145,21 @@ std::optional<ReadingsSeal> last_seal(Transaction& tx, const std::string& sensor
   return std::nullopt;
 }
 
+BatchYield yield_of(const json& data) {
+  BatchYield y;
+  y.recorded = data.contains("output") && data["output"].is_number();
+  y.output = y.recorded ? data["output"].get<double>() : 0;
+  const double theoretical = data.value("theoretical_yield", 0.0);
+  const double base = data.value("base_size", 0.0), size = data.value("size", 0.0);
+  if (theoretical > 0 && base > 0 && size > 0) {
+    y.theoretical = theoretical * size / base;
+    y.percent = y.output / y.theoretical * 100;
+    y.low_pct = data.value("yield_low_pct", 0.0);
+    y.high_pct = data.value("yield_high_pct", 0.0);
+  }
+  return y;
+}
+
 User user_from(const Document& doc) {
   const json b = body_of(doc);
   const json& d = b["data"];

@@ -315,6 +315,7 @@ async function renderBatch(id) {
   const parts = [header, chips];
   if (b.state === 'Complete') {
     parts.push(h('div', { class: 'panel' }, h('h2', { text: 'Batch complete' }),
+      renderOutput(b),
       h('p', { text: b.flow.disposition ? `QA disposition: ${b.flow.disposition}` : 'Waiting for QA review and release.' }),
       h('a', { class: 'button', href: `/api/v1/batches/${encodeURIComponent(b.id)}/record.html`,
                onclick: (e) => { e.preventDefault(); openRecord(b.id); } }, 'Printable batch record')));
@@ -322,6 +323,41 @@ async function renderBatch(id) {
     parts.push(renderStep(b, current, phases[current - 1], (b.steps || [])[current - 1]));
   }
   main().replaceChildren(...parts);
+}
+
+// The batch's output (and its yield against the master's theoretical yield): recorded by the
+// operator before QA review, optionally as an output lot for later batches (genealogy).
+function renderOutput(b) {
+  const d = b.data;
+  const unit = d.size_unit || 'kg';
+  const line = [];
+  if (typeof d.output === 'number') {
+    line.push(`Output ${fmtNum(d.output)} ${unit}` + (d.output_lot ? ` as lot ${d.output_lot}` : ''));
+    if (d.theoretical_yield > 0 && d.base_size > 0) {
+      const theoretical = d.theoretical_yield * d.size / d.base_size;
+      const pct = d.output / theoretical * 100;
+      const ok = pct >= d.yield_low_pct && pct <= d.yield_high_pct;
+      line.push(`yield ${fmtNum(pct, 1)} % of theoretical (limits ${d.yield_low_pct}-${d.yield_high_pct} %)` +
+                (ok ? '' : ' — OUTSIDE LIMITS'));
+    }
+  }
+  const shown = h('p', { 'data-test': 'output', class: 'muted', text: line.length ? line.join(' · ') : 'No output recorded yet.' });
+  if (b.flow.reviewed || !(hasRole('operator') || hasRole('supervisor'))) return shown;
+  const quantity = h('input', { type: 'number', step: 'any', min: '0', 'data-test': 'output-quantity',
+                                value: typeof d.output === 'number' ? d.output : '' });
+  const lot = h('input', { type: 'text', maxlength: '64', placeholder: 'output lot (optional)',
+                           'data-test': 'output-lot', value: d.output_lot || '' });
+  return h('div', {}, shown, h('div', { class: 'row' },
+    h('label', {}, `Output (${unit}) `, quantity), h('label', {}, 'Lot ', lot),
+    h('button', { 'data-test': 'record-output', onclick: async () => {
+      const body = { quantity: Number(quantity.value) };
+      if (lot.value.trim()) body.lot = lot.value.trim();
+      if (quantity.value === '' || !Number.isFinite(body.quantity)) { toast('Enter the output quantity', true); return; }
+      const r = await api('POST', `/batches/${encodeURIComponent(b.id)}/output`, body);
+      if (!r.ok) toast(r.error.message, true);
+      else toast('Output recorded');
+      renderBatch(b.id);
+    } }, 'Record output')));
 }
 
 // The printable record needs the token, so it is fetched and shown from a blob.

@@ -206,6 +206,10 @@ try {
   await enter('loss on drying', 1.2);
   await page.click('[data-test=complete-step]');
   await page.waitForSelector('[data-test=batch-state]:text("Complete")');
+  // The operator records the output (release refuses a batch without one).
+  await page.fill('[data-test=output-quantity]', '98.5');
+  await page.click('[data-test=record-output]');
+  await page.waitForSelector('[data-test=output]:text("Output 98.5")');
   await shot('batch-complete');
   await logout();
 

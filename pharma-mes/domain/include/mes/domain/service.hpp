@@ -88,7 +88,25 @@ struct MasterRecipe {
   std::string size_unit = "kg";
   std::vector<PhaseSpec> phases;
   std::string status;  // draft, approved
+  // Theoretical yield: the output expected from a batch of base_size (in size_unit); 0: none.
+  // With it, a batch's actual yield (output / theoretical scaled to its size) must lie within
+  // [yield_low_pct, yield_high_pct] % for release (211.103, 211.192).
+  double theoretical_yield = 0;
+  double yield_low_pct = 0, yield_high_pct = 0;
 };
+
+// A batch's actual yield against its master's theoretical yield (from the batch's data).
+struct BatchYield {
+  bool recorded = false;  // an output was recorded
+  double output = 0;
+  double theoretical = 0;  // scaled to the batch size; 0: the master sets none
+  double percent = 0;      // output / theoretical x 100 (when theoretical > 0)
+  double low_pct = 0, high_pct = 0;
+  bool within_limits() const {
+    return theoretical <= 0 || (percent >= low_pct && percent <= high_pct);
+  }
+};
+BatchYield batch_yield(const Document& batch);
 
 // One thing QA must look at before release.
 struct Exception {
