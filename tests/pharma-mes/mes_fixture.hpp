@@ -169,7 +169,9 @@ class MesTest : public ::testing::TestWithParam<std::string> {
       has_output = doc && doc->body.find("\"output\":") != std::string::npos;
       return {};
     }));
-    if (!has_output) ASSERT_TRUE(mes_->record_output("op1", batch, 95));
+    if (!has_output) {
+      ASSERT_TRUE(mes_->record_output("op1", batch, 95));
+    }
   }
 
   // Runs SQL behind the application's back: {succeeded, error message}.
