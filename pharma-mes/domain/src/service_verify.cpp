@@ -11,14 +11,7 @@ constexpr std::size_t kMaxRecordProblems = 100;  // a wholesale rewrite is named
 
 }  // namespace
 
-Result<void> Mes::verify_readings(VerifyReport& report) {
-  // Voided sensors too: their readings stay on the record.
-  std::vector<std::string> sensors;
-  auto walked = store_.walk_records([&](const Document& doc) {
-    if (doc.type == "sensor") sensors.push_back(doc.id);
-    return true;
-  });
-  if (!walked) return walked;
+Result<void> Mes::verify_readings(const std::vector<std::string>& sensors, VerifyReport& report) {
   return store_.read([&](Transaction& tx) -> Result<void> {
     for (const auto& sensor : sensors) {
       for (const auto& e : tx.audit_of("sensor", sensor)) {
@@ -51,12 +44,13 @@ Result<void> Mes::verify_readings(VerifyReport& report) {
 
 Result<void> Mes::verify_records(
     const std::map<std::pair<std::string, std::string>, ChainVerifier::RecordProof>& proofs,
-    VerifyReport& report) {
+    VerifyReport& report, std::vector<std::string>& sensors) {
   std::set<std::pair<std::string, std::string>> seen;
   std::vector<std::string>& problems = report.record_problems;
   auto name = [](const std::string& type, const std::string& id) { return type + " " + id; };
   auto walked = store_.walk_records([&](const Document& doc) {
     if (is_runtime_record(doc.type)) return true;
+    if (doc.type == "sensor") sensors.push_back(doc.id);  // voided too: readings stay on record
     auto key = std::make_pair(doc.type, doc.id);
     const auto proof = proofs.find(key);
     seen.insert(std::move(key));
@@ -127,10 +121,13 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
   report.chain_problem = verifier.problem();
   // Records and readings are compared only against a chain that verified.
   if (!report.chain_problem) {
-    if (auto checked = verify_records(verifier.record_proofs(), report); !checked) {
+    std::vector<std::string> sensors;  // found by the records' walk, for the readings' seals
+    if (auto checked = verify_records(verifier.record_proofs(), report, sensors); !checked) {
       return tl::unexpected(checked.error());
     }
-    if (auto checked = verify_readings(report); !checked) return tl::unexpected(checked.error());
+    if (auto checked = verify_readings(sensors, report); !checked) {
+      return tl::unexpected(checked.error());
+    }
   }
 
   auto signatures = store_.all_signatures();

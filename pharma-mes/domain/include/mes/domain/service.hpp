@@ -401,11 +401,12 @@ class Mes {
   // The chain walked against the stored and the given checkpoints (finished; problem() says).
   Result<ChainVerifier> verify_chain(const std::vector<Checkpoint>& external_checkpoints);
   // Part of verify(): every seal of raw readings against the readings it covers.
-  Result<void> verify_readings(VerifyReport& report);
-  // Part of verify(): every stored record against the latest record hash the chain holds.
+  Result<void> verify_readings(const std::vector<std::string>& sensors, VerifyReport& report);
+  // Part of verify(): every stored record against the latest record hash the chain holds; adds
+  // the ids of the sensors it walked past (voided too) to `sensors`.
   Result<void> verify_records(
       const std::map<std::pair<std::string, std::string>, ChainVerifier::RecordProof>& proofs,
-      VerifyReport& report);
+      VerifyReport& report, std::vector<std::string>& sensors);
 
   Store& store_;
   const PasswordHasher& hasher_;
