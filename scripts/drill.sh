@@ -155,7 +155,8 @@ deploy() { # n colour port client old-pid-file [fault flags...]
     --poll-ms 200 --ready-timeout-s 60 --hold-limit-s 60 --post-window-s 15 --scale-down-s 2 \
     --stop-grace-s 15 --signing-key "$work/controller-signing.key" \
     >"$work/deploy-$n.out" 2>&1 || rc=$?
-  log "deployment $n: exit $rc, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("outcome"))' "$work/deploy-$n/summary.json" 2>/dev/null)"
+  # The outcome and the controller's reason: a drill that fails in CI says why in its log.
+  log "deployment $n: exit $rc, $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s.get("outcome"), "-", s.get("reason"))' "$work/deploy-$n/summary.json" 2>/dev/null || tail -1 "$work/deploy-$n.out")"
 }
 # (a) a good release as green; (b) and (c) as blue beside the promoted green.
 deploy 1 green "$green_port" pharma-mes-green "$work/blue.pid"

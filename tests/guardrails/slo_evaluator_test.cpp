@@ -173,6 +173,34 @@ TEST(Evaluator, OneBadEvaluationDoesNotRollBack) {
   EXPECT_EQ(e.slos[0].breach_streak, 0);
 }
 
+// A new colour's first burst of 48 requests: p99 is its slowest sample. Two stragglers (2 of
+// 48 over the threshold) are no evidence that 1 % are slow; a third is.
+TEST(Evaluator, TwoStragglersInASmallWindowAreNoLatencyBreach) {
+  auto spec = latency_slo();
+  spec.min_samples = 40;
+  Evaluator ev(config_of({spec}));
+  core::Nanos now = 0;
+  const auto request = [&](std::int64_t latency) {
+    now += 5 * kNanosPerMilli;
+    ev.add(Sample{kLatency, latency, now});
+  };
+  request(180 * kNanosPerMilli);
+  for (int i = 0; i < 45; ++i) request(4 * kNanosPerMilli);
+  request(90 * kNanosPerMilli);
+  Evaluation e;
+  for (int i = 0; i < 4; ++i) e = ev.evaluate(now + i * 250 * kNanosPerMilli);
+  ASSERT_EQ(e.slos.size(), 1u);
+  EXPECT_GT(e.slos[0].value, 0.05) << "p99 of 47 samples is the slowest";
+  EXPECT_TRUE(e.slos[0].ok);
+  EXPECT_EQ(e.verdict, Verdict::kPromote);
+
+  request(120 * kNanosPerMilli);  // a third slow one in the window
+  for (int i = 0; i < 3; ++i) e = ev.evaluate(now + (4 + i) * 250 * kNanosPerMilli);
+  EXPECT_FALSE(e.slos[0].ok);
+  EXPECT_EQ(e.verdict, Verdict::kRollback);
+  EXPECT_TRUE(mentions(e, "latency p99 ="));
+}
+
 TEST(Evaluator, SustainedBreachRollsBackAndLatchesUntilReset) {
   Evaluator ev(config_of({latency_slo()}));
   Driver d{ev};

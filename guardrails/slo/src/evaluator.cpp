@@ -284,7 +284,9 @@ Evaluation Evaluator::evaluate(core::Nanos now) {
         s.has_value = true;
         const auto q = h.quantile(spec.quantile);
         s.value = static_cast<double>(q) / 1e9;
-        s.ok = q <= static_cast<std::uint64_t>(spec.threshold_ns);
+        const auto threshold = static_cast<std::uint64_t>(spec.threshold_ns);
+        const std::uint64_t slow = h.count() - h.count_at_or_below(threshold);
+        s.ok = q <= threshold || slow < spec.min_slow_samples;
       }
       if (!s.ok) {
         breach_text = spec.name + " p" +

@@ -5,6 +5,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -358,7 +359,12 @@ int run_server(int argc, char** argv) {
   }
   const std::filesystem::path key_path = values.get_string("key.path");
   if (key_path.has_parent_path()) std::filesystem::create_directories(key_path.parent_path());
-  auto store = store::open_store(url);
+  store::StoreOptions store_options;
+  // One warm reader connection per I/O thread: a new colour's first requests (the ones its
+  // guardrail judges before promotion) do not each wait for a connection to be set up.
+  store_options.warm_readers =
+      static_cast<std::size_t>(std::max(1, http::server_options_from(values).io_threads));
+  auto store = store::open_store(url, store_options);
   if (!store) {
     std::fprintf(stderr, "pharma-mes: %s\n", store.error().message.c_str());
     return 2;

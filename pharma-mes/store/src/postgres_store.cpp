@@ -530,7 +530,7 @@ class PostgresStore final : public Store {
     });
     if (!r) return r;
     committer_ = std::make_unique<GroupCommitter>(*backend_, options_.max_group);
-    return {};
+    return warm_readers(std::min<std::size_t>(options_.warm_readers, kMaxIdleReaders));
   }
 
   Result<void> transact(const std::function<Result<void>(Transaction&)>& command) override {
@@ -712,10 +712,26 @@ class PostgresStore final : public Store {
     });
     if (c && c->is_open()) {
       std::lock_guard lock(readers_mutex_);
-      if (readers_.size() < 8) readers_.push_back(std::move(c));
+      if (readers_.size() < kMaxIdleReaders) readers_.push_back(std::move(c));
     }
     return r;
   }
+
+  // Opens `count` idle reader connections with their statements prepared.
+  Result<void> warm_readers(std::size_t count) {
+    return guarded("open the reader connections", [&]() -> Result<void> {
+      std::vector<std::unique_ptr<pqxx::connection>> opened;
+      for (std::size_t i = 0; i < count; ++i) {
+        opened.push_back(std::make_unique<pqxx::connection>(url_));
+        prepare_all(*opened.back());
+      }
+      std::lock_guard lock(readers_mutex_);
+      for (auto& c : opened) readers_.push_back(std::move(c));
+      return {};
+    });
+  }
+
+  static constexpr std::size_t kMaxIdleReaders = 8;
 
   std::string url_;
   StoreOptions options_;

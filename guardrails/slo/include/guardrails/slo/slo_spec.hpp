@@ -33,6 +33,12 @@ struct SloSpec {
   // the fraction (1 - quantile) of events slower than the threshold.
   double quantile = 0.99;
   core::Nanos threshold_ns = 50 * core::kNanosPerMilli;
+  // kLatency: a quantile over the threshold is a breach only when at least this many samples of
+  // the window are over it. In a small window p99 is the slowest sample, and one or two
+  // stragglers (a descheduled thread, a cold cache) are no evidence that 1 % of requests are
+  // slow: with 1 % truly slow, 3 or more of 48 samples are over by chance 1.3 % of the time, of
+  // 100 samples 8 %. From 300 samples on a p99 breach implies 3 anyway.
+  std::uint64_t min_slow_samples = 3;
   // kRatio: good / total over `window` must be ≥ min_good_ratio. Error budget: 1 - min_good_ratio.
   double min_good_ratio = 0.98;
   // kRatio only: when > 0 the window is the last `window_count` samples instead of the last

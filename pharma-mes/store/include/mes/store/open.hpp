@@ -16,6 +16,10 @@ namespace mes::store {
 struct StoreOptions {
   std::function<Millis()> clock;  // server UTC; default: the system clock
   std::size_t max_group = 64;     // commands per group commit
+  // PostgreSQL: reader connections opened (and their statements prepared) before open_store
+  // returns, so a server's first requests do not each pay a connection set-up (at most 8; the
+  // pool still grows on demand). A server sets it to its I/O thread count; tools leave it 0.
+  std::size_t warm_readers = 0;
 };
 
 Result<std::unique_ptr<Store>> open_store(const std::string& url, StoreOptions options = {});
