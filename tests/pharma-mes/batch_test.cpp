@@ -161,6 +161,129 @@ TEST_P(BatchTest, ReleaseGateRefusesARecordChangedBehindTheTrailAndATrailThatDoe
       << refused.error().message;
 }
 
+// 211.188(b), 211.101(c): the release reconciles the genealogy — every accepted weighing has its
+// charge (same lot, same net), every charge its weighing, each lot was released when weighed and
+// its consumed quantity is the total of its charges. Only records changed behind the
+// application can break it; each such change is named.
+TEST_P(BatchTest, ReleaseGate211_188_ReconcilesTheGenealogy) {
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-023"));
+  auto qa = session("qa1");
+  ASSERT_TRUE(mes_->record_output("op1", "B-023", 95));
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-023", both("qa1")));
+  std::string api_charge, exc_charge;
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) -> Result<void> {
+    for (auto charge : tx.list("charge", "", "B-023")) {
+      auto body = nlohmann::json::parse(charge.body);
+      if (charge.parent == "L-API-1") {  // 10.100 kg weighed, 11.100 charged
+        api_charge = charge.id;
+        body["data"]["net"] = 11.1;
+        charge.body = body.dump();
+      } else {  // the excipient's charge moved to another batch
+        exc_charge = charge.id;
+        charge.state = "B-999";
+      }
+      if (auto r = tx.put(charge); !r) return r;
+    }
+    return {};
+  }));
+  ASSERT_FALSE(api_charge.empty());
+  ASSERT_FALSE(exc_charge.empty());
+  auto refused =
+      mes_->release_batch("qa1", qa, "B-023", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kNotReleasable);
+  const std::string why = refused.error().message;
+  EXPECT_NE(why.find("genealogy: charge " + api_charge +
+                     " (11.1 kg of lot L-API-1) differs from its weighing (10.1 of lot L-API-1)"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("genealogy: lot L-API-1 shows 10.1 kg consumed but its charges total 11.1"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("genealogy: the weighing " + exc_charge +
+                     " of lot L-EXC-1 has no charge to the batch"),
+            std::string::npos)
+      << why;
+  EXPECT_EQ(why.find("was quarantine"), std::string::npos)
+      << "both lots were released when weighed";
+}
+
+// Annex 11 §9, 211.192: the review signs the batch's audit trail (its entries up to the review,
+// by their chained hashes) as well as the record and its exceptions; release checks that review
+// still stands. A review record rewritten behind the application is named twice: its signature
+// no longer matches it, and the trail it claims is not the one on the chain.
+TEST_P(BatchTest, ReviewSignsTheBatchAuditTrailAndReleaseChecksIt) {
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-025"));
+  auto qa = session("qa1");
+  ASSERT_TRUE(mes_->record_output("op1", "B-025", 95));
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-025", both("qa1")));
+  auto sigs = mes_->signatures("qa1", "trail_review", "B-025/R1");
+  ASSERT_TRUE(sigs) << sigs.error().message;
+  ASSERT_EQ(sigs->size(), 1u);
+  EXPECT_EQ(sigs->at(0).meaning, Meaning::kReviewed);
+  EXPECT_EQ(sigs->at(0).user_id, "qa1");
+  std::int64_t entries = 0;
+  ASSERT_TRUE(store_->read([&](Transaction& tx) -> Result<void> {
+    auto review = tx.get("trail_review", "B-025/R1");
+    if (!review) return refuse(Code::kNotFound, "no review record");
+    entries = json::parse(review->body)["data"].value("entries", std::int64_t{0});
+    return {};
+  }));
+  EXPECT_GT(entries, 20) << "the batch, its steps and its charges, from creation to the end";
+  auto verified = mes_->verify();
+  ASSERT_TRUE(verified);
+  EXPECT_TRUE(verified->ok()) << verified->first_problem();
+
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) -> Result<void> {
+    auto review = tx.get("trail_review", "B-025/R1");
+    if (!review) return refuse(Code::kNotFound, "no review record");
+    auto body = json::parse(review->body);
+    body["data"]["entries"] = entries - 5;
+    body["data"]["through_seq"] = body["data"]["through_seq"].get<std::int64_t>() - 40;
+    review->body = body.dump();
+    return tx.put(*review);
+  }));
+  auto refused =
+      mes_->release_batch("qa1", qa, "B-025", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_FALSE(refused);
+  const std::string why = refused.error().message;
+  EXPECT_NE(why.find("the audit trail review B-025/R1 is not validly signed"), std::string::npos)
+      << why;
+  EXPECT_NE(why.find("is not the one reviewed in B-025/R1"), std::string::npos) << why;
+}
+
+// A weighing whose lot was still in quarantine when it was weighed (a step rewritten to name
+// another lot) is named from the lot's trail, whatever the lot's status is now.
+TEST_P(BatchTest, ReleaseGateNamesALotThatWasNotReleasedWhenWeighed) {
+  ASSERT_TRUE(mes_->receive_lot(
+      "sup1", Lot{"L-API-9", "API-1", Quantity::whole(50), "kg", now_ + 365 * kDay, {}, {}, {}}));
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-024"));
+  auto qa = session("qa1");
+  ASSERT_TRUE(mes_->record_output("op1", "B-024", 95));
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-024", both("qa1")));
+  auto qa2 = session("qa2");
+  ASSERT_TRUE(mes_->set_lot_status("qa2", qa2, "L-API-9", LotStatus::kReleased, "CoA reviewed",
+                                   both("qa2")));  // released only after the batch ran
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) -> Result<void> {
+    for (auto charge : tx.list("charge", "", "B-024")) {
+      if (charge.parent != "L-API-1") continue;
+      charge.parent = "L-API-9";
+      auto body = nlohmann::json::parse(charge.body);
+      body["data"]["lot"] = "L-API-9";
+      charge.body = body.dump();
+      if (auto r = tx.put(charge); !r) return r;
+    }
+    return {};
+  }));
+  auto refused =
+      mes_->release_batch("qa1", qa, "B-024", true, "ok", SignatureInput{"", password_of("qa1")});
+  ASSERT_FALSE(refused);
+  const std::string why = refused.error().message;
+  EXPECT_NE(why.find("genealogy: lot L-API-9 was quarantine, not released, when B-024/001/"),
+            std::string::npos)
+      << why;
+}
+
 // Genealogy (recall): batches produce output lots that later batches consume; a trace goes
 // backward and forward over any depth (here three levels of manufacture) with each node's
 // status, and a recall of the raw material reaches every batch and lot it went into.

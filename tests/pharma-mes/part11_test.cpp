@@ -207,9 +207,12 @@ TEST_P(MesTest, Part11_50_70_SignatureManifestationAndLinking) {
   }));
   report = mes_->verify();
   ASSERT_TRUE(report);
-  ASSERT_EQ(report->signature_problems.size(), 1u);
+  ASSERT_EQ(report->signature_problems.size(), 2u);
   EXPECT_NE(report->signature_problems[0].find("record_changed"), std::string::npos)
       << report->signature_problems[0];
+  EXPECT_EQ(report->signature_problems[1],
+            "master TABLET@1 is approved but no valid approved signature attests it")
+      << "the approved status stands on no signature any more";
   // ...and so is a signature copied onto another record.
   Signature copy = *approval;
   copy.id = "copied";
@@ -222,7 +225,7 @@ TEST_P(MesTest, Part11_50_70_SignatureManifestationAndLinking) {
   }));
   report = mes_->verify();
   ASSERT_TRUE(report);
-  ASSERT_EQ(report->signature_problems.size(), 2u);
+  ASSERT_EQ(report->signature_problems.size(), 4u);
   const auto mentions = [&](const std::string& a, const std::string& b) {
     return std::any_of(report->signature_problems.begin(), report->signature_problems.end(),
                        [&](const std::string& p) {
@@ -231,6 +234,8 @@ TEST_P(MesTest, Part11_50_70_SignatureManifestationAndLinking) {
   };
   EXPECT_TRUE(mentions("signature copied", "seal_broken"));
   EXPECT_TRUE(mentions("TABLET@1", "record_changed"));
+  EXPECT_TRUE(mentions("master TABLET@2 is approved", "no valid approved signature"));
+  EXPECT_TRUE(mentions("master TABLET@1 is approved", "no valid approved signature"));
 }
 
 // 11.10(e): who, what, old and new value, why and when, for every change; append-only in the

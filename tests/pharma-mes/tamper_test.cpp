@@ -1,6 +1,7 @@
 // Tampering with the database behind the application (its triggers dropped first, as an
 // attacker with file or superuser access would): verify() fails and names what was touched.
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "mes_fixture.hpp"
 
@@ -180,6 +181,39 @@ TEST_P(TamperTest, AChangedWorkflowStateOfAnUnsignedRecordIsNamed) {
   EXPECT_TRUE(names(problems, "batch B-001", "changed"));
   EXPECT_TRUE(names(problems, "user op1", "changed"));
   EXPECT_EQ(problems.size(), 3u) << problems[0];
+}
+
+// Signatures attest the status they sign: a status written with a proper trail entry (as a
+// command that forgot to sign would) but no signature of its meaning is named, though every
+// record and entry verifies.
+TEST_P(TamperTest, AStatusNoSignatureAttestsIsNamed) {
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) -> Result<void> {
+    auto batch = tx.get("batch", "B-002");
+    if (!batch) return refuse(Code::kNotFound, "B-002");
+    auto body = nlohmann::json::parse(batch->body);
+    body["flow"]["disposition"] = "released";
+    body["flow"]["disposition_by"] = "qa1";
+    batch->body = body.dump();
+    if (auto r = tx.put(*batch); !r) return r;
+    AuditEntry e;
+    e.actor = "qa1";
+    e.action = "release";
+    e.object_type = "batch";
+    e.object_id = "B-002";
+    e.field = "flow.disposition";
+    e.new_value = "released";
+    e.reason = "no signature";
+    e.record_hash = record_hash(*batch);
+    return tx.append_audit(e);
+  }));
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_FALSE(report->chain_problem);
+  EXPECT_TRUE(report->record_problems.empty()) << report->record_problems[0];
+  ASSERT_EQ(report->signature_problems.size(), 1u) << report->first_problem();
+  EXPECT_EQ(report->signature_problems[0],
+            "batch B-002 is released but no valid released signature by qa1 attests it");
+  EXPECT_FALSE(report->ok());
 }
 
 TEST_P(TamperTest, AnOlderVersionPutBackIsNamed) {

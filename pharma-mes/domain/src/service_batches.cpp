@@ -2,6 +2,8 @@
 // verification), deviations, review by exception, QA release, genealogy.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 
 #include "service_support.hpp"
 
@@ -828,6 +830,48 @@ Result<std::vector<Exception>> Mes::review_by_exception(const std::string& actor
   return out;
 }
 
+namespace {
+
+// The batch's audit trail as its reviewer reads it: every entry about the batch, its steps, its
+// deviations and its charges, in trail order.
+std::vector<AuditEntry> batch_trail(Transaction& tx, const std::string& batch_id) {
+  std::vector<AuditEntry> out = tx.audit_of("batch", batch_id);
+  const auto add = [&](const char* type, const std::vector<Document>& docs) {
+    for (const auto& d : docs) {
+      auto entries = tx.audit_of(type, d.id);
+      out.insert(out.end(), entries.begin(), entries.end());
+    }
+  };
+  add("step", tx.list("step", batch_id));
+  add("deviation", tx.list("deviation", batch_id));
+  add("charge", tx.list("charge", "", batch_id));
+  std::sort(out.begin(), out.end(),
+            [](const AuditEntry& x, const AuditEntry& y) { return x.seq < y.seq; });
+  return out;
+}
+
+// What a reviewer signs of the trail: how many entries, up to which, and their chained hashes.
+struct TrailDigest {
+  std::int64_t entries = 0;
+  std::int64_t through_seq = 0;
+  std::string sha256;
+};
+
+TrailDigest digest_of(const std::vector<AuditEntry>& trail, std::int64_t through_seq) {
+  TrailDigest d;
+  d.through_seq = through_seq;
+  std::string all;
+  for (const auto& e : trail) {
+    if (e.seq > through_seq) break;
+    all += std::to_string(e.seq) + " " + e.hash + "\n";
+    ++d.entries;
+  }
+  d.sha256 = crypto::sha256_hex(all);
+  return d;
+}
+
+}  // namespace
+
 Result<void> Mes::mark_reviewed(const std::string& actor, SigningSession& session,
                                 const std::string& batch_id, const SignatureInput& signature) {
   auto signer = signer_for(session, signature);
@@ -843,11 +887,40 @@ Result<void> Mes::mark_reviewed(const std::string& actor, SigningSession& sessio
       return refuse(Code::kOutOfSequence, "batch " + batch_id + " has not ended");
     }
     const auto exceptions = exceptions_of(tx, *b);
-    auto sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "batch", batch_id,
-                    batch_record_hash(tx, *b));
+    const std::string record = batch_record_hash(tx, *b);
+    // The audit trail review (Annex 11 §9, 211.192): the reviewer signs the batch's trail as it
+    // stands (its entries' hashes up to the last), as well as the record and its exceptions.
+    const auto trail = batch_trail(tx, batch_id);
+    const TrailDigest digest = digest_of(trail, trail.empty() ? 0 : trail.back().seq);
+    Document review{"trail_review",
+                    batch_id + "/R" + std::to_string(tx.list("trail_review", batch_id).size() + 1),
+                    0,
+                    batch_id,
+                    "signed",
+                    "",
+                    false,
+                    {}};
+    const json review_body{{"data",
+                            {{"batch", batch_id},
+                             {"entries", digest.entries},
+                             {"through_seq", digest.through_seq},
+                             {"sha256", digest.sha256},
+                             {"batch_record", record},
+                             {"exceptions", exceptions.size()}}},
+                           {"flow", json::object()}};
+    if (auto p =
+            detail::put_audited(tx, actor, review, review_body, "create", "audit trail reviewed");
+        !p) {
+      return p;
+    }
+    auto trail_sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "trail_review",
+                          review.id, detail::content_hash("trail_review", review.id, review_body));
+    if (!trail_sig) return tl::unexpected(trail_sig.error());
+    auto sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "batch", batch_id, record);
     if (!sig) return tl::unexpected(sig.error());
     b->body["flow"]["reviewed"] = true;
     b->body["flow"]["reviewed_exceptions"] = static_cast<int>(exceptions.size());
+    b->body["flow"]["trail_review"] = review.id;
     return detail::put_audited(tx, actor, b->doc, b->body, "review",
                                std::to_string(exceptions.size()) + " exceptions reviewed");
   });
@@ -864,6 +937,135 @@ std::string proven_hash(Transaction& tx, const std::string& type, const std::str
   return {};
 }
 
+// A lot's status just before the audit entry `before_seq`, from the lot's own trail (its
+// creation and every status change are entries with field flow.status), not its status now.
+std::string lot_status_before(Transaction& tx, const std::string& lot_id, std::int64_t before_seq) {
+  std::string status;
+  for (const auto& e : tx.audit_of("lot", lot_id)) {
+    if (e.seq >= before_seq) break;
+    if (e.field == "flow.status") status = e.new_value;
+  }
+  return status;
+}
+
+// Genealogy reconciled (211.188(b), 211.101(c)): every accepted weighing of the batch has its
+// charge (the lot-to-batch link a recall follows) with the same lot and net, no charge of the
+// batch lacks its weighing, each lot was released and unexpired when it was weighed (by the
+// lot's trail at the charge's entry, not its status today), and each lot's consumed quantity is
+// the total of its charges (dispensed = consumed). Nothing here can fail through the
+// application's own commands: it catches records changed or removed behind it.
+void genealogy_problems(Transaction& tx, const std::string& batch_id,
+                        const std::vector<Document>& steps, std::vector<std::string>& reasons) {
+  struct Weighed {
+    std::string lot;
+    Quantity net;
+    Millis at = 0;
+  };
+  std::map<std::string, Weighed> weighed;  // by charge id: step id / weighing number
+  for (const auto& step : steps) {
+    const auto weighings = detail::body_of(step)["data"].value("weighings", json::array());
+    for (std::size_t i = 0; i < weighings.size(); ++i) {
+      const json& w = weighings[i];
+      if (!w.value("accepted", false)) continue;
+      weighed[step.id + "/" + std::to_string(i + 1)] = {
+          w.value("lot", ""), Quantity::nearest(w.value("net", 0.0)).value_or(Quantity{}),
+          w.value("at", Millis{0})};
+    }
+  }
+  std::set<std::string> lots;
+  for (const auto& [charge_id, w] : weighed) lots.insert(w.lot);
+  for (const auto& charge : tx.list("charge", "", batch_id)) lots.insert(charge.parent);
+  std::set<std::string> charged;
+  for (const auto& lot_id : lots) {
+    auto lot = detail::load<Lot>(tx, lot_id, "lot");
+    if (!lot) {
+      reasons.push_back("genealogy: lot " + lot_id + " of the batch's weighings is not on record");
+      continue;
+    }
+    Quantity all_charges;
+    for (const auto& charge : tx.list("charge", lot_id)) {
+      const json data = detail::body_of(charge)["data"];
+      const Quantity net = Quantity::nearest(data.value("net", 0.0)).value_or(Quantity{});
+      all_charges = all_charges + net;
+      if (charge.state != batch_id) continue;
+      charged.insert(charge.id);
+      auto it = weighed.find(charge.id);
+      if (it == weighed.end()) {
+        reasons.push_back("genealogy: charge " + charge.id + " of lot " + lot_id +
+                          " has no accepted weighing in the batch");
+        continue;
+      }
+      if (it->second.lot != lot_id || it->second.net != net) {
+        reasons.push_back("genealogy: charge " + charge.id + " (" + net.text() + " " + lot->unit +
+                          " of lot " + lot_id + ") differs from its weighing (" +
+                          it->second.net.text() + " of lot " + it->second.lot + ")");
+      }
+      const auto entries = tx.audit_of("charge", charge.id);
+      const std::int64_t at_seq = entries.empty() ? 0 : entries.front().seq;
+      const std::string status = lot_status_before(tx, lot_id, at_seq);
+      if (status != "released") {
+        reasons.push_back("genealogy: lot " + lot_id + " was " +
+                          (status.empty() ? "not on record" : status) + ", not released, when " +
+                          charge.id + " was weighed");
+      }
+      if (lot->expired_at(it->second.at)) {
+        reasons.push_back("genealogy: lot " + lot_id + " had expired when " + charge.id +
+                          " was weighed");
+      }
+    }
+    if (all_charges != lot->consumed) {
+      reasons.push_back("genealogy: lot " + lot_id + " shows " + lot->consumed.text() + " " +
+                        lot->unit + " consumed but its charges total " + all_charges.text());
+    }
+  }
+  for (const auto& [charge_id, w] : weighed) {
+    if (!charged.contains(charge_id)) {
+      reasons.push_back("genealogy: the weighing " + charge_id + " of lot " + w.lot +
+                        " has no charge to the batch");
+    }
+  }
+}
+
+// The signed audit trail review still stands: its record is there with a valid reviewer's
+// signature, the trail it covered hashes as it did, and neither the batch nor a step was written
+// after it (an output recorded after the review, say): otherwise the batch is reviewed again.
+void trail_review_problems(Transaction& tx, const LoadedBatch& b, const std::string& public_key,
+                           std::vector<std::string>& reasons) {
+  const std::string id = b.body["flow"].value("trail_review", "");
+  const auto doc = id.empty() ? std::nullopt : tx.get("trail_review", id);
+  if (!doc) {
+    reasons.push_back("the audit trail review is not on record (review the batch again)");
+    return;
+  }
+  const json body = detail::body_of(*doc);
+  const json& data = body["data"];
+  const auto trail = batch_trail(tx, b.doc.id);
+  const std::int64_t through = data.value("through_seq", std::int64_t{0});
+  const TrailDigest now = digest_of(trail, through);
+  if (now.sha256 != data.value("sha256", "")) {
+    reasons.push_back("the audit trail up to entry " + std::to_string(through) +
+                      " is not the one reviewed in " + id + " (" + std::to_string(now.entries) +
+                      " entries now, " + std::to_string(data.value("entries", 0)) + " reviewed)");
+  }
+  bool signed_review = false;
+  for (const auto& sig : tx.signatures_of("trail_review", id)) {
+    signed_review |=
+        sig.meaning == Meaning::kReviewed &&
+        check_signature(sig, "trail_review", id, detail::content_hash("trail_review", id, body),
+                        public_key) == SignatureCheck::kValid;
+  }
+  if (!signed_review) reasons.push_back("the audit trail review " + id + " is not validly signed");
+  for (const auto& e : trail) {
+    if (e.seq > through && !e.record_hash.empty() && e.action != "review" &&
+        (e.object_type == "batch" || e.object_type == "step")) {
+      reasons.push_back("the batch record changed after its review (entry " +
+                        std::to_string(e.seq) + ": " + e.action + " " + e.object_type + " " +
+                        e.object_id + "): review it again");
+      break;
+    }
+  }
+}
+
 // Why the batch cannot be released (211.192, Annex 11 §9), every reason; empty: releasable.
 std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
                                           const std::string& chain_problem,
@@ -871,7 +1073,11 @@ std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
   std::vector<std::string> reasons;
   const std::string& batch_id = b.doc.id;
   const json& flow = b.body["flow"];
-  if (!flow.value("reviewed", false)) reasons.push_back("the exceptions are not reviewed");
+  if (!flow.value("reviewed", false)) {
+    reasons.push_back("the exceptions are not reviewed");
+  } else {
+    trail_review_problems(tx, b, public_key, reasons);
+  }
   const BatchYield yield = detail::yield_of(b.body["data"]);
   if (!yield.recorded) {
     reasons.push_back("no output is recorded");
@@ -889,6 +1095,7 @@ std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
   for (const auto& step : steps) {
     if (step.state != "complete") reasons.push_back("step " + step.id + " is " + step.state);
   }
+  genealogy_problems(tx, batch_id, steps, reasons);
   for (const auto& alarm : tx.list("alarm", "", "active")) {
     const json ab = detail::body_of(alarm);
     for (const auto& batch : ab["data"].value("batches", json::array())) {

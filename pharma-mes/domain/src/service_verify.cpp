@@ -9,6 +9,60 @@ namespace {
 
 constexpr std::size_t kMaxRecordProblems = 100;  // a wholesale rewrite is named, not listed
 
+std::string attestation(const std::string& type, const std::string& id, Meaning meaning,
+                        const std::string& user) {
+  return type + "|" + id + "|" + std::string(to_string(meaning)) + "|" + user;
+}
+
+// Signatures attest the status they sign (11.50, 11.70): a status that only a signature may give
+// (a batch released, rejected or reviewed, a master approved, a lot released or rejected, a step
+// verified, an alarm acknowledged) stands on a valid signature of that meaning by the person the
+// record names (where it names one). A status without one was set outside the signed workflow.
+void check_signed_statuses(Transaction& tx, const std::set<std::string>& attested,
+                           std::vector<std::string>& problems) {
+  const auto need = [&](const Document& doc, const std::string& status, Meaning meaning,
+                        const std::string& by) {
+    if (by.empty()) {
+      const std::string prefix =
+          doc.type + "|" + doc.id + "|" + std::string(to_string(meaning)) + "|";
+      const auto it = attested.lower_bound(prefix);
+      if (it != attested.end() && it->compare(0, prefix.size(), prefix) == 0) return;
+    } else if (attested.contains(attestation(doc.type, doc.id, meaning, by))) {
+      return;
+    }
+    problems.push_back(doc.type + " " + doc.id + " is " + status + " but no valid " +
+                       std::string(to_string(meaning)) + " signature" +
+                       (by.empty() ? "" : " by " + by) + " attests it");
+  };
+  for (const auto& batch : tx.list("batch")) {
+    const detail::json flow = detail::body_of(batch)["flow"];
+    const std::string disposition = flow.value("disposition", "");
+    if (disposition == "released" || disposition == "rejected") {
+      need(batch, disposition, disposition == "released" ? Meaning::kReleased : Meaning::kRejected,
+           flow.value("disposition_by", ""));
+    }
+    if (flow.value("reviewed", false)) need(batch, "reviewed", Meaning::kReviewed, "");
+    for (const auto& step : tx.list("step", batch.id)) {
+      const std::string verifier = detail::body_of(step)["flow"].value("verified_by", "");
+      if (!verifier.empty()) need(step, "verified", Meaning::kVerified, verifier);
+    }
+  }
+  for (const auto& master : tx.list("master")) {
+    if (master.state == "approved" ||
+        detail::body_of(master)["flow"].value("status", "") == "approved") {
+      need(master, "approved", Meaning::kApproved, "");
+    }
+  }
+  for (const auto& lot : tx.list("lot")) {
+    if (lot.state == "released") need(lot, "released", Meaning::kApproved, "");
+    if (lot.state == "rejected") need(lot, "rejected", Meaning::kRejected, "");
+  }
+  for (const auto& alarm : tx.list("alarm", "", "acknowledged")) {
+    need(alarm, "acknowledged", Meaning::kReviewed,
+         detail::body_of(alarm)["flow"].value("acknowledged_by", ""));
+  }
+}
+
 }  // namespace
 
 Result<void> Mes::verify_readings(const std::vector<std::string>& sensors, VerifyReport& report) {
@@ -133,6 +187,7 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
   auto signatures = store_.all_signatures();
   if (!signatures) return tl::unexpected(signatures.error());
   report.signatures = signatures->size();
+  std::set<std::string> attested;  // what the valid signatures attest
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
     for (const Signature& s : *signatures) {
       const auto doc = tx.get(s.record_type, s.record_id);
@@ -155,8 +210,11 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
         report.signature_problems.push_back(
             "signature " + s.id + " (" + std::string(to_string(s.meaning)) + " by " + s.user_id +
             " on " + s.record_type + " " + s.record_id + "): " + std::string(to_string(check)));
+      } else {
+        attested.insert(attestation(s.record_type, s.record_id, s.meaning, s.user_id));
       }
     }
+    check_signed_statuses(tx, attested, report.signature_problems);
     return {};
   });
   if (!r) return tl::unexpected(r.error());
