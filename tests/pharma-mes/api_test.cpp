@@ -3,11 +3,13 @@
 // the route table — plus sessions, rate limiting, decoding errors and a signed lot release.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <set>
 
-#include <algorithm>
 #include "mes/api/api.hpp"
+#include "mes/api/secret_spool.hpp"
 #include "mes/domain/text.hpp"
 
 #include "mes_fixture.hpp"
@@ -22,11 +24,33 @@ class ApiTest : public MesTest {
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(MesTest::SetUp());
     ASSERT_NO_FATAL_FAILURE(add_users());
+    // One-time secrets of accounts made or reset over the API go to a real spool directory.
+    api::ApiOptions options;
+    options.deliver_secret = [this](const std::string& user, const std::string& secret,
+                                    const std::string& why) -> Result<void> {
+      auto path = api::SecretSpool(spool_.path()).deliver(user, secret, why, now_.load());
+      if (!path) return tl::unexpected(path.error());
+      return {};
+    };
     api_ = std::make_unique<api::Api>(
         *mes_, *store_, [this] { return now_.load(); },
-        [this] { return "token-" + std::to_string(++tokens_); });
+        [this] { return "token-" + std::to_string(++tokens_); }, options);
     api_->add_routes(router_);
   }
+  // The secrets spooled for `user`, oldest first (what the delivery agent would take to them).
+  std::vector<std::string> spooled_secrets(const std::string& user) const {
+    std::vector<std::pair<std::string, std::string>> found;  // (file name, secret)
+    for (const auto& f : std::filesystem::directory_iterator(spool_.path())) {
+      const std::string name = f.path().filename().string();
+      if (name.rfind(user + "-", 0) != 0) continue;
+      found.emplace_back(name, json::parse(test_support::read_file(f.path().string()))["secret"]);
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> out;
+    for (auto& [name, secret] : found) out.push_back(secret);
+    return out;
+  }
+  test_support::TempDir spool_;
   http::Response call(const std::string& method, const std::string& target,
                       const std::string& token = "", const std::string& body = "") {
     http::Request r;
@@ -140,11 +164,89 @@ TEST_P(ApiTest, LockingDeactivatingOrResettingAUserEndsTheirOpenSessionsAtOnce) 
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(call("GET", "/api/v1/me", op2).status, 401);
   const std::string qa2 = login("qa2");
-  r = call("POST", "/api/v1/users/qa2/reset", admin,
-           R"({"reason":"forgotten","one_time_password":"Reset-Passw0rd-9"})");
+  r = call("POST", "/api/v1/users/qa2/reset", admin, R"({"reason":"forgotten"})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(call("GET", "/api/v1/me", qa2).status, 401);
   EXPECT_EQ(call("GET", "/api/v1/me", admin).status, 200);
+}
+
+// 11.300(c),(d), Annex 11 §12: an administrator never chooses or sees a user's password. A body
+// that names one is refused; the server draws the one-time secret and sends it down the user's
+// channel (the spool), not in the response, not on the trail; it only opens a session that must
+// change the password before anything else. So one administrator alone cannot end up able to
+// log in or sign as someone else. Without a channel the API refuses to make or reset accounts.
+TEST_P(ApiTest, Part11_300_AnAdministratorNeverChoosesOrSeesAUsersPassword) {
+  const std::string admin = login("admin1");
+  auto r = call("POST", "/api/v1/users", admin,
+                R"({"id":"op9","full_name":"Nine Operator","roles":"operator",)"
+                R"("initial_password":"Chosen-By-Admin-1"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"].value("field", ""), "initial_password");
+  r = call("POST", "/api/v1/users", admin,
+           R"({"id":"op9","full_name":"Nine Operator","roles":"operator"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_TRUE(json::parse(r.body)["data"].value("secret_sent_to_user", false));
+  auto secrets = spooled_secrets("op9");
+  ASSERT_EQ(secrets.size(), 1u);
+  const std::string first = secrets[0];
+  for (const auto& f : std::filesystem::directory_iterator(spool_.path())) {
+    EXPECT_EQ(f.status().permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << f.path() << ": only the server's user (and the delivery agent running as it) reads it";
+  }
+  EXPECT_EQ(r.body.find(first), std::string::npos) << "not in the administrator's response";
+  EXPECT_EQ(call("GET", "/api/v1/users", admin).body.find(first), std::string::npos);
+  for (const auto& e : trail()) {
+    EXPECT_EQ((e.old_value + e.new_value + e.reason).find(first), std::string::npos)
+        << "entry " << e.seq;
+  }
+  // The user, with the secret their channel brought, must change it before anything else.
+  r = call("POST", "/api/v1/login", "", json{{"user_id", "op9"}, {"password", first}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(json::parse(r.body)["data"].value("must_change_password", false));
+  const std::string op9 = json::parse(r.body)["data"].value("token", "");
+  EXPECT_EQ(call("GET", "/api/v1/batches", op9).status, 403) << "nothing before the change";
+
+  // A reset: a chosen password is refused and changes nothing; a reset sends a new secret.
+  r = call("POST", "/api/v1/users/op9/reset", admin,
+           R"({"reason":"forgotten","one_time_password":"Chosen-By-Admin-2"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(call("POST", "/api/v1/login", "",
+                 json{{"user_id", "op9"}, {"password", "Chosen-By-Admin-2"}}.dump())
+                .status,
+            401);
+  r = call("POST", "/api/v1/users/op9/reset", admin, R"({"reason":"forgotten"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  secrets = spooled_secrets("op9");
+  ASSERT_EQ(secrets.size(), 2u);
+  EXPECT_NE(secrets[1], first);
+  EXPECT_EQ(r.body.find(secrets[1]), std::string::npos);
+  EXPECT_EQ(call("POST", "/api/v1/login", "", json{{"user_id", "op9"}, {"password", first}}.dump())
+                .status,
+            401)
+      << "the first secret is spent";
+
+  // A server with no channel for secrets makes and resets accounts only at its console.
+  http::Router bare_router;
+  api::Api bare(
+      *mes_, *store_, [this] { return now_.load(); },
+      [this] { return "bare-token-" + std::to_string(++tokens_); });
+  bare.add_routes(bare_router);
+  http::Request login_request;
+  login_request.method = "POST";
+  login_request.target = login_request.path = "/api/v1/login";
+  login_request.body = json{{"user_id", "admin1"}, {"password", password_of("admin1")}}.dump();
+  login_request.remote_address = "10.0.0.9:5555";
+  const std::string bare_admin =
+      json::parse(bare_router.route(login_request).body)["data"].value("token", "");
+  http::Request make = login_request;
+  make.target = make.path = "/api/v1/users/op9/reset";
+  make.body = R"({"reason":"forgotten"})";
+  make.headers.emplace_back("authorization", "Bearer " + bare_admin);
+  const auto refused = bare_router.route(make);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("pharma-mes user add|reset"), std::string::npos) << refused.body;
+  EXPECT_EQ(spooled_secrets("op9").size(), 2u);
 }
 
 // 11.10(d), Annex 11 §12: requests refused for want of a session (401) or a role (403) are

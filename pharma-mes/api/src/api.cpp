@@ -1,4 +1,5 @@
 #include "mes/api/api.hpp"
+#include "mes/api/secret_spool.hpp"
 
 #include "record_pdf.hpp"
 
@@ -577,15 +578,46 @@ void Api::add_routes(http::Router& router) {
     if (!r) return refusal(r.error());
     return ok(documents_json(*r));
   });
-  route(router, "POST", "/api/v1/users", Access::kAction, Action::kManageUsers, [this](Call& c) {
-    const auto roles = parse_roles(text(c.body, "roles"));
-    if (!roles) throw BadField("roles", "roles is a comma list of operator, supervisor, qa, admin");
-    auto r =
-        mes_.create_user(c.session.user_id, NewUser{text(c.body, "id"), text(c.body, "full_name"),
-                                                    *roles, text(c.body, "initial_password")});
-    if (!r) return refusal(r.error());
-    return ok({{"id", text(c.body, "id")}}, 201);
-  });
+  // 11.300(c),(d), Annex 11 §12: an administrator never chooses or learns a user's password.
+  // The server draws the one-time secret and sends it down the user's channel; the response
+  // says only that it went.
+  const auto refuse_chosen_password = [](const json& body) {
+    for (const char* field : {"initial_password", "one_time_password", "password"}) {
+      if (body.contains(field)) {
+        throw BadField(field,
+                       "an administrator does not choose a user's password: the server sends a "
+                       "one-time secret to the user's channel");
+      }
+    }
+  };
+  const auto secret_channel = [this]() -> Result<void> {
+    if (options_.deliver_secret) return {};
+    return refuse(Code::kConflict,
+                  "this server has no channel for one-time secrets (accounts.secret_spool): "
+                  "create or reset the account with `pharma-mes user add|reset` at its console");
+  };
+  route(router, "POST", "/api/v1/users", Access::kAction, Action::kManageUsers,
+        [this, refuse_chosen_password, secret_channel](Call& c) {
+          refuse_chosen_password(c.body);
+          const auto roles = parse_roles(text(c.body, "roles"));
+          if (!roles) {
+            throw BadField("roles", "roles is a comma list of operator, supervisor, qa, admin");
+          }
+          if (auto channel = secret_channel(); !channel) return refusal(channel.error());
+          const std::string id = text(c.body, "id"), secret = one_time_password();
+          auto r = mes_.create_user(c.session.user_id,
+                                    NewUser{id, text(c.body, "full_name"), *roles, secret});
+          if (!r) return refusal(r.error());
+          if (auto sent = options_.deliver_secret(id, secret, "new account"); !sent) {
+            return refusal(Error{Code::kStorage,
+                                 "account " + id +
+                                     " was created but its one-time secret could "
+                                     "not be sent (" +
+                                     sent.error().message + "): reset it",
+                                 {}});
+          }
+          return ok({{"id", id}, {"secret_sent_to_user", true}}, 201);
+        });
   route(router, "POST", "/api/v1/users/{id}/roles", Access::kAction, Action::kManageUsers,
         [this](Call& c) {
           const auto roles = parse_roles(text(c.body, "roles"));
@@ -617,19 +649,34 @@ void Api::add_routes(http::Router& router) {
   for (const char* verb : {"lock", "unlock", "deactivate", "reset"}) {
     const std::string pattern = std::string("/api/v1/users/{id}/") + verb;
     const std::string v = verb;
-    route(router, "POST", pattern, Access::kAction, Action::kManageUsers, [this, v](Call& c) {
-      const std::string id = c.param("id"), reason = text(c.body, "reason");
-      Result<void> r;
-      if (v == "lock" || v == "unlock") {
-        r = mes_.set_locked(c.session.user_id, id, v == "lock", reason);
-      } else if (v == "deactivate") {
-        r = mes_.deactivate_user(c.session.user_id, id, reason);
-      } else {
-        r = mes_.reset_password(c.session.user_id, id, text(c.body, "one_time_password"), reason);
-      }
-      if (!r) return refusal(r.error());
-      return ok({{"id", id}, {"done", v}});
-    });
+    route(router, "POST", pattern, Access::kAction, Action::kManageUsers,
+          [this, v, refuse_chosen_password, secret_channel](Call& c) {
+            const std::string id = c.param("id"), reason = text(c.body, "reason");
+            Result<void> r;
+            if (v == "lock" || v == "unlock") {
+              r = mes_.set_locked(c.session.user_id, id, v == "lock", reason);
+            } else if (v == "deactivate") {
+              r = mes_.deactivate_user(c.session.user_id, id, reason);
+            } else {
+              refuse_chosen_password(c.body);
+              if (auto channel = secret_channel(); !channel) return refusal(channel.error());
+              const std::string secret = one_time_password();
+              r = mes_.reset_password(c.session.user_id, id, secret, reason);
+              if (r) {
+                if (auto sent = options_.deliver_secret(id, secret, "password reset"); !sent) {
+                  return refusal(Error{Code::kStorage,
+                                       "the password of " + id +
+                                           " was reset but its one-time "
+                                           "secret could not be sent (" +
+                                           sent.error().message + "): reset it again",
+                                       {}});
+                }
+                return ok({{"id", id}, {"done", v}, {"secret_sent_to_user", true}});
+              }
+            }
+            if (!r) return refusal(r.error());
+            return ok({{"id", id}, {"done", v}});
+          });
   }
   (void)check;
   add_plant_routes(router);

@@ -16,7 +16,6 @@
 // line. The first `user add` on an empty database creates the first administrator and reads
 // their password; later ones act --as an administrator and print a one-time password.
 // Exit codes: 0 ok, 1 verification failed or command refused, 2 usage or configuration error.
-#include <sodium.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -32,6 +31,7 @@
 
 #include "demo_seed.hpp"
 #include "http/server.hpp"
+#include "mes/api/secret_spool.hpp"
 #include "mes/domain/service.hpp"
 #include "mes/domain/text.hpp"
 #include "mes/store/backup.hpp"
@@ -93,14 +93,6 @@ std::string read_password(const char* what) {
 int refused(const Error& e) {
   std::cerr << "pharma-mes: " << to_string(e.code) << ": " << e.message << "\n";
   return e.code == Code::kStorage ? 2 : 1;
-}
-
-// A random one-time password that satisfies the policy (upper, lower, digits, a dash).
-std::string one_time_password() {
-  static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
-  std::string p = "Ot-";
-  for (int i = 0; i < 16; ++i) p += kAlphabet[randombytes_uniform(sizeof kAlphabet - 1)];
-  return p + "-7a";
 }
 
 // Logs the administrator in for this one command.
@@ -283,7 +275,7 @@ int main(int argc, char** argv) {
         std::cerr << "pharma-mes: --roles is a list of operator, supervisor, qa, admin\n";
         return 2;
       }
-      const std::string otp = one_time_password();
+      const std::string otp = api::one_time_password();
       if (auto r = mes.create_user(admin, NewUser{id, option("name"), *roles, otp}); !r) {
         return refused(r.error());
       }
@@ -299,7 +291,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (verb == "reset") {
-      const std::string otp = one_time_password();
+      const std::string otp = api::one_time_password();
       if (auto r = mes.reset_password(admin, id, otp, option("reason")); !r) {
         return refused(r.error());
       }

@@ -29,6 +29,7 @@
 #include "http/settings.hpp"
 #include "logging/logger.hpp"
 #include "mes/api/api.hpp"
+#include "mes/api/secret_spool.hpp"
 #include "mes/ingest/mqtt_ingest.hpp"
 #include "mes/store/open.hpp"
 #include "mes/store/security.hpp"
@@ -50,6 +51,10 @@ config::Schema make_schema() {
       .add_string("db.url", "sqlite://./data/mes.db", "sqlite://<path> or postgresql://...")
       .add_string("key.path", "data/mes-signing.key", "the server's Ed25519 seed (0600)")
       .add_int("session.idle_minutes", 15, 1, 24 * 60, "idle time that ends a session")
+      .add_string("accounts.secret_spool", "",
+                  "directory where the one-time secrets of accounts created or reset over the API "
+                  "go, for the site's delivery agent to take to the user (empty: the API refuses "
+                  "to create or reset accounts; use the console)")
       .add_string("http.trusted_proxies", "",
                   "the balancer's addresses (comma-separated; IPv4 prefixes like 10.0.0.0/8): "
                   "the login limit reads the client's address from their X-Forwarded-For")
@@ -441,6 +446,18 @@ int run_server(int argc, char** argv) {
   };
   api::ApiOptions api_options;
   api_options.session_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
+  if (const std::string spool_dir = values.get_string("accounts.secret_spool");
+      !spool_dir.empty()) {
+    api_options.deliver_secret = [spool = api::SecretSpool(spool_dir), clock](
+                                     const std::string& user, const std::string& secret,
+                                     const std::string& why) -> Result<void> {
+      auto delivered = spool.deliver(user, secret, why, clock());
+      if (!delivered) return tl::unexpected(delivered.error());
+      logging::info("pharma-mes", "one-time secret spooled for the user's channel",
+                    {{"user", user}, {"why", why}});
+      return {};
+    };
+  }
   {
     std::stringstream proxies(values.get_string("http.trusted_proxies"));
     std::string proxy;

@@ -48,6 +48,12 @@ struct ApiOptions {
   // to every API request, and a fraction of API requests answered 503 before anything is done
   // (so nothing is half-written), spread evenly (every 1/ratio-th request). A bad release on
   // purpose, never by accident: the binary warns at start-up and exports them as gauges.
+  // Where a new account's or a reset's one-time password goes (SecretSpool::deliver): to the
+  // user's channel, never into the administrator's response. Empty: the API refuses to create or
+  // reset accounts (the console's `pharma-mes user add|reset` prints the secret once instead).
+  std::function<Result<void>(const std::string& user_id, const std::string& secret,
+                             const std::string& why)>
+      deliver_secret;
   Millis fault_added_latency_ms = 0;
   double fault_error_ratio = 0;
   bool fault_batch_integrity = false;  // for the gauge only: MesConfig carries it
