@@ -9,10 +9,12 @@
 #include <set>
 
 #include "mes/api/api.hpp"
+#include "mes/api/archive.hpp"
 #include "mes/api/secret_spool.hpp"
 #include "mes/domain/text.hpp"
 
 #include "mes_fixture.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -247,6 +249,81 @@ TEST_P(ApiTest, Part11_300_AnAdministratorNeverChoosesOrSeesAUsersPassword) {
   EXPECT_EQ(refused.status, 409) << refused.body;
   EXPECT_NE(refused.body.find("pharma-mes user add|reset"), std::string::npos) << refused.body;
   EXPECT_EQ(spooled_secrets("op9").size(), 2u);
+}
+
+// Annex 11 §17, 211.180: a released batch exported as a sealed archive (records, trail,
+// signatures, readings, the printable record, a manifest signed with the site key) that
+// `pharma-mes archive verify` checks offline, without the database; any change to it is named.
+TEST_P(ApiTest, ABatchArchiveIsSealedAndVerifiesOfflineAndAnyChangeIsNamed) {
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
+  Sensor tt{"TT-301", "Solids", "temperature", "C", 18, 25, 15, 30, 60, now_ + 30 * kDay, 0, {}};
+  ASSERT_TRUE(mes_->add_sensor("sup1", tt));
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-030", 20, [&] {
+    ASSERT_TRUE(mes_->record_readings({Mes::SensorReading{"TT-301", "C", now_.load(), 21.5}}));
+  }));
+  auto qa = session("qa1");
+  ASSERT_TRUE(mes_->record_output("op1", "B-030", 95));
+  ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-030", both("qa1")));
+  ASSERT_TRUE(
+      mes_->release_batch("qa1", qa, "B-030", true, "ok", SignatureInput{"", password_of("qa1")}));
+  const auto key = *crypto::SigningKey::from_seed(std::string(32, 'K'));
+  auto archive = api_->batch_archive("qa1", "B-030", key);
+  ASSERT_TRUE(archive) << archive.error().message;
+  auto report = api::verify_archive(*archive, key.public_key_hex());
+  EXPECT_TRUE(report.ok()) << report.problems[0];
+  EXPECT_EQ(report.batch, "B-030");
+  EXPECT_EQ(report.created_by, "qa1");
+  EXPECT_EQ(report.parts, 7u);
+  EXPECT_GE(report.records, 10u) << "batch, steps, charges, review, master, lots, equipment";
+  EXPECT_GT(report.entries, 50u);
+  EXPECT_GE(report.signatures, 6u) << "verification, reviews, release, lot and master approvals";
+  EXPECT_GE(report.readings, 1u) << "the room's sensor over the batch's run";
+  EXPECT_FALSE(api::verify_archive(*archive, std::string(64, 'a')).ok()) << "another site's key";
+  EXPECT_EQ(api_->batch_archive("op1", "B-030", key).error().code, Code::kForbidden)
+      << "an operator does not read the audit trail";
+
+  // Offline with the CLI: no database, only the file.
+  test_support::TempDir dir;
+  test_support::write_file(dir.file("B-030.archive.json"), *archive);
+  auto [code, out] = test_support::run_command(
+      {PHARMA_MES_BINARY, "archive", "verify", dir.file("B-030.archive.json"), "--public-key",
+       key.public_key_hex()},
+      60'000);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("OK: the manifest's seal, every part"), std::string::npos) << out;
+
+  // Changes, each named: a value in a part; a part re-hashed into a manifest nobody can re-seal.
+  auto file = json::parse(*archive);
+  std::string trail = file["parts"]["trail.jsonl"]["content"];
+  const auto at = trail.find("\"actor\":\"op2\"");
+  ASSERT_NE(at, std::string::npos);
+  trail.replace(at, 13, "\"actor\":\"op1\"");
+  file["parts"]["trail.jsonl"]["content"] = trail;
+  report = api::verify_archive(file.dump());
+  EXPECT_NE(std::find(report.problems.begin(), report.problems.end(),
+                      "part trail.jsonl differs from its manifest hash"),
+            report.problems.end())
+      << report.problems[0];
+  auto manifest = json::parse(file["manifest"].get<std::string>());
+  for (auto& part : manifest["parts"]) {
+    if (part["name"] == "trail.jsonl") part["sha256"] = crypto::sha256_hex(trail);
+  }
+  file["manifest"] = manifest.dump();
+  report = api::verify_archive(file.dump());
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.problems[0].find("the manifest's signature does not verify"), std::string::npos)
+      << report.problems[0];
+  EXPECT_TRUE(std::any_of(report.problems.begin(), report.problems.end(), [](const std::string& p) {
+    return p.find("does not match its hash") != std::string::npos;
+  })) << "the entry whose actor changed";
+  test_support::write_file(dir.file("forged.json"), file.dump());
+  std::tie(code, out) = test_support::run_command(
+      {PHARMA_MES_BINARY, "archive", "verify", dir.file("forged.json")}, 60'000);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("FAILED the manifest's signature does not verify"), std::string::npos) << out;
+  std::tie(code, out) = test_support::run_command(
+      {PHARMA_MES_BINARY, "archive", "verify", dir.file("nothing")}, 60'000);
+  EXPECT_EQ(code, 2) << out;
 }
 
 // 11.10(d), Annex 11 §12: requests refused for want of a session (401) or a role (403) are

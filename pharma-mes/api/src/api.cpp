@@ -1126,56 +1126,60 @@ std::string cell(const json& j) {
 
 }  // namespace
 
+// The whole batch record as one JSON document (Part 11 §11.10(b), Annex 11 §8).
+Result<nlohmann::json> Api::batch_record(const std::string& actor, const std::string& id) {
+  auto b = mes_.record(actor, "batch", id);
+  if (!b) return tl::unexpected(b.error());
+  auto steps = mes_.records(actor, "step", id);
+  if (!steps) return tl::unexpected(steps.error());
+  auto deviations = mes_.records(actor, "deviation", id);
+  if (!deviations) return tl::unexpected(deviations.error());
+  auto alarms = mes_.records(actor, "alarm");
+  if (!alarms) return tl::unexpected(alarms.error());
+  json out{{"format", "pharma-mes batch record 1"},
+           {"generated_by", actor},
+           {"generated_at", format_utc(clock_())},
+           {"batch", document_json(*b)},
+           {"yield", yield_json(batch_yield(*b))},
+           {"steps", documents_json(*steps)},
+           {"deviations", documents_json(*deviations)},
+           {"alarms", json::array()},
+           {"signatures", json::array()},
+           {"audit_trail", json::array()}};
+  for (const auto& a : *alarms) {
+    const json d = document_json(a);
+    for (const auto& batch : d["data"].value("batches", json::array())) {
+      if (batch == id) out["alarms"].push_back(d);
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> objects{{"batch", id}};
+  for (const auto& s : *steps) objects.emplace_back("step", s.id);
+  for (const auto& d : *deviations) objects.emplace_back("deviation", d.id);
+  std::vector<AuditEntry> trail;
+  for (const auto& [type, oid] : objects) {
+    auto sigs = mes_.signatures(actor, type, oid);
+    if (!sigs) return tl::unexpected(sigs.error());
+    for (const auto& s : *sigs) out["signatures"].push_back(signature_json(s));
+    auto entries = mes_.audit_trail(actor, type, oid);
+    if (!entries) return tl::unexpected(entries.error());
+    trail.insert(trail.end(), entries->begin(), entries->end());
+  }
+  std::sort(trail.begin(), trail.end(),
+            [](const AuditEntry& a, const AuditEntry& c) { return a.seq < c.seq; });
+  for (const auto& e : trail) out["audit_trail"].push_back(audit_json(e));
+  // Verification: where the chain stood, and the latest signed checkpoint.
+  json verification{{"public_key", mes_.public_key()}};
+  if (auto cps = store_.checkpoints(); cps && !cps->empty()) {
+    verification["checkpoint"] = checkpoint_line(cps->back());
+  }
+  if (!trail.empty()) verification["last_entry_hash"] = trail.back().hash;
+  out["verification"] = verification;
+  return out;
+}
+
 void Api::add_export_routes(http::Router& router) {
-  // The whole batch record as one JSON document (Part 11 §11.10(b), Annex 11 §8).
-  const auto record = [this](const std::string& actor, const std::string& id) -> Result<json> {
-    auto b = mes_.record(actor, "batch", id);
-    if (!b) return tl::unexpected(b.error());
-    auto steps = mes_.records(actor, "step", id);
-    if (!steps) return tl::unexpected(steps.error());
-    auto deviations = mes_.records(actor, "deviation", id);
-    if (!deviations) return tl::unexpected(deviations.error());
-    auto alarms = mes_.records(actor, "alarm");
-    if (!alarms) return tl::unexpected(alarms.error());
-    json out{{"format", "pharma-mes batch record 1"},
-             {"generated_by", actor},
-             {"generated_at", format_utc(clock_())},
-             {"batch", document_json(*b)},
-             {"yield", yield_json(batch_yield(*b))},
-             {"steps", documents_json(*steps)},
-             {"deviations", documents_json(*deviations)},
-             {"alarms", json::array()},
-             {"signatures", json::array()},
-             {"audit_trail", json::array()}};
-    for (const auto& a : *alarms) {
-      const json d = document_json(a);
-      for (const auto& batch : d["data"].value("batches", json::array())) {
-        if (batch == id) out["alarms"].push_back(d);
-      }
-    }
-    std::vector<std::pair<std::string, std::string>> objects{{"batch", id}};
-    for (const auto& s : *steps) objects.emplace_back("step", s.id);
-    for (const auto& d : *deviations) objects.emplace_back("deviation", d.id);
-    std::vector<AuditEntry> trail;
-    for (const auto& [type, oid] : objects) {
-      auto sigs = mes_.signatures(actor, type, oid);
-      if (!sigs) return tl::unexpected(sigs.error());
-      for (const auto& s : *sigs) out["signatures"].push_back(signature_json(s));
-      auto entries = mes_.audit_trail(actor, type, oid);
-      if (!entries) return tl::unexpected(entries.error());
-      trail.insert(trail.end(), entries->begin(), entries->end());
-    }
-    std::sort(trail.begin(), trail.end(),
-              [](const AuditEntry& a, const AuditEntry& c) { return a.seq < c.seq; });
-    for (const auto& e : trail) out["audit_trail"].push_back(audit_json(e));
-    // Verification: where the chain stood, and the latest signed checkpoint.
-    json verification{{"public_key", mes_.public_key()}};
-    if (auto cps = store_.checkpoints(); cps && !cps->empty()) {
-      verification["checkpoint"] = checkpoint_line(cps->back());
-    }
-    if (!trail.empty()) verification["last_entry_hash"] = trail.back().hash;
-    out["verification"] = verification;
-    return out;
+  const auto record = [this](const std::string& actor, const std::string& id) {
+    return batch_record(actor, id);
   };
 
   route(router, "GET", "/api/v1/batches/{id}/record.json", Access::kAction, Action::kViewAuditTrail,

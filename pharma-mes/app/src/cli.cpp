@@ -11,6 +11,8 @@
 //   pharma-mes [...] audit seal-readings                (seal raw readings stored > 60 s ago)
 //   pharma-mes [...] backup FILE                        (a consistent copy while it serves)
 //   pharma-mes [...] restore FILE                       (into an empty --db; then verifies)
+//   pharma-mes [...] archive export <batch> FILE --as USER   (the batch's sealed archive)
+//   pharma-mes archive verify FILE [--public-key HEX]   (offline: no database, no key file)
 //   pharma-mes [...] demo seed                          (the demo plant; prints the passwords once)
 // Passwords are read from the first line of stdin (or MES_PASSWORD), never from the command
 // line. The first `user add` on an empty database creates the first administrator and reads
@@ -31,6 +33,8 @@
 
 #include "demo_seed.hpp"
 #include "http/server.hpp"
+#include "mes/api/api.hpp"
+#include "mes/api/archive.hpp"
 #include "mes/api/secret_spool.hpp"
 #include "mes/domain/service.hpp"
 #include "mes/domain/text.hpp"
@@ -76,6 +80,8 @@ int usage() {
                "       pharma-mes audit verify [--checkpoints FILE] | export [--from SEQ] | "
                "checkpoint | seal-readings\n"
                "       pharma-mes backup FILE | restore FILE\n"
+               "       pharma-mes archive export <batch> FILE --as USER | verify FILE "
+               "[--public-key HEX]\n"
                "       pharma-mes demo seed\n"
                "       pharma-mes serve [--help]\n";
   return 2;
@@ -135,6 +141,8 @@ int main(int argc, char** argv) {
         {"audit seal-readings", {}},
         {"backup", {}},
         {"restore", {}},
+        {"archive export", {"as"}},
+        {"archive verify", {"public-key"}},
     };
     const std::string command = backup_or_restore ? a.words[0] : a.words[0] + " " + a.words[1];
     const auto known = kOptions.find(command);
@@ -164,6 +172,29 @@ int main(int argc, char** argv) {
               << "\n";
     if (!problem.empty()) std::cerr << "pharma-mes: " << problem << "\n";
     return problem.empty() ? 0 : 1;
+  }
+  if (a.words[0] == "archive" && a.words[1] == "verify") {
+    // Offline, years later: only the file (and the site's public key, to compare).
+    if (a.words.size() != 3) return usage();
+    std::ifstream in(a.words[2], std::ios::binary);
+    if (!in) {
+      std::cerr << "pharma-mes: cannot read " << a.words[2] << "\n";
+      return 2;
+    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto report = api::verify_archive(
+        text, a.options.count("public-key") ? a.options.at("public-key") : std::string());
+    std::cout << "archive of batch " << report.batch << " made " << report.created_at << " by "
+              << report.created_by << ", sealed with key " << report.public_key << ": "
+              << report.parts << " parts, " << report.records << " records, " << report.entries
+              << " audit entries, " << report.signatures << " signatures, " << report.readings
+              << " readings\n";
+    for (const auto& p : report.problems) std::cout << "FAILED " << p << "\n";
+    if (report.ok()) {
+      std::cout << "OK: the manifest's seal, every part, audit entry, record and signature "
+                   "verify\n";
+    }
+    return report.ok() ? 0 : 1;
   }
   const std::string key_path =
       a.options.count("key") ? a.options.at("key") : "data/mes-signing.key";
@@ -250,6 +281,42 @@ int main(int argc, char** argv) {
   const auto option = [&](const char* name) {
     return a.options.count(name) ? a.options.at(name) : std::string();
   };
+  if (group == "archive" && verb == "export") {
+    if (a.words.size() != 4 || option("as").empty()) return usage();
+    const std::string batch = a.words[2], file = a.words[3];
+    if (std::filesystem::exists(file)) {
+      std::cerr << "pharma-mes: " << file << " exists: an archive is never written over\n";
+      return 2;
+    }
+    if (auto e = admin_login(mes, option("as"))) return refused(*e);
+    api::Api api(
+        mes, **store,
+        [] {
+          return std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+              .count();
+        },
+        api::random_token);
+    auto archive = api.batch_archive(option("as"), batch, *key);
+    if (!archive) return refused(archive.error());
+    const std::string aside = file + ".partial";
+    {
+      std::ofstream out(aside, std::ios::binary | std::ios::trunc);
+      out << *archive;
+      if (!out.flush()) {
+        std::cerr << "pharma-mes: cannot write " << aside << "\n";
+        return 2;
+      }
+    }
+    std::filesystem::rename(aside, file);
+    const auto report = api::verify_archive(*archive, key->public_key_hex());
+    std::cout << "archive of batch " << batch << " written to " << file << ": " << report.records
+              << " records, " << report.entries << " audit entries, " << report.signatures
+              << " signatures, " << report.readings << " readings; sealed with key "
+              << report.public_key << "\n";
+    for (const auto& p : report.problems) std::cout << "FAILED " << p << "\n";
+    return report.ok() ? 0 : 1;
+  }
 
   if (group == "user" && a.words.size() == 3) {
     const std::string id = a.words[2];

@@ -40,6 +40,25 @@ std::string content_hash(const std::string& type, const std::string& id, const j
   return crypto::sha256_hex(type + "|" + id + "|" + data.dump());
 }
 
+}  // namespace mes::detail
+
+std::string mes::signed_hash(const Document& record, const std::vector<Document>& steps) {
+  if (record.type != "batch") {
+    return detail::content_hash(record.type, record.id, detail::body_of(record));
+  }
+  std::vector<const Document*> ordered;
+  for (const auto& step : steps) ordered.push_back(&step);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const Document* a, const Document* b) { return a->id < b->id; });
+  std::string all = detail::content_hash("batch", record.id, detail::body_of(record));
+  for (const Document* step : ordered) {
+    all += detail::content_hash("step", step->id, detail::body_of(*step));
+  }
+  return crypto::sha256_hex(all);
+}
+
+namespace mes::detail {
+
 Result<void> audit(Transaction& tx, const std::string& actor, std::string action,
                    std::string object_type, std::string object_id, std::string field,
                    std::string old_value, std::string new_value, std::string reason,

@@ -193,15 +193,8 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
       const auto doc = tx.get(s.record_type, s.record_id);
       std::string hash;
       if (doc) {
-        if (s.record_type == "batch") {
-          std::string all_hashes = detail::content_hash("batch", doc->id, detail::body_of(*doc));
-          for (const auto& step : tx.list("step", doc->id)) {
-            all_hashes += detail::content_hash("step", step.id, detail::body_of(step));
-          }
-          hash = crypto::sha256_hex(all_hashes);
-        } else {
-          hash = detail::content_hash(s.record_type, s.record_id, detail::body_of(*doc));
-        }
+        hash = signed_hash(
+            *doc, doc->type == "batch" ? tx.list("step", doc->id) : std::vector<Document>{});
       }
       const SignatureCheck check =
           doc ? check_signature(s, s.record_type, s.record_id, hash, public_key_)

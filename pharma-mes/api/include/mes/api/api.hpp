@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -122,6 +123,16 @@ class Api {
   void add_plant_routes(http::Router& router);
   void add_batch_routes(http::Router& router);
   void add_export_routes(http::Router& router);
+
+ public:
+  // The batch record as record.json serves it (records, signatures, trail, verification), read
+  // as `actor` (who needs the view-audit-trail action).
+  Result<nlohmann::json> batch_record(const std::string& actor, const std::string& batch_id);
+  // The batch's sealed archive (mes/api/archive.hpp), built as `actor`, sealed with `key`.
+  Result<std::string> batch_archive(const std::string& actor, const std::string& batch_id,
+                                    const crypto::SigningKey& key);
+
+ private:
   // The live session of the request's bearer token (renewing its activity), nothing when there
   // is none or it is idle (then it is deleted), or the database's error.
   Result<std::optional<Session>> session_of(const http::Request& request);

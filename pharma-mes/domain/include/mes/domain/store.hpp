@@ -35,6 +35,10 @@ struct Document {
 // void reason, length-prefixed. Every audited write carries it (AuditEntry::record_hash) and
 // verify() recomputes it for every record.
 std::string record_hash(const Document& doc);
+// The hash an electronic signature seals (Signature::record_hash): sha256 of the record's type,
+// id and data (its workflow status is attested by the signature's meaning). A batch's signatures
+// seal its data with its steps' (`steps`: the batch's step records, any order).
+std::string signed_hash(const Document& record, const std::vector<Document>& steps = {});
 // Record types that are not GMP records and so not proven by the chain (a sensor's runtime
 // state: last reading, open excursion; rewritten by every batch of readings).
 bool is_runtime_record(std::string_view type);
