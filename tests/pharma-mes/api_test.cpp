@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "mes/api/api.hpp"
@@ -326,6 +327,64 @@ TEST_P(ApiTest, ABatchArchiveIsSealedAndVerifiesOfflineAndAnyChangeIsNamed) {
   EXPECT_EQ(code, 2) << out;
 }
 
+// 11.10(e), Annex 11 §12: every entry names the terminal it was made from — the client's
+// X-Terminal-Id (bounded, only A-Z a-z 0-9 . _ : -), else the client's address; a request with
+// any other X-Terminal-Id is refused (400) before anything is done; the chain covers it.
+TEST_P(ApiTest, EveryEntryNamesTheTerminalItCameFrom) {
+  const auto from = [&](const std::string& terminal, const std::string& method,
+                        const std::string& target, const std::string& token,
+                        const std::string& body) {
+    http::Request r;
+    r.method = method;
+    r.target = r.path = target;
+    r.headers.emplace_back("X-Terminal-Id", terminal);
+    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
+    r.body = body;
+    r.remote_address = "10.0.0.9:5555";
+    return router_.route(r);
+  };
+  auto r = from("HMI-LINE-3", "POST", "/api/v1/login", "",
+                json{{"user_id", "admin1"}, {"password", password_of("admin1")}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string admin = json::parse(r.body)["data"].value("token", "");
+  r = from("QA-OFFICE.2", "POST", "/api/v1/users/op1/lock", admin, R"({"reason":"badge lost"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call("POST", "/api/v1/users/op1/unlock", admin, R"({"reason":"badge found"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto before = trail().size();
+  for (const std::string& bad :
+       std::vector<std::string>{"HMI 3", "<script>", std::string(65, 'A'), "HMI\r\nX: 1"}) {
+    r = from(bad, "POST", "/api/v1/users/op1/lock", admin, R"({"reason":"x"})");
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(json::parse(r.body)["error"].value("field", ""), "X-Terminal-Id");
+  }
+  EXPECT_EQ(trail().size(), before) << "nothing was done, nothing written";
+  std::map<std::string, std::string> terminal_of_action;
+  for (const auto& e : trail()) {
+    if (e.object_id == "admin1" && e.action == "login") terminal_of_action["login"] = e.terminal;
+    if (e.object_id == "op1" && e.reason == "badge lost") terminal_of_action["lock"] = e.terminal;
+    if (e.object_id == "op1" && e.reason == "badge found")
+      terminal_of_action["unlock"] = e.terminal;
+  }
+  EXPECT_EQ(terminal_of_action["login"], "HMI-LINE-3");
+  EXPECT_EQ(terminal_of_action["lock"], "QA-OFFICE.2");
+  EXPECT_EQ(terminal_of_action["unlock"], "ip:10.0.0.9") << "no header: the client's address";
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->first_problem();
+  // The terminal is chained: changed in the database, the entry no longer verifies.
+  ASSERT_TRUE(raw_sql(GetParam() == "postgresql" ? "ALTER TABLE audit_entries DISABLE TRIGGER USER"
+                                                 : "DROP TRIGGER audit_no_update")
+                  .first);
+  ASSERT_TRUE(
+      raw_sql("UPDATE audit_entries SET terminal = 'HMI-LINE-4' WHERE terminal = 'QA-OFFICE.2'")
+          .first);
+  report = mes_->verify();
+  ASSERT_TRUE(report);
+  ASSERT_TRUE(report->chain_problem);
+  EXPECT_EQ(report->chain_problem->kind, ChainProblemKind::kAltered);
+}
+
 // 11.10(d), Annex 11 §12: requests refused for want of a session (401) or a role (403) are
 // security events on the trail — who, from where, what — rate-limited per address so a flood
 // cannot fill the trail, and a flood raises one security alert.
@@ -446,7 +505,7 @@ TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
   while (auto row = parse_csv_record(csv)) {
     ASSERT_LT(i, trail.size());
     const auto& e = trail[i++];
-    ASSERT_EQ(row->size(), 11u);
+    ASSERT_EQ(row->size(), 12u);
     EXPECT_EQ((*row)[0], std::to_string(e["seq"].get<std::int64_t>()));
     EXPECT_EQ((*row)[1], e["at"]);
     EXPECT_EQ((*row)[2], e["actor"]);
@@ -454,7 +513,8 @@ TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
     EXPECT_EQ((*row)[7], e["old_value"]);
     EXPECT_EQ((*row)[8], e["new_value"]) << "formula-guarded cells come back as they were";
     EXPECT_EQ((*row)[9], e["reason"]);
-    EXPECT_EQ((*row)[10], e["hash"]);
+    EXPECT_EQ((*row)[10], e["terminal"]);
+    EXPECT_EQ((*row)[11], e["hash"]);
   }
   EXPECT_EQ(i, trail.size());
 

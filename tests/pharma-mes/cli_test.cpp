@@ -59,7 +59,7 @@ TEST_F(CliTest, DbCompatSaysWhetherThisBuildMayUseTheDatabase) {
 TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
   auto r = run({"db", "migrate"});
   ASSERT_EQ(r.first, 0) << r.second;
-  EXPECT_NE(r.second.find("schema version 3"), std::string::npos) << r.second;
+  EXPECT_NE(r.second.find("schema version 4"), std::string::npos) << r.second;
   r = run({"user", "add", "admin1", "--name", "Ada Admin", "--roles", "admin"}, "Admin-Passw0rd!");
   ASSERT_EQ(r.first, 0) << r.second;
   r = run({"user", "add", "op1", "--name", "Olga Operator", "--roles", "operator"});
@@ -126,14 +126,17 @@ TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
   std::string_view csv = r.second;
   const auto header = mes::parse_csv_record(csv);
   ASSERT_TRUE(header);
-  ASSERT_EQ(header->size(), 13u);
-  EXPECT_EQ(header->back(), "record_hash");
-  int rows = 0;
+  ASSERT_EQ(header->size(), 14u);
+  EXPECT_EQ((*header)[12], "record_hash");
+  EXPECT_EQ(header->back(), "terminal");
+  int rows = 0, at_console = 0;
   while (auto row = mes::parse_csv_record(csv)) {
-    ASSERT_EQ(row->size(), 13u);
+    ASSERT_EQ(row->size(), 14u);
     EXPECT_TRUE(mes::parse_utc((*row)[1])) << (*row)[1];
+    at_console += row->back() == "console";
     ++rows;
   }
+  EXPECT_EQ(at_console, rows) << "every entry here was made with the CLI, at the console";
   EXPECT_GT(rows, 10);
 
   sqlite3* db = nullptr;

@@ -129,17 +129,10 @@ json signature_json(const Signature& s) {
 }
 
 json audit_json(const AuditEntry& e) {
-  return json{{"seq", e.seq},
-              {"at", format_utc(e.at)},
-              {"actor", e.actor},
-              {"action", e.action},
-              {"object_type", e.object_type},
-              {"object_id", e.object_id},
-              {"field", e.field},
-              {"old_value", e.old_value},
-              {"new_value", e.new_value},
-              {"reason", e.reason},
-              {"hash", e.hash}};
+  return json{{"seq", e.seq},       {"at", format_utc(e.at)},       {"actor", e.actor},
+              {"action", e.action}, {"object_type", e.object_type}, {"object_id", e.object_id},
+              {"field", e.field},   {"old_value", e.old_value},     {"new_value", e.new_value},
+              {"reason", e.reason}, {"terminal", e.terminal},       {"hash", e.hash}};
 }
 
 int step_number(const std::string& text_value) {
@@ -331,6 +324,12 @@ Result<bool> Api::login_allowed(const std::vector<std::string>& keys) {
   return allowed;
 }
 
+std::string Api::terminal_of(const http::Request& request) const {
+  const std::string_view named = request.header("x-terminal-id");
+  if (named.empty()) return "ip:" + request.client_address(options_.trusted_proxies);
+  return valid_terminal_id(named) ? std::string(named) : std::string();
+}
+
 void Api::route(http::Router& router, const std::string& method, const std::string& pattern,
                 Access access, Action action, Body body) {
   routes_.push_back(RouteInfo{method, pattern, access, action});
@@ -351,7 +350,14 @@ void Api::route(http::Router& router, const std::string& method, const std::stri
                        "fault injection (fault.api_error_ratio) refused this request; nothing "
                        "was done");
       security_headers(response);
+    } else if (const std::string terminal = terminal_of(request); terminal.empty()) {
+      response = error(400, "invalid",
+                       "X-Terminal-Id is 1 to 64 of A-Z a-z 0-9 . _ : - (the workstation's name)",
+                       "X-Terminal-Id");
+      security_headers(response);
     } else {
+      // Every entry this request writes names the terminal it came from (11.10(e)).
+      const TerminalScope scope(terminal);
       std::string actor;
       response = handle(request, access, action, body, actor);
       if (access != Access::kPublic && (response.status == 401 || response.status == 403)) {
@@ -1196,13 +1202,14 @@ void Api::add_export_routes(http::Router& router) {
         [record](Call& c) {
           auto r = record(c.session.user_id, c.param("id"));
           if (!r) return refusal(r.error());
-          std::string csv = csv_line({"seq", "at", "actor", "action", "object_type", "object_id",
-                                      "field", "old_value", "new_value", "reason", "hash"});
+          std::string csv =
+              csv_line({"seq", "at", "actor", "action", "object_type", "object_id", "field",
+                        "old_value", "new_value", "reason", "terminal", "hash"});
           for (const auto& e : (*r)["audit_trail"]) {
             csv += csv_line({cell(e["seq"]), cell(e["at"]), cell(e["actor"]), cell(e["action"]),
                              cell(e["object_type"]), cell(e["object_id"]), cell(e["field"]),
                              cell(e["old_value"]), cell(e["new_value"]), cell(e["reason"]),
-                             cell(e["hash"])});
+                             cell(e["terminal"]), cell(e["hash"])});
           }
           http::Response resp = http::Response::text(200, csv, "text/csv; charset=utf-8");
           resp.headers.emplace_back("Content-Disposition",

@@ -51,7 +51,8 @@ json entry_row(const AuditEntry& e) {
               {"reason", e.reason},
               {"prev_hash", e.prev_hash},
               {"hash", e.hash},
-              {"record_hash", e.record_hash}};
+              {"record_hash", e.record_hash},
+              {"terminal", e.terminal}};
 }
 
 AuditEntry entry_from(const json& j) {
@@ -69,6 +70,7 @@ AuditEntry entry_from(const json& j) {
   e.prev_hash = j.value("prev_hash", "");
   e.hash = j.value("hash", "");
   e.record_hash = j.value("record_hash", "");
+  e.terminal = j.value("terminal", "");
   return e;
 }
 

@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   }
   const Args a = parse(argc, argv);
   if (a.words.size() < 2) return usage();
+  const TerminalScope terminal("console");  // every entry the CLI writes was made at the console
   const bool backup_or_restore = a.words[0] == "backup" || a.words[0] == "restore";
   if (backup_or_restore && a.words.size() != 2) return usage();
   // Every option must be one this command takes: a misspelt --reason or --as is an error, not
@@ -411,11 +412,12 @@ int main(int argc, char** argv) {
   if (group == "audit" && verb == "export") {
     const std::int64_t from = option("from").empty() ? 1 : std::atoll(option("from").c_str());
     std::cout << csv_line({"seq", "at", "actor", "action", "object_type", "object_id", "field",
-                           "old_value", "new_value", "reason", "prev_hash", "hash", "record_hash"});
+                           "old_value", "new_value", "reason", "prev_hash", "hash", "record_hash",
+                           "terminal"});
     auto r = (*store)->walk_audit(from, [](const AuditEntry& e) {
       std::cout << csv_line({std::to_string(e.seq), format_utc(e.at), e.actor, e.action,
                              e.object_type, e.object_id, e.field, e.old_value, e.new_value,
-                             e.reason, e.prev_hash, e.hash, e.record_hash});
+                             e.reason, e.prev_hash, e.hash, e.record_hash, e.terminal});
       return static_cast<bool>(std::cout);
     });
     if (!r) return refused(r.error());

@@ -31,8 +31,9 @@ void put(std::string& out, std::int64_t value) {
 
 void canonical_into(std::string& out, const AuditEntry& e) {
   out.clear();
-  // Version 2 adds the record hash; entries without one keep version 1's bytes (old chains verify).
-  out += e.record_hash.empty() ? "audit/1|" : "audit/2|";
+  // Version 2 adds the record hash, version 3 the terminal; entries without them keep the older
+  // versions' bytes (old chains verify).
+  out += !e.terminal.empty() ? "audit/3|" : e.record_hash.empty() ? "audit/1|" : "audit/2|";
   put(out, e.seq);
   put(out, e.at);
   put(out, e.actor);
@@ -44,7 +45,8 @@ void canonical_into(std::string& out, const AuditEntry& e) {
   put(out, e.new_value);
   put(out, e.reason);
   put(out, e.prev_hash);
-  if (!e.record_hash.empty()) put(out, e.record_hash);
+  if (!e.record_hash.empty() || !e.terminal.empty()) put(out, e.record_hash);
+  if (!e.terminal.empty()) put(out, e.terminal);
 }
 
 std::optional<std::int64_t> parse_int(std::string_view text) {

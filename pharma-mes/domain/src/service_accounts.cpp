@@ -1,5 +1,7 @@
 // Mes: the command wrapper, accounts (11.300), logins and electronic signatures (11.200, 11.50,
 // 11.70).
+#include <algorithm>
+
 #include "service_support.hpp"
 
 namespace mes {
@@ -17,17 +19,45 @@ Mes::Mes(Store& store, const PasswordHasher& hasher, crypto::SigningKey key, Mes
 Result<void> Mes::command(const std::string& actor, std::string_view name,
                           std::string_view object_type, const std::string& object_id,
                           const std::function<Result<void>(Transaction&)>& fn) {
-  auto result = store_.transact(fn);
+  auto result = transact(fn);
   if (!result && result.error().code != Code::kStorage) {
     // The refusal itself is on the record (11.10(e),(f)): who tried what, and why it was refused.
     const Error refusal = result.error();
-    (void)store_.transact([&](Transaction& tx) {
+    (void)transact([&](Transaction& tx) {
       return audit(tx, actor.empty() ? "anonymous" : actor, "refused", std::string(object_type),
                    object_id, std::string(name), "",
                    std::string(to_string(refusal.code)) + ": " + refusal.message, "");
     });
   }
   return result;
+}
+
+Result<void> Mes::transact(const std::function<Result<void>(Transaction&)>& fn) {
+  const std::string terminal = TerminalScope::current();  // a copy: the scope below replaces it
+  if (terminal.empty()) return store_.transact(fn);
+  return store_.transact([&](Transaction& tx) {
+    const TerminalScope scope(terminal);  // on the committing thread, for this command only
+    return fn(tx);
+  });
+}
+
+namespace {
+thread_local std::string t_terminal;  // TerminalScope::current()
+}  // namespace
+
+TerminalScope::TerminalScope(std::string terminal) : previous_(std::move(t_terminal)) {
+  t_terminal = terminal.empty() || valid_terminal_id(terminal) ? std::move(terminal)
+                                                               : std::string("invalid");
+}
+TerminalScope::~TerminalScope() { t_terminal = std::move(previous_); }
+const std::string& TerminalScope::current() { return t_terminal; }
+
+bool valid_terminal_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '-';
+  });
 }
 
 Result<std::optional<User>> Mes::find_user(const std::string& id) {
@@ -246,14 +276,14 @@ Result<LoginResult> Mes::login(const std::string& id, const std::string& passwor
   if (!found_before) return tl::unexpected(found_before.error());
   const std::optional<User> before = *found_before;
   if (!before) {
-    (void)store_.transact([&](Transaction& tx) {
+    (void)transact([&](Transaction& tx) {
       return audit(tx, "anonymous", "login_failed", "user", id, "", "", "unknown user id", "");
     });
     return LoginResult{LoginOutcome::kBadCredentials, id, "", 0};
   }
   const bool matches = hasher_.verify(before->password_hash, password);
   LoginResult result;
-  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+  auto r = transact([&](Transaction& tx) -> Result<void> {
     auto doc = tx.get("user", id);
     if (!doc) return refuse(Code::kNotFound, "no user " + id);
     const User u = detail::user_from(*doc);

@@ -58,7 +58,7 @@ Result<std::string> open_alarm(Transaction& tx, const Sensor& sensor, const std:
 
 Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReading>& readings) {
   ReadingsOutcome outcome;
-  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+  auto r = transact([&](Transaction& tx) -> Result<void> {
     outcome = {};
     struct SensorView {
       Sensor sensor;
@@ -217,7 +217,7 @@ Result<void> Mes::acknowledge_alarm(const std::string& actor, SigningSession& se
 
 Result<int> Mes::check_data_gaps() {
   int opened = 0;
-  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+  auto r = transact([&](Transaction& tx) -> Result<void> {
     opened = 0;
     for (const auto& doc : tx.list("sensor")) {
       auto sensor = decode<Sensor>(doc);
@@ -245,7 +245,7 @@ Result<int> Mes::check_data_gaps() {
 
 Result<int> Mes::seal_readings(Millis lag) {
   int sealed = 0;
-  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+  auto r = transact([&](Transaction& tx) -> Result<void> {
     sealed = 0;
     const Millis through = tx.now() - lag;
     for (const auto& sensor : tx.list("sensor")) {

@@ -73,6 +73,7 @@ Result<void> audit(Transaction& tx, const std::string& actor, std::string action
   e.new_value = std::move(new_value);
   e.reason = std::move(reason);
   e.record_hash = std::move(record_hash);
+  e.terminal = TerminalScope::current();
   return tx.append_audit(e);
 }
 

@@ -217,7 +217,7 @@ Result<Mes::VerifyReport> Mes::verify(const std::vector<Checkpoint>& external_ch
 Result<void> Mes::record_system_event(const std::string& app, const std::string& action,
                                       const std::string& from, const std::string& to,
                                       const std::string& detail) {
-  return store_.transact([&](Transaction& tx) {
+  return transact([&](Transaction& tx) {
     return detail::audit(tx, "system", action, "system", app, "", from, to, detail);
   });
 }
@@ -238,7 +238,7 @@ std::string bounded(const std::string& text) {
 Result<void> Mes::record_access_refused(const std::string& actor, const std::string& address,
                                         const std::string& what, int status,
                                         const std::string& code) {
-  return store_.transact([&](Transaction& tx) {
+  return transact([&](Transaction& tx) {
     return detail::audit(tx, actor.empty() ? "anonymous" : bounded(actor), "access_refused", "api",
                          bounded(what), "status", "", std::to_string(status) + " " + bounded(code),
                          "from " + bounded(address));
@@ -246,7 +246,7 @@ Result<void> Mes::record_access_refused(const std::string& actor, const std::str
 }
 
 Result<void> Mes::record_security_alert(const std::string& address, const std::string& detail) {
-  return store_.transact([&](Transaction& tx) {
+  return transact([&](Transaction& tx) {
     return detail::audit(tx, "system", "security_alert", "api", bounded(address), "", "",
                          bounded(detail), "");
   });
@@ -264,7 +264,7 @@ Result<Checkpoint> Mes::checkpoint() {
   root = verifier.root();
   if (seq == 0) return refuse(Code::kInvalid, "the audit trail is empty");
   Checkpoint cp;
-  auto r = store_.transact([&](Transaction& tx) -> Result<void> {
+  auto r = transact([&](Transaction& tx) -> Result<void> {
     cp = sign_checkpoint(seq, root, tx.now(), key_);
     return {};
   });

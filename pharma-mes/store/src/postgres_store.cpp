@@ -96,6 +96,10 @@ CREATE TRIGGER readings_append_only BEFORE UPDATE OR DELETE ON readings
 CREATE TRIGGER readings_no_truncate BEFORE TRUNCATE ON readings
   FOR EACH STATEMENT EXECUTE FUNCTION mes_append_only();
 )sql",
+      // 4: the terminal (workstation) each entry was made from.
+      R"sql(
+ALTER TABLE audit_entries ADD COLUMN terminal TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return list;
 }
@@ -121,8 +125,8 @@ const char* const kStatements[][2] = {
      "WHERE type = $7 AND id = $8 AND version = $9"},
     {"audit",
      "INSERT INTO audit_entries (seq, at, actor, action, object_type, object_id, field, "
-     "old_value, new_value, reason, prev_hash, hash, record_hash) "
-     "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"},
+     "old_value, new_value, reason, prev_hash, hash, record_hash, terminal) "
+     "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"},
     {"signature",
      "INSERT INTO signatures (id, user_id, printed_name, meaning, signed_at, "
      "record_type, record_id, record_hash, seal) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "
@@ -138,7 +142,8 @@ const char* const kStatements[][2] = {
      "AND stored_at <= $3 ORDER BY at, stored_at, value, flags"},
     {"audit_of",
      "SELECT seq, at, actor, action, object_type, object_id, field, old_value, "
-     "new_value, reason, prev_hash, hash, record_hash FROM audit_entries WHERE object_type = $1 "
+     "new_value, reason, prev_hash, hash, record_hash, terminal FROM audit_entries WHERE "
+     "object_type = $1 "
      "AND object_id = $2 ORDER BY seq"},
     {"chain_head", "SELECT seq, hash, at FROM audit_entries ORDER BY seq DESC LIMIT 1"},
     // Every write transaction of every process on this database takes it first: the audit chain
@@ -188,6 +193,7 @@ AuditEntry audit_row(const pqxx::row& r) {
   e.prev_hash = r[10].as<std::string>();
   e.hash = r[11].as<std::string>();
   e.record_hash = r[12].as<std::string>();
+  e.terminal = r[13].as<std::string>();
   return e;
 }
 
@@ -271,7 +277,8 @@ class PgTransaction final : public Transaction {
     if (e.at == 0) e.at = now_;
     link(e, *last_hash_);
     t_.exec_prepared("audit", e.seq, e.at, e.actor, e.action, e.object_type, e.object_id, e.field,
-                     e.old_value, e.new_value, e.reason, e.prev_hash, e.hash, e.record_hash);
+                     e.old_value, e.new_value, e.reason, e.prev_hash, e.hash, e.record_hash,
+                     e.terminal);
     *last_seq_ = e.seq;
     *last_hash_ = e.hash;
     return {};
@@ -559,7 +566,8 @@ class PostgresStore final : public Store {
       while (true) {
         const auto rows = t.exec_params(
             "SELECT seq, at, actor, action, object_type, object_id, field, old_value, new_value, "
-            "reason, prev_hash, hash, record_hash FROM audit_entries WHERE seq >= $1 ORDER BY seq "
+            "reason, prev_hash, hash, record_hash, terminal FROM audit_entries WHERE seq >= $1 "
+            "ORDER BY seq "
             "LIMIT 20000",
             next);
         for (const auto& row : rows) {

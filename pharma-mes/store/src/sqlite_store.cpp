@@ -158,13 +158,17 @@ CREATE TRIGGER readings_no_update BEFORE UPDATE ON readings
 CREATE TRIGGER readings_no_delete BEFORE DELETE ON readings
   BEGIN SELECT RAISE(ABORT, 'readings are append-only'); END;
 )sql",
+      // 4: the terminal (workstation) each entry was made from.
+      R"sql(
+ALTER TABLE audit_entries ADD COLUMN terminal TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return list;
 }
 
 constexpr const char* kAuditColumns =
     "seq, at, actor, action, object_type, object_id, field, old_value, new_value, reason, "
-    "prev_hash, hash, record_hash";
+    "prev_hash, hash, record_hash, terminal";
 
 // Fills e from the row, reusing its strings' capacity (no allocation per row once warm).
 void read_audit_row(const Stmt& s, AuditEntry& e) {
@@ -181,6 +185,7 @@ void read_audit_row(const Stmt& s, AuditEntry& e) {
   s.text_into(10, e.prev_hash);
   s.text_into(11, e.hash);
   s.text_into(12, e.record_hash);
+  s.text_into(13, e.terminal);
 }
 
 AuditEntry audit_row(const Stmt& s) {
@@ -198,6 +203,7 @@ AuditEntry audit_row(const Stmt& s) {
   e.prev_hash = s.text(10);
   e.hash = s.text(11);
   e.record_hash = s.text(12);
+  e.terminal = s.text(13);
   return e;
 }
 
@@ -354,8 +360,8 @@ class SqliteTransaction final : public Transaction {
     link(e, *last_hash_);
     Stmt& s = c_.stmt(
         "INSERT INTO audit_entries (seq, at, actor, action, object_type, object_id, field, "
-        "old_value, new_value, reason, prev_hash, hash, record_hash) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "old_value, new_value, reason, prev_hash, hash, record_hash, terminal) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     MES_CHECK_STMT(s);
     s.reset()
         .bind(e.seq)
@@ -370,7 +376,8 @@ class SqliteTransaction final : public Transaction {
         .bind(e.reason)
         .bind(e.prev_hash)
         .bind(e.hash)
-        .bind(e.record_hash);
+        .bind(e.record_hash)
+        .bind(e.terminal);
     if (s.step() != SQLITE_DONE) return tl::unexpected(db_error(c_.db, "append audit entry"));
     *last_seq_ = e.seq;
     *last_hash_ = e.hash;

@@ -51,10 +51,32 @@ function toast(message, bad = false) {
   toastTimer = setTimeout(() => { t.hidden = true; }, bad ? 7000 : 3500);
 }
 
+// The workstation this browser is: sent as X-Terminal-Id on every call, so the audit trail
+// names where each entry was made (21 CFR 11.10(e)). A kiosk's shortcut names it once with
+// ?terminal=HMI-LINE-3; otherwise a random WS-… id is made and kept in this browser.
+const terminalId = (() => {
+  const valid = (t) => /^[A-Za-z0-9._:-]{1,64}$/.test(t || '');
+  const asked = new URLSearchParams(location.search).get('terminal');
+  try {
+    if (valid(asked)) localStorage.setItem('mes.terminal', asked);
+    let t = localStorage.getItem('mes.terminal');
+    if (!valid(t)) {
+      const bytes = new Uint8Array(5);
+      crypto.getRandomValues(bytes);
+      t = 'WS-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+      localStorage.setItem('mes.terminal', t);
+    }
+    return t;
+  } catch (e) {
+    return valid(asked) ? asked : '';  // no storage: the server names the client's address
+  }
+})();
+
 // One API call: {ok, status, data, error}. A 401 on a logged-in session ends it.
 async function api(method, path, body) {
   const headers = { 'Accept': 'application/json' };
   if (session.token) headers['Authorization'] = 'Bearer ' + session.token;
+  if (terminalId) headers['X-Terminal-Id'] = terminalId;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   // A read is tried again after a network error (a kept-alive connection the server had just
@@ -363,7 +385,8 @@ function renderOutput(b) {
 // The printable record needs the token, so it is fetched and shown from a blob.
 async function openRecord(id) {
   const res = await fetch(`/api/v1/batches/${encodeURIComponent(id)}/record.html`,
-                          { headers: { Authorization: 'Bearer ' + session.token } });
+                          { headers: { Authorization: 'Bearer ' + session.token,
+                                       ...(terminalId ? { 'X-Terminal-Id': terminalId } : {}) } });
   if (!res.ok) { toast('The record could not be produced', true); return; }
   const url = URL.createObjectURL(await res.blob());
   window.open(url, '_blank', 'noopener');
@@ -664,10 +687,11 @@ async function renderAudit(id) {
     h('div', { class: 'row' }, h('h1', { class: 'grow', text: `Audit trail of batch ${id}` }),
       h('button', { class: 'secondary', onclick: () => { location.hash = '#/batch/' + encodeURIComponent(id); } }, 'Back to batch')),
     h('table', { class: 'audit', 'data-test': 'audit' },
-      h('thead', {}, h('tr', {}, ['#', 'UTC time', 'Who', 'Action', 'Object', 'Field', 'Old', 'New', 'Reason']
+      h('thead', {}, h('tr', {}, ['#', 'UTC time', 'Who', 'Where', 'Action', 'Object', 'Field', 'Old', 'New', 'Reason']
         .map((t) => h('th', { text: t })))),
       h('tbody', {}, entries.map((e) => h('tr', {},
         h('td', { text: e.seq }), h('td', { text: e.at.replace('T', ' ') }), h('td', { text: e.actor }),
+        h('td', { text: e.terminal || '' }),
         h('td', { text: e.action }), h('td', { text: `${e.object_type} ${e.object_id}` }), h('td', { text: e.field }),
         h('td', { text: e.old_value }), h('td', { text: e.new_value }), h('td', { text: e.reason }))))));
 }

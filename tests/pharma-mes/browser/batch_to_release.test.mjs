@@ -244,6 +244,8 @@ try {
   for (const expected of ['op1', 'op2', 'sup1', 'qa1', 'seal checked and replaced']) {
     assert.ok(audit.includes(expected), `audit trail lacks ${expected}`);
   }
+  // Each entry names the workstation (this browser's kept WS-… id) it was made from.
+  assert.match(audit, /WS-[0-9A-F]{10}/, 'the audit trail names the terminal');
   await shot('audit-trail');
 
   // The server agrees with what the screen said.

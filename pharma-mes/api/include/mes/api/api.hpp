@@ -113,6 +113,9 @@ class Api {
   };
   void note_refusal(const http::Request& request, const std::string& pattern,
                     const http::Response& response, const std::string& actor);
+  // The terminal a request comes from: its X-Terminal-Id header (the workstation's name), else
+  // "ip:<client address>"; empty when the header is not a valid terminal id.
+  std::string terminal_of(const http::Request& request) const;
   struct Call;
   using Body = std::function<http::Response(Call&)>;
   void route(http::Router& router, const std::string& method, const std::string& pattern,

@@ -38,6 +38,10 @@ struct AuditEntry {
   // data, workflow state, version, voided), or empty for entries that write no record. Chained
   // with the entry, it proves the record's current stored content (11.10(a), ALCOA Original).
   std::string record_hash;
+  // The terminal (workstation) the entry was made from (11.10(e), Annex 11 §12: from where):
+  // what the client names (sanitised), else "ip:<address>"; "console" for the CLI; empty for
+  // the system. Chained with the entry when present (canonical "audit/3").
+  std::string terminal = {};
 
   friend bool operator==(const AuditEntry&, const AuditEntry&) = default;
 };

@@ -108,6 +108,25 @@ struct BatchYield {
 };
 BatchYield batch_yield(const Document& batch);
 
+// The terminal (workstation) this thread's commands come from, for as long as the scope lives:
+// every audit entry they write names it (AuditEntry::terminal). An adapter opens one per request
+// (the API from the client's X-Terminal-Id, the CLI "console"); scopes nest. Thread-local: the
+// command carries it to whichever thread commits it.
+class TerminalScope {
+ public:
+  explicit TerminalScope(std::string terminal);
+  ~TerminalScope();
+  TerminalScope(const TerminalScope&) = delete;
+  TerminalScope& operator=(const TerminalScope&) = delete;
+  static const std::string& current();
+
+ private:
+  std::string previous_;
+};
+// A terminal id as the trail accepts it: 1..64 of A-Z a-z 0-9 . _ : - (nothing to escape in a
+// CSV cell or an HTML page, nothing that spoofs another field).
+bool valid_terminal_id(std::string_view id);
+
 // One thing QA must look at before release.
 struct Exception {
   std::string
@@ -388,6 +407,9 @@ class Mes {
   Result<void> command(const std::string& actor, std::string_view name,
                        std::string_view object_type, const std::string& object_id,
                        const std::function<Result<void>(Transaction&)>& fn);
+  // store_.transact with the caller's terminal carried to the thread that runs fn (a group
+  // commit may run it on another caller's thread).
+  Result<void> transact(const std::function<Result<void>(Transaction&)>& fn);
   // Password check outside any transaction (Argon2id is slow); a wrong one counts as a failed
   // login and may lock the account (recorded in its own transaction).
   Result<User> authenticate_signer(const std::string& signer, const std::string& password);
