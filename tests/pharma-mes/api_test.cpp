@@ -482,6 +482,7 @@ TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
   ASSERT_NO_FATAL_FAILURE(run_batch("B-1", /*speed=*/30));  // out of limits: a deviation
   ASSERT_TRUE(
       mes_->open_deviation("op1", "B-1", "operator", "<script>alert(1)</script>, \"quoted\""));
+  ASSERT_TRUE(mes_->record_output("op1", "B-1", 95));
   const std::string qa = login("qa1");
   auto r = call("GET", "/api/v1/batches/B-1/record.json", qa);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -523,6 +524,9 @@ TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
   EXPECT_NE(r.body.find("Batch record B-1"), std::string::npos);
   EXPECT_NE(r.body.find("Name of op2"), std::string::npos);
   EXPECT_NE(r.body.find("OUT OF LIMITS"), std::string::npos);
+  EXPECT_NE(r.body.find("<th>Yield</th><td>"), std::string::npos) << "211.103: printed";
+  EXPECT_NE(r.body.find("<th>Yield</th><td>95 kg (the master sets no theoretical yield)"),
+            std::string::npos);
   EXPECT_EQ(r.body.find("<script>"), std::string::npos) << "text is escaped";
   EXPECT_NE(r.body.find("&lt;script&gt;"), std::string::npos);
   // The same record as PDF (uncompressed text objects: the content can be looked for).
@@ -530,8 +534,8 @@ TEST_P(ApiTest, BatchRecordExportsRoundTripAndEscape) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body.rfind("%PDF-1.", 0), 0u);
   EXPECT_NE(r.body.find("%%EOF"), std::string::npos);
-  for (const char* text :
-       {"(Batch record B-1)", "Name of op2", "OUT OF LIMITS", "Latest signed checkpoint"}) {
+  for (const char* text : {"(Batch record B-1)", "Name of op2", "OUT OF LIMITS",
+                           "Latest signed checkpoint", "Yield"}) {
     EXPECT_NE(r.body.find(text), std::string::npos) << text;
   }
   EXPECT_EQ(call("GET", "/api/v1/batches/B-404/record.pdf", qa).status, 404);

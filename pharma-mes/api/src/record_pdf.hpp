@@ -14,4 +14,9 @@ namespace mes::api {
 // The PDF bytes, or nullopt if libharu failed (out of memory).
 std::optional<std::string> record_pdf(const nlohmann::json& record);
 
+// The record's "yield" (actual and % of theoretical, 211.103) as one printed line: "95 of
+// theoretical 100 = 95.0 % (limits 90-102 %)", "not recorded", or the output alone when the
+// master sets no theoretical yield.
+std::string yield_line(const nlohmann::json& yield, const std::string& unit);
+
 }  // namespace mes::api
