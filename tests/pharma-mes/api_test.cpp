@@ -385,6 +385,41 @@ TEST_P(ApiTest, EveryEntryNamesTheTerminalItCameFrom) {
   EXPECT_EQ(report->chain_problem->kind, ChainProblemKind::kAltered);
 }
 
+// CAPA over the API: QA opens one for a deviation, the owner records an action, an open one past
+// its due date shows in the overdue report; malformed lists are refused with their field.
+TEST_P(ApiTest, CapasOverTheApiAndTheOverdueReport) {
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-40", /*speed=*/30));  // B-40-DEV-1: out of limits
+  std::string qa = login("qa1");
+  auto r = call("POST", "/api/v1/capas", qa,
+                R"({"id":"CAPA-9","title":"Speed drift","owner":"sup1",)"
+                R"("due_at":"2026-01-02T00:00:00.000Z","deviations":"B-40-DEV-1","reason":"x"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"].value("field", ""), "deviations");
+  r = call("POST", "/api/v1/capas", qa,
+           R"({"id":"CAPA-9","title":"Speed drift","owner":"sup1",)"
+           R"("due_at":"2026-01-02T00:00:00.000Z","deviations":["B-40-DEV-1"],)"
+           R"("reason":"speed out of limits"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  r = call("POST", "/api/v1/capas/CAPA-9/actions", login("op1"), R"({"text":"had a look"})");
+  EXPECT_EQ(r.status, 403) << "neither the owner nor QA: " << r.body;
+  r = call("POST", "/api/v1/capas/CAPA-9/actions", login("sup1"), R"({"text":"PID retuned"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call("GET", "/api/v1/capas?overdue=true", qa);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(json::parse(r.body)["data"].empty());
+  advance(2 * kDay);
+  qa = login("qa1");
+  r = call("GET", "/api/v1/capas?overdue=true", qa);
+  ASSERT_EQ(r.status, 200);
+  const auto overdue = json::parse(r.body)["data"];
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0]["id"], "CAPA-9");
+  EXPECT_EQ(overdue[0]["owner"], "sup1");
+  EXPECT_EQ(overdue[0]["actions"][0]["text"], "PID retuned");
+  EXPECT_EQ(overdue[0]["due_at"], "2026-01-02T00:00:00.000Z");
+}
+
 // 11.10(d), Annex 11 §12: requests refused for want of a session (401) or a role (403) are
 // security events on the trail — who, from where, what — rate-limited per address so a flood
 // cannot fill the trail, and a flood raises one security alert.

@@ -77,6 +77,12 @@ TEST_P(BatchTest, OutOfLimitValuesOpenADeviationThatBlocksReleaseUntilClosed) {
   EXPECT_EQ(mes_->close_deviation("qa1", "B-002-DEV-1", "", "").error().code,
             Code::kReasonRequired);
   EXPECT_EQ(mes_->close_deviation("op1", "B-002-DEV-1", "fine", "").error().code, Code::kForbidden);
+  EXPECT_EQ(mes_->close_deviation("qa1", "B-002-DEV-1", "no impact", "CAPA-17").error().code,
+            Code::kNotFound)
+      << "a CAPA named must exist";
+  ASSERT_TRUE(mes_->open_capa(
+      "qa1", Capa{"CAPA-17", "Speed controller", "sup1", now_ + 30 * kDay, {"B-002-DEV-1"}},
+      "speed out of limits"));
   ASSERT_TRUE(mes_->close_deviation("qa1", "B-002-DEV-1", "no impact: blend uniformity within spec",
                                     "CAPA-17"));
   ASSERT_TRUE(mes_->release_batch("qa1", qa, "B-002", true, "deviation dispositioned",
@@ -111,6 +117,13 @@ TEST_P(BatchTest, ReleaseGate211_192_NamesEveryReasonAndReleasesOnceCleared) {
 
   ASSERT_TRUE(mes_->record_output("op1", "B-020", 95));
   ASSERT_TRUE(mes_->mark_reviewed("qa1", qa, "B-020", both("qa1")));
+  ASSERT_TRUE(mes_->open_capa("qa1",
+                              Capa{"CAPA-20",
+                                   "Room temperature and speed",
+                                   "sup1",
+                                   now_ + 30 * kDay,
+                                   {"B-020-DEV-1", "B-020-DEV-2"}},
+                              "excursions during B-020"));
   for (const char* dev : {"B-020-DEV-1", "B-020-DEV-2"}) {
     ASSERT_TRUE(mes_->close_deviation("qa1", dev, "assessed: no impact", "CAPA-20"));
   }
@@ -159,6 +172,75 @@ TEST_P(BatchTest, ReleaseGateRefusesARecordChangedBehindTheTrailAndATrailThatDoe
   EXPECT_NE(refused.error().message.find("the audit trail does not verify (entry 3 was altered"),
             std::string::npos)
       << refused.error().message;
+}
+
+// Annex 11 §13, ICH Q10 §3.2.2: a deviation whose cause needs a CAPA closes only naming one that
+// exists and answers it; the owner (or QA) records the actions; QA — never the owner — closes it
+// with a signed effectiveness check; open CAPAs past their due date are reported.
+TEST_P(BatchTest, AnnexXI_13_CapaAnswersDeviationsAndClosesOnlyOnASignedEffectivenessCheck) {
+  config_.capa_required_causes = {"out_of_limits"};
+  ASSERT_NO_FATAL_FAILURE(open());
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-026", /*speed=*/30));  // out of limits: B-026-DEV-1
+  auto refused = mes_->close_deviation("qa1", "B-026-DEV-1", "no impact", "");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kOutOfSequence);
+  EXPECT_NE(refused.error().message.find("needs a CAPA"), std::string::npos);
+  const Capa capa{"CAPA-1", "Speed controller drift", "qa2", now_ + 30 * kDay, {"B-026-DEV-1"}};
+  EXPECT_EQ(mes_->open_capa("op1", capa, "x").error().code, Code::kForbidden);
+  EXPECT_EQ(mes_->open_capa("qa1", capa, "").error().code, Code::kReasonRequired);
+  Capa bad = capa;
+  bad.owner = "nobody";
+  EXPECT_EQ(mes_->open_capa("qa1", bad, "x").error().code, Code::kNotFound);
+  bad = capa;
+  bad.due_at = now_ - 1;
+  EXPECT_EQ(mes_->open_capa("qa1", bad, "x").error().code, Code::kInvalid);
+  bad = capa;
+  bad.deviations = {"B-026-DEV-9"};
+  EXPECT_EQ(mes_->open_capa("qa1", bad, "x").error().code, Code::kNotFound);
+  ASSERT_TRUE(mes_->open_capa("qa1", capa, "speed out of limits on B-026"));
+  EXPECT_EQ(mes_->open_capa("qa1", capa, "again").error().code, Code::kConflict);
+  Capa other{"CAPA-2", "Unrelated", "qa2", now_ + kDay, {"B-026-DEV-1"}};
+  other.deviations.clear();
+  EXPECT_EQ(mes_->open_capa("qa1", other, "x").error().code, Code::kInvalid)
+      << "a CAPA answers something";
+  ASSERT_TRUE(mes_->close_deviation("qa1", "B-026-DEV-1", "speed excursion, product within spec",
+                                    "CAPA-1"));
+
+  auto qa1 = session("qa1");
+  auto qa2 = session("qa2");
+  EXPECT_EQ(mes_->close_capa("qa1", qa1, "CAPA-1", "works", both("qa1")).error().code,
+            Code::kOutOfSequence)
+      << "nothing done yet";
+  EXPECT_EQ(mes_->record_capa_action("op2", "CAPA-1", "looked at it").error().code,
+            Code::kForbidden)
+      << "neither the owner nor QA";
+  ASSERT_TRUE(mes_->record_capa_action("qa2", "CAPA-1", "controller retuned, SOP-12 updated"));
+  EXPECT_EQ(mes_->close_capa("qa2", qa2, "CAPA-1", "works", both("qa2")).error().code,
+            Code::kSameUser)
+      << "the owner does not judge their own CAPA";
+  ASSERT_TRUE(mes_->close_capa("qa1", qa1, "CAPA-1", "no recurrence over the next 20 batches",
+                               both("qa1")));
+  EXPECT_EQ(mes_->record_capa_action("qa2", "CAPA-1", "more").error().code, Code::kRecordImmutable);
+  auto sigs = mes_->signatures("qa1", "capa", "CAPA-1");
+  ASSERT_TRUE(sigs);
+  ASSERT_EQ(sigs->size(), 1u);
+  EXPECT_EQ(sigs->at(0).meaning, Meaning::kApproved);
+
+  // Overdue: an open CAPA past its due date is reported; a closed one never is.
+  ASSERT_TRUE(mes_->open_capa(
+      "qa1",
+      Capa{"CAPA-3", "Operator training on speed limits", "sup1", now_ + kDay, {"B-026-DEV-1"}},
+      "retrain"));
+  EXPECT_TRUE(mes_->capas("qa1", true)->empty());
+  advance(2 * kDay);
+  auto overdue = mes_->capas("op1", true);
+  ASSERT_TRUE(overdue);
+  ASSERT_EQ(overdue->size(), 1u);
+  EXPECT_EQ(overdue->at(0).id, "CAPA-3");
+  EXPECT_EQ(mes_->capas("op1", false)->size(), 2u);
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->first_problem();
 }
 
 // 211.188(b), 211.101(c): the release reconciles the genealogy — every accepted weighing has its

@@ -917,6 +917,66 @@ void Api::add_plant_routes(http::Router& router) {
                                         text(c.body, "disposition"), text(c.body, "capa", false));
           return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
         });
+  // ---- CAPA ----
+  const auto texts_of = [](const json& body, const char* name) {
+    std::vector<std::string> out;
+    if (!body.contains(name)) return out;
+    if (!body[name].is_array()) throw BadField(name, std::string(name) + " is a list of ids");
+    for (const auto& v : body[name]) {
+      if (!v.is_string()) throw BadField(name, std::string(name) + " is a list of ids");
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  };
+  const auto capa_json = [](const Capa& k) {
+    json actions = json::array();
+    for (const auto& a : k.actions) {
+      actions.push_back({{"text", a.text}, {"by", a.by}, {"at", format_utc(a.at)}});
+    }
+    return json{{"id", k.id},
+                {"title", k.title},
+                {"owner", k.owner},
+                {"due_at", format_utc(k.due_at)},
+                {"deviations", k.deviations},
+                {"alarms", k.alarms},
+                {"status", to_string(k.status)},
+                {"actions", actions},
+                {"effectiveness", k.effectiveness},
+                {"closed_by", k.closed_by},
+                {"closed_at", k.closed_at == 0 ? "" : format_utc(k.closed_at)}};
+  };
+  route(router, "GET", "/api/v1/capas", Access::kAction, Action::kViewRecords,
+        [this, capa_json](Call& c) {
+          auto r = mes_.capas(c.session.user_id, c.request.query_param("overdue") == "true");
+          if (!r) return refusal(r.error());
+          json out = json::array();
+          for (const auto& k : *r) out.push_back(capa_json(k));
+          return ok(out);
+        });
+  route(router, "POST", "/api/v1/capas", Access::kAction, Action::kDispositionDeviation,
+        [this, texts_of](Call& c) {
+          Capa k;
+          k.id = text(c.body, "id");
+          k.title = text(c.body, "title");
+          k.owner = text(c.body, "owner");
+          k.due_at = time_of(c.body, "due_at");
+          k.deviations = texts_of(c.body, "deviations");
+          k.alarms = texts_of(c.body, "alarms");
+          auto r = mes_.open_capa(c.session.user_id, k, text(c.body, "reason"));
+          return r ? ok({{"id", k.id}}, 201) : refusal(r.error());
+        });
+  // The owner records the work (any role); Mes lets only the owner or QA do it.
+  route(router, "POST", "/api/v1/capas/{id}/actions", Access::kAction, Action::kViewRecords,
+        [this](Call& c) {
+          auto r = mes_.record_capa_action(c.session.user_id, c.param("id"), text(c.body, "text"));
+          return r ? ok({{"id", c.param("id")}}) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/capas/{id}/close", Access::kAction, Action::kDispositionDeviation,
+        [this](Call& c) {
+          auto r = mes_.close_capa(c.session.user_id, c.session.signing, c.param("id"),
+                                   text(c.body, "effectiveness"), signature_of(c.body));
+          return r ? ok({{"id", c.param("id")}, {"status", "closed"}}) : refusal(r.error());
+        });
   route(router, "GET", "/api/v1/audit", Access::kAction, Action::kViewAuditTrail, [this](Call& c) {
     const std::string type = c.request.query_param("object_type");
     const std::string id = c.request.query_param("object_id");

@@ -64,6 +64,9 @@ config::Schema make_schema() {
       .add_int("monitoring.seal_minutes", 10, 0, 24 * 60,
                "how often raw sensor readings are sealed into the audit chain (count and "
                "SHA-256 per sensor; `audit verify` recomputes them; 0: never)")
+      .add_string("quality.capa_required_causes", "",
+                  "deviation causes (comma-separated, e.g. out_of_limits) that close only naming "
+                  "a CAPA that answers them")
       .add_int("monitoring.max_reading_ahead_seconds", 120, 0, 3600,
                "how far ahead of server time a sensor may date a reading; later ones are refused")
       .add_int("audit.verify_minutes", 15, 0, 24 * 60,
@@ -385,6 +388,12 @@ int run_server(int argc, char** argv) {
       static_cast<int>(values.get_int("passwords.max_failed_logins"));
   config.signing_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
   config.max_reading_ahead = values.get_int("monitoring.max_reading_ahead_seconds") * 1000;
+  {
+    std::stringstream causes(values.get_string("quality.capa_required_causes"));
+    for (std::string cause; std::getline(causes, cause, ',');) {
+      if (!cause.empty()) config.capa_required_causes.push_back(cause);
+    }
+  }
   const Millis process_started_at = std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count();

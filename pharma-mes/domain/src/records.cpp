@@ -227,6 +227,78 @@ Result<Lot> decode<Lot>(const Document& doc) {
   return lot;
 }
 
+// ---- CAPA ----
+
+std::string_view to_string(CapaStatus status) {
+  return status == CapaStatus::kOpen ? "open" : "closed";
+}
+
+std::optional<CapaStatus> parse_capa_status(std::string_view text) {
+  if (text == "open") return CapaStatus::kOpen;
+  if (text == "closed") return CapaStatus::kClosed;
+  return std::nullopt;
+}
+
+Document to_document(const Capa& c) {
+  const std::string status(to_string(c.status));
+  json actions = json::array();
+  for (const auto& a : c.actions) actions.push_back({{"text", a.text}, {"by", a.by}, {"at", a.at}});
+  return document(Capa::kType, c.id, c.meta, c.owner, status,
+                  json{{"title", c.title},
+                       {"owner", c.owner},
+                       {"due_at", c.due_at},
+                       {"deviations", c.deviations},
+                       {"alarms", c.alarms}},
+                  json{{"status", status},
+                       {"actions", actions},
+                       {"effectiveness", c.effectiveness},
+                       {"closed_by", c.closed_by},
+                       {"closed_at", c.closed_at}});
+}
+
+template <>
+Result<Capa> decode<Capa>(const Document& doc) {
+  if (auto t = check_type<Capa>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  Capa c;
+  c.id = doc.id;
+  c.title = data.text("title", true);
+  c.owner = data.text("owner", true);
+  c.due_at = data.integer("due_at", true);
+  const auto status = parse_capa_status(flow.text("status", true));
+  c.effectiveness = flow.text("effectiveness");
+  c.closed_by = flow.text("closed_by");
+  c.closed_at = flow.integer("closed_at");
+  c.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  if (!status) return malformed(doc, "flow.status");
+  c.status = *status;
+  const auto texts = [&](const json& part, const char* key, std::vector<std::string>& out) -> bool {
+    const json list = part.value(key, json::array());
+    if (!list.is_array()) return false;
+    for (const auto& v : list) {
+      if (!v.is_string()) return false;
+      out.push_back(v.get<std::string>());
+    }
+    return true;
+  };
+  const json data_part = body.value("data", json::object());
+  if (!texts(data_part, "deviations", c.deviations)) return malformed(doc, "data.deviations");
+  if (!texts(data_part, "alarms", c.alarms)) return malformed(doc, "data.alarms");
+  const json actions = body.value("flow", json::object()).value("actions", json::array());
+  if (!actions.is_array()) return malformed(doc, "flow.actions");
+  for (const auto& a : actions) {
+    if (!a.is_object() || !a.value("text", json()).is_string() ||
+        !a.value("by", json()).is_string() || !a.value("at", json()).is_number_integer()) {
+      return malformed(doc, "flow.actions");
+    }
+    c.actions.push_back({a["text"], a["by"], a["at"]});
+  }
+  return c;
+}
+
 // ---- sensor ----
 
 Document to_document(const Sensor& s) {

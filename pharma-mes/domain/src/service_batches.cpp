@@ -727,6 +727,24 @@ Result<void> Mes::close_deviation(const std::string& actor, const std::string& d
         if (body["flow"].value("status", "") != "open") {
           return refuse(Code::kConflict, "deviation " + deviation_id + " is closed");
         }
+        // A CAPA named must exist and answer this deviation; a cause that needs one needs it.
+        const std::string cause = body["data"].value("cause", "");
+        const auto& needing = config_.capa_required_causes;
+        if (capa.empty() && std::find(needing.begin(), needing.end(), cause) != needing.end()) {
+          return refuse(Code::kOutOfSequence,
+                        "deviation " + deviation_id + " (" + cause +
+                            ") needs a CAPA: open one that answers it, then close naming it",
+                        "capa");
+        }
+        if (!capa.empty()) {
+          auto c = detail::load<Capa>(tx, capa, "capa");
+          if (!c) return tl::unexpected(c.error());
+          if (std::find(c->deviations.begin(), c->deviations.end(), deviation_id) ==
+              c->deviations.end()) {
+            return refuse(Code::kInvalid, "CAPA " + capa + " does not answer " + deviation_id,
+                          "capa");
+          }
+        }
         body["flow"]["status"] = "closed";
         body["flow"]["disposition"] = disposition;
         body["flow"]["capa"] = capa;

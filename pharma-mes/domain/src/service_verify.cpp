@@ -16,8 +16,9 @@ std::string attestation(const std::string& type, const std::string& id, Meaning 
 
 // Signatures attest the status they sign (11.50, 11.70): a status that only a signature may give
 // (a batch released, rejected or reviewed, a master approved, a lot released or rejected, a step
-// verified, an alarm acknowledged) stands on a valid signature of that meaning by the person the
-// record names (where it names one). A status without one was set outside the signed workflow.
+// verified, an alarm acknowledged, a CAPA closed) stands on a valid signature of that meaning by
+// the person the record names (where it names one). A status without one was set outside the signed
+// workflow.
 void check_signed_statuses(Transaction& tx, const std::set<std::string>& attested,
                            std::vector<std::string>& problems) {
   const auto need = [&](const Document& doc, const std::string& status, Meaning meaning,
@@ -56,6 +57,9 @@ void check_signed_statuses(Transaction& tx, const std::set<std::string>& atteste
   for (const auto& lot : tx.list("lot")) {
     if (lot.state == "released") need(lot, "released", Meaning::kApproved, "");
     if (lot.state == "rejected") need(lot, "rejected", Meaning::kRejected, "");
+  }
+  for (const auto& capa : tx.list("capa", "", "closed")) {
+    need(capa, "closed", Meaning::kApproved, detail::body_of(capa)["flow"].value("closed_by", ""));
   }
   for (const auto& alarm : tx.list("alarm", "", "acknowledged")) {
     need(alarm, "acknowledged", Meaning::kReviewed,

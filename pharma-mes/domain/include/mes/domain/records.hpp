@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mes/domain/accounts.hpp"
 #include "mes/domain/errors.hpp"
@@ -79,7 +80,40 @@ struct Sensor {
   friend bool operator==(const Sensor&, const Sensor&) = default;
 };
 
+enum class CapaStatus : std::uint8_t { kOpen, kClosed };
+std::string_view to_string(CapaStatus status);
+std::optional<CapaStatus> parse_capa_status(std::string_view text);
+
+// One thing done under a CAPA, by whom and when.
+struct CapaAction {
+  std::string text, by;
+  Millis at = 0;
+  friend bool operator==(const CapaAction&, const CapaAction&) = default;
+};
+
+// A corrective and preventive action (ICH Q10 §3.2.2; 21 CFR 211.192's "follow-up"; Annex 11
+// §13): raised for deviations and alarms, owned by one person with a due date, worked through
+// recorded actions and closed only by QA's signed effectiveness check (never the owner's).
+// Indexed by owner, state = status.
+struct Capa {
+  static constexpr std::string_view kType = "capa";
+  std::string id, title, owner;
+  Millis due_at = 0;
+  std::vector<std::string> deviations = {};  // what it answers
+  std::vector<std::string> alarms = {};
+  std::vector<CapaAction> actions = {};
+  CapaStatus status = CapaStatus::kOpen;
+  std::string effectiveness = {};  // QA's finding at closure
+  std::string closed_by = {};
+  Millis closed_at = 0;
+  RecordMeta meta = {};
+
+  bool overdue_at(Millis now) const { return status == CapaStatus::kOpen && due_at <= now; }
+  friend bool operator==(const Capa&, const Capa&) = default;
+};
+
 Document to_document(const Equipment& equipment);
+Document to_document(const Capa& capa);
 Document to_document(const Lot& lot);
 Document to_document(const Sensor& sensor);
 
@@ -92,5 +126,7 @@ template <>
 Result<Lot> decode<Lot>(const Document& doc);
 template <>
 Result<Sensor> decode<Sensor>(const Document& doc);
+template <>
+Result<Capa> decode<Capa>(const Document& doc);
 
 }  // namespace mes

@@ -40,6 +40,9 @@ struct MesConfig {
   // How far ahead of server time a device may date a reading (clock skew, NTP steps). Later ones
   // are refused: a reading from the future would hold off the data-gap alarm until then.
   Millis max_reading_ahead = 2 * 60 * 1000;
+  // Deviation causes that need a CAPA: such a deviation closes only naming an existing CAPA
+  // that answers it (e.g. {"out_of_limits"}; quality.capa_required_causes). Empty: QA judges.
+  std::vector<std::string> capa_required_causes;
 };
 
 // The components a signer presents (11.200): the user id may be empty for a later signing by the
@@ -228,6 +231,18 @@ class Mes {
   // ---- deviations, review, release ----
   Result<std::string> open_deviation(const std::string& actor, const std::string& batch_id,
                                      const std::string& cause, const std::string& description);
+  // ---- CAPA (ICH Q10 §3.2.2, Annex 11 §13): QA opens one for deviations and alarms with an
+  // owner and a due date; the owner (or QA) records what was done; QA — never the owner — closes
+  // it with a signed effectiveness check ("approved"). ----
+  Result<void> open_capa(const std::string& actor, Capa capa, const std::string& reason);
+  Result<void> record_capa_action(const std::string& actor, const std::string& capa_id,
+                                  const std::string& text);
+  Result<void> close_capa(const std::string& actor, SigningSession& session,
+                          const std::string& capa_id, const std::string& effectiveness,
+                          const SignatureInput& signature);
+  // Every CAPA, or only the open ones past their due date.
+  Result<std::vector<Capa>> capas(const std::string& actor, bool overdue_only);
+
   Result<void> close_deviation(const std::string& actor, const std::string& deviation_id,
                                const std::string& disposition, const std::string& capa);
   Result<std::vector<Exception>> review_by_exception(const std::string& actor,
