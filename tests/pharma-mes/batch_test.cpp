@@ -243,6 +243,45 @@ TEST_P(BatchTest, AnnexXI_13_CapaAnswersDeviationsAndClosesOnlyOnASignedEffectiv
   EXPECT_TRUE(report->ok()) << report->first_problem();
 }
 
+// 211.180, Annex 11 §17: every record, with its audit entries, is kept for its type's years
+// from creation (a rule per type over the default); the report lists what leaves retention
+// before a date, and nothing else.
+TEST_P(BatchTest, Retention211_180_ReportsWhatLeavesRetentionByTheTypesRule) {
+  config_.retention_default_years = 10;
+  config_.retention_years = {{"batch", 15}};
+  ASSERT_NO_FATAL_FAILURE(open());
+  const Millis created = now_.load();
+  ASSERT_NO_FATAL_FAILURE(run_batch("B-027"));
+  constexpr Millis kYear = 31'556'952'000;
+  auto report = mes_->retention_report("qa1", now_ + 9 * kYear);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->empty()) << report->front().type << " " << report->front().id;
+  EXPECT_EQ(mes_->retention_report("op1", now_).error().code, Code::kForbidden);
+  const auto find = [](const std::vector<RetentionItem>& items, const std::string& type,
+                       const std::string& id) {
+    return std::find_if(items.begin(), items.end(),
+                        [&](const RetentionItem& i) { return i.type == type && i.id == id; });
+  };
+  report = mes_->retention_report("qa1", now_ + 11 * kYear);
+  ASSERT_TRUE(report);
+  const auto step = find(*report, "step", "B-027/001");
+  ASSERT_NE(step, report->end()) << "a step keeps the default 10 years";
+  EXPECT_GE(step->created_at, created);
+  EXPECT_EQ(step->retain_until, step->created_at + 10 * kYear);
+  EXPECT_GT(step->entries, 3);
+  EXPECT_NE(find(*report, "user", "op1"), report->end());
+  EXPECT_EQ(find(*report, "batch", "B-027"), report->end()) << "a batch keeps 15 years";
+  report = mes_->retention_report("qa1", now_ + 16 * kYear);
+  ASSERT_TRUE(report);
+  const auto batch = find(*report, "batch", "B-027");
+  ASSERT_NE(batch, report->end());
+  EXPECT_EQ(batch->retain_until, batch->created_at + 15 * kYear);
+  EXPECT_TRUE(std::is_sorted(report->begin(), report->end(),
+                             [](const RetentionItem& a, const RetentionItem& b) {
+                               return a.retain_until < b.retain_until;
+                             }));
+}
+
 // 211.188(b), 211.101(c): the release reconciles the genealogy — every accepted weighing has its
 // charge (same lot, same net), every charge its weighing, each lot was released when weighed and
 // its consumed quantity is the total of its charges. Only records changed behind the

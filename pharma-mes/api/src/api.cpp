@@ -977,6 +977,28 @@ void Api::add_plant_routes(http::Router& router) {
                                    text(c.body, "effectiveness"), signature_of(c.body));
           return r ? ok({{"id", c.param("id")}, {"status", "closed"}}) : refusal(r.error());
         });
+  // Retention (211.180, Annex 11 §17): what leaves retention before a date (default: now).
+  route(router, "GET", "/api/v1/retention", Access::kAction, Action::kViewAuditTrail,
+        [this](Call& c) {
+          const std::string before_text = c.request.query_param("before");
+          Millis before = clock_();
+          if (!before_text.empty()) {
+            const auto t = parse_utc(before_text);
+            if (!t) throw BadField("before", "before is a UTC time (2036-01-01T00:00:00.000Z)");
+            before = *t;
+          }
+          auto r = mes_.retention_report(c.session.user_id, before);
+          if (!r) return refusal(r.error());
+          json out = json::array();
+          for (const auto& item : *r) {
+            out.push_back({{"type", item.type},
+                           {"id", item.id},
+                           {"created_at", format_utc(item.created_at)},
+                           {"retain_until", format_utc(item.retain_until)},
+                           {"audit_entries", item.entries}});
+          }
+          return ok(out);
+        });
   route(router, "GET", "/api/v1/audit", Access::kAction, Action::kViewAuditTrail, [this](Call& c) {
     const std::string type = c.request.query_param("object_type");
     const std::string id = c.request.query_param("object_id");

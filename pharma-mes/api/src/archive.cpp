@@ -248,6 +248,7 @@ Result<std::string> Api::batch_archive(const std::string& actor, const std::stri
                 {"batch", batch_id},
                 {"created_at", format_utc(clock_())},
                 {"created_by", actor},
+                {"retain_until", format_utc(mes_.retain_until("batch", run_from))},
                 {"public_key", key.public_key_hex()},
                 {"counts",
                  {{"records", record_rows.size()},

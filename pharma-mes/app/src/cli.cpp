@@ -13,6 +13,7 @@
 //   pharma-mes [...] restore FILE                       (into an empty --db; then verifies)
 //   pharma-mes [...] archive export <batch> FILE --as USER   (the batch's sealed archive)
 //   pharma-mes archive verify FILE [--public-key HEX]   (offline: no database, no key file)
+//   pharma-mes [...] retention report [--before UTC] --as USER   (what leaves retention; CSV)
 //   pharma-mes [...] demo seed                          (the demo plant; prints the passwords once)
 // Passwords are read from the first line of stdin (or MES_PASSWORD), never from the command
 // line. The first `user add` on an empty database creates the first administrator and reads
@@ -82,6 +83,7 @@ int usage() {
                "       pharma-mes backup FILE | restore FILE\n"
                "       pharma-mes archive export <batch> FILE --as USER | verify FILE "
                "[--public-key HEX]\n"
+               "       pharma-mes retention report [--before UTC] --as USER\n"
                "       pharma-mes demo seed\n"
                "       pharma-mes serve [--help]\n";
   return 2;
@@ -144,6 +146,7 @@ int main(int argc, char** argv) {
         {"restore", {}},
         {"archive export", {"as"}},
         {"archive verify", {"public-key"}},
+        {"retention report", {"before", "as"}},
     };
     const std::string command = backup_or_restore ? a.words[0] : a.words[0] + " " + a.words[1];
     const auto known = kOptions.find(command);
@@ -282,6 +285,29 @@ int main(int argc, char** argv) {
   const auto option = [&](const char* name) {
     return a.options.count(name) ? a.options.at(name) : std::string();
   };
+  if (group == "retention" && verb == "report") {
+    if (a.words.size() != 2 || option("as").empty()) return usage();
+    Millis before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    if (!option("before").empty()) {
+      const auto t = parse_utc(option("before"));
+      if (!t) {
+        std::cerr << "pharma-mes: --before is a UTC time like 2036-01-01T00:00:00.000Z\n";
+        return 2;
+      }
+      before = *t;
+    }
+    if (auto e = admin_login(mes, option("as"))) return refused(*e);
+    auto report = mes.retention_report(option("as"), before);
+    if (!report) return refused(report.error());
+    std::cout << csv_line({"type", "id", "created_at", "retain_until", "audit_entries"});
+    for (const auto& item : *report) {
+      std::cout << csv_line({item.type, item.id, format_utc(item.created_at),
+                             format_utc(item.retain_until), std::to_string(item.entries)});
+    }
+    return 0;
+  }
   if (group == "archive" && verb == "export") {
     if (a.words.size() != 4 || option("as").empty()) return usage();
     const std::string batch = a.words[2], file = a.words[3];

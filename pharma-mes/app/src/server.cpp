@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -64,6 +66,10 @@ config::Schema make_schema() {
       .add_int("monitoring.seal_minutes", 10, 0, 24 * 60,
                "how often raw sensor readings are sealed into the audit chain (count and "
                "SHA-256 per sensor; `audit verify` recomputes them; 0: never)")
+      .add_int("retention.default_years", 10, 1, 100,
+               "years a record and its audit trail are kept from creation (211.180)")
+      .add_string("retention.rules", "",
+                  "years per record type over the default, e.g. batch=15,lot=12")
       .add_string("quality.capa_required_causes", "",
                   "deviation causes (comma-separated, e.g. out_of_limits) that close only naming "
                   "a CAPA that answers them")
@@ -388,6 +394,20 @@ int run_server(int argc, char** argv) {
       static_cast<int>(values.get_int("passwords.max_failed_logins"));
   config.signing_idle_timeout = values.get_int("session.idle_minutes") * 60'000;
   config.max_reading_ahead = values.get_int("monitoring.max_reading_ahead_seconds") * 1000;
+  config.retention_default_years = static_cast<int>(values.get_int("retention.default_years"));
+  {
+    std::stringstream rules(values.get_string("retention.rules"));
+    for (std::string rule; std::getline(rules, rule, ',');) {
+      const auto eq = rule.find('=');
+      const int years = eq == std::string::npos ? 0 : std::atoi(rule.c_str() + eq + 1);
+      if (years < 1 || years > 100) {
+        std::fprintf(stderr, "pharma-mes: retention.rules: '%s' is not type=years (1-100)\n",
+                     rule.c_str());
+        return 2;
+      }
+      config.retention_years[rule.substr(0, eq)] = years;
+    }
+  }
   {
     std::stringstream causes(values.get_string("quality.capa_required_causes"));
     for (std::string cause; std::getline(causes, cause, ',');) {

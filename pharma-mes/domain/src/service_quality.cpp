@@ -1,7 +1,8 @@
 // Mes: the quality system's CAPA records (ICH Q10 §3.2.2, 21 CFR 211.192 follow-up, Annex 11
-// §13). A deviation whose cause needs one closes only naming a CAPA that answers it
-// (close_deviation in service_batches.cpp).
+// §13) — a deviation whose cause needs one closes only naming a CAPA that answers it
+// (close_deviation in service_batches.cpp) — and the retention rules (211.180, Annex 11 §17).
 #include <algorithm>
+#include <tuple>
 
 #include "service_support.hpp"
 
@@ -123,6 +124,52 @@ Result<std::vector<Capa>> Mes::capas(const std::string& actor, bool overdue_only
   if (!r) return tl::unexpected(r.error());
   std::sort(out.begin(), out.end(),
             [](const Capa& a, const Capa& b) { return a.due_at < b.due_at; });
+  return out;
+}
+
+}  // namespace mes
+
+namespace mes {
+
+Millis Mes::retain_until(const std::string& type, Millis created_at) const {
+  const auto rule = config_.retention_years.find(type);
+  const std::int64_t years =
+      rule != config_.retention_years.end() ? rule->second : config_.retention_default_years;
+  // Gregorian years on average (365.2425 days): a retention date never falls a day short.
+  constexpr std::int64_t kYearMillis = 31'556'952'000;
+  return created_at + years * kYearMillis;
+}
+
+Result<std::vector<RetentionItem>> Mes::retention_report(const std::string& actor, Millis before) {
+  if (auto r = store_.read([&](Transaction& tx) -> Result<void> {
+        auto a = detail::authorize(tx, actor, Action::kViewAuditTrail, config_);
+        return a ? Result<void>{} : tl::unexpected(a.error());
+      });
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  std::vector<std::pair<std::string, std::string>> records;
+  auto walked = store_.walk_records([&](const Document& doc) {
+    if (!is_runtime_record(doc.type)) records.emplace_back(doc.type, doc.id);
+    return true;
+  });
+  if (!walked) return tl::unexpected(walked.error());
+  std::vector<RetentionItem> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    for (const auto& [type, id] : records) {
+      const auto entries = tx.audit_of(type, id);
+      RetentionItem item{type, id, entries.empty() ? 0 : entries.front().at, 0,
+                         static_cast<std::int64_t>(entries.size())};
+      item.retain_until = retain_until(type, item.created_at);
+      if (item.retain_until < before) out.push_back(std::move(item));
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  std::sort(out.begin(), out.end(), [](const RetentionItem& a, const RetentionItem& b) {
+    return a.retain_until != b.retain_until ? a.retain_until < b.retain_until
+                                            : std::tie(a.type, a.id) < std::tie(b.type, b.id);
+  });
   return out;
 }
 

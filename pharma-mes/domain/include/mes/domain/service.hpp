@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -43,6 +44,18 @@ struct MesConfig {
   // Deviation causes that need a CAPA: such a deviation closes only naming an existing CAPA
   // that answers it (e.g. {"out_of_limits"}; quality.capa_required_causes). Empty: QA judges.
   std::vector<std::string> capa_required_causes;
+  // Retention (21 CFR 211.180, Annex 11 §17): how many years each record type — and every audit
+  // entry and signature about it — is kept from its creation; types not named keep the default.
+  int retention_default_years = 10;
+  std::map<std::string, int> retention_years;  // by record type
+};
+
+// A record and its trail as the retention rules see them.
+struct RetentionItem {
+  std::string type, id;
+  Millis created_at = 0;     // its first audit entry
+  Millis retain_until = 0;   // created_at + the type's retention
+  std::int64_t entries = 0;  // audit entries about it
 };
 
 // The components a signer presents (11.200): the user id may be empty for a later signing by the
@@ -240,6 +253,12 @@ class Mes {
   Result<void> close_capa(const std::string& actor, SigningSession& session,
                           const std::string& capa_id, const std::string& effectiveness,
                           const SignatureInput& signature);
+  // Records (each with its audit entries) whose retention ends before `before`, soonest first:
+  // what may leave the live database (after archiving) and nothing else.
+  Result<std::vector<RetentionItem>> retention_report(const std::string& actor, Millis before);
+  // When a record of `type` created at `created_at` leaves retention.
+  Millis retain_until(const std::string& type, Millis created_at) const;
+
   // Every CAPA, or only the open ones past their due date.
   Result<std::vector<Capa>> capas(const std::string& actor, bool overdue_only);
 
