@@ -79,7 +79,7 @@ fi
 
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
   step "fuzz: every parser harness for ${FUZZ_SECONDS:-20} s (libFuzzer, ASan + UBSan)"
-  fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store fix_framer time_zone mes_text mes_api mes_ingest status_document deploy_metrics traceparent sox_records"
+  fuzzers="decimal burn_rate evidence routes journal snapshot gateway session_store fix_framer time_zone mes_text mes_api mes_archive mes_ingest status_document deploy_metrics traceparent sox_records"
   cmake --preset fuzz >/dev/null
   # shellcheck disable=SC2046,SC2086  # one target per word
   cmake --build --preset fuzz --target $(printf 'fuzz_%s ' $fuzzers)

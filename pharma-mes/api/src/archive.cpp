@@ -273,25 +273,44 @@ Result<std::string> Api::batch_archive(const std::string& actor, const std::stri
          "\n";
 }
 
+namespace {
+
+void check_archive(std::string_view archive_text, std::string_view expected_public_key,
+                   ArchiveReport& report);
+
+}  // namespace
+
 ArchiveReport verify_archive(std::string_view archive_text, std::string_view expected_public_key) {
   ArchiveReport report;
+  try {
+    check_archive(archive_text, expected_public_key, report);
+  } catch (const json::exception& e) {  // a field of the wrong type anywhere in the file
+    report.problems.push_back(std::string("malformed archive: ") + e.what());
+  }
+  return report;
+}
+
+namespace {
+
+void check_archive(std::string_view archive_text, std::string_view expected_public_key,
+                   ArchiveReport& report) {
   auto& problems = report.problems;
   const json file = json::parse(archive_text, nullptr, false);
   if (file.is_discarded() || !file.is_object() || !file.contains("manifest") ||
       !file["manifest"].is_string() || !file.contains("parts") || !file["parts"].is_object()) {
     problems.push_back("not a pharma-mes archive (a JSON object with manifest and parts)");
-    return report;
+    return;
   }
   if (file.value("format", "") != kArchiveFormat) {
     problems.push_back("unknown archive format '" + file.value("format", "") + "'");
-    return report;
+    return;
   }
   const std::string manifest_text = file["manifest"];
   const json manifest = json::parse(manifest_text, nullptr, false);
   if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("parts") ||
       !manifest["parts"].is_array()) {
     problems.push_back("the manifest does not parse");
-    return report;
+    return;
   }
   report.batch = manifest.value("batch", "");
   report.public_key = manifest.value("public_key", "");
@@ -395,7 +414,8 @@ ArchiveReport verify_archive(std::string_view archive_text, std::string_view exp
     ++report.signatures;
   }
   report.readings = rows("readings.jsonl").size();
-  return report;
 }
+
+}  // namespace
 
 }  // namespace mes::api
