@@ -280,6 +280,9 @@ TEST_P(ApiTest, ABatchArchiveIsSealedAndVerifiesOfflineAndAnyChangeIsNamed) {
   EXPECT_GE(report.signatures, 6u) << "verification, reviews, release, lot and master approvals";
   EXPECT_GE(report.readings, 1u) << "the room's sensor over the batch's run";
   EXPECT_FALSE(api::verify_archive(*archive, std::string(64, 'a')).ok()) << "another site's key";
+  const auto odd = api::verify_archive(R"({"format":5,"manifest":"{}","parts":{}})");
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.problems[0].find("malformed archive"), std::string::npos) << odd.problems[0];
   EXPECT_EQ(api_->batch_archive("op1", "B-030", key).error().code, Code::kForbidden)
       << "an operator does not read the audit trail";
 
