@@ -602,8 +602,18 @@ void Api::add_routes(http::Router& router) {
                   "this server has no channel for one-time secrets (accounts.secret_spool): "
                   "create or reset the account with `pharma-mes user add|reset` at its console");
   };
+  // After the account changed: a secret that could not be sent leaves it waiting for a reset.
+  const auto send_secret = [this](const std::string& id, const std::string& secret,
+                                  const std::string& why) -> Result<void> {
+    if (auto sent = options_.deliver_secret(id, secret, why); !sent) {
+      return refuse(Code::kStorage, "the " + why + " of " + id +
+                                        " is done but its one-time secret could not be sent (" +
+                                        sent.error().message + "): reset the password");
+    }
+    return {};
+  };
   route(router, "POST", "/api/v1/users", Access::kAction, Action::kManageUsers,
-        [this, refuse_chosen_password, secret_channel](Call& c) {
+        [this, refuse_chosen_password, secret_channel, send_secret](Call& c) {
           refuse_chosen_password(c.body);
           const auto roles = parse_roles(text(c.body, "roles"));
           if (!roles) {
@@ -614,13 +624,8 @@ void Api::add_routes(http::Router& router) {
           auto r = mes_.create_user(c.session.user_id,
                                     NewUser{id, text(c.body, "full_name"), *roles, secret});
           if (!r) return refusal(r.error());
-          if (auto sent = options_.deliver_secret(id, secret, "new account"); !sent) {
-            return refusal(Error{Code::kStorage,
-                                 "account " + id +
-                                     " was created but its one-time secret could "
-                                     "not be sent (" +
-                                     sent.error().message + "): reset it",
-                                 {}});
+          if (auto sent = send_secret(id, secret, "new account"); !sent) {
+            return refusal(sent.error());
           }
           return ok({{"id", id}, {"secret_sent_to_user", true}}, 201);
         });
@@ -656,7 +661,7 @@ void Api::add_routes(http::Router& router) {
     const std::string pattern = std::string("/api/v1/users/{id}/") + verb;
     const std::string v = verb;
     route(router, "POST", pattern, Access::kAction, Action::kManageUsers,
-          [this, v, refuse_chosen_password, secret_channel](Call& c) {
+          [this, v, refuse_chosen_password, secret_channel, send_secret](Call& c) {
             const std::string id = c.param("id"), reason = text(c.body, "reason");
             Result<void> r;
             if (v == "lock" || v == "unlock") {
@@ -669,13 +674,8 @@ void Api::add_routes(http::Router& router) {
               const std::string secret = one_time_password();
               r = mes_.reset_password(c.session.user_id, id, secret, reason);
               if (r) {
-                if (auto sent = options_.deliver_secret(id, secret, "password reset"); !sent) {
-                  return refusal(Error{Code::kStorage,
-                                       "the password of " + id +
-                                           " was reset but its one-time "
-                                           "secret could not be sent (" +
-                                           sent.error().message + "): reset it again",
-                                       {}});
+                if (auto sent = send_secret(id, secret, "password reset"); !sent) {
+                  return refusal(sent.error());
                 }
                 return ok({{"id", id}, {"done", v}, {"secret_sent_to_user", true}});
               }
