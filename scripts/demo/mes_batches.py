@@ -41,7 +41,8 @@ class DemoTeam(mes_load.BatchTeam):
         return False, "HTTP %s %s" % (status, str(doc)[:300])
 
     def signature(self, user):
-        return {"user_id": user, "password": self.passwords[user]}
+        # attest: a user's first signing accepts its legal meaning (21 CFR 11.100(c)).
+        return {"user_id": user, "password": self.passwords[user], "attest": True}
 
     def acknowledge_alarms(self):
         status, doc, _ = self.qa1.call("GET", "/api/v1/alarms?status=active")

@@ -174,7 +174,8 @@ class BatchTeam:
             ok, why = self.write(self.qa, "/api/v1/lots/%s/status" % lot,
                                  {"status": "released", "reason": "CoA reviewed (drill)",
                                   "signature": {"user_id": self.qa.user,
-                                                "password": self.qa.password}},
+                                                "password": self.qa.password,
+                                                "attest": True}},
                                  lot, "lot_released")
             if not ok:
                 raise RuntimeError("cannot release lot %s: %s" % (lot, why))
@@ -209,7 +210,9 @@ class BatchTeam:
              {"material": "EXC-LAC", "scale": "SC-1", "lot": self.lots["EXC-LAC"],
               "gross": 47.5, "tare": 2.5}, "weighing", 1),
             (op, b + "/steps/1/verify",
-             {"signature": {"user_id": "op2", "password": self.op2_password}}, "verified", 1),
+             # attest: each user's first signing accepts its legal meaning (11.100(c)).
+             {"signature": {"user_id": "op2", "password": self.op2_password, "attest": True}},
+             "verified", 1),
             (op, b + "/steps/1/complete", {}, "step_complete", 1),
             (sup, "/api/v1/equipment/R-101/status",
              {"status": "clean", "reason": "cleaned after " + batch}, "cleaned", None),

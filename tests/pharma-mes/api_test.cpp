@@ -187,6 +187,11 @@ TEST_P(ApiTest, Part11_300_AnAdministratorNeverChoosesOrSeesAUsersPassword) {
   EXPECT_EQ(json::parse(r.body)["error"].value("field", ""), "initial_password");
   r = call("POST", "/api/v1/users", admin,
            R"({"id":"op9","full_name":"Nine Operator","roles":"operator"})");
+  EXPECT_EQ(r.status, 400) << "11.100(b): no account without the identity check: " << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"].value("field", ""), "identity_evidence");
+  r = call("POST", "/api/v1/users", admin,
+           R"({"id":"op9","full_name":"Nine Operator","roles":"operator",)"
+           R"("identity_evidence":"passport checked in person"})");
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_TRUE(json::parse(r.body)["data"].value("secret_sent_to_user", false));
   auto secrets = spooled_secrets("op9");
@@ -503,6 +508,14 @@ TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {
                 {"reason", "CoA ok"},
                 {"signature", {{"user_id", "qa1"}, {"password", password_of("qa1")}}}}
                .dump());
+  EXPECT_EQ(r.status, 422) << "qa1's first signing ever: the attestation (11.100(c)) too";
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "attestation_required");
+  r = call("POST", "/api/v1/lots/L-1/status", qa,
+           json{{"status", "released"},
+                {"reason", "CoA ok"},
+                {"signature",
+                 {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}}
+               .dump());
   ASSERT_EQ(r.status, 200) << r.body;
   r = call("GET", "/api/v1/lots?status=released", qa);
   ASSERT_EQ(r.status, 200);
@@ -783,7 +796,8 @@ TEST_P(ApiTest, SessionsAndTheLoginLimitAreSharedByBothColours) {
   auto r = on(blue_router, "POST", "/api/v1/lots/L-B1/status", qa,
               json{{"status", "released"},
                    {"reason", "CoA ok"},
-                   {"signature", {{"user_id", "qa1"}, {"password", password_of("qa1")}}}}
+                   {"signature",
+                    {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}}
                   .dump());
   ASSERT_EQ(r.status, 200) << r.body;
   r = on(green_router, "POST", "/api/v1/lots/L-B2/status", qa,

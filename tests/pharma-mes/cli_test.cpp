@@ -67,6 +67,11 @@ TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
   r = run(
       {"user", "add", "op1", "--name", "Olga Operator", "--roles", "operator", "--as", "admin1"},
       "Admin-Passw0rd!");
+  EXPECT_EQ(r.first, 1) << "11.100(b): the identity check is recorded with the account";
+  EXPECT_NE(r.second.find("identity evidence is required"), std::string::npos) << r.second;
+  r = run({"user", "add", "op1", "--name", "Olga Operator", "--roles", "operator", "--identity",
+           "passport checked in person", "--as", "admin1"},
+          "Admin-Passw0rd!");
   ASSERT_EQ(r.first, 0) << r.second;
   EXPECT_NE(r.second.find("one-time password"), std::string::npos);
   r = run({"user", "add", "op2", "--roles", "operator", "--as", "admin1"}, "wrong-password");

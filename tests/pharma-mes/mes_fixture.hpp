@@ -68,7 +68,8 @@ class MesTest : public ::testing::TestWithParam<std::string> {
                                                   {"qa1", Role::kQa},
                                                   {"qa2", Role::kQa}};
     for (const auto& [id, role] : users) {
-      NewUser u{id, std::string("Name of ") + id, role_bit(role), "Initial-Passw0rd-1"};
+      NewUser u{id, std::string("Name of ") + id, role_bit(role), "Initial-Passw0rd-1",
+                "badge and passport checked in person"};
       ASSERT_TRUE(mes_->create_user("admin1", u));
       ASSERT_TRUE(mes_->change_password(id, "Initial-Passw0rd-1", password_of(id)));
     }
@@ -76,7 +77,10 @@ class MesTest : public ::testing::TestWithParam<std::string> {
   SigningSession session(const std::string& user) {
     return SigningSession{user, now_.load(), false};
   }
-  SignatureInput both(const std::string& user) { return SignatureInput{user, password_of(user)}; }
+  // Both components, with the first-signing attestation (11.100(c)) accepted.
+  SignatureInput both(const std::string& user) {
+    return SignatureInput{user, password_of(user), true};
+  }
 
   // Reactor R-101, scale SC-1 (both calibrated for 90 days), lot L-API-1 (released by qa2),
   // lot L-EXC-1 (released), master TABLET@1 approved by qa1.

@@ -1,5 +1,7 @@
 // 21 CFR Part 11, one test per software-testable clause, each on SQLite and on PostgreSQL,
 // through the Mes service over the real store with real Argon2id hashing.
+#include <nlohmann/json.hpp>
+
 #include "mes_fixture.hpp"
 
 namespace {
@@ -20,7 +22,8 @@ TEST_P(MesTest, Part11_10_d_g_AccessAndAuthorityChecks) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Code::kForbidden) << "operators do not create batches";
   EXPECT_EQ(mes_->create_user(
-                    "qa1", NewUser{"x.user", "X", role_bit(Role::kOperator), "Initial-Passw0rd-1"})
+                    "qa1", NewUser{"x.user", "X", role_bit(Role::kOperator), "Initial-Passw0rd-1",
+                                     "passport checked"})
                 .error()
                 .code,
             Code::kForbidden)
@@ -55,7 +58,7 @@ TEST_P(MesTest, Part11_10_g_SeparationOfDutiesHoldsAcrossRoles) {
   ASSERT_NO_FATAL_FAILURE(add_users());
   ASSERT_TRUE(mes_->create_user(
       "admin1", NewUser{"sq1", "Sam Both", role_bit(Role::kSupervisor) | role_bit(Role::kQa),
-                        "Initial-Passw0rd-1"}));
+                        "Initial-Passw0rd-1", "passport checked"}));
   ASSERT_TRUE(mes_->change_password("sq1", "Initial-Passw0rd-1", password_of("sq1")));
   auto draft = mes_->create_master_draft("sq1", master(), "new product");
   ASSERT_TRUE(draft) << draft.error().message;
@@ -101,7 +104,8 @@ TEST_P(MesTest, Part11_300_IdentificationCodesAndPasswords) {
   ASSERT_TRUE(mes_->deactivate_user("admin1", "op2", "left the company"));
   EXPECT_EQ(mes_->login("op2", password_of("op2"))->outcome, LoginOutcome::kDeactivated);
   const auto reuse = mes_->create_user(
-      "admin1", NewUser{"op2", "Someone Else", role_bit(Role::kOperator), "Initial-Passw0rd-1"});
+      "admin1", NewUser{"op2", "Someone Else", role_bit(Role::kOperator), "Initial-Passw0rd-1",
+                        "passport checked"});
   ASSERT_FALSE(reuse);
   EXPECT_EQ(reuse.error().code, Code::kConflict);
   EXPECT_TRUE(mes_->user("op2")) << "the record of op2 is still there";
@@ -173,6 +177,101 @@ TEST_P(MesTest, Part11_200_ElectronicSignatureComponents) {
                                     SignatureInput{"qa2", password_of("qa1")});
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, Code::kBadSignature);
+}
+
+// 11.100(b),(c): an account is issued only with the record of how the person's identity was
+// verified (what, by which administrator, when), and a user's first signing carries their
+// attestation that the electronic signature is the legal equivalent of a handwritten one —
+// refused without it, kept on the user's record (with the statement's hash) and in the trail
+// with it. An account from before identity checks were recorded cannot sign until an
+// administrator other than the user records one.
+TEST_P(MesTest, Part11_100_IdentityVerifiedAndSignatureMeaningAttestedAtFirstSigning) {
+  ASSERT_NO_FATAL_FAILURE(add_users());
+  const auto no_evidence = mes_->create_user(
+      "admin1", NewUser{"op7", "Seven", role_bit(Role::kOperator), "Initial-Passw0rd-1", " "});
+  ASSERT_FALSE(no_evidence);
+  EXPECT_EQ(no_evidence.error().code, Code::kInvalid);
+  EXPECT_EQ(no_evidence.error().field, "identity_evidence");
+  EXPECT_FALSE(mes_->user("op7")) << "no account was issued";
+  const User qa1 = *mes_->user("qa1");
+  EXPECT_EQ(qa1.identity_evidence, "badge and passport checked in person");
+  EXPECT_EQ(qa1.identity_verified_by, "admin1");
+  EXPECT_EQ(qa1.identity_verified_at, kStart);
+  EXPECT_FALSE(qa1.signature_attested());
+
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-1", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-2", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
+  advance(kMinute);
+  auto qa = session("qa1");
+  auto unattested = mes_->set_lot_status("qa1", qa, "L-1", LotStatus::kReleased, "CoA ok",
+                                         SignatureInput{"qa1", password_of("qa1"), false});
+  ASSERT_FALSE(unattested);
+  EXPECT_EQ(unattested.error().code, Code::kAttestationRequired);
+  EXPECT_NE(unattested.error().message.find(kSignatureAttestation), std::string::npos)
+      << "the refusal shows what to attest: " << unattested.error().message;
+  EXPECT_EQ(mes_->record("qa1", "lot", "L-1")->state, "quarantine") << "nothing was signed";
+  EXPECT_TRUE(mes_->signatures("qa1", "lot", "L-1")->empty());
+
+  ASSERT_TRUE(mes_->set_lot_status("qa1", qa, "L-1", LotStatus::kReleased, "CoA ok",
+                                   SignatureInput{"qa1", password_of("qa1"), true}));
+  const User attested = *mes_->user("qa1");
+  EXPECT_EQ(attested.signature_attested_at, kStart + kMinute);
+  EXPECT_EQ(attested.signature_statement_sha256, crypto::sha256_hex(kSignatureAttestation));
+  const auto entries = trail();
+  EXPECT_EQ(count_if_entry(entries,
+                           [](const AuditEntry& e) {
+                             return e.action == "attest_signature" && e.actor == "qa1" &&
+                                    e.object_id == "qa1" &&
+                                    e.field == "flow.signature_attested_at" &&
+                                    e.reason == kSignatureAttestation;
+                           }),
+            1u)
+      << "the attestation is on the trail, by the user, once";
+  ASSERT_TRUE(mes_->set_lot_status("qa1", qa, "L-2", LotStatus::kReleased, "CoA ok",
+                                   SignatureInput{"", password_of("qa1"), false}))
+      << "attested once, for good";
+  EXPECT_EQ(mes_->user("qa1")->signature_attested_at, kStart + kMinute) << "not re-stamped";
+
+  // An account stored before identity checks were recorded (as an earlier version wrote it).
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) -> Result<void> {
+    auto doc = tx.get("user", "qa2");
+    auto body = nlohmann::json::parse(doc->body);
+    for (const char* key : {"identity_evidence", "identity_verified_by", "identity_verified_at"}) {
+      body["data"].erase(key);
+    }
+    doc->body = body.dump();
+    return tx.put(*doc);
+  }));
+  ASSERT_TRUE(
+      mes_->receive_lot("sup1", Lot{"L-3", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
+  auto qa2 = session("qa2");
+  auto unverified = mes_->set_lot_status("qa2", qa2, "L-3", LotStatus::kReleased, "CoA ok",
+                                         both("qa2"));
+  ASSERT_FALSE(unverified);
+  EXPECT_EQ(unverified.error().code, Code::kNotQualified) << unverified.error().message;
+  EXPECT_EQ(mes_->verify_identity("qa2", "qa2", "my own passport").error().code,
+            Code::kForbidden)
+      << "only administrators record it";
+  EXPECT_EQ(mes_->verify_identity("admin1", "qa2", "").error().code, Code::kInvalid);
+  ASSERT_TRUE(mes_->verify_identity("admin1", "qa2", "passport checked in person, HR 4411"));
+  EXPECT_EQ(mes_->verify_identity("admin1", "qa2", "again").error().code, Code::kConflict)
+      << "once only";
+  EXPECT_EQ(mes_->user("qa2")->identity_verified_by, "admin1");
+  ASSERT_TRUE(mes_->set_lot_status("qa2", qa2, "L-3", LotStatus::kReleased, "CoA ok",
+                                   both("qa2")));
+  const auto review = mes_->access_review("admin1");
+  ASSERT_TRUE(review);
+  for (const auto& row : *review) {
+    if (row.id == "qa2") {
+      EXPECT_EQ(row.identity_verified_by, "admin1");
+      EXPECT_NE(row.signature_attested_at, 0);
+    }
+    if (row.id == "op1") {
+      EXPECT_EQ(row.signature_attested_at, 0) << "op1 never signed";
+    }
+  }
 }
 
 // 11.50 / 11.70: the signature shows printed name, UTC time and meaning; it is linked to one

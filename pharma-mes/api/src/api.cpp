@@ -89,10 +89,10 @@ bool flag(const json& body, const char* name, bool fallback) {
 
 SignatureInput signature_of(const json& body) {
   if (!body.contains("signature") || !body["signature"].is_object()) {
-    throw BadField("signature", "signature {user_id?, password} is required");
+    throw BadField("signature", "signature {user_id?, password, attest?} is required");
   }
   const json& s = body["signature"];
-  return SignatureInput{text(s, "user_id", false), text(s, "password")};
+  return SignatureInput{text(s, "user_id", false), text(s, "password"), flag(s, "attest", false)};
 }
 
 json document_json(const Document& d) {
@@ -208,6 +208,10 @@ int Api::status_of(Code code) {
       return 409;
     case Code::kRecordImmutable:
       return 409;
+    case Code::kAttestationRequired:
+      return 422;
+    case Code::kNotQualified:
+      return 403;
     case Code::kStorage:
       return 503;
   }
@@ -568,7 +572,10 @@ void Api::add_routes(http::Router& router) {
     return ok({{"id", u->id},
                {"full_name", u->full_name},
                {"roles", roles_text(u->roles)},
-               {"must_change_password", u->must_change_password}});
+               {"must_change_password", u->must_change_password},
+               {"identity_verified", u->identity_verified()},
+               {"signature_attested", u->signature_attested()},
+               {"signature_attestation", std::string(kSignatureAttestation)}});
   });
   route(router, "POST", "/api/v1/password", Access::kAnySession, Action::kViewRecords,
         [this](Call& c) {
@@ -622,7 +629,8 @@ void Api::add_routes(http::Router& router) {
           if (auto channel = secret_channel(); !channel) return refusal(channel.error());
           const std::string id = text(c.body, "id"), secret = one_time_password();
           auto r = mes_.create_user(c.session.user_id,
-                                    NewUser{id, text(c.body, "full_name"), *roles, secret});
+                                    NewUser{id, text(c.body, "full_name"), *roles, secret,
+                                            text(c.body, "identity_evidence")});
           if (!r) return refusal(r.error());
           if (auto sent = send_secret(id, secret, "new account"); !sent) {
             return refusal(sent.error());
@@ -639,6 +647,13 @@ void Api::add_routes(http::Router& router) {
           if (!r) return refusal(r.error());
           return ok({{"id", c.param("id")}, {"roles", roles_text(*roles)}});
         });
+  route(router, "POST", "/api/v1/users/{id}/identity", Access::kAction, Action::kManageUsers,
+        [this](Call& c) {
+          auto r = mes_.verify_identity(c.session.user_id, c.param("id"),
+                                        text(c.body, "identity_evidence"));
+          if (!r) return refusal(r.error());
+          return ok({{"id", c.param("id")}, {"identity_verified", true}});
+        });
   route(router, "GET", "/api/v1/access-review", Access::kAction, Action::kManageUsers,
         [this](Call& c) {
           auto r = mes_.access_review(c.session.user_id);
@@ -653,7 +668,10 @@ void Api::add_routes(http::Router& router) {
                             {"password_set_at", u.password_set_at},
                             {"roles_changed_at", u.roles_changed_at},
                             {"roles_changed_by", u.roles_changed_by},
-                            {"last_login", u.last_login}});
+                            {"last_login", u.last_login},
+                            {"identity_verified_at", u.identity_verified_at},
+                            {"identity_verified_by", u.identity_verified_by},
+                            {"signature_attested_at", u.signature_attested_at}});
           }
           return ok(rows);
         });

@@ -2,7 +2,9 @@
 //   pharma-mes serve [--http.port=8090 --db.url=... see --help]   (the MES HTTP server)
 //   pharma-mes [--db URL] [--key PATH] db migrate
 //   pharma-mes [--db URL] db compat      (may this build use the database? read-only; JSON line)
-//   pharma-mes [...] user add <id> --name "Full Name" --roles operator[,qa...] [--as ADMIN]
+//   pharma-mes [...] user add <id> --name "Full Name" --roles operator[,qa...]
+//                    [--identity "what was checked"] [--as ADMIN]
+//   pharma-mes [...] user verify-identity <id> --identity "what was checked" --as ADMIN
 //   pharma-mes [...] user lock|unlock <id> --reason TEXT --as ADMIN
 //   pharma-mes [...] user reset <id> --reason TEXT --as ADMIN
 //   pharma-mes [...] audit verify [--checkpoints FILE]
@@ -76,7 +78,9 @@ Args parse(int argc, char** argv) {
 
 int usage() {
   std::cerr << "usage: pharma-mes [--db URL] [--key PATH] db migrate | compat\n"
-               "       pharma-mes user add <id> --name NAME --roles ROLES [--as ADMIN]\n"
+               "       pharma-mes user add <id> --name NAME --roles ROLES --identity TEXT "
+               "--as ADMIN\n"
+               "       pharma-mes user verify-identity <id> --identity TEXT --as ADMIN\n"
                "       pharma-mes user lock|unlock|reset <id> --reason TEXT --as ADMIN\n"
                "       pharma-mes audit verify [--checkpoints FILE] | export [--from SEQ] | "
                "checkpoint | seal-readings\n"
@@ -134,7 +138,8 @@ int main(int argc, char** argv) {
         {"db migrate", {}},
         {"db compat", {}},
         {"demo seed", {}},
-        {"user add", {"name", "roles", "as"}},
+        {"user add", {"name", "roles", "identity", "as"}},
+        {"user verify-identity", {"identity", "as"}},
         {"user lock", {"reason", "as"}},
         {"user unlock", {"reason", "as"}},
         {"user reset", {"reason", "as"}},
@@ -370,11 +375,20 @@ int main(int argc, char** argv) {
         return 2;
       }
       const std::string otp = api::one_time_password();
-      if (auto r = mes.create_user(admin, NewUser{id, option("name"), *roles, otp}); !r) {
+      if (auto r = mes.create_user(admin,
+                                   NewUser{id, option("name"), *roles, otp, option("identity")});
+          !r) {
         return refused(r.error());
       }
       std::cout << "created " << id << "; one-time password (change at first login): " << otp
                 << "\n";
+      return 0;
+    }
+    if (verb == "verify-identity") {
+      if (auto r = mes.verify_identity(admin, id, option("identity")); !r) {
+        return refused(r.error());
+      }
+      std::cout << "identity of " << id << " verified by " << admin << "\n";
       return 0;
     }
     if (verb == "lock" || verb == "unlock") {

@@ -78,7 +78,8 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
   for (std::size_t i = 1; i < users.size(); ++i) {
     const DemoUser& u = users[i];
     const std::string one_time = random_password();
-    NewUser nu{u.id, u.full_name, *parse_roles(u.roles), one_time};
+    NewUser nu{u.id, u.full_name, *parse_roles(u.roles), one_time,
+               "demonstration account: no person's identity checked"};
     if (auto r = check(mes.create_user("admin", nu), "user " + u.id); !r)
       return tl::unexpected(r.error());
     // The user's own first change: the demo password is then an ordinary one.
@@ -147,6 +148,8 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
                                   LotStatus::kQuarantine,
                                   {},
                                   {}}};
+  // The seed signs for qa2 and qa1 (and so attests for them, 11.100(c)); the other demo users
+  // attest at their own first signing.
   SigningSession qa2{"qa2", now, false};
   for (const auto& lot : lots) {
     if (auto r = check(mes.receive_lot("sup1", lot), "lot " + lot.id); !r) {
@@ -154,7 +157,7 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
     }
     if (auto r = check(mes.set_lot_status("qa2", qa2, lot.id, LotStatus::kReleased,
                                           "certificate of analysis reviewed",
-                                          SignatureInput{"qa2", users[5].password}),
+                                          SignatureInput{"qa2", users[5].password, true}),
                        "release of " + lot.id);
         !r) {
       return tl::unexpected(r.error());
@@ -164,7 +167,8 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
   if (!master) return refuse(master.error().code, "master: " + master.error().message);
   SigningSession qa1{"qa1", now, false};
   if (auto r =
-          check(mes.approve_master("qa1", qa1, *master, SignatureInput{"qa1", users[4].password}),
+          check(mes.approve_master("qa1", qa1, *master,
+                                   SignatureInput{"qa1", users[4].password, true}),
                 "approval of " + *master);
       !r) {
     return tl::unexpected(r.error());

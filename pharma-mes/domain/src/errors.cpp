@@ -46,6 +46,10 @@ std::string_view to_string(Code code) {
       return "not_releasable";
     case Code::kRecordImmutable:
       return "record_immutable";
+    case Code::kAttestationRequired:
+      return "attestation_required";
+    case Code::kNotQualified:
+      return "not_qualified";
     case Code::kStorage:
       return "storage";
   }

@@ -86,10 +86,38 @@ Result<void> Mes::bootstrap_admin(const std::string& id, const std::string& full
     u.password_hash = hash;
     u.password_set_at = tx.now();
     u.created_at = tx.now();
+    // Whoever holds the server's console is, by the organisation's act of installing it, the
+    // first administrator; administrators never sign, so no signature rests on this.
+    u.identity_evidence = "first administrator, created at the server console";
+    u.identity_verified_by = "system";
+    u.identity_verified_at = tx.now();
     Document doc{"user", id, 0, "", "active", "", false, {}};
     return detail::put_audited(tx, "system", doc, detail::user_body(u), "create", "");
   });
 }
+
+namespace {
+
+// What an administrator wrote about the identity check: said, bounded, printable.
+Result<void> check_identity_evidence(const std::string& evidence) {
+  if (evidence.find_first_not_of(" \t") == std::string::npos) {
+    return refuse(Code::kInvalid,
+                  "identity evidence is required (11.100(b)): what was checked to verify the "
+                  "person's identity, e.g. \"passport checked in person; HR record 4411\"",
+                  "identity_evidence");
+  }
+  if (evidence.size() > 500) {
+    return refuse(Code::kInvalid, "identity evidence is at most 500 characters",
+                  "identity_evidence");
+  }
+  if (std::any_of(evidence.begin(), evidence.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return refuse(Code::kInvalid, "identity evidence is one line of text", "identity_evidence");
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<void> Mes::create_user(const std::string& actor, const NewUser& nu) {
   if (auto r = check_user_id(nu.id); !r) return r;
@@ -98,6 +126,7 @@ Result<void> Mes::create_user(const std::string& actor, const NewUser& nu) {
     return refuse(Code::kInvalid,
                   "roles must be one or more of operator, supervisor, qa, or admin alone", "roles");
   }
+  if (auto r = check_identity_evidence(nu.identity_evidence); !r) return r;
   if (auto r = check_new_password(nu.initial_password, nu.id, config_.passwords); !r) return r;
   const std::string hash = hasher_.hash(nu.initial_password);
   return command(actor, "create_user", "user", nu.id, [&](Transaction& tx) -> Result<void> {
@@ -116,6 +145,9 @@ Result<void> Mes::create_user(const std::string& actor, const NewUser& nu) {
     u.password_set_at = tx.now();
     u.must_change_password = true;  // the first password was chosen by the administrator
     u.created_at = tx.now();
+    u.identity_evidence = nu.identity_evidence;
+    u.identity_verified_by = actor;
+    u.identity_verified_at = tx.now();
     Document doc{"user", nu.id, 0, "", "active", "", false, {}};
     return detail::put_audited(tx, actor, doc, detail::user_body(u), "create", "");
   });
@@ -166,6 +198,31 @@ Result<void> Mes::deactivate_user(const std::string& actor, const std::string& i
   });
 }
 
+Result<void> Mes::verify_identity(const std::string& actor, const std::string& id,
+                                  const std::string& evidence) {
+  if (auto r = check_identity_evidence(evidence); !r) return r;
+  return command(actor, "verify_identity", "user", id, [&](Transaction& tx) -> Result<void> {
+    auto found = user_for_admin(tx, actor, id, config_);
+    if (!found) return tl::unexpected(found.error());
+    auto& [doc, u] = *found;
+    if (id == actor) {
+      return refuse(Code::kSameUser, "nobody verifies their own identity (11.100(b))");
+    }
+    if (u.status == AccountStatus::kDeactivated) {
+      return refuse(Code::kAccountInactive, "user " + id + " is deactivated");
+    }
+    if (u.identity_verified()) {
+      return refuse(Code::kConflict, "the identity of " + id + " was verified by " +
+                                         u.identity_verified_by + " already");
+    }
+    u.identity_evidence = evidence;
+    u.identity_verified_by = actor;
+    u.identity_verified_at = tx.now();
+    return detail::put_audited(tx, actor, doc, detail::user_body(u), "verify_identity",
+                               "identity verified (11.100(b))");
+  });
+}
+
 Result<void> Mes::set_roles(const std::string& actor, const std::string& id, RoleSet roles,
                             const std::string& reason) {
   if (!valid_role_set(roles)) {
@@ -206,7 +263,10 @@ Result<std::vector<Mes::UserAccess>> Mes::access_review(const std::string& actor
                      u.password_set_at,
                      0,
                      {},
-                     0};
+                     0,
+                     u.identity_verified_at,
+                     u.identity_verified_by,
+                     u.signature_attested_at};
       for (const auto& e : tx.audit_of("user", u.id)) {
         if (e.action == "set_roles" && e.field == "data.roles") {
           row.roles_changed_at = e.at;
@@ -375,6 +435,30 @@ Result<User> Mes::signer_for(SigningSession& session, const SignatureInput& inpu
   return authenticate_signer(signer, input.password);
 }
 
+namespace {
+
+// A signer's first signing (11.100(c)): with `attest`, records on the user's record when they
+// accepted kSignatureAttestation (and that text's hash); without, refuses.
+Result<void> attest_signature(Transaction& tx, const std::string& signer, bool attest) {
+  if (!attest) {
+    return refuse(Code::kAttestationRequired,
+                  "a first signing needs " + signer +
+                      "'s attestation that the electronic signature is the legally binding "
+                      "equivalent of a handwritten one: " +
+                      std::string(kSignatureAttestation),
+                  "attest");
+  }
+  auto doc = tx.get("user", signer);
+  if (!doc) return refuse(Code::kNotFound, "no user " + signer);
+  User u = detail::user_from(*doc);
+  u.signature_attested_at = tx.now();
+  u.signature_statement_sha256 = crypto::sha256_hex(kSignatureAttestation);
+  return detail::put_audited(tx, signer, *doc, detail::user_body(u), "attest_signature",
+                             std::string(kSignatureAttestation));
+}
+
+}  // namespace
+
 Result<Signature> Mes::sign(Transaction& tx, SigningSession& session, const User& signer,
                             const SignatureInput& input, Meaning meaning,
                             const std::string& record_type, const std::string& record_id,
@@ -387,6 +471,16 @@ Result<Signature> Mes::sign(Transaction& tx, SigningSession& session, const User
   }
   if (!may_sign(signer.roles)) {
     return refuse(Code::kForbidden, "administrators cannot sign records");
+  }
+  if (!signer.identity_verified()) {
+    return refuse(Code::kNotQualified,
+                  "the identity of " + signer.id +
+                      " was never verified (11.100(b)): an administrator records it first");
+  }
+  if (!signer.signature_attested()) {
+    if (auto a = attest_signature(tx, signer.id, input.attest); !a) {
+      return tl::unexpected(a.error());
+    }
   }
   Signature s;
   s.user_id = signer.id;

@@ -197,11 +197,16 @@ User user_from(const Document& doc) {
   u.password_set_at = f.value("password_set_at", Millis{0});
   u.must_change_password = f.value("must_change_password", false);
   u.failed_logins = f.value("failed_logins", 0);
+  u.identity_evidence = d.value("identity_evidence", "");
+  u.identity_verified_by = d.value("identity_verified_by", "");
+  u.identity_verified_at = d.value("identity_verified_at", Millis{0});
+  u.signature_attested_at = f.value("signature_attested_at", Millis{0});
+  u.signature_statement_sha256 = f.value("signature_statement_sha256", "");
   return u;
 }
 
 json user_body(const User& u) {
-  return json{
+  json body{
       {"data",
        {{"full_name", u.full_name}, {"roles", roles_text(u.roles)}, {"created_at", u.created_at}}},
       {"flow",
@@ -210,6 +215,17 @@ json user_body(const User& u) {
         {"password_set_at", u.password_set_at},
         {"must_change_password", u.must_change_password},
         {"failed_logins", u.failed_logins}}}};
+  // Written only once set, so that an account stored before they existed keeps its hash.
+  if (u.identity_verified()) {
+    body["data"]["identity_evidence"] = u.identity_evidence;
+    body["data"]["identity_verified_by"] = u.identity_verified_by;
+    body["data"]["identity_verified_at"] = u.identity_verified_at;
+  }
+  if (u.signature_attested()) {
+    body["flow"]["signature_attested_at"] = u.signature_attested_at;
+    body["flow"]["signature_statement_sha256"] = u.signature_statement_sha256;
+  }
+  return body;
 }
 
 Result<User> authorize(Transaction& tx, const std::string& actor, Action action,

@@ -132,7 +132,10 @@ function openDialog({ title, meaning, fields, confirm = 'Confirm', danger = fals
       : h('input', { name: f.name, type: f.type || 'text', value: f.value || '',
                      placeholder: f.placeholder || '', autocomplete: 'off' });
     inputs[f.name] = input;
-    form.append(h('label', {}, f.label, input));
+    // A checkbox stands before its text; a hidden field is shown by the submit when needed.
+    form.append(f.type === 'checkbox'
+      ? h('label', { class: 'check', 'data-field': f.name, hidden: !!f.hidden }, input, ' ', f.label)
+      : h('label', { 'data-field': f.name, hidden: !!f.hidden }, f.label, input));
   }
   const ok = h('button', { type: 'submit', class: danger ? 'danger' : '', 'data-test': 'dialog-confirm' },
                confirm);
@@ -145,7 +148,7 @@ function openDialog({ title, meaning, fields, confirm = 'Confirm', danger = fals
     form.onsubmit = async (e) => {
       e.preventDefault();
       const values = {};
-      for (const [k, el] of Object.entries(inputs)) values[k] = el.value;
+      for (const [k, el] of Object.entries(inputs)) values[k] = el.type === 'checkbox' ? el.checked : el.value;
       ok.disabled = true;
       const problem = submit ? await submit(values) : null;
       ok.disabled = false;
@@ -170,12 +173,26 @@ function signDialog({ title, meaning, askUser = false, userHint = '', extra = []
   fields.push({ name: 'user_id', label: askUser ? 'User id of the signer' : 'User id',
                 placeholder: userHint, value: askUser ? '' : (session.user ? session.user.id : '') });
   fields.push({ name: 'password', label: 'Password', type: 'password' });
+  // A user's first signing ever carries their attestation of its legal meaning (11.100(c)):
+  // the server asks for it (attestation_required) and the dialog then shows the statement.
+  const statement = h('span', { 'data-test': 'attestation' });
+  fields.push({ name: 'attest', type: 'checkbox', hidden: true, label: statement });
   return openDialog({
     title, meaning, fields, confirm: confirm || 'Sign',
     submit: async (v) => {
       if (!v.password) return 'The password is needed for a signature.';
-      const signature = { user_id: v.user_id.trim(), password: v.password };
+      const signature = { user_id: v.user_id.trim(), password: v.password, attest: v.attest };
       const r = await call(v, signature);
+      if (!r.ok && r.error.code === 'attestation_required') {
+        if (!statement.textContent) {
+          const me = await api('GET', '/me');  // the statement, as the server keeps it
+          statement.textContent = me.ok ? me.data.signature_attestation : r.error.message;
+        }
+        document.querySelector('#dialog-form [data-field=attest]').hidden = false;
+        return v.attest ? r.error.message
+          : 'This is the first electronic signature of this user: read the statement above, ' +
+            'tick it to accept it, and sign again.';
+      }
       return r.ok ? null : r.error.message;
     },
   });

@@ -152,6 +152,14 @@ try {
   await sign('wrong-password', { user_id: 'op2' });
   await page.waitForSelector('#dialog .error:not(:empty)');
   await shot('verification-wrong-password');
+  // op2's first electronic signature ever: the server asks for the attestation of its legal
+  // meaning (21 CFR 11.100(c)), the dialog shows the statement, op2 accepts it and signs.
+  await sign(password.op2, { user_id: 'op2' });
+  await page.waitForSelector('#dialog [data-field=attest]:not([hidden])');
+  assert.match(await page.textContent('#dialog [data-test=attestation]'),
+               /legally binding equivalent of my traditional handwritten signature/);
+  await shot('first-signature-attestation');
+  await page.check('#dialog input[name=attest]');
   await sign(password.op2, { user_id: 'op2' });
   await dialogClosed();
   await page.waitForSelector('text=Verified by op2');

@@ -29,6 +29,20 @@ struct User {
   bool must_change_password = false;  // set by an administrator's reset (one-time password)
   int failed_logins = 0;              // consecutive
   Millis created_at = 0;
+  // 11.100(b): how the organisation verified the person's identity before sanctioning their
+  // electronic signature (what was checked), by which administrator, when. Empty: never
+  // verified (an account from before this was recorded): the account may not sign.
+  std::string identity_evidence = {};
+  std::string identity_verified_by = {};
+  Millis identity_verified_at = 0;
+  // 11.100(c): when the user attested, at their first signing, that their electronic signature
+  // is the legally binding equivalent of their handwritten one (kSignatureAttestation); 0: not
+  // yet. The attested statement's SHA-256 is kept with it.
+  Millis signature_attested_at = 0;
+  std::string signature_statement_sha256 = {};
+
+  bool identity_verified() const { return identity_verified_at != 0; }
+  bool signature_attested() const { return signature_attested_at != 0; }
 };
 
 struct PasswordPolicy {

@@ -31,6 +31,8 @@ enum class Code {
   kUnknownDevice,    // a reading from an unregistered scale or sensor (11.10(h))
   kNotReleasable,    // release preconditions not met
   kRecordImmutable,  // an approved master, a signed or terminal record
+  kAttestationRequired,  // a first signing without the attestation of its meaning (11.100(c))
+  kNotQualified,  // identity not verified (11.100(b)) or no current training (11.10(i))
   kStorage,          // the store failed (not the caller's fault)
 };
 

@@ -26,6 +26,13 @@ enum class Meaning : std::uint8_t {
 std::string_view to_string(Meaning meaning);
 std::optional<Meaning> parse_meaning(std::string_view text);
 
+// What a user attests once, at their first signing (21 CFR 11.100(c)); the MES keeps when and
+// this text's SHA-256 on the user's record and in the trail.
+inline constexpr std::string_view kSignatureAttestation =
+    "I attest that my electronic signature in this system is the legally binding equivalent of "
+    "my traditional handwritten signature, and that I am accountable for every record I sign "
+    "with it (21 CFR 11.100(c)).";
+
 struct Signature {
   std::string id;
   std::string user_id;

@@ -60,9 +60,12 @@ struct RetentionItem {
 
 // The components a signer presents (11.200): the user id may be empty for a later signing by the
 // session's own user; the password is always needed.
+// `attest`: the signer accepts kSignatureAttestation; needed at (and recorded with) a user's
+// first signing, ignored after.
 struct SignatureInput {
   std::string user_id;
   std::string password;
+  bool attest = false;
 };
 
 struct LoginResult {
@@ -75,6 +78,9 @@ struct NewUser {
   std::string id, full_name;
   RoleSet roles = 0;
   std::string initial_password;  // one-time: must be changed at first login
+  // How the person's identity was verified before the account was issued (11.100(b)): what the
+  // administrator checked, e.g. "passport checked in person; HR record 4411". Required.
+  std::string identity_evidence = {};
 };
 
 struct ParameterSpec {
@@ -172,8 +178,15 @@ class Mes {
     Millis roles_changed_at = 0;  // 0: as created
     std::string roles_changed_by;
     Millis last_login = 0;  // 0: never
+    Millis identity_verified_at = 0;  // 0: never (may not sign)
+    std::string identity_verified_by;
+    Millis signature_attested_at = 0;  // 0: has not signed yet
   };
   Result<std::vector<UserAccess>> access_review(const std::string& actor);
+  // 11.100(b) for an account created before identity evidence was recorded (it may not sign
+  // until then): an administrator other than the user records what was checked. Once only.
+  Result<void> verify_identity(const std::string& actor, const std::string& id,
+                               const std::string& evidence);
   Result<void> deactivate_user(const std::string& actor, const std::string& id,
                                const std::string& reason);
   Result<void> set_locked(const std::string& actor, const std::string& id, bool locked,
