@@ -395,6 +395,59 @@ TEST_P(ApiTest, EveryEntryNamesTheTerminalItCameFrom) {
 
 // CAPA over the API: QA opens one for a deviation, the owner records an action, an open one past
 // its due date shows in the overdue report; malformed lists are refused with their field.
+// 11.10(i): training records over the API — recorded and signed by the trainer, listed per
+// trainee, withdrawn with a reason; a step by someone without a current one is 403
+// not_qualified.
+TEST_P(ApiTest, TrainingRecordsOverTheApiGateTheSteps) {
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());  // op1, op2 trained on master:TABLET
+  const std::string sup = login("sup1");
+  auto r = call("POST", "/api/v1/batches", sup, R"({"id":"B-T","master":"TABLET@1","size":100})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  r = call("POST", "/api/v1/batches/B-T/commands", sup, R"({"command":"Start"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call("POST", "/api/v1/batches/B-T/steps/1/start", sup, R"({"equipment":"R-101"})");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "not_qualified");
+
+  const std::string op = login("op1");
+  const json training{{"trainee", "sup1"},
+                      {"procedure", "master:TABLET"},
+                      {"content", "SOP-100 rev 2, assessed on the line"},
+                      {"valid_until", "2027-01-01T00:00:00.000Z"},
+                      {"signature",
+                       {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}};
+  r = call("POST", "/api/v1/trainings", op, training.dump());
+  EXPECT_EQ(r.status, 403) << "operators do not train: " << r.body;
+  const std::string qa = login("qa1");
+  json bad = training;
+  bad["procedure"] = "TABLET";
+  r = call("POST", "/api/v1/trainings", qa, bad.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"].value("field", ""), "procedure");
+  r = call("POST", "/api/v1/trainings", qa, training.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = json::parse(r.body)["data"].value("id", "");
+  EXPECT_EQ(id.rfind("TRN-", 0), 0u) << id;
+  r = call("GET", "/api/v1/trainings?trainee=sup1", sup);
+  ASSERT_EQ(r.status, 200);
+  const auto listed = json::parse(r.body)["data"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["trainer"], "qa1");
+  EXPECT_EQ(listed[0]["valid_until"], "2027-01-01T00:00:00.000Z");
+  r = call("POST", "/api/v1/batches/B-T/steps/1/start", sup, R"({"equipment":"R-101"})");
+  EXPECT_EQ(r.status, 200) << "trained now: " << r.body;
+
+  r = call("POST", "/api/v1/trainings/" + id + "/withdraw", qa, R"({"reason":""})");
+  EXPECT_EQ(r.status, 422) << r.body;
+  r = call("POST", "/api/v1/trainings/" + id + "/withdraw", qa,
+           R"({"reason":"assessment repeated: not yet competent"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call("POST", "/api/v1/batches/B-T/steps/1/weighings", sup,
+           R"({"material":"API-1","scale":"SC-1","lot":"L-API-1","gross":12.0,"tare":2.0})");
+  EXPECT_EQ(r.status, 403) << "withdrawn: " << r.body;
+  EXPECT_TRUE(json::parse(call("GET", "/api/v1/trainings?trainee=sup1", sup).body)["data"].empty());
+}
+
 TEST_P(ApiTest, CapasOverTheApiAndTheOverdueReport) {
   ASSERT_NO_FATAL_FAILURE(add_plant_and_master());
   ASSERT_NO_FATAL_FAILURE(run_batch("B-40", /*speed=*/30));  // B-40-DEV-1: out of limits

@@ -75,8 +75,9 @@ TEST_P(BackupTest, ARestoredBackupVerifiesWithTheIdenticalChainHead) {
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->ok()) << report->first_problem();
   EXPECT_EQ(report->checkpoints, 1u);
-  EXPECT_EQ(report->signatures, 7u) << "two lot releases, the master approval, the verification, "
-                                       "the review, its audit trail review and the batch release";
+  EXPECT_EQ(report->signatures, 9u) << "two lot releases, the master approval, two trainings, the "
+                                       "verification, the review, its audit trail review and the "
+                                       "batch release";
   EXPECT_EQ(report->readings_sealed, 1);
 
   // The original, quiet now, against the copy: same records, and the copy's chain is a prefix

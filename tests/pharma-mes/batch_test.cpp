@@ -427,6 +427,7 @@ TEST_P(BatchTest, GenealogyTracesThreeLevelsBackwardAndForward) {
     ASSERT_TRUE(id) << id.error().message;
     auto qa1 = session("qa1");
     ASSERT_TRUE(mes_->approve_master("qa1", qa1, *id, both("qa1")));
+    ASSERT_NO_FATAL_FAILURE(train("op1", master_procedure(product)));
   };
   const auto release_lot = [&](const std::string& lot) {
     auto qa2 = session("qa2");
@@ -508,6 +509,9 @@ TEST_P(BatchTest, ReleaseGate211_192_YieldOutsideTheMastersLimitsBlocksRelease) 
   ASSERT_TRUE(id) << id.error().message;
   auto qa = session("qa1");
   ASSERT_TRUE(mes_->approve_master("qa1", qa, *id, both("qa1")));
+  for (const char* op : {"op1", "op2"}) {
+    ASSERT_NO_FATAL_FAILURE(train(op, master_procedure("TABLET-Y")));
+  }
   ASSERT_NO_FATAL_FAILURE(run_batch("B-Y1", 20, {}, *id));
   ASSERT_TRUE(mes_->record_output("op1", "B-Y1", 76));  // 80 % of 95
   auto exceptions = mes_->review_by_exception("qa1", "B-Y1");
@@ -832,6 +836,7 @@ TEST_P(BatchTest, QaWhoTookPartCannotRelease) {
   ASSERT_TRUE(mes_->start_step("op1", "B-010", 1, "R-101"));
   ASSERT_TRUE(mes_->weigh("op1", "B-010", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0));
   ASSERT_TRUE(mes_->weigh("op1", "B-010", 1, "EXC-1", "SC-1", "L-EXC-1", 42.0, 2.0));
+  ASSERT_NO_FATAL_FAILURE(train("qa1", master_procedure("TABLET")));  // verifiers are trained too
   auto qa1 = session("qa1");
   ASSERT_TRUE(mes_->verify_step("op1", qa1, "B-010", 1, both("qa1")));
   ASSERT_TRUE(mes_->complete_step("op1", "B-010", 1));

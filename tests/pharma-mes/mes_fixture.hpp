@@ -83,7 +83,7 @@ class MesTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Reactor R-101, scale SC-1 (both calibrated for 90 days), lot L-API-1 (released by qa2),
-  // lot L-EXC-1 (released), master TABLET@1 approved by qa1.
+  // lot L-EXC-1 (released), master TABLET@1 approved by qa1, op1 and op2 trained on it by sup1.
   void add_plant_and_master() {
     Equipment reactor{
         "R-101",  "Reactor 101",           "reactor",        "", "Solids", "Granulation",
@@ -109,6 +109,21 @@ class MesTest : public ::testing::TestWithParam<std::string> {
     ASSERT_EQ(*id, "TABLET@1");
     auto qa1 = session("qa1");
     ASSERT_TRUE(mes_->approve_master("qa1", qa1, "TABLET@1", both("qa1")));
+    for (const char* op : {"op1", "op2"}) {
+      ASSERT_NO_FATAL_FAILURE(train(op, master_procedure("TABLET")));
+    }
+  }
+
+  // A current training of `trainee` on `procedure`, recorded and signed by `trainer`.
+  void train(const std::string& trainee, const std::string& procedure,
+             const std::string& trainer = "sup1", Millis valid_until = 0) {
+    auto s = session(trainer);
+    auto r = mes_->record_training(
+        trainer, s,
+        Training{{}, trainee, procedure, {}, "SOP-100 rev 2, read and shown on the line",
+                 0, valid_until, {}},
+        both(trainer));
+    ASSERT_TRUE(r) << r.error().message;
   }
 
   static MasterRecipe master() {

@@ -292,7 +292,7 @@ TEST_P(MesTest, Part11_50_70_SignatureManifestationAndLinking) {
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->ok()) << (report->signature_problems.empty() ? ""
                                                                    : report->signature_problems[0]);
-  EXPECT_EQ(report->signatures, 3u);
+  EXPECT_EQ(report->signatures, 5u) << "two lot releases, the approval, op1's and op2's training";
   // An approved master is immutable.
   EXPECT_EQ(mes_->edit_master_draft("sup1", "TABLET@1", master(), "tweak").error().code,
             Code::kRecordImmutable);
@@ -443,3 +443,127 @@ INSTANTIATE_TEST_SUITE_P(Databases, MesTest, ::testing::Values("sqlite", "postgr
                          [](const auto& test_info) { return test_info.param; });
 
 }  // namespace
+
+// 11.10(i), 211.25(a), Annex 11 §2: nobody executes or verifies a step without a current
+// training for its master recipe or its step type, recorded and signed by a trainer who is not
+// the trainee. A phase training covers that step type only; a training lapses at valid_until
+// and when withdrawn; every refusal names both procedures and is itself audited.
+TEST_P(MesTest, Part11_10_i_StepsNeedACurrentTrainingSignedByTheTrainer) {
+  ASSERT_NO_FATAL_FAILURE(add_users());
+  ASSERT_NO_FATAL_FAILURE(add_plant_and_master());  // op1 and op2 trained on master:TABLET
+  auto sup = session("sup1");
+  const auto training = [](const std::string& trainee, const std::string& procedure,
+                           const std::string& content = "SOP-100 rev 2", Millis valid_until = 0) {
+    return Training{{}, trainee, procedure, {}, content, 0, valid_until, {}};
+  };
+  // Who may record one, and what it must say.
+  auto op = session("op1");
+  EXPECT_EQ(mes_->record_training("op1", op, training("op2", "master:TABLET"), both("op1"))
+                .error()
+                .code,
+            Code::kForbidden)
+      << "operators do not train";
+  EXPECT_EQ(mes_->record_training("sup1", sup, training("sup1", "master:TABLET"), both("sup1"))
+                .error()
+                .code,
+            Code::kSameUser)
+      << "nobody records their own training";
+  EXPECT_EQ(mes_->record_training("sup1", sup, training("admin1", "master:TABLET"), both("sup1"))
+                .error()
+                .field,
+            "trainee");
+  EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "master:NOPE"), both("sup1"))
+                .error()
+                .code,
+            Code::kNotFound);
+  EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "TABLET"), both("sup1"))
+                .error()
+                .field,
+            "procedure");
+  EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "phase:Blend", ""), both("sup1"))
+                .error()
+                .field,
+            "content");
+  EXPECT_EQ(mes_->record_training("sup1", sup,
+                                  training("op1", "phase:Blend", "SOP-100", now_ - 1), both("sup1"))
+                .error()
+                .field,
+            "valid_until");
+  EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "phase:Blend"), both("qa1"))
+                .error()
+                .code,
+            Code::kBadSignature)
+      << "the trainer signs, no one else";
+
+  // sup1 has no training: refused at the step, naming what would qualify, and audited.
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-1", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-1", isa88::Command::kStart, ""));
+  auto refused = mes_->start_step("sup1", "B-1", 1, "R-101");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kNotQualified);
+  EXPECT_NE(refused.error().message.find("master:TABLET or phase:Charge API and excipient"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(count_if_entry(trail(),
+                           [](const AuditEntry& e) {
+                             return e.action == "refused" && e.actor == "sup1" &&
+                                    e.field == "start_step" &&
+                                    e.new_value.rfind("not_qualified", 0) == 0;
+                           }),
+            1u);
+
+  // A phase training, for a day, recorded and signed by qa1: step 1's type, not step 2's.
+  auto qa = session("qa1");
+  const auto id = mes_->record_training(
+      "qa1", qa, training("sup1", "phase:Charge API and excipient", "SOP-101 rev 1", now_ + kDay),
+      both("qa1"));
+  ASSERT_TRUE(id) << id.error().message;
+  const auto sigs = mes_->signatures("qa1", "training", *id);
+  ASSERT_TRUE(sigs);
+  ASSERT_EQ(sigs->size(), 1u);
+  EXPECT_EQ((*sigs)[0].user_id, "qa1");
+  EXPECT_EQ((*sigs)[0].meaning, Meaning::kApproved);
+  ASSERT_TRUE(mes_->start_step("sup1", "B-1", 1, "R-101"));
+  ASSERT_TRUE(mes_->weigh("sup1", "B-1", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0));
+  ASSERT_TRUE(mes_->weigh("sup1", "B-1", 1, "EXC-1", "SC-1", "L-EXC-1", 42.0, 2.0));
+  auto op2 = session("op2");
+  ASSERT_TRUE(mes_->verify_step("sup1", op2, "B-1", 1, both("op2")));
+  ASSERT_TRUE(mes_->complete_step("sup1", "B-1", 1));
+  EXPECT_EQ(mes_->start_step("sup1", "B-1", 2, "").error().code, Code::kNotQualified)
+      << "a phase training covers that step type only";
+  ASSERT_TRUE(mes_->start_step("op1", "B-1", 2, ""));
+  EXPECT_EQ(mes_->enter_parameter("sup1", "B-1", 2, "speed", 20, "").error().code,
+            Code::kNotQualified);
+
+  // Lapsed: a day later sup1's training no longer qualifies.
+  advance(kDay);
+  ASSERT_TRUE(mes_->enter_parameter("op1", "B-1", 2, "speed", 20, ""));
+  ASSERT_TRUE(mes_->enter_parameter("op1", "B-1", 2, "time", 10, ""));
+  ASSERT_TRUE(mes_->complete_step("op1", "B-1", 2));
+  ASSERT_TRUE(mes_->create_batch("sup1", "B-2", "TABLET@1", 100));
+  ASSERT_TRUE(mes_->command_batch("op1", "B-2", isa88::Command::kStart, ""));
+  EXPECT_EQ(mes_->start_step("sup1", "B-2", 1, "R-101").error().code, Code::kNotQualified)
+      << "past valid_until";
+
+  // Withdrawn: op2's training is voided with a reason; op2 can no longer verify.
+  const auto of_op2 = mes_->trainings("qa1", "op2");
+  ASSERT_TRUE(of_op2);
+  ASSERT_EQ(of_op2->size(), 1u);
+  EXPECT_EQ(mes_->void_record("op1", "training", (*of_op2)[0].id, "x").error().code,
+            Code::kForbidden);
+  ASSERT_TRUE(mes_->void_record("sup1", "training", (*of_op2)[0].id,
+                                "SOP-100 rev 3: retraining required"));
+  ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
+  ASSERT_TRUE(mes_->start_step("op1", "B-2", 1, "R-101"));
+  ASSERT_TRUE(mes_->weigh("op1", "B-2", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0));
+  ASSERT_TRUE(mes_->weigh("op1", "B-2", 1, "EXC-1", "SC-1", "L-EXC-1", 42.0, 2.0));
+  auto verifier = session("op2");
+  EXPECT_EQ(mes_->verify_step("op1", verifier, "B-2", 1, both("op2")).error().code,
+            Code::kNotQualified)
+      << "a verifier needs a current training too";
+  EXPECT_TRUE(mes_->trainings("qa1", "op2")->empty()) << "a withdrawn training is out of lists";
+
+  auto report = mes_->verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->first_problem();
+}

@@ -995,6 +995,42 @@ void Api::add_plant_routes(http::Router& router) {
                                    text(c.body, "effectiveness"), signature_of(c.body));
           return r ? ok({{"id", c.param("id")}, {"status", "closed"}}) : refusal(r.error());
         });
+  // Training (11.10(i), 211.25(a)): recorded and signed by the trainer; a step is executed and
+  // verified only by people with a current training for its master or its step type.
+  const auto training_json = [](const Training& t) {
+    return json{{"id", t.id},
+                {"trainee", t.trainee},
+                {"procedure", t.procedure},
+                {"trainer", t.trainer},
+                {"content", t.content},
+                {"trained_at", format_utc(t.trained_at)},
+                {"valid_until", t.valid_until == 0 ? json() : json(format_utc(t.valid_until))}};
+  };
+  route(router, "GET", "/api/v1/trainings", Access::kAction, Action::kViewRecords,
+        [this, training_json](Call& c) {
+          auto r = mes_.trainings(c.session.user_id, c.request.query_param("trainee"));
+          if (!r) return refusal(r.error());
+          json out = json::array();
+          for (const auto& t : *r) out.push_back(training_json(t));
+          return ok(out);
+        });
+  route(router, "POST", "/api/v1/trainings", Access::kAction, Action::kRecordTraining,
+        [this](Call& c) {
+          Training t;
+          t.trainee = text(c.body, "trainee");
+          t.procedure = text(c.body, "procedure");
+          t.content = text(c.body, "content");
+          if (c.body.contains("valid_until")) t.valid_until = time_of(c.body, "valid_until");
+          auto r = mes_.record_training(c.session.user_id, c.session.signing, t,
+                                        signature_of(c.body));
+          return r ? ok({{"id", *r}}, 201) : refusal(r.error());
+        });
+  route(router, "POST", "/api/v1/trainings/{id}/withdraw", Access::kAction,
+        Action::kRecordTraining, [this](Call& c) {
+          auto r = mes_.void_record(c.session.user_id, std::string(Training::kType), c.param("id"),
+                                    text(c.body, "reason"));
+          return r ? ok({{"id", c.param("id")}, {"withdrawn", true}}) : refusal(r.error());
+        });
   // Retention (211.180, Annex 11 §17): what leaves retention before a date (default: now).
   route(router, "GET", "/api/v1/retention", Access::kAction, Action::kViewAuditTrail,
         [this](Call& c) {

@@ -148,7 +148,7 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
                                   LotStatus::kQuarantine,
                                   {},
                                   {}}};
-  // The seed signs for qa2 and qa1 (and so attests for them, 11.100(c)); the other demo users
+  // The seed signs for qa2, qa1 and sup1 (and so attests for them, 11.100(c)); the operators
   // attest at their own first signing.
   SigningSession qa2{"qa2", now, false};
   for (const auto& lot : lots) {
@@ -172,6 +172,20 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
                 "approval of " + *master);
       !r) {
     return tl::unexpected(r.error());
+  }
+  // The operators are trained on the product's master by the supervisor, who signs each record
+  // (11.10(i)): without it they could not execute or verify its steps.
+  SigningSession sup1{"sup1", now, false};
+  for (const char* op : {"op1", "op2"}) {
+    Training t{{}, op, master_procedure("PARA-500"), {},
+               "SOP-GRAN-004 rev 3 (PARA-500 granulation), shown on the line and assessed",
+               0, 0, {}};
+    if (auto r = check(mes.record_training("sup1", sup1, t,
+                                           SignatureInput{"sup1", users[1].password, true}),
+                       std::string("training of ") + op);
+        !r) {
+      return tl::unexpected(r.error());
+    }
   }
   return users;
 }

@@ -299,6 +299,42 @@ Result<Capa> decode<Capa>(const Document& doc) {
   return c;
 }
 
+// ---- training ----
+
+std::string master_procedure(std::string_view product) {
+  return "master:" + std::string(product);
+}
+std::string phase_procedure(std::string_view phase) { return "phase:" + std::string(phase); }
+
+Document to_document(const Training& t) {
+  return document(Training::kType, t.id, t.meta, t.trainee, "signed",
+                  json{{"trainee", t.trainee},
+                       {"procedure", t.procedure},
+                       {"trainer", t.trainer},
+                       {"content", t.content},
+                       {"trained_at", t.trained_at},
+                       {"valid_until", t.valid_until}},
+                  json::object());
+}
+
+template <>
+Result<Training> decode<Training>(const Document& doc) {
+  if (auto t = check_type<Training>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data");
+  Training t;
+  t.id = doc.id;
+  t.trainee = data.text("trainee", true);
+  t.procedure = data.text("procedure", true);
+  t.trainer = data.text("trainer", true);
+  t.content = data.text("content");
+  t.trained_at = data.integer("trained_at", true);
+  t.valid_until = data.integer("valid_until");
+  t.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  return t;
+}
+
 // ---- sensor ----
 
 Document to_document(const Sensor& s) {

@@ -11,7 +11,7 @@ constexpr RoleSet kQa = role_bit(Role::kQa);
 constexpr RoleSet kAdm = role_bit(Role::kAdmin);
 
 // Which roles may perform each action (indexed by Action).
-constexpr std::array<RoleSet, 19> kMatrix = {
+constexpr std::array<RoleSet, 20> kMatrix = {
     kAdm,               // kManageUsers
     kSup,               // kManagePlant
     kSup,               // kManageMaterials
@@ -31,8 +31,9 @@ constexpr std::array<RoleSet, 19> kMatrix = {
     kOp | kSup | kQa,   // kViewRecords
     kSup | kQa | kAdm,  // kViewAuditTrail
     kQa | kAdm,         // kManageCheckpoints
+    kSup | kQa,         // kRecordTraining
 };
-static_assert(kMatrix.size() == static_cast<std::size_t>(Action::kManageCheckpoints) + 1);
+static_assert(kMatrix.size() == static_cast<std::size_t>(Action::kRecordTraining) + 1);
 
 constexpr std::array<std::string_view, 4> kRoleNames = {"operator", "supervisor", "qa", "admin"};
 
@@ -48,12 +49,12 @@ std::optional<Role> parse_role(std::string_view text) {
 }
 
 std::string_view to_string(Action action) {
-  static constexpr std::array<std::string_view, 19> kNames = {
+  static constexpr std::array<std::string_view, 20> kNames = {
       "manage_users",    "manage_plant",          "manage_materials",  "set_lot_status",
       "edit_master",     "approve_master",        "create_batch",      "run_batch",
       "supervise_batch", "execute_step",          "verify_step",       "acknowledge_alarm",
       "open_deviation",  "disposition_deviation", "review_batch",      "release_batch",
-      "view_records",    "view_audit_trail",      "manage_checkpoints"};
+      "view_records",    "view_audit_trail",      "manage_checkpoints", "record_training"};
   return kNames[static_cast<std::size_t>(action)];
 }
 

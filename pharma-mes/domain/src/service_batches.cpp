@@ -52,6 +52,13 @@ Result<LoadedStep> load_step(Transaction& tx, const LoadedBatch& b, int n) {
   return LoadedStep{*doc, detail::body_of(*doc), phases[static_cast<std::size_t>(n - 1)]};
 }
 
+// Who does or verifies step s of batch b holds a current training for it (11.10(i)).
+Result<void> require_trained(Transaction& tx, const std::string& user, const LoadedBatch& b,
+                             const LoadedStep& s) {
+  return detail::require_training(tx, user, b.body["data"].value("master", ""),
+                                  s.spec.value("phase", ""));
+}
+
 Result<void> require_running(const LoadedBatch& b) {
   if (b.state != State::kRunning) {
     return refuse(
@@ -369,6 +376,7 @@ Result<void> Mes::start_step(const std::string& actor, const std::string& batch_
         if (s->body["flow"].value("status", "") != "pending") {
           return refuse(Code::kOutOfSequence, "step " + s->doc.id + " was already started", "step");
         }
+        if (auto t = require_trained(tx, actor, *b, *s); !t) return t;
         const std::string needed = s->spec.value("equipment_class", "");
         if (!needed.empty()) {
           auto e = detail::load<Equipment>(tx, equipment_id, "equipment");
@@ -427,6 +435,7 @@ Result<bool> Mes::enter_parameter(const std::string& actor, const std::string& b
         if (!found) return tl::unexpected(found.error());
         auto s = &found->second;
         if (auto rr = require_open_for_entries(*s); !rr) return rr;
+        if (auto t = require_trained(tx, actor, found->first, *s); !t) return t;
         const json* spec = nullptr;
         for (const auto& p : s->spec["parameters"]) {
           if (p.value("name", "") == name) spec = &p;
@@ -495,6 +504,7 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
         if (!found) return tl::unexpected(found.error());
         auto s = &found->second;
         if (auto rr = require_open_for_entries(*s); !rr) return rr;
+        if (auto t = require_trained(tx, actor, found->first, *s); !t) return t;
         const json* charge = nullptr;
         for (const auto& c : s->spec["charges"]) {
           if (c.value("material", "") == material) charge = &c;
@@ -605,6 +615,7 @@ Result<void> Mes::verify_step(const std::string& actor, SigningSession& session,
         auto b = &found->first;
         auto s = &found->second;
         if (auto rr = require_step_running(*s); !rr) return rr;
+        if (auto t = require_trained(tx, signer->id, *b, *s); !t) return t;
         if (!s->spec.value("second_person_verification", false)) {
           return refuse(Code::kInvalid, "step " + std::to_string(n) + " needs no verification",
                         "step");
@@ -655,6 +666,7 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
         auto s = load_step(tx, *b, n);
         if (!s) return tl::unexpected(s.error());
         if (auto rr = require_step_running(*s); !rr) return rr;
+        if (auto t = require_trained(tx, actor, *b, *s); !t) return t;
         if (auto rr = require_entries_complete(*s); !rr) return rr;
         if (s->spec.value("second_person_verification", false) &&
             s->body["flow"].value("verified_by", "").empty()) {

@@ -1,6 +1,7 @@
 // Mes: the quality system's CAPA records (ICH Q10 §3.2.2, 21 CFR 211.192 follow-up, Annex 11
 // §13) — a deviation whose cause needs one closes only naming a CAPA that answers it
-// (close_deviation in service_batches.cpp) — and the retention rules (211.180, Annex 11 §17).
+// (close_deviation in service_batches.cpp) —, training records (11.10(i), 211.25(a)) and the
+// retention rules (211.180, Annex 11 §17).
 #include <algorithm>
 #include <tuple>
 
@@ -106,6 +107,137 @@ Result<void> Mes::close_capa(const std::string& actor, SigningSession& session,
     if (!s) return tl::unexpected(s.error());
     return {};
   });
+}
+
+namespace {
+
+// The product of master id "<product>@<version>".
+std::string product_of(const std::string& master_id) {
+  return master_id.substr(0, master_id.rfind('@'));
+}
+
+// A procedure a training may name: a product with a master recipe, or a phase in one.
+Result<void> check_procedure(Transaction& tx, const std::string& procedure) {
+  const bool master = procedure.rfind("master:", 0) == 0, phase = procedure.rfind("phase:", 0) == 0;
+  if (!master && !phase) {
+    return refuse(Code::kInvalid,
+                  "a procedure is master:<product> (a master recipe) or phase:<phase name> (a "
+                  "step type)",
+                  "procedure");
+  }
+  const std::string name = procedure.substr(procedure.find(':') + 1);
+  for (const auto& doc : tx.list("master")) {
+    if (master && product_of(doc.id) == name) return {};
+    if (phase) {
+      const detail::json body = detail::body_of(doc);
+      for (const auto& p : body["data"].value("phases", detail::json::array())) {
+        if (p.is_object() && p.value("phase", "") == name) return {};
+      }
+    }
+  }
+  return refuse(Code::kNotFound,
+                master ? "no master recipe for product " + name : "no master has a phase " + name,
+                "procedure");
+}
+
+}  // namespace
+
+namespace detail {
+
+Result<void> require_training(Transaction& tx, const std::string& user, const std::string& master_id,
+                              const std::string& phase) {
+  const std::string by_master = master_procedure(product_of(master_id));
+  const std::string by_phase = phase_procedure(phase);
+  for (const auto& doc : tx.list(Training::kType, user)) {
+    auto t = decode<Training>(doc);
+    if (!t) return tl::unexpected(t.error());
+    if ((t->procedure == by_master || t->procedure == by_phase) && t->current_at(tx.now())) {
+      return {};
+    }
+  }
+  return refuse(Code::kNotQualified, user + " has no current training for " + by_master +
+                                         " or " + by_phase + " (11.10(i))");
+}
+
+}  // namespace detail
+
+Result<std::string> Mes::record_training(const std::string& actor, SigningSession& session,
+                                         Training training, const SignatureInput& signature) {
+  auto signer = signer_for(session, signature);
+  if (!signer) return tl::unexpected(signer.error());
+  std::string id;
+  auto r = command(actor, "record_training", "training", training.trainee,
+                   [&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kRecordTraining, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    if (signer->id != actor) {
+      return refuse(Code::kBadSignature, "the trainer signs the training record");
+    }
+    const auto trainee = tx.get("user", training.trainee);
+    if (!trainee) return refuse(Code::kNotFound, "no user " + training.trainee, "trainee");
+    const User u = detail::user_from(*trainee);
+    if (u.status == AccountStatus::kDeactivated) {
+      return refuse(Code::kAccountInactive, "user " + u.id + " is deactivated", "trainee");
+    }
+    if (!may_sign(u.roles)) {
+      return refuse(Code::kInvalid, "administrators execute no steps", "trainee");
+    }
+    if (u.id == actor) {
+      return refuse(Code::kSameUser, "nobody records their own training", "trainee");
+    }
+    if (auto p = check_procedure(tx, training.procedure); !p) return p;
+    if (training.content.empty() || training.content.size() > 500) {
+      return refuse(Code::kInvalid,
+                    "content says what the training was (SOP and revision, how competence was "
+                    "shown), 1 to 500 characters",
+                    "content");
+    }
+    if (training.valid_until != 0 && training.valid_until <= tx.now()) {
+      return refuse(Code::kInvalid, "a training is valid until a date in the future",
+                    "valid_until");
+    }
+    const std::size_t existing = tx.list(Training::kType).size();
+    for (std::size_t n = existing + 1;; ++n) {
+      std::string digits = std::to_string(n);
+      id = "TRN-" + std::string(digits.size() < 6 ? 6 - digits.size() : 0, '0') + digits;
+      if (!tx.get(Training::kType, id)) break;
+    }
+    training.id = id;
+    training.trainer = actor;
+    training.trained_at = tx.now();
+    training.meta = {};
+    if (auto s = detail::save(tx, actor, training, "create", "trained on " + training.procedure);
+        !s) {
+      return s;
+    }
+    auto s = sign(tx, session, *signer, signature, Meaning::kApproved, std::string(Training::kType), id,
+                  signed_hash(*tx.get(Training::kType, id)));
+    if (!s) return tl::unexpected(s.error());
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  return id;
+}
+
+Result<std::vector<Training>> Mes::trainings(const std::string& actor,
+                                             const std::string& trainee) {
+  std::vector<Training> out;
+  auto r = store_.read([&](Transaction& tx) -> Result<void> {
+    if (auto a = detail::authorize(tx, actor, Action::kViewRecords, config_); !a) {
+      return tl::unexpected(a.error());
+    }
+    for (const auto& doc : tx.list(Training::kType, trainee)) {
+      auto t = decode<Training>(doc);
+      if (!t) return tl::unexpected(t.error());
+      out.push_back(std::move(*t));
+    }
+    return {};
+  });
+  if (!r) return tl::unexpected(r.error());
+  std::sort(out.begin(), out.end(),
+            [](const Training& a, const Training& b) { return a.id < b.id; });
+  return out;
 }
 
 Result<std::vector<Capa>> Mes::capas(const std::string& actor, bool overdue_only) {

@@ -183,6 +183,8 @@ Result<void> Mes::void_record(const std::string& actor, const std::string& type,
       needed = Action::kEditMaster;
     } else if (type == "batch") {
       needed = Action::kSuperviseBatch;
+    } else if (type == Training::kType) {
+      needed = Action::kRecordTraining;  // withdrawn: its trainee is no longer qualified by it
     } else if (type != "equipment" && type != "sensor") {
       return refuse(Code::kRecordImmutable, "a " + type + " record cannot be voided", "type");
     }

@@ -93,6 +93,11 @@ Result<User> authorize(Transaction& tx, const std::string& actor, Action action,
 
 Result<void> require_reason(const std::string& reason);
 
+// `user` holds a current training for master `master_id`'s product or for `phase` (11.10(i));
+// else kNotQualified naming both procedures.
+Result<void> require_training(Transaction& tx, const std::string& user, const std::string& master_id,
+                              const std::string& phase);
+
 std::string number_text(double v);
 
 }  // namespace mes::detail

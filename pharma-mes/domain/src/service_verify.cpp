@@ -61,6 +61,10 @@ void check_signed_statuses(Transaction& tx, const std::set<std::string>& atteste
   for (const auto& capa : tx.list("capa", "", "closed")) {
     need(capa, "closed", Meaning::kApproved, detail::body_of(capa)["flow"].value("closed_by", ""));
   }
+  for (const auto& training : tx.list(Training::kType)) {
+    need(training, "a training record", Meaning::kApproved,
+         detail::body_of(training)["data"].value("trainer", ""));
+  }
   for (const auto& alarm : tx.list("alarm", "", "acknowledged")) {
     need(alarm, "acknowledged", Meaning::kReviewed,
          detail::body_of(alarm)["flow"].value("acknowledged_by", ""));

@@ -112,7 +112,31 @@ struct Capa {
   friend bool operator==(const Capa&, const Capa&) = default;
 };
 
+// A training record (21 CFR 11.10(i), 211.25(a), Annex 11 §2): `trainee` was trained on
+// `procedure` by `trainer`, who signs it ("approved": trained and found competent). A procedure
+// is a master recipe — "master:<product>", every step of that product's masters — or a step
+// type — "phase:<phase name>", that phase in any master. Current from trained_at until
+// valid_until (0: no expiry), unless voided. A retraining is a new record; none is changed.
+// Indexed by trainee, state "signed".
+struct Training {
+  static constexpr std::string_view kType = "training";
+  std::string id, trainee, procedure, trainer;
+  std::string content = {};  // what the training was: SOP and revision, how competence was shown
+  Millis trained_at = 0;
+  Millis valid_until = 0;
+  RecordMeta meta = {};
+
+  bool current_at(Millis now) const {
+    return !meta.voided && trained_at <= now && (valid_until == 0 || now < valid_until);
+  }
+  friend bool operator==(const Training&, const Training&) = default;
+};
+// The procedure names a step is done under (either kind of training qualifies for it).
+std::string master_procedure(std::string_view product);
+std::string phase_procedure(std::string_view phase);
+
 Document to_document(const Equipment& equipment);
+Document to_document(const Training& training);
 Document to_document(const Capa& capa);
 Document to_document(const Lot& lot);
 Document to_document(const Sensor& sensor);
@@ -128,5 +152,7 @@ template <>
 Result<Sensor> decode<Sensor>(const Document& doc);
 template <>
 Result<Capa> decode<Capa>(const Document& doc);
+template <>
+Result<Training> decode<Training>(const Document& doc);
 
 }  // namespace mes

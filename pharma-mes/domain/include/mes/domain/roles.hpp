@@ -33,6 +33,7 @@ enum class Action : std::uint8_t {
   kViewRecords,   // batches, recipes, plant, alarms, deviations
   kViewAuditTrail,
   kManageCheckpoints,  // sign and export audit-chain checkpoints
+  kRecordTraining,     // record (and sign as trainer) another person's training
 };
 
 using RoleSet = std::uint8_t;  // bit (1 << Role)

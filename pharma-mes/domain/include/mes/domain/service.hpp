@@ -205,8 +205,8 @@ class Mes {
                                     EquipmentStatus status, const std::string& reason);
   Result<void> add_sensor(const std::string& actor, const Sensor& sensor);
   // GMP records are never deleted: a lot still in quarantine, equipment not in use, a sensor, a
-  // master draft or a batch never started is voided with a reason (it stays on file, out of
-  // lists).
+  // master draft, a batch never started or a training withdrawn is voided with a reason (it
+  // stays on file, out of lists).
   Result<void> void_record(const std::string& actor, const std::string& type, const std::string& id,
                            const std::string& reason);
   Result<void> receive_lot(const std::string& actor, const Lot& lot);
@@ -266,6 +266,16 @@ class Mes {
   Result<void> close_capa(const std::string& actor, SigningSession& session,
                           const std::string& capa_id, const std::string& effectiveness,
                           const SignatureInput& signature);
+  // ---- training (11.10(i), 211.25(a), Annex 11 §2): nobody executes or verifies a step
+  // without a current training record for its master recipe or its step type (kNotQualified).
+  // A supervisor or QA person — never the trainee — records a training and signs it as the
+  // trainer ("approved"); training.id is assigned ("TRN-000001", ...) and returned; trained_at
+  // is now. ----
+  Result<std::string> record_training(const std::string& actor, SigningSession& session,
+                                      Training training, const SignatureInput& signature);
+  // Training records, of one trainee or all, oldest first (voided ones are out of lists).
+  Result<std::vector<Training>> trainings(const std::string& actor, const std::string& trainee);
+
   // Records (each with its audit entries) whose retention ends before `before`, soonest first:
   // what may leave the live database (after archiving) and nothing else.
   Result<std::vector<RetentionItem>> retention_report(const std::string& actor, Millis before);
