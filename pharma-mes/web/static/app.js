@@ -213,7 +213,7 @@ function showBar(view) {
   bar.hidden = false;
   for (const a of bar.querySelectorAll('[data-nav]')) {
     a.classList.toggle('active', a.dataset.nav === view);
-    if (a.dataset.role) a.hidden = !hasRole(a.dataset.role);
+    if (a.dataset.role) a.hidden = !a.dataset.role.split(',').some(hasRole);
   }
   document.getElementById('who').textContent =
     session.user ? `${session.user.full_name} (${session.user.roles})` : '';
@@ -612,6 +612,56 @@ async function acknowledge(alarm) {
   renderAlarms();
 }
 
+// ---- training (21 CFR 11.10(i)) -------------------------------------------------------------
+
+async function renderTraining() {
+  showBar('training');
+  const r = await api('GET', '/trainings');
+  if (!r.ok) return main().replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
+  const rows = r.data.map((t) => h('tr', { 'data-training': t.id },
+    h('td', {}, h('strong', { text: t.trainee })), h('td', { text: t.procedure }),
+    h('td', { text: t.content }), h('td', { text: t.trainer }), h('td', { text: fmtTime(t.trained_at) }),
+    h('td', { text: t.valid_until ? fmtTime(t.valid_until) : 'no expiry' }),
+    h('td', {}, h('button', { class: 'secondary', onclick: () => withdrawTraining(t) }, 'Withdraw'))));
+  main().replaceChildren(
+    h('div', { class: 'row' }, h('h1', { class: 'grow', text: 'Training records' }),
+      h('button', { 'data-test': 'record-training', onclick: recordTraining }, 'Record training')),
+    h('p', { class: 'muted', text: 'A step is executed or verified only by someone with a current training ' +
+      'for its master recipe (master:<product>) or its step type (phase:<phase name>).' }),
+    rows.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, ['Trainee', 'Procedure', 'Training', 'Trainer', 'Recorded',
+                                                   'Valid until', ''].map((t) => h('th', { text: t })))),
+          h('tbody', {}, rows))
+      : h('p', { class: 'muted', text: 'No training recorded.' }));
+}
+
+async function recordTraining() {
+  const done = await signDialog({
+    title: 'Record a training',
+    meaning: 'Meaning of this signature: "approved" — I trained this person on this procedure and ' +
+             'found them competent. The trainer signs; nobody records their own training.',
+    extra: [{ name: 'trainee', label: 'Trainee (user id)' },
+            { name: 'procedure', label: 'Procedure', placeholder: 'master:PARA-500 or phase:Wet granulation' },
+            { name: 'content', label: 'What the training was (SOP, revision, assessment)', type: 'textarea' },
+            { name: 'valid_until', label: 'Valid until (empty: no expiry)', type: 'date' }],
+    call: (v, signature) => {
+      const body = { trainee: v.trainee.trim(), procedure: v.procedure.trim(), content: v.content.trim(), signature };
+      if (v.valid_until) body.valid_until = new Date(v.valid_until + 'T00:00:00Z').toISOString();
+      return api('POST', '/trainings', body);
+    },
+  });
+  if (done) toast('Training recorded and signed');
+  renderTraining();
+}
+
+async function withdrawTraining(t) {
+  const v = await reasonDialog(`Withdraw training ${t.id} of ${t.trainee}`, 'Withdraw', true);
+  if (!v) return;
+  const r = await api('POST', `/trainings/${encodeURIComponent(t.id)}/withdraw`, { reason: v.reason.trim() });
+  toast(r.ok ? `Training ${t.id} withdrawn` : r.error.message, !r.ok);
+  renderTraining();
+}
+
 // ---- QA ------------------------------------------------------------------------------------
 
 async function renderQa() {
@@ -724,6 +774,7 @@ function route() {
     case 'alarms': return renderAlarms();
     case 'qa': return arg ? renderQaBatch(arg) : renderQa();
     case 'audit': return renderAudit(arg);
+    case 'training': return renderTraining();
     default: return renderBatches();
   }
 }

@@ -92,8 +92,23 @@ try {
   await page.waitForSelector('text=user id or password is wrong');
   await shot('login-refused');
 
-  // ---- supervisor creates the batch ----
+  // ---- supervisor: training records (11.10(i)), then creates the batch ----
   await login('sup1');
+  await page.click('[data-nav=training]');
+  await page.waitForSelector('tr[data-training] >> text=op1');
+  await page.click('[data-test=record-training]');
+  assert.match(await page.textContent('#dialog [data-test=meaning]'), /"approved"/);
+  await page.fill('#dialog [name=trainee]', 'qa1');
+  await page.fill('#dialog [name=procedure]', 'phase:Fluid bed drying');
+  await page.fill('#dialog [name=content]', 'SOP-DRY-002 rev 1, LOD sampling shown and assessed');
+  await page.fill('#dialog [name=valid_until]', '2030-01-01');
+  await page.fill('#dialog input[name=password]', password.sup1);
+  await shot('training-record-dialog');
+  await page.click('#dialog [data-test=dialog-confirm]');
+  await dialogClosed();
+  await page.waitForSelector('tr[data-training]:has-text("phase:Fluid bed drying"):has-text("2030-01-01")');
+  await shot('training-records');
+  await page.click('[data-nav=batches]');
   await page.click('[data-test=new-batch]');
   await page.fill('#dialog input[name=id]', batch);
   await page.click('#dialog [data-test=dialog-confirm]');
