@@ -46,6 +46,24 @@ class FieldReader {
     return *q;
   }
 
+  bool boolean(const char* key, bool required = false) {
+    const json* v = find(key, required);
+    if (v == nullptr) return false;
+    if (!v->is_boolean()) return fail(key), false;
+    return v->get<bool>();
+  }
+  std::vector<std::string> texts(const char* key, bool required = false) {
+    const json* v = find(key, required);
+    std::vector<std::string> out;
+    if (v == nullptr) return out;
+    if (!v->is_array()) return fail(key), out;
+    for (const auto& item : *v) {
+      if (!item.is_string()) return fail(key), std::vector<std::string>{};
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+
   // The first problem as "data.quantity", or empty.
   const std::string& problem() const { return problem_; }
 
@@ -266,6 +284,8 @@ Result<Capa> decode<Capa>(const Document& doc) {
   c.title = data.text("title", true);
   c.owner = data.text("owner", true);
   c.due_at = data.integer("due_at", true);
+  c.deviations = data.texts("deviations");
+  c.alarms = data.texts("alarms");
   const auto status = parse_capa_status(flow.text("status", true));
   c.effectiveness = flow.text("effectiveness");
   c.closed_by = flow.text("closed_by");
@@ -275,18 +295,6 @@ Result<Capa> decode<Capa>(const Document& doc) {
   if (!flow.problem().empty()) return malformed(doc, flow.problem());
   if (!status) return malformed(doc, "flow.status");
   c.status = *status;
-  const auto texts = [&](const json& part, const char* key, std::vector<std::string>& out) -> bool {
-    const json list = part.value(key, json::array());
-    if (!list.is_array()) return false;
-    for (const auto& v : list) {
-      if (!v.is_string()) return false;
-      out.push_back(v.get<std::string>());
-    }
-    return true;
-  };
-  const json data_part = body.value("data", json::object());
-  if (!texts(data_part, "deviations", c.deviations)) return malformed(doc, "data.deviations");
-  if (!texts(data_part, "alarms", c.alarms)) return malformed(doc, "data.alarms");
   const json actions = body.value("flow", json::object()).value("actions", json::array());
   if (!actions.is_array()) return malformed(doc, "flow.actions");
   for (const auto& a : actions) {
@@ -297,6 +305,120 @@ Result<Capa> decode<Capa>(const Document& doc) {
     c.actions.push_back({a["text"], a["by"], a["at"]});
   }
   return c;
+}
+
+// ---- deviation ----
+
+std::string_view to_string(DeviationStatus status) {
+  return status == DeviationStatus::kOpen ? "open" : "closed";
+}
+
+std::optional<DeviationStatus> parse_deviation_status(std::string_view text) {
+  if (text == "open") return DeviationStatus::kOpen;
+  if (text == "closed") return DeviationStatus::kClosed;
+  return std::nullopt;
+}
+
+Document to_document(const Deviation& d) {
+  const std::string status(to_string(d.status));
+  json flow{{"status", status}, {"disposition", d.disposition}, {"capa", d.capa}};
+  if (d.status == DeviationStatus::kClosed) {
+    flow["closed_by"] = d.closed_by;
+    flow["closed_at"] = d.closed_at;
+  }
+  return document(Deviation::kType, d.id, d.meta, d.batch, status,
+                  json{{"batch", d.batch},
+                       {"cause", d.cause},
+                       {"description", d.description},
+                       {"opened_by", d.opened_by},
+                       {"opened_at", d.opened_at},
+                       {"automatic", d.automatic}},
+                  flow);
+}
+
+template <>
+Result<Deviation> decode<Deviation>(const Document& doc) {
+  if (auto t = check_type<Deviation>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  Deviation d;
+  d.id = doc.id;
+  d.batch = data.text("batch", true);
+  d.cause = data.text("cause");
+  d.description = data.text("description");
+  d.opened_by = data.text("opened_by", true);
+  d.opened_at = data.integer("opened_at", true);
+  d.automatic = data.boolean("automatic");
+  const auto status = parse_deviation_status(flow.text("status", true));
+  d.disposition = flow.text("disposition");
+  d.capa = flow.text("capa");
+  d.closed_by = flow.text("closed_by");
+  d.closed_at = flow.integer("closed_at");
+  d.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  if (!status) return malformed(doc, "flow.status");
+  d.status = *status;
+  return d;
+}
+
+// ---- alarm ----
+
+std::string_view to_string(AlarmStatus status) {
+  return status == AlarmStatus::kActive ? "active" : "acknowledged";
+}
+
+std::optional<AlarmStatus> parse_alarm_status(std::string_view text) {
+  if (text == "active") return AlarmStatus::kActive;
+  if (text == "acknowledged") return AlarmStatus::kAcknowledged;
+  return std::nullopt;
+}
+
+Document to_document(const Alarm& a) {
+  const std::string status(to_string(a.status));
+  json flow{{"status", status}};
+  if (a.status == AlarmStatus::kAcknowledged) {
+    flow["acknowledged_by"] = a.acknowledged_by;
+    flow["acknowledged_at"] = a.acknowledged_at;
+    flow["comment"] = a.comment;
+  }
+  return document(Alarm::kType, a.id, a.meta, a.room, status,
+                  json{{"sensor", a.sensor},
+                       {"room", a.room},
+                       {"kind", a.kind},
+                       {"level", a.level},
+                       {"value", a.value},
+                       {"unit", a.unit},
+                       {"at", a.at},
+                       {"batches", a.batches}},
+                  flow);
+}
+
+template <>
+Result<Alarm> decode<Alarm>(const Document& doc) {
+  if (auto t = check_type<Alarm>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  Alarm a;
+  a.id = doc.id;
+  a.sensor = data.text("sensor", true);
+  a.room = data.text("room", true);
+  a.kind = data.text("kind");
+  a.level = data.text("level", true);
+  a.value = data.number("value");
+  a.unit = data.text("unit");
+  a.at = data.integer("at", true);
+  a.batches = data.texts("batches");
+  const auto status = parse_alarm_status(flow.text("status", true));
+  a.acknowledged_by = flow.text("acknowledged_by");
+  a.acknowledged_at = flow.integer("acknowledged_at");
+  a.comment = flow.text("comment");
+  a.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  if (!status) return malformed(doc, "flow.status");
+  a.status = *status;
+  return a;
 }
 
 // ---- training ----

@@ -169,21 +169,16 @@ Result<void> require_entries_complete(const LoadedStep& s) {
 Result<std::string> open_deviation_in(Transaction& tx, const std::string& actor,
                                       const std::string& batch, const std::string& cause,
                                       const std::string& description, bool automatic) {
-  const auto existing = tx.list("deviation", batch);
-  const std::string id = batch + "-DEV-" + std::to_string(existing.size() + 1);
-  const json body{{"data",
-                   {{"batch", batch},
-                    {"cause", cause},
-                    {"description", description},
-                    {"opened_by", actor},
-                    {"opened_at", tx.now()},
-                    {"automatic", automatic}}},
-                  {"flow", {{"status", "open"}, {"disposition", ""}, {"capa", ""}}}};
-  Document doc{"deviation", id, 0, batch, "open", "", false, {}};
-  if (auto r = detail::put_audited(tx, actor, doc, body, "create", ""); !r) {
-    return tl::unexpected(r.error());
-  }
-  return id;
+  Deviation d;
+  d.id = batch + "-DEV-" + std::to_string(tx.list(Deviation::kType, batch).size() + 1);
+  d.batch = batch;
+  d.cause = cause;
+  d.description = description;
+  d.opened_by = actor;
+  d.opened_at = tx.now();
+  d.automatic = automatic;
+  if (auto r = detail::save(tx, actor, d, "create", ""); !r) return tl::unexpected(r.error());
+  return d.id;
 }
 
 // Batch record hash: the batch's data and the content hash of every step, in order.
@@ -733,14 +728,13 @@ Result<void> Mes::close_deviation(const std::string& actor, const std::string& d
           return refuse(Code::kReasonRequired, "a deviation closes only with a disposition",
                         "disposition");
         }
-        auto doc = tx.get("deviation", deviation_id);
-        if (!doc) return refuse(Code::kNotFound, "no deviation " + deviation_id, "deviation");
-        json body = detail::body_of(*doc);
-        if (body["flow"].value("status", "") != "open") {
+        auto d = detail::load<Deviation>(tx, deviation_id, "deviation");
+        if (!d) return tl::unexpected(d.error());
+        if (d->status != DeviationStatus::kOpen) {
           return refuse(Code::kConflict, "deviation " + deviation_id + " is closed");
         }
         // A CAPA named must exist and answer this deviation; a cause that needs one needs it.
-        const std::string cause = body["data"].value("cause", "");
+        const std::string& cause = d->cause;
         const auto& needing = config_.capa_required_causes;
         if (capa.empty() && std::find(needing.begin(), needing.end(), cause) != needing.end()) {
           return refuse(Code::kOutOfSequence,
@@ -757,13 +751,12 @@ Result<void> Mes::close_deviation(const std::string& actor, const std::string& d
                           "capa");
           }
         }
-        body["flow"]["status"] = "closed";
-        body["flow"]["disposition"] = disposition;
-        body["flow"]["capa"] = capa;
-        body["flow"]["closed_by"] = actor;
-        body["flow"]["closed_at"] = tx.now();
-        doc->state = "closed";
-        return detail::put_audited(tx, actor, *doc, body, "close", disposition);
+        d->status = DeviationStatus::kClosed;
+        d->disposition = disposition;
+        d->capa = capa;
+        d->closed_by = actor;
+        d->closed_at = tx.now();
+        return detail::save(tx, actor, *d, "close", disposition);
       });
 }
 
@@ -821,22 +814,19 @@ std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
                        detail::number_text(y.high_pct) + " %",
                    0});
   }
-  for (const auto& alarm : tx.list("alarm")) {
-    const json ab = detail::body_of(alarm);
-    for (const auto& batch : ab["data"].value("batches", json::array())) {
-      if (batch == b.doc.id) {
-        out.push_back({"alarm", "", alarm.id + " (" + ab["flow"].value("status", "") + ")",
-                       ab["data"].value("at", Millis{0})});
-      }
+  std::vector<std::string> unreadable;
+  for (const auto& alarm : detail::list_of<Alarm>(tx, "", "", unreadable)) {
+    if (std::find(alarm.batches.begin(), alarm.batches.end(), b.doc.id) != alarm.batches.end()) {
+      out.push_back(
+          {"alarm", "", alarm.id + " (" + std::string(to_string(alarm.status)) + ")", alarm.at});
     }
   }
-  for (const auto& d : tx.list("deviation", b.doc.id)) {
-    const json db = detail::body_of(d);
-    out.push_back(
-        {"deviation", "",
-         d.id + " (" + db["flow"].value("status", "") + "): " + db["data"].value("description", ""),
-         db["data"].value("opened_at", Millis{0})});
+  for (const auto& d : detail::list_of<Deviation>(tx, b.doc.id, "", unreadable)) {
+    out.push_back({"deviation", "",
+                   d.id + " (" + std::string(to_string(d.status)) + "): " + d.description,
+                   d.opened_at});
   }
+  for (const auto& why : unreadable) out.push_back({"unreadable_record", "", why, 0});
   std::sort(out.begin(), out.end(),
             [](const Exception& a, const Exception& c) { return a.at < c.at; });
   return out;
@@ -1118,20 +1108,23 @@ std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
                       detail::number_text(yield.low_pct) + "-" +
                       detail::number_text(yield.high_pct) + " %");
   }
-  for (const auto& d : tx.list("deviation", batch_id)) {
-    if (d.state != "closed") reasons.push_back("deviation " + d.id + " is still open");
+  std::vector<std::string> unreadable;
+  for (const auto& d : detail::list_of<Deviation>(tx, batch_id, "", unreadable)) {
+    if (d.status != DeviationStatus::kClosed) {
+      reasons.push_back("deviation " + d.id + " is still open");
+    }
   }
   const auto steps = tx.list("step", batch_id);
   for (const auto& step : steps) {
     if (step.state != "complete") reasons.push_back("step " + step.id + " is " + step.state);
   }
   genealogy_problems(tx, batch_id, steps, reasons);
-  for (const auto& alarm : tx.list("alarm", "", "active")) {
-    const json ab = detail::body_of(alarm);
-    for (const auto& batch : ab["data"].value("batches", json::array())) {
-      if (batch == batch_id) reasons.push_back("alarm " + alarm.id + " is not acknowledged");
+  for (const auto& alarm : detail::list_of<Alarm>(tx, "", "active", unreadable)) {
+    if (std::find(alarm.batches.begin(), alarm.batches.end(), batch_id) != alarm.batches.end()) {
+      reasons.push_back("alarm " + alarm.id + " is not acknowledged");
     }
   }
+  for (const auto& why : unreadable) reasons.push_back(why);
   if (!chain_problem.empty()) {
     reasons.push_back("the audit trail does not verify (" + chain_problem + ")");
   }

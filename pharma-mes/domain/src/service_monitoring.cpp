@@ -35,23 +35,21 @@ std::vector<std::string> batches_in_room(Transaction& tx, const std::string& roo
 
 Result<std::string> open_alarm(Transaction& tx, const Sensor& sensor, const std::string& level,
                                double value, Millis at, const std::vector<std::string>& batches) {
-  const std::string id = "ALM-" + sensor.id + "-" + std::to_string(at) + "-" + level;
-  const json body{{"data",
-                   {{"sensor", sensor.id},
-                    {"room", sensor.room},
-                    {"kind", sensor.kind},
-                    {"level", level},
-                    {"value", value},
-                    {"unit", sensor.unit},
-                    {"at", at},
-                    {"batches", batches}}},
-                  {"flow", {{"status", "active"}}}};
-  Document doc{"alarm", id, 0, sensor.room, "active", "", false, {}};
-  if (auto existing = tx.get("alarm", id)) return id;  // the same reading sent twice
-  if (auto r = detail::put_audited(tx, kIngest, doc, body, "create", ""); !r) {
+  Alarm alarm;
+  alarm.id = "ALM-" + sensor.id + "-" + std::to_string(at) + "-" + level;
+  if (tx.get(Alarm::kType, alarm.id)) return alarm.id;  // the same reading sent twice
+  alarm.sensor = sensor.id;
+  alarm.room = sensor.room;
+  alarm.kind = sensor.kind;
+  alarm.level = level;
+  alarm.value = value;
+  alarm.unit = sensor.unit;
+  alarm.at = at;
+  alarm.batches = batches;
+  if (auto r = detail::save(tx, kIngest, alarm, "create", ""); !r) {
     return tl::unexpected(r.error());
   }
-  return id;
+  return alarm.id;
 }
 
 }  // namespace
@@ -142,20 +140,16 @@ Result<Mes::ReadingsOutcome> Mes::record_readings(const std::vector<SensorReadin
         if (!alarm) return tl::unexpected(alarm.error());
         ++outcome.alarms;
         for (const auto& batch : batches) {
-          const auto existing = tx.list("deviation", batch);
-          const std::string dev = batch + "-DEV-" + std::to_string(existing.size() + 1);
-          const json body{
-              {"data",
-               {{"batch", batch},
-                {"cause", "environmental_excursion"},
-                {"description", in.sensor_id + " " + detail::number_text(in.value) + " " + in.unit +
-                                    " beyond its action limit (" + *alarm + ")"},
-                {"opened_by", kIngest},
-                {"opened_at", in.at},
-                {"automatic", true}}},
-              {"flow", {{"status", "open"}, {"disposition", ""}, {"capa", ""}}}};
-          Document d{"deviation", dev, 0, batch, "open", "", false, {}};
-          if (auto p = detail::put_audited(tx, kIngest, d, body, "create", ""); !p) return p;
+          Deviation d;
+          d.id = batch + "-DEV-" + std::to_string(tx.list(Deviation::kType, batch).size() + 1);
+          d.batch = batch;
+          d.cause = "environmental_excursion";
+          d.description = in.sensor_id + " " + detail::number_text(in.value) + " " + in.unit +
+                          " beyond its action limit (" + *alarm + ")";
+          d.opened_by = kIngest;
+          d.opened_at = in.at;
+          d.automatic = true;
+          if (auto p = detail::save(tx, kIngest, d, "create", ""); !p) return p;
         }
       }
       s.runtime["excursion"] = level;
@@ -197,21 +191,22 @@ Result<void> Mes::acknowledge_alarm(const std::string& actor, SigningSession& se
         if (comment.empty()) {
           return refuse(Code::kReasonRequired, "an acknowledgement needs a comment", "comment");
         }
-        auto doc = tx.get("alarm", alarm_id);
-        if (!doc) return refuse(Code::kNotFound, "no alarm " + alarm_id, "alarm");
-        json body = detail::body_of(*doc);
-        if (body["flow"].value("status", "") != "active") {
+        auto alarm = detail::load<Alarm>(tx, alarm_id, "alarm");
+        if (!alarm) return tl::unexpected(alarm.error());
+        if (alarm->status != AlarmStatus::kActive) {
           return refuse(Code::kConflict, "alarm " + alarm_id + " is already acknowledged");
         }
+        alarm->status = AlarmStatus::kAcknowledged;
+        alarm->acknowledged_by = actor;
+        alarm->acknowledged_at = tx.now();
+        alarm->comment = comment;
+        if (auto p = detail::save(tx, actor, *alarm, "acknowledge", comment); !p) return p;
+        // The signature covers the alarm's data (what was measured), which acknowledging
+        // leaves as it was.
         auto sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "alarm", alarm_id,
-                        detail::content_hash("alarm", alarm_id, body));
+                        signed_hash(*tx.get(Alarm::kType, alarm_id)));
         if (!sig) return tl::unexpected(sig.error());
-        body["flow"]["status"] = "acknowledged";
-        body["flow"]["acknowledged_by"] = actor;
-        body["flow"]["acknowledged_at"] = tx.now();
-        body["flow"]["comment"] = comment;
-        doc->state = "acknowledged";
-        return detail::put_audited(tx, actor, *doc, body, "acknowledge", comment);
+        return {};
       });
 }
 
@@ -269,10 +264,12 @@ Result<int> Mes::seal_readings(Millis lag) {
   return sealed;
 }
 
-Result<std::vector<Document>> Mes::alarms(bool active_only) {
-  std::vector<Document> out;
+Result<std::vector<Alarm>> Mes::alarms(bool active_only) {
+  std::vector<Alarm> out;
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
-    out = tx.list("alarm", "", active_only ? "active" : "");
+    std::vector<std::string> unreadable;
+    out = detail::list_of<Alarm>(tx, "", active_only ? "active" : "", unreadable);
+    if (!unreadable.empty()) return refuse(Code::kStorage, unreadable.front());
     return {};
   });
   if (!r) return tl::unexpected(r.error());
@@ -568,13 +565,13 @@ Result<Mes::Kpis> Mes::kpis() {
 Result<Mes::PlantStatus> Mes::plant_status(Millis deviation_due_ms) {
   PlantStatus p;
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
-    for (const auto& d : tx.list("deviation", "", "open")) {
+    std::vector<std::string> unreadable;  // counted open and past due: someone must look
+    for (const auto& d : detail::list_of<Deviation>(tx, "", "open", unreadable)) {
       ++p.deviations_open;
-      const json b = detail::body_of(d);
-      if (tx.now() - b["data"].value("opened_at", tx.now()) > deviation_due_ms) {
-        ++p.deviations_past_due;
-      }
+      if (tx.now() - d.opened_at > deviation_due_ms) ++p.deviations_past_due;
     }
+    p.deviations_open += static_cast<int>(unreadable.size());
+    p.deviations_past_due += static_cast<int>(unreadable.size());
     for (const auto& batch : tx.list("batch", "", "Complete")) {
       const json flow = detail::body_of(batch)["flow"];
       if (!flow.value("disposition", "").empty()) continue;

@@ -48,6 +48,24 @@ Result<R> load(Transaction& tx, const std::string& id, const std::string& field 
   return decode<R>(*doc);
 }
 
+// The records of type R listed by parent and state, decoded; the message of each one that does
+// not decode (a stored body not of the type's shape) goes to `unreadable`, so that a caller
+// names it rather than passing over it.
+template <typename R>
+std::vector<R> list_of(Transaction& tx, std::string_view parent, std::string_view state,
+                       std::vector<std::string>& unreadable) {
+  std::vector<R> out;
+  for (const auto& doc : tx.list(R::kType, parent, state)) {
+    auto record = decode<R>(doc);
+    if (record) {
+      out.push_back(std::move(*record));
+    } else {
+      unreadable.push_back(record.error().message);
+    }
+  }
+  return out;
+}
+
 // Stores `record` in its canonical form (new when never stored) with one audit entry per field
 // changed against the stored version, as put_audited(); advances record.meta.version.
 template <typename R>

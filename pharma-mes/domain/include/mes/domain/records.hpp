@@ -112,6 +112,50 @@ struct Capa {
   friend bool operator==(const Capa&, const Capa&) = default;
 };
 
+enum class DeviationStatus : std::uint8_t { kOpen, kClosed };
+std::string_view to_string(DeviationStatus status);
+std::optional<DeviationStatus> parse_deviation_status(std::string_view text);
+
+// A deviation from the batch's instructions or conditions (21 CFR 211.192): opened by a person
+// or automatically (an action-limit excursion in the batch's room), closed by QA with a
+// disposition and, where its cause needs one, the CAPA that answers it. Indexed by batch,
+// state = status.
+struct Deviation {
+  static constexpr std::string_view kType = "deviation";
+  std::string id, batch, cause, description, opened_by;
+  Millis opened_at = 0;
+  bool automatic = false;  // opened by the system, not a person
+  DeviationStatus status = DeviationStatus::kOpen;
+  std::string disposition = {}, capa = {}, closed_by = {};
+  Millis closed_at = 0;
+  RecordMeta meta = {};
+
+  friend bool operator==(const Deviation&, const Deviation&) = default;
+};
+
+enum class AlarmStatus : std::uint8_t { kActive, kAcknowledged };
+std::string_view to_string(AlarmStatus status);
+std::optional<AlarmStatus> parse_alarm_status(std::string_view text);
+
+// An environmental monitoring alarm: one per excursion and level of one sensor ("alert",
+// "action") or per data gap ("data_gap", value 0), naming the batches running in the room at
+// an action-level excursion; acknowledged once, with a comment and a "reviewed" signature.
+// Indexed by room, state = status.
+struct Alarm {
+  static constexpr std::string_view kType = "alarm";
+  std::string id, sensor, room, kind, level;
+  double value = 0;
+  std::string unit;
+  Millis at = 0;
+  std::vector<std::string> batches = {};
+  AlarmStatus status = AlarmStatus::kActive;
+  std::string acknowledged_by = {}, comment = {};
+  Millis acknowledged_at = 0;
+  RecordMeta meta = {};
+
+  friend bool operator==(const Alarm&, const Alarm&) = default;
+};
+
 // A training record (21 CFR 11.10(i), 211.25(a), Annex 11 §2): `trainee` was trained on
 // `procedure` by `trainer`, who signs it ("approved": trained and found competent). A procedure
 // is a master recipe — "master:<product>", every step of that product's masters — or a step
@@ -137,6 +181,8 @@ std::string phase_procedure(std::string_view phase);
 
 Document to_document(const Equipment& equipment);
 Document to_document(const Training& training);
+Document to_document(const Deviation& deviation);
+Document to_document(const Alarm& alarm);
 Document to_document(const Capa& capa);
 Document to_document(const Lot& lot);
 Document to_document(const Sensor& sensor);
@@ -154,5 +200,9 @@ template <>
 Result<Capa> decode<Capa>(const Document& doc);
 template <>
 Result<Training> decode<Training>(const Document& doc);
+template <>
+Result<Deviation> decode<Deviation>(const Document& doc);
+template <>
+Result<Alarm> decode<Alarm>(const Document& doc);
 
 }  // namespace mes

@@ -354,8 +354,8 @@ class Mes {
   // count=N sha256=H" (readings_digest). verify() recomputes every seal. Returns the sensors
   // sealed.
   Result<int> seal_readings(Millis lag = 60'000);
-  // Alarm records (type "alarm"), active or all.
-  Result<std::vector<Document>> alarms(bool active_only);
+  // Alarm records, active or all.
+  Result<std::vector<Alarm>> alarms(bool active_only);
 
   // ---- KPIs over the batches that reached a terminal state ----
   struct Kpis {
