@@ -410,12 +410,12 @@ TEST_P(ApiTest, TrainingRecordsOverTheApiGateTheSteps) {
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "not_qualified");
 
   const std::string op = login("op1");
-  const json training{{"trainee", "sup1"},
-                      {"procedure", "master:TABLET"},
-                      {"content", "SOP-100 rev 2, assessed on the line"},
-                      {"valid_until", "2027-01-01T00:00:00.000Z"},
-                      {"signature",
-                       {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}};
+  const json training{
+      {"trainee", "sup1"},
+      {"procedure", "master:TABLET"},
+      {"content", "SOP-100 rev 2, assessed on the line"},
+      {"valid_until", "2027-01-01T00:00:00.000Z"},
+      {"signature", {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}};
   r = call("POST", "/api/v1/trainings", op, training.dump());
   EXPECT_EQ(r.status, 403) << "operators do not train: " << r.body;
   const std::string qa = login("qa1");
@@ -563,12 +563,12 @@ TEST_P(ApiTest, BadBodiesGetAFieldAndDomainRefusalsTheirStatus) {
                .dump());
   EXPECT_EQ(r.status, 422) << "qa1's first signing ever: the attestation (11.100(c)) too";
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "attestation_required");
-  r = call("POST", "/api/v1/lots/L-1/status", qa,
-           json{{"status", "released"},
-                {"reason", "CoA ok"},
-                {"signature",
-                 {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}}
-               .dump());
+  r = call(
+      "POST", "/api/v1/lots/L-1/status", qa,
+      json{{"status", "released"},
+           {"reason", "CoA ok"},
+           {"signature", {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}}
+          .dump());
   ASSERT_EQ(r.status, 200) << r.body;
   r = call("GET", "/api/v1/lots?status=released", qa);
   ASSERT_EQ(r.status, 200);
@@ -846,12 +846,12 @@ TEST_P(ApiTest, SessionsAndTheLoginLimitAreSharedByBothColours) {
               201);
   }
   const std::string qa = login_on(blue_router, "qa1");
-  auto r = on(blue_router, "POST", "/api/v1/lots/L-B1/status", qa,
-              json{{"status", "released"},
-                   {"reason", "CoA ok"},
-                   {"signature",
-                    {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}}
-                  .dump());
+  auto r = on(
+      blue_router, "POST", "/api/v1/lots/L-B1/status", qa,
+      json{{"status", "released"},
+           {"reason", "CoA ok"},
+           {"signature", {{"user_id", "qa1"}, {"password", password_of("qa1")}, {"attest", true}}}}
+          .dump());
   ASSERT_EQ(r.status, 200) << r.body;
   r = on(green_router, "POST", "/api/v1/lots/L-B2/status", qa,
          json{{"status", "released"},

@@ -118,11 +118,16 @@ class MesTest : public ::testing::TestWithParam<std::string> {
   void train(const std::string& trainee, const std::string& procedure,
              const std::string& trainer = "sup1", Millis valid_until = 0) {
     auto s = session(trainer);
-    auto r = mes_->record_training(
-        trainer, s,
-        Training{{}, trainee, procedure, {}, "SOP-100 rev 2, read and shown on the line",
-                 0, valid_until, {}},
-        both(trainer));
+    auto r = mes_->record_training(trainer, s,
+                                   Training{{},
+                                            trainee,
+                                            procedure,
+                                            {},
+                                            "SOP-100 rev 2, read and shown on the line",
+                                            0,
+                                            valid_until,
+                                            {}},
+                                   both(trainer));
     ASSERT_TRUE(r) << r.error().message;
   }
 

@@ -21,9 +21,8 @@ TEST_P(MesTest, Part11_10_d_g_AccessAndAuthorityChecks) {
   auto refused = mes_->create_batch("op1", "B-1", "TABLET@1", 100);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Code::kForbidden) << "operators do not create batches";
-  EXPECT_EQ(mes_->create_user(
-                    "qa1", NewUser{"x.user", "X", role_bit(Role::kOperator), "Initial-Passw0rd-1",
-                                     "passport checked"})
+  EXPECT_EQ(mes_->create_user("qa1", NewUser{"x.user", "X", role_bit(Role::kOperator),
+                                             "Initial-Passw0rd-1", "passport checked"})
                 .error()
                 .code,
             Code::kForbidden)
@@ -103,9 +102,9 @@ TEST_P(MesTest, Part11_300_IdentificationCodesAndPasswords) {
   // Deactivated, never deleted, never reused.
   ASSERT_TRUE(mes_->deactivate_user("admin1", "op2", "left the company"));
   EXPECT_EQ(mes_->login("op2", password_of("op2"))->outcome, LoginOutcome::kDeactivated);
-  const auto reuse = mes_->create_user(
-      "admin1", NewUser{"op2", "Someone Else", role_bit(Role::kOperator), "Initial-Passw0rd-1",
-                        "passport checked"});
+  const auto reuse =
+      mes_->create_user("admin1", NewUser{"op2", "Someone Else", role_bit(Role::kOperator),
+                                          "Initial-Passw0rd-1", "passport checked"});
   ASSERT_FALSE(reuse);
   EXPECT_EQ(reuse.error().code, Code::kConflict);
   EXPECT_TRUE(mes_->user("op2")) << "the record of op2 is still there";
@@ -247,20 +246,18 @@ TEST_P(MesTest, Part11_100_IdentityVerifiedAndSignatureMeaningAttestedAtFirstSig
   ASSERT_TRUE(
       mes_->receive_lot("sup1", Lot{"L-3", "API-1", Quantity::whole(5), "kg", 0, {}, {}, {}}));
   auto qa2 = session("qa2");
-  auto unverified = mes_->set_lot_status("qa2", qa2, "L-3", LotStatus::kReleased, "CoA ok",
-                                         both("qa2"));
+  auto unverified =
+      mes_->set_lot_status("qa2", qa2, "L-3", LotStatus::kReleased, "CoA ok", both("qa2"));
   ASSERT_FALSE(unverified);
   EXPECT_EQ(unverified.error().code, Code::kNotQualified) << unverified.error().message;
-  EXPECT_EQ(mes_->verify_identity("qa2", "qa2", "my own passport").error().code,
-            Code::kForbidden)
+  EXPECT_EQ(mes_->verify_identity("qa2", "qa2", "my own passport").error().code, Code::kForbidden)
       << "only administrators record it";
   EXPECT_EQ(mes_->verify_identity("admin1", "qa2", "").error().code, Code::kInvalid);
   ASSERT_TRUE(mes_->verify_identity("admin1", "qa2", "passport checked in person, HR 4411"));
   EXPECT_EQ(mes_->verify_identity("admin1", "qa2", "again").error().code, Code::kConflict)
       << "once only";
   EXPECT_EQ(mes_->user("qa2")->identity_verified_by, "admin1");
-  ASSERT_TRUE(mes_->set_lot_status("qa2", qa2, "L-3", LotStatus::kReleased, "CoA ok",
-                                   both("qa2")));
+  ASSERT_TRUE(mes_->set_lot_status("qa2", qa2, "L-3", LotStatus::kReleased, "CoA ok", both("qa2")));
   const auto review = mes_->access_review("admin1");
   ASSERT_TRUE(review);
   for (const auto& row : *review) {
@@ -458,10 +455,9 @@ TEST_P(MesTest, Part11_10_i_StepsNeedACurrentTrainingSignedByTheTrainer) {
   };
   // Who may record one, and what it must say.
   auto op = session("op1");
-  EXPECT_EQ(mes_->record_training("op1", op, training("op2", "master:TABLET"), both("op1"))
-                .error()
-                .code,
-            Code::kForbidden)
+  EXPECT_EQ(
+      mes_->record_training("op1", op, training("op2", "master:TABLET"), both("op1")).error().code,
+      Code::kForbidden)
       << "operators do not train";
   EXPECT_EQ(mes_->record_training("sup1", sup, training("sup1", "master:TABLET"), both("sup1"))
                 .error()
@@ -472,27 +468,24 @@ TEST_P(MesTest, Part11_10_i_StepsNeedACurrentTrainingSignedByTheTrainer) {
                 .error()
                 .field,
             "trainee");
-  EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "master:NOPE"), both("sup1"))
-                .error()
-                .code,
-            Code::kNotFound);
-  EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "TABLET"), both("sup1"))
-                .error()
-                .field,
-            "procedure");
+  EXPECT_EQ(
+      mes_->record_training("sup1", sup, training("op1", "master:NOPE"), both("sup1")).error().code,
+      Code::kNotFound);
+  EXPECT_EQ(
+      mes_->record_training("sup1", sup, training("op1", "TABLET"), both("sup1")).error().field,
+      "procedure");
   EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "phase:Blend", ""), both("sup1"))
                 .error()
                 .field,
             "content");
-  EXPECT_EQ(mes_->record_training("sup1", sup,
-                                  training("op1", "phase:Blend", "SOP-100", now_ - 1), both("sup1"))
+  EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "phase:Blend", "SOP-100", now_ - 1),
+                                  both("sup1"))
                 .error()
                 .field,
             "valid_until");
-  EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "phase:Blend"), both("qa1"))
-                .error()
-                .code,
-            Code::kBadSignature)
+  EXPECT_EQ(
+      mes_->record_training("sup1", sup, training("op1", "phase:Blend"), both("qa1")).error().code,
+      Code::kBadSignature)
       << "the trainer signs, no one else";
 
   // sup1 has no training: refused at the step, naming what would qualify, and audited.
@@ -551,8 +544,8 @@ TEST_P(MesTest, Part11_10_i_StepsNeedACurrentTrainingSignedByTheTrainer) {
   ASSERT_EQ(of_op2->size(), 1u);
   EXPECT_EQ(mes_->void_record("op1", "training", (*of_op2)[0].id, "x").error().code,
             Code::kForbidden);
-  ASSERT_TRUE(mes_->void_record("sup1", "training", (*of_op2)[0].id,
-                                "SOP-100 rev 3: retraining required"));
+  ASSERT_TRUE(
+      mes_->void_record("sup1", "training", (*of_op2)[0].id, "SOP-100 rev 3: retraining required"));
   ASSERT_TRUE(mes_->set_equipment_status("sup1", "R-101", EquipmentStatus::kClean, "cleaned"));
   ASSERT_TRUE(mes_->start_step("op1", "B-2", 1, "R-101"));
   ASSERT_TRUE(mes_->weigh("op1", "B-2", 1, "API-1", "SC-1", "L-API-1", 12.0, 2.0));

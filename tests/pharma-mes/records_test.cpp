@@ -157,4 +157,106 @@ TEST(TypedRecords, BodiesWrittenByEarlierVersionsStillRead) {
   EXPECT_EQ(lot->meta.version, 4);
 }
 
+TEST(TypedRecords, MastersDeviationsAlarmsAndTrainingsReadBackFieldForField) {
+  MasterRecipe m;
+  m.product = "TABLET";
+  m.version = 3;
+  m.base_size = 100;
+  m.status = MasterStatus::kApproved;
+  m.theoretical_yield = 95;
+  m.yield_low_pct = 90;
+  m.yield_high_pct = 102;
+  m.phases = {PhaseSpec{"Granulation",
+                        "Charge",
+                        "Charge API",
+                        "Weigh API into R-101",
+                        "reactor",
+                        30,
+                        true,
+                        {ParameterSpec{"speed", "rpm", 20, 15, 25}},
+                        {ChargeSpec{"API-1", 10, 2, "kg"}}}};
+  m.meta = {2, false, ""};
+  const Document m_doc = to_document(m);
+  EXPECT_EQ(m_doc.id, "TABLET@3");
+  EXPECT_EQ(m_doc.parent, "TABLET");
+  EXPECT_EQ(m_doc.state, "approved");
+  EXPECT_EQ(decode<MasterRecipe>(m_doc), m);
+
+  const Deviation d{"B-1-DEV-1",     "B-1",
+                    "out_of_limits", "speed 30",
+                    "op1",           1'700'000'000'000,
+                    false,           DeviationStatus::kClosed,
+                    "accepted",      "CAPA-1",
+                    "qa1",           1'700'000'100'000,
+                    {2, false, ""}};
+  const Document d_doc = to_document(d);
+  EXPECT_EQ(d_doc.parent, "B-1");
+  EXPECT_EQ(d_doc.state, "closed");
+  EXPECT_EQ(decode<Deviation>(d_doc), d);
+
+  const Alarm a{
+      "ALM-1", "A-temp",      "room-a",          "temperature",  "action",
+      31.5,    "C",           1'700'000'000'000, {"B-1", "B-2"}, AlarmStatus::kAcknowledged,
+      "op1",   "door closed", 1'700'000'050'000, {2, false, ""}};
+  const Document a_doc = to_document(a);
+  EXPECT_EQ(a_doc.parent, "room-a");
+  EXPECT_EQ(decode<Alarm>(a_doc), a);
+
+  const Training t{"TRN-000001",      "op1", "master:TABLET", "sup1", "SOP-100 rev 2",
+                   1'700'000'000'000, 0,     {1, false, ""}};
+  const Document t_doc = to_document(t);
+  EXPECT_EQ(t_doc.parent, "op1");
+  EXPECT_EQ(decode<Training>(t_doc), t);
+  EXPECT_TRUE(t.current_at(1'700'000'000'000));
+  EXPECT_FALSE(t.current_at(1'699'999'999'999)) << "not before it was given";
+}
+
+TEST(TypedRecords, OpenDeviationsAndActiveAlarmsKeepTheBodiesTheUntypedServiceWrote) {
+  // Byte for byte as the service wrote them before they were typed: record hashes and
+  // signatures over them stay valid, and a record rewritten by the typed service looks the same.
+  const std::string deviation =
+      R"({"data":{"automatic":true,"batch":"B-1","cause":"environmental_excursion",)"
+      R"j("description":"A-temp 31 C beyond its action limit (ALM-1)","opened_at":1700000000000,)j"
+      R"("opened_by":"sensor-ingest"},"flow":{"capa":"","disposition":"","status":"open"}})";
+  Document doc{"deviation", "B-1-DEV-1", 1, "B-1", "open", deviation, false, {}};
+  auto d = decode<Deviation>(doc);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(to_document(*d).body, deviation);
+  const std::string alarm =
+      R"({"data":{"at":1700000000000,"batches":[],"kind":"temperature","level":"data_gap",)"
+      R"("room":"room-a","sensor":"A-temp","unit":"C","value":0.0},"flow":{"status":"active"}})";
+  doc = Document{"alarm", "ALM-1", 1, "room-a", "active", alarm, false, {}};
+  auto a = decode<Alarm>(doc);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(to_document(*a).body, alarm);
+}
+
+TEST(TypedRecords, AMasterOfTheWrongShapeIsRefusedNamingWhere) {
+  MasterRecipe m;
+  m.product = "TABLET";
+  m.version = 1;
+  m.phases = {PhaseSpec{"U", "O", "P", "", "", 0, false, {}, {}}};
+  Document doc = to_document(m);
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"data":{"product":"TABLET","version":1,"base_size":1,"phases":{}},"flow":{"status":"draft"}})",
+       "data.phases"},
+      {R"({"data":{"product":"TABLET","version":1,"base_size":1,"phases":[5]},"flow":{"status":"draft"}})",
+       "data.phases[0]"},
+      {R"({"data":{"product":"TABLET","version":1,"base_size":1,"phases":[{"unit_procedure":"U",)"
+       R"("operation":"O","phase":"P","charges":[{"material":"X"}]}]},"flow":{"status":"draft"}})",
+       "data.phases[0].charges.quantity"},
+      {R"({"data":{"product":"TABLET","version":2,"base_size":1,"phases":[]},"flow":{"status":"draft"}})",
+       "data.version"},
+      {R"({"data":{"product":"TABLET","version":1,"base_size":1,"phases":[]},"flow":{"status":"ok"}})",
+       "flow.status"},
+  };
+  for (const auto& [body, field] : cases) {
+    doc.body = body;
+    auto read = decode<MasterRecipe>(doc);
+    ASSERT_FALSE(read) << body;
+    EXPECT_EQ(read.error().code, Code::kStorage);
+    EXPECT_EQ(read.error().field, field) << body;
+  }
+}
+
 }  // namespace

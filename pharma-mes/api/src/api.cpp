@@ -1021,12 +1021,12 @@ void Api::add_plant_routes(http::Router& router) {
           t.procedure = text(c.body, "procedure");
           t.content = text(c.body, "content");
           if (c.body.contains("valid_until")) t.valid_until = time_of(c.body, "valid_until");
-          auto r = mes_.record_training(c.session.user_id, c.session.signing, t,
-                                        signature_of(c.body));
+          auto r =
+              mes_.record_training(c.session.user_id, c.session.signing, t, signature_of(c.body));
           return r ? ok({{"id", *r}}, 201) : refusal(r.error());
         });
-  route(router, "POST", "/api/v1/trainings/{id}/withdraw", Access::kAction,
-        Action::kRecordTraining, [this](Call& c) {
+  route(router, "POST", "/api/v1/trainings/{id}/withdraw", Access::kAction, Action::kRecordTraining,
+        [this](Call& c) {
           auto r = mes_.void_record(c.session.user_id, std::string(Training::kType), c.param("id"),
                                     text(c.body, "reason"));
           return r ? ok({{"id", c.param("id")}, {"withdrawn", true}}) : refusal(r.error());

@@ -375,8 +375,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       const std::string otp = api::one_time_password();
-      if (auto r = mes.create_user(admin,
-                                   NewUser{id, option("name"), *roles, otp, option("identity")});
+      if (auto r =
+              mes.create_user(admin, NewUser{id, option("name"), *roles, otp, option("identity")});
           !r) {
         return refused(r.error());
       }

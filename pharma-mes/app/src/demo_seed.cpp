@@ -166,10 +166,9 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
   auto master = mes.create_master_draft("sup1", demo_master(), "new product introduction");
   if (!master) return refuse(master.error().code, "master: " + master.error().message);
   SigningSession qa1{"qa1", now, false};
-  if (auto r =
-          check(mes.approve_master("qa1", qa1, *master,
-                                   SignatureInput{"qa1", users[4].password, true}),
-                "approval of " + *master);
+  if (auto r = check(
+          mes.approve_master("qa1", qa1, *master, SignatureInput{"qa1", users[4].password, true}),
+          "approval of " + *master);
       !r) {
     return tl::unexpected(r.error());
   }
@@ -177,12 +176,17 @@ Result<std::vector<DemoUser>> seed_demo_plant(Mes& mes, Millis now) {
   // (11.10(i)): without it they could not execute or verify its steps.
   SigningSession sup1{"sup1", now, false};
   for (const char* op : {"op1", "op2"}) {
-    Training t{{}, op, master_procedure("PARA-500"), {},
+    Training t{{},
+               op,
+               master_procedure("PARA-500"),
+               {},
                "SOP-GRAN-004 rev 3 (PARA-500 granulation), shown on the line and assessed",
-               0, 0, {}};
-    if (auto r = check(mes.record_training("sup1", sup1, t,
-                                           SignatureInput{"sup1", users[1].password, true}),
-                       std::string("training of ") + op);
+               0,
+               0,
+               {}};
+    if (auto r = check(
+            mes.record_training("sup1", sup1, t, SignatureInput{"sup1", users[1].password, true}),
+            std::string("training of ") + op);
         !r) {
       return tl::unexpected(r.error());
     }

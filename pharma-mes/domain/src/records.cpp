@@ -307,6 +307,114 @@ Result<Capa> decode<Capa>(const Document& doc) {
   return c;
 }
 
+// ---- master recipe ----
+
+std::string_view to_string(MasterStatus status) {
+  return status == MasterStatus::kDraft ? "draft" : "approved";
+}
+
+Document to_document(const MasterRecipe& m) {
+  json phases = json::array();
+  for (const auto& p : m.phases) {
+    json params = json::array();
+    for (const auto& x : p.parameters) {
+      params.push_back({{"name", x.name},
+                        {"unit", x.unit},
+                        {"target", x.target},
+                        {"low", x.low},
+                        {"high", x.high}});
+    }
+    json charges = json::array();
+    for (const auto& c : p.charges) {
+      charges.push_back({{"material", c.material},
+                         {"quantity", c.quantity},
+                         {"tolerance_pct", c.tolerance_pct},
+                         {"unit", c.unit}});
+    }
+    phases.push_back({{"unit_procedure", p.unit_procedure},
+                      {"operation", p.operation},
+                      {"phase", p.phase},
+                      {"instructions", p.instructions},
+                      {"equipment_class", p.equipment_class},
+                      {"standard_minutes", p.standard_minutes},
+                      {"second_person_verification", p.second_person_verification},
+                      {"parameters", params},
+                      {"charges", charges}});
+  }
+  json data{{"product", m.product},
+            {"version", m.version},
+            {"base_size", m.base_size},
+            {"size_unit", m.size_unit},
+            {"phases", phases}};
+  if (m.theoretical_yield > 0) {  // absent for masters without one (earlier bodies stay equal)
+    data["theoretical_yield"] = m.theoretical_yield;
+    data["yield_low_pct"] = m.yield_low_pct;
+    data["yield_high_pct"] = m.yield_high_pct;
+  }
+  const std::string status(to_string(m.status));
+  return document(MasterRecipe::kType, m.id(), m.meta, m.product, status, data,
+                  json{{"status", status}});
+}
+
+template <>
+Result<MasterRecipe> decode<MasterRecipe>(const Document& doc) {
+  if (auto t = check_type<MasterRecipe>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  MasterRecipe m;
+  m.product = data.text("product", true);
+  m.version = static_cast<int>(data.integer("version", true));
+  m.base_size = data.number("base_size", true);
+  m.size_unit = data.text("size_unit");
+  m.theoretical_yield = data.number("theoretical_yield");
+  m.yield_low_pct = data.number("yield_low_pct");
+  m.yield_high_pct = data.number("yield_high_pct");
+  const std::string status = flow.text("status", true);
+  m.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  if (status != "draft" && status != "approved") return malformed(doc, "flow.status");
+  m.status = status == "draft" ? MasterStatus::kDraft : MasterStatus::kApproved;
+  if (m.id() != doc.id) return malformed(doc, "data.version");
+  const json phases = body["data"].value("phases", json());
+  if (!phases.is_array()) return malformed(doc, "data.phases");
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    const std::string where = "data.phases[" + std::to_string(i) + "]";
+    if (!phases[i].is_object() || !phases[i].value("parameters", json::array()).is_array() ||
+        !phases[i].value("charges", json::array()).is_array()) {
+      return malformed(doc, where);
+    }
+    const json wrapped{{"p", phases[i]}};
+    FieldReader p(wrapped, "p");
+    PhaseSpec ph;
+    ph.unit_procedure = p.text("unit_procedure", true);
+    ph.operation = p.text("operation", true);
+    ph.phase = p.text("phase", true);
+    ph.instructions = p.text("instructions");
+    ph.equipment_class = p.text("equipment_class");
+    ph.standard_minutes = static_cast<int>(p.integer("standard_minutes"));
+    ph.second_person_verification = p.boolean("second_person_verification");
+    if (!p.problem().empty()) return malformed(doc, where + p.problem().substr(1));
+    for (const auto& x : phases[i].value("parameters", json::array())) {
+      const json wx{{"x", x}};
+      FieldReader r(wx, "x");
+      ph.parameters.push_back({r.text("name", true), r.text("unit"), r.number("target", true),
+                               r.number("low", true), r.number("high", true)});
+      if (!r.problem().empty())
+        return malformed(doc, where + ".parameters" + r.problem().substr(1));
+    }
+    for (const auto& c : phases[i].value("charges", json::array())) {
+      const json wc{{"c", c}};
+      FieldReader r(wc, "c");
+      ph.charges.push_back({r.text("material", true), r.number("quantity", true),
+                            r.number("tolerance_pct"), r.text("unit")});
+      if (!r.problem().empty()) return malformed(doc, where + ".charges" + r.problem().substr(1));
+    }
+    m.phases.push_back(std::move(ph));
+  }
+  return m;
+}
+
 // ---- deviation ----
 
 std::string_view to_string(DeviationStatus status) {
@@ -423,9 +531,7 @@ Result<Alarm> decode<Alarm>(const Document& doc) {
 
 // ---- training ----
 
-std::string master_procedure(std::string_view product) {
-  return "master:" + std::string(product);
-}
+std::string master_procedure(std::string_view product) { return "master:" + std::string(product); }
 std::string phase_procedure(std::string_view phase) { return "phase:" + std::string(phase); }
 
 Document to_document(const Training& t) {

@@ -50,10 +50,10 @@ std::optional<Role> parse_role(std::string_view text) {
 
 std::string_view to_string(Action action) {
   static constexpr std::array<std::string_view, 20> kNames = {
-      "manage_users",    "manage_plant",          "manage_materials",  "set_lot_status",
-      "edit_master",     "approve_master",        "create_batch",      "run_batch",
-      "supervise_batch", "execute_step",          "verify_step",       "acknowledge_alarm",
-      "open_deviation",  "disposition_deviation", "review_batch",      "release_batch",
+      "manage_users",    "manage_plant",          "manage_materials",   "set_lot_status",
+      "edit_master",     "approve_master",        "create_batch",       "run_batch",
+      "supervise_batch", "execute_step",          "verify_step",        "acknowledge_alarm",
+      "open_deviation",  "disposition_deviation", "review_batch",       "release_batch",
       "view_records",    "view_audit_trail",      "manage_checkpoints", "record_training"};
   return kNames[static_cast<std::size_t>(action)];
 }

@@ -204,10 +204,10 @@ Result<void> Mes::create_batch(const std::string& actor, const std::string& batc
     if (!(size > 0) || !std::isfinite(size)) {
       return refuse(Code::kInvalid, "batch size must be positive", "size");
     }
-    auto master = tx.get("master", master_id);
-    if (!master) return refuse(Code::kNotFound, "no master recipe " + master_id, "master");
-    const json mb = detail::body_of(*master);
-    if (mb["flow"].value("status", "") != "approved") {
+    auto master = detail::load<MasterRecipe>(tx, master_id, "master");
+    if (!master) return tl::unexpected(master.error());
+    const json mb = detail::body_of(*tx.get(MasterRecipe::kType, master_id));
+    if (master->status != MasterStatus::kApproved) {
       return refuse(Code::kRecordImmutable,
                     "master " + master_id + " is not approved: batches use approved versions only",
                     "master");

@@ -126,15 +126,14 @@ Result<void> check_procedure(Transaction& tx, const std::string& procedure) {
                   "procedure");
   }
   const std::string name = procedure.substr(procedure.find(':') + 1);
-  for (const auto& doc : tx.list("master")) {
-    if (master && product_of(doc.id) == name) return {};
-    if (phase) {
-      const detail::json body = detail::body_of(doc);
-      for (const auto& p : body["data"].value("phases", detail::json::array())) {
-        if (p.is_object() && p.value("phase", "") == name) return {};
-      }
+  std::vector<std::string> unreadable;
+  for (const auto& m : detail::list_of<MasterRecipe>(tx, "", "", unreadable)) {
+    if (master && m.product == name) return {};
+    for (const auto& p : m.phases) {
+      if (phase && p.phase == name) return {};
     }
   }
+  if (!unreadable.empty()) return refuse(Code::kStorage, unreadable.front());
   return refuse(Code::kNotFound,
                 master ? "no master recipe for product " + name : "no master has a phase " + name,
                 "procedure");
@@ -144,8 +143,8 @@ Result<void> check_procedure(Transaction& tx, const std::string& procedure) {
 
 namespace detail {
 
-Result<void> require_training(Transaction& tx, const std::string& user, const std::string& master_id,
-                              const std::string& phase) {
+Result<void> require_training(Transaction& tx, const std::string& user,
+                              const std::string& master_id, const std::string& phase) {
   const std::string by_master = master_procedure(product_of(master_id));
   const std::string by_phase = phase_procedure(phase);
   for (const auto& doc : tx.list(Training::kType, user)) {
@@ -155,8 +154,8 @@ Result<void> require_training(Transaction& tx, const std::string& user, const st
       return {};
     }
   }
-  return refuse(Code::kNotQualified, user + " has no current training for " + by_master +
-                                         " or " + by_phase + " (11.10(i))");
+  return refuse(Code::kNotQualified, user + " has no current training for " + by_master + " or " +
+                                         by_phase + " (11.10(i))");
 }
 
 }  // namespace detail
@@ -166,62 +165,62 @@ Result<std::string> Mes::record_training(const std::string& actor, SigningSessio
   auto signer = signer_for(session, signature);
   if (!signer) return tl::unexpected(signer.error());
   std::string id;
-  auto r = command(actor, "record_training", "training", training.trainee,
-                   [&](Transaction& tx) -> Result<void> {
-    if (auto a = detail::authorize(tx, actor, Action::kRecordTraining, config_); !a) {
-      return tl::unexpected(a.error());
-    }
-    if (signer->id != actor) {
-      return refuse(Code::kBadSignature, "the trainer signs the training record");
-    }
-    const auto trainee = tx.get("user", training.trainee);
-    if (!trainee) return refuse(Code::kNotFound, "no user " + training.trainee, "trainee");
-    const User u = detail::user_from(*trainee);
-    if (u.status == AccountStatus::kDeactivated) {
-      return refuse(Code::kAccountInactive, "user " + u.id + " is deactivated", "trainee");
-    }
-    if (!may_sign(u.roles)) {
-      return refuse(Code::kInvalid, "administrators execute no steps", "trainee");
-    }
-    if (u.id == actor) {
-      return refuse(Code::kSameUser, "nobody records their own training", "trainee");
-    }
-    if (auto p = check_procedure(tx, training.procedure); !p) return p;
-    if (training.content.empty() || training.content.size() > 500) {
-      return refuse(Code::kInvalid,
-                    "content says what the training was (SOP and revision, how competence was "
-                    "shown), 1 to 500 characters",
-                    "content");
-    }
-    if (training.valid_until != 0 && training.valid_until <= tx.now()) {
-      return refuse(Code::kInvalid, "a training is valid until a date in the future",
-                    "valid_until");
-    }
-    const std::size_t existing = tx.list(Training::kType).size();
-    for (std::size_t n = existing + 1;; ++n) {
-      std::string digits = std::to_string(n);
-      id = "TRN-" + std::string(digits.size() < 6 ? 6 - digits.size() : 0, '0') + digits;
-      if (!tx.get(Training::kType, id)) break;
-    }
-    training.id = id;
-    training.trainer = actor;
-    training.trained_at = tx.now();
-    training.meta = {};
-    if (auto s = detail::save(tx, actor, training, "create", "trained on " + training.procedure);
-        !s) {
-      return s;
-    }
-    auto s = sign(tx, session, *signer, signature, Meaning::kApproved, std::string(Training::kType), id,
-                  signed_hash(*tx.get(Training::kType, id)));
-    if (!s) return tl::unexpected(s.error());
-    return {};
-  });
+  auto r = command(
+      actor, "record_training", "training", training.trainee, [&](Transaction& tx) -> Result<void> {
+        if (auto a = detail::authorize(tx, actor, Action::kRecordTraining, config_); !a) {
+          return tl::unexpected(a.error());
+        }
+        if (signer->id != actor) {
+          return refuse(Code::kBadSignature, "the trainer signs the training record");
+        }
+        const auto trainee = tx.get("user", training.trainee);
+        if (!trainee) return refuse(Code::kNotFound, "no user " + training.trainee, "trainee");
+        const User u = detail::user_from(*trainee);
+        if (u.status == AccountStatus::kDeactivated) {
+          return refuse(Code::kAccountInactive, "user " + u.id + " is deactivated", "trainee");
+        }
+        if (!may_sign(u.roles)) {
+          return refuse(Code::kInvalid, "administrators execute no steps", "trainee");
+        }
+        if (u.id == actor) {
+          return refuse(Code::kSameUser, "nobody records their own training", "trainee");
+        }
+        if (auto p = check_procedure(tx, training.procedure); !p) return p;
+        if (training.content.empty() || training.content.size() > 500) {
+          return refuse(Code::kInvalid,
+                        "content says what the training was (SOP and revision, how competence was "
+                        "shown), 1 to 500 characters",
+                        "content");
+        }
+        if (training.valid_until != 0 && training.valid_until <= tx.now()) {
+          return refuse(Code::kInvalid, "a training is valid until a date in the future",
+                        "valid_until");
+        }
+        const std::size_t existing = tx.list(Training::kType).size();
+        for (std::size_t n = existing + 1;; ++n) {
+          std::string digits = std::to_string(n);
+          id = "TRN-" + std::string(digits.size() < 6 ? 6 - digits.size() : 0, '0') + digits;
+          if (!tx.get(Training::kType, id)) break;
+        }
+        training.id = id;
+        training.trainer = actor;
+        training.trained_at = tx.now();
+        training.meta = {};
+        if (auto s =
+                detail::save(tx, actor, training, "create", "trained on " + training.procedure);
+            !s) {
+          return s;
+        }
+        auto s = sign(tx, session, *signer, signature, Meaning::kApproved,
+                      std::string(Training::kType), id, signed_hash(*tx.get(Training::kType, id)));
+        if (!s) return tl::unexpected(s.error());
+        return {};
+      });
   if (!r) return tl::unexpected(r.error());
   return id;
 }
 
-Result<std::vector<Training>> Mes::trainings(const std::string& actor,
-                                             const std::string& trainee) {
+Result<std::vector<Training>> Mes::trainings(const std::string& actor, const std::string& trainee) {
   std::vector<Training> out;
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
     if (auto a = detail::authorize(tx, actor, Action::kViewRecords, config_); !a) {

@@ -21,9 +21,8 @@ Document without_secrets(Document doc) {
 }
 
 bool readable_type(const std::string& type) {
-  static const char* kTypes[] = {"user",  "equipment", "sensor",    "lot",   "master",
-                                 "batch", "step",      "deviation", "alarm", "charge",
-                                 "training"};
+  static const char* kTypes[] = {"user", "equipment", "sensor", "lot",    "master",  "batch",
+                                 "step", "deviation", "alarm",  "charge", "training"};
   for (const char* t : kTypes) {
     if (type == t) return true;
   }

@@ -22,33 +22,6 @@ bool wrote(Transaction& tx, const std::string& type, const std::string& id, cons
   return false;
 }
 
-json phase_json(const PhaseSpec& p) {
-  json params = json::array();
-  for (const auto& x : p.parameters) {
-    params.push_back({{"name", x.name},
-                      {"unit", x.unit},
-                      {"target", x.target},
-                      {"low", x.low},
-                      {"high", x.high}});
-  }
-  json charges = json::array();
-  for (const auto& c : p.charges) {
-    charges.push_back({{"material", c.material},
-                       {"quantity", c.quantity},
-                       {"tolerance_pct", c.tolerance_pct},
-                       {"unit", c.unit}});
-  }
-  return json{{"unit_procedure", p.unit_procedure},
-              {"operation", p.operation},
-              {"phase", p.phase},
-              {"instructions", p.instructions},
-              {"equipment_class", p.equipment_class},
-              {"standard_minutes", p.standard_minutes},
-              {"second_person_verification", p.second_person_verification},
-              {"parameters", params},
-              {"charges", charges}};
-}
-
 Result<void> check_recipe(const MasterRecipe& r) {
   if (r.product.empty()) return refuse(Code::kInvalid, "a recipe needs a product", "product");
   if (!(r.base_size > 0)) return refuse(Code::kInvalid, "base size must be positive", "base_size");
@@ -91,22 +64,6 @@ Result<void> check_recipe(const MasterRecipe& r) {
     }
   }
   return {};
-}
-
-json recipe_data(const MasterRecipe& r) {
-  json phases = json::array();
-  for (const auto& p : r.phases) phases.push_back(phase_json(p));
-  json data{{"product", r.product},
-            {"version", r.version},
-            {"base_size", r.base_size},
-            {"size_unit", r.size_unit},
-            {"phases", phases}};
-  if (r.theoretical_yield > 0) {  // absent for masters without one (earlier bodies stay equal)
-    data["theoretical_yield"] = r.theoretical_yield;
-    data["yield_low_pct"] = r.yield_low_pct;
-    data["yield_high_pct"] = r.yield_high_pct;
-  }
-  return data;
 }
 
 }  // namespace
@@ -284,14 +241,16 @@ Result<std::string> Mes::create_master_draft(const std::string& actor, MasterRec
           return tl::unexpected(a.error());
         }
         int version = 0;
-        for (const auto& d : tx.list("master", recipe.product)) {
-          version = std::max(version, detail::body_of(d)["data"].value("version", 0));
+        std::vector<std::string> unreadable;
+        for (const auto& m : detail::list_of<MasterRecipe>(tx, recipe.product, "", unreadable)) {
+          version = std::max(version, m.version);
         }
+        if (!unreadable.empty()) return refuse(Code::kStorage, unreadable.front());
         recipe.version = version + 1;
-        id = recipe.product + "@" + std::to_string(recipe.version);
-        const json body{{"data", recipe_data(recipe)}, {"flow", {{"status", "draft"}}}};
-        Document doc{"master", id, 0, recipe.product, "draft", "", false, {}};
-        return detail::put_audited(tx, actor, doc, body, "create", reason);
+        recipe.status = MasterStatus::kDraft;
+        recipe.meta = {};
+        id = recipe.id();
+        return detail::save(tx, actor, recipe, "create", reason);
       });
   if (!r) return tl::unexpected(r.error());
   return id;
@@ -304,18 +263,18 @@ Result<void> Mes::edit_master_draft(const std::string& actor, const std::string&
     if (auto a = detail::authorize(tx, actor, Action::kEditMaster, config_); !a) {
       return tl::unexpected(a.error());
     }
-    auto doc = tx.get("master", id);
-    if (!doc) return refuse(Code::kNotFound, "no master recipe " + id, "id");
-    json body = detail::body_of(*doc);
-    if (body["flow"].value("status", "") != "draft") {
+    auto stored = detail::load<MasterRecipe>(tx, id);
+    if (!stored) return tl::unexpected(stored.error());
+    if (stored->status != MasterStatus::kDraft) {
       return refuse(Code::kRecordImmutable, "master " + id + " is approved: make a new version");
     }
-    recipe.version = body["data"].value("version", 0);
-    if (recipe.product != body["data"].value("product", "")) {
+    if (recipe.product != stored->product) {
       return refuse(Code::kInvalid, "a draft keeps its product", "product");
     }
-    body["data"] = recipe_data(recipe);
-    return detail::put_audited(tx, actor, *doc, body, "modify", reason);
+    recipe.version = stored->version;
+    recipe.status = stored->status;
+    recipe.meta = stored->meta;
+    return detail::save(tx, actor, recipe, "modify", reason);
   });
 }
 
@@ -328,22 +287,18 @@ Result<void> Mes::approve_master(const std::string& actor, SigningSession& sessi
       return tl::unexpected(a.error());
     }
     if (signer->id != actor) return refuse(Code::kBadSignature, "the signer must be the actor");
-    auto doc = tx.get("master", id);
-    if (!doc) return refuse(Code::kNotFound, "no master recipe " + id, "id");
-    json body = detail::body_of(*doc);
-    if (body["flow"].value("status", "") != "draft") {
+    auto master = detail::load<MasterRecipe>(tx, id);
+    if (!master) return tl::unexpected(master.error());
+    if (master->status != MasterStatus::kDraft) {
       return refuse(Code::kRecordImmutable, "master " + id + " is already approved");
     }
     if (wrote(tx, "master", id, actor, {"create", "modify"})) {
       return refuse(Code::kSameUser, "an author of master " + id + " cannot also approve it");
     }
-    body["flow"]["status"] = "approved";
-    doc->state = "approved";
-    if (auto r = detail::put_audited(tx, actor, *doc, body, "approve", "approved for use"); !r) {
-      return r;
-    }
+    master->status = MasterStatus::kApproved;
+    if (auto r = detail::save(tx, actor, *master, "approve", "approved for use"); !r) return r;
     auto s = sign(tx, session, *signer, signature, Meaning::kApproved, "master", id,
-                  detail::content_hash("master", id, body));
+                  signed_hash(*tx.get(MasterRecipe::kType, id)));
     if (!s) return tl::unexpected(s.error());
     return {};
   });

@@ -75,10 +75,9 @@ Result<void> save(Transaction& tx, const std::string& actor, R& record, const st
   const json body = json::parse(doc.body);
   doc.body.clear();
   if (doc.version > 0) {
-    auto stored = tx.get(R::kType, record.id);
+    auto stored = tx.get(R::kType, doc.id);
     if (!stored || stored->version != doc.version) {
-      return refuse(Code::kConflict,
-                    std::string(R::kType) + " " + record.id + " changed meanwhile");
+      return refuse(Code::kConflict, std::string(R::kType) + " " + doc.id + " changed meanwhile");
     }
     doc.body = std::move(stored->body);
   }
@@ -113,8 +112,8 @@ Result<void> require_reason(const std::string& reason);
 
 // `user` holds a current training for master `master_id`'s product or for `phase` (11.10(i));
 // else kNotQualified naming both procedures.
-Result<void> require_training(Transaction& tx, const std::string& user, const std::string& master_id,
-                              const std::string& phase);
+Result<void> require_training(Transaction& tx, const std::string& user,
+                              const std::string& master_id, const std::string& phase);
 
 std::string number_text(double v);
 

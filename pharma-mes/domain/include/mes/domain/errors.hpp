@@ -27,13 +27,13 @@ enum class Code {
   kOutOfLimits,        // refused value (weighing outside tolerance, limits not numeric)
   kEquipmentUnavailable,
   kLotNotReleased,
-  kSameUser,         // second-person verification or release by someone who may not
-  kUnknownDevice,    // a reading from an unregistered scale or sensor (11.10(h))
-  kNotReleasable,    // release preconditions not met
-  kRecordImmutable,  // an approved master, a signed or terminal record
+  kSameUser,             // second-person verification or release by someone who may not
+  kUnknownDevice,        // a reading from an unregistered scale or sensor (11.10(h))
+  kNotReleasable,        // release preconditions not met
+  kRecordImmutable,      // an approved master, a signed or terminal record
   kAttestationRequired,  // a first signing without the attestation of its meaning (11.100(c))
-  kNotQualified,  // identity not verified (11.100(b)) or no current training (11.10(i))
-  kStorage,          // the store failed (not the caller's fault)
+  kNotQualified,         // identity not verified (11.100(b)) or no current training (11.10(i))
+  kStorage,              // the store failed (not the caller's fault)
 };
 
 std::string_view to_string(Code code);

@@ -112,6 +112,55 @@ struct Capa {
   friend bool operator==(const Capa&, const Capa&) = default;
 };
 
+struct ParameterSpec {
+  std::string name, unit;
+  double target = 0, low = 0, high = 0;
+  friend bool operator==(const ParameterSpec&, const ParameterSpec&) = default;
+};
+struct ChargeSpec {
+  std::string material;
+  double quantity = 0;       // per base batch size
+  double tolerance_pct = 0;  // allowed deviation of the net weight
+  std::string unit = "kg";
+  friend bool operator==(const ChargeSpec&, const ChargeSpec&) = default;
+};
+// One phase of a master recipe, with its place in the procedure.
+struct PhaseSpec {
+  std::string unit_procedure, operation, phase;
+  std::string instructions;
+  std::string equipment_class;  // empty: no equipment
+  int standard_minutes = 0;
+  bool second_person_verification = false;
+  std::vector<ParameterSpec> parameters;
+  std::vector<ChargeSpec> charges;
+  friend bool operator==(const PhaseSpec&, const PhaseSpec&) = default;
+};
+
+enum class MasterStatus : std::uint8_t { kDraft, kApproved };
+std::string_view to_string(MasterStatus status);
+
+// A master recipe (21 CFR 211.186): one version of a product's procedure, a draft until QA
+// approves it (signed "approved"; immutable after). Its id is "<product>@<version>". Indexed
+// by product, state = status.
+struct MasterRecipe {
+  static constexpr std::string_view kType = "master";
+  std::string product;
+  int version = 0;
+  double base_size = 1;  // batch size the charges are written for
+  std::string size_unit = "kg";
+  std::vector<PhaseSpec> phases;
+  MasterStatus status = MasterStatus::kDraft;
+  // Theoretical yield: the output expected from a batch of base_size (in size_unit); 0: none.
+  // With it, a batch's actual yield (output / theoretical scaled to its size) must lie within
+  // [yield_low_pct, yield_high_pct] % for release (211.103, 211.192).
+  double theoretical_yield = 0;
+  double yield_low_pct = 0, yield_high_pct = 0;
+  RecordMeta meta = {};
+
+  std::string id() const { return product + "@" + std::to_string(version); }
+  friend bool operator==(const MasterRecipe&, const MasterRecipe&) = default;
+};
+
 enum class DeviationStatus : std::uint8_t { kOpen, kClosed };
 std::string_view to_string(DeviationStatus status);
 std::optional<DeviationStatus> parse_deviation_status(std::string_view text);
@@ -182,6 +231,7 @@ std::string phase_procedure(std::string_view phase);
 Document to_document(const Equipment& equipment);
 Document to_document(const Training& training);
 Document to_document(const Deviation& deviation);
+Document to_document(const MasterRecipe& master);
 Document to_document(const Alarm& alarm);
 Document to_document(const Capa& capa);
 Document to_document(const Lot& lot);
@@ -202,6 +252,8 @@ template <>
 Result<Training> decode<Training>(const Document& doc);
 template <>
 Result<Deviation> decode<Deviation>(const Document& doc);
+template <>
+Result<MasterRecipe> decode<MasterRecipe>(const Document& doc);
 template <>
 Result<Alarm> decode<Alarm>(const Document& doc);
 

@@ -83,40 +83,6 @@ struct NewUser {
   std::string identity_evidence = {};
 };
 
-struct ParameterSpec {
-  std::string name, unit;
-  double target = 0, low = 0, high = 0;
-};
-struct ChargeSpec {
-  std::string material;
-  double quantity = 0;       // per base batch size
-  double tolerance_pct = 0;  // allowed deviation of the net weight
-  std::string unit = "kg";
-};
-// One phase of a master recipe, with its place in the procedure.
-struct PhaseSpec {
-  std::string unit_procedure, operation, phase;
-  std::string instructions;
-  std::string equipment_class;  // empty: no equipment
-  int standard_minutes = 0;
-  bool second_person_verification = false;
-  std::vector<ParameterSpec> parameters;
-  std::vector<ChargeSpec> charges;
-};
-struct MasterRecipe {
-  std::string product;
-  int version = 0;
-  double base_size = 1;  // batch size the charges are written for
-  std::string size_unit = "kg";
-  std::vector<PhaseSpec> phases;
-  std::string status;  // draft, approved
-  // Theoretical yield: the output expected from a batch of base_size (in size_unit); 0: none.
-  // With it, a batch's actual yield (output / theoretical scaled to its size) must lie within
-  // [yield_low_pct, yield_high_pct] % for release (211.103, 211.192).
-  double theoretical_yield = 0;
-  double yield_low_pct = 0, yield_high_pct = 0;
-};
-
 // A batch's actual yield against its master's theoretical yield (from the batch's data).
 struct BatchYield {
   bool recorded = false;  // an output was recorded
@@ -177,7 +143,7 @@ class Mes {
     Millis created_at = 0, password_set_at = 0;
     Millis roles_changed_at = 0;  // 0: as created
     std::string roles_changed_by;
-    Millis last_login = 0;  // 0: never
+    Millis last_login = 0;            // 0: never
     Millis identity_verified_at = 0;  // 0: never (may not sign)
     std::string identity_verified_by;
     Millis signature_attested_at = 0;  // 0: has not signed yet
