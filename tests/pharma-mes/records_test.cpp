@@ -207,6 +207,18 @@ TEST(TypedRecords, MastersDeviationsAlarmsAndTrainingsReadBackFieldForField) {
   const Document t_doc = to_document(t);
   EXPECT_EQ(t_doc.parent, "op1");
   EXPECT_EQ(decode<Training>(t_doc), t);
+  const Charge c{"B-1/001/2",   "L-API-1", "B-1", 1, "API-1", *Quantity::parse("10.125"),
+                 {1, false, ""}};
+  Document c_doc = to_document(c);
+  EXPECT_EQ(c_doc.parent, "L-API-1");
+  EXPECT_EQ(c_doc.state, "B-1");
+  EXPECT_EQ(decode<Charge>(c_doc), c);
+  c_doc.state = "B-2";
+  EXPECT_EQ(decode<Charge>(c_doc).error().field, "index") << "listed under another batch";
+
+  const TrailReview r{"B-1/R1", "B-1",         40, 1234, std::string(64, 'a'), std::string(64, 'b'),
+                      3,        {1, false, ""}};
+  EXPECT_EQ(decode<TrailReview>(to_document(r)), r);
   EXPECT_TRUE(t.current_at(1'700'000'000'000));
   EXPECT_FALSE(t.current_at(1'699'999'999'999)) << "not before it was given";
 }

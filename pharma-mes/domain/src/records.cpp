@@ -415,6 +415,67 @@ Result<MasterRecipe> decode<MasterRecipe>(const Document& doc) {
   return m;
 }
 
+// ---- charge, trail review ----
+
+Document to_document(const Charge& c) {
+  return document(Charge::kType, c.id, c.meta, c.lot, c.batch,
+                  json{{"lot", c.lot},
+                       {"batch", c.batch},
+                       {"step", c.step},
+                       {"material", c.material},
+                       {"net", c.net.to_double()}},
+                  json::object());
+}
+
+template <>
+Result<Charge> decode<Charge>(const Document& doc) {
+  if (auto t = check_type<Charge>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data");
+  Charge c;
+  c.id = doc.id;
+  c.lot = data.text("lot", true);
+  c.batch = data.text("batch", true);
+  c.step = static_cast<int>(data.integer("step", true));
+  c.material = data.text("material");
+  c.net = data.quantity("net", true);
+  c.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  // The index is derived from the content: a charge listed under another lot or batch than
+  // the one it names was moved behind the application's back.
+  if (doc.parent != c.lot || doc.state != c.batch) return malformed(doc, "index");
+  return c;
+}
+
+Document to_document(const TrailReview& r) {
+  return document(TrailReview::kType, r.id, r.meta, r.batch, "signed",
+                  json{{"batch", r.batch},
+                       {"entries", r.entries},
+                       {"through_seq", r.through_seq},
+                       {"sha256", r.sha256},
+                       {"batch_record", r.batch_record},
+                       {"exceptions", r.exceptions}},
+                  json::object());
+}
+
+template <>
+Result<TrailReview> decode<TrailReview>(const Document& doc) {
+  if (auto t = check_type<TrailReview>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data");
+  TrailReview r;
+  r.id = doc.id;
+  r.batch = data.text("batch", true);
+  r.entries = data.integer("entries", true);
+  r.through_seq = data.integer("through_seq", true);
+  r.sha256 = data.text("sha256", true);
+  r.batch_record = data.text("batch_record");
+  r.exceptions = data.integer("exceptions");
+  r.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  return r;
+}
+
 // ---- deviation ----
 
 std::string_view to_string(DeviationStatus status) {

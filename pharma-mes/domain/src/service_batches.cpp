@@ -572,19 +572,14 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
         }
         if (result.accepted) {
           // Genealogy: which lot went into which batch (forward and backward trace).
-          Document cd{
-              "charge", s->doc.id + "/" + std::to_string(s->body["data"]["weighings"].size()),
-              0,        lot_id,
-              batch_id, "",
-              false,    {}};
-          const json cb{{"data",
-                         {{"lot", lot_id},
-                          {"batch", batch_id},
-                          {"step", n},
-                          {"material", material},
-                          {"net", result.net.to_double()}}},
-                        {"flow", json::object()}};
-          if (auto p = detail::put_audited(tx, actor, cd, cb, "create", ""); !p) return p;
+          Charge charged{s->doc.id + "/" + std::to_string(s->body["data"]["weighings"].size()),
+                         lot_id,
+                         batch_id,
+                         n,
+                         material,
+                         result.net,
+                         {}};
+          if (auto p = detail::save(tx, actor, charged, "create", ""); !p) return p;
           lot->consumed = lot->consumed + result.net;
           if (auto p = detail::save(tx, actor, *lot, "consume", "charged to " + batch_id); !p) {
             return p;
@@ -912,29 +907,18 @@ Result<void> Mes::mark_reviewed(const std::string& actor, SigningSession& sessio
     // stands (its entries' hashes up to the last), as well as the record and its exceptions.
     const auto trail = batch_trail(tx, batch_id);
     const TrailDigest digest = digest_of(trail, trail.empty() ? 0 : trail.back().seq);
-    Document review{"trail_review",
-                    batch_id + "/R" + std::to_string(tx.list("trail_review", batch_id).size() + 1),
-                    0,
-                    batch_id,
-                    "signed",
-                    "",
-                    false,
-                    {}};
-    const json review_body{{"data",
-                            {{"batch", batch_id},
-                             {"entries", digest.entries},
-                             {"through_seq", digest.through_seq},
-                             {"sha256", digest.sha256},
-                             {"batch_record", record},
-                             {"exceptions", exceptions.size()}}},
-                           {"flow", json::object()}};
-    if (auto p =
-            detail::put_audited(tx, actor, review, review_body, "create", "audit trail reviewed");
-        !p) {
-      return p;
-    }
+    TrailReview review{
+        batch_id + "/R" + std::to_string(tx.list(TrailReview::kType, batch_id).size() + 1),
+        batch_id,
+        digest.entries,
+        digest.through_seq,
+        digest.sha256,
+        record,
+        static_cast<std::int64_t>(exceptions.size()),
+        {}};
+    if (auto p = detail::save(tx, actor, review, "create", "audit trail reviewed"); !p) return p;
     auto trail_sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "trail_review",
-                          review.id, detail::content_hash("trail_review", review.id, review_body));
+                          review.id, signed_hash(*tx.get(TrailReview::kType, review.id)));
     if (!trail_sig) return tl::unexpected(trail_sig.error());
     auto sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "batch", batch_id, record);
     if (!sig) return tl::unexpected(sig.error());
@@ -994,7 +978,7 @@ void genealogy_problems(Transaction& tx, const std::string& batch_id,
   }
   std::set<std::string> lots;
   for (const auto& [charge_id, w] : weighed) lots.insert(w.lot);
-  for (const auto& charge : tx.list("charge", "", batch_id)) lots.insert(charge.parent);
+  for (const auto& charge : tx.list(Charge::kType, "", batch_id)) lots.insert(charge.parent);
   std::set<std::string> charged;
   for (const auto& lot_id : lots) {
     auto lot = detail::load<Lot>(tx, lot_id, "lot");
@@ -1003,11 +987,11 @@ void genealogy_problems(Transaction& tx, const std::string& batch_id,
       continue;
     }
     Quantity all_charges;
-    for (const auto& charge : tx.list("charge", lot_id)) {
-      const json data = detail::body_of(charge)["data"];
-      const Quantity net = Quantity::nearest(data.value("net", 0.0)).value_or(Quantity{});
+    std::vector<std::string> unreadable;
+    for (const auto& charge : detail::list_of<Charge>(tx, lot_id, "", unreadable)) {
+      const Quantity& net = charge.net;
       all_charges = all_charges + net;
-      if (charge.state != batch_id) continue;
+      if (charge.batch != batch_id) continue;
       charged.insert(charge.id);
       auto it = weighed.find(charge.id);
       if (it == weighed.end()) {
@@ -1033,6 +1017,7 @@ void genealogy_problems(Transaction& tx, const std::string& batch_id,
                           " was weighed");
       }
     }
+    for (const auto& why : unreadable) reasons.push_back("genealogy: " + why);
     if (all_charges != lot->consumed) {
       reasons.push_back("genealogy: lot " + lot_id + " shows " + lot->consumed.text() + " " +
                         lot->unit + " consumed but its charges total " + all_charges.text());
@@ -1052,27 +1037,29 @@ void genealogy_problems(Transaction& tx, const std::string& batch_id,
 void trail_review_problems(Transaction& tx, const LoadedBatch& b, const std::string& public_key,
                            std::vector<std::string>& reasons) {
   const std::string id = b.body["flow"].value("trail_review", "");
-  const auto doc = id.empty() ? std::nullopt : tx.get("trail_review", id);
+  const auto doc = id.empty() ? std::nullopt : tx.get(TrailReview::kType, id);
   if (!doc) {
     reasons.push_back("the audit trail review is not on record (review the batch again)");
     return;
   }
-  const json body = detail::body_of(*doc);
-  const json& data = body["data"];
+  const auto review = decode<TrailReview>(*doc);
+  if (!review) {
+    reasons.push_back(review.error().message);
+    return;
+  }
   const auto trail = batch_trail(tx, b.doc.id);
-  const std::int64_t through = data.value("through_seq", std::int64_t{0});
+  const std::int64_t through = review->through_seq;
   const TrailDigest now = digest_of(trail, through);
-  if (now.sha256 != data.value("sha256", "")) {
+  if (now.sha256 != review->sha256) {
     reasons.push_back("the audit trail up to entry " + std::to_string(through) +
                       " is not the one reviewed in " + id + " (" + std::to_string(now.entries) +
-                      " entries now, " + std::to_string(data.value("entries", 0)) + " reviewed)");
+                      " entries now, " + std::to_string(review->entries) + " reviewed)");
   }
   bool signed_review = false;
   for (const auto& sig : tx.signatures_of("trail_review", id)) {
-    signed_review |=
-        sig.meaning == Meaning::kReviewed &&
-        check_signature(sig, "trail_review", id, detail::content_hash("trail_review", id, body),
-                        public_key) == SignatureCheck::kValid;
+    signed_review |= sig.meaning == Meaning::kReviewed &&
+                     check_signature(sig, "trail_review", id, signed_hash(*doc), public_key) ==
+                         SignatureCheck::kValid;
   }
   if (!signed_review) reasons.push_back("the audit trail review " + id + " is not validly signed");
   for (const auto& e : trail) {

@@ -205,6 +205,34 @@ struct Alarm {
   friend bool operator==(const Alarm&, const Alarm&) = default;
 };
 
+// The net quantity of one accepted weighing of a lot, charged into a batch (genealogy: 211.101(c),
+// 211.188(b)); its id is the weighing's, "<step id>/<n>". Indexed by lot (parent) and batch
+// (state).
+struct Charge {
+  static constexpr std::string_view kType = "charge";
+  std::string id, lot, batch;
+  int step = 0;
+  std::string material;
+  Quantity net;
+  RecordMeta meta = {};
+
+  friend bool operator==(const Charge&, const Charge&) = default;
+};
+
+// QA's review of a batch's audit trail (Annex 11 §9, 211.192), signed "reviewed": the trail's
+// entries up to `through_seq` hashed together (`sha256` over "<seq> <hash>" lines), the batch
+// record's hash and how many exceptions were seen. Indexed by batch, state "signed".
+struct TrailReview {
+  static constexpr std::string_view kType = "trail_review";
+  std::string id, batch;
+  std::int64_t entries = 0, through_seq = 0;
+  std::string sha256, batch_record;
+  std::int64_t exceptions = 0;
+  RecordMeta meta = {};
+
+  friend bool operator==(const TrailReview&, const TrailReview&) = default;
+};
+
 // A training record (21 CFR 11.10(i), 211.25(a), Annex 11 §2): `trainee` was trained on
 // `procedure` by `trainer`, who signs it ("approved": trained and found competent). A procedure
 // is a master recipe — "master:<product>", every step of that product's masters — or a step
@@ -232,6 +260,8 @@ Document to_document(const Equipment& equipment);
 Document to_document(const Training& training);
 Document to_document(const Deviation& deviation);
 Document to_document(const MasterRecipe& master);
+Document to_document(const Charge& charge);
+Document to_document(const TrailReview& review);
 Document to_document(const Alarm& alarm);
 Document to_document(const Capa& capa);
 Document to_document(const Lot& lot);
@@ -254,6 +284,10 @@ template <>
 Result<Deviation> decode<Deviation>(const Document& doc);
 template <>
 Result<MasterRecipe> decode<MasterRecipe>(const Document& doc);
+template <>
+Result<Charge> decode<Charge>(const Document& doc);
+template <>
+Result<TrailReview> decode<TrailReview>(const Document& doc);
 template <>
 Result<Alarm> decode<Alarm>(const Document& doc);
 
