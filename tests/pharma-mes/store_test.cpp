@@ -318,6 +318,40 @@ INSTANTIATE_TEST_SUITE_P(Databases, StoreTest, ::testing::Values("sqlite", "post
 
 // The signing key file: created 0600; 0640 (a Kubernetes Secret read through the pod's group)
 // is accepted; group write or any access for others is refused, as is a file that is no seed.
+// StoreOptions::warm_readers: a server's PostgreSQL reader connections are open (statements
+// prepared) before open_store returns, so its first requests pay no connection set-up. Seen
+// from the database: pg_stat_activity counts the writer, the warm readers and the checking
+// session itself; a store opened without them has only its writer.
+TEST_P(StoreTest, WarmReadersAreConnectedBeforeTheStoreIsReady) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "SQLite opens its readers per thread";
+  const auto sessions_at_least = [&](int n) {
+    return raw_sql(
+        "DO $$ DECLARE c int; BEGIN SELECT count(*) INTO c FROM pg_stat_activity WHERE datname = "
+        "current_database() AND backend_type = 'client backend'; IF c < " +
+        std::to_string(n) + " THEN RAISE EXCEPTION 'only % sessions', c; END IF; END $$");
+  };
+  {
+    auto cold = open();
+    ASSERT_TRUE(cold);
+    EXPECT_FALSE(sessions_at_least(3).first) << "the writer and this session only";
+  }
+  store::StoreOptions options;
+  options.clock = [this] { return ++clock; };
+  options.warm_readers = 3;
+  auto warm = store::open_store(url(), options);
+  ASSERT_TRUE(warm) << warm.error().message;
+  const auto [ok, why] = sessions_at_least(5);
+  EXPECT_TRUE(ok) << "the writer, 3 warm readers and this session: " << why;
+  // The warm readers serve reads at once.
+  ASSERT_TRUE((*warm)->transact([](Transaction& tx) { return create_lot(tx, "L-1"); }));
+  bool found = false;
+  ASSERT_TRUE((*warm)->read([&](Transaction& tx) -> Result<void> {
+    found = tx.get("lot", "L-1").has_value();
+    return {};
+  }));
+  EXPECT_TRUE(found);
+}
+
 TEST(SigningKeyFile, ModesAndContentAreChecked) {
   test_support::TempDir dir;
   const std::string path = dir.file("mes-signing.key");
