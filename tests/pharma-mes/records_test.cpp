@@ -3,6 +3,8 @@
 // the field; quantities are exact decimals to the millionth.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -269,6 +271,44 @@ TEST(TypedRecords, AMasterOfTheWrongShapeIsRefusedNamingWhere) {
     EXPECT_EQ(read.error().code, Code::kStorage);
     EXPECT_EQ(read.error().field, field) << body;
   }
+}
+
+TEST(TypedRecords, StepsKeepTheBodiesTheUntypedServiceWrote) {
+  // Real step bodies the service wrote before steps were typed (pending, running and held with a
+  // changed parameter, complete with weighings, verified, aborted with a refused weighing):
+  // each decodes and encodes back byte for byte, so every verification signature over them holds.
+  const std::tuple<const char*, const char*, const char*> bodies[] = {
+      {"B-1/001", "complete",
+       R"j({"data":{"actors":["op1"],"batch":"B-1","equipment":"R-101","n":1,"parameters":{},"phase":"Charge API and excipient","started_at":1767225600000,"started_by":"op1","weighings":[{"accepted":true,"at":1767225900000,"by":"op1","gross":12.1,"high":10.2,"lot":"L-API-1","low":9.8,"material":"API-1","net":10.1,"reason_code":"","scale":"SC-1","tare":2.0},{"accepted":true,"at":1767225900000,"by":"op1","gross":42.0,"high":42.0,"lot":"L-EXC-1","low":38.0,"material":"EXC-1","net":40.0,"reason_code":"","scale":"SC-1","tare":2.0}]},"flow":{"completed_at":1767225900000,"completed_by":"op1","status":"complete","verification":"62ad7b8ddfd833a1d87fe302","verified_at":1767225900000,"verified_by":"op2"}})j"},
+      {"B-1/002", "complete",
+       R"j({"data":{"actors":["op1"],"batch":"B-1","n":2,"parameters":{"speed":{"at":1767226200000,"by":"op1","changed":false,"high":25.0,"in_limits":true,"low":15.0,"unit":"rpm","value":20.0},"time":{"at":1767226200000,"by":"op1","changed":false,"high":12.0,"in_limits":true,"low":8.0,"unit":"min","value":10.0}},"phase":"Blend","started_at":1767225900000,"started_by":"op1","weighings":[]},"flow":{"completed_at":1767226200000,"completed_by":"op1","status":"complete"}})j"},
+      {"B-2/001", "aborted",
+       R"j({"data":{"actors":["op1"],"batch":"B-2","equipment":"R-101","n":1,"parameters":{},"phase":"Charge API and excipient","started_at":1767226200000,"started_by":"op1","weighings":[{"accepted":false,"at":1767226200000,"by":"op1","gross":22.1,"high":10.2,"lot":"L-API-1","low":9.8,"material":"API-1","net":20.1,"reason_code":"out_of_tolerance","scale":"SC-1","tare":2.0},{"accepted":true,"at":1767226200000,"by":"op1","gross":12.1,"high":10.2,"lot":"L-API-1","low":9.8,"material":"API-1","net":10.1,"reason_code":"","scale":"SC-1","tare":2.0}]},"flow":{"held":false,"status":"aborted"}})j"},
+      {"B-2/002", "pending",
+       R"j({"data":{"actors":[],"batch":"B-2","n":2,"parameters":{},"phase":"Blend","weighings":[]},"flow":{"status":"pending"}})j"},
+      {"B-3/001", "complete",
+       R"j({"data":{"actors":["op1"],"batch":"B-3","equipment":"R-101","n":1,"parameters":{},"phase":"Charge API and excipient","started_at":1767226200000,"started_by":"op1","weighings":[{"accepted":true,"at":1767226200000,"by":"op1","gross":12.1,"high":10.2,"lot":"L-API-1","low":9.8,"material":"API-1","net":10.1,"reason_code":"","scale":"SC-1","tare":2.0},{"accepted":true,"at":1767226200000,"by":"op1","gross":42.0,"high":42.0,"lot":"L-EXC-1","low":38.0,"material":"EXC-1","net":40.0,"reason_code":"","scale":"SC-1","tare":2.0}]},"flow":{"completed_at":1767226200000,"completed_by":"op1","status":"complete","verification":"879d7a3d488f7ccd984357a0","verified_at":1767226200000,"verified_by":"op2"}})j"},
+      {"B-3/002", "running",
+       R"j({"data":{"actors":["op1"],"batch":"B-3","n":2,"parameters":{"speed":{"at":1767226200000,"by":"op1","changed":true,"high":25.0,"in_limits":true,"low":15.0,"unit":"rpm","value":21.0}},"phase":"Blend","started_at":1767226200000,"started_by":"op1","weighings":[]},"flow":{"held":true,"status":"running"}})j"},
+  };
+  for (const auto& [id, state, body] : bodies) {
+    const Document doc{"step", id, 3, std::string(id).substr(0, 3), state, body, false, {}};
+    auto step = decode<Step>(doc);
+    ASSERT_TRUE(step) << step.error().message;
+    EXPECT_EQ(to_document(*step).body, body) << id;
+    EXPECT_EQ(to_document(*step).state, state);
+  }
+  Document doc{"step", "B-1/001", 1, "B-1", "running", std::get<2>(bodies[0]), false, {}};
+  auto step = decode<Step>(doc);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->accepted_net("API-1").text(), "10.1");
+  EXPECT_EQ(step->weighings.size(), 2u);
+  doc.body = R"({"data":{"batch":"B-1","n":1,"weighings":[{"material":"API-1","lot":"L-1",)"
+             R"("net":"ten","accepted":true}]},"flow":{"status":"running"}})";
+  EXPECT_EQ(decode<Step>(doc).error().field, "data.weighings[0].net");
+  doc.body = R"({"data":{"batch":"B-1","n":1,"parameters":{"speed":{"value":true}}},)"
+             R"("flow":{"status":"running"}})";
+  EXPECT_EQ(decode<Step>(doc).error().field, "data.parameters.speed");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "mes/domain/records.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace mes {
@@ -413,6 +415,150 @@ Result<MasterRecipe> decode<MasterRecipe>(const Document& doc) {
     m.phases.push_back(std::move(ph));
   }
   return m;
+}
+
+// ---- step ----
+
+std::string_view to_string(StepStatus status) {
+  switch (status) {
+    case StepStatus::kPending:
+      return "pending";
+    case StepStatus::kRunning:
+      return "running";
+    case StepStatus::kComplete:
+      return "complete";
+    case StepStatus::kStopped:
+      return "stopped";
+    case StepStatus::kAborted:
+      return "aborted";
+  }
+  return "?";
+}
+
+std::optional<StepStatus> parse_step_status(std::string_view text) {
+  for (auto s : {StepStatus::kPending, StepStatus::kRunning, StepStatus::kComplete,
+                 StepStatus::kStopped, StepStatus::kAborted}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+Quantity Step::accepted_net(const std::string& material) const {
+  Quantity total;
+  for (const auto& w : weighings) {
+    if (w.material == material && w.accepted) total = total + w.net;
+  }
+  return total;
+}
+
+void Step::add_actor(const std::string& user) {
+  if (std::find(actors.begin(), actors.end(), user) == actors.end()) actors.push_back(user);
+}
+
+Document to_document(const Step& st) {
+  json parameters = json::object();
+  for (const auto& [name, p] : st.parameters) {
+    parameters[name] = {{"value", p.value}, {"unit", p.unit},           {"low", p.low},
+                        {"high", p.high},   {"in_limits", p.in_limits}, {"by", p.by},
+                        {"at", p.at},       {"changed", p.changed}};
+  }
+  json weighings = json::array();
+  for (const auto& w : st.weighings) {
+    weighings.push_back({{"material", w.material},
+                         {"scale", w.scale},
+                         {"lot", w.lot},
+                         {"gross", w.gross.to_double()},
+                         {"tare", w.tare.to_double()},
+                         {"net", w.net.to_double()},
+                         {"low", w.low.to_double()},
+                         {"high", w.high.to_double()},
+                         {"accepted", w.accepted},
+                         {"reason_code", w.reason_code},
+                         {"by", w.by},
+                         {"at", w.at}});
+  }
+  json data{{"batch", st.batch},      {"n", st.n},
+            {"phase", st.phase},      {"parameters", parameters},
+            {"weighings", weighings}, {"actors", st.actors}};
+  if (!st.equipment.empty()) data["equipment"] = st.equipment;
+  if (!st.started_by.empty()) {
+    data["started_by"] = st.started_by;
+    data["started_at"] = st.started_at;
+  }
+  const std::string status(to_string(st.status));
+  json flow{{"status", status}};
+  if (st.held) flow["held"] = *st.held;
+  if (!st.verified_by.empty()) flow["verified_by"] = st.verified_by;
+  if (st.verified_at != 0) flow["verified_at"] = st.verified_at;
+  if (!st.verification.empty()) flow["verification"] = st.verification;
+  if (!st.completed_by.empty()) flow["completed_by"] = st.completed_by;
+  if (st.completed_at != 0) flow["completed_at"] = st.completed_at;
+  return document(Step::kType, st.id, st.meta, st.batch, status, data, flow);
+}
+
+template <>
+Result<Step> decode<Step>(const Document& doc) {
+  if (auto t = check_type<Step>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  Step st;
+  st.id = doc.id;
+  st.batch = data.text("batch", true);
+  st.n = static_cast<int>(data.integer("n", true));
+  st.phase = data.text("phase");
+  st.actors = data.texts("actors");
+  st.equipment = data.text("equipment");
+  st.started_by = data.text("started_by");
+  st.started_at = data.integer("started_at");
+  const auto status = parse_step_status(flow.text("status", true));
+  if (body.contains("flow") && body["flow"].is_object() && body["flow"].contains("held")) {
+    st.held = flow.boolean("held", true);
+  }
+  st.verified_by = flow.text("verified_by");
+  st.verified_at = flow.integer("verified_at");
+  st.verification = flow.text("verification");
+  st.completed_by = flow.text("completed_by");
+  st.completed_at = flow.integer("completed_at");
+  st.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  if (!status) return malformed(doc, "flow.status");
+  st.status = *status;
+  const json parameters = body["data"].value("parameters", json::object());
+  if (!parameters.is_object()) return malformed(doc, "data.parameters");
+  for (const auto& [name, p] : parameters.items()) {
+    const json wrapped{{"p", p}};
+    FieldReader r(wrapped, "p");
+    ParameterEntry e{r.number("value", true), r.text("unit"),         r.number("low"),
+                     r.number("high"),        r.boolean("in_limits"), r.text("by"),
+                     r.integer("at"),         r.boolean("changed")};
+    if (!r.problem().empty()) return malformed(doc, "data.parameters." + name);
+    st.parameters.emplace(name, std::move(e));
+  }
+  const json weighings = body["data"].value("weighings", json::array());
+  if (!weighings.is_array()) return malformed(doc, "data.weighings");
+  for (std::size_t i = 0; i < weighings.size(); ++i) {
+    const json wrapped{{"w", weighings[i]}};
+    FieldReader r(wrapped, "w");
+    WeighingEntry w;
+    w.material = r.text("material", true);
+    w.scale = r.text("scale");
+    w.lot = r.text("lot", true);
+    w.gross = r.quantity("gross");
+    w.tare = r.quantity("tare");
+    w.net = r.quantity("net", true);
+    w.low = r.quantity("low");
+    w.high = r.quantity("high");
+    w.accepted = r.boolean("accepted", true);
+    w.reason_code = r.text("reason_code");
+    w.by = r.text("by");
+    w.at = r.integer("at");
+    if (!r.problem().empty()) {
+      return malformed(doc, "data.weighings[" + std::to_string(i) + "]" + r.problem().substr(1));
+    }
+    st.weighings.push_back(std::move(w));
+  }
+  return st;
 }
 
 // ---- charge, trail review ----

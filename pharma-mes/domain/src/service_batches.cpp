@@ -36,8 +36,7 @@ Result<LoadedBatch> load_batch(Transaction& tx, const std::string& id) {
 }
 
 struct LoadedStep {
-  Document doc;
-  json body;
+  Step step;
   json spec;  // the phase of the control recipe
 };
 
@@ -49,7 +48,9 @@ Result<LoadedStep> load_step(Transaction& tx, const LoadedBatch& b, int n) {
   }
   auto doc = tx.get("step", step_id(b.doc.id, n));
   if (!doc) return refuse(Code::kStorage, "step record " + step_id(b.doc.id, n) + " is missing");
-  return LoadedStep{*doc, detail::body_of(*doc), phases[static_cast<std::size_t>(n - 1)]};
+  auto step = decode<Step>(*doc);
+  if (!step) return tl::unexpected(step.error());
+  return LoadedStep{std::move(*step), phases[static_cast<std::size_t>(n - 1)]};
 }
 
 // Who does or verifies step s of batch b holds a current training for it (11.10(i)).
@@ -69,10 +70,11 @@ Result<void> require_running(const LoadedBatch& b) {
 }
 
 Result<void> require_step_running(const LoadedStep& s) {
-  const std::string status = s.body["flow"].value("status", "");
-  if (status != "running") {
-    return refuse(Code::kOutOfSequence, "step " + s.doc.id + " is " + status + ", not running",
-                  "step");
+  if (s.step.status != StepStatus::kRunning) {
+    return refuse(
+        Code::kOutOfSequence,
+        "step " + s.step.id + " is " + std::string(to_string(s.step.status)) + ", not running",
+        "step");
   }
   return {};
 }
@@ -80,12 +82,12 @@ Result<void> require_step_running(const LoadedStep& s) {
 // Entries close when the step is verified: the verifier signed exactly these values.
 Result<void> require_open_for_entries(const LoadedStep& s) {
   if (auto r = require_step_running(s); !r) return r;
-  if (!s.body["flow"].value("verified_by", "").empty()) {
+  if (!s.step.verified_by.empty()) {
     return refuse(Code::kRecordImmutable,
-                  "step " + s.doc.id + " is verified: its entries can no longer change", "step");
+                  "step " + s.step.id + " is verified: its entries can no longer change", "step");
   }
-  if (s.body["flow"].value("held", false)) {
-    return refuse(Code::kOutOfSequence, "step " + s.doc.id + " is held", "step");
+  if (s.step.is_held()) {
+    return refuse(Code::kOutOfSequence, "step " + s.step.id + " is held", "step");
   }
   return {};
 }
@@ -94,23 +96,6 @@ void add_performer(json& batch_body, const std::string& user) {
   json& p = batch_body["flow"]["performers"];
   if (!p.is_array()) p = json::array();
   if (std::find(p.begin(), p.end(), user) == p.end()) p.push_back(user);
-}
-
-void add_actor(json& step_body, const std::string& user) {
-  json& p = step_body["data"]["actors"];
-  if (!p.is_array()) p = json::array();
-  if (std::find(p.begin(), p.end(), user) == p.end()) p.push_back(user);
-}
-
-// The accepted net weight per material in a step.
-Quantity accepted_net(const json& step_body, const std::string& material) {
-  Quantity total;
-  for (const auto& w : step_body["data"].value("weighings", json::array())) {
-    if (w.value("material", "") == material && w.value("accepted", false)) {
-      total = total + Quantity::nearest(w.value("net", 0.0)).value_or(Quantity{});
-    }
-  }
-  return total;
 }
 
 // A charge's target and the lowest and highest total it accepts, to the millionth.
@@ -152,13 +137,13 @@ Result<std::pair<LoadedBatch, LoadedStep>> running_step(Transaction& tx,
 // verification signs and what completing the step requires.
 Result<void> require_entries_complete(const LoadedStep& s) {
   for (const auto& p : s.spec["parameters"]) {
-    if (!s.body["data"]["parameters"].contains(p.value("name", ""))) {
+    if (!s.step.parameters.contains(p.value("name", ""))) {
       return refuse(Code::kOutOfSequence,
                     "parameter " + p.value("name", "") + " is not entered yet");
     }
   }
   for (const auto& c : s.spec["charges"]) {
-    if (accepted_net(s.body, c.value("material", "")) < band_of(c).low) {
+    if (s.step.accepted_net(c.value("material", "")) < band_of(c).low) {
       return refuse(Code::kOutOfSequence,
                     c.value("material", "") + " is not charged within tolerance yet");
     }
@@ -239,17 +224,12 @@ Result<void> Mes::create_batch(const std::string& actor, const std::string& batc
     if (auto r = detail::put_audited(tx, actor, doc, body, "create", ""); !r) return r;
     int n = 0;
     for (const auto& phase : data["phases"]) {
-      ++n;
-      const json step{{"data",
-                       {{"batch", batch_id},
-                        {"n", n},
-                        {"phase", phase.value("phase", "")},
-                        {"parameters", json::object()},
-                        {"weighings", json::array()},
-                        {"actors", json::array()}}},
-                      {"flow", {{"status", "pending"}}}};
-      Document sd{"step", step_id(batch_id, n), 0, batch_id, "pending", "", false, {}};
-      if (auto r = detail::put_audited(tx, actor, sd, step, "create", ""); !r) return r;
+      Step step;
+      step.n = ++n;
+      step.id = step_id(batch_id, n);
+      step.batch = batch_id;
+      step.phase = phase.value("phase", "");
+      if (auto r = detail::save(tx, actor, step, "create", ""); !r) return r;
     }
     return {};
   });
@@ -324,24 +304,21 @@ Result<State> Mes::command_batch(const std::string& actor, const std::string& ba
     }
     // A hold (and stop/abort) reaches the running phases; restart resumes them; stop/abort
     // release the equipment.
-    for (auto step : tx.list("step", batch_id, "running")) {
-      json sb = detail::body_of(step);
-      if (settled == State::kHeld) sb["flow"]["held"] = true;
-      if (settled == State::kRunning) sb["flow"]["held"] = false;
+    std::vector<std::string> unreadable;
+    for (auto step : detail::list_of<Step>(tx, batch_id, "running", unreadable)) {
+      if (settled == State::kHeld) step.held = true;
+      if (settled == State::kRunning) step.held = false;
       if (settled == State::kStopped || settled == State::kAborted) {
-        sb["flow"]["status"] = settled == State::kStopped ? "stopped" : "aborted";
-        step.state = sb["flow"]["status"];
-        if (auto p = release_equipment(tx, actor, sb["data"].value("equipment", ""), "batch ended");
-            !p) {
-          return p;
-        }
+        step.status = settled == State::kStopped ? StepStatus::kStopped : StepStatus::kAborted;
+        if (auto p = release_equipment(tx, actor, step.equipment, "batch ended"); !p) return p;
       }
-      if (auto p = detail::put_audited(tx, actor, step, sb, "command",
-                                       "batch " + std::string(isa88::to_string(cmd)));
+      if (auto p = detail::save(tx, actor, step, "command",
+                                "batch " + std::string(isa88::to_string(cmd)));
           !p) {
         return p;
       }
     }
+    if (!unreadable.empty()) return refuse(Code::kStorage, unreadable.front());
     final_state = settled;
     return {};
   });
@@ -368,8 +345,9 @@ Result<void> Mes::start_step(const std::string& actor, const std::string& batch_
         }
         auto s = load_step(tx, *b, n);
         if (!s) return tl::unexpected(s.error());
-        if (s->body["flow"].value("status", "") != "pending") {
-          return refuse(Code::kOutOfSequence, "step " + s->doc.id + " was already started", "step");
+        if (s->step.status != StepStatus::kPending) {
+          return refuse(Code::kOutOfSequence, "step " + s->step.id + " was already started",
+                        "step");
         }
         if (auto t = require_trained(tx, actor, *b, *s); !t) return t;
         const std::string needed = s->spec.value("equipment_class", "");
@@ -395,18 +373,19 @@ Result<void> Mes::start_step(const std::string& actor, const std::string& batch_
           }
           e->status = EquipmentStatus::kInUse;
           e->in_use_by = batch_id;
-          if (auto p = detail::save(tx, actor, *e, "modify", "used by " + s->doc.id); !p) return p;
-          s->body["data"]["equipment"] = equipment_id;
+          if (auto p = detail::save(tx, actor, *e, "modify", "used by " + s->step.id); !p) {
+            return p;
+          }
+          s->step.equipment = equipment_id;
         } else if (!equipment_id.empty()) {
           return refuse(Code::kInvalid, "step " + std::to_string(n) + " uses no equipment",
                         "equipment");
         }
-        s->body["data"]["started_by"] = actor;
-        s->body["data"]["started_at"] = tx.now();
-        add_actor(s->body, actor);
-        s->body["flow"]["status"] = "running";
-        s->doc.state = "running";
-        if (auto p = detail::put_audited(tx, actor, s->doc, s->body, "start", "step started"); !p) {
+        s->step.started_by = actor;
+        s->step.started_at = tx.now();
+        s->step.add_actor(actor);
+        s->step.status = StepStatus::kRunning;
+        if (auto p = detail::save(tx, actor, s->step, "start", "step started"); !p) {
           return p;
         }
         add_performer(b->body, actor);
@@ -439,27 +418,18 @@ Result<bool> Mes::enter_parameter(const std::string& actor, const std::string& b
           return refuse(Code::kNotFound, "step " + std::to_string(n) + " has no parameter " + name,
                         "name");
         }
-        json& params = s->body["data"]["parameters"];
-        const bool changed = params.contains(name);
+        const bool changed = s->step.parameters.contains(name);
         if (changed && reason.empty()) {
           return refuse(Code::kReasonRequired, "changing an entered value needs a reason",
                         "reason");
         }
         const double low = spec->value("low", 0.0), high = spec->value("high", 0.0);
         in_limits = value >= low && value <= high;
-        json entry{{"value", value},
-                   {"unit", spec->value("unit", "")},
-                   {"low", low},
-                   {"high", high},
-                   {"in_limits", in_limits},
-                   {"by", actor},
-                   {"at", tx.now()},
-                   {"changed",
-                    changed || (params.contains(name) && params[name].value("changed", false))}};
-        params[name] = entry;
-        add_actor(s->body, actor);
-        if (auto p = detail::put_audited(tx, actor, s->doc, s->body, "enter",
-                                         changed ? reason : "parameter " + name);
+        s->step.parameters[name] = ParameterEntry{
+            value, spec->value("unit", ""), low, high, in_limits, actor, tx.now(), changed};
+        s->step.add_actor(actor);
+        if (auto p =
+                detail::save(tx, actor, s->step, "enter", changed ? reason : "parameter " + name);
             !p) {
           return p;
         }
@@ -538,7 +508,7 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
           return refuse(Code::kLotNotReleased, "lot " + lot_id + " has expired", "lot");
         }
         const ChargeBand band = band_of(*charge);
-        const Quantity already = accepted_net(s->body, material);
+        const Quantity already = s->step.accepted_net(material);
         result.net = *gross_q - *tare_q;
         result.low = band.low - already;
         result.high = band.high - already;
@@ -551,28 +521,18 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
                             " left, the weighing takes " + result.net.text(),
                         "lot");
         }
-        s->body["data"]["weighings"].push_back({{"material", material},
-                                                {"scale", scale_id},
-                                                {"lot", lot_id},
-                                                {"gross", gross_q->to_double()},
-                                                {"tare", tare_q->to_double()},
-                                                {"net", result.net.to_double()},
-                                                {"low", result.low.to_double()},
-                                                {"high", result.high.to_double()},
-                                                {"accepted", result.accepted},
-                                                {"reason_code", result.reason_code},
-                                                {"by", actor},
-                                                {"at", tx.now()}});
-        add_actor(s->body, actor);
-        if (auto p =
-                detail::put_audited(tx, actor, s->doc, s->body, "weigh",
-                                    result.accepted ? "weighing" : "weighing out of tolerance");
+        s->step.weighings.push_back(
+            WeighingEntry{material, scale_id, lot_id, *gross_q, *tare_q, result.net, result.low,
+                          result.high, result.accepted, result.reason_code, actor, tx.now()});
+        s->step.add_actor(actor);
+        if (auto p = detail::save(tx, actor, s->step, "weigh",
+                                  result.accepted ? "weighing" : "weighing out of tolerance");
             !p) {
           return p;
         }
         if (result.accepted) {
           // Genealogy: which lot went into which batch (forward and backward trace).
-          Charge charged{s->doc.id + "/" + std::to_string(s->body["data"]["weighings"].size()),
+          Charge charged{s->step.id + "/" + std::to_string(s->step.weighings.size()),
                          lot_id,
                          batch_id,
                          n,
@@ -610,25 +570,25 @@ Result<void> Mes::verify_step(const std::string& actor, SigningSession& session,
           return refuse(Code::kInvalid, "step " + std::to_string(n) + " needs no verification",
                         "step");
         }
-        for (const auto& who : s->body["data"].value("actors", json::array())) {
+        for (const auto& who : s->step.actors) {
           if (who == signer->id) {
             return refuse(Code::kSameUser,
                           "the verifier must be another person than who did the step", "user_id");
           }
         }
         if (auto rr = require_entries_complete(*s); !rr) return rr;
-        if (!s->body["flow"].value("verified_by", "").empty()) {
-          return refuse(Code::kConflict, "step " + s->doc.id + " is already verified");
+        if (!s->step.verified_by.empty()) {
+          return refuse(Code::kConflict, "step " + s->step.id + " is already verified");
         }
-        auto sig = sign(tx, session, *signer, signature, Meaning::kVerified, "step", s->doc.id,
-                        detail::content_hash("step", s->doc.id, s->body));
+        // The verifier signs the step's entries as stored (its data, which the verification
+        // itself leaves as it is).
+        auto sig = sign(tx, session, *signer, signature, Meaning::kVerified, "step", s->step.id,
+                        signed_hash(*tx.get(Step::kType, s->step.id)));
         if (!sig) return tl::unexpected(sig.error());
-        s->body["flow"]["verified_by"] = signer->id;
-        s->body["flow"]["verified_at"] = tx.now();
-        s->body["flow"]["verification"] = sig->id;
-        if (auto p = detail::put_audited(tx, actor, s->doc, s->body, "verify",
-                                         "second-person verification");
-            !p) {
+        s->step.verified_by = signer->id;
+        s->step.verified_at = tx.now();
+        s->step.verification = sig->id;
+        if (auto p = detail::save(tx, actor, s->step, "verify", "second-person verification"); !p) {
           return p;
         }
         add_performer(b->body, signer->id);  // a verifier took part: not the one to release it
@@ -658,23 +618,19 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
         if (auto rr = require_step_running(*s); !rr) return rr;
         if (auto t = require_trained(tx, actor, *b, *s); !t) return t;
         if (auto rr = require_entries_complete(*s); !rr) return rr;
-        if (s->spec.value("second_person_verification", false) &&
-            s->body["flow"].value("verified_by", "").empty()) {
+        if (s->spec.value("second_person_verification", false) && s->step.verified_by.empty()) {
           return refuse(Code::kOutOfSequence, "step " + std::to_string(n) +
                                                   " needs its second-person verification first");
         }
-        if (auto p = release_equipment(tx, actor, s->body["data"].value("equipment", ""),
-                                       "released by " + s->doc.id);
+        if (auto p = release_equipment(tx, actor, s->step.equipment, "released by " + s->step.id);
             !p) {
           return p;
         }
-        if (config_.fault_drop_verification) s->body["flow"].erase("verified_by");
-        s->body["flow"]["completed_by"] = actor;  // flow: the verifier's signature covers data
-        s->body["flow"]["completed_at"] = tx.now();
-        s->body["flow"]["status"] = "complete";
-        s->doc.state = "complete";
-        if (auto p = detail::put_audited(tx, actor, s->doc, s->body, "complete", "step completed");
-            !p) {
+        if (config_.fault_drop_verification) s->step.verified_by.clear();
+        s->step.completed_by = actor;  // flow: the verifier's signature covers data
+        s->step.completed_at = tx.now();
+        s->step.status = StepStatus::kComplete;
+        if (auto p = detail::save(tx, actor, s->step, "complete", "step completed"); !p) {
           return p;
         }
         const auto steps = b->body["data"]["phases"].size();
@@ -768,37 +724,31 @@ std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
                      "", e.value("reason", ""), e.value("at", Millis{0})});
     }
   }
-  for (const auto& step : tx.list("step", b.doc.id)) {
-    const json sb = detail::body_of(step);
-    const json parameters = sb["data"].value("parameters", json::object());
-    for (const auto& [name, p] : parameters.items()) {
-      if (!p.value("in_limits", true)) {
-        out.push_back({"out_of_limits", step.id,
-                       name + " = " + detail::number_text(p.value("value", 0.0)),
-                       p.value("at", Millis{0})});
+  std::vector<std::string> unreadable;
+  const json phases = b.body["data"].value("phases", json::array());
+  for (const auto& step : detail::list_of<Step>(tx, b.doc.id, "", unreadable)) {
+    const std::size_t n = static_cast<std::size_t>(step.n);
+    const int standard =
+        n >= 1 && n <= phases.size() ? phases[n - 1].value("standard_minutes", 0) : 0;
+    for (const auto& [name, p] : step.parameters) {
+      if (!p.in_limits) {
+        out.push_back(
+            {"out_of_limits", step.id, name + " = " + detail::number_text(p.value), p.at});
       }
       // Entered later than twice the phase's standard time after the step started.
-      const std::size_t n = static_cast<std::size_t>(sb["data"].value("n", 0));
-      const json phases = b.body["data"].value("phases", json::array());
-      const int standard =
-          n >= 1 && n <= phases.size() ? phases[n - 1].value("standard_minutes", 0) : 0;
-      if (standard > 0 && p.value("at", Millis{0}) - sb["data"].value("started_at", Millis{0}) >
-                              2LL * standard * 60'000) {
-        out.push_back({"late_entry", step.id, name + " entered late", p.value("at", Millis{0})});
+      if (standard > 0 && p.at - step.started_at > 2LL * standard * 60'000) {
+        out.push_back({"late_entry", step.id, name + " entered late", p.at});
       }
-      if (p.value("changed", false)) {
-        out.push_back({"changed_entry", step.id, name + " changed after first entry",
-                       p.value("at", Millis{0})});
+      if (p.changed) {
+        out.push_back({"changed_entry", step.id, name + " changed after first entry", p.at});
       }
     }
-    for (const auto& w : sb["data"].value("weighings", json::array())) {
-      if (!w.value("accepted", true)) {
+    for (const auto& w : step.weighings) {
+      if (!w.accepted) {
         out.push_back({"failed_weighing", step.id,
-                       w.value("material", "") + " net " +
-                           detail::number_text(w.value("net", 0.0)) + " outside [" +
-                           detail::number_text(w.value("low", 0.0)) + ", " +
-                           detail::number_text(w.value("high", 0.0)) + "]",
-                       w.value("at", Millis{0})});
+                       w.material + " net " + w.net.text() + " outside [" + w.low.text() + ", " +
+                           w.high.text() + "]",
+                       w.at});
       }
     }
   }
@@ -809,7 +759,6 @@ std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
                        detail::number_text(y.high_pct) + " %",
                    0});
   }
-  std::vector<std::string> unreadable;
   for (const auto& alarm : detail::list_of<Alarm>(tx, "", "", unreadable)) {
     if (std::find(alarm.batches.begin(), alarm.batches.end(), b.doc.id) != alarm.batches.end()) {
       out.push_back(
@@ -959,7 +908,7 @@ std::string lot_status_before(Transaction& tx, const std::string& lot_id, std::i
 // the total of its charges (dispensed = consumed). Nothing here can fail through the
 // application's own commands: it catches records changed or removed behind it.
 void genealogy_problems(Transaction& tx, const std::string& batch_id,
-                        const std::vector<Document>& steps, std::vector<std::string>& reasons) {
+                        const std::vector<Step>& steps, std::vector<std::string>& reasons) {
   struct Weighed {
     std::string lot;
     Quantity net;
@@ -967,13 +916,9 @@ void genealogy_problems(Transaction& tx, const std::string& batch_id,
   };
   std::map<std::string, Weighed> weighed;  // by charge id: step id / weighing number
   for (const auto& step : steps) {
-    const auto weighings = detail::body_of(step)["data"].value("weighings", json::array());
-    for (std::size_t i = 0; i < weighings.size(); ++i) {
-      const json& w = weighings[i];
-      if (!w.value("accepted", false)) continue;
-      weighed[step.id + "/" + std::to_string(i + 1)] = {
-          w.value("lot", ""), Quantity::nearest(w.value("net", 0.0)).value_or(Quantity{}),
-          w.value("at", Millis{0})};
+    for (std::size_t i = 0; i < step.weighings.size(); ++i) {
+      const WeighingEntry& w = step.weighings[i];
+      if (w.accepted) weighed[step.id + "/" + std::to_string(i + 1)] = {w.lot, w.net, w.at};
     }
   }
   std::set<std::string> lots;
@@ -1101,9 +1046,11 @@ std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
       reasons.push_back("deviation " + d.id + " is still open");
     }
   }
-  const auto steps = tx.list("step", batch_id);
+  const auto steps = detail::list_of<Step>(tx, batch_id, "", unreadable);
   for (const auto& step : steps) {
-    if (step.state != "complete") reasons.push_back("step " + step.id + " is " + step.state);
+    if (step.status != StepStatus::kComplete) {
+      reasons.push_back("step " + step.id + " is " + std::string(to_string(step.status)));
+    }
   }
   genealogy_problems(tx, batch_id, steps, reasons);
   for (const auto& alarm : detail::list_of<Alarm>(tx, "", "active", unreadable)) {
@@ -1116,8 +1063,9 @@ std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
     reasons.push_back("the audit trail does not verify (" + chain_problem + ")");
   }
   // The batch's records as the chain proved them, and every signature on them.
+  const std::vector<Document> step_docs = tx.list(Step::kType, batch_id);
   std::vector<const Document*> records{&b.doc};
-  for (const auto& step : steps) records.push_back(&step);
+  for (const auto& step : step_docs) records.push_back(&step);
   for (const Document* doc : records) {
     const std::string proven = proven_hash(tx, doc->type, doc->id);
     if (!proven.empty() && proven != record_hash(*doc)) {
@@ -1211,11 +1159,13 @@ BatchYield batch_yield(const Document& batch) {
 Result<std::vector<std::string>> Mes::lots_of_batch(const std::string& batch_id) {
   std::vector<std::string> out;
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
-    for (const auto& step : tx.list("step", batch_id)) {
-      for (const auto& w : detail::body_of(step)["data"].value("weighings", json::array())) {
-        if (w.value("accepted", false)) out.push_back(w.value("lot", ""));
+    std::vector<std::string> unreadable;
+    for (const auto& step : detail::list_of<Step>(tx, batch_id, "", unreadable)) {
+      for (const auto& w : step.weighings) {
+        if (w.accepted) out.push_back(w.lot);
       }
     }
+    if (!unreadable.empty()) return refuse(Code::kStorage, unreadable.front());
     return {};
   });
   if (!r) return tl::unexpected(r.error());

@@ -23,8 +23,9 @@ int level_rank(const std::string& level) {
 std::vector<std::string> batches_in_room(Transaction& tx, const std::string& room) {
   std::vector<std::string> out;
   for (const auto& batch : tx.list("batch", "", "Running")) {
-    for (const auto& step : tx.list("step", batch.id, "running")) {
-      const std::string eq = detail::body_of(step)["data"].value("equipment", "");
+    std::vector<std::string> unreadable;  // named by verify and the release gate, not here
+    for (const auto& step : detail::list_of<Step>(tx, batch.id, "running", unreadable)) {
+      const std::string& eq = step.equipment;
       if (eq.empty()) continue;
       auto e = detail::load<Equipment>(tx, eq, "equipment", true);
       if (e && (e->area == room || e->unit == room)) out.push_back(batch.id);
@@ -390,12 +391,13 @@ Result<std::vector<Mes::TraceNode>> Mes::trace_lot(const std::string& actor,
         node.status = doc->state + (disposition.empty() ? "" : "/" + disposition);
         node.detail = doc->parent;
         if (direction == TraceDirection::kBackward) {
-          std::vector<std::string> lots;
-          for (const auto& step : tx.list("step", node.id)) {
-            for (const auto& w : detail::body_of(step)["data"].value("weighings", json::array())) {
-              if (w.value("accepted", false)) lots.push_back(w.value("lot", ""));
+          std::vector<std::string> lots, unreadable;
+          for (const auto& step : detail::list_of<Step>(tx, node.id, "", unreadable)) {
+            for (const auto& w : step.weighings) {
+              if (w.accepted) lots.push_back(w.lot);
             }
           }
+          if (!unreadable.empty()) return refuse(Code::kStorage, unreadable.front());
           std::sort(lots.begin(), lots.end());
           for (const auto& l : lots) visit("lot", l, node.depth + 1, node.id);
         } else {
@@ -442,33 +444,28 @@ BatchIntegrityCheck check_batch_integrity(Transaction& tx, const Document& batch
     replay = isa88::settle(*next);
   }
   const json phases = b["data"].value("phases", json::array());
-  for (const auto& step : tx.list("step", batch.id)) {
-    const json sb = detail::body_of(step);
-    const std::size_t n = static_cast<std::size_t>(sb["data"].value("n", 0));
+  std::vector<std::string> unreadable;
+  for (const auto& step : detail::list_of<Step>(tx, batch.id, "", unreadable)) {
+    const std::size_t n = static_cast<std::size_t>(step.n);
     const json spec = n >= 1 && n <= phases.size() ? phases[n - 1] : json::object();
     c.standard_ms += spec.value("standard_minutes", 0) * 60'000.0;
-    if (step.state == "complete") {
-      if (sb["data"].value("started_by", "").empty() ||
-          sb["flow"].value("completed_by", "").empty()) {
+    if (step.status == StepStatus::kComplete) {
+      if (step.started_by.empty() || step.completed_by.empty()) {
         why = why.empty() ? "step " + step.id + " has no actor" : why;
       }
-      if (spec.value("second_person_verification", false) &&
-          sb["flow"].value("verified_by", "").empty()) {
+      if (spec.value("second_person_verification", false) && step.verified_by.empty()) {
         why = why.empty() ? "step " + step.id + " lacks its verification" : why;
       }
     }
-    for (const auto& w : sb["data"].value("weighings", json::array())) {
-      c.failed_weighing = c.failed_weighing || !w.value("accepted", true);
-    }
-    const json parameters = sb["data"].value("parameters", json::object());
-    for (const auto& [name, p] : parameters.items())
-      c.changed = c.changed || p.value("changed", false);
+    for (const auto& w : step.weighings) c.failed_weighing = c.failed_weighing || !w.accepted;
+    for (const auto& [name, p] : step.parameters) c.changed = c.changed || p.changed;
     for (const auto& e : tx.audit_of("step", step.id)) {
       if (crypto::sha256_hex(canonical(e)) != e.hash && why.empty()) {
         why = "audit entry " + std::to_string(e.seq) + " does not verify";
       }
     }
   }
+  if (!unreadable.empty() && why.empty()) why = unreadable.front();
   for (const auto& e : tx.audit_of("batch", batch.id)) {
     if (crypto::sha256_hex(canonical(e)) != e.hash && why.empty()) {
       why = "audit entry " + std::to_string(e.seq) + " does not verify";

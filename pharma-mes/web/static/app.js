@@ -206,8 +206,15 @@ function reasonDialog(title, confirm, danger) {
 
 // ---- layout --------------------------------------------------------------------------------
 
-function main() { return document.getElementById('main'); }
+// The page's content area. A view fetches its data and then fills it; a view the user has
+// already left (a later showBar) gets a detached element instead, so a slow answer never
+// overwrites the view the user went to.
+let renderSeq = 0;
+function main(seq) {
+  return seq === undefined || seq === renderSeq ? document.getElementById('main') : document.createElement('div');
+}
 
+// Marks `view` in the bar; returns the render sequence number main() takes.
 function showBar(view) {
   const bar = document.getElementById('bar');
   bar.hidden = false;
@@ -217,6 +224,7 @@ function showBar(view) {
   }
   document.getElementById('who').textContent =
     session.user ? `${session.user.full_name} (${session.user.roles})` : '';
+  return ++renderSeq;
 }
 
 async function refreshAlarmCount() {
@@ -231,6 +239,7 @@ async function refreshAlarmCount() {
 // ---- login ---------------------------------------------------------------------------------
 
 function renderLogin(message) {
+  ++renderSeq;  // a view still loading no longer fills the page
   document.getElementById('bar').hidden = true;
   const error = h('div', { class: 'feedback bad', role: 'alert', text: message || '' });
   const user = h('input', { name: 'user_id', autocomplete: 'username', required: true });
@@ -258,6 +267,7 @@ function renderLogin(message) {
 }
 
 function renderChangePassword() {
+  ++renderSeq;  // a view still loading no longer fills the page
   document.getElementById('bar').hidden = true;
   const error = h('div', { class: 'feedback bad', role: 'alert' });
   const old = h('input', { type: 'password', name: 'old' });
@@ -282,9 +292,9 @@ function renderChangePassword() {
 // ---- batch list ----------------------------------------------------------------------------
 
 async function renderBatches() {
-  showBar('batches');
+  const seq = showBar('batches');
   const r = await api('GET', '/batches');
-  if (!r.ok) return main().replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
+  if (!r.ok) return main(seq).replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
   const rows = r.data.map((b) => h('tr', { class: 'clickable', 'data-batch': b.id,
                                           onclick: () => { location.hash = '#/batch/' + encodeURIComponent(b.id); } },
     h('td', {}, h('strong', { text: b.id })), h('td', { text: b.product }), h('td', { text: b.master }),
@@ -298,7 +308,7 @@ async function renderBatches() {
     ? h('table', {}, h('thead', {}, h('tr', {}, ['Batch', 'Product', 'Master', 'Size', 'State', 'Progress']
         .map((t) => h('th', { text: t })))), h('tbody', {}, rows))
     : h('p', { class: 'muted', text: 'No batches yet.' }));
-  main().replaceChildren(...content);
+  main(seq).replaceChildren(...content);
 }
 
 async function createBatch() {
@@ -326,9 +336,9 @@ const commandsByState = {
 };
 
 async function renderBatch(id) {
-  showBar('batches');
+  const seq = showBar('batches');
   const r = await api('GET', '/batches/' + encodeURIComponent(id));
-  if (!r.ok) return main().replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
+  if (!r.ok) return main(seq).replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
   const b = r.data;
   const phases = b.data.phases || [];
   const current = b.flow.current_step || 0;
@@ -361,7 +371,7 @@ async function renderBatch(id) {
   } else if (current >= 1 && current <= phases.length) {
     parts.push(renderStep(b, current, phases[current - 1], (b.steps || [])[current - 1]));
   }
-  main().replaceChildren(...parts);
+  main(seq).replaceChildren(...parts);
 }
 
 // The batch's output (and its yield against the master's theoretical yield): recorded by the
@@ -585,9 +595,9 @@ async function verifyStep(b, n) {
 // ---- alarms --------------------------------------------------------------------------------
 
 async function renderAlarms() {
-  showBar('alarms');
+  const seq = showBar('alarms');
   const r = await api('GET', '/alarms?active=1');
-  if (!r.ok) return main().replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
+  if (!r.ok) return main(seq).replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
   const list = r.data.map((a) => h('div', { class: `panel alarm-${a.data.level}`, 'data-alarm': a.id },
     h('div', { class: 'row' },
       h('strong', { class: 'grow', text: `${a.data.level.toUpperCase()} · ${a.data.room} · ${a.data.sensor} (${a.data.kind})` }),
@@ -595,7 +605,7 @@ async function renderAlarms() {
       h('span', { class: 'muted', text: fmtTime(a.data.at) }),
       h('button', { onclick: () => acknowledge(a) }, 'Acknowledge')),
     (a.data.batches || []).length ? h('div', { class: 'muted', text: 'Batches in the room: ' + a.data.batches.join(', ') }) : null));
-  main().replaceChildren(h('h1', { text: 'Active alarms' }),
+  main(seq).replaceChildren(h('h1', { text: 'Active alarms' }),
     list.length ? h('div', {}, list) : h('p', { class: 'muted', text: 'No active alarms.' }));
   refreshAlarmCount();
 }
@@ -615,15 +625,15 @@ async function acknowledge(alarm) {
 // ---- training (21 CFR 11.10(i)) -------------------------------------------------------------
 
 async function renderTraining() {
-  showBar('training');
+  const seq = showBar('training');
   const r = await api('GET', '/trainings');
-  if (!r.ok) return main().replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
+  if (!r.ok) return main(seq).replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
   const rows = r.data.map((t) => h('tr', { 'data-training': t.id },
     h('td', {}, h('strong', { text: t.trainee })), h('td', { text: t.procedure }),
     h('td', { text: t.content }), h('td', { text: t.trainer }), h('td', { text: fmtTime(t.trained_at) }),
     h('td', { text: t.valid_until ? fmtTime(t.valid_until) : 'no expiry' }),
     h('td', {}, h('button', { class: 'secondary', onclick: () => withdrawTraining(t) }, 'Withdraw'))));
-  main().replaceChildren(
+  main(seq).replaceChildren(
     h('div', { class: 'row' }, h('h1', { class: 'grow', text: 'Training records' }),
       h('button', { 'data-test': 'record-training', onclick: recordTraining }, 'Record training')),
     h('p', { class: 'muted', text: 'A step is executed or verified only by someone with a current training ' +
@@ -665,11 +675,11 @@ async function withdrawTraining(t) {
 // ---- QA ------------------------------------------------------------------------------------
 
 async function renderQa() {
-  showBar('qa');
+  const seq = showBar('qa');
   const r = await api('GET', '/batches');
-  if (!r.ok) return main().replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
+  if (!r.ok) return main(seq).replaceChildren(h('p', { class: 'feedback bad', text: r.error.message }));
   const waiting = r.data.filter((b) => ['Complete', 'Stopped', 'Aborted'].includes(b.state) && !b.disposition);
-  main().replaceChildren(h('h1', { text: 'QA review and release' }),
+  main(seq).replaceChildren(h('h1', { text: 'QA review and release' }),
     waiting.length
       ? h('table', {}, h('thead', {}, h('tr', {}, ['Batch', 'Product', 'State', ''].map((t) => h('th', { text: t })))),
           h('tbody', {}, waiting.map((b) => h('tr', { class: 'clickable', 'data-batch': b.id,
@@ -680,10 +690,10 @@ async function renderQa() {
 }
 
 async function renderQaBatch(id) {
-  showBar('qa');
+  const seq = showBar('qa');
   const path = '/batches/' + encodeURIComponent(id);
   const [b, ex] = await Promise.all([api('GET', path), api('GET', path + '/exceptions')]);
-  if (!b.ok) return main().replaceChildren(h('p', { class: 'feedback bad', text: b.error.message }));
+  if (!b.ok) return main(seq).replaceChildren(h('p', { class: 'feedback bad', text: b.error.message }));
   const exceptions = ex.ok ? ex.data : [];
   const reviewed = !!b.data.flow.reviewed;
   const parts = [
@@ -735,22 +745,22 @@ async function renderQaBatch(id) {
       h('button', { 'data-test': 'release', onclick: decide('release') }, 'Release'));
   }
   parts.push(h('div', { class: 'panel' }, actions));
-  main().replaceChildren(...parts);
+  main(seq).replaceChildren(...parts);
 }
 
 // ---- audit trail ---------------------------------------------------------------------------
 
 async function renderAudit(id) {
-  showBar(hasRole('qa') ? 'qa' : 'batches');
+  const seq = showBar(hasRole('qa') ? 'qa' : 'batches');
   const b = await api('GET', '/batches/' + encodeURIComponent(id));
-  if (!b.ok) return main().replaceChildren(h('p', { class: 'feedback bad', text: b.error.message }));
+  if (!b.ok) return main(seq).replaceChildren(h('p', { class: 'feedback bad', text: b.error.message }));
   const objects = [['batch', id], ...(b.data.steps || []).map((s) => ['step', s.id])];
   const trails = await Promise.all(objects.map(([t, o]) =>
     api('GET', `/audit?object_type=${t}&object_id=${encodeURIComponent(o)}`)));
   const failed = trails.find((t) => !t.ok);
-  if (failed) return main().replaceChildren(h('p', { class: 'feedback bad', text: failed.error.message }));
+  if (failed) return main(seq).replaceChildren(h('p', { class: 'feedback bad', text: failed.error.message }));
   const entries = trails.flatMap((t) => t.data).sort((x, y) => x.seq - y.seq);
-  main().replaceChildren(
+  main(seq).replaceChildren(
     h('div', { class: 'row' }, h('h1', { class: 'grow', text: `Audit trail of batch ${id}` }),
       h('button', { class: 'secondary', onclick: () => { location.hash = '#/batch/' + encodeURIComponent(id); } }, 'Back to batch')),
     h('table', { class: 'audit', 'data-test': 'audit' },

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -205,6 +206,65 @@ struct Alarm {
   friend bool operator==(const Alarm&, const Alarm&) = default;
 };
 
+// A process parameter entered in a step, with the phase's limits it was judged against.
+struct ParameterEntry {
+  double value = 0;
+  std::string unit;
+  double low = 0, high = 0;
+  bool in_limits = false;
+  std::string by;
+  Millis at = 0;
+  bool changed = false;  // entered again (with a reason): the first value stands in the trail
+  friend bool operator==(const ParameterEntry&, const ParameterEntry&) = default;
+};
+
+// One weighing of a charge: gross, tare, net and the tolerance band of the whole charge
+// (low..high), accepted or refused (reason_code) — refused ones are kept for QA's review.
+struct WeighingEntry {
+  std::string material, scale, lot;
+  Quantity gross, tare, net, low, high;
+  bool accepted = false;
+  std::string reason_code;
+  std::string by;
+  Millis at = 0;
+  friend bool operator==(const WeighingEntry&, const WeighingEntry&) = default;
+};
+
+enum class StepStatus : std::uint8_t { kPending, kRunning, kComplete, kStopped, kAborted };
+std::string_view to_string(StepStatus status);
+std::optional<StepStatus> parse_step_status(std::string_view text);
+
+// The execution of one phase of a batch's control recipe: who started it on which equipment,
+// the parameters entered and the weighings made (data, what a verifier signs), its status, hold,
+// second-person verification and completion (flow). Its id is "<batch>/<nnn>". Optional fields
+// are absent from the stored form until set, so that every body written before a field existed
+// (and every signature over it) stays as it was. Indexed by batch, state = status.
+struct Step {
+  static constexpr std::string_view kType = "step";
+  std::string id, batch;
+  int n = 0;
+  std::string phase;
+  std::map<std::string, ParameterEntry> parameters = {};
+  std::vector<WeighingEntry> weighings = {};
+  std::vector<std::string> actors = {};  // everyone who entered something
+  std::string equipment = {};            // empty: the phase uses none
+  std::string started_by = {};
+  Millis started_at = 0;
+  StepStatus status = StepStatus::kPending;
+  std::optional<bool> held = {};  // set once the batch was first held while it ran
+  std::string verified_by = {}, verification = {};  // the verifier and their signature's id
+  Millis verified_at = 0;
+  std::string completed_by = {};
+  Millis completed_at = 0;
+  RecordMeta meta = {};
+
+  bool is_held() const { return held.value_or(false); }
+  // The accepted net weight of one material.
+  Quantity accepted_net(const std::string& material) const;
+  void add_actor(const std::string& user);
+  friend bool operator==(const Step&, const Step&) = default;
+};
+
 // The net quantity of one accepted weighing of a lot, charged into a batch (genealogy: 211.101(c),
 // 211.188(b)); its id is the weighing's, "<step id>/<n>". Indexed by lot (parent) and batch
 // (state).
@@ -261,6 +321,7 @@ Document to_document(const Training& training);
 Document to_document(const Deviation& deviation);
 Document to_document(const MasterRecipe& master);
 Document to_document(const Charge& charge);
+Document to_document(const Step& step);
 Document to_document(const TrailReview& review);
 Document to_document(const Alarm& alarm);
 Document to_document(const Capa& capa);
@@ -286,6 +347,8 @@ template <>
 Result<MasterRecipe> decode<MasterRecipe>(const Document& doc);
 template <>
 Result<Charge> decode<Charge>(const Document& doc);
+template <>
+Result<Step> decode<Step>(const Document& doc);
 template <>
 Result<TrailReview> decode<TrailReview>(const Document& doc);
 template <>
