@@ -39,7 +39,8 @@ World& world() {
     w->mes = std::make_unique<mes::Mes>(
         *w->store, *w->hasher, *mes::crypto::SigningKey::from_seed(std::string(32, 'f')), config);
     if (!w->mes->bootstrap_admin("admin1", "Ada", "Admin-Passw0rd!")) std::abort();
-    mes::NewUser sup{"sup1", "Sam", mes::role_bit(mes::Role::kSupervisor), "Initial-Passw0rd-1"};
+    mes::NewUser sup{"sup1", "Sam", mes::role_bit(mes::Role::kSupervisor), "Initial-Passw0rd-1",
+                     "passport checked"};
     if (!w->mes->create_user("admin1", sup)) std::abort();
     if (!w->mes->change_password("sup1", "Initial-Passw0rd-1", "Super-Passw0rd-2")) std::abort();
     w->api = std::make_unique<mes::api::Api>(
