@@ -68,7 +68,7 @@ TEST_F(CliTest, AdministerUsersAndVerifyTheTrail) {
       {"user", "add", "op1", "--name", "Olga Operator", "--roles", "operator", "--as", "admin1"},
       "Admin-Passw0rd!");
   EXPECT_EQ(r.first, 1) << "11.100(b): the identity check is recorded with the account";
-  EXPECT_NE(r.second.find("identity evidence is required"), std::string::npos) << r.second;
+  EXPECT_NE(r.second.find("identity_evidence is required"), std::string::npos) << r.second;
   r = run({"user", "add", "op1", "--name", "Olga Operator", "--roles", "operator", "--identity",
            "passport checked in person", "--as", "admin1"},
           "Admin-Passw0rd!");

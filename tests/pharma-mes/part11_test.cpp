@@ -253,6 +253,9 @@ TEST_P(MesTest, Part11_100_IdentityVerifiedAndSignatureMeaningAttestedAtFirstSig
   EXPECT_EQ(mes_->verify_identity("qa2", "qa2", "my own passport").error().code, Code::kForbidden)
       << "only administrators record it";
   EXPECT_EQ(mes_->verify_identity("admin1", "qa2", "").error().code, Code::kInvalid);
+  EXPECT_EQ(mes_->verify_identity("admin1", "qa2", "passport\x1b[2J").error().field,
+            "identity_evidence")
+      << "one line of printable text";
   ASSERT_TRUE(mes_->verify_identity("admin1", "qa2", "passport checked in person, HR 4411"));
   EXPECT_EQ(mes_->verify_identity("admin1", "qa2", "again").error().code, Code::kConflict)
       << "once only";
@@ -478,6 +481,14 @@ TEST_P(MesTest, Part11_10_i_StepsNeedACurrentTrainingSignedByTheTrainer) {
                 .error()
                 .field,
             "content");
+  for (const char* content : {"   ", "SOP-100\nrev 2"}) {
+    EXPECT_EQ(
+        mes_->record_training("sup1", sup, training("op1", "phase:Blend", content), both("sup1"))
+            .error()
+            .field,
+        "content")
+        << "blank or more than one line: " << content;
+  }
   EXPECT_EQ(mes_->record_training("sup1", sup, training("op1", "phase:Blend", "SOP-100", now_ - 1),
                                   both("sup1"))
                 .error()

@@ -98,24 +98,10 @@ Result<void> Mes::bootstrap_admin(const std::string& id, const std::string& full
 
 namespace {
 
-// What an administrator wrote about the identity check: said, bounded, printable.
-Result<void> check_identity_evidence(const std::string& evidence) {
-  if (evidence.find_first_not_of(" \t") == std::string::npos) {
-    return refuse(Code::kInvalid,
-                  "identity evidence is required (11.100(b)): what was checked to verify the "
-                  "person's identity, e.g. \"passport checked in person; HR record 4411\"",
-                  "identity_evidence");
-  }
-  if (evidence.size() > 500) {
-    return refuse(Code::kInvalid, "identity evidence is at most 500 characters",
-                  "identity_evidence");
-  }
-  if (std::any_of(evidence.begin(), evidence.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-    return refuse(Code::kInvalid, "identity evidence is one line of text", "identity_evidence");
-  }
-  return {};
-}
+// What an administrator writes about the identity check (11.100(b)).
+constexpr const char* kIdentityEvidence =
+    "what was checked to verify the person's identity (11.100(b)), e.g. \"passport checked in "
+    "person; HR record 4411\"";
 
 }  // namespace
 
@@ -126,7 +112,10 @@ Result<void> Mes::create_user(const std::string& actor, const NewUser& nu) {
     return refuse(Code::kInvalid,
                   "roles must be one or more of operator, supervisor, qa, or admin alone", "roles");
   }
-  if (auto r = check_identity_evidence(nu.identity_evidence); !r) return r;
+  if (auto r = detail::check_one_line(nu.identity_evidence, "identity_evidence", kIdentityEvidence);
+      !r) {
+    return r;
+  }
   if (auto r = check_new_password(nu.initial_password, nu.id, config_.passwords); !r) return r;
   const std::string hash = hasher_.hash(nu.initial_password);
   return command(actor, "create_user", "user", nu.id, [&](Transaction& tx) -> Result<void> {
@@ -200,7 +189,9 @@ Result<void> Mes::deactivate_user(const std::string& actor, const std::string& i
 
 Result<void> Mes::verify_identity(const std::string& actor, const std::string& id,
                                   const std::string& evidence) {
-  if (auto r = check_identity_evidence(evidence); !r) return r;
+  if (auto r = detail::check_one_line(evidence, "identity_evidence", kIdentityEvidence); !r) {
+    return r;
+  }
   return command(actor, "verify_identity", "user", id, [&](Transaction& tx) -> Result<void> {
     auto found = user_for_admin(tx, actor, id, config_);
     if (!found) return tl::unexpected(found.error());

@@ -186,11 +186,11 @@ Result<std::string> Mes::record_training(const std::string& actor, SigningSessio
           return refuse(Code::kSameUser, "nobody records their own training", "trainee");
         }
         if (auto p = check_procedure(tx, training.procedure); !p) return p;
-        if (training.content.empty() || training.content.size() > 500) {
-          return refuse(Code::kInvalid,
-                        "content says what the training was (SOP and revision, how competence was "
-                        "shown), 1 to 500 characters",
-                        "content");
+        if (auto c = detail::check_one_line(
+                training.content, "content",
+                "what the training was (SOP and revision, how competence was shown)");
+            !c) {
+          return c;
         }
         if (training.valid_until != 0 && training.valid_until <= tx.now()) {
           return refuse(Code::kInvalid, "a training is valid until a date in the future",

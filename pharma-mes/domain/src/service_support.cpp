@@ -254,6 +254,19 @@ Result<void> require_reason(const std::string& reason) {
   return {};
 }
 
+Result<void> check_one_line(const std::string& text, const std::string& field,
+                            const std::string& what) {
+  if (text.find_first_not_of(" \t") == std::string::npos) {
+    return refuse(Code::kInvalid, field + " is required: " + what, field);
+  }
+  if (text.size() > 500) return refuse(Code::kInvalid, field + " is at most 500 bytes", field);
+  if (std::any_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return refuse(Code::kInvalid, field + " is one line of text", field);
+  }
+  return {};
+}
+
 std::string number_text(double v) {
   char buf[32];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);

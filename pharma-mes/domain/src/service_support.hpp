@@ -110,6 +110,12 @@ Result<User> authorize(Transaction& tx, const std::string& actor, Action action,
 
 Result<void> require_reason(const std::string& reason);
 
+// A short statement someone writes on a record (identity evidence, what a training was): not
+// blank, one line (no control characters), at most 500 bytes; else kInvalid naming `field`,
+// saying `what` it is for.
+Result<void> check_one_line(const std::string& text, const std::string& field,
+                            const std::string& what);
+
 // `user` holds a current training for master `master_id`'s product or for `phase` (11.10(i));
 // else kNotQualified naming both procedures.
 Result<void> require_training(Transaction& tx, const std::string& user,
