@@ -563,7 +563,9 @@ void FixHostileTest::a_client_stops_reading() {
   RecordProperty("bob_orders_before_the_cut", flood_sent);
   EXPECT_TRUE(bob->wait_closed(10000))
       << "the venue closed Bob's connection (send failed with "
-      << "errno " << flood_errno << " after " << flood_sent << " orders)";
+      << "errno " << flood_errno << " after " << flood_sent << " orders)\n"
+      << test_support::read_file(dir.file("venue.log"))
+      << test_support::read_file(dir.file("fix-log/FIX.4.4-VENUE-CLIENT2.event.current.log"));
   EXPECT_GT(alice_orders, 0);
   EXPECT_EQ(metric(R"(trading_fix_disconnects_total{reason="outbound_overflow"})"), 1)
       << test_support::read_file(dir.file("venue.log"))

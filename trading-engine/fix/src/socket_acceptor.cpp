@@ -90,7 +90,10 @@ class Connection final : public FIX::Responder {
     while (!closing_.load()) {
       pollfd fds[2];
       fds[0].fd = fd_;
-      fds[0].events = POLLIN;
+      // A client being cut off is not read any more: what it sent after the cut is its to send
+      // again after a reconnect (nothing of it was acknowledged), and the cut never waits on
+      // how fast the venue can work through a flood still in the socket.
+      fds[0].events = overflow_handled_ ? 0 : POLLIN;
       if (has_outbound()) fds[0].events |= POLLOUT;
       fds[0].revents = 0;
       fds[1].fd = wake_fd_;
@@ -113,6 +116,7 @@ class Connection final : public FIX::Responder {
         break;
       }
       if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        if (overflow_handled_) break;  // gone while being cut off
         const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
         if (n <= 0) {
           if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
@@ -285,6 +289,8 @@ class Connection final : public FIX::Responder {
     }
     std::string message;
     while (true) {
+      // The client stopped reading: take nothing more from it (see run()).
+      if (overflowed_.load()) return true;
       const bool logged_on = session_ != nullptr && session_->isLoggedOn();
       const std::size_t bound =
           logged_on ? owner_.options().max_message : owner_.options().max_prelogon_message;
