@@ -311,4 +311,75 @@ TEST(TypedRecords, StepsKeepTheBodiesTheUntypedServiceWrote) {
   EXPECT_EQ(decode<Step>(doc).error().field, "data.parameters.speed");
 }
 
+TEST(TypedRecords, BatchesKeepTheBodiesTheUntypedServiceWrote) {
+  // Real batch bodies the service wrote before batches were typed (released with an output lot,
+  // reviewed and ended on an instance; aborted after a hold with scaled charges; held now with
+  // charges scaled by 0.333; idle; and one of a master with a theoretical yield): each decodes
+  // and encodes back byte for byte, so every review and release signature over them holds.
+  const std::tuple<const char*, const char*, const char*> bodies[] = {
+      {"B-1", "Complete",
+       R"j({"data":{"base_size":100.0,"created_at":1767225600000,"created_by":"sup1","master":"TABLET@1","master_hash":"2ecb1718c78eb517684cd1222a026b79418f1bffd65284f66bfeb4b0638fb2ea","output":95.0,"output_lot":"OUT-1","phases":[{"charges":[{"material":"API-1","quantity":10.0,"tolerance_pct":2.0,"unit":"kg"},{"material":"EXC-1","quantity":40.0,"tolerance_pct":5.0,"unit":"kg"}],"equipment_class":"reactor","instructions":"Weigh API-1 and EXC-1 into R-101","operation":"Charge","parameters":[],"phase":"Charge API and excipient","second_person_verification":true,"standard_minutes":30,"unit_procedure":"Granulation"},{"charges":[],"equipment_class":"","instructions":"Blend at 20 rpm for 10 minutes","operation":"Blend","parameters":[{"high":25.0,"low":15.0,"name":"speed","target":20.0,"unit":"rpm"},{"high":12.0,"low":8.0,"name":"time","target":10.0,"unit":"min"}],"phase":"Blend","second_person_verification":false,"standard_minutes":10,"unit_procedure":"Granulation"}],"product":"TABLET","scale":1.0,"size":100.0,"size_unit":"kg","version":1},"flow":{"current_step":3,"disposition":"released","disposition_at":1767226200000,"disposition_by":"qa1","disposition_reason":"meets specification","ended_at":1767226200000,"ended_on":"mes-blue","events":[{"at":1767225600000,"by":"op1","command":"Start","from":"Idle","reason":"","to":"Running"}],"held_ms":0,"performers":["op1","op2"],"reviewed":true,"reviewed_exceptions":0,"started_at":1767225600000,"trail_review":"B-1/R1"}})j"},
+      {"B-2", "Aborted",
+       R"j({"data":{"base_size":100.0,"created_at":1767226200000,"created_by":"sup1","master":"TABLET@1","master_hash":"2ecb1718c78eb517684cd1222a026b79418f1bffd65284f66bfeb4b0638fb2ea","phases":[{"charges":[{"material":"API-1","quantity":15.0,"tolerance_pct":2.0,"unit":"kg"},{"material":"EXC-1","quantity":60.0,"tolerance_pct":5.0,"unit":"kg"}],"equipment_class":"reactor","instructions":"Weigh API-1 and EXC-1 into R-101","operation":"Charge","parameters":[],"phase":"Charge API and excipient","second_person_verification":true,"standard_minutes":30,"unit_procedure":"Granulation"},{"charges":[],"equipment_class":"","instructions":"Blend at 20 rpm for 10 minutes","operation":"Blend","parameters":[{"high":25.0,"low":15.0,"name":"speed","target":20.0,"unit":"rpm"},{"high":12.0,"low":8.0,"name":"time","target":10.0,"unit":"min"}],"phase":"Blend","second_person_verification":false,"standard_minutes":10,"unit_procedure":"Granulation"}],"product":"TABLET","scale":1.5,"size":150.0,"size_unit":"kg","version":1},"flow":{"current_step":1,"disposition":"","ended_at":1767226320000,"ended_on":"mes-blue","events":[{"at":1767226200000,"by":"op1","command":"Start","from":"Idle","reason":"","to":"Running"},{"at":1767226260000,"by":"op1","command":"Hold","from":"Running","reason":"pump fault","to":"Held"},{"at":1767226320000,"by":"sup1","command":"Abort","from":"Held","reason":"scrapped","to":"Aborted"}],"held_ms":60000,"performers":["op1","sup1"],"reviewed":false,"started_at":1767226200000}})j"},
+      {"B-3", "Held",
+       R"j({"data":{"base_size":100.0,"created_at":1767226320000,"created_by":"sup1","master":"TABLET@1","master_hash":"2ecb1718c78eb517684cd1222a026b79418f1bffd65284f66bfeb4b0638fb2ea","phases":[{"charges":[{"material":"API-1","quantity":3.3299999999999996,"tolerance_pct":2.0,"unit":"kg"},{"material":"EXC-1","quantity":13.319999999999999,"tolerance_pct":5.0,"unit":"kg"}],"equipment_class":"reactor","instructions":"Weigh API-1 and EXC-1 into R-101","operation":"Charge","parameters":[],"phase":"Charge API and excipient","second_person_verification":true,"standard_minutes":30,"unit_procedure":"Granulation"},{"charges":[],"equipment_class":"","instructions":"Blend at 20 rpm for 10 minutes","operation":"Blend","parameters":[{"high":25.0,"low":15.0,"name":"speed","target":20.0,"unit":"rpm"},{"high":12.0,"low":8.0,"name":"time","target":10.0,"unit":"min"}],"phase":"Blend","second_person_verification":false,"standard_minutes":10,"unit_procedure":"Granulation"}],"product":"TABLET","scale":0.33299999999999996,"size":33.3,"size_unit":"kg","version":1},"flow":{"current_step":1,"disposition":"","events":[{"at":1767226320000,"by":"op1","command":"Start","from":"Idle","reason":"","to":"Running"},{"at":1767226320000,"by":"op1","command":"Hold","from":"Running","reason":"waiting for QA","to":"Held"}],"held_ms":0,"held_since":1767226320000,"performers":["op1"],"reviewed":false,"started_at":1767226320000}})j"},
+      {"B-4", "Idle",
+       R"j({"data":{"base_size":100.0,"created_at":1767226320000,"created_by":"sup1","master":"TABLET@1","master_hash":"2ecb1718c78eb517684cd1222a026b79418f1bffd65284f66bfeb4b0638fb2ea","phases":[{"charges":[{"material":"API-1","quantity":10.0,"tolerance_pct":2.0,"unit":"kg"},{"material":"EXC-1","quantity":40.0,"tolerance_pct":5.0,"unit":"kg"}],"equipment_class":"reactor","instructions":"Weigh API-1 and EXC-1 into R-101","operation":"Charge","parameters":[],"phase":"Charge API and excipient","second_person_verification":true,"standard_minutes":30,"unit_procedure":"Granulation"},{"charges":[],"equipment_class":"","instructions":"Blend at 20 rpm for 10 minutes","operation":"Blend","parameters":[{"high":25.0,"low":15.0,"name":"speed","target":20.0,"unit":"rpm"},{"high":12.0,"low":8.0,"name":"time","target":10.0,"unit":"min"}],"phase":"Blend","second_person_verification":false,"standard_minutes":10,"unit_procedure":"Granulation"}],"product":"TABLET","scale":1.0,"size":100.0,"size_unit":"kg","version":1},"flow":{"current_step":1,"disposition":"","events":[],"held_ms":0,"performers":[],"reviewed":false}})j"},
+      {"B-5", "Complete",
+       R"j({"data":{"base_size":100.0,"created_at":1767225600000,"created_by":"sup1","master":"TABLET@1","master_hash":"2ecb1718c78eb517684cd1222a026b79418f1bffd65284f66bfeb4b0638fb2ea","output":95.0,"output_lot":"OUT-1","phases":[{"charges":[{"material":"API-1","quantity":10.0,"tolerance_pct":2.0,"unit":"kg"},{"material":"EXC-1","quantity":40.0,"tolerance_pct":5.0,"unit":"kg"}],"equipment_class":"reactor","instructions":"Weigh API-1 and EXC-1 into R-101","operation":"Charge","parameters":[],"phase":"Charge API and excipient","second_person_verification":true,"standard_minutes":30,"unit_procedure":"Granulation"},{"charges":[],"equipment_class":"","instructions":"Blend at 20 rpm for 10 minutes","operation":"Blend","parameters":[{"high":25.0,"low":15.0,"name":"speed","target":20.0,"unit":"rpm"},{"high":12.0,"low":8.0,"name":"time","target":10.0,"unit":"min"}],"phase":"Blend","second_person_verification":false,"standard_minutes":10,"unit_procedure":"Granulation"}],"product":"TABLET","scale":1.0,"size":100.0,"size_unit":"kg","theoretical_yield":95.0,"version":1,"yield_high_pct":105.0,"yield_low_pct":90.0},"flow":{"current_step":3,"disposition":"released","disposition_at":1767226200000,"disposition_by":"qa1","disposition_reason":"meets specification","ended_at":1767226200000,"ended_on":"mes-blue","events":[{"at":1767225600000,"by":"op1","command":"Start","from":"Idle","reason":"","to":"Running"}],"held_ms":0,"performers":["op1","op2"],"reviewed":true,"reviewed_exceptions":0,"started_at":1767225600000,"trail_review":"B-5/R1"}})j"},
+  };
+  for (const auto& [id, state, body] : bodies) {
+    const Document doc{"batch", id, 4, "TABLET@1", state, body, false, {}};
+    auto batch = decode<Batch>(doc);
+    ASSERT_TRUE(batch) << batch.error().message;
+    EXPECT_EQ(to_document(*batch).body, body) << id;
+    EXPECT_EQ(to_document(*batch).state, state);
+    EXPECT_EQ(to_document(*batch).parent, "TABLET@1");
+  }
+  Document doc{"batch", "B-1", 4, "TABLET@1", "Complete", std::get<2>(bodies[0]), false, {}};
+  auto released = decode<Batch>(doc);
+  ASSERT_TRUE(released);
+  EXPECT_EQ(released->state, isa88::State::kComplete);
+  EXPECT_EQ(released->disposition, Disposition::kReleased);
+  EXPECT_EQ(released->output, 95.0);
+  EXPECT_EQ(released->output_lot, "OUT-1");
+  EXPECT_EQ(released->step_count(), 2u);
+  EXPECT_EQ(released->reviewed_exceptions, 0);
+  EXPECT_EQ(released->events.at(0).command, "Start");
+  doc.body = std::get<2>(bodies[2]);
+  auto held = decode<Batch>(doc);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->recipe.phases.at(0).charges.at(0).quantity, 10 * (33.3 / 100));
+  EXPECT_NE(held->held_since, 0);
+  EXPECT_FALSE(held->output.has_value());
+  doc.body = std::get<2>(bodies[4]);
+  EXPECT_EQ(decode<Batch>(doc)->recipe.theoretical_yield, 95.0);
+
+  // Of the wrong shape: named.
+  const std::string good = std::get<2>(bodies[3]);
+  const auto with = [&](const std::string& from, const std::string& to) {
+    std::string body = good;
+    const auto at = body.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return body.replace(at, from.size(), to);
+  };
+  const std::pair<std::string, std::string> broken[] = {
+      {with(R"("size":100.0)", R"("size":"big")"), "data.size"},
+      {with(R"("disposition":"")", R"("disposition":"maybe")"), "flow.disposition"},
+      {with(R"("events":[])", R"("events":[{"at":"noon"}])"), "flow.events[0].at"},
+      {with(R"("master":"TABLET@1")", R"("master":"OTHER@1")"), "data.master"},
+      {with(R"(,"flow":{)", R"(,"flaw":{)"), "flow"},
+  };
+  for (const auto& [body, field] : broken) {
+    doc.body = body;
+    auto read = decode<Batch>(doc);
+    ASSERT_FALSE(read) << body;
+    EXPECT_EQ(read.error().code, Code::kStorage);
+    EXPECT_EQ(read.error().field, field) << body;
+  }
+  doc.body = good;
+  doc.state = "Sleeping";
+  EXPECT_EQ(decode<Batch>(doc).error().field, "state");
+}
+
 }  // namespace

@@ -315,7 +315,10 @@ std::string_view to_string(MasterStatus status) {
   return status == MasterStatus::kDraft ? "draft" : "approved";
 }
 
-Document to_document(const MasterRecipe& m) {
+namespace {
+
+// The content of a master recipe as stored in its data (a batch's data holds a copy).
+json recipe_data(const MasterRecipe& m) {
   json phases = json::array();
   for (const auto& p : m.phases) {
     json params = json::array();
@@ -353,17 +356,12 @@ Document to_document(const MasterRecipe& m) {
     data["yield_low_pct"] = m.yield_low_pct;
     data["yield_high_pct"] = m.yield_high_pct;
   }
-  const std::string status(to_string(m.status));
-  return document(MasterRecipe::kType, m.id(), m.meta, m.product, status, data,
-                  json{{"status", status}});
+  return data;
 }
 
-template <>
-Result<MasterRecipe> decode<MasterRecipe>(const Document& doc) {
-  if (auto t = check_type<MasterRecipe>(doc); !t) return tl::unexpected(t.error());
-  const json body = parse_body(doc);
-  FieldReader data(body, "data"), flow(body, "flow");
-  MasterRecipe m;
+// Reads recipe_data() back from a body's data; the first field not of its shape as an error.
+Result<void> read_recipe(const Document& doc, const json& body, FieldReader& data,
+                         MasterRecipe& m) {
   m.product = data.text("product", true);
   m.version = static_cast<int>(data.integer("version", true));
   m.base_size = data.number("base_size", true);
@@ -371,13 +369,7 @@ Result<MasterRecipe> decode<MasterRecipe>(const Document& doc) {
   m.theoretical_yield = data.number("theoretical_yield");
   m.yield_low_pct = data.number("yield_low_pct");
   m.yield_high_pct = data.number("yield_high_pct");
-  const std::string status = flow.text("status", true);
-  m.meta = meta_of(doc);
   if (!data.problem().empty()) return malformed(doc, data.problem());
-  if (!flow.problem().empty()) return malformed(doc, flow.problem());
-  if (status != "draft" && status != "approved") return malformed(doc, "flow.status");
-  m.status = status == "draft" ? MasterStatus::kDraft : MasterStatus::kApproved;
-  if (m.id() != doc.id) return malformed(doc, "data.version");
   const json phases = body["data"].value("phases", json());
   if (!phases.is_array()) return malformed(doc, "data.phases");
   for (std::size_t i = 0; i < phases.size(); ++i) {
@@ -414,7 +406,153 @@ Result<MasterRecipe> decode<MasterRecipe>(const Document& doc) {
     }
     m.phases.push_back(std::move(ph));
   }
+  return {};
+}
+
+}  // namespace
+
+Document to_document(const MasterRecipe& m) {
+  const std::string status(to_string(m.status));
+  return document(MasterRecipe::kType, m.id(), m.meta, m.product, status, recipe_data(m),
+                  json{{"status", status}});
+}
+
+template <>
+Result<MasterRecipe> decode<MasterRecipe>(const Document& doc) {
+  if (auto t = check_type<MasterRecipe>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  MasterRecipe m;
+  if (auto r = read_recipe(doc, body, data, m); !r) return tl::unexpected(r.error());
+  const std::string status = flow.text("status", true);
+  m.meta = meta_of(doc);
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  if (status != "draft" && status != "approved") return malformed(doc, "flow.status");
+  m.status = status == "draft" ? MasterStatus::kDraft : MasterStatus::kApproved;
+  if (m.id() != doc.id) return malformed(doc, "data.version");
   return m;
+}
+
+// ---- batch ----
+
+std::string_view to_string(Disposition disposition) {
+  switch (disposition) {
+    case Disposition::kNone:
+      return "";
+    case Disposition::kReleased:
+      return "released";
+    case Disposition::kRejected:
+      return "rejected";
+  }
+  return "?";
+}
+
+void Batch::add_performer(const std::string& user) {
+  if (std::find(performers.begin(), performers.end(), user) == performers.end()) {
+    performers.push_back(user);
+  }
+}
+
+Document to_document(const Batch& b) {
+  json data = recipe_data(b.recipe);
+  data["master"] = b.master;
+  data["master_hash"] = b.master_hash;
+  data["size"] = b.size;
+  data["scale"] = b.scale;
+  data["created_by"] = b.created_by;
+  data["created_at"] = b.created_at;
+  if (b.output) data["output"] = *b.output;
+  if (!b.output_lot.empty()) data["output_lot"] = b.output_lot;
+  json events = json::array();
+  for (const auto& e : b.events) {
+    events.push_back({{"at", e.at},
+                      {"by", e.by},
+                      {"command", e.command},
+                      {"from", e.from},
+                      {"to", e.to},
+                      {"reason", e.reason}});
+  }
+  json flow{{"current_step", b.current_step},
+            {"performers", b.performers},
+            {"held_ms", b.held_ms},
+            {"reviewed", b.reviewed},
+            {"disposition", std::string(to_string(b.disposition))},
+            {"events", events}};
+  if (b.started_at != 0) flow["started_at"] = b.started_at;
+  if (b.held_since != 0) flow["held_since"] = b.held_since;
+  if (b.ended_at != 0) flow["ended_at"] = b.ended_at;
+  if (!b.ended_on.empty()) flow["ended_on"] = b.ended_on;
+  if (b.reviewed_exceptions) flow["reviewed_exceptions"] = *b.reviewed_exceptions;
+  if (!b.trail_review.empty()) flow["trail_review"] = b.trail_review;
+  if (!b.disposition_by.empty()) {
+    flow["disposition_by"] = b.disposition_by;
+    flow["disposition_at"] = b.disposition_at;
+    flow["disposition_reason"] = b.disposition_reason;
+  }
+  return document(Batch::kType, b.id, b.meta, b.master, std::string(isa88::to_string(b.state)),
+                  data, flow);
+}
+
+template <>
+Result<Batch> decode<Batch>(const Document& doc) {
+  if (auto t = check_type<Batch>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  Batch b;
+  b.id = doc.id;
+  if (auto r = read_recipe(doc, body, data, b.recipe); !r) return tl::unexpected(r.error());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());  // no flow object
+  b.master = data.text("master", true);
+  b.master_hash = data.text("master_hash");
+  b.size = data.number("size", true);
+  b.scale = data.number("scale", true);
+  b.created_by = data.text("created_by");
+  b.created_at = data.integer("created_at");
+  if (body["data"].contains("output")) b.output = data.number("output", true);
+  b.output_lot = data.text("output_lot");
+  b.current_step = static_cast<int>(flow.integer("current_step", true));
+  b.performers = flow.texts("performers");
+  b.held_ms = flow.integer("held_ms");
+  b.held_since = flow.integer("held_since");
+  b.reviewed = flow.boolean("reviewed");
+  if (body["flow"].contains("reviewed_exceptions")) {
+    b.reviewed_exceptions = static_cast<int>(flow.integer("reviewed_exceptions", true));
+  }
+  b.trail_review = flow.text("trail_review");
+  const std::string disposition = flow.text("disposition");
+  b.disposition_by = flow.text("disposition_by");
+  b.disposition_at = flow.integer("disposition_at");
+  b.disposition_reason = flow.text("disposition_reason");
+  b.started_at = flow.integer("started_at");
+  b.ended_at = flow.integer("ended_at");
+  b.ended_on = flow.text("ended_on");
+  b.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  const auto state = isa88::parse_state(doc.state);
+  if (!state) return malformed(doc, "state");
+  b.state = *state;
+  if (b.master != doc.parent) return malformed(doc, "data.master");
+  if (disposition == "released") {
+    b.disposition = Disposition::kReleased;
+  } else if (disposition == "rejected") {
+    b.disposition = Disposition::kRejected;
+  } else if (!disposition.empty()) {
+    return malformed(doc, "flow.disposition");
+  }
+  const json events = body["flow"].value("events", json::array());
+  if (!events.is_array()) return malformed(doc, "flow.events");
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const json wrapped{{"e", events[i]}};
+    FieldReader r(wrapped, "e");
+    BatchEvent e{r.integer("at", true), r.text("by", true), r.text("command", true),
+                 r.text("from", true),  r.text("to", true), r.text("reason")};
+    if (!r.problem().empty()) {
+      return malformed(doc, "flow.events[" + std::to_string(i) + "]" + r.problem().substr(1));
+    }
+    b.events.push_back(std::move(e));
+  }
+  return b;
 }
 
 // ---- step ----

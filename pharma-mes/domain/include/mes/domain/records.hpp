@@ -14,6 +14,7 @@
 
 #include "mes/domain/accounts.hpp"
 #include "mes/domain/errors.hpp"
+#include "mes/domain/isa88.hpp"
 #include "mes/domain/quantity.hpp"
 #include "mes/domain/store.hpp"
 
@@ -265,6 +266,54 @@ struct Step {
   friend bool operator==(const Step&, const Step&) = default;
 };
 
+enum class Disposition : std::uint8_t { kNone, kReleased, kRejected };
+std::string_view to_string(Disposition disposition);  // "", "released", "rejected"
+
+// One ISA-88 command a batch took, as its record shows it (`to`: where the state settled).
+struct BatchEvent {
+  Millis at = 0;
+  std::string by, command, from, to, reason;
+  friend bool operator==(const BatchEvent&, const BatchEvent&) = default;
+};
+
+// A batch (21 CFR 211.188): its control recipe — a copy of an approved master, charges scaled
+// to the batch size, that later versions of the master never reach — and who made it (data,
+// what review and release signatures cover with the steps); its ISA-88 state, commands,
+// performers, output, review and disposition (flow; the output is data). Optional parts are
+// absent from the stored form until set, so every body written before a field existed (and every
+// signature over it) stays as it was. Indexed by master, state = the ISA-88 state.
+struct Batch {
+  static constexpr std::string_view kType = "batch";
+  std::string id;
+  isa88::State state = isa88::State::kIdle;
+  MasterRecipe recipe;  // the control recipe (its status and meta are not part of the batch)
+  std::string master, master_hash;  // the master's id and content hash when copied
+  double size = 0, scale = 1;       // scale = size / the master's base size
+  std::string created_by;
+  Millis created_at = 0;
+  std::optional<double> output = {};  // recorded once the batch is Complete
+  std::string output_lot = {};        // the lot the output became, if any
+
+  int current_step = 1;  // the next step to run; past the last once all are complete
+  std::vector<std::string> performers = {};  // everyone who commanded or executed it
+  std::vector<BatchEvent> events = {};
+  Millis started_at = 0, ended_at = 0;  // 0: not yet
+  std::string ended_on = {};            // the instance (blue/green colour) that ended it
+  Millis held_ms = 0;                   // time spent Held, closed holds
+  Millis held_since = 0;                // 0: not Held now
+  bool reviewed = false;
+  std::optional<int> reviewed_exceptions = {};
+  std::string trail_review = {};  // the TrailReview record QA signed
+  Disposition disposition = Disposition::kNone;
+  std::string disposition_by = {}, disposition_reason = {};
+  Millis disposition_at = 0;
+  RecordMeta meta = {};
+
+  std::size_t step_count() const { return recipe.phases.size(); }
+  void add_performer(const std::string& user);
+  friend bool operator==(const Batch&, const Batch&) = default;
+};
+
 // The net quantity of one accepted weighing of a lot, charged into a batch (genealogy: 211.101(c),
 // 211.188(b)); its id is the weighing's, "<step id>/<n>". Indexed by lot (parent) and batch
 // (state).
@@ -322,6 +371,7 @@ Document to_document(const Deviation& deviation);
 Document to_document(const MasterRecipe& master);
 Document to_document(const Charge& charge);
 Document to_document(const Step& step);
+Document to_document(const Batch& batch);
 Document to_document(const TrailReview& review);
 Document to_document(const Alarm& alarm);
 Document to_document(const Capa& capa);
@@ -349,6 +399,8 @@ template <>
 Result<Charge> decode<Charge>(const Document& doc);
 template <>
 Result<Step> decode<Step>(const Document& doc);
+template <>
+Result<Batch> decode<Batch>(const Document& doc);
 template <>
 Result<TrailReview> decode<TrailReview>(const Document& doc);
 template <>
