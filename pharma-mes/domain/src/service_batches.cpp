@@ -21,50 +21,37 @@ std::string step_id(const std::string& batch, int n) {
   return batch + "/" + digits;
 }
 
-struct LoadedBatch {
-  Document doc;
-  json body;
-  State state = State::kIdle;
-};
-
-Result<LoadedBatch> load_batch(Transaction& tx, const std::string& id) {
-  auto doc = tx.get("batch", id);
-  if (!doc) return refuse(Code::kNotFound, "no batch " + id, "batch");
-  LoadedBatch b{*doc, detail::body_of(*doc), State::kIdle};
-  b.state = isa88::parse_state(doc->state).value_or(State::kIdle);
-  return b;
+Result<Batch> load_batch(Transaction& tx, const std::string& id) {
+  return detail::load<Batch>(tx, id, "batch", true);
 }
 
 struct LoadedStep {
   Step step;
-  json spec;  // the phase of the control recipe
+  PhaseSpec spec;  // the phase of the control recipe
 };
 
-Result<LoadedStep> load_step(Transaction& tx, const LoadedBatch& b, int n) {
-  const json& phases = b.body["data"]["phases"];
-  if (n < 1 || static_cast<std::size_t>(n) > phases.size()) {
-    return refuse(Code::kNotFound, "batch " + b.doc.id + " has no step " + std::to_string(n),
-                  "step");
+Result<LoadedStep> load_step(Transaction& tx, const Batch& b, int n) {
+  if (n < 1 || static_cast<std::size_t>(n) > b.step_count()) {
+    return refuse(Code::kNotFound, "batch " + b.id + " has no step " + std::to_string(n), "step");
   }
-  auto doc = tx.get("step", step_id(b.doc.id, n));
-  if (!doc) return refuse(Code::kStorage, "step record " + step_id(b.doc.id, n) + " is missing");
+  auto doc = tx.get("step", step_id(b.id, n));
+  if (!doc) return refuse(Code::kStorage, "step record " + step_id(b.id, n) + " is missing");
   auto step = decode<Step>(*doc);
   if (!step) return tl::unexpected(step.error());
-  return LoadedStep{std::move(*step), phases[static_cast<std::size_t>(n - 1)]};
+  return LoadedStep{std::move(*step), b.recipe.phases[static_cast<std::size_t>(n - 1)]};
 }
 
 // Who does or verifies step s of batch b holds a current training for it (11.10(i)).
-Result<void> require_trained(Transaction& tx, const std::string& user, const LoadedBatch& b,
+Result<void> require_trained(Transaction& tx, const std::string& user, const Batch& b,
                              const LoadedStep& s) {
-  return detail::require_training(tx, user, b.body["data"].value("master", ""),
-                                  s.spec.value("phase", ""));
+  return detail::require_training(tx, user, b.master, s.spec.phase);
 }
 
-Result<void> require_running(const LoadedBatch& b) {
+Result<void> require_running(const Batch& b) {
   if (b.state != State::kRunning) {
     return refuse(
         Code::kOutOfSequence,
-        "batch " + b.doc.id + " is " + std::string(isa88::to_string(b.state)) + ", not Running");
+        "batch " + b.id + " is " + std::string(isa88::to_string(b.state)) + ", not Running");
   }
   return {};
 }
@@ -92,19 +79,13 @@ Result<void> require_open_for_entries(const LoadedStep& s) {
   return {};
 }
 
-void add_performer(json& batch_body, const std::string& user) {
-  json& p = batch_body["flow"]["performers"];
-  if (!p.is_array()) p = json::array();
-  if (std::find(p.begin(), p.end(), user) == p.end()) p.push_back(user);
-}
-
 // A charge's target and the lowest and highest total it accepts, to the millionth.
 struct ChargeBand {
   Quantity target, low, high;
 };
-ChargeBand band_of(const json& charge) {
-  const double target = charge.value("quantity", 0.0);
-  const double tol = charge.value("tolerance_pct", 0.0) / 100.0;
+ChargeBand band_of(const ChargeSpec& charge) {
+  const double target = charge.quantity;
+  const double tol = charge.tolerance_pct / 100.0;
   return {Quantity::nearest(target).value_or(Quantity{}),
           Quantity::nearest(target * (1 - tol)).value_or(Quantity{}),
           Quantity::nearest(target * (1 + tol)).value_or(Quantity{})};
@@ -123,8 +104,8 @@ Result<void> release_equipment(Transaction& tx, const std::string& actor, const 
 }
 
 // Batch `batch_id` Running and its step n loaded: where every step operation starts.
-Result<std::pair<LoadedBatch, LoadedStep>> running_step(Transaction& tx,
-                                                        const std::string& batch_id, int n) {
+Result<std::pair<Batch, LoadedStep>> running_step(Transaction& tx, const std::string& batch_id,
+                                                  int n) {
   auto b = load_batch(tx, batch_id);
   if (!b) return tl::unexpected(b.error());
   if (auto r = require_running(*b); !r) return tl::unexpected(r.error());
@@ -136,16 +117,14 @@ Result<std::pair<LoadedBatch, LoadedStep>> running_step(Transaction& tx,
 // Every parameter of the step entered and every charge weighed within tolerance: what a
 // verification signs and what completing the step requires.
 Result<void> require_entries_complete(const LoadedStep& s) {
-  for (const auto& p : s.spec["parameters"]) {
-    if (!s.step.parameters.contains(p.value("name", ""))) {
-      return refuse(Code::kOutOfSequence,
-                    "parameter " + p.value("name", "") + " is not entered yet");
+  for (const auto& p : s.spec.parameters) {
+    if (!s.step.parameters.contains(p.name)) {
+      return refuse(Code::kOutOfSequence, "parameter " + p.name + " is not entered yet");
     }
   }
-  for (const auto& c : s.spec["charges"]) {
-    if (s.step.accepted_net(c.value("material", "")) < band_of(c).low) {
-      return refuse(Code::kOutOfSequence,
-                    c.value("material", "") + " is not charged within tolerance yet");
+  for (const auto& c : s.spec.charges) {
+    if (s.step.accepted_net(c.material) < band_of(c).low) {
+      return refuse(Code::kOutOfSequence, c.material + " is not charged within tolerance yet");
     }
   }
   return {};
@@ -167,9 +146,9 @@ Result<std::string> open_deviation_in(Transaction& tx, const std::string& actor,
 }
 
 // Batch record hash: the batch's data and the content hash of every step, in order.
-std::string batch_record_hash(Transaction& tx, const LoadedBatch& b) {
-  std::string all = detail::content_hash("batch", b.doc.id, b.body);
-  for (const auto& step : tx.list("step", b.doc.id)) {
+std::string batch_record_hash(Transaction& tx, const Batch& b) {
+  std::string all = detail::content_hash("batch", b.id, json::parse(to_document(b).body));
+  for (const auto& step : tx.list("step", b.id)) {
     all += detail::content_hash("step", step.id, detail::body_of(step));
   }
   return crypto::sha256_hex(all);
@@ -191,7 +170,6 @@ Result<void> Mes::create_batch(const std::string& actor, const std::string& batc
     }
     auto master = detail::load<MasterRecipe>(tx, master_id, "master");
     if (!master) return tl::unexpected(master.error());
-    const json mb = detail::body_of(*tx.get(MasterRecipe::kType, master_id));
     if (master->status != MasterStatus::kApproved) {
       return refuse(Code::kRecordImmutable,
                     "master " + master_id + " is not approved: batches use approved versions only",
@@ -199,36 +177,27 @@ Result<void> Mes::create_batch(const std::string& actor, const std::string& batc
     }
     // The control recipe: a copy of the approved master, scaled; later edits of the master (new
     // versions) never reach this batch.
-    json data = mb["data"];
-    const double scale = size / data.value("base_size", 1.0);
-    for (auto& phase : data["phases"]) {
-      for (auto& charge : phase["charges"]) {
-        charge["quantity"] = charge.value("quantity", 0.0) * scale;
-      }
+    Batch batch;
+    batch.id = batch_id;
+    batch.recipe = *master;
+    batch.scale = size / master->base_size;
+    for (auto& phase : batch.recipe.phases) {
+      for (auto& charge : phase.charges) charge.quantity *= batch.scale;
     }
-    data["master"] = master_id;
-    data["master_hash"] = detail::content_hash("master", master_id, mb);
-    data["size"] = size;
-    data["scale"] = scale;
-    data["created_by"] = actor;
-    data["created_at"] = tx.now();
-    const json body{{"data", data},
-                    {"flow",
-                     {{"current_step", 1},
-                      {"performers", json::array()},
-                      {"held_ms", 0},
-                      {"reviewed", false},
-                      {"disposition", ""},
-                      {"events", json::array()}}}};
-    Document doc{"batch", batch_id, 0, master_id, "Idle", "", false, {}};
-    if (auto r = detail::put_audited(tx, actor, doc, body, "create", ""); !r) return r;
+    batch.master = master_id;
+    batch.master_hash = detail::content_hash(
+        "master", master_id, detail::body_of(*tx.get(MasterRecipe::kType, master_id)));
+    batch.size = size;
+    batch.created_by = actor;
+    batch.created_at = tx.now();
+    if (auto r = detail::save(tx, actor, batch, "create", ""); !r) return r;
     int n = 0;
-    for (const auto& phase : data["phases"]) {
+    for (const auto& phase : batch.recipe.phases) {
       Step step;
       step.n = ++n;
       step.id = step_id(batch_id, n);
       step.batch = batch_id;
-      step.phase = phase.value("phase", "");
+      step.phase = phase.phase;
       if (auto r = detail::save(tx, actor, step, "create", ""); !r) return r;
     }
     return {};
@@ -265,31 +234,27 @@ Result<State> Mes::command_batch(const std::string& actor, const std::string& ba
     if (needs_reason) {
       if (auto rr = detail::require_reason(reason); !rr) return rr;
     }
-    json& flow = b->body["flow"];
     const Millis now = tx.now();
     // The transient state, then where it settles (our phases finish pausing, holding, ... at
     // once): both are on the record.
     const State settled = isa88::settle(*next);
-    flow["events"].push_back({{"at", now},
-                              {"by", actor},
-                              {"command", std::string(isa88::to_string(cmd))},
-                              {"from", std::string(isa88::to_string(b->state))},
-                              {"to", std::string(isa88::to_string(settled))},
-                              {"reason", reason}});
-    if (cmd == Command::kStart) flow["started_at"] = now;
-    if (settled == State::kHeld) flow["held_since"] = now;
-    if (b->state == State::kHeld && flow.contains("held_since")) {
-      flow["held_ms"] = flow.value("held_ms", Millis{0}) + (now - flow.value("held_since", now));
-      flow.erase("held_since");
+    b->events.push_back({now, actor, std::string(isa88::to_string(cmd)),
+                         std::string(isa88::to_string(b->state)),
+                         std::string(isa88::to_string(settled)), reason});
+    if (cmd == Command::kStart) b->started_at = now;
+    if (settled == State::kHeld) b->held_since = now;
+    if (b->state == State::kHeld && b->held_since != 0) {
+      b->held_ms += now - b->held_since;
+      b->held_since = 0;
     }
     if (isa88::is_final(settled) && !isa88::is_final(b->state)) {  // Stopped -> Aborted: ended
-      flow["ended_at"] = now;
-      if (!config_.instance.empty()) flow["ended_on"] = config_.instance;
+      b->ended_at = now;
+      if (!config_.instance.empty()) b->ended_on = config_.instance;
     }
-    add_performer(b->body, actor);
-    b->doc.state = std::string(isa88::to_string(settled));
-    if (auto p = detail::put_audited(tx, actor, b->doc, b->body, "command",
-                                     reason.empty() ? std::string(isa88::to_string(cmd)) : reason);
+    b->add_performer(actor);
+    b->state = settled;
+    if (auto p = detail::save(tx, actor, *b, "command",
+                              reason.empty() ? std::string(isa88::to_string(cmd)) : reason);
         !p) {
       return p;
     }
@@ -336,7 +301,7 @@ Result<void> Mes::start_step(const std::string& actor, const std::string& batch_
         auto b = load_batch(tx, batch_id);
         if (!b) return tl::unexpected(b.error());
         if (auto r = require_running(*b); !r) return r;
-        const int current = b->body["flow"].value("current_step", 1);
+        const int current = b->current_step;
         if (n != current) {
           return refuse(Code::kOutOfSequence,
                         "step " + std::to_string(n) + " is not next: step " +
@@ -350,7 +315,7 @@ Result<void> Mes::start_step(const std::string& actor, const std::string& batch_
                         "step");
         }
         if (auto t = require_trained(tx, actor, *b, *s); !t) return t;
-        const std::string needed = s->spec.value("equipment_class", "");
+        const std::string& needed = s->spec.equipment_class;
         if (!needed.empty()) {
           auto e = detail::load<Equipment>(tx, equipment_id, "equipment");
           if (!e) return tl::unexpected(e.error());
@@ -388,9 +353,8 @@ Result<void> Mes::start_step(const std::string& actor, const std::string& batch_
         if (auto p = detail::save(tx, actor, s->step, "start", "step started"); !p) {
           return p;
         }
-        add_performer(b->body, actor);
-        return detail::put_audited(tx, actor, b->doc, b->body, "modify",
-                                   "step " + std::to_string(n) + " started");
+        b->add_performer(actor);
+        return detail::save(tx, actor, *b, "modify", "step " + std::to_string(n) + " started");
       });
 }
 
@@ -410,9 +374,9 @@ Result<bool> Mes::enter_parameter(const std::string& actor, const std::string& b
         auto s = &found->second;
         if (auto rr = require_open_for_entries(*s); !rr) return rr;
         if (auto t = require_trained(tx, actor, found->first, *s); !t) return t;
-        const json* spec = nullptr;
-        for (const auto& p : s->spec["parameters"]) {
-          if (p.value("name", "") == name) spec = &p;
+        const ParameterSpec* spec = nullptr;
+        for (const auto& p : s->spec.parameters) {
+          if (p.name == name) spec = &p;
         }
         if (spec == nullptr) {
           return refuse(Code::kNotFound, "step " + std::to_string(n) + " has no parameter " + name,
@@ -423,10 +387,10 @@ Result<bool> Mes::enter_parameter(const std::string& actor, const std::string& b
           return refuse(Code::kReasonRequired, "changing an entered value needs a reason",
                         "reason");
         }
-        const double low = spec->value("low", 0.0), high = spec->value("high", 0.0);
+        const double low = spec->low, high = spec->high;
         in_limits = value >= low && value <= high;
-        s->step.parameters[name] = ParameterEntry{
-            value, spec->value("unit", ""), low, high, in_limits, actor, tx.now(), changed};
+        s->step.parameters[name] =
+            ParameterEntry{value, spec->unit, low, high, in_limits, actor, tx.now(), changed};
         s->step.add_actor(actor);
         if (auto p =
                 detail::save(tx, actor, s->step, "enter", changed ? reason : "parameter " + name);
@@ -470,9 +434,9 @@ Result<Mes::Weighing> Mes::weigh(const std::string& actor, const std::string& ba
         auto s = &found->second;
         if (auto rr = require_open_for_entries(*s); !rr) return rr;
         if (auto t = require_trained(tx, actor, found->first, *s); !t) return t;
-        const json* charge = nullptr;
-        for (const auto& c : s->spec["charges"]) {
-          if (c.value("material", "") == material) charge = &c;
+        const ChargeSpec* charge = nullptr;
+        for (const auto& c : s->spec.charges) {
+          if (c.material == material) charge = &c;
         }
         if (charge == nullptr) {
           return refuse(Code::kNotFound, "step " + std::to_string(n) + " charges no " + material,
@@ -566,7 +530,7 @@ Result<void> Mes::verify_step(const std::string& actor, SigningSession& session,
         auto s = &found->second;
         if (auto rr = require_step_running(*s); !rr) return rr;
         if (auto t = require_trained(tx, signer->id, *b, *s); !t) return t;
-        if (!s->spec.value("second_person_verification", false)) {
+        if (!s->spec.second_person_verification) {
           return refuse(Code::kInvalid, "step " + std::to_string(n) + " needs no verification",
                         "step");
         }
@@ -591,9 +555,8 @@ Result<void> Mes::verify_step(const std::string& actor, SigningSession& session,
         if (auto p = detail::save(tx, actor, s->step, "verify", "second-person verification"); !p) {
           return p;
         }
-        add_performer(b->body, signer->id);  // a verifier took part: not the one to release it
-        return detail::put_audited(tx, actor, b->doc, b->body, "modify",
-                                   "step " + std::to_string(n) + " verified");
+        b->add_performer(signer->id);  // a verifier took part: not the one to release it
+        return detail::save(tx, actor, *b, "modify", "step " + std::to_string(n) + " verified");
       });
 }
 
@@ -606,7 +569,7 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
         auto b = load_batch(tx, batch_id);
         if (!b) return tl::unexpected(b.error());
         if (auto rr = require_running(*b); !rr) return rr;
-        const int current = b->body["flow"].value("current_step", 1);
+        const int current = b->current_step;
         if (n != current) {
           return refuse(Code::kOutOfSequence,
                         "step " + std::to_string(n) + " cannot complete before step " +
@@ -618,7 +581,7 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
         if (auto rr = require_step_running(*s); !rr) return rr;
         if (auto t = require_trained(tx, actor, *b, *s); !t) return t;
         if (auto rr = require_entries_complete(*s); !rr) return rr;
-        if (s->spec.value("second_person_verification", false) && s->step.verified_by.empty()) {
+        if (s->spec.second_person_verification && s->step.verified_by.empty()) {
           return refuse(Code::kOutOfSequence, "step " + std::to_string(n) +
                                                   " needs its second-person verification first");
         }
@@ -633,16 +596,14 @@ Result<void> Mes::complete_step(const std::string& actor, const std::string& bat
         if (auto p = detail::save(tx, actor, s->step, "complete", "step completed"); !p) {
           return p;
         }
-        const auto steps = b->body["data"]["phases"].size();
-        b->body["flow"]["current_step"] = n + 1;
-        add_performer(b->body, actor);
-        if (static_cast<std::size_t>(n) == steps) {
-          b->body["flow"]["ended_at"] = tx.now();
-          if (!config_.instance.empty()) b->body["flow"]["ended_on"] = config_.instance;
-          b->doc.state = "Complete";
+        b->current_step = n + 1;
+        b->add_performer(actor);
+        if (static_cast<std::size_t>(n) == b->step_count()) {
+          b->ended_at = tx.now();
+          if (!config_.instance.empty()) b->ended_on = config_.instance;
+          b->state = State::kComplete;
         }
-        return detail::put_audited(tx, actor, b->doc, b->body, "modify",
-                                   "step " + std::to_string(n) + " completed");
+        return detail::save(tx, actor, *b, "modify", "step " + std::to_string(n) + " completed");
       });
 }
 
@@ -713,23 +674,21 @@ Result<void> Mes::close_deviation(const std::string& actor, const std::string& d
 
 namespace {
 
-std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
+std::vector<Exception> exceptions_of(Transaction& tx, const Batch& b) {
   std::vector<Exception> out;
-  for (const auto& e : b.body["flow"].value("events", json::array())) {
-    const std::string cmd = e.value("command", "");
-    if (cmd == "Hold" || cmd == "Abort" || cmd == "Stop") {
-      out.push_back({cmd == "Hold"    ? "hold"
-                     : cmd == "Abort" ? "abort"
-                                      : "stop",
-                     "", e.value("reason", ""), e.value("at", Millis{0})});
+  for (const auto& e : b.events) {
+    if (e.command == "Hold" || e.command == "Abort" || e.command == "Stop") {
+      out.push_back({e.command == "Hold"    ? "hold"
+                     : e.command == "Abort" ? "abort"
+                                            : "stop",
+                     "", e.reason, e.at});
     }
   }
   std::vector<std::string> unreadable;
-  const json phases = b.body["data"].value("phases", json::array());
-  for (const auto& step : detail::list_of<Step>(tx, b.doc.id, "", unreadable)) {
+  const auto& phases = b.recipe.phases;
+  for (const auto& step : detail::list_of<Step>(tx, b.id, "", unreadable)) {
     const std::size_t n = static_cast<std::size_t>(step.n);
-    const int standard =
-        n >= 1 && n <= phases.size() ? phases[n - 1].value("standard_minutes", 0) : 0;
+    const int standard = n >= 1 && n <= phases.size() ? phases[n - 1].standard_minutes : 0;
     for (const auto& [name, p] : step.parameters) {
       if (!p.in_limits) {
         out.push_back(
@@ -752,7 +711,7 @@ std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
       }
     }
   }
-  if (const BatchYield y = detail::yield_of(b.body["data"]); y.recorded && !y.within_limits()) {
+  if (const BatchYield y = detail::yield_of(b); y.recorded && !y.within_limits()) {
     out.push_back({"yield", "",
                    "yield " + detail::number_text(std::round(y.percent * 10) / 10) +
                        " % of theoretical, limits " + detail::number_text(y.low_pct) + "-" +
@@ -760,12 +719,12 @@ std::vector<Exception> exceptions_of(Transaction& tx, const LoadedBatch& b) {
                    0});
   }
   for (const auto& alarm : detail::list_of<Alarm>(tx, "", "", unreadable)) {
-    if (std::find(alarm.batches.begin(), alarm.batches.end(), b.doc.id) != alarm.batches.end()) {
+    if (std::find(alarm.batches.begin(), alarm.batches.end(), b.id) != alarm.batches.end()) {
       out.push_back(
           {"alarm", "", alarm.id + " (" + std::string(to_string(alarm.status)) + ")", alarm.at});
     }
   }
-  for (const auto& d : detail::list_of<Deviation>(tx, b.doc.id, "", unreadable)) {
+  for (const auto& d : detail::list_of<Deviation>(tx, b.id, "", unreadable)) {
     out.push_back({"deviation", "",
                    d.id + " (" + std::string(to_string(d.status)) + "): " + d.description,
                    d.opened_at});
@@ -871,11 +830,11 @@ Result<void> Mes::mark_reviewed(const std::string& actor, SigningSession& sessio
     if (!trail_sig) return tl::unexpected(trail_sig.error());
     auto sig = sign(tx, session, *signer, signature, Meaning::kReviewed, "batch", batch_id, record);
     if (!sig) return tl::unexpected(sig.error());
-    b->body["flow"]["reviewed"] = true;
-    b->body["flow"]["reviewed_exceptions"] = static_cast<int>(exceptions.size());
-    b->body["flow"]["trail_review"] = review.id;
-    return detail::put_audited(tx, actor, b->doc, b->body, "review",
-                               std::to_string(exceptions.size()) + " exceptions reviewed");
+    b->reviewed = true;
+    b->reviewed_exceptions = static_cast<int>(exceptions.size());
+    b->trail_review = review.id;
+    return detail::save(tx, actor, *b, "review",
+                        std::to_string(exceptions.size()) + " exceptions reviewed");
   });
 }
 
@@ -979,9 +938,9 @@ void genealogy_problems(Transaction& tx, const std::string& batch_id,
 // The signed audit trail review still stands: its record is there with a valid reviewer's
 // signature, the trail it covered hashes as it did, and neither the batch nor a step was written
 // after it (an output recorded after the review, say): otherwise the batch is reviewed again.
-void trail_review_problems(Transaction& tx, const LoadedBatch& b, const std::string& public_key,
+void trail_review_problems(Transaction& tx, const Batch& b, const std::string& public_key,
                            std::vector<std::string>& reasons) {
-  const std::string id = b.body["flow"].value("trail_review", "");
+  const std::string& id = b.trail_review;
   const auto doc = id.empty() ? std::nullopt : tx.get(TrailReview::kType, id);
   if (!doc) {
     reasons.push_back("the audit trail review is not on record (review the batch again)");
@@ -992,7 +951,7 @@ void trail_review_problems(Transaction& tx, const LoadedBatch& b, const std::str
     reasons.push_back(review.error().message);
     return;
   }
-  const auto trail = batch_trail(tx, b.doc.id);
+  const auto trail = batch_trail(tx, b.id);
   const std::int64_t through = review->through_seq;
   const TrailDigest now = digest_of(trail, through);
   if (now.sha256 != review->sha256) {
@@ -1019,18 +978,17 @@ void trail_review_problems(Transaction& tx, const LoadedBatch& b, const std::str
 }
 
 // Why the batch cannot be released (211.192, Annex 11 §9), every reason; empty: releasable.
-std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
+std::vector<std::string> release_blockers(Transaction& tx, const Batch& b,
                                           const std::string& chain_problem,
                                           const std::string& public_key) {
   std::vector<std::string> reasons;
-  const std::string& batch_id = b.doc.id;
-  const json& flow = b.body["flow"];
-  if (!flow.value("reviewed", false)) {
+  const std::string& batch_id = b.id;
+  if (!b.reviewed) {
     reasons.push_back("the exceptions are not reviewed");
   } else {
     trail_review_problems(tx, b, public_key, reasons);
   }
-  const BatchYield yield = detail::yield_of(b.body["data"]);
+  const BatchYield yield = detail::yield_of(b);
   if (!yield.recorded) {
     reasons.push_back("no output is recorded");
   } else if (!yield.within_limits()) {
@@ -1063,22 +1021,22 @@ std::vector<std::string> release_blockers(Transaction& tx, const LoadedBatch& b,
     reasons.push_back("the audit trail does not verify (" + chain_problem + ")");
   }
   // The batch's records as the chain proved them, and every signature on them.
-  const std::vector<Document> step_docs = tx.list(Step::kType, batch_id);
-  std::vector<const Document*> records{&b.doc};
-  for (const auto& step : step_docs) records.push_back(&step);
-  for (const Document* doc : records) {
-    const std::string proven = proven_hash(tx, doc->type, doc->id);
-    if (!proven.empty() && proven != record_hash(*doc)) {
-      reasons.push_back(doc->type + " " + doc->id +
+  std::vector<Document> records;
+  if (auto stored = tx.get(Batch::kType, batch_id)) records.push_back(std::move(*stored));
+  for (auto& step : tx.list(Step::kType, batch_id)) records.push_back(std::move(step));
+  for (const Document& doc : records) {
+    const std::string proven = proven_hash(tx, doc.type, doc.id);
+    if (!proven.empty() && proven != record_hash(doc)) {
+      reasons.push_back(doc.type + " " + doc.id +
                         " differs from the version its audit trail wrote");
     }
-    for (const auto& sig : tx.signatures_of(doc->type, doc->id)) {
-      const std::string hash =
-          doc->type == "batch" ? batch_record_hash(tx, b)
-                               : detail::content_hash(doc->type, doc->id, detail::body_of(*doc));
-      const auto check = check_signature(sig, doc->type, doc->id, hash, public_key);
+    for (const auto& sig : tx.signatures_of(doc.type, doc.id)) {
+      const std::string hash = doc.type == Batch::kType
+                                   ? batch_record_hash(tx, b)
+                                   : detail::content_hash(doc.type, doc.id, detail::body_of(doc));
+      const auto check = check_signature(sig, doc.type, doc.id, hash, public_key);
       if (check != SignatureCheck::kValid) {
-        reasons.push_back("signature " + sig.id + " on " + doc->id + ": " +
+        reasons.push_back("signature " + sig.id + " on " + doc.id + ": " +
                           std::string(to_string(check)));
       }
     }
@@ -1111,10 +1069,9 @@ Result<void> Mes::release_batch(const std::string& actor, SigningSession& sessio
         if (auto rr = detail::require_reason(reason); !rr) return rr;
         auto b = load_batch(tx, batch_id);
         if (!b) return tl::unexpected(b.error());
-        json& flow = b->body["flow"];
-        if (!flow.value("disposition", "").empty()) {
-          return refuse(Code::kRecordImmutable,
-                        "batch " + batch_id + " is already " + flow.value("disposition", ""));
+        if (b->disposition != Disposition::kNone) {
+          return refuse(Code::kRecordImmutable, "batch " + batch_id + " is already " +
+                                                    std::string(to_string(b->disposition)));
         }
         if (release ? b->state != State::kComplete : !isa88::is_final(b->state)) {
           return refuse(
@@ -1122,7 +1079,7 @@ Result<void> Mes::release_batch(const std::string& actor, SigningSession& sessio
               "batch " + batch_id + " is " + std::string(isa88::to_string(b->state)) +
                   (release ? ": only a Complete batch is released" : ": it has not ended"));
         }
-        for (const auto& who : flow.value("performers", json::array())) {
+        for (const auto& who : b->performers) {
           if (who == actor) {
             return refuse(Code::kSameUser,
                           "QA who performed a step of the batch cannot release it");
@@ -1143,17 +1100,17 @@ Result<void> Mes::release_batch(const std::string& actor, SigningSession& sessio
             sign(tx, session, *signer, signature, release ? Meaning::kReleased : Meaning::kRejected,
                  "batch", batch_id, batch_record_hash(tx, *b));
         if (!sig) return tl::unexpected(sig.error());
-        flow["disposition"] = release ? "released" : "rejected";
-        flow["disposition_by"] = actor;
-        flow["disposition_at"] = tx.now();
-        flow["disposition_reason"] = reason;
-        return detail::put_audited(tx, actor, b->doc, b->body, release ? "release" : "reject",
-                                   reason);
+        b->disposition = release ? Disposition::kReleased : Disposition::kRejected;
+        b->disposition_by = actor;
+        b->disposition_at = tx.now();
+        b->disposition_reason = reason;
+        return detail::save(tx, actor, *b, release ? "release" : "reject", reason);
       });
 }
 
 BatchYield batch_yield(const Document& batch) {
-  return detail::yield_of(detail::body_of(batch)["data"]);
+  const auto b = decode<Batch>(batch);
+  return b ? detail::yield_of(*b) : BatchYield{};
 }
 
 Result<std::vector<std::string>> Mes::lots_of_batch(const std::string& batch_id) {

@@ -287,16 +287,15 @@ Result<void> Mes::record_output(const std::string& actor, const std::string& bat
     if (!(quantity >= 0) || !std::isfinite(quantity)) {
       return refuse(Code::kInvalid, "the output is a quantity >= 0", "quantity");
     }
-    auto doc = tx.get("batch", batch_id);
-    if (!doc) return refuse(Code::kNotFound, "no batch " + batch_id, "batch");
-    json body = detail::body_of(*doc);
-    if (doc->state != "Complete") {
+    auto batch = detail::load<Batch>(tx, batch_id, "batch", true);
+    if (!batch) return tl::unexpected(batch.error());
+    if (batch->state != isa88::State::kComplete) {
       return refuse(Code::kOutOfSequence, "the output is recorded when the batch is Complete");
     }
-    if (body["flow"].value("reviewed", false)) {
+    if (batch->reviewed) {
       return refuse(Code::kRecordImmutable, "batch " + batch_id + " is reviewed");
     }
-    const std::string had_lot = body["data"].value("output_lot", "");
+    const std::string had_lot = batch->output_lot;
     if (!output_lot.empty() || !had_lot.empty()) {
       const std::string lot_id = output_lot.empty() ? had_lot : output_lot;
       if (!had_lot.empty() && lot_id != had_lot) {
@@ -316,7 +315,7 @@ Result<void> Mes::record_output(const std::string& actor, const std::string& bat
       if (auto existing = tx.get("lot", lot_id); !existing) {
         Lot lot;
         lot.id = lot_id;
-        lot.material = body["data"].value("product", "");
+        lot.material = batch->recipe.product;
         lot.quantity = *amount;
         lot.unit = unit;
         lot.produced_by = batch_id;
@@ -341,12 +340,12 @@ Result<void> Mes::record_output(const std::string& actor, const std::string& bat
           return saved;
         }
       }
-      body["data"]["output_lot"] = lot_id;
+      batch->output_lot = lot_id;
     }
-    const bool changed = body["data"].contains("output");
-    body["data"]["output"] = quantity;
-    return detail::put_audited(tx, actor, *doc, body, "modify",
-                               changed ? "output corrected" : "output recorded");
+    const bool changed = batch->output.has_value();
+    batch->output = quantity;
+    return detail::save(tx, actor, *batch, "modify",
+                        changed ? "output corrected" : "output recorded");
   });
 }
 
@@ -384,12 +383,12 @@ Result<std::vector<Mes::TraceNode>> Mes::trace_lot(const std::string& actor,
           for (const auto& b : batches) visit("batch", b, node.depth + 1, node.id);
         }
       } else {
-        auto doc = tx.get("batch", node.id);
-        if (!doc) return refuse(Code::kNotFound, "no batch " + node.id, "batch");
-        const json b = detail::body_of(*doc);
-        const std::string disposition = b["flow"].value("disposition", "");
-        node.status = doc->state + (disposition.empty() ? "" : "/" + disposition);
-        node.detail = doc->parent;
+        auto b = detail::load<Batch>(tx, node.id, "batch", true);
+        if (!b) return tl::unexpected(b.error());
+        const std::string disposition(to_string(b->disposition));
+        node.status = std::string(isa88::to_string(b->state)) +
+                      (disposition.empty() ? "" : "/" + disposition);
+        node.detail = b->master;
         if (direction == TraceDirection::kBackward) {
           std::vector<std::string> lots, unreadable;
           for (const auto& step : detail::list_of<Step>(tx, node.id, "", unreadable)) {
@@ -401,7 +400,7 @@ Result<std::vector<Mes::TraceNode>> Mes::trace_lot(const std::string& actor,
           std::sort(lots.begin(), lots.end());
           for (const auto& l : lots) visit("lot", l, node.depth + 1, node.id);
         } else {
-          visit("lot", b["data"].value("output_lot", ""), node.depth + 1, node.id);
+          visit("lot", b->output_lot, node.depth + 1, node.id);
         }
       }
       out.push_back(std::move(node));
@@ -425,35 +424,34 @@ struct BatchIntegrityCheck {
   std::size_t deviations = 0;
 };
 
-BatchIntegrityCheck check_batch_integrity(Transaction& tx, const Document& batch, const json& b) {
+BatchIntegrityCheck check_batch_integrity(Transaction& tx, const Batch& batch) {
   BatchIntegrityCheck c;
   std::string& why = c.software;
   // Every transition legal, replayed from Idle through the table.
   auto replay = isa88::State::kIdle;
-  for (const auto& e : b["flow"].value("events", json::array())) {
-    const auto cmd = isa88::parse_command(e.value("command", ""));
+  for (const auto& e : batch.events) {
+    const auto cmd = isa88::parse_command(e.command);
     auto next = cmd ? isa88::next_state(replay, *cmd) : std::nullopt;
     if (!next && replay == isa88::State::kIdle && cmd == isa88::Command::kAbort) {
       next = isa88::State::kAborting;  // the table before #18 allowed it: such records stay intact
     }
     if (!next) {
-      why = "illegal transition " + e.value("command", "") + " in " +
-            std::string(isa88::to_string(replay));
+      why = "illegal transition " + e.command + " in " + std::string(isa88::to_string(replay));
       break;
     }
     replay = isa88::settle(*next);
   }
-  const json phases = b["data"].value("phases", json::array());
+  const auto& phases = batch.recipe.phases;
   std::vector<std::string> unreadable;
   for (const auto& step : detail::list_of<Step>(tx, batch.id, "", unreadable)) {
     const std::size_t n = static_cast<std::size_t>(step.n);
-    const json spec = n >= 1 && n <= phases.size() ? phases[n - 1] : json::object();
-    c.standard_ms += spec.value("standard_minutes", 0) * 60'000.0;
+    const PhaseSpec spec = n >= 1 && n <= phases.size() ? phases[n - 1] : PhaseSpec{};
+    c.standard_ms += spec.standard_minutes * 60'000.0;
     if (step.status == StepStatus::kComplete) {
       if (step.started_by.empty() || step.completed_by.empty()) {
         why = why.empty() ? "step " + step.id + " has no actor" : why;
       }
-      if (spec.value("second_person_verification", false) && step.verified_by.empty()) {
+      if (spec.second_person_verification && step.verified_by.empty()) {
         why = why.empty() ? "step " + step.id + " lacks its verification" : why;
       }
     }
@@ -488,16 +486,18 @@ Result<std::vector<Mes::BatchIntegrity>> Mes::batch_integrity(Millis ended_since
                                                               const std::string& instance) {
   std::vector<BatchIntegrity> out;
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
-    for (const auto& batch : tx.list("batch")) {
-      const auto state = isa88::parse_state(batch.state).value_or(isa88::State::kIdle);
-      if (!isa88::is_final(state) || known.count(batch.id) > 0) continue;
-      const json b = detail::body_of(batch);
-      const Millis ended = b["flow"].value("ended_at", Millis{0});
-      BatchIntegrity item{batch.id, std::string(isa88::to_string(state)), ended, false, {}};
-      if (ended >= ended_since &&
-          (instance.empty() || b["flow"].value("ended_on", "") == instance)) {
+    for (const auto& doc : tx.list(Batch::kType)) {
+      const auto state = isa88::parse_state(doc.state).value_or(isa88::State::kIdle);
+      if (!isa88::is_final(state) || known.count(doc.id) > 0) continue;
+      auto batch = decode<Batch>(doc);
+      if (!batch) {  // a record this software cannot read is its fault
+        out.push_back({doc.id, doc.state, 0, true, batch.error().message});
+        continue;
+      }
+      BatchIntegrity item{batch->id, doc.state, batch->ended_at, false, {}};
+      if (batch->ended_at >= ended_since && (instance.empty() || batch->ended_on == instance)) {
         item.checked = true;
-        item.software_fault = check_batch_integrity(tx, batch, b).software;
+        item.software_fault = check_batch_integrity(tx, *batch).software;
       }
       out.push_back(std::move(item));
     }
@@ -514,12 +514,17 @@ Result<Mes::Kpis> Mes::kpis() {
   double output = 0, output_size = 0, efficiency_sum = 0;
   int efficiency_n = 0;
   auto r = store_.read([&](Transaction& tx) -> Result<void> {
-    for (const auto& batch : tx.list("batch")) {
-      const auto state = isa88::parse_state(batch.state).value_or(isa88::State::kIdle);
+    for (const auto& doc : tx.list(Batch::kType)) {
+      const auto state = isa88::parse_state(doc.state).value_or(isa88::State::kIdle);
       if (!isa88::is_final(state)) continue;
       ++k.terminal;
-      const json b = detail::body_of(batch);
-      const auto check = check_batch_integrity(tx, batch, b);
+      auto read = decode<Batch>(doc);
+      if (!read) {
+        k.not_intact.push_back(doc.id + ": " + read.error().message);
+        continue;
+      }
+      const Batch& batch = *read;
+      const auto check = check_batch_integrity(tx, batch);
       std::string why = check.software.empty() ? check.process : check.software;
       const bool failed_weighing = check.failed_weighing, changed = check.changed;
       const double standard = check.standard_ms;
@@ -531,20 +536,16 @@ Result<Mes::Kpis> Mes::kpis() {
       if (state == isa88::State::kComplete) {
         ++k.complete;
         bool held = false;
-        for (const auto& e : b["flow"].value("events", json::array())) {
-          held = held || e.value("command", "") == "Hold";
-        }
+        for (const auto& e : batch.events) held = held || e.command == "Hold";
         if (check.deviations == 0 && !failed_weighing && !held && !changed) ++k.right_first_time;
-        const Millis run = b["flow"].value("ended_at", Millis{0}) -
-                           b["flow"].value("started_at", Millis{0}) -
-                           b["flow"].value("held_ms", Millis{0});
+        const Millis run = batch.ended_at - batch.started_at - batch.held_ms;
         if (run > 0) {
           efficiency_sum += std::min(1.0, standard / static_cast<double>(run));
           ++efficiency_n;
         }
-        if (b["data"].contains("output")) {
-          output += b["data"].value("output", 0.0);
-          output_size += b["data"].value("size", 0.0);
+        if (batch.output) {
+          output += *batch.output;
+          output_size += batch.size;
         }
       }
     }
@@ -569,11 +570,12 @@ Result<Mes::PlantStatus> Mes::plant_status(Millis deviation_due_ms) {
     }
     p.deviations_open += static_cast<int>(unreadable.size());
     p.deviations_past_due += static_cast<int>(unreadable.size());
-    for (const auto& batch : tx.list("batch", "", "Complete")) {
-      const json flow = detail::body_of(batch)["flow"];
-      if (!flow.value("disposition", "").empty()) continue;
-      ++(flow.value("reviewed", false) ? p.batches_awaiting_release : p.batches_awaiting_review);
+    std::vector<std::string> unreadable_batches;  // awaiting review: someone must look
+    for (const auto& batch : detail::list_of<Batch>(tx, "", "Complete", unreadable_batches)) {
+      if (batch.disposition != Disposition::kNone) continue;
+      ++(batch.reviewed ? p.batches_awaiting_release : p.batches_awaiting_review);
     }
+    p.batches_awaiting_review += static_cast<int>(unreadable_batches.size());
     for (const auto& u : tx.list("user")) {
       p.users_locked += detail::user_from(u).status == AccountStatus::kLocked ? 1 : 0;
     }

@@ -165,17 +165,16 @@ std::optional<ReadingsSeal> last_seal(Transaction& tx, const std::string& sensor
   return std::nullopt;
 }
 
-BatchYield yield_of(const json& data) {
+BatchYield yield_of(const Batch& batch) {
   BatchYield y;
-  y.recorded = data.contains("output") && data["output"].is_number();
-  y.output = y.recorded ? data["output"].get<double>() : 0;
-  const double theoretical = data.value("theoretical_yield", 0.0);
-  const double base = data.value("base_size", 0.0), size = data.value("size", 0.0);
-  if (theoretical > 0 && base > 0 && size > 0) {
-    y.theoretical = theoretical * size / base;
+  y.recorded = batch.output.has_value();
+  y.output = batch.output.value_or(0);
+  const MasterRecipe& recipe = batch.recipe;
+  if (recipe.theoretical_yield > 0 && recipe.base_size > 0 && batch.size > 0) {
+    y.theoretical = recipe.theoretical_yield * batch.size / recipe.base_size;
     y.percent = y.output / y.theoretical * 100;
-    y.low_pct = data.value("yield_low_pct", 0.0);
-    y.high_pct = data.value("yield_high_pct", 0.0);
+    y.low_pct = recipe.yield_low_pct;
+    y.high_pct = recipe.yield_high_pct;
   }
   return y;
 }

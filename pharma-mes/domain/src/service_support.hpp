@@ -98,8 +98,8 @@ std::optional<ReadingsSeal> parse_seal(const std::string& text);
 // The sensor's last seal on the trail, if any.
 std::optional<ReadingsSeal> last_seal(Transaction& tx, const std::string& sensor_id);
 
-// The actual yield of a batch against its master's theoretical yield (the batch's data).
-BatchYield yield_of(const json& batch_data);
+// The actual yield of a batch against its master's theoretical yield (in its control recipe).
+BatchYield yield_of(const Batch& batch);
 
 User user_from(const Document& doc);
 json user_body(const User& user);

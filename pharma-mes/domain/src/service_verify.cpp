@@ -35,14 +35,18 @@ void check_signed_statuses(Transaction& tx, const std::set<std::string>& atteste
                        std::string(to_string(meaning)) + " signature" +
                        (by.empty() ? "" : " by " + by) + " attests it");
   };
-  for (const auto& batch : tx.list("batch")) {
-    const detail::json flow = detail::body_of(batch)["flow"];
-    const std::string disposition = flow.value("disposition", "");
-    if (disposition == "released" || disposition == "rejected") {
-      need(batch, disposition, disposition == "released" ? Meaning::kReleased : Meaning::kRejected,
-           flow.value("disposition_by", ""));
+  for (const auto& batch : tx.list(Batch::kType)) {
+    const auto b = decode<Batch>(batch);
+    if (!b) {
+      problems.push_back(b.error().message);
+      continue;
     }
-    if (flow.value("reviewed", false)) need(batch, "reviewed", Meaning::kReviewed, "");
+    if (b->disposition != Disposition::kNone) {
+      need(batch, std::string(to_string(b->disposition)),
+           b->disposition == Disposition::kReleased ? Meaning::kReleased : Meaning::kRejected,
+           b->disposition_by);
+    }
+    if (b->reviewed) need(batch, "reviewed", Meaning::kReviewed, "");
     for (const auto& step : tx.list("step", batch.id)) {
       const std::string verifier = detail::body_of(step)["flow"].value("verified_by", "");
       if (!verifier.empty()) need(step, "verified", Meaning::kVerified, verifier);
