@@ -3,10 +3,11 @@
 // the record changes with their audit entries (and signatures) in one store transaction. A
 // refused command changes nothing and is itself audited with its code (11.10(e),(f)).
 // Records are documents whose body has a "data" part (what signatures cover) and a "flow" part
-// (workflow state); every record type is typed (records.hpp, one canonical form each). The operations are split by aggregate: service_accounts.cpp,
-// service_recipes.cpp (plant, materials, masters), service_batches.cpp, service_monitoring.cpp,
-// service_quality.cpp (CAPA, training, retention), service_verify.cpp, service_read.cpp.
-// Thread-safe: no mutable state of its own; the store serialises writers.
+// (workflow state); every record type is typed (records.hpp, one canonical form each). The
+// operations are split by aggregate: service_accounts.cpp, service_recipes.cpp (plant, materials,
+// masters), service_batches.cpp, service_monitoring.cpp, service_quality.cpp (CAPA, training,
+// retention), service_verify.cpp, service_read.cpp. Thread-safe: no mutable state of its own; the
+// store serialises writers.
 #pragma once
 
 #include <functional>
