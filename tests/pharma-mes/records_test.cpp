@@ -16,6 +16,40 @@ namespace {
 using namespace mes;
 using json = nlohmann::json;
 
+// A stored body decodes as R and encodes back byte for byte, with the same indexed state and
+// parent: every signature over it holds.
+template <typename R>
+void expect_round_trip(const std::string& id, const std::string& parent, const std::string& state,
+                       const std::string& body) {
+  const Document doc{std::string(R::kType), id, 3, parent, state, body, false, {}};
+  auto record = decode<R>(doc);
+  ASSERT_TRUE(record) << record.error().message;
+  const Document again = to_document(*record);
+  EXPECT_EQ(again.body, body) << id;
+  EXPECT_EQ(again.state, state) << id;
+  EXPECT_EQ(again.parent, parent) << id;
+}
+
+// `body` with its first `from` replaced by `to`.
+std::string replaced(std::string body, const std::string& from, const std::string& to) {
+  const auto at = body.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? body : body.replace(at, from.size(), to);
+}
+
+// Each {body, field}: `doc` with that body is refused as kStorage naming the field.
+template <typename R>
+void expect_refused(Document doc,
+                    const std::vector<std::pair<std::string, std::string>>& bodies_and_fields) {
+  for (const auto& [body, field] : bodies_and_fields) {
+    doc.body = body;
+    auto read = decode<R>(doc);
+    ASSERT_FALSE(read) << body;
+    EXPECT_EQ(read.error().code, Code::kStorage);
+    EXPECT_EQ(read.error().field, field) << body;
+  }
+}
+
 TEST(Quantity, ParsesAndPrintsCanonicalDecimals) {
   const std::pair<const char*, const char*> cases[] = {
       {"12.5", "12.5"}, {"0.000001", "0.000001"},     {"-3", "-3"}, {"7.", "7"},
@@ -292,11 +326,7 @@ TEST(TypedRecords, StepsKeepTheBodiesTheUntypedServiceWrote) {
        R"j({"data":{"actors":["op1"],"batch":"B-3","n":2,"parameters":{"speed":{"at":1767226200000,"by":"op1","changed":true,"high":25.0,"in_limits":true,"low":15.0,"unit":"rpm","value":21.0}},"phase":"Blend","started_at":1767226200000,"started_by":"op1","weighings":[]},"flow":{"held":true,"status":"running"}})j"},
   };
   for (const auto& [id, state, body] : bodies) {
-    const Document doc{"step", id, 3, std::string(id).substr(0, 3), state, body, false, {}};
-    auto step = decode<Step>(doc);
-    ASSERT_TRUE(step) << step.error().message;
-    EXPECT_EQ(to_document(*step).body, body) << id;
-    EXPECT_EQ(to_document(*step).state, state);
+    expect_round_trip<Step>(id, std::string(id).substr(0, 3), state, body);
   }
   Document doc{"step", "B-1/001", 1, "B-1", "running", std::get<2>(bodies[0]), false, {}};
   auto step = decode<Step>(doc);
@@ -328,14 +358,8 @@ TEST(TypedRecords, BatchesKeepTheBodiesTheUntypedServiceWrote) {
       {"B-5", "Complete",
        R"j({"data":{"base_size":100.0,"created_at":1767225600000,"created_by":"sup1","master":"TABLET@1","master_hash":"2ecb1718c78eb517684cd1222a026b79418f1bffd65284f66bfeb4b0638fb2ea","output":95.0,"output_lot":"OUT-1","phases":[{"charges":[{"material":"API-1","quantity":10.0,"tolerance_pct":2.0,"unit":"kg"},{"material":"EXC-1","quantity":40.0,"tolerance_pct":5.0,"unit":"kg"}],"equipment_class":"reactor","instructions":"Weigh API-1 and EXC-1 into R-101","operation":"Charge","parameters":[],"phase":"Charge API and excipient","second_person_verification":true,"standard_minutes":30,"unit_procedure":"Granulation"},{"charges":[],"equipment_class":"","instructions":"Blend at 20 rpm for 10 minutes","operation":"Blend","parameters":[{"high":25.0,"low":15.0,"name":"speed","target":20.0,"unit":"rpm"},{"high":12.0,"low":8.0,"name":"time","target":10.0,"unit":"min"}],"phase":"Blend","second_person_verification":false,"standard_minutes":10,"unit_procedure":"Granulation"}],"product":"TABLET","scale":1.0,"size":100.0,"size_unit":"kg","theoretical_yield":95.0,"version":1,"yield_high_pct":105.0,"yield_low_pct":90.0},"flow":{"current_step":3,"disposition":"released","disposition_at":1767226200000,"disposition_by":"qa1","disposition_reason":"meets specification","ended_at":1767226200000,"ended_on":"mes-blue","events":[{"at":1767225600000,"by":"op1","command":"Start","from":"Idle","reason":"","to":"Running"}],"held_ms":0,"performers":["op1","op2"],"reviewed":true,"reviewed_exceptions":0,"started_at":1767225600000,"trail_review":"B-5/R1"}})j"},
   };
-  for (const auto& [id, state, body] : bodies) {
-    const Document doc{"batch", id, 4, "TABLET@1", state, body, false, {}};
-    auto batch = decode<Batch>(doc);
-    ASSERT_TRUE(batch) << batch.error().message;
-    EXPECT_EQ(to_document(*batch).body, body) << id;
-    EXPECT_EQ(to_document(*batch).state, state);
-    EXPECT_EQ(to_document(*batch).parent, "TABLET@1");
-  }
+  for (const auto& [id, state, body] : bodies)
+    expect_round_trip<Batch>(id, "TABLET@1", state, body);
   Document doc{"batch", "B-1", 4, "TABLET@1", "Complete", std::get<2>(bodies[0]), false, {}};
   auto released = decode<Batch>(doc);
   ASSERT_TRUE(released);
@@ -358,28 +382,66 @@ TEST(TypedRecords, BatchesKeepTheBodiesTheUntypedServiceWrote) {
   // Of the wrong shape: named.
   const std::string good = std::get<2>(bodies[3]);
   const auto with = [&](const std::string& from, const std::string& to) {
-    std::string body = good;
-    const auto at = body.find(from);
-    EXPECT_NE(at, std::string::npos) << from;
-    return body.replace(at, from.size(), to);
+    return replaced(good, from, to);
   };
-  const std::pair<std::string, std::string> broken[] = {
-      {with(R"("size":100.0)", R"("size":"big")"), "data.size"},
-      {with(R"("disposition":"")", R"("disposition":"maybe")"), "flow.disposition"},
-      {with(R"("events":[])", R"("events":[{"at":"noon"}])"), "flow.events[0].at"},
-      {with(R"("master":"TABLET@1")", R"("master":"OTHER@1")"), "data.master"},
-      {with(R"(,"flow":{)", R"(,"flaw":{)"), "flow"},
-  };
-  for (const auto& [body, field] : broken) {
-    doc.body = body;
-    auto read = decode<Batch>(doc);
-    ASSERT_FALSE(read) << body;
-    EXPECT_EQ(read.error().code, Code::kStorage);
-    EXPECT_EQ(read.error().field, field) << body;
-  }
+  expect_refused<Batch>(
+      doc, {
+               {with(R"("size":100.0)", R"("size":"big")"), "data.size"},
+               {with(R"("disposition":"")", R"("disposition":"maybe")"), "flow.disposition"},
+               {with(R"("events":[])", R"("events":[{"at":"noon"}])"), "flow.events[0].at"},
+               {with(R"("master":"TABLET@1")", R"("master":"OTHER@1")"), "data.master"},
+               {with(R"(,"flow":{)", R"(,"flaw":{)"), "flow"},
+           });
   doc.body = good;
   doc.state = "Sleeping";
   EXPECT_EQ(decode<Batch>(doc).error().field, "state");
+}
+
+TEST(TypedRecords, UsersKeepTheBodiesTheServiceWrote) {
+  // Real account bodies (the first administrator; a deactivated operator who attested the
+  // e-signature's meaning; QA) and one of an account stored before identity verification was
+  // recorded, locked with a reset password: each decodes and encodes back byte for byte.
+  const std::
+      tuple<const char*, const char*, const char*>
+          bodies
+              [] =
+                  {
+                      {"admin1", "active",
+                       R"j({"data":{"created_at":1767225600000,"full_name":"Ada Admin","identity_evidence":"first administrator, created at the server console","identity_verified_at":1767225600000,"identity_verified_by":"system","roles":"admin"},"flow":{"failed_logins":0,"must_change_password":false,"password_hash":"$argon2id$v=19$m=8,t=1,p=1$bPZufpPnuAMevYZRLRtQig$2z36PW8DKWkdiIwt2EziQArbu8FyVxvKqcCozOSeJHo","password_set_at":1767225600000,"status":"active"}})j"},
+                      {"op2", "deactivated",
+                       R"j({"data":{"created_at":1767225600000,"full_name":"Name of op2","identity_evidence":"badge and passport checked in person","identity_verified_at":1767225600000,"identity_verified_by":"admin1","roles":"operator"},"flow":{"failed_logins":0,"must_change_password":false,"password_hash":"$argon2id$v=19$m=8,t=1,p=1$KC5xaMDRslf8EmtP69LcmQ$tiXV+Y7p6aikTPgqAHUBD/qHuuVYTdBBdGD42QbyG9c","password_set_at":1767225600000,"signature_attested_at":1767225900000,"signature_statement_sha256":"520cc60a105711eb64d7de96203afc02eb5b6b88991b5d2d83c335d50ec78c01","status":"deactivated"}})j"},
+                      {"qa1", "active",
+                       R"j({"data":{"created_at":1767225600000,"full_name":"Name of qa1","identity_evidence":"badge and passport checked in person","identity_verified_at":1767225600000,"identity_verified_by":"admin1","roles":"qa"},"flow":{"failed_logins":0,"must_change_password":false,"password_hash":"$argon2id$v=19$m=8,t=1,p=1$VOBB5EZf02WkzOd88daAsw$NSdrJJDIw8ZymncOdxuppE6LPLbEg22YzhMdsmF05x8","password_set_at":1767225600000,"signature_attested_at":1767225600000,"signature_statement_sha256":"520cc60a105711eb64d7de96203afc02eb5b6b88991b5d2d83c335d50ec78c01","status":"active"}})j"},
+                      {"op1", "locked", R"j({"data":{"created_at":1767225600000,"full_name":"Name of op1","roles":"operator"},"flow":{"failed_logins":5,"must_change_password":true,"password_hash":"$argon2id$v=19$m=8,t=1,p=1$3ZPERgki0urpfLV6+B6hwQ$w5hPRyyhR5Qn6bvg1pygjcwUgEfAwCkiKXlbVc0bGrI","password_set_at":1767226200000,"status":"locked"}})j"},
+                  };
+  for (const auto& [id, state, body] : bodies) expect_round_trip<User>(id, "", state, body);
+  Document doc{"user", "op2", 2, "", "deactivated", std::get<2>(bodies[1]), false, {}};
+  auto op2 = decode<User>(doc);
+  ASSERT_TRUE(op2);
+  EXPECT_EQ(op2->status, AccountStatus::kDeactivated);
+  EXPECT_EQ(op2->roles, role_bit(Role::kOperator));
+  EXPECT_TRUE(op2->identity_verified());
+  EXPECT_TRUE(op2->signature_attested());
+  doc.body = std::get<2>(bodies[3]);
+  auto op1 = decode<User>(doc);
+  ASSERT_TRUE(op1);
+  EXPECT_EQ(op1->status, AccountStatus::kLocked);
+  EXPECT_TRUE(op1->must_change_password);
+  EXPECT_FALSE(op1->identity_verified());
+  // Of the wrong shape: named, never read as a default (an unknown role as no role, a status
+  // nobody wrote as active, a failure count as zero).
+  const std::string good = std::get<2>(bodies[2]);
+  const auto with = [&](const std::string& from, const std::string& to) {
+    return replaced(good, from, to);
+  };
+  expect_refused<User>(
+      doc, {
+               {with(R"("roles":"qa")", R"("roles":"qa,pilot")"), "data.roles"},
+               {with(R"("status":"active")", R"("status":"sleeping")"), "flow.status"},
+               {with(R"("failed_logins":0)", R"("failed_logins":"none")"), "flow.failed_logins"},
+               {with(R"("must_change_password":false)", R"("must_change_password":0)"),
+                "flow.must_change_password"},
+           });
 }
 
 }  // namespace

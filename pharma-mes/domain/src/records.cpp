@@ -947,4 +947,66 @@ Result<Sensor> decode<Sensor>(const Document& doc) {
   return s;
 }
 
+// ---- user ----
+
+Document to_document(const User& u) {
+  json data{
+      {"full_name", u.full_name}, {"roles", roles_text(u.roles)}, {"created_at", u.created_at}};
+  const std::string status(to_string(u.status));
+  json flow{{"status", status},
+            {"password_hash", u.password_hash},
+            {"password_set_at", u.password_set_at},
+            {"must_change_password", u.must_change_password},
+            {"failed_logins", u.failed_logins}};
+  // Written only once set, so that an account stored before they existed keeps its hash.
+  if (u.identity_verified()) {
+    data["identity_evidence"] = u.identity_evidence;
+    data["identity_verified_by"] = u.identity_verified_by;
+    data["identity_verified_at"] = u.identity_verified_at;
+  }
+  if (u.signature_attested()) {
+    flow["signature_attested_at"] = u.signature_attested_at;
+    flow["signature_statement_sha256"] = u.signature_statement_sha256;
+  }
+  return document(User::kType, u.id, u.meta, "", status, data, flow);
+}
+
+template <>
+Result<User> decode<User>(const Document& doc) {
+  if (auto t = check_type<User>(doc); !t) return tl::unexpected(t.error());
+  const json body = parse_body(doc);
+  FieldReader data(body, "data"), flow(body, "flow");
+  User u;
+  u.id = doc.id;
+  u.full_name = data.text("full_name");
+  const std::string roles = data.text("roles");
+  u.created_at = data.integer("created_at");
+  u.identity_evidence = data.text("identity_evidence");
+  u.identity_verified_by = data.text("identity_verified_by");
+  u.identity_verified_at = data.integer("identity_verified_at");
+  const std::string status = flow.text("status", true);
+  u.password_hash = flow.text("password_hash");
+  u.password_set_at = flow.integer("password_set_at");
+  u.must_change_password = flow.boolean("must_change_password");
+  u.failed_logins = static_cast<int>(flow.integer("failed_logins"));
+  u.signature_attested_at = flow.integer("signature_attested_at");
+  u.signature_statement_sha256 = flow.text("signature_statement_sha256");
+  u.meta = meta_of(doc);
+  if (!data.problem().empty()) return malformed(doc, data.problem());
+  if (!flow.problem().empty()) return malformed(doc, flow.problem());
+  const auto role_set = parse_roles(roles);
+  if (!role_set) return malformed(doc, "data.roles");
+  u.roles = *role_set;
+  if (status == "active") {
+    u.status = AccountStatus::kActive;
+  } else if (status == "locked") {
+    u.status = AccountStatus::kLocked;
+  } else if (status == "deactivated") {
+    u.status = AccountStatus::kDeactivated;
+  } else {
+    return malformed(doc, "flow.status");
+  }
+  return u;
+}
+
 }  // namespace mes

@@ -576,9 +576,11 @@ Result<Mes::PlantStatus> Mes::plant_status(Millis deviation_due_ms) {
       ++(batch.reviewed ? p.batches_awaiting_release : p.batches_awaiting_review);
     }
     p.batches_awaiting_review += static_cast<int>(unreadable_batches.size());
-    for (const auto& u : tx.list("user")) {
-      p.users_locked += detail::user_from(u).status == AccountStatus::kLocked ? 1 : 0;
+    std::vector<std::string> unreadable_users;  // not known to be able to work: counted locked
+    for (const auto& u : detail::list_of<User>(tx, "", "", unreadable_users)) {
+      p.users_locked += u.status == AccountStatus::kLocked ? 1 : 0;
     }
+    p.users_locked += static_cast<int>(unreadable_users.size());
     for (const auto& doc : tx.list("sensor")) {
       auto sensor = decode<Sensor>(doc);
       if (!sensor) continue;  // unreadable: one sensor must not stop the others' checks

@@ -22,8 +22,9 @@ Result<void> Mes::open_capa(const std::string& actor, Capa capa, const std::stri
     if (capa.due_at <= tx.now()) {
       return refuse(Code::kInvalid, "a CAPA's due date is in the future", "due_at");
     }
-    const auto owner = tx.get("user", capa.owner);
-    if (!owner || detail::user_from(*owner).status != AccountStatus::kActive) {
+    const auto owner = detail::load<User>(tx, capa.owner, "owner", true);
+    if (!owner && owner.error().code != Code::kNotFound) return tl::unexpected(owner.error());
+    if (!owner || owner->status != AccountStatus::kActive) {
       return refuse(Code::kNotFound, "no active user " + capa.owner + " to own it", "owner");
     }
     if (capa.deviations.empty() && capa.alarms.empty()) {
@@ -173,9 +174,9 @@ Result<std::string> Mes::record_training(const std::string& actor, SigningSessio
         if (signer->id != actor) {
           return refuse(Code::kBadSignature, "the trainer signs the training record");
         }
-        const auto trainee = tx.get("user", training.trainee);
-        if (!trainee) return refuse(Code::kNotFound, "no user " + training.trainee, "trainee");
-        const User u = detail::user_from(*trainee);
+        const auto trainee = detail::load<User>(tx, training.trainee, "trainee", true);
+        if (!trainee) return tl::unexpected(trainee.error());
+        const User& u = *trainee;
         if (u.status == AccountStatus::kDeactivated) {
           return refuse(Code::kAccountInactive, "user " + u.id + " is deactivated", "trainee");
         }

@@ -179,59 +179,13 @@ BatchYield yield_of(const Batch& batch) {
   return y;
 }
 
-User user_from(const Document& doc) {
-  const json b = body_of(doc);
-  const json& d = b["data"];
-  const json& f = b["flow"];
-  User u;
-  u.id = doc.id;
-  u.full_name = d.value("full_name", "");
-  u.roles = parse_roles(d.value("roles", "")).value_or(0);
-  u.created_at = d.value("created_at", Millis{0});
-  const std::string status = f.value("status", "active");
-  u.status = status == "locked"        ? AccountStatus::kLocked
-             : status == "deactivated" ? AccountStatus::kDeactivated
-                                       : AccountStatus::kActive;
-  u.password_hash = f.value("password_hash", "");
-  u.password_set_at = f.value("password_set_at", Millis{0});
-  u.must_change_password = f.value("must_change_password", false);
-  u.failed_logins = f.value("failed_logins", 0);
-  u.identity_evidence = d.value("identity_evidence", "");
-  u.identity_verified_by = d.value("identity_verified_by", "");
-  u.identity_verified_at = d.value("identity_verified_at", Millis{0});
-  u.signature_attested_at = f.value("signature_attested_at", Millis{0});
-  u.signature_statement_sha256 = f.value("signature_statement_sha256", "");
-  return u;
-}
-
-json user_body(const User& u) {
-  json body{
-      {"data",
-       {{"full_name", u.full_name}, {"roles", roles_text(u.roles)}, {"created_at", u.created_at}}},
-      {"flow",
-       {{"status", std::string(to_string(u.status))},
-        {"password_hash", u.password_hash},
-        {"password_set_at", u.password_set_at},
-        {"must_change_password", u.must_change_password},
-        {"failed_logins", u.failed_logins}}}};
-  // Written only once set, so that an account stored before they existed keeps its hash.
-  if (u.identity_verified()) {
-    body["data"]["identity_evidence"] = u.identity_evidence;
-    body["data"]["identity_verified_by"] = u.identity_verified_by;
-    body["data"]["identity_verified_at"] = u.identity_verified_at;
-  }
-  if (u.signature_attested()) {
-    body["flow"]["signature_attested_at"] = u.signature_attested_at;
-    body["flow"]["signature_statement_sha256"] = u.signature_statement_sha256;
-  }
-  return body;
-}
-
 Result<User> authorize(Transaction& tx, const std::string& actor, Action action,
                        const MesConfig& config) {
-  const auto doc = tx.get("user", actor);
+  const auto doc = tx.get(User::kType, actor);
   if (!doc) return refuse(Code::kUnauthenticated, "unknown user " + actor, "actor");
-  User u = user_from(*doc);
+  auto read = decode<User>(*doc);
+  if (!read) return tl::unexpected(read.error());
+  const User& u = *read;
   if (u.status == AccountStatus::kDeactivated) {
     return refuse(Code::kAccountInactive, "user " + actor + " is deactivated");
   }

@@ -101,9 +101,6 @@ std::optional<ReadingsSeal> last_seal(Transaction& tx, const std::string& sensor
 // The actual yield of a batch against its master's theoretical yield (in its control recipe).
 BatchYield yield_of(const Batch& batch);
 
-User user_from(const Document& doc);
-json user_body(const User& user);
-
 // The acting user: exists, active, password not due for change, and allowed the action.
 Result<User> authorize(Transaction& tx, const std::string& actor, Action action,
                        const MesConfig& config);

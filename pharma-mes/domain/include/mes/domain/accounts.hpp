@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "mes/domain/errors.hpp"
+#include "mes/domain/record_meta.hpp"
 #include "mes/domain/roles.hpp"
 
 namespace mes {
@@ -19,7 +20,10 @@ using Millis = std::int64_t;  // UTC, milliseconds since the Unix epoch
 enum class AccountStatus : std::uint8_t { kActive, kLocked, kDeactivated };
 std::string_view to_string(AccountStatus status);
 
+// A user account. Its stored form (records.hpp) keeps the name, roles and identity
+// verification in data, the status, password and signature attestation in flow; state = status.
 struct User {
+  static constexpr std::string_view kType = "user";
   std::string id;         // the login name; unique forever
   std::string full_name;  // printed with every signature (11.50)
   RoleSet roles = 0;
@@ -40,6 +44,7 @@ struct User {
   // yet. The attested statement's SHA-256 is kept with it.
   Millis signature_attested_at = 0;
   std::string signature_statement_sha256 = {};
+  RecordMeta meta = {};
 
   bool identity_verified() const { return identity_verified_at != 0; }
   bool signature_attested() const { return signature_attested_at != 0; }

@@ -16,18 +16,10 @@
 #include "mes/domain/errors.hpp"
 #include "mes/domain/isa88.hpp"
 #include "mes/domain/quantity.hpp"
+#include "mes/domain/record_meta.hpp"
 #include "mes/domain/store.hpp"
 
 namespace mes {
-
-// What the store keeps about any record besides its content.
-struct RecordMeta {
-  std::int64_t version = 0;  // 0: never stored
-  bool voided = false;
-  std::string void_reason;
-
-  friend bool operator==(const RecordMeta&, const RecordMeta&) = default;
-};
 
 enum class EquipmentStatus : std::uint8_t { kClean, kDirty, kInUse, kOutOfService };
 std::string_view to_string(EquipmentStatus status);
@@ -377,6 +369,7 @@ Document to_document(const Alarm& alarm);
 Document to_document(const Capa& capa);
 Document to_document(const Lot& lot);
 Document to_document(const Sensor& sensor);
+Document to_document(const User& user);
 
 // Reads a stored record of type R (doc.type must be R::kType).
 template <typename R>
@@ -405,5 +398,7 @@ template <>
 Result<TrailReview> decode<TrailReview>(const Document& doc);
 template <>
 Result<Alarm> decode<Alarm>(const Document& doc);
+template <>
+Result<User> decode<User>(const Document& doc);
 
 }  // namespace mes
