@@ -135,6 +135,7 @@ void OrderBook::insert(const RestingOrder& order) {
   level.tail = n;
   level.qty += order.leaves;
   ++level.count;
+  if (lv.back().level == l) ++top_changes_;
   index_.insert(order.id, n);
 }
 
@@ -147,6 +148,7 @@ void OrderBook::unlink(std::uint32_t n) {
   Node& node = nodes_[n];
   const std::uint32_t l = node.level;
   LevelNode& level = level_pool_[l];
+  if (ladder(node.order.side).back().level == l) ++top_changes_;
   if (node.prev != kNil) {
     nodes_[node.prev].next = node.next;
   } else {
@@ -180,6 +182,7 @@ void OrderBook::erase(OrderId id) {
 
 RestingOrder OrderBook::fill_front(Side side, Qty qty, Price price) {
   LevelNode& level = level_pool_[ladder(side).back().level];
+  ++top_changes_;
   const std::uint32_t n = level.head;
   RestingOrder& o = nodes_[n].order;
   o.leaves -= qty;
@@ -195,6 +198,7 @@ void OrderBook::reduce(OrderId id, Qty new_qty, Qty new_leaves) {
   const std::uint32_t n = index_.find(id);
   if (n == OrderIndex::kMissing) return;
   RestingOrder& o = nodes_[n].order;
+  if (ladder(o.side).back().level == nodes_[n].level) ++top_changes_;
   level_pool_[nodes_[n].level].qty -= o.leaves - new_leaves;
   o.qty = new_qty;
   o.leaves = new_leaves;

@@ -41,6 +41,7 @@ class MatchingEngine {
   explicit MatchingEngine(EngineConfig config)
       : config_(std::move(config)), books_(config_.instruments.size()), risk_(config_.accounts) {
     tops_.resize(config_.instruments.size());
+    top_seen_.assign(config_.instruments.size(), 0);
     for (std::size_t i = 0; i < tops_.size(); ++i)
       tops_[i].symbol = SymbolId(static_cast<std::uint32_t>(i));
     std::sort(config_.accounts.begin(), config_.accounts.end(),
@@ -241,6 +242,7 @@ class MatchingEngine {
       const Level ask = books_[i].best_level(Side::kSell);
       tops_[i] = TopOfBook{SymbolId(static_cast<std::uint32_t>(i)), bid.price, bid.qty, ask.price,
                            ask.qty};
+      if constexpr (requires { books_[i].top_changes(); }) top_seen_[i] = books_[i].top_changes();
     }
     if (auto risk = risk_.load_state(get, state_version); !risk.empty()) return risk;
     if (get(v)) return "snapshot has data after the engine state";
@@ -768,6 +770,11 @@ class MatchingEngine {
   void publish_top(SymbolId symbol, std::vector<Event>& out) {
     // Field by field (no temporary aggregate): this runs after every command.
     const Book& b = books_[symbol.value()];
+    if constexpr (requires { b.top_changes(); }) {
+      // A book that says when its top may have moved: most commands leave it as it was.
+      if (b.top_changes() == top_seen_[symbol.value()]) return;
+      top_seen_[symbol.value()] = b.top_changes();
+    }
     const Level bid = b.best_level(Side::kBuy);
     const Level ask = b.best_level(Side::kSell);
     TopOfBook& top = tops_[symbol.value()];
@@ -787,6 +794,7 @@ class MatchingEngine {
   std::vector<DivisibilityCheck> lots_;   // by symbol
   std::vector<Book> books_;
   std::vector<TopOfBook> tops_;
+  std::vector<std::uint64_t> top_seen_;  // by symbol: the book's top_changes() when last published
   std::vector<RestingOrder> scratch_;       // reused by mass cancel and expiry
   PreTradeRisk risk_;                       // accounts, limits, kill switches, today's ClOrdIDs
   std::vector<AddSession> added_sessions_;  // sessions added at run time, in order

@@ -90,6 +90,9 @@ class OrderBook {
     return Level{l.price, l.qty, l.count};
   }
   std::size_t order_count() const { return index_.size(); }
+  // Moves on at least whenever the best level of either side may have changed (price, quantity
+  // or count): equal values mean the top of book is as it was (the engine then skips it).
+  std::uint64_t top_changes() const { return top_changes_; }
   // Heap bytes held by the book's pools, ladders and index (capacity, not just what is used).
   std::size_t memory_bytes() const {
     return nodes_.capacity() * sizeof(Node) + level_pool_.capacity() * sizeof(LevelNode) +
@@ -132,6 +135,7 @@ class OrderBook {
   std::vector<Rung> bids_;            // ascending: best (highest) at the back
   std::vector<Rung> asks_;            // descending: best (lowest) at the back
   OrderIndex index_;
+  std::uint64_t top_changes_ = 0;
 };
 
 }  // namespace trading

@@ -40,14 +40,8 @@ class PreTradeRisk {
   // Account by id: a direct table when ids are small (the usual case; looked up on every fill),
   // a binary search over the sorted accounts otherwise. nullptr when not configured.
   const Account* account(AccountId id) const {
-    if (!slots_.empty()) {
-      if (id.value() >= slots_.size()) return nullptr;
-      const std::int32_t slot = slots_[id.value()];
-      return slot < 0 ? nullptr : &accounts_[static_cast<std::size_t>(slot)];
-    }
-    auto it = std::lower_bound(accounts_.begin(), accounts_.end(), id,
-                               [](const Account& a, AccountId v) { return a.id < v; });
-    return it != accounts_.end() && it->id == id ? &*it : nullptr;
+    const std::int32_t slot = slot_of(id);
+    return slot < 0 ? nullptr : &accounts_[static_cast<std::size_t>(slot)];
   }
   // The accounts sorted by id, with the limits in force now.
   const std::vector<Account>& accounts() const { return accounts_; }
@@ -308,8 +302,23 @@ class PreTradeRisk {
       }
     }
   }
+  // The index of account `id` in accounts_ and state_, or -1. The direct table answers in a
+  // load (this runs for every order held, released or filled); the search only for large ids.
+  std::int32_t slot_of(AccountId id) const {
+    if (!slots_.empty()) [[likely]] {
+      return id.value() < slots_.size() ? slots_[id.value()] : -1;
+    }
+    return searched_slot_of(id);
+  }
+  [[gnu::noinline]] std::int32_t searched_slot_of(AccountId id) const {
+    auto it = std::lower_bound(accounts_.begin(), accounts_.end(), id,
+                               [](const Account& a, AccountId v) { return a.id < v; });
+    return it != accounts_.end() && it->id == id ? static_cast<std::int32_t>(it - accounts_.begin())
+                                                 : -1;
+  }
+  // `id` is a configured account (its orders rest only after check_new found it).
   void add_exposure(AccountId id, std::int64_t delta) {
-    auto& e = state_of(*account(id)).exposure;
+    auto& e = state_[static_cast<std::size_t>(slot_of(id))].exposure;
     e = saturating_add(e, delta);
   }
 
