@@ -114,15 +114,16 @@ std::uint32_t OrderBook::allocate_level(Price price) {
 
 void OrderBook::insert(const RestingOrder& order) {
   const std::uint32_t n = allocate(order);
-  bool found = false;
   auto& lv = ladder(order.side);
-  const std::size_t at = locate(order.side, order.price, found);
-  std::uint32_t l;
-  if (found) {
-    l = lv[at].level;
-  } else {
+  const std::uint64_t key = level_key(order.side, order.price);
+  std::uint32_t l = level_index_.find(OrderId(key));
+  if (l == OrderIndex::kMissing) {
+    // A new price: the only case that searches the ladder (most orders join a level).
+    bool found = false;
+    const std::size_t at = locate(order.side, order.price, found);
     l = allocate_level(order.price);
     lv.insert(lv.begin() + static_cast<std::ptrdiff_t>(at), Rung{order.price, l});
+    level_index_.insert(OrderId(key), l);
   }
   LevelNode& level = level_pool_[l];
   nodes_[n].level = l;
@@ -167,6 +168,7 @@ void OrderBook::unlink(std::uint32_t n) {
     bool found = false;
     const std::size_t at = locate(node.order.side, level.price, found);
     lv.erase(lv.begin() + static_cast<std::ptrdiff_t>(at));
+    level_index_.erase(OrderId(level_key(node.order.side, level.price)));
     level.head = free_levels_;
     free_levels_ = l;
   }

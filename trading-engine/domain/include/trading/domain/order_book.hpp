@@ -2,7 +2,7 @@
 // order once the pool has grown), linked in time order inside their price level; levels live in a
 // pool too (stable indices, so an order knows its level without a search) and each side keeps a
 // vector of (price, level) sorted so the best price is at the back (activity near the touch
-// moves little memory); an open-addressing map finds an order by id. Same interface as
+// moves little memory); open-addressing maps find an order by id and a level by price. Same interface as
 // NaiveOrderBook, which is its test oracle and benchmark baseline. Not thread-safe: the engine
 // thread owns it.
 #pragma once
@@ -96,7 +96,8 @@ class OrderBook {
   // Heap bytes held by the book's pools, ladders and index (capacity, not just what is used).
   std::size_t memory_bytes() const {
     return nodes_.capacity() * sizeof(Node) + level_pool_.capacity() * sizeof(LevelNode) +
-           (bids_.capacity() + asks_.capacity()) * sizeof(Rung) + index_.memory_bytes();
+           (bids_.capacity() + asks_.capacity()) * sizeof(Rung) + index_.memory_bytes() +
+           level_index_.memory_bytes();
   }
 
  private:
@@ -135,6 +136,11 @@ class OrderBook {
   std::vector<Rung> bids_;            // ascending: best (highest) at the back
   std::vector<Rung> asks_;            // descending: best (lowest) at the back
   OrderIndex index_;
+  // (side, price) -> level: an order joining an existing level finds it without a search.
+  static std::uint64_t level_key(Side side, Price price) {
+    return static_cast<std::uint64_t>(price.value()) << 1 | (side == Side::kSell ? 1u : 0u);
+  }
+  OrderIndex level_index_;
   std::uint64_t top_changes_ = 0;
 };
 
