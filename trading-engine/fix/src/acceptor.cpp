@@ -535,31 +535,45 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
 
   // --- sending ---
   bool send(std::uint32_t session, const ExecutionReport& er) override {
+    // Every field appended in ascending tag order, the order QuickFIX keeps a body in: each one
+    // goes at the end of the field vector (setting them in any other order inserted in the
+    // middle, moving the fields after it: about a sixth of the venue's instructions per order).
+    // The bytes on the wire are the same.
     FIX::Message m = make("8");
-    m.setField(FIX::FIELD::OrderID, er.order_id);
-    set_if(m, FIX::FIELD::ClOrdID, er.cl_ord_id);
-    set_if(m, FIX::FIELD::OrigClOrdID, er.orig_cl_ord_id);
-    set_if(m, FIX::FIELD::OrdStatusReqID, er.ord_status_req_id);
-    m.setField(FIX::FIELD::ExecID, er.exec_id);
-    set_char(m, FIX::FIELD::ExecType, er.exec_type);
-    set_char(m, FIX::FIELD::OrdStatus, er.ord_status);
-    if (er.ord_rej_reason >= 0)
-      m.setField(FIX::FIELD::OrdRejReason, std::to_string(er.ord_rej_reason));
-    set_if(m, FIX::FIELD::Account, er.account);
-    m.setField(FIX::FIELD::Symbol, er.symbol);
-    set_char(m, FIX::FIELD::Side, er.side);
-    set_if(m, FIX::FIELD::OrderQty, er.order_qty);
-    set_char(m, FIX::FIELD::OrdType, er.ord_type);
-    set_if(m, FIX::FIELD::Price, er.price);
-    set_char(m, FIX::FIELD::TimeInForce, er.time_in_force);
-    set_if(m, FIX::FIELD::LastQty, er.last_qty);
-    set_if(m, FIX::FIELD::LastPx, er.last_px);
-    set_if(m, FIX::FIELD::TrdMatchID, er.trade_id);
-    m.setField(FIX::FIELD::LeavesQty, er.leaves_qty);
-    m.setField(FIX::FIELD::CumQty, er.cum_qty);
-    m.setField(FIX::FIELD::AvgPx, er.avg_px);
-    m.setField(FIX::TransactTime(3));  // milliseconds, like SendingTime
-    set_if(m, FIX::FIELD::Text, er.text);
+    const auto add = [&m](int tag, const std::string& value) {
+      if (!value.empty()) m.setField(FIX::FieldBase(tag, value), false);
+    };
+    const auto put = [&m](int tag, const std::string& value) {  // required: set even if empty
+      m.setField(FIX::FieldBase(tag, value), false);
+    };
+    const auto add_char = [&add](int tag, char value) {
+      if (value != 0) add(tag, std::string(1, value));
+    };
+    add(FIX::FIELD::Account, er.account);                 // 1
+    put(FIX::FIELD::AvgPx, er.avg_px);                    // 6
+    add(FIX::FIELD::ClOrdID, er.cl_ord_id);               // 11
+    put(FIX::FIELD::CumQty, er.cum_qty);                  // 14
+    put(FIX::FIELD::ExecID, er.exec_id);                  // 17
+    add(FIX::FIELD::LastPx, er.last_px);                  // 31
+    add(FIX::FIELD::LastQty, er.last_qty);                // 32
+    put(FIX::FIELD::OrderID, er.order_id);                // 37
+    add(FIX::FIELD::OrderQty, er.order_qty);              // 38
+    add_char(FIX::FIELD::OrdStatus, er.ord_status);       // 39
+    add_char(FIX::FIELD::OrdType, er.ord_type);           // 40
+    add(FIX::FIELD::OrigClOrdID, er.orig_cl_ord_id);      // 41
+    add(FIX::FIELD::Price, er.price);                     // 44
+    add_char(FIX::FIELD::Side, er.side);                  // 54
+    put(FIX::FIELD::Symbol, er.symbol);                   // 55
+    add(FIX::FIELD::Text, er.text);                       // 58
+    add_char(FIX::FIELD::TimeInForce, er.time_in_force);  // 59
+    m.setField(FIX::TransactTime(3), false);              // 60, milliseconds like SendingTime
+    if (er.ord_rej_reason >= 0) {
+      add(FIX::FIELD::OrdRejReason, std::to_string(er.ord_rej_reason));  // 103
+    }
+    add_char(FIX::FIELD::ExecType, er.exec_type);           // 150
+    put(FIX::FIELD::LeavesQty, er.leaves_qty);              // 151
+    add(FIX::FIELD::OrdStatusReqID, er.ord_status_req_id);  // 790
+    add(FIX::FIELD::TrdMatchID, er.trade_id);               // 880
     return deliver(session, m);
   }
 
