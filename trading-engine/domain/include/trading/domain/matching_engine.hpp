@@ -795,8 +795,8 @@ class MatchingEngine {
   std::vector<Book> books_;
   std::vector<TopOfBook> tops_;
   std::vector<std::uint64_t> top_seen_;  // by symbol: the book's top_changes() when last published
-  std::vector<RestingOrder> scratch_;       // reused by mass cancel and expiry
-  PreTradeRisk risk_;                       // accounts, limits, kill switches, today's ClOrdIDs
+  std::vector<RestingOrder> scratch_;    // reused by mass cancel and expiry
+  PreTradeRisk risk_;                    // accounts, limits, kill switches, today's ClOrdIDs
   std::vector<AddSession> added_sessions_;  // sessions added at run time, in order
   std::vector<Price> last_trade_;           // by symbol; 0 before the first trade
   static constexpr std::uint8_t kManualHalt = 1;
