@@ -2,9 +2,9 @@
 // order once the pool has grown), linked in time order inside their price level; levels live in a
 // pool too (stable indices, so an order knows its level without a search) and each side keeps a
 // vector of (price, level) sorted so the best price is at the back (activity near the touch
-// moves little memory); open-addressing maps find an order by id and a level by price. Same interface as
-// NaiveOrderBook, which is its test oracle and benchmark baseline. Not thread-safe: the engine
-// thread owns it.
+// moves little memory); open-addressing maps find an order by id and a level by price. Same
+// interface as NaiveOrderBook, which is its test oracle and benchmark baseline. Not thread-safe:
+// the engine thread owns it.
 #pragma once
 
 #include <cstdint>
