@@ -1024,6 +1024,7 @@ std::vector<std::string> release_blockers(Transaction& tx, const Batch& b,
   std::vector<Document> records;
   if (auto stored = tx.get(Batch::kType, batch_id)) records.push_back(std::move(*stored));
   for (auto& step : tx.list(Step::kType, batch_id)) records.push_back(std::move(step));
+  const std::string batch_hash = batch_record_hash(tx, b);  // what its signatures cover
   for (const Document& doc : records) {
     const std::string proven = proven_hash(tx, doc.type, doc.id);
     if (!proven.empty() && proven != record_hash(doc)) {
@@ -1032,7 +1033,7 @@ std::vector<std::string> release_blockers(Transaction& tx, const Batch& b,
     }
     for (const auto& sig : tx.signatures_of(doc.type, doc.id)) {
       const std::string hash = doc.type == Batch::kType
-                                   ? batch_record_hash(tx, b)
+                                   ? batch_hash
                                    : detail::content_hash(doc.type, doc.id, detail::body_of(doc));
       const auto check = check_signature(sig, doc.type, doc.id, hash, public_key);
       if (check != SignatureCheck::kValid) {
