@@ -133,6 +133,34 @@ TEST(OrderBookDifferential, FastBookMatchesNaiveBookOnAMillionCommands) {
 
 TEST(OrderBookDifferential, DeepBookStream) { run_stream(99, 50'000, 20'000); }
 
+TEST(OrderBookDifferential, ABookSizedForTheDayStillMatchesTheNaiveBook) {
+  // The venue sizes each book and the ClOrdID table for the day's orders at start.
+  EngineConfig config = test_config();
+  config.expected_orders = 30'000;
+  run_stream(5, 60'000, 20'000, config);
+}
+
+TEST(OrderBook, ABookReservedForNOrdersTakesNoMoreMemoryBeforeN) {
+  OrderBook book;
+  book.reserve(50'000);
+  const std::size_t reserved = book.memory_bytes();
+  for (std::uint64_t id = 1; id <= 50'000; ++id) {
+    const Side side = id % 2 == 0 ? Side::kBuy : Side::kSell;
+    const Price price(side == Side::kBuy ? 9'000 : 11'000);
+    book.insert(RestingOrder{OrderId(id), kAlice, side, TimeInForce::kDay, price, Qty{10}, Qty{10},
+                             Qty{0}, 0, 0});
+  }
+  EXPECT_EQ(book.order_count(), 50'000u);
+  EXPECT_EQ(book.memory_bytes(), reserved) << "no pool copy and no rehash before 50 000 orders";
+  // An order found and erased by reference leaves the book as erasing it by id would.
+  RestingOrder* o = book.find(OrderId(777));
+  ASSERT_NE(o, nullptr);
+  book.erase(*o);
+  EXPECT_EQ(book.find(OrderId(777)), nullptr);
+  EXPECT_EQ(book.order_count(), 49'999u);
+  EXPECT_NE(book.find(OrderId(778)), nullptr);
+}
+
 TEST(OrderBookDifferential, WithPriceBandsAndAutomaticHalts) {
   // A narrow band with short timers (the flow advances 1 us per command), so the stream goes
   // through band cancels, limit states, halts and resumes many times.
@@ -172,6 +200,25 @@ TEST(OrderIndex, InsertFindEraseAgainstAReference) {
   ASSERT_EQ(index.size(), ids.size());
   for (auto id : ids)
     ASSERT_EQ(index.find(OrderId(id)), static_cast<std::uint32_t>(id % 1'000'000u));
+  // A copy holds the same entries; clear() empties it and keeps its room.
+  const OrderIndex copy = index;
+  for (auto id : ids)
+    ASSERT_EQ(copy.find(OrderId(id)), static_cast<std::uint32_t>(id % 1'000'000u));
+  const std::size_t room = index.memory_bytes();
+  index.clear();
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.memory_bytes(), room);
+  for (auto id : ids) ASSERT_EQ(index.find(OrderId(id)), OrderIndex::kMissing);
+  EXPECT_EQ(copy.size(), ids.size()) << "the copy is its own";
+}
+
+TEST(OrderIndex, AReservedIndexDoesNotGrowBeforeItsSize) {
+  OrderIndex index;
+  index.reserve(100'000);
+  const std::size_t room = index.memory_bytes();
+  for (std::uint64_t id = 1; id <= 100'000; ++id) index.insert(OrderId(id), 1);
+  EXPECT_EQ(index.memory_bytes(), room);
+  for (std::uint64_t id = 1; id <= 100'000; ++id) ASSERT_EQ(index.find(OrderId(id)), 1u);
 }
 
 }  // namespace

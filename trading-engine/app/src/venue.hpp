@@ -73,7 +73,8 @@ struct VenueOptions {
   // closed. Polls the journal every follow_interval when it has caught up.
   bool standby = false;
   core::Nanos follow_interval = core::kNanosPerMilli;
-  // Primary: journal a state digest marker this often (0: only at a leadership change and a seal).
+  // Primary: journal a state digest marker this often (0: only at a leadership change and a seal),
+  // and no sooner than 1000 times what the last one took (a deep book's digest is spaced out).
   core::Nanos digest_interval = core::kNanosPerSecond;
   // Primary: sign a checkpoint of the journal's hash chain (checkpoint.hpp) this often, at
   // shutdown and at a handover, with this Ed25519 seed (hex; empty: no checkpoints).
@@ -345,6 +346,9 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   core::Nanos last_engine_time_ = 0;
   core::Nanos last_tick_ = 0;
   core::Nanos last_digest_ = 0;
+  // The periodic digest's least spacing: kDigestSpacingFactor times what the last one took.
+  static constexpr core::Nanos kDigestSpacingFactor = 1000;
+  core::Nanos digest_spacing_ = 0;
   std::uint64_t since_snapshot_ = 0;
   bool bands_ = false;
   core::Nanos last_price_sample_ = 0, last_publish_ = 0;  // monotonic

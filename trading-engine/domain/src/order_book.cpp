@@ -2,18 +2,29 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
+#include <type_traits>
 
 namespace trading {
 
 void OrderIndex::rehash(std::size_t capacity) {
-  std::vector<Entry> old = std::move(entries_);
-  entries_.assign(capacity, Entry{});
+  ZeroedArray<Entry> old = std::move(entries_);
+  entries_ = ZeroedArray<Entry>(capacity);
   mask_ = capacity - 1;
   shift_ = 64 - std::countr_zero(capacity);
   size_ = 0;
   for (const auto& e : old) {
     if (e.key != 0) insert(OrderId(e.key), e.node);
   }
+}
+
+void OrderIndex::reserve(std::size_t entries) {
+  if (2 * entries > entries_.size()) rehash(std::bit_ceil(2 * entries));
+}
+
+void OrderIndex::clear() {
+  entries_ = ZeroedArray<Entry>(entries_.size());  // fresh zero pages, not a pass over the old
+  size_ = 0;
 }
 
 std::uint32_t OrderIndex::find(OrderId id) const {
@@ -58,6 +69,11 @@ OrderBook::OrderBook() {
   level_pool_.reserve(512);
   bids_.reserve(256);
   asks_.reserve(256);
+}
+
+void OrderBook::reserve(std::size_t orders) {
+  nodes_.reserve(orders);
+  index_.reserve(orders);
 }
 
 std::size_t OrderBook::locate(Side side, Price price, bool& found) const {
@@ -180,6 +196,13 @@ void OrderBook::unlink(std::uint32_t n) {
 void OrderBook::erase(OrderId id) {
   const std::uint32_t n = index_.find(id);
   if (n != OrderIndex::kMissing) unlink(n);
+}
+
+void OrderBook::erase(const RestingOrder& order) {
+  // The order is the first member of its node: the node's index follows from its address.
+  static_assert(std::is_standard_layout_v<Node> && offsetof(Node, order) == 0);
+  const auto* node = reinterpret_cast<const Node*>(&order);
+  unlink(static_cast<std::uint32_t>(node - nodes_.data()));
 }
 
 RestingOrder OrderBook::fill_front(Side side, Qty qty, Price price) {

@@ -115,6 +115,12 @@ Gateway::Gateway(GatewayConfig config) : config_(std::move(config)) {
   for (std::size_t i = 0; i < config_.sessions.size(); ++i) {
     if (config_.sessions[i].drop_copy) drop_copies_.push_back(static_cast<std::uint32_t>(i));
   }
+  // Sized for the day up front: a table that doubles rehashes every entry at once, and these
+  // grow together (one entry each per order), so the day's largest stall would land mid-session.
+  orders_.reserve(config_.expected_orders);
+  by_client_.reserve(config_.expected_orders);
+  client_order_numbers_.reserve(config_.expected_orders);
+  closed_.reserve(std::min(config_.expected_orders, config_.closed_orders_kept));
 }
 
 std::optional<SymbolId> Gateway::symbol_id(std::string_view name) const {

@@ -33,15 +33,27 @@ namespace trading {
 struct EngineConfig {
   std::vector<Instrument> instruments;  // SymbolId = index
   std::vector<Account> accounts;
+  // Orders of a trading day the ClOrdID table and each book are sized for at start (no rehash or
+  // pool copy before this many).
+  std::size_t expected_orders = 0;
 };
 
 template <typename Book>
 class MatchingEngine {
  public:
   explicit MatchingEngine(EngineConfig config)
-      : config_(std::move(config)), books_(config_.instruments.size()), risk_(config_.accounts) {
+      : config_(std::move(config)),
+        books_(config_.instruments.size()),
+        risk_(config_.accounts, config_.expected_orders) {
     tops_.resize(config_.instruments.size());
     top_seen_.assign(config_.instruments.size(), 0);
+    if constexpr (requires(Book & b) { b.reserve(std::size_t{1}); }) {
+      // Any one book may hold the day's orders (a hot symbol): each reserves room for all of
+      // them, address space only until used.
+      if (config_.expected_orders > 0) {
+        for (auto& b : books_) b.reserve(config_.expected_orders);
+      }
+    }
     for (std::size_t i = 0; i < tops_.size(); ++i)
       tops_[i].symbol = SymbolId(static_cast<std::uint32_t>(i));
     std::sort(config_.accounts.begin(), config_.accounts.end(),
@@ -424,7 +436,7 @@ class MatchingEngine {
     }
     out.push_back(Canceled{o->id, o->account, o->leaves, o->cum, CancelReason::kRequested});
     release(*o);
-    b.erase(cmd.id);
+    b.erase(*o);
     publish_top(cmd.symbol, out);
   }
 
@@ -463,7 +475,7 @@ class MatchingEngine {
     // if the new price crosses.
     RestingOrder moved = *o;
     release(*o);
-    b.erase(cmd.id);
+    b.erase(*o);
     moved.price = cmd.price;
     moved.qty = cmd.qty;
     moved.leaves = new_leaves;
@@ -580,7 +592,7 @@ class MatchingEngine {
         }
         out.push_back(Canceled{r.id, r.account, r.leaves, r.cum, CancelReason::kSelfTrade});
         release(r);
-        b.erase(r.id);
+        b.erase(r);
         continue;
       }
       const Qty qty = std::min(in.leaves, r.leaves);

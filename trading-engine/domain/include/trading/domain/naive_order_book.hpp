@@ -27,6 +27,8 @@ class NaiveOrderBook {
     return it == index_.end() ? nullptr : &*it->second.position;
   }
 
+  // Removes an order find() returned (the fast book needs no second look-up for it).
+  void erase(const RestingOrder& order) { erase(order.id); }
   void erase(OrderId id) {
     auto it = index_.find(id);
     if (it == index_.end()) return;

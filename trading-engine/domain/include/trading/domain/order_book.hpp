@@ -8,15 +8,61 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "trading/domain/resting_order.hpp"
 
 namespace trading {
 
+// A fixed-size array of trivially copyable T, all zero bytes at first, from calloc: a large one
+// comes from fresh pages the kernel zeroes on first touch, so room reserved ahead costs address
+// space, not memory or time, until used. Copyable. Not thread-safe.
+template <typename T>
+class ZeroedArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  ZeroedArray() = default;
+  explicit ZeroedArray(std::size_t size)
+      : data_(size == 0 ? nullptr : static_cast<T*>(std::calloc(size, sizeof(T)))), size_(size) {
+    if (size != 0 && data_ == nullptr) throw std::bad_alloc();
+  }
+  ZeroedArray(const ZeroedArray& other) : ZeroedArray(other.size_) {
+    if (size_ != 0) std::memcpy(data_, other.data_, size_ * sizeof(T));
+  }
+  ZeroedArray(ZeroedArray&& other) noexcept : data_(other.data_), size_(other.size_) {
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  ZeroedArray& operator=(ZeroedArray other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    return *this;
+  }
+  ~ZeroedArray() { std::free(data_); }
+
+  T& operator[](std::size_t i) { return data_[i]; }
+  const T& operator[](std::size_t i) const { return data_[i]; }
+  std::size_t size() const { return size_; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // Open-addressing hash map OrderId -> node index (linear probing, backward-shift deletion, no
-// tombstones). Grows by doubling at 50 % load: allocation only while warming up.
+// tombstones). Grows by doubling at 50 % load: allocation only while warming up, or never when
+// reserve() was told how many entries to expect (the reserved room is untouched until used).
 class OrderIndex {
  public:
   static constexpr std::uint32_t kMissing = std::numeric_limits<std::uint32_t>::max();
@@ -25,8 +71,12 @@ class OrderIndex {
   std::uint32_t find(OrderId id) const;
   void insert(OrderId id, std::uint32_t node);
   void erase(OrderId id);
+  // Room for `entries` without growing (the table doubles at half full otherwise).
+  void reserve(std::size_t entries);
+  // Empty, keeping its room.
+  void clear();
   std::size_t size() const { return size_; }
-  std::size_t memory_bytes() const { return entries_.capacity() * sizeof(Entry); }
+  std::size_t memory_bytes() const { return entries_.size() * sizeof(Entry); }
   // Calls visit(id, node) for every entry, in table order.
   template <typename Visit>
   void for_each(Visit&& visit) const {
@@ -46,7 +96,7 @@ class OrderIndex {
   }
   void rehash(std::size_t capacity);
 
-  std::vector<Entry> entries_;
+  ZeroedArray<Entry> entries_;  // key 0 everywhere at first: all empty
   std::size_t mask_ = 0;
   int shift_ = 0;
   std::size_t size_ = 0;
@@ -56,9 +106,16 @@ class OrderBook {
  public:
   OrderBook();
 
+  // Room for `orders` resting at once without growing: the node pool's and the index's storage
+  // are taken now (address space; the pages are touched as orders come), so the book never
+  // copies its pool or rehashes its index mid-session before that many.
+  void reserve(std::size_t orders);
+
   void insert(const RestingOrder& order);
   RestingOrder* find(OrderId id);
   void erase(OrderId id);
+  // Removes an order that find() or front() returned, without looking its id up again.
+  void erase(const RestingOrder& order);
 
   bool empty(Side side) const { return ladder(side).empty(); }
   RestingOrder& front(Side side) {

@@ -26,7 +26,10 @@ namespace trading {
 
 class PreTradeRisk {
  public:
-  explicit PreTradeRisk(std::vector<Account> accounts) : accounts_(std::move(accounts)) {
+  // expected_orders: the ClOrdID numbers of a day the table is sized for at start.
+  explicit PreTradeRisk(std::vector<Account> accounts, std::size_t expected_orders = 0)
+      : accounts_(std::move(accounts)) {
+    client_keys_.reserve(expected_orders);
     std::sort(accounts_.begin(), accounts_.end(),
               [](const Account& a, const Account& b) { return a.id < b.id; });
     for (const auto& a : accounts_) {
@@ -90,7 +93,7 @@ class PreTradeRisk {
   void remember_client_key(std::uint64_t key) {
     if (key != 0) client_keys_.insert(OrderId(key), 0);
   }
-  void new_day() { client_keys_ = OrderIndex{}; }
+  void new_day() { client_keys_.clear(); }
 
   // Exposure held by resting orders (leaves x price), released as they fill or leave.
   void hold(const RestingOrder& o) { add_exposure(o.account, notional(o.price, o.leaves)); }

@@ -55,6 +55,8 @@ struct GatewayConfig {
   // Closed (filled, canceled, expired) orders remembered for status requests and resends,
   // oldest forgotten first.
   std::size_t closed_orders_kept = 100'000;
+  // Orders of a trading day the tables are sized for at start (no rehash before this many).
+  std::size_t expected_orders = 0;
 };
 
 using Reply = std::variant<fix::ExecutionReport, fix::OrderCancelReject, fix::MassCancelReport,
