@@ -846,7 +846,6 @@ class Deployment {
   int finish() {
     update_smoke();  // never left running
     const auto outcome = workflow_.outcome();
-    std::optional<double> rollback_s;
     nlohmann::json summary = {{"app", o_.app},
                               {"outcome", std::string(deploy::to_string(outcome))},
                               {"exit_code", deploy::exit_code(outcome)},
