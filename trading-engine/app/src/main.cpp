@@ -64,8 +64,10 @@ config::Schema make_schema() {
       .add_int("engine.spin_us", 50, 0, 10'000,
                "engine thread: microseconds of busy-waiting before it sleeps")
       .add_int("engine.expected_orders", 500'000, 0, 100'000'000,
-               "orders a trading day is sized for: the order and ClOrdID tables are allocated "
-               "for this many at start (~64 bytes each), so none rehashes mid-session before")
+               "orders a trading day is sized for, so no table rehashes and no book copies its "
+               "pool mid-session before: the gateway's tables take ~32 bytes per order at "
+               "start; each book (~112 bytes per order) and the ClOrdID index (~32) reserve "
+               "address space, touched only as orders come")
       .add_string("journal.directory", "data/journal", "journal segments and snapshots")
       .add_string("journal.sync", "write", "when a commit is durable", {"none", "write", "fsync"})
       .add_int("journal.snapshot_every", 1'000'000, 0, 1'000'000'000,
