@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -99,7 +100,11 @@ struct Result {
 void print_json(const Options& o, const std::string& target, Result& r) {
   if (!o.latencies_out.empty()) {
     // In the order the answers came: where in the run the slow ones were.
-    if (std::FILE* f = std::fopen(o.latencies_out.c_str(), "w")) {
+    std::FILE* f = std::fopen(o.latencies_out.c_str(), "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "fix_load: --latencies %s: %s\n", o.latencies_out.c_str(),
+                   std::strerror(errno));
+    } else {
       for (const std::int64_t ns : r.latencies) {
         std::fprintf(f, "%.1f\n", static_cast<double>(ns) / 1000.0);
       }
@@ -468,6 +473,16 @@ int main(int argc, char** argv) {
   o.warmup = std::atol(arg(argc, argv, "--warmup", std::to_string(o.warmup)).c_str());
   o.demo = arg(argc, argv, "--demo", "0") == "1";
   o.latencies_out = arg(argc, argv, "--latencies", "");
+  if (!o.latencies_out.empty()) {
+    // Before the run, not after it: a path that cannot be written is said at once.
+    std::FILE* f = std::fopen(o.latencies_out.c_str(), "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "fix_load: --latencies %s: %s\n", o.latencies_out.c_str(),
+                   std::strerror(errno));
+      return 2;
+    }
+    std::fclose(f);
+  }
   if (o.mode != "pingpong" && o.mode != "rate" && o.mode != "flood") {
     std::fprintf(stderr, "fix_load: --mode must be pingpong, rate, flood or sessions\n");
     return 2;

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <memory>
+#include <new>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -619,7 +621,20 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(options.fix.store_directory, ec);
   }
 
-  Venue venue(std::move(*venue_config), options, &guardrail);
+  const auto expected_orders = values.get_int("engine.expected_orders");
+  std::unique_ptr<Venue> built;
+  try {
+    built = std::make_unique<Venue>(std::move(*venue_config), options, &guardrail);
+  } catch (const std::bad_alloc&) {
+    // The tables sized for the day are taken here: too many for this machine is a setting to
+    // lower, not a crash.
+    std::fprintf(stderr,
+                 "trading-engine: cannot allocate the tables for engine.expected_orders=%lld "
+                 "(the gateway's take ~32 bytes per order, each book reserves ~112): lower it\n",
+                 static_cast<long long>(expected_orders));
+    return 2;
+  }
+  Venue& venue = *built;
   logging::info("trading-engine", "recovering from the journal",
                 {{"directory", options.journal_directory}});
   auto report = venue.recover([](const trading::journal::RecoveryProgress& p) {
