@@ -124,6 +124,31 @@ void BM_MixedFlowLatency(benchmark::State& state) {
   mixed_flow<Book, true>(state);
 }
 
+// The state digest (FNV-1a over every resting order and the counters) of a book holding
+// `resting` orders (arg 0), built by the mixed flow's passive adds: the venue computes it on the
+// engine thread for each journal marker, so its time is a pause every order waits through.
+void BM_Digest(benchmark::State& state) {
+  const auto resting = static_cast<std::size_t>(state.range(0));
+  MatchingEngine<OrderBook> engine(config());
+  testing::OrderFlow flow(42, flow_options(resting));
+  std::vector<Event> events;
+  for (std::size_t i = 0; i < resting; ++i) {
+    events.clear();
+    engine.apply(flow.passive_add(), events);
+    flow.observe(events);
+  }
+  std::uint64_t digest = 0;
+  for (auto _ : state) {
+    digest ^= engine.digest();
+    benchmark::DoNotOptimize(digest);
+  }
+  state.counters["resting"] = static_cast<double>(engine.book(SymbolId(0)).order_count());
+  state.counters["ns_per_order"] = benchmark::Counter(
+      static_cast<double>(resting),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_Digest)->Arg(1'000)->Arg(150'000)->Unit(benchmark::kMillisecond);
+
 // Names say which book and how many resting orders: BM_MixedFlow<OrderBook>/1000 etc.
 BENCHMARK_TEMPLATE(BM_MixedFlow, OrderBook)
     ->Arg(1'000)

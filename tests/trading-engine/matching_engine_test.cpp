@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "engine_test_support.hpp"
+#include "trading/domain/state_digest.hpp"
 
 namespace {
 
@@ -247,6 +248,20 @@ TYPED_TEST(EngineTest, BadInputGetsSpecificRejectsAndChangesNothing) {
   }
 }
 
+// The digest travels in journal markers and a standby of another build compares it: its value
+// for a given state is fixed for good. This state (resting orders on both symbols and sides, a
+// partial fill, a replace, large and small numbers) has the value every earlier build computed.
+TYPED_TEST(EngineTest, DigestOfAKnownStateKeepsItsValue) {
+  this->run(limit(1, kAlice, Side::kBuy, 1000, 10));
+  this->run(limit(2, kBob, Side::kBuy, 995, 30, TimeInForce::kGtc));
+  this->run(limit(3, kCarol, Side::kSell, 1005, 20));
+  this->run(limit(4, kBob, Side::kSell, 1000, 20));  // fills 1 (10), rests 10 at 1000
+  this->run(replace(3, kCarol, 1010, 40));
+  this->run(limit(5, kAlice, Side::kSell, 45, 7, TimeInForce::kDay, kBeta));
+  this->run(limit(6, kBob, Side::kBuy, 40, 300000, TimeInForce::kGtc, kBeta));
+  EXPECT_EQ(this->engine.digest(), 0x6156593b7bd8b980ULL);
+}
+
 TEST(Engine, DisabledInstrumentRejectsNewOrders) {
   auto cfg = test_config();
   cfg.instruments[0].trading_enabled = false;
@@ -259,6 +274,33 @@ TEST(Engine, DisabledInstrumentRejectsNewOrders) {
 }  // namespace
 
 namespace {
+
+TEST(StateDigest, EqualsByteByByteFnv1aForWordsOfEveryWidth) {
+  std::vector<std::uint64_t> words = {0,
+                                      1,
+                                      0xff,
+                                      0x100,
+                                      0xffffffffffffffffULL,
+                                      0x8000000000000000ULL,
+                                      0x0100000000000000ULL,
+                                      0x00ff00ff00ff00ffULL};
+  std::uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int width = 1; width <= 64; ++width) {
+    for (int i = 0; i < 16; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      words.push_back(width == 64 ? x : x & ((std::uint64_t{1} << width) - 1));
+    }
+  }
+  StateDigest fast;
+  std::uint64_t reference = StateDigest::kOffsetBasis;
+  for (const std::uint64_t w : words) {
+    fast.mix(w);
+    reference = StateDigest::mix_bytewise(reference, w);
+    ASSERT_EQ(fast.value(), reference) << std::hex << w;
+  }
+}
 
 TEST(DivisibilityCheck, AgreesWithTheModuloOperator) {
   for (std::uint64_t d :

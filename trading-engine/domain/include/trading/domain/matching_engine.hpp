@@ -27,6 +27,7 @@
 #include "trading/domain/pre_trade_risk.hpp"
 #include "trading/domain/price_band.hpp"
 #include "trading/domain/resting_order.hpp"
+#include "trading/domain/state_digest.hpp"
 
 namespace trading {
 
@@ -265,13 +266,8 @@ class MatchingEngine {
   // FNV-1a over every resting order in priority order and the id counters: equal digests mean
   // equal state (replay checks, "a rejected command changes nothing").
   std::uint64_t digest() {
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    const auto mix = [&h](std::uint64_t v) {
-      for (int i = 0; i < 8; ++i) {
-        h ^= (v >> (8 * i)) & 0xff;
-        h *= 0x100000001b3ULL;
-      }
-    };
+    StateDigest state;
+    const auto mix = [&state](std::uint64_t v) { state.mix(v); };
     mix(last_order_id_.value());
     mix(trade_seq_);
     for (auto& b : books_) {
@@ -327,7 +323,7 @@ class MatchingEngine {
       mix(session.account.value());
       put_name(session.client_comp_id, mix);
     }
-    return h;
+    return state.value();
   }
 
   // The sessions added at run time, in the order they were added (AddSession).
