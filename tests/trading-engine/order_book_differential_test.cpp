@@ -21,7 +21,7 @@ std::vector<RestingOrder> orders_of(auto& book, Side side) {
 
 bool same(const RestingOrder& a, const RestingOrder& b) {
   return a.id == b.id && a.account == b.account && a.side == b.side && a.tif == b.tif &&
-         a.price == b.price && a.qty == b.qty && a.leaves == b.leaves && a.cum == b.cum &&
+         a.price == b.price && a.qty == b.qty && a.leaves == b.leaves && a.cum() == b.cum() &&
          a.cum_notional == b.cum_notional;
 }
 
@@ -36,7 +36,7 @@ void check_side(OrderBook& book, Side side) {
   for (std::size_t i = 0; i < orders.size(); ++i) {
     const auto& o = orders[i];
     ASSERT_GT(o.leaves.value(), 0);
-    ASSERT_EQ((o.leaves + o.cum).value(), o.qty.value()) << "quantity conserved";
+    ASSERT_EQ((o.leaves + o.cum()).value(), o.qty.value()) << "quantity conserved";
     if (i > 0 && orders[i - 1].price != o.price) {
       ASSERT_TRUE(side == Side::kBuy ? orders[i - 1].price > o.price
                                      : orders[i - 1].price < o.price)
@@ -147,8 +147,8 @@ TEST(OrderBook, ABookReservedForNOrdersTakesNoMoreMemoryBeforeN) {
   for (std::uint64_t id = 1; id <= 50'000; ++id) {
     const Side side = id % 2 == 0 ? Side::kBuy : Side::kSell;
     const Price price(side == Side::kBuy ? 9'000 : 11'000);
-    book.insert(RestingOrder{OrderId(id), kAlice, side, TimeInForce::kDay, price, Qty{10}, Qty{10},
-                             Qty{0}, 0, 0});
+    book.insert(
+        RestingOrder{OrderId(id), kAlice, side, TimeInForce::kDay, price, Qty{10}, Qty{10}, 0, 0});
   }
   EXPECT_EQ(book.order_count(), 50'000u);
   EXPECT_EQ(book.memory_bytes(), reserved) << "no pool copy and no rehash before 50 000 orders";

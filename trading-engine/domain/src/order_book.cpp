@@ -211,7 +211,6 @@ RestingOrder OrderBook::fill_front(Side side, Qty qty, Price price) {
   const std::uint32_t n = level.head;
   RestingOrder& o = nodes_[n].order;
   o.leaves -= qty;
-  o.cum += qty;
   o.cum_notional += price.value() * qty.value();
   level.qty -= qty;
   const RestingOrder after = o;

@@ -148,7 +148,7 @@ class MatchingEngine {
           put_any(o.price);
           put_any(o.qty);
           put_any(o.leaves);
-          put_any(o.cum);
+          put_any(o.cum());
           put(static_cast<std::uint64_t>(o.cum_notional));
           put(o.owner);
           return true;
@@ -228,9 +228,10 @@ class MatchingEngine {
           if (!next()) return "snapshot truncated";
           if (v == 0) break;
           RestingOrder o;
+          Qty cum{0};  // stored for the check below: the order keeps qty and leaves
           std::uint64_t raw_side = 0, raw_tif = 0, notional = 0;
           if (!get_into(o.id) || !get_into(o.account) || !get(raw_side) || !get(raw_tif) ||
-              !get_into(o.price) || !get_into(o.qty) || !get_into(o.leaves) || !get_into(o.cum) ||
+              !get_into(o.price) || !get_into(o.qty) || !get_into(o.leaves) || !get_into(cum) ||
               !get(notional) || !get_into(o.owner)) {
             return "snapshot truncated";
           }
@@ -243,8 +244,8 @@ class MatchingEngine {
           const auto in_range = [](std::int64_t x, std::int64_t max) { return x >= 0 && x <= max; };
           if (o.id.value() == 0 || o.leaves.value() <= 0 || o.price.value() <= 0 ||
               !in_range(o.price.value(), kMaxPrice) || !in_range(o.qty.value(), kMaxQuantity) ||
-              !in_range(o.cum.value(), kMaxQuantity) || !in_range(o.leaves.value(), kMaxQuantity) ||
-              !in_range(o.cum_notional, kMaxPrice * kMaxQuantity) || o.leaves + o.cum != o.qty ||
+              !in_range(cum.value(), kMaxQuantity) || !in_range(o.leaves.value(), kMaxQuantity) ||
+              !in_range(o.cum_notional, kMaxPrice * kMaxQuantity) || o.leaves + cum != o.qty ||
               risk_.account(o.account) == nullptr || books_[i].find(o.id) != nullptr) {
             return "snapshot order " + std::to_string(o.id.value()) + " is not a valid order";
           }
@@ -280,7 +281,7 @@ class MatchingEngine {
           mix(static_cast<std::uint64_t>(o.price.value()));
           mix(static_cast<std::uint64_t>(o.qty.value()));
           mix(static_cast<std::uint64_t>(o.leaves.value()));
-          mix(static_cast<std::uint64_t>(o.cum.value()));
+          mix(static_cast<std::uint64_t>(o.cum().value()));
           mix(static_cast<std::uint64_t>(o.cum_notional));
           return true;
         });
@@ -394,8 +395,8 @@ class MatchingEngine {
     last_order_id_ = cmd.id;
     out.push_back(
         Accepted{cmd.id, cmd.account, cmd.symbol, cmd.side, cmd.type, cmd.tif, cmd.price, cmd.qty});
-    RestingOrder incoming{cmd.id,  cmd.account, cmd.side, cmd.tif, cmd.price,
-                          cmd.qty, cmd.qty,     Qty{0},   0,       cmd.owner};
+    RestingOrder incoming{cmd.id,  cmd.account, cmd.side, cmd.tif,  cmd.price,
+                          cmd.qty, cmd.qty,     0,        cmd.owner};
     Book& b = books_[cmd.symbol.value()];
     const bool is_market = cmd.type == OrderType::kMarket;
 
@@ -407,10 +408,10 @@ class MatchingEngine {
     const bool canceled = match(b, cmd.symbol, incoming, is_market, acct->stp, out);
     if (!canceled && incoming.leaves.value() > 0) {
       if (is_market) {
-        out.push_back(Canceled{incoming.id, incoming.account, incoming.leaves, incoming.cum,
+        out.push_back(Canceled{incoming.id, incoming.account, incoming.leaves, incoming.cum(),
                                CancelReason::kMarketRemainder});
       } else if (cmd.tif == TimeInForce::kIoc || cmd.tif == TimeInForce::kFok) {
-        out.push_back(Canceled{incoming.id, incoming.account, incoming.leaves, incoming.cum,
+        out.push_back(Canceled{incoming.id, incoming.account, incoming.leaves, incoming.cum(),
                                CancelReason::kIocRemainder});
       } else {
         b.insert(incoming);
@@ -430,7 +431,7 @@ class MatchingEngine {
     if (!risk_.take_message(*account(o->account), now)) {
       return reject(cmd.id, RejectCode::kThrottled, out);
     }
-    out.push_back(Canceled{o->id, o->account, o->leaves, o->cum, CancelReason::kRequested});
+    out.push_back(Canceled{o->id, o->account, o->leaves, o->cum(), CancelReason::kRequested});
     release(*o);
     b.erase(*o);
     publish_top(cmd.symbol, out);
@@ -446,8 +447,8 @@ class MatchingEngine {
     if (!check_price_qty(cmd.symbol, true, cmd.price, cmd.qty, code)) {
       return reject(cmd.id, code, out);
     }
-    if (cmd.qty <= o->cum) return reject(cmd.id, RejectCode::kReplaceBelowFilled, out);
-    const Qty new_leaves = cmd.qty - o->cum;
+    if (cmd.qty <= o->cum()) return reject(cmd.id, RejectCode::kReplaceBelowFilled, out);
+    const Qty new_leaves = cmd.qty - o->cum();
     if (venue_halted_) return reject(cmd.id, RejectCode::kVenueHalted, out);
     if (halted_[cmd.symbol.value()]) return reject(cmd.id, RejectCode::kSymbolHalted, out);
     if (bands_[cmd.symbol.value()].aggressive_outside(o->side, cmd.price)) {
@@ -501,7 +502,7 @@ class MatchingEngine {
           SymbolId(s), out,
           [&](const RestingOrder& o) { return !by_account || o.account == cmd.account; },
           [](const RestingOrder& o) {
-            return Event{Canceled{o.id, o.account, o.leaves, o.cum, CancelReason::kMassCancel}};
+            return Event{Canceled{o.id, o.account, o.leaves, o.cum(), CancelReason::kMassCancel}};
           });
     }
   }
@@ -512,7 +513,7 @@ class MatchingEngine {
       remove_where(
           SymbolId(s), out, [](const RestingOrder& o) { return o.tif == TimeInForce::kDay; },
           [](const RestingOrder& o) {
-            return Event{Expired{o.id, o.account, o.leaves, o.cum}};
+            return Event{Expired{o.id, o.account, o.leaves, o.cum()}};
           });
     }
   }
@@ -576,17 +577,17 @@ class MatchingEngine {
       if (!band.allows(r.price)) {
         // Limit up / limit down: no trade prints outside the band; the rest is canceled (it
         // could only trade there, and resting it would cross the book).
-        out.push_back(Canceled{in.id, in.account, in.leaves, in.cum, CancelReason::kPriceBand});
+        out.push_back(Canceled{in.id, in.account, in.leaves, in.cum(), CancelReason::kPriceBand});
         in.leaves = Qty{0};
         return true;
       }
       if (r.account == in.account) {
         if (stp == StpMode::kCancelIncoming) {
-          out.push_back(Canceled{in.id, in.account, in.leaves, in.cum, CancelReason::kSelfTrade});
+          out.push_back(Canceled{in.id, in.account, in.leaves, in.cum(), CancelReason::kSelfTrade});
           in.leaves = Qty{0};
           return true;
         }
-        out.push_back(Canceled{r.id, r.account, r.leaves, r.cum, CancelReason::kSelfTrade});
+        out.push_back(Canceled{r.id, r.account, r.leaves, r.cum(), CancelReason::kSelfTrade});
         release(r);
         b.erase(r);
         continue;
@@ -601,10 +602,9 @@ class MatchingEngine {
       }
       const RestingOrder after = b.fill_front(other, qty, price);
       in.leaves -= qty;
-      in.cum += qty;
       in.cum_notional += price.value() * qty.value();
       out.push_back(Trade{TradeId(++trade_seq_), symbol, price, qty, in.side, in.id, after.id,
-                          in.account, after.account, in.leaves, in.cum, after.leaves, after.cum,
+                          in.account, after.account, in.leaves, in.cum(), after.leaves, after.cum(),
                           in.cum_notional, after.cum_notional});
     }
     return false;
@@ -618,7 +618,7 @@ class MatchingEngine {
           SymbolId(s), out,
           [&](const RestingOrder& o) { return cmd.venue_wide || o.account == cmd.account; },
           [](const RestingOrder& o) {
-            return Event{Canceled{o.id, o.account, o.leaves, o.cum, CancelReason::kKillSwitch}};
+            return Event{Canceled{o.id, o.account, o.leaves, o.cum(), CancelReason::kKillSwitch}};
           });
     }
   }

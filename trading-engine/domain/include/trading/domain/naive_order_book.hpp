@@ -96,7 +96,6 @@ class NaiveOrderBook {
     RestingOrder& o = front(side);
     (side == Side::kBuy ? bids_.begin()->second : asks_.begin()->second).qty -= qty;
     o.leaves -= qty;
-    o.cum += qty;
     o.cum_notional += price.value() * qty.value();
     const RestingOrder after = o;
     if (o.leaves.value() == 0) erase(o.id);

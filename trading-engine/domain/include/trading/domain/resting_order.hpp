@@ -16,9 +16,12 @@ struct RestingOrder {
   Price price{0};
   Qty qty{0};     // total ordered (changes on replace)
   Qty leaves{0};  // still open
-  Qty cum{0};     // filled so far
   std::int64_t cum_notional = 0;
   SessionId owner = 0;
+
+  // Filled so far: what is ordered and no longer open (not stored: a replace sets qty and
+  // leaves together, a fill lowers leaves).
+  Qty cum() const { return qty - leaves; }
 };
 
 // One price level of depth.
