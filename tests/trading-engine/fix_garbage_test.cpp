@@ -379,6 +379,53 @@ TEST_F(FixGarbageTest, AFloodIsHeldToTheInFlightBound) {
   ::testing::Test::RecordProperty("max_in_flight_seen", high);
 }
 
+// One order that trades against five resting ones makes eleven reports in one engine batch:
+// each session gets its share in one socket write, with its sequence numbers in order.
+TEST_F(FixGarbageTest, ABatchOfReportsGoesOutInOneWritePerSessionInSequenceOrder) {
+  RawSession alice(port, "CLIENT1");
+  RawSession bob(port, "CLIENT2");
+  logon(alice);
+  logon(bob);
+  Fields f;
+  for (int i = 0; i < 5; ++i) {
+    alice.send("D", order("R" + std::to_string(i)));
+    ASSERT_TRUE(alice.receive("8", f)) << fix_log();
+    ASSERT_EQ(get(f, 150), "0");
+  }
+  const double messages = metric("trading_fix_messages_sent_total");
+  const double writes = metric("trading_fix_socket_writes_total");
+  ASSERT_GT(messages, 0);
+  ASSERT_GT(writes, 0);
+  bob.send("D", "11=S1|55=ACME|54=2|60=" + utc_now() + "|38=50|40=2|44=100.00");
+  const auto reports = [&](RawSession& s, int count, const char* who) {
+    std::vector<Fields> out;
+    for (int i = 0; i < count; ++i) {
+      Fields r;
+      if (!s.receive("8", r)) break;
+      out.push_back(r);
+    }
+    EXPECT_EQ(out.size(), static_cast<std::size_t>(count)) << who << "\n" << fix_log();
+    for (std::size_t i = 1; i < out.size(); ++i) {
+      EXPECT_EQ(std::atoi(get(out[i], 34).c_str()), std::atoi(get(out[i - 1], 34).c_str()) + 1)
+          << who << ": consecutive sequence numbers";
+    }
+    return out;
+  };
+  const auto bob_reports = reports(bob, 6, "bob");
+  const auto alice_reports = reports(alice, 5, "alice");
+  ASSERT_EQ(bob_reports.size(), 6u);
+  ASSERT_EQ(alice_reports.size(), 5u);
+  EXPECT_EQ(get(bob_reports[0], 150), "0") << "the acknowledgement first";
+  EXPECT_EQ(get(bob_reports[5], 39), "2") << "then five fills, the last one complete";
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(get(alice_reports[static_cast<std::size_t>(i)], 11), "R" + std::to_string(i))
+        << "alice's fills in time priority";
+  }
+  EXPECT_EQ(metric("trading_fix_messages_sent_total") - messages, 11);
+  EXPECT_EQ(metric("trading_fix_socket_writes_total") - writes, 2)
+      << "one write for each session's share of the batch";
+}
+
 // Standard FIX 4.4 that the venue does not use is accepted, not rejected: HandlInst (which most
 // clients always send), routing header tags, Parties; a tag that is not FIX still is refused.
 TEST_F(FixGarbageTest, StandardOptionalTagsAreAcceptedAndIgnored) {

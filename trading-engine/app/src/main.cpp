@@ -231,6 +231,11 @@ class VenueCollectable final : public prometheus::Collectable {
              {"oversize_message", d(cc.oversize)},
              {"outbound_overflow", d(cc.overflow_disconnects)}},
             "reason");
+    counter("trading_fix_messages_sent_total", "FIX messages the sessions sent",
+            {{"", d(cc.messages_sent)}});
+    counter("trading_fix_socket_writes_total",
+            "send() calls on FIX connections (a batch's replies to one connection share one)",
+            {{"", d(cc.socket_writes)}});
     add_business_figures(out);
     const auto stalled = venue_.stalled_for(core::monotonic_now_ns());
     counter("trading_engine_stalled_seconds",

@@ -793,7 +793,16 @@ void Venue::process(std::vector<Work>& batch) {
     if (options_.fault_reply_delay > 0 && !batch.empty()) {
       std::this_thread::sleep_for(std::chrono::nanoseconds(options_.fault_reply_delay));
     }
-    for (const auto& out : replies_) send(out);
+    if (!replies_.empty()) {
+      // One socket write per connection for the batch's replies (the first waits for the
+      // others' serialisation, at most 16 KB of them).
+      acceptor_->begin_replies();
+      struct EndReplies {
+        fix::FixAcceptor& acceptor;
+        ~EndReplies() { acceptor.end_replies(); }
+      } end_replies{*acceptor_};
+      for (const auto& out : replies_) send(out);
+    }
     const core::Nanos sent = core::monotonic_now_ns();
     for (const auto& c : completions_) {
       acceptor_->complete(c.session);

@@ -444,6 +444,12 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     }
   }
 
+  void begin_replies() override {
+    if (acceptor_) acceptor_->begin_coalescing();
+  }
+  void end_replies() override {
+    if (acceptor_) acceptor_->end_coalescing();
+  }
   int port() const override { return acceptor_ ? acceptor_->port() : 0; }
 
   ConnectionCounters connection_counters() const override {
@@ -455,6 +461,8 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     out.logon_timeouts = c.logon_timeouts.load();
     out.oversize = c.oversize.load();
     out.overflow_disconnects = c.overflow_disconnects.load();
+    out.messages_sent = c.messages_sent.load();
+    out.socket_writes = c.socket_writes.load();
     return out;
   }
 

@@ -151,6 +151,52 @@ class Connection final : public FIX::Responder {
     if (overflowed_.load() && !logout_pass_) {
       return true;  // in the Session's store: delivered by a resend after the reconnect
     }
+    owner_.mutable_counters().messages_sent.fetch_add(1, std::memory_order_relaxed);
+    if (VenueSocketAcceptor::coalescing_on_this_thread()) {
+      // Kept for one write at the end of the caller's batch (or once enough has gathered).
+      if (pending_.empty()) VenueSocketAcceptor::note_pending(this);
+      pending_ += message;
+      if (pending_.size() < kCoalesceBytes) return true;
+      return write_pending_locked();
+    }
+    if (!pending_.empty()) {
+      // What an earlier batch left goes first: the stream keeps the sequence numbers' order.
+      pending_ += message;
+      return write_pending_locked();
+    }
+    return write_locked(message);
+  }
+
+  // Writes what send() gathered while its thread was coalescing. Any thread.
+  bool flush_pending() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (pending_.empty() || closing_.load()) return true;
+    return write_pending_locked();
+  }
+
+  void disconnect() override {
+    closing_.store(true);
+    ::shutdown(fd_, SHUT_RDWR);
+    wake();
+  }
+
+ private:
+  // A batch's reports gathered past this are written at once (bounds the wait of its first).
+  static constexpr std::size_t kCoalesceBytes = 16 * 1024;
+
+  bool write_pending_locked() {
+    std::string chunk;
+    chunk.swap(pending_);
+    const bool written = write_locked(chunk);
+    chunk.clear();
+    if (pending_.empty()) pending_.swap(chunk);  // keeps the buffer's room for the next batch
+    return written;
+  }
+
+  // Puts `message` on the wire or, when the socket is full, in the outbound queue for the
+  // connection's thread. mutex_ held.
+  bool write_locked(const std::string& message) {
+    if (overflowed_.load() && !logout_pass_) return true;  // see send()
     std::string payload;
     const std::string* bytes = &message;
     if (ssl_ != nullptr) {
@@ -164,6 +210,7 @@ class Connection final : public FIX::Responder {
     }
     std::size_t sent = 0;
     if (outbound_.empty()) {
+      owner_.mutable_counters().socket_writes.fetch_add(1, std::memory_order_relaxed);
       const ssize_t n = ::send(fd_, bytes->data(), bytes->size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         closing_.store(true);
@@ -196,13 +243,6 @@ class Connection final : public FIX::Responder {
     return true;
   }
 
-  void disconnect() override {
-    closing_.store(true);
-    ::shutdown(fd_, SHUT_RDWR);
-    wake();
-  }
-
- private:
   void wake() {
     const std::uint64_t one = 1;
     (void)!::write(wake_fd_, &one, sizeof one);
@@ -226,6 +266,7 @@ class Connection final : public FIX::Responder {
     std::lock_guard<std::mutex> lock(mutex_);
     while (!outbound_.empty()) {
       auto& front = outbound_.front();
+      owner_.mutable_counters().socket_writes.fetch_add(1, std::memory_order_relaxed);
       const ssize_t n = ::send(fd_, front.first.data() + front.second,
                                front.first.size() - front.second, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
@@ -459,6 +500,7 @@ class Connection final : public FIX::Responder {
   std::string logout_text_;
   std::deque<std::pair<std::string, std::size_t>> outbound_;  // bytes, how many already sent
   std::size_t outbound_bytes_ = 0;
+  std::string pending_;  // sent while coalescing, not yet written (before anything later)
   std::size_t overflow_queued_ = 0;
   bool logout_pass_ = false;
   SSL* ssl_ = nullptr;
@@ -558,6 +600,34 @@ void VenueSocketAcceptor::onStart() {
     });
     connections_.push_back(std::move(running));
   }
+}
+
+namespace {
+// The coalescing thread's state: how deep in begin/end, and the connections holding its bytes.
+thread_local int t_coalescing = 0;
+thread_local std::vector<Connection*> t_pending;
+}  // namespace
+
+bool VenueSocketAcceptor::coalescing_on_this_thread() { return t_coalescing > 0; }
+
+void VenueSocketAcceptor::note_pending(Connection* connection) { t_pending.push_back(connection); }
+
+void VenueSocketAcceptor::begin_coalescing() { ++t_coalescing; }
+
+void VenueSocketAcceptor::end_coalescing() {
+  if (t_coalescing == 0 || --t_coalescing > 0 || t_pending.empty()) return;
+  // Only connections still running are written to: one that ended meanwhile is gone, its
+  // messages in the session store for the resend after the reconnect.
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Connection* pending : t_pending) {
+    for (const auto& running : connections_) {
+      if (running.connection.get() == pending) {
+        running.connection->flush_pending();
+        break;
+      }
+    }
+  }
+  t_pending.clear();
 }
 
 void VenueSocketAcceptor::allow_session(const FIX::SessionID& id) {

@@ -46,6 +46,9 @@ struct SocketOptions {
 struct SocketCounters {
   std::atomic<std::uint64_t> accepted{0}, refused{0}, logon_timeouts{0}, oversize{0};
   std::atomic<std::uint64_t> overflow_disconnects{0};
+  // Messages the sessions sent, and the send() calls that carried them (a batch's replies to
+  // one connection share one).
+  std::atomic<std::uint64_t> messages_sent{0}, socket_writes{0};
 };
 
 class Connection;
@@ -69,6 +72,16 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
   // Every connected session is logged out with `text` (on its connection's thread, the Logout
   // sent at once). Any thread.
   void logout_connected(const std::string& text);
+
+  // Sends on this thread between begin_coalescing() and end_coalescing() (nestable) gather per
+  // connection and are written at the end, one write per connection instead of one per
+  // message (or earlier, once 16 KB have gathered). Anything sent to that connection from
+  // another thread meanwhile goes out after them, so the sequence numbers stay in order. The
+  // engine thread brackets a batch's replies with it. Any thread, for itself.
+  void begin_coalescing();
+  void end_coalescing();
+  static bool coalescing_on_this_thread();
+  static void note_pending(Connection* connection);
 
   // Connection callbacks (connection threads).
   const SocketOptions& options() const { return options_; }

@@ -59,6 +59,7 @@ struct AcceptorSettings {
 struct ConnectionCounters {
   std::uint64_t accepted = 0, refused = 0, logon_timeouts = 0, oversize = 0;
   std::uint64_t overflow_disconnects = 0;
+  std::uint64_t messages_sent = 0, socket_writes = 0;
 };
 
 struct SessionStatus {
@@ -107,6 +108,11 @@ class FixAcceptor {
   virtual bool send(std::uint32_t session, const MarketDataIncremental& update) = 0;
   virtual bool send(std::uint32_t session, const MarketDataReject& reject) = 0;
   virtual bool send(std::uint32_t session, const SecurityList& list) = 0;
+  // The sends this thread makes from begin_replies() to end_replies() go out together, one
+  // socket write per connection at the end (a batch's reports no longer cost a system call
+  // and a TCP segment each); begin/end nest. Nothing is sent out of order meanwhile.
+  virtual void begin_replies() = 0;
+  virtual void end_replies() = 0;
   // A request of `session` is fully handled (journaled and answered): frees its in-flight slot
   // and lets the session store keep its sequence number. Requests complete in the order they
   // were received, per session.
