@@ -509,18 +509,52 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     r.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
     r.poss_dup = message.getHeader().isSetField(FIX::FIELD::PossDupFlag) &&
                  message.getHeader().getField(FIX::FIELD::PossDupFlag) == "Y";
-    r.cl_ord_id = field_or_empty(message, FIX::FIELD::ClOrdID);
-    r.orig_cl_ord_id = field_or_empty(message, FIX::FIELD::OrigClOrdID);
-    r.order_id = field_or_empty(message, FIX::FIELD::OrderID);
-    r.account = field_or_empty(message, FIX::FIELD::Account);
-    r.symbol = field_or_empty(message, FIX::FIELD::Symbol);
-    r.price = field_or_empty(message, FIX::FIELD::Price);
-    r.quantity = field_or_empty(message, FIX::FIELD::OrderQty);
-    r.side = char_or_zero(message, FIX::FIELD::Side);
-    r.ord_type = char_or_zero(message, FIX::FIELD::OrdType);
-    r.time_in_force = char_or_zero(message, FIX::FIELD::TimeInForce);
-    r.mass_cancel_type = char_or_zero(message, FIX::FIELD::MassCancelRequestType);
-    r.ord_status_req_id = field_or_empty(message, FIX::FIELD::OrdStatusReqID);
+    // One pass over the body's fields (top level: a group's fields are not among them), not a
+    // search per field: this runs for every order on the session's thread.
+    const auto single = [](const std::string& v) { return v.size() == 1 ? v[0] : '\0'; };
+    for (const FIX::FieldBase& f : message) {
+      const std::string& v = f.getString();
+      switch (f.getTag()) {
+        case FIX::FIELD::ClOrdID:
+          r.cl_ord_id = v;
+          break;
+        case FIX::FIELD::OrigClOrdID:
+          r.orig_cl_ord_id = v;
+          break;
+        case FIX::FIELD::OrderID:
+          r.order_id = v;
+          break;
+        case FIX::FIELD::Account:
+          r.account = v;
+          break;
+        case FIX::FIELD::Symbol:
+          r.symbol = v;
+          break;
+        case FIX::FIELD::Price:
+          r.price = v;
+          break;
+        case FIX::FIELD::OrderQty:
+          r.quantity = v;
+          break;
+        case FIX::FIELD::Side:
+          r.side = single(v);
+          break;
+        case FIX::FIELD::OrdType:
+          r.ord_type = single(v);
+          break;
+        case FIX::FIELD::TimeInForce:
+          r.time_in_force = single(v);
+          break;
+        case FIX::FIELD::MassCancelRequestType:
+          r.mass_cancel_type = single(v);
+          break;
+        case FIX::FIELD::OrdStatusReqID:
+          r.ord_status_req_id = v;
+          break;
+        default:
+          break;
+      }
+    }
     if (r.kind == Request::Kind::kMarketData) {
       r.md_req_id = field_or_empty(message, FIX::FIELD::MDReqID);
       r.subscription_type = char_or_zero(message, FIX::FIELD::SubscriptionRequestType);
