@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <type_traits>
 
 #include "core/fixed_point.hpp"
 
@@ -440,14 +441,13 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
   const bool annotated = parse_annotation(annotation, session, request_cl_ord_id);
   int k = 0;
   const auto exec_id = [&]() { return std::to_string(sequence) + "-" + std::to_string(++k); };
-  const auto send = [&](std::uint32_t to, Reply reply) {
+  // The message is moved once, into its place in `replies` (a report is sixteen strings).
+  const auto send = [&]<typename Message>(std::uint32_t to, Message&& message) {
     if (replies == nullptr) return;
-    if (!drop_copies_.empty()) {
-      if (const auto* er = std::get_if<fix::ExecutionReport>(&reply)) {
-        copy_to_drop_copies(to, *er, *replies);
-      }
+    if constexpr (std::is_same_v<std::remove_cvref_t<Message>, fix::ExecutionReport>) {
+      if (!drop_copies_.empty()) copy_to_drop_copies(to, message, *replies);
     }
-    replies->push_back({to, std::move(reply)});
+    replies->emplace_back(to, std::forward<Message>(message));
   };
   const NewOrder* new_order = std::get_if<NewOrder>(&command.body);
   const ReplaceOrder* replace = std::get_if<ReplaceOrder>(&command.body);
