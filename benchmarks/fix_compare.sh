@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compares venue configurations on FIX pingpong (and flood with FLOOD=1), interleaved with the
-# QuickFIX floor over 3 rounds (ROUNDS=n), so that a noisy machine hits every configuration alike.
+# Compares venue configurations on FIX pingpong (and flood with FLOOD=1, the floor's flood too),
+# interleaved with the QuickFIX floor over 3 rounds (ROUNDS=n), so that a noisy machine hits every
+# configuration alike.
 # A configuration is venue flags, optionally led by @<trading-engine binary> to compare builds
 # (e.g. the previous commit built in a git worktree) instead of the one in the build dir.
 #   benchmarks/fix_compare.sh [build dir] "<venue flags A>" "<venue flags B>" ...
@@ -14,7 +15,13 @@ base=$((20000 + RANDOM % 20000))
 for round in $(seq "${ROUNDS:-3}"); do
   f=$("$build/benchmarks/fix_load" --floor quickfix --mode pingpong --orders 20000 --port "$base" \
     2>/dev/null)
-  echo "round $round QuickFIX floor pingpong p50 $(field "$f" p50) us"
+  floor_flood=""
+  if [ -n "${FLOOD:-}" ]; then
+    ff=$("$build/benchmarks/fix_load" --floor quickfix --mode flood --orders 100000 --window 64 \
+      --port "$base" 2>/dev/null)
+    floor_flood=" flood $(field "$ff" throughput_per_s)/s"
+  fi
+  echo "round $round QuickFIX floor pingpong p50 $(field "$f" p50) us$floor_flood"
   i=0
   for config in "$@"; do
     i=$((i + 1))
