@@ -161,6 +161,42 @@ TEST(OrderBook, ABookReservedForNOrdersTakesNoMoreMemoryBeforeN) {
   EXPECT_NE(book.find(OrderId(778)), nullptr);
 }
 
+// visit_all (eight levels' lists followed side by side, then read ahead) visits exactly what
+// for_each_order does, in the same order: more levels than lanes, levels of uneven length, holes
+// left by erased and filled orders, an empty side.
+TEST(OrderBook, VisitAllSeesEveryOrderInPriorityOrder) {
+  OrderBook book;
+  std::uint64_t id = 0;
+  for (int round = 0; round < 40; ++round) {
+    for (int level = 0; level < 21; ++level) {
+      if (round % (level % 5 + 1) != 0) continue;  // uneven levels
+      const Price price(10'000 - 5 * level);
+      book.insert(RestingOrder{OrderId(++id), kAlice, Side::kBuy, TimeInForce::kDay, price, Qty{10},
+                               Qty{10}, 0, 0});
+    }
+  }
+  for (std::uint64_t gone = 3; gone <= id; gone += 7) book.erase(OrderId(gone));
+  (void)book.fill_front(Side::kBuy, Qty{10}, Price{10'000});
+  const auto ids = [&](bool all) {
+    std::vector<std::uint64_t> out;
+    if (all) {
+      book.visit_all(Side::kBuy, [&](const RestingOrder& o) { out.push_back(o.id.value()); });
+    } else {
+      book.for_each_order(Side::kBuy, [&](const RestingOrder& o) {
+        out.push_back(o.id.value());
+        return true;
+      });
+    }
+    return out;
+  };
+  const auto expected = ids(false);
+  ASSERT_GT(expected.size(), 200u);
+  EXPECT_EQ(ids(true), expected);
+  int sells = 0;
+  book.visit_all(Side::kSell, [&](const RestingOrder&) { ++sells; });
+  EXPECT_EQ(sells, 0);
+}
+
 TEST(OrderBookDifferential, WithPriceBandsAndAutomaticHalts) {
   // A narrow band with short timers (the flow advances 1 us per command), so the stream goes
   // through band cancels, limit states, halts and resumes many times.

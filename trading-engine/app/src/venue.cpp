@@ -795,7 +795,7 @@ void Venue::process(std::vector<Work>& batch) {
     }
     if (!replies_.empty()) {
       // One socket write per connection for the batch's replies (the first waits for the
-      // others' serialisation, at most 16 KB of them).
+      // others' serialisation, at most 4 KB of them).
       acceptor_->begin_replies();
       struct EndReplies {
         fix::FixAcceptor& acceptor;

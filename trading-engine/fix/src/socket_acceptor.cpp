@@ -182,7 +182,7 @@ class Connection final : public FIX::Responder {
 
  private:
   // A batch's reports gathered past this are written at once (bounds the wait of its first).
-  static constexpr std::size_t kCoalesceBytes = 16 * 1024;
+  static constexpr std::size_t kCoalesceBytes = 4 * 1024;
 
   bool write_pending_locked() {
     std::string chunk;

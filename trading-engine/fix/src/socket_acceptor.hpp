@@ -75,7 +75,7 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
 
   // Sends on this thread between begin_coalescing() and end_coalescing() (nestable) gather per
   // connection and are written at the end, one write per connection instead of one per
-  // message (or earlier, once 16 KB have gathered). Anything sent to that connection from
+  // message (or earlier, once 4 KB have gathered). Anything sent to that connection from
   // another thread meanwhile goes out after them, so the sequence numbers stay in order. The
   // engine thread brackets a batch's replies with it. Any thread, for itself.
   void begin_coalescing();

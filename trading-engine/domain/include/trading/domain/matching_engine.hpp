@@ -139,7 +139,7 @@ class MatchingEngine {
       put(halted_[i]);
       bands_[i].visit_state(put_any);
       for (Side side : {Side::kBuy, Side::kSell}) {
-        books_[i].for_each_order(side, [&](const RestingOrder& o) {
+        books_[i].visit_all(side, [&](const RestingOrder& o) {
           put(1);  // another order follows
           put(o.id.value());
           put(o.account.value());
@@ -151,7 +151,6 @@ class MatchingEngine {
           put_any(o.cum());
           put(static_cast<std::uint64_t>(o.cum_notional));
           put(o.owner);
-          return true;
         });
         put(0);  // end of side
       }
@@ -273,7 +272,7 @@ class MatchingEngine {
     mix(trade_seq_);
     for (auto& b : books_) {
       for (Side side : {Side::kBuy, Side::kSell}) {
-        b.for_each_order(side, [&](const RestingOrder& o) {
+        b.visit_all(side, [&](const RestingOrder& o) {
           mix(o.id.value());
           mix(o.account.value());
           mix(static_cast<std::uint64_t>(o.side));
@@ -283,7 +282,6 @@ class MatchingEngine {
           mix(static_cast<std::uint64_t>(o.leaves.value()));
           mix(static_cast<std::uint64_t>(o.cum().value()));
           mix(static_cast<std::uint64_t>(o.cum_notional));
-          return true;
         });
         mix(0xffffffffffffffffULL);  // side separator
       }

@@ -65,6 +65,14 @@ class NaiveOrderBook {
       walk(asks_);
     }
   }
+  // Every order of `side`, in the same order as for_each_order (OrderBook's reads ahead).
+  template <typename Visit>
+  void visit_all(Side side, Visit&& visit) {
+    for_each_order(side, [&](const RestingOrder& o) {
+      visit(o);
+      return true;
+    });
+  }
 
   // Up to `n` levels of `side`, best first.
   void depth(Side side, std::size_t n, std::vector<Level>& out) const {

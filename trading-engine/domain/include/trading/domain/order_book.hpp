@@ -7,6 +7,7 @@
 // the engine thread owns it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -138,6 +139,51 @@ class OrderBook {
     }
   }
 
+  // Every order of `side`, in the same order as for_each_order, for walks over the whole side
+  // (the state digest, the snapshot). A deep book's nodes are scattered, and following one
+  // level's list is one cache miss after another: here the lists of eight levels are followed
+  // side by side into a list of node indices (eight misses in flight), then the orders are
+  // visited with those a few places ahead already asked for.
+  template <typename Visit>
+  void visit_all(Side side, Visit&& visit) {
+    const auto& lv = ladder(side);
+    std::size_t total = 0;
+    for (const Rung& r : lv) total += level_pool_[r.level].count;
+    walk_.resize(total);
+    constexpr std::size_t kLanes = 8;
+    std::size_t start = 0;
+    for (std::size_t first = 0; first < lv.size(); first += kLanes) {
+      const std::size_t lanes = std::min(kLanes, lv.size() - first);
+      std::uint32_t cursor[kLanes];
+      std::size_t at[kLanes], end[kLanes];
+      for (std::size_t k = 0; k < lanes; ++k) {
+        const LevelNode& level = level_pool_[lv[lv.size() - 1 - first - k].level];  // best first
+        cursor[k] = level.head;
+        at[k] = start;
+        end[k] = start + level.count;
+        start = end[k];
+      }
+      for (bool more = true; more;) {
+        more = false;
+        for (std::size_t k = 0; k < lanes; ++k) {
+          if (cursor[k] == kNil || at[k] == end[k]) continue;
+          walk_[at[k]++] = cursor[k];
+          cursor[k] = nodes_[cursor[k]].next;
+          more = true;
+        }
+      }
+    }
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t i = 0; i < total; ++i) {
+      if (i + kAhead < total) {
+        const auto* ahead = reinterpret_cast<const char*>(&nodes_[walk_[i + kAhead]]);
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + sizeof(Node) - 1);  // a node may straddle two lines
+      }
+      visit(static_cast<const RestingOrder&>(nodes_[walk_[i]].order));
+    }
+  }
+
   void depth(Side side, std::size_t n, std::vector<Level>& out) const;
   // The best level of `side` (qty 0 when the side is empty).
   Level best_level(Side side) const {
@@ -199,6 +245,7 @@ class OrderBook {
   }
   OrderIndex level_index_;
   std::uint64_t top_changes_ = 0;
+  std::vector<std::uint32_t> walk_;  // visit_all's node indices in priority order
 };
 
 }  // namespace trading
