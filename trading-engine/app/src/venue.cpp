@@ -793,15 +793,17 @@ void Venue::process(std::vector<Work>& batch) {
     if (options_.fault_reply_delay > 0 && !batch.empty()) {
       std::this_thread::sleep_for(std::chrono::nanoseconds(options_.fault_reply_delay));
     }
-    if (!replies_.empty()) {
+    if (replies_.size() > 1) {
       // One socket write per connection for the batch's replies (the first waits for the
-      // others' serialisation, at most 4 KB of them).
+      // others' serialisation, at most 4 KB of them). A single reply goes straight out.
       acceptor_->begin_replies();
       struct EndReplies {
         fix::FixAcceptor& acceptor;
         ~EndReplies() { acceptor.end_replies(); }
       } end_replies{*acceptor_};
       for (const auto& out : replies_) send(out);
+    } else if (!replies_.empty()) {
+      send(replies_.front());
     }
     const core::Nanos sent = core::monotonic_now_ns();
     for (const auto& c : completions_) {
