@@ -152,7 +152,7 @@ class Connection final : public FIX::Responder {
       return true;  // in the Session's store: delivered by a resend after the reconnect
     }
     owner_.mutable_counters().messages_sent.fetch_add(1, std::memory_order_relaxed);
-    if (VenueSocketAcceptor::coalescing_on_this_thread()) {
+    if (owner_.coalescing_on_this_thread()) {
       // Kept for one write at the end of the caller's batch (or once enough has gathered).
       if (pending_.empty()) VenueSocketAcceptor::note_pending(this);
       pending_ += message;
@@ -603,19 +603,27 @@ void VenueSocketAcceptor::onStart() {
 }
 
 namespace {
-// The coalescing thread's state: how deep in begin/end, and the connections holding its bytes.
-thread_local int t_coalescing = 0;
+// The coalescing thread's state: for which acceptor, how deep in begin/end, and that acceptor's
+// connections holding its bytes (another acceptor's connections write at once).
+thread_local const VenueSocketAcceptor* t_coalescing_for = nullptr;
+thread_local int t_coalescing_depth = 0;
 thread_local std::vector<Connection*> t_pending;
 }  // namespace
 
-bool VenueSocketAcceptor::coalescing_on_this_thread() { return t_coalescing > 0; }
+bool VenueSocketAcceptor::coalescing_on_this_thread() const {
+  return t_coalescing_depth > 0 && t_coalescing_for == this;
+}
 
 void VenueSocketAcceptor::note_pending(Connection* connection) { t_pending.push_back(connection); }
 
-void VenueSocketAcceptor::begin_coalescing() { ++t_coalescing; }
+void VenueSocketAcceptor::begin_coalescing() {
+  if (t_coalescing_depth++ == 0) t_coalescing_for = this;
+}
 
 void VenueSocketAcceptor::end_coalescing() {
-  if (t_coalescing == 0 || --t_coalescing > 0 || t_pending.empty()) return;
+  if (t_coalescing_depth == 0 || --t_coalescing_depth > 0) return;
+  t_coalescing_for = nullptr;
+  if (t_pending.empty()) return;
   // Only connections still running are written to: one that ended meanwhile is gone, its
   // messages in the session store for the resend after the reconnect.
   std::lock_guard<std::mutex> lock(mutex_);

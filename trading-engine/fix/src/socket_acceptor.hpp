@@ -73,14 +73,15 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
   // sent at once). Any thread.
   void logout_connected(const std::string& text);
 
-  // Sends on this thread between begin_coalescing() and end_coalescing() (nestable) gather per
-  // connection and are written at the end, one write per connection instead of one per
-  // message (or earlier, once 4 KB have gathered). Anything sent to that connection from
-  // another thread meanwhile goes out after them, so the sequence numbers stay in order. The
-  // engine thread brackets a batch's replies with it. Any thread, for itself.
+  // Sends on this thread between begin_coalescing() and end_coalescing() (nestable, on the
+  // same acceptor) to this acceptor's connections gather per connection and are written at the
+  // end, one write per connection instead of one per message (or earlier, once 4 KB have
+  // gathered). Anything sent to that connection from another thread meanwhile goes out after
+  // them, so the sequence numbers stay in order. The engine thread brackets a batch's replies
+  // with it. Any thread, for itself.
   void begin_coalescing();
   void end_coalescing();
-  static bool coalescing_on_this_thread();
+  bool coalescing_on_this_thread() const;
   static void note_pending(Connection* connection);
 
   // Connection callbacks (connection threads).
