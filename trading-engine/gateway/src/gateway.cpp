@@ -443,6 +443,8 @@ void Gateway::on_applied(std::uint64_t sequence, const Command& command,
   const auto exec_id = [&]() { return std::to_string(sequence) + "-" + std::to_string(++k); };
   // The message is moved once, into its place in `replies` (a report is sixteen strings).
   const auto send = [&]<typename Message>(std::uint32_t to, Message&& message) {
+    static_assert(!std::is_same_v<std::remove_cvref_t<Message>, Reply>,
+                  "pass the message itself: whether it is drop-copied depends on its type");
     if (replies == nullptr) return;
     if constexpr (std::is_same_v<std::remove_cvref_t<Message>, fix::ExecutionReport>) {
       if (!drop_copies_.empty()) copy_to_drop_copies(to, message, *replies);
