@@ -68,7 +68,7 @@ config::Schema make_schema() {
       .add_int("engine.expected_orders", 500'000, 0, 100'000'000,
                "orders a trading day is sized for, so no table rehashes and no book copies its "
                "pool mid-session before: the gateway's tables take ~32 bytes per order at "
-               "start; each book (~106 bytes per order) and the ClOrdID index (~32) reserve "
+               "start; each book (~114 bytes per order) and the ClOrdID index (~32) reserve "
                "address space, touched only as orders come")
       .add_string("journal.directory", "data/journal", "journal segments and snapshots")
       .add_string("journal.sync", "write", "when a commit is durable", {"none", "write", "fsync"})
@@ -635,7 +635,7 @@ int main(int argc, char** argv) {
     // lower, not a crash.
     std::fprintf(stderr,
                  "trading-engine: cannot allocate the tables for engine.expected_orders=%lld "
-                 "(the gateway's take ~32 bytes per order, each book reserves ~106): lower it\n",
+                 "(the gateway's take ~32 bytes per order, each book reserves ~114): lower it\n",
                  static_cast<long long>(expected_orders));
     return 2;
   }

@@ -18,7 +18,7 @@
 #include "trading/domain/commands.hpp"
 #include "trading/domain/events.hpp"
 #include "trading/domain/instrument.hpp"
-#include "trading/domain/order_book.hpp"
+#include "trading/domain/order_index.hpp"
 #include "trading/domain/resting_order.hpp"
 #include "trading/domain/token_bucket.hpp"
 
