@@ -563,8 +563,21 @@ class MatchingEngine {
   }
 
   // Matches `in` against the opposite side. Returns true when STP canceled the incoming order.
-  bool match(Book& b, SymbolId symbol, RestingOrder& in, bool is_market, StpMode stp,
-             std::vector<Event>& out) {
+  // Most orders do not reach the other side: that check is inline, the matching loop is not.
+  [[gnu::always_inline]] bool match(Book& b, SymbolId symbol, RestingOrder& in, bool is_market,
+                                    StpMode stp, std::vector<Event>& out) {
+    const Side other = opposite(in.side);
+    if (b.empty(other)) return false;
+    if (!is_market) {
+      const Price best = b.front(other).price;
+      if (!(in.side == Side::kBuy ? crosses(in.price, best) : crosses(best, in.price))) {
+        return false;
+      }
+    }
+    return match_loop(b, symbol, in, is_market, stp, out);
+  }
+  [[gnu::noinline]] bool match_loop(Book& b, SymbolId symbol, RestingOrder& in, bool is_market,
+                                    StpMode stp, std::vector<Event>& out) {
     const Side other = opposite(in.side);
     PriceBand& band = bands_[symbol.value()];
     while (in.leaves.value() > 0 && !b.empty(other)) {
@@ -773,14 +786,19 @@ class MatchingEngine {
     out.push_back(Rejected{id, code});
   }
 
-  void publish_top(SymbolId symbol, std::vector<Event>& out) {
-    // Field by field (no temporary aggregate): this runs after every command.
+  // Runs after every command: the check that the top may have moved is inline, the rest not.
+  [[gnu::always_inline]] void publish_top(SymbolId symbol, std::vector<Event>& out) {
     const Book& b = books_[symbol.value()];
     if constexpr (requires { b.top_changes(); }) {
       // A book that says when its top may have moved: most commands leave it as it was.
       if (b.top_changes() == top_seen_[symbol.value()]) return;
       top_seen_[symbol.value()] = b.top_changes();
     }
+    publish_changed_top(symbol, out);
+  }
+  [[gnu::noinline]] void publish_changed_top(SymbolId symbol, std::vector<Event>& out) {
+    // Field by field (no temporary aggregate).
+    const Book& b = books_[symbol.value()];
     const Level bid = b.best_level(Side::kBuy);
     const Level ask = b.best_level(Side::kSell);
     TopOfBook& top = tops_[symbol.value()];
