@@ -1,6 +1,7 @@
 #include "trading/domain/order_table.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace trading {
@@ -39,11 +40,13 @@ void OrderTable::give_back(Page* page) {
 }
 
 void OrderTable::to_overflow(Page* page) {
-  for (std::uint64_t i = 0; i < kPageIds; ++i) {
-    if (page->nodes[i] != 0) {
+  for (std::uint64_t w = 0; w < kPageIds / 64; ++w) {
+    for (std::uint64_t bits = page->used[w]; bits != 0; bits &= bits - 1) {
+      const std::uint64_t i = w * 64 + static_cast<std::uint64_t>(std::countr_zero(bits));
       overflow_.insert(OrderId(page->number << kPageBits | i), page->nodes[i] - 1);
       page->nodes[i] = 0;
     }
+    page->used[w] = 0;
   }
   in_pages_ -= page->live;
   page->live = 0;
@@ -75,8 +78,7 @@ void OrderTable::insert_slow(OrderId id, std::uint32_t node) {
   Page* page = ring_[number & (kRingPages - 1)];
   if (page == nullptr && number + 1 >= newest_) page = take_page(number);  // one of the newest two
   if (page != nullptr && page->number == number) {
-    page->nodes[id.value() & (kPageIds - 1)] = node + 1;
-    ++page->live;
+    page->put(id.value() & (kPageIds - 1), node);
     ++in_pages_;
     return;
   }

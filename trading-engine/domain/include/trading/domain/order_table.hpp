@@ -53,8 +53,7 @@ class OrderTable {
     const std::uint64_t number = id.value() >> kPageBits;
     Page* page = ring_[number & (kRingPages - 1)];
     if (page != nullptr && page->number == number) [[likely]] {
-      page->nodes[id.value() & (kPageIds - 1)] = node + 1;
-      ++page->live;
+      page->put(id.value() & (kPageIds - 1), node);
       ++in_pages_;
       return;
     }
@@ -64,11 +63,9 @@ class OrderTable {
     const std::uint64_t number = id.value() >> kPageBits;
     Page* page = ring_[number & (kRingPages - 1)];
     if (page != nullptr && page->number == number) [[likely]] {
-      std::uint32_t& entry = page->nodes[id.value() & (kPageIds - 1)];
-      if (entry == 0) return;
-      entry = 0;
+      if (!page->remove(id.value() & (kPageIds - 1))) return;
       --in_pages_;
-      if (--page->live < kMinLive) [[unlikely]] {
+      if (page->live < kMinLive) [[unlikely]] {
         emptied(page);
       }
       return;
@@ -89,9 +86,24 @@ class OrderTable {
 
  private:
   struct Page {
-    std::uint64_t number;           // id >> kPageBits of every id in it
-    std::uint32_t live;             // non-empty entries
+    std::uint64_t number;  // id >> kPageBits of every id in it
+    std::uint32_t live;    // non-empty entries
+    // Which entries are non-empty: moving a sparse page to the overflow visits only those.
+    std::uint64_t used[kPageIds / 64];
     std::uint32_t nodes[kPageIds];  // node + 1; 0 = empty
+
+    void put(std::uint64_t i, std::uint32_t node) {
+      nodes[i] = node + 1;
+      used[i / 64] |= std::uint64_t{1} << (i % 64);
+      ++live;
+    }
+    bool remove(std::uint64_t i) {
+      if (nodes[i] == 0) return false;
+      nodes[i] = 0;
+      used[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+      --live;
+      return true;
+    }
   };
 
   // insert() of an id without a page: a new page, the overflow.
