@@ -45,16 +45,9 @@ std::size_t OrderBook::locate(Side side, Price price, bool& found) const {
   return pos;
 }
 
-std::uint32_t OrderBook::allocate(const RestingOrder& order) {
-  std::uint32_t n;
-  if (free_ != kNil) {
-    n = free_;
-    free_ = nodes_[n].next;
-    nodes_[n] = Node{order, kNil, kNil, kNil};
-  } else {
-    n = static_cast<std::uint32_t>(nodes_.size());
-    nodes_.push_back(Node{order, kNil, kNil, kNil});
-  }
+std::uint32_t OrderBook::grow(const RestingOrder& order) {
+  const auto n = static_cast<std::uint32_t>(nodes_.size());
+  nodes_.push_back(Node{order, kNil, kNil, kNil});
   return n;
 }
 

@@ -24,14 +24,6 @@ void OrderIndex::clear() {
   size_ = 0;
 }
 
-std::uint32_t OrderIndex::find(OrderId id) const {
-  for (std::size_t i = slot_of(id.value());; i = (i + 1) & mask_) {
-    const Entry& e = entries_[i];
-    if (e.key == id.value()) return e.node;
-    if (e.key == 0) return kMissing;
-  }
-}
-
 void OrderIndex::insert(OrderId id, std::uint32_t node) {
   if (2 * (size_ + 1) > entries_.size()) rehash(entries_.size() * 2);
   std::size_t i = slot_of(id.value());

@@ -148,7 +148,17 @@ class OrderBook {
   const std::vector<Rung>& ladder(Side side) const { return side == Side::kBuy ? bids_ : asks_; }
   // Position of `price` in the side's ladder, or where it would be inserted; `found` says which.
   std::size_t locate(Side side, Price price, bool& found) const;
-  std::uint32_t allocate(const RestingOrder& order);
+  // A node holding `order`, unlinked: a free one, or a new one at the end of the pool.
+  std::uint32_t allocate(const RestingOrder& order) {
+    if (free_ == kNil) [[unlikely]] {
+      return grow(order);
+    }
+    const std::uint32_t n = free_;
+    free_ = nodes_[n].next;
+    nodes_[n] = Node{order, kNil, kNil, kNil};
+    return n;
+  }
+  [[gnu::noinline]] std::uint32_t grow(const RestingOrder& order);
   std::uint32_t allocate_level(Price price);
   void unlink(std::uint32_t node);
 
