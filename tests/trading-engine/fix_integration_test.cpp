@@ -959,6 +959,10 @@ TEST_F(FixVenueTest, KillNineUnderLoadLosesNoAcknowledgedOrder) {
   // report arrived must be there after the restart with the same OrderID; repeated.
   int next = 0;
   std::map<std::string, std::string> acknowledged;  // ClOrdID -> OrderID
+  const auto is_new_report = [](const FIX::Message& x) {
+    return x.getHeader().getField(FIX::FIELD::MsgType) == "8" &&
+           field(x, FIX::FIELD::ExecType) == "0";
+  };
   for (int round = 0; round < 3; ++round) {
     std::atomic<bool> stop{false};
     std::thread sender([&] {
@@ -968,18 +972,17 @@ TEST_F(FixVenueTest, KillNineUnderLoadLosesNoAcknowledgedOrder) {
         std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
     });
+    // The kill must come while orders flow: wait for the first acknowledgement (after a restart,
+    // a sanitizer build on a busy machine can take longer than the flow below to log on again).
+    FIX::Message m;
+    if (sessions->client.take("CLIENT1", is_new_report, m, 15'000)) {
+      acknowledged[field(m, FIX::FIELD::ClOrdID)] = field(m, FIX::FIELD::OrderID);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
     venue->kill9();
     stop = true;
     sender.join();
-    FIX::Message m;
-    while (sessions->client.take(
-        "CLIENT1",
-        [](const FIX::Message& x) {
-          return x.getHeader().getField(FIX::FIELD::MsgType) == "8" &&
-                 field(x, FIX::FIELD::ExecType) == "0";
-        },
-        m, 300)) {
+    while (sessions->client.take("CLIENT1", is_new_report, m, 300)) {
       acknowledged[field(m, FIX::FIELD::ClOrdID)] = field(m, FIX::FIELD::OrderID);
     }
     venue->start();
