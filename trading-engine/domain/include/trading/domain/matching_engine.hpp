@@ -535,16 +535,19 @@ class MatchingEngine {
     publish_top(symbol, out);
   }
 
+  // Can incoming order `in` trade with a resting order at `resting`? A market order always can.
+  static bool reaches(const RestingOrder& in, bool is_market, Price resting) {
+    return is_market ||
+           (in.side == Side::kBuy ? crosses(in.price, resting) : crosses(resting, in.price));
+  }
+
   // Would a FOK order fill entirely? Checked before anything trades.
   bool fok_fillable(Book& b, SymbolId symbol, const RestingOrder& in, bool is_market, StpMode stp) {
     const PriceBand& band = bands_[symbol.value()];
     std::int64_t available = 0;
     bool blocked = false;
     b.for_each_order(opposite(in.side), [&](const RestingOrder& r) {
-      if (!is_market &&
-          !(in.side == Side::kBuy ? crosses(in.price, r.price) : crosses(r.price, in.price))) {
-        return false;
-      }
+      if (!reaches(in, is_market, r.price)) return false;
       if (!band.allows(r.price)) {
         blocked = true;  // matching would stop at the band and cancel the rest
         return false;
@@ -567,13 +570,7 @@ class MatchingEngine {
   [[gnu::always_inline]] bool match(Book& b, SymbolId symbol, RestingOrder& in, bool is_market,
                                     StpMode stp, std::vector<Event>& out) {
     const Side other = opposite(in.side);
-    if (b.empty(other)) return false;
-    if (!is_market) {
-      const Price best = b.front(other).price;
-      if (!(in.side == Side::kBuy ? crosses(in.price, best) : crosses(best, in.price))) {
-        return false;
-      }
-    }
+    if (b.empty(other) || !reaches(in, is_market, b.front(other).price)) return false;
     return match_loop(b, symbol, in, is_market, stp, out);
   }
   [[gnu::noinline]] bool match_loop(Book& b, SymbolId symbol, RestingOrder& in, bool is_market,
@@ -582,9 +579,7 @@ class MatchingEngine {
     PriceBand& band = bands_[symbol.value()];
     while (in.leaves.value() > 0 && !b.empty(other)) {
       RestingOrder& r = b.front(other);
-      if (!is_market &&
-          !(in.side == Side::kBuy ? crosses(in.price, r.price) : crosses(r.price, in.price)))
-        break;
+      if (!reaches(in, is_market, r.price)) break;
       if (!band.allows(r.price)) {
         // Limit up / limit down: no trade prints outside the band; the rest is canceled (it
         // could only trade there, and resting it would cross the book).
