@@ -46,7 +46,7 @@ testing::OrderFlow::Options flow_options(std::size_t resting) {
 // (--toggle-collect='*measured_apply*'), not the prefill or the flow's generation.
 template <typename Book>
 [[gnu::noinline]] void measured_apply(MatchingEngine<Book>& engine, const Command& c,
-                                      std::vector<Event>& events) {
+                                      EventBuffer& events) {
   engine.apply(c, events);
 }
 
@@ -55,7 +55,7 @@ template <typename Book>
 template <typename Book, bool Timed>
 void mixed_flow(benchmark::State& state) {
   const auto resting = static_cast<int>(state.range(0));
-  std::vector<Event> events;
+  EventBuffer events;
   events.reserve(1024);
   // The commands are generated up front against a shadow engine whose events the flow observes
   // (so cancels target live orders and the book holds its depth); the measured engine then
@@ -131,7 +131,7 @@ void BM_Digest(benchmark::State& state) {
   const auto resting = static_cast<std::size_t>(state.range(0));
   MatchingEngine<OrderBook> engine(config());
   testing::OrderFlow flow(42, flow_options(resting));
-  std::vector<Event> events;
+  EventBuffer events;
   for (std::size_t i = 0; i < resting; ++i) {
     events.clear();
     engine.apply(flow.passive_add(), events);

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   options.target_resting = resting;
   for (std::uint32_t a = 1; a <= 8; ++a) options.accounts.push_back(AccountId(a));
   testing::OrderFlow flow(3, options);
-  std::vector<Event> events;
+  EventBuffer events;
   auto writer = JournalWriter::open(dir, SyncPolicy::kWrite, 1);
   if (!writer) {
     std::fprintf(stderr, "%s\n", writer.error().message.c_str());

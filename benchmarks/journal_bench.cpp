@@ -53,7 +53,7 @@ std::vector<Command> make_commands(std::size_t resting, std::size_t count) {
   out.reserve(resting + count);
   MatchingEngine<OrderBook> shadow(config());
   testing::OrderFlow flow(7, flow_options(resting));
-  std::vector<Event> events;
+  EventBuffer events;
   for (std::size_t i = 0; i < resting + count; ++i) {
     out.push_back(i < resting ? flow.passive_add() : flow.next());
     events.clear();
@@ -122,7 +122,7 @@ BENCHMARK(BM_JournalAppendCommit)
 void BM_ApplyOnly(benchmark::State& state) {
   const auto resting = static_cast<std::size_t>(state.range(0));
   const auto commands = make_commands(resting, 1'000'000);
-  std::vector<Event> events;
+  EventBuffer events;
   for (auto _ : state) {
     MatchingEngine<OrderBook> engine(config());
     for (const Command& c : commands) {
@@ -178,7 +178,7 @@ void BM_RiskCheckRejectedAtTheLastLimit(benchmark::State& state) {
   EngineConfig c = config(true);
   c.accounts[0].limits.credit_limit = 1;  // any order exceeds it, after all other checks
   MatchingEngine<OrderBook> engine(c);
-  std::vector<Event> events;
+  EventBuffer events;
   std::uint64_t id = 1;
   for (auto _ : state) {
     events.clear();
@@ -199,7 +199,7 @@ BENCHMARK(BM_RiskCheckRejectedAtTheLastLimit);
 void BM_MixedFlowRisk(benchmark::State& state) {
   const bool limits = state.range(0) != 0;
   const auto commands = make_commands(1'000, 1'000'000);
-  std::vector<Event> events;
+  EventBuffer events;
   MatchingEngine<OrderBook> engine(config(limits));
   std::size_t i = 0;
   for (auto _ : state) {

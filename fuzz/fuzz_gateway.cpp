@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string text(reinterpret_cast<const char*>(data), size);
   std::size_t start = 0;
   std::uint64_t sequence = 0;
-  std::vector<Event> events;
+  EventBuffer events;
   std::vector<gateway::Outbound> out;
   int n = 0;
   while (start <= text.size() && n++ < 64) {

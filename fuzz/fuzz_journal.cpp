@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto reader = journal::SegmentReader::open(path);
   if (!reader) std::abort();  // the header is valid
   journal::DecodedRecord record;
-  std::vector<Event> events;
+  EventBuffer events;
   while (true) {
     auto more = reader->next(record);
     if (!more) {

@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return true;
   });
   if (!problem.empty()) return 0;
-  std::vector<Event> events;
+  EventBuffer events;
   std::uint64_t id = engine.last_order_id().value() + 1;
   for (int i = 0; i < 8; ++i, ++id) {
     events.clear();

@@ -46,7 +46,7 @@ inline Command replace(std::uint64_t id, AccountId acct, std::int64_t price, std
 }
 
 template <typename T>
-std::vector<T> only(const std::vector<Event>& events) {
+std::vector<T> only(const EventBuffer& events) {
   std::vector<T> out;
   for (const auto& e : events) {
     if (const auto* t = std::get_if<T>(&e)) out.push_back(*t);

@@ -96,11 +96,11 @@ class GatewayTest : public ::testing::Test, public DepthSource {
   struct Journaled {
     Command command;
     std::string annotation;
-    std::vector<Event> events;
+    EventBuffer events;
   };
   MatchingEngine<OrderBook> engine{engine_config()};
   Gateway gw{gateway_config()};
-  std::vector<Event> events;
+  EventBuffer events;
   std::vector<Journaled> journal;
   core::Nanos now = 1'000;
   int seq_num = 0;
@@ -427,7 +427,7 @@ TEST_F(GatewayTest, ReplayRebuildsOrdersIdsAndClOrdIds) {
   MatchingEngine<OrderBook> engine2(engine_config());
   std::uint64_t sequence = 0;
   for (const auto& j : journal) {
-    std::vector<Event> ev;
+    EventBuffer ev;
     engine2.apply(j.command, ev);
     ASSERT_EQ(ev, j.events);
     restarted.on_applied(++sequence, j.command, j.annotation, ev, nullptr);
@@ -438,7 +438,7 @@ TEST_F(GatewayTest, ReplayRebuildsOrdersIdsAndClOrdIds) {
   std::vector<Outbound> out;
   auto t = restarted.translate(cancel(0, "A9", "A1", '1'), 99, *this, out);
   ASSERT_TRUE(t.command.has_value());
-  std::vector<Event> ev;
+  EventBuffer ev;
   engine2.apply(*t.command, ev);
   restarted.on_applied(++sequence, *t.command, t.annotation, ev, &out);
   const auto ers = replies_of<fix::ExecutionReport>(out, 0);

@@ -301,7 +301,7 @@ TEST(JournalChain, RecoveryARestartAndAStandbyContinueTheChain) {
   test_support::TempDir dir;
   OrderFlow flow = make_flow();
   Engine live(test_config());
-  std::vector<Event> ev;
+  EventBuffer ev;
   {
     auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
     for (int i = 0; i < 300; ++i) {

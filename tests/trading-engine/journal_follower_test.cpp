@@ -33,7 +33,7 @@ OrderFlow make_flow(std::uint64_t seed = 11) {
 // Everything the follower hands over now, applied to `standby`; the sequences seen.
 std::vector<std::uint64_t> drain(JournalFollower& follower, Engine& standby) {
   std::vector<std::uint64_t> seen;
-  std::vector<Event> ev;
+  EventBuffer ev;
   auto r = follower.poll([&](const DecodedRecord& d) {
     seen.push_back(d.sequence);
     ev.clear();
@@ -59,7 +59,7 @@ TEST(JournalFollower, FollowsAWriterAcrossCommitsAndSegments) {
   EXPECT_TRUE(drain(follower, standby).empty()) << "no segment yet: nothing, no error";
   auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
   ASSERT_TRUE(writer);
-  std::vector<Event> ev;
+  EventBuffer ev;
   const auto journal = [&](int n) {
     for (int i = 0; i < n; ++i) {
       const Command c = flow.next();
@@ -93,7 +93,7 @@ TEST(JournalFollower, StartsWhereTheStandbyRecoveredTo) {
   {
     auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
     ASSERT_TRUE(writer);
-    std::vector<Event> ev;
+    EventBuffer ev;
     for (int i = 0; i < 300; ++i) {
       const Command c = flow.next();
       (*writer)->append(c);
@@ -111,7 +111,7 @@ TEST(JournalFollower, StartsWhereTheStandbyRecoveredTo) {
   ASSERT_TRUE(recover(standby, dir.path(), options));
   Engine partial(test_config());
   JournalFollower from_start(dir.path(), 1);
-  std::vector<Event> ev;
+  EventBuffer ev;
   ASSERT_TRUE(from_start.poll(
       [&](const DecodedRecord& d) {
         ev.clear();
@@ -136,7 +136,7 @@ TEST(JournalFollower, ARecordNotYetWrittenIsWaitedForAndNeverCut) {
   {
     auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
     ASSERT_TRUE(writer);
-    std::vector<Event> ev;
+    EventBuffer ev;
     for (int i = 0; i < 10; ++i) {
       const Command c = flow.next();
       (*writer)->append(c);
@@ -169,7 +169,7 @@ TEST(JournalFollower, AnAbandonedTailIsGivenUpWhenTheNextSegmentStartsAfterIt) {
   test_support::TempDir dir;
   Engine primary(test_config()), standby(test_config());
   OrderFlow flow = make_flow();
-  std::vector<Event> ev;
+  EventBuffer ev;
   std::string first_segment;
   {
     auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
@@ -274,7 +274,7 @@ TEST(JournalFollower, AConcurrentWriterAndFollowerEndWithTheSameDigest) {
     OrderFlow flow = make_flow(5);
     auto writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
     ASSERT_TRUE(writer);
-    std::vector<Event> ev;
+    EventBuffer ev;
     for (int i = 0; i < kCommands; ++i) {
       const Command c = flow.next();
       (*writer)->append(c);
@@ -292,7 +292,7 @@ TEST(JournalFollower, AConcurrentWriterAndFollowerEndWithTheSameDigest) {
   });
   JournalFollower follower(dir.path(), 1);
   std::uint64_t expected = 1;
-  std::vector<Event> ev;
+  EventBuffer ev;
   bool in_order = true;
   for (int spins = 0; spins < 2'000'000 && follower.next_sequence() <= kCommands; ++spins) {
     auto r = follower.poll([&](const DecodedRecord& d) {

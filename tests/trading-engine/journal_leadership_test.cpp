@@ -62,7 +62,7 @@ TEST(Leadership, AFencedPrimaryCannotCommitAndRecoveryKeepsTheNewLeadersRecords)
   test_support::TempDir dir;
   OrderFlow flow = make_flow();
   Engine expected(test_config());
-  std::vector<Event> ev;
+  EventBuffer ev;
   auto old_leader = Leadership::acquire(dir.path());
   ASSERT_TRUE(old_leader);
   auto old_writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
@@ -115,7 +115,7 @@ TEST(Leadership, RecoverySkipsWhatAFencedPrimaryWrotePastItsSuccessorsStart) {
   test_support::TempDir dir;
   OrderFlow flow = make_flow();
   Engine expected(test_config());
-  std::vector<Event> ev;
+  EventBuffer ev;
   {
     auto old_writer = JournalWriter::open(dir.path(), SyncPolicy::kWrite, 1);
     ASSERT_TRUE(old_writer);
@@ -159,7 +159,7 @@ TEST(JournalMarker, MarkersRoundTripAndTheEngineIgnoresThem) {
   EXPECT_FALSE(decode_payload(buf + kRecordHeaderSize, load_u32(buf), 2));
   Engine engine(test_config());
   const auto before = engine.digest();
-  std::vector<Event> ev;
+  EventBuffer ev;
   engine.apply(c, ev);
   EXPECT_TRUE(ev.empty());
   EXPECT_EQ(engine.digest(), before);

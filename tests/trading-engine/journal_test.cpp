@@ -212,13 +212,13 @@ TEST(JournalRecord, VersionOneClOrdIdKeysAreReadAsTheirOwnKind) {
 // digest and the events of every command.
 struct Journaled {
   std::uint64_t digest = 0;
-  std::vector<std::vector<Event>> events;
+  std::vector<EventBuffer> events;
 };
 
 Journaled journal_flow(Engine& engine, JournalWriter& writer, OrderFlow& flow, int count,
                        int batch = 16) {
   Journaled out;
-  std::vector<Event> ev;
+  EventBuffer ev;
   for (int i = 0; i < count; ++i) {
     const Command c = flow.next();
     writer.append(c);
@@ -264,7 +264,7 @@ TEST(Journal, ReplayReproducesEveryEventAndTheDigest) {
   RecoveryOptions options;
   options.progress_every = 10'000;
   options.progress = [&](const RecoveryProgress& p) { progress.push_back(p); };
-  options.on_record = [&](const DecodedRecord& r, const std::vector<Event>& ev) {
+  options.on_record = [&](const DecodedRecord& r, const EventBuffer& ev) {
     ASSERT_EQ(r.sequence, i + 1);
     ASSERT_EQ(ev, run.events[i]) << "command " << i;
     ++i;
@@ -377,7 +377,7 @@ TEST(Journal, SnapshotPlusTailReplayEqualsFullReplay) {
   ASSERT_TRUE(report);
   EXPECT_EQ(report->records_replayed, 50'000u);
   EXPECT_EQ(full.digest(), expected);
-  std::vector<Event> a, b;
+  EventBuffer a, b;
   for (int i = 0; i < 5000; ++i) {
     const Command c = flow.next();
     a.clear();
@@ -523,9 +523,9 @@ TEST(Snapshot, RestoresRiskHaltsBandsAndClientKeysNotJustBooks) {
   config.accounts[0].limits.max_messages_per_second = 10;
   config.accounts[0].limits.message_burst = 5;
   Engine live(config);
-  std::vector<Event> ev;
+  EventBuffer ev;
   const core::Nanos t0 = 1'000 * core::kNanosPerSecond;
-  auto run = [&](Engine& e, Command c, core::Nanos t) -> const std::vector<Event>& {
+  auto run = [&](Engine& e, Command c, core::Nanos t) -> const EventBuffer& {
     c.timestamp = t;
     ev.clear();
     e.apply(c, ev);
@@ -576,7 +576,7 @@ std::string load_words(const std::vector<std::uint64_t>& words) {
 
 TEST(Snapshot, TruncatedPayloadsAreRefused) {
   Engine engine(test_config());
-  std::vector<Event> events;
+  EventBuffer events;
   engine.apply(limit(1, kAlice, Side::kBuy, 1000, 10), events);
   std::vector<std::uint64_t> words;
   engine.save_state([&](std::uint64_t v) { words.push_back(v); });
@@ -592,7 +592,7 @@ TEST(Snapshot, DamagedPayloadsAreRefusedNotTrusted) {
   // Words that would pass a checksum (they are fed to load_state directly) but not the engine's
   // validation: each is refused with its reason, never loaded as a book.
   Engine engine(test_config());
-  std::vector<Event> events;
+  EventBuffer events;
   engine.apply(limit(7, kAlice, Side::kBuy, 1000, 10), events);
   engine.apply(limit(8, kBob, Side::kSell, 1010, 5), events);
   std::vector<std::uint64_t> words;

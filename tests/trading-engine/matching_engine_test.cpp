@@ -13,9 +13,9 @@ template <typename Book>
 class EngineTest : public ::testing::Test {
  protected:
   MatchingEngine<Book> engine{test_config()};
-  std::vector<Event> events;
+  EventBuffer events;
 
-  const std::vector<Event>& run(const Command& c) {
+  const EventBuffer& run(const Command& c) {
     events.clear();
     engine.apply(c, events);
     return events;
@@ -266,7 +266,7 @@ TEST(Engine, DisabledInstrumentRejectsNewOrders) {
   auto cfg = test_config();
   cfg.instruments[0].trading_enabled = false;
   MatchingEngine<OrderBook> engine(cfg);
-  std::vector<Event> ev;
+  EventBuffer ev;
   engine.apply(limit(1, kAlice, Side::kBuy, 1000, 10), ev);
   EXPECT_EQ(only<Rejected>(ev).at(0).code, RejectCode::kTradingDisabled);
 }
@@ -326,7 +326,7 @@ TEST(Engine, LargeAccountIdsUseTheSortedLookup) {
   cfg.accounts.push_back(
       trading::Account{trading::AccountId(5'000'000), "big", trading::StpMode::kCancelResting, {}});
   trading::MatchingEngine<trading::OrderBook> engine(cfg);
-  std::vector<trading::Event> ev;
+  trading::EventBuffer ev;
   engine.apply(
       trading::testing::limit(1, trading::AccountId(5'000'000), trading::Side::kBuy, 1000, 10), ev);
   EXPECT_EQ(trading::testing::only<trading::Accepted>(ev).size(), 1u);

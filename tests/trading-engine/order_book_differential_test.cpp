@@ -70,7 +70,7 @@ void run_stream(std::uint64_t seed, int commands, int prefill,
   MatchingEngine<OrderBook> fast(config);
   MatchingEngine<NaiveOrderBook> naive(config);
   OrderFlow flow(seed, {kAcme, 100'000, 5, 10, {kAlice, kBob, kCarol}, 1});
-  std::vector<Event> a, b;
+  EventBuffer a, b;
   StreamStats local;
   StreamStats& stats = stats_out != nullptr ? *stats_out : local;
   std::uint64_t& trades = stats.trades;

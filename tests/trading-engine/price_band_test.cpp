@@ -18,13 +18,13 @@ class PriceBandTest : public ::testing::Test {
     config.instruments[0].bands.band_bps = 500;  // ACME: reference 1000, tick 5 -> [950, 1050]
     engine = std::make_unique<MatchingEngine<OrderBook>>(config);
   }
-  const std::vector<Event>& run(Command c, core::Nanos t) {
+  const EventBuffer& run(Command c, core::Nanos t) {
     c.timestamp = t;
     events.clear();
     engine->apply(c, events);
     return events;
   }
-  const std::vector<Event>& tick(core::Nanos t) { return run(Command{0, Tick{}}, t); }
+  const EventBuffer& tick(core::Nanos t) { return run(Command{0, Tick{}}, t); }
   RejectCode rejected(Command c, core::Nanos t) {
     const auto before = engine->digest();
     const auto r = only<Rejected>(run(c, t));
@@ -34,7 +34,7 @@ class PriceBandTest : public ::testing::Test {
 
   EngineConfig config = test_config();
   std::unique_ptr<MatchingEngine<OrderBook>> engine;
-  std::vector<Event> events;
+  EventBuffer events;
 };
 
 TEST_F(PriceBandTest, BandAroundTheReferenceRoundedToTheTick) {
@@ -184,7 +184,7 @@ TEST_F(PriceBandTest, ReferenceFollowsTheMeanTradePriceAndMovesTheBand) {
 
 TEST_F(PriceBandTest, SameCommandsSameTimesSameEventsAndDigest) {
   MatchingEngine<OrderBook> other(config);
-  std::vector<Event> a, b;
+  EventBuffer a, b;
   std::uint64_t id = 1;
   for (int i = 0; i < 200; ++i) {
     const core::Nanos t = kT0 + i * kSecond;

@@ -19,7 +19,7 @@ std::pair<Ledger, Ledger> run_flow(int commands, Tamper tamper) {
   MatchingEngine<OrderBook> engine(test_config());
   OrderFlow flow(5, {kAcme, 100'000, 5, 10, {kAlice, kBob, kCarol}, 1, 2000});
   Ledger journal, live;
-  std::vector<Event> events;
+  EventBuffer events;
   for (int i = 1; i <= commands; ++i) {
     events.clear();
     engine.apply(flow.next(), events);

@@ -28,7 +28,7 @@ struct SnapshotState {
   Engine& engine;
   gateway::Gateway& gateway;
   Ledger& ledger;
-  void apply(const Command& command, std::vector<Event>& out) { engine.apply(command, out); }
+  void apply(const Command& command, EventBuffer& out) { engine.apply(command, out); }
   template <typename Put>
   void save_state(Put&& put) {
     gateway.save_state(put);
@@ -127,7 +127,7 @@ core::Result<journal::RecoveryReport> Venue::recover(
   journal::RecoveryOptions ro;
   ro.progress = progress;
   ro.progress_every = 500'000;
-  ro.on_record = [this](const journal::DecodedRecord& r, const std::vector<Event>& events) {
+  ro.on_record = [this](const journal::DecodedRecord& r, const EventBuffer& events) {
     gateway_.on_applied(r.sequence, r.command, r.annotation, events, nullptr);
     record_trades(r.sequence, events);
     last_engine_time_ = std::max(last_engine_time_, r.command.timestamp);
@@ -621,7 +621,7 @@ core::Nanos Venue::now_for_engine() {
   return last_engine_time_;
 }
 
-void Venue::record_trades(std::uint64_t sequence, const std::vector<Event>& events) {
+void Venue::record_trades(std::uint64_t sequence, const EventBuffer& events) {
   for (const Event& e : events) {
     const auto* t = std::get_if<Trade>(&e);
     if (t == nullptr) continue;
@@ -1119,7 +1119,7 @@ core::Result<std::string> Venue::reconcile() {
   ro.use_snapshots = false;
   ro.cut_torn_tail = false;
   ro.through = sequence;
-  ro.on_record = [&record](const journal::DecodedRecord& r, const std::vector<Event>& events) {
+  ro.on_record = [&record](const journal::DecodedRecord& r, const EventBuffer& events) {
     record.on_events(r.sequence, events);
   };
   auto replayed = journal::recover(replay, options_.journal_directory, ro);

@@ -259,7 +259,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   void apply_to_engine(const Command& command);
   // Journals a marker with the engine's digest now.
   void write_marker(MarkerKind kind, core::Nanos now);
-  void record_trades(std::uint64_t sequence, const std::vector<Event>& events);  // ledger_
+  void record_trades(std::uint64_t sequence, const EventBuffer& events);  // ledger_
   // 503 when not running, 409 on a standby; with role_mutex_ held, it stays true meanwhile.
   core::Result<void> takes_commands() const;
   std::optional<AccountId> account_id(const std::string& name) const;  // any thread
@@ -334,7 +334,7 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   std::atomic<std::uint64_t> primary_epoch_{0};
 
   // Engine thread only.
-  std::vector<Event> events_;
+  EventBuffer events_;
   std::vector<gateway::Outbound> replies_;
   struct Completion {
     std::uint32_t session;

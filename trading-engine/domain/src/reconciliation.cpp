@@ -5,7 +5,7 @@
 
 namespace trading {
 
-void Ledger::on_events(std::uint64_t sequence, const std::vector<Event>& events) {
+void Ledger::on_events(std::uint64_t sequence, const EventBuffer& events) {
   for (const Event& e : events) {
     if (const auto* t = std::get_if<Trade>(&e)) on_trade(sequence, *t);
   }

@@ -105,7 +105,7 @@ VenueAnalytics::AccountState* VenueAnalytics::state(AccountId account) {
                                                                     : nullptr;
 }
 
-void VenueAnalytics::on_events(const std::vector<Event>& events) {
+void VenueAnalytics::on_events(const EventBuffer& events) {
   for (const Event& e : events) {
     if (const auto* t = std::get_if<Trade>(&e)) {
       if (t->symbol.value() >= symbols_.size()) continue;

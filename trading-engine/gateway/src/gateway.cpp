@@ -434,7 +434,7 @@ Gateway::Translation Gateway::translate(const fix::Request& r, core::Nanos now,
 }
 
 void Gateway::on_applied(std::uint64_t sequence, const Command& command,
-                         std::string_view annotation, const std::vector<Event>& events,
+                         std::string_view annotation, const EventBuffer& events,
                          std::vector<Outbound>* replies) {
   std::uint32_t session = 0;
   std::string request_cl_ord_id;

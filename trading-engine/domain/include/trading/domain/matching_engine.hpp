@@ -21,6 +21,7 @@
 
 #include "trading/domain/commands.hpp"
 #include "trading/domain/divisibility.hpp"
+#include "trading/domain/event_buffer.hpp"
 #include "trading/domain/events.hpp"
 #include "trading/domain/instrument.hpp"
 #include "trading/domain/order_book.hpp"
@@ -71,7 +72,7 @@ class MatchingEngine {
     }
   }
 
-  void apply(const Command& command, std::vector<Event>& out) {
+  void apply(const Command& command, EventBuffer& out) {
     if (std::holds_alternative<JournalMarker>(command.body)) return;  // about the journal only
     now_ = command.timestamp;
     if (now_ >= next_deadline_) run_timers(out);
@@ -245,9 +246,10 @@ class MatchingEngine {
               !in_range(o.price.value(), kMaxPrice) || !in_range(o.qty.value(), kMaxQuantity) ||
               !in_range(cum.value(), kMaxQuantity) || !in_range(o.leaves.value(), kMaxQuantity) ||
               !in_range(o.cum_notional, kMaxPrice * kMaxQuantity) || o.leaves + cum != o.qty ||
-              risk_.account(o.account) == nullptr || books_[i].find(o.id) != nullptr) {
+              risk_.slot(o.account) < 0 || books_[i].find(o.id) != nullptr) {
             return "snapshot order " + std::to_string(o.id.value()) + " is not a valid order";
           }
+          o.account_slot = static_cast<std::uint32_t>(risk_.slot(o.account));
           books_[i].insert(o);
         }
       }
@@ -367,11 +369,12 @@ class MatchingEngine {
     return true;
   }
 
-  void on(const NewOrder& cmd, core::Nanos now, std::vector<Event>& out) {
+  void on(const NewOrder& cmd, core::Nanos now, EventBuffer& out) {
     RejectCode code{};
     if (!valid_symbol(cmd.symbol)) return reject(cmd.id, RejectCode::kUnknownSymbol, out);
-    const Account* acct = account(cmd.account);
-    if (acct == nullptr) return reject(cmd.id, RejectCode::kUnknownAccount, out);
+    const std::int32_t account_slot = risk_.slot(cmd.account);
+    if (account_slot < 0) return reject(cmd.id, RejectCode::kUnknownAccount, out);
+    const Account* acct = &risk_.accounts()[static_cast<std::size_t>(account_slot)];
     if (cmd.id <= last_order_id_) return reject(cmd.id, RejectCode::kDuplicateOrderId, out);
     const Instrument& inst = config_.instruments[cmd.symbol.value()];
     if (!check_price_qty(cmd.symbol, cmd.type == OrderType::kLimit, cmd.price, cmd.qty, code)) {
@@ -393,8 +396,9 @@ class MatchingEngine {
     last_order_id_ = cmd.id;
     out.push_back(
         Accepted{cmd.id, cmd.account, cmd.symbol, cmd.side, cmd.type, cmd.tif, cmd.price, cmd.qty});
-    RestingOrder incoming{cmd.id,  cmd.account, cmd.side, cmd.tif,  cmd.price,
-                          cmd.qty, cmd.qty,     0,        cmd.owner};
+    RestingOrder incoming{
+        cmd.id,  cmd.account, cmd.side, cmd.tif,   cmd.price,
+        cmd.qty, cmd.qty,     0,        cmd.owner, static_cast<std::uint32_t>(account_slot)};
     Book& b = books_[cmd.symbol.value()];
     const bool is_market = cmd.type == OrderType::kMarket;
 
@@ -419,14 +423,14 @@ class MatchingEngine {
     publish_top(cmd.symbol, out);
   }
 
-  void on(const CancelOrder& cmd, core::Nanos now, std::vector<Event>& out) {
+  void on(const CancelOrder& cmd, core::Nanos now, EventBuffer& out) {
     if (!valid_symbol(cmd.symbol)) return reject(cmd.id, RejectCode::kUnknownSymbol, out);
     Book& b = books_[cmd.symbol.value()];
     const RestingOrder* o = b.find(cmd.id);
     if (o == nullptr) return reject(cmd.id, RejectCode::kUnknownOrder, out);
     if (o->account != cmd.account) return reject(cmd.id, RejectCode::kNotOrderOwner, out);
     // Cancels stay allowed under a kill switch, but count against the message rate.
-    if (!risk_.take_message(*account(o->account), now)) {
+    if (!risk_.take_message(*o, now)) {
       return reject(cmd.id, RejectCode::kThrottled, out);
     }
     out.push_back(Canceled{o->id, o->account, o->leaves, o->cum(), CancelReason::kRequested});
@@ -435,7 +439,7 @@ class MatchingEngine {
     publish_top(cmd.symbol, out);
   }
 
-  void on(const ReplaceOrder& cmd, core::Nanos now, std::vector<Event>& out) {
+  void on(const ReplaceOrder& cmd, core::Nanos now, EventBuffer& out) {
     if (!valid_symbol(cmd.symbol)) return reject(cmd.id, RejectCode::kUnknownSymbol, out);
     Book& b = books_[cmd.symbol.value()];
     RestingOrder* o = b.find(cmd.id);
@@ -452,7 +456,7 @@ class MatchingEngine {
     if (bands_[cmd.symbol.value()].aggressive_outside(o->side, cmd.price)) {
       return reject(cmd.id, RejectCode::kPriceOutsideBand, out);
     }
-    const Account& acct = *account(o->account);
+    const Account& acct = risk_.accounts()[o->account_slot];
     if (!risk_.check_replace(*o, acct, cmd.price, cmd.qty, new_leaves, reference_price(cmd.symbol),
                              now, code)) {
       return reject(cmd.id, code, out);
@@ -483,7 +487,7 @@ class MatchingEngine {
     publish_top(cmd.symbol, out);
   }
 
-  void on(const MassCancel& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+  void on(const MassCancel& cmd, core::Nanos /*now*/, EventBuffer& out) {
     const bool by_symbol =
         cmd.scope == MassCancelScope::kSymbol || cmd.scope == MassCancelScope::kAccountSymbol;
     const bool by_account =
@@ -505,7 +509,7 @@ class MatchingEngine {
     }
   }
 
-  void on(const EndOfDay&, core::Nanos /*now*/, std::vector<Event>& out) {
+  void on(const EndOfDay&, core::Nanos /*now*/, EventBuffer& out) {
     risk_.new_day();  // a new trading day: ClOrdIDs may be reused
     for (std::uint32_t s = 0; s < books_.size(); ++s) {
       remove_where(
@@ -517,7 +521,7 @@ class MatchingEngine {
   }
 
   template <typename Pred, typename MakeEvent>
-  void remove_where(SymbolId symbol, std::vector<Event>& out, Pred pred, MakeEvent make) {
+  void remove_where(SymbolId symbol, EventBuffer& out, Pred pred, MakeEvent make) {
     Book& b = books_[symbol.value()];
     scratch_.clear();
     for (Side side : {Side::kBuy, Side::kSell}) {
@@ -568,13 +572,13 @@ class MatchingEngine {
   // Matches `in` against the opposite side. Returns true when STP canceled the incoming order.
   // Most orders do not reach the other side: that check is inline, the matching loop is not.
   [[gnu::always_inline]] bool match(Book& b, SymbolId symbol, RestingOrder& in, bool is_market,
-                                    StpMode stp, std::vector<Event>& out) {
+                                    StpMode stp, EventBuffer& out) {
     const Side other = opposite(in.side);
     if (b.empty(other) || !reaches(in, is_market, b.front(other).price)) return false;
     return match_loop(b, symbol, in, is_market, stp, out);
   }
   [[gnu::noinline]] bool match_loop(Book& b, SymbolId symbol, RestingOrder& in, bool is_market,
-                                    StpMode stp, std::vector<Event>& out) {
+                                    StpMode stp, EventBuffer& out) {
     const Side other = opposite(in.side);
     PriceBand& band = bands_[symbol.value()];
     while (in.leaves.value() > 0 && !b.empty(other)) {
@@ -600,7 +604,7 @@ class MatchingEngine {
       }
       const Qty qty = std::min(in.leaves, r.leaves);
       const Price price = r.price;
-      risk_.filled(r.account, price, qty);  // the filled part's hold
+      risk_.filled(r, price, qty);  // the filled part's hold
       last_trade_[symbol.value()] = price;
       if (band.enabled()) {
         if (band.next_rotation() == PriceBand::kNever) timers_changed_ = true;
@@ -616,7 +620,7 @@ class MatchingEngine {
     return false;
   }
 
-  void on(const KillSwitch& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+  void on(const KillSwitch& cmd, core::Nanos /*now*/, EventBuffer& out) {
     if (!risk_.set_kill(cmd)) return reject(OrderId{}, RejectCode::kUnknownAccount, out);
     if (!cmd.engaged) return;
     for (std::uint32_t s = 0; s < books_.size(); ++s) {
@@ -629,7 +633,7 @@ class MatchingEngine {
     }
   }
 
-  void on(const TradingHalt& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+  void on(const TradingHalt& cmd, core::Nanos /*now*/, EventBuffer& out) {
     if (cmd.venue_wide) {
       if (venue_halted_ == cmd.halt) return;  // already in that state: nothing happens
       venue_halted_ = cmd.halt;
@@ -653,15 +657,15 @@ class MatchingEngine {
     update_limit_state(cmd.symbol, out);
   }
 
-  void on(const JournalMarker&, core::Nanos /*now*/, std::vector<Event>& /*out*/) {}
-  void on(const SetAccountLimits& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+  void on(const JournalMarker&, core::Nanos /*now*/, EventBuffer& /*out*/) {}
+  void on(const SetAccountLimits& cmd, core::Nanos /*now*/, EventBuffer& out) {
     RejectCode code{};
     if (!risk_.set_limits(cmd, code)) reject(OrderId{}, code, out);
   }
-  void on(const AddAccount& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+  void on(const AddAccount& cmd, core::Nanos /*now*/, EventBuffer& out) {
     if (!add_account(cmd)) reject(OrderId{}, RejectCode::kDuplicateReference, out);
   }
-  void on(const AddSession& cmd, core::Nanos /*now*/, std::vector<Event>& out) {
+  void on(const AddSession& cmd, core::Nanos /*now*/, EventBuffer& out) {
     if (const RejectCode code = add_session(cmd); code != RejectCode{}) {
       reject(OrderId{}, code, out);
     }
@@ -715,13 +719,13 @@ class MatchingEngine {
     return name.canonical();
   }
 
-  void on(const Tick&, core::Nanos /*now*/, std::vector<Event>& /*out*/) {
+  void on(const Tick&, core::Nanos /*now*/, EventBuffer& /*out*/) {
     // Nothing but time passing: apply() has already run the timers that were due.
   }
 
   // Limit state: the book is at its band (and the symbol trades). Entering starts the
   // limit-state timer; leaving stops it. Both are announced with the band.
-  void update_limit_state(SymbolId s, std::vector<Event>& out) {
+  void update_limit_state(SymbolId s, EventBuffer& out) {
     PriceBand& band = bands_[s.value()];
     if (!band.enabled()) return;
     const TopOfBook& t = tops_[s.value()];
@@ -735,7 +739,7 @@ class MatchingEngine {
 
   // Band windows, limit-state expiry (-> halt) and pause expiry (-> resume), for every symbol
   // whose deadline has come. Runs before the command that brings the time.
-  void run_timers(std::vector<Event>& out) {
+  void run_timers(EventBuffer& out) {
     for (std::uint32_t i = 0; i < bands_.size(); ++i) {
       PriceBand& band = bands_[i];
       if (!band.enabled() || band.next_deadline() > now_) continue;
@@ -777,12 +781,10 @@ class MatchingEngine {
     return last_trade_[s.value()].value() > 0 ? last_trade_[s.value()]
                                               : config_.instruments[s.value()].reference_price;
   }
-  void reject(OrderId id, RejectCode code, std::vector<Event>& out) {
-    out.push_back(Rejected{id, code});
-  }
+  void reject(OrderId id, RejectCode code, EventBuffer& out) { out.push_back(Rejected{id, code}); }
 
   // Runs after every command: the check that the top may have moved is inline, the rest not.
-  [[gnu::always_inline]] void publish_top(SymbolId symbol, std::vector<Event>& out) {
+  [[gnu::always_inline]] void publish_top(SymbolId symbol, EventBuffer& out) {
     const Book& b = books_[symbol.value()];
     if constexpr (requires { b.top_changes(); }) {
       // A book that says when its top may have moved: most commands leave it as it was.
@@ -791,7 +793,7 @@ class MatchingEngine {
     }
     publish_changed_top(symbol, out);
   }
-  [[gnu::noinline]] void publish_changed_top(SymbolId symbol, std::vector<Event>& out) {
+  [[gnu::noinline]] void publish_changed_top(SymbolId symbol, EventBuffer& out) {
     // Field by field (no temporary aggregate).
     const Book& b = books_[symbol.value()];
     const Level bid = b.best_level(Side::kBuy);

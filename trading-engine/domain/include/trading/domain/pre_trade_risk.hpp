@@ -46,6 +46,9 @@ class PreTradeRisk {
     const std::int32_t slot = slot_of(id);
     return slot < 0 ? nullptr : &accounts_[static_cast<std::size_t>(slot)];
   }
+  // The place of account `id` in accounts() (stable: accounts are only appended), or -1 when it
+  // is not configured. A resting order keeps its account's (RestingOrder::account_slot).
+  std::int32_t slot(AccountId id) const { return slot_of(id); }
   // The accounts sorted by id, with the limits in force now.
   const std::vector<Account>& accounts() const { return accounts_; }
 
@@ -85,8 +88,8 @@ class PreTradeRisk {
   }
 
   // A cancel counts against the message rate (cancels stay allowed under a kill switch).
-  bool take_message(const Account& acct, core::Nanos now) {
-    return state_of(acct).bucket.take(now);
+  bool take_message(const RestingOrder& o, core::Nanos now) {
+    return state_[o.account_slot].bucket.take(now);
   }
 
   // Today's ClOrdID numbers: an accepted order's is remembered; a new day forgets them all.
@@ -96,10 +99,13 @@ class PreTradeRisk {
   void new_day() { client_keys_.clear(); }
 
   // Exposure held by resting orders (leaves x price), released as they fill or leave.
-  void hold(const RestingOrder& o) { add_exposure(o.account, notional(o.price, o.leaves)); }
-  void release(const RestingOrder& o) { add_exposure(o.account, -notional(o.price, o.leaves)); }
-  void filled(AccountId resting_account, Price price, Qty qty) {
-    add_exposure(resting_account, -notional(price, qty));
+  void hold(const RestingOrder& o) { add_exposure(o.account_slot, notional(o.price, o.leaves)); }
+  void release(const RestingOrder& o) {
+    add_exposure(o.account_slot, -notional(o.price, o.leaves));
+  }
+  // `qty` of resting order `o` traded at `price`.
+  void filled(const RestingOrder& o, Price price, Qty qty) {
+    add_exposure(o.account_slot, -notional(price, qty));
   }
   std::int64_t exposure(AccountId id) const {
     const Account* a = account(id);
@@ -306,7 +312,7 @@ class PreTradeRisk {
     }
   }
   // The index of account `id` in accounts_ and state_, or -1. The direct table answers in a
-  // load (this runs for every order held, released or filled); the search only for large ids.
+  // load (this runs for every order accepted or canceled); the search only for large ids.
   std::int32_t slot_of(AccountId id) const {
     if (!slots_.empty()) [[likely]] {
       return id.value() < slots_.size() ? slots_[id.value()] : -1;
@@ -319,9 +325,9 @@ class PreTradeRisk {
     return it != accounts_.end() && it->id == id ? static_cast<std::int32_t>(it - accounts_.begin())
                                                  : -1;
   }
-  // `id` is a configured account (its orders rest only after check_new found it).
-  void add_exposure(AccountId id, std::int64_t delta) {
-    auto& e = state_[static_cast<std::size_t>(slot_of(id))].exposure;
+  // `slot` is a resting order's account_slot (its order rests only after check_new found it).
+  void add_exposure(std::uint32_t slot, std::int64_t delta) {
+    auto& e = state_[slot].exposure;
     e = saturating_add(e, delta);
   }
 

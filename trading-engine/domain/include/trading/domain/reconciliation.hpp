@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "trading/domain/event_buffer.hpp"
 #include "trading/domain/events.hpp"
 
 namespace trading {
@@ -40,7 +41,7 @@ struct Holding {
 class Ledger {
  public:
   // The Trade events of the command with journal `sequence` (other events are ignored).
-  void on_events(std::uint64_t sequence, const std::vector<Event>& events);
+  void on_events(std::uint64_t sequence, const EventBuffer& events);
   void on_trade(std::uint64_t sequence, const Trade& trade);
   void add(const Execution& execution);  // one side of a trade, as a drop copy reports it
 

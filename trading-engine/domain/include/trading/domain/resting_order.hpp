@@ -18,6 +18,10 @@ struct RestingOrder {
   Qty leaves{0};  // still open
   std::int64_t cum_notional = 0;
   SessionId owner = 0;
+  // The account's place in the engine's risk table (PreTradeRisk::slot), set when the order is
+  // accepted, so holding, releasing and filling its exposure need no account lookup. Stable:
+  // accounts are only ever appended. Not part of the order as the venue reports it.
+  std::uint32_t account_slot = 0;
 
   // Filled so far: what is ordered and no longer open (not stored: a replace sets qty and
   // leaves together, a fill lowers leaves).

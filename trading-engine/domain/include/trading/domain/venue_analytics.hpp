@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "trading/domain/event_buffer.hpp"
 #include "trading/domain/events.hpp"
 #include "trading/domain/instrument.hpp"
 
@@ -77,7 +78,7 @@ class VenueAnalytics {
   explicit VenueAnalytics(AnalyticsConfig config);
 
   // Every event the engine produced for one command (Trades, TopOfBooks and Rejects count).
-  void on_events(const std::vector<Event>& events);
+  void on_events(const EventBuffer& events);
   // Engine state the events do not carry, set after each batch by the engine thread.
   void set_account_state(AccountId account, std::int64_t open_exposure_units, bool killed);
   void set_halted(SymbolId symbol, bool halted);

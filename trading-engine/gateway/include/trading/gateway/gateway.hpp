@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "trading/domain/commands.hpp"
+#include "trading/domain/event_buffer.hpp"
 #include "trading/domain/events.hpp"
 #include "trading/domain/instrument.hpp"
 #include "trading/domain/resting_order.hpp"
@@ -93,7 +94,7 @@ class Gateway {
   // After the engine applied `command` (journal `sequence`, with its annotation): the reports
   // for its events, appended to *replies; replies == nullptr while replaying the journal.
   void on_applied(std::uint64_t sequence, const Command& command, std::string_view annotation,
-                  const std::vector<Event>& events, std::vector<Outbound>* replies);
+                  const EventBuffer& events, std::vector<Outbound>* replies);
 
   // After a batch of commands: incremental refreshes for the subscriptions deeper than the top
   // of book whose symbol a command of the batch touched (levels diffed against what the

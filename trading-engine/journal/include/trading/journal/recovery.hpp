@@ -17,6 +17,7 @@
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "trading/domain/event_buffer.hpp"
 #include "trading/domain/events.hpp"
 #include "trading/journal/reader.hpp"
 #include "trading/journal/snapshot.hpp"
@@ -34,7 +35,7 @@ struct RecoveryOptions {
   std::function<void(const RecoveryProgress&)> progress;
   std::uint64_t progress_every = 1'000'000;
   // Called for each replayed command with its events (to rebuild gateway state); optional.
-  std::function<void(const DecodedRecord&, const std::vector<Event>&)> on_record;
+  std::function<void(const DecodedRecord&, const EventBuffer&)> on_record;
   bool cut_torn_tail = true;  // false: report it but leave the file as it is (read-only tools)
   bool use_snapshots = true;  // false: replay the whole journal (checks, measurements)
   // Stop after this record (reconciliation at a sequence); the rest is not read.
@@ -94,7 +95,7 @@ core::Result<RecoveryReport> recover(Engine& engine, const std::string& director
     progress.bytes_total += std::filesystem::file_size(segments[i].second, ec);
   }
 
-  std::vector<Event> events;
+  EventBuffer events;
   DecodedRecord record;
   for (std::size_t i = first_needed; i < segments.size(); ++i) {
     if (applied_through >= options.through) break;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "trading/domain/commands.hpp"
+#include "trading/domain/event_buffer.hpp"
 #include "trading/domain/events.hpp"
 
 namespace trading::testing {
@@ -78,7 +79,7 @@ class OrderFlow {
 
   // Learns from the engine's events which orders filled, were canceled or changed, so later
   // cancels and replaces target live orders. Optional: without it the flow guesses.
-  void observe(const std::vector<Event>& events) {
+  void observe(const EventBuffer& events) {
     for (const auto& e : events) {
       if (const auto* t = std::get_if<Trade>(&e)) {
         if (t->resting_leaves.value() == 0) remove_id(t->resting.value());
