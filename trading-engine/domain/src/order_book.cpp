@@ -64,18 +64,34 @@ std::uint32_t OrderBook::allocate_level(Price price) {
   return l;
 }
 
+std::uint32_t OrderBook::add_level(Side side, Price price) {
+  auto& lv = ladder(side);
+  bool found = false;
+  const std::size_t at = locate(side, price, found);
+  const std::uint32_t l = allocate_level(price);
+  lv.insert(lv.begin() + static_cast<std::ptrdiff_t>(at), Rung{price, l});
+  level_index_.insert(OrderId(level_key(side, price)), l);
+  return l;
+}
+
+void OrderBook::remove_level(Side side, std::uint32_t l) {
+  LevelNode& level = level_pool_[l];
+  auto& lv = ladder(side);
+  bool found = false;
+  const std::size_t at = locate(side, level.price, found);
+  lv.erase(lv.begin() + static_cast<std::ptrdiff_t>(at));
+  level_index_.erase(OrderId(level_key(side, level.price)));
+  level.head = free_levels_;
+  free_levels_ = l;
+}
+
 void OrderBook::insert(const RestingOrder& order) {
   const std::uint32_t n = allocate(order);
   auto& lv = ladder(order.side);
   const std::uint64_t key = level_key(order.side, order.price);
   std::uint32_t l = level_index_.find(OrderId(key));
-  if (l == OrderIndex::kMissing) {
-    // A new price: the only case that searches the ladder (most orders join a level).
-    bool found = false;
-    const std::size_t at = locate(order.side, order.price, found);
-    l = allocate_level(order.price);
-    lv.insert(lv.begin() + static_cast<std::ptrdiff_t>(at), Rung{order.price, l});
-    level_index_.insert(OrderId(key), l);
+  if (l == OrderIndex::kMissing) [[unlikely]] {
+    l = add_level(order.side, order.price);
   }
   LevelNode& level = level_pool_[l];
   nodes_[n].level = l;
@@ -114,15 +130,8 @@ void OrderBook::unlink(std::uint32_t n) {
   }
   level.qty -= node.order.leaves;
   --level.count;
-  if (level.count == 0) {
-    // The only search on a removal: taking an emptied level off its side's ladder.
-    auto& lv = ladder(node.order.side);
-    bool found = false;
-    const std::size_t at = locate(node.order.side, level.price, found);
-    lv.erase(lv.begin() + static_cast<std::ptrdiff_t>(at));
-    level_index_.erase(OrderId(level_key(node.order.side, level.price)));
-    level.head = free_levels_;
-    free_levels_ = l;
+  if (level.count == 0) [[unlikely]] {
+    remove_level(node.order.side, l);
   }
   index_.erase(node.order.id);
   node.next = free_;
@@ -132,13 +141,6 @@ void OrderBook::unlink(std::uint32_t n) {
 void OrderBook::erase(OrderId id) {
   const std::uint32_t n = index_.find(id);
   if (n != OrderTable::kMissing) unlink(n);
-}
-
-void OrderBook::erase(const RestingOrder& order) {
-  // The order is the first member of its node: the node's index follows from its address.
-  static_assert(std::is_standard_layout_v<Node> && offsetof(Node, order) == 0);
-  const auto* node = reinterpret_cast<const Node*>(&order);
-  unlink(static_cast<std::uint32_t>(node - nodes_.data()));
 }
 
 RestingOrder OrderBook::fill_front(Side side, Qty qty, Price price) {

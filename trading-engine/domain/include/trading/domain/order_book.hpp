@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -36,7 +37,12 @@ class OrderBook {
   RestingOrder* find(OrderId id);
   void erase(OrderId id);
   // Removes an order that find() or front() returned, without looking its id up again.
-  void erase(const RestingOrder& order);
+  void erase(const RestingOrder& order) {
+    // The order is the first member of its node: the node's index follows from its address.
+    static_assert(std::is_standard_layout_v<Node> && offsetof(Node, order) == 0);
+    const auto* node = reinterpret_cast<const Node*>(&order);
+    unlink(static_cast<std::uint32_t>(node - nodes_.data()));
+  }
 
   bool empty(Side side) const { return ladder(side).empty(); }
   RestingOrder& front(Side side) {
@@ -160,6 +166,10 @@ class OrderBook {
   }
   [[gnu::noinline]] std::uint32_t grow(const RestingOrder& order);
   std::uint32_t allocate_level(Price price);
+  // A level for a price the side does not have yet, and taking an emptied level off its side:
+  // the only searches of the ladder. Out of line, so the common insert and unlink stay light.
+  [[gnu::noinline]] std::uint32_t add_level(Side side, Price price);
+  [[gnu::noinline]] void remove_level(Side side, std::uint32_t level);
   void unlink(std::uint32_t node);
 
   std::vector<Node> nodes_;

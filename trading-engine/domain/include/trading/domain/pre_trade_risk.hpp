@@ -56,8 +56,8 @@ class PreTradeRisk {
   // kill switches, message rate, restricted symbol, repeated ClOrdID, then the limits. The
   // notional and the credit use `hold_price` (the limit price, or the reference for a market
   // order); the collar applies to limit orders around `collar_reference`. First failure wins.
-  bool check_new(const NewOrder& cmd, const Account& acct, Price hold_price, Price collar_reference,
-                 core::Nanos now, RejectCode& code) {
+  [[gnu::always_inline]] bool check_new(const NewOrder& cmd, const Account& acct, Price hold_price,
+                                        Price collar_reference, core::Nanos now, RejectCode& code) {
     AccountState& st = state_of(acct);
     const RiskLimits& l = acct.limits;
     if (!check_switches_and_rate(st, now, code)) return false;
@@ -99,8 +99,10 @@ class PreTradeRisk {
   void new_day() { client_keys_.clear(); }
 
   // Exposure held by resting orders (leaves x price), released as they fill or leave.
-  void hold(const RestingOrder& o) { add_exposure(o.account_slot, notional(o.price, o.leaves)); }
-  void release(const RestingOrder& o) {
+  [[gnu::always_inline]] void hold(const RestingOrder& o) {
+    add_exposure(o.account_slot, notional(o.price, o.leaves));
+  }
+  [[gnu::always_inline]] void release(const RestingOrder& o) {
     add_exposure(o.account_slot, -notional(o.price, o.leaves));
   }
   // `qty` of resting order `o` traded at `price`.
