@@ -816,7 +816,7 @@ class MatchingEngine {
       top.ask = ask.price;
       top.ask_qty = ask.qty;
       out.emplace_back(std::in_place_type<TopOfBook>, top);
-      update_limit_state(symbol, out);
+      if (bands_[symbol.value()].enabled()) update_limit_state(symbol, out);
     }
   }
 

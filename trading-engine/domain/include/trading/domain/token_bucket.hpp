@@ -27,9 +27,12 @@ class TokenBucket {
     v(last_);
   }
 
-  // Takes one token at time `now` (monotonic ns); false when none is left.
-  bool take(core::Nanos now) {
-    if (!enabled()) return true;
+  // Takes one token at time `now` (monotonic ns); false when none is left. The check for an
+  // account without a rate limit is inline; the refill is not.
+  bool take(core::Nanos now) { return !enabled() || take_enabled(now); }
+
+ private:
+  [[gnu::noinline]] bool take_enabled(core::Nanos now) {
     if (now > last_) {
       // Refill; cap the elapsed time first so the product cannot overflow.
       const std::int64_t elapsed = std::min<std::int64_t>(now - last_, capacity_ / rate_ + 1);
@@ -41,7 +44,6 @@ class TokenBucket {
     return true;
   }
 
- private:
   static constexpr std::int64_t kScale = 1'000'000'000;  // nano-tokens per token
   std::int64_t rate_ = 0;                                // nano-tokens per ns = tokens per s
   std::int64_t capacity_ = 0;
