@@ -66,8 +66,10 @@ class MatchingEngine {
       if (i.tick_size.value() <= 0 || i.lot_size.value() <= 0) {
         throw std::invalid_argument("instrument " + i.symbol + ": tick and lot size must be > 0");
       }
-      ticks_.emplace_back(static_cast<std::uint64_t>(i.tick_size.value()));
-      lots_.emplace_back(static_cast<std::uint64_t>(i.lot_size.value()));
+      rules_.push_back(
+          SymbolRules{DivisibilityCheck(static_cast<std::uint64_t>(i.tick_size.value())),
+                      DivisibilityCheck(static_cast<std::uint64_t>(i.lot_size.value())),
+                      i.reference_price, i.trading_enabled});
       bands_.emplace_back(i.bands, i.reference_price, i.tick_size);
     }
   }
@@ -75,19 +77,12 @@ class MatchingEngine {
   void apply(const Command& command, EventBuffer& out) {
     if (std::holds_alternative<JournalMarker>(command.body)) return;  // about the journal only
     now_ = command.timestamp;
-    if (now_ >= next_deadline_) run_timers(out);
-    // The three order commands (nearly every command) are dispatched directly, the rest
-    // through std::visit (a jump to a thunk that calls the handler).
-    if (const auto* o = std::get_if<NewOrder>(&command.body)) {
-      on(*o, command.timestamp, out);
-    } else if (const auto* c = std::get_if<CancelOrder>(&command.body)) {
-      on(*c, command.timestamp, out);
-    } else if (const auto* r = std::get_if<ReplaceOrder>(&command.body)) {
-      on(*r, command.timestamp, out);
-    } else {
-      std::visit([&](const auto& body) { on(body, command.timestamp, out); }, command.body);
+    // A band's timer is due, or a command moved one (the next deadline is then worked out here,
+    // when it is next needed): out of line, so the common path is two compares and a jump.
+    if (timers_changed_ || now_ >= next_deadline_) [[unlikely]] {
+      return apply_after_timers(command, out);
     }
-    if (timers_changed_) recompute_deadline();
+    dispatch(command, out);
   }
 
   const Book& book(SymbolId symbol) const { return books_[symbol.value()]; }
@@ -345,7 +340,7 @@ class MatchingEngine {
  private:
   const Account* account(AccountId id) const { return risk_.account(id); }
 
-  bool valid_symbol(SymbolId s) const { return s.value() < config_.instruments.size(); }
+  bool valid_symbol(SymbolId s) const { return s.value() < rules_.size(); }
 
   // Price and quantity checks shared by new orders and replaces.
   bool check_price_qty(SymbolId symbol, bool has_price, Price price, Qty qty,
@@ -358,7 +353,8 @@ class MatchingEngine {
       code = RejectCode::kQuantityOutOfRange;
       return false;
     }
-    if (!lots_[symbol.value()].divides(qty.value())) {
+    const SymbolRules& rules = rules_[symbol.value()];
+    if (!rules.lot.divides(qty.value())) {
       code = RejectCode::kQuantityOffLot;
       return false;
     }
@@ -371,7 +367,7 @@ class MatchingEngine {
         code = RejectCode::kPriceOutOfRange;
         return false;
       }
-      if (!ticks_[symbol.value()].divides(price.value())) {
+      if (!rules.tick.divides(price.value())) {
         code = RejectCode::kPriceOffTick;
         return false;
       }
@@ -386,11 +382,11 @@ class MatchingEngine {
     if (account_slot < 0) return reject(cmd.id, RejectCode::kUnknownAccount, out);
     const Account* acct = &risk_.accounts()[static_cast<std::size_t>(account_slot)];
     if (cmd.id <= last_order_id_) return reject(cmd.id, RejectCode::kDuplicateOrderId, out);
-    const Instrument& inst = config_.instruments[cmd.symbol.value()];
     if (!check_price_qty(cmd.symbol, cmd.type == OrderType::kLimit, cmd.price, cmd.qty, code)) {
       return reject(cmd.id, code, out);
     }
-    if (!inst.trading_enabled) return reject(cmd.id, RejectCode::kTradingDisabled, out);
+    if (!rules_[cmd.symbol.value()].trading_enabled)
+      return reject(cmd.id, RejectCode::kTradingDisabled, out);
     if (venue_halted_) return reject(cmd.id, RejectCode::kVenueHalted, out);
     if (halted_[cmd.symbol.value()]) return reject(cmd.id, RejectCode::kSymbolHalted, out);
     const PriceBand& band = bands_[cmd.symbol.value()];
@@ -749,7 +745,7 @@ class MatchingEngine {
 
   // Band windows, limit-state expiry (-> halt) and pause expiry (-> resume), for every symbol
   // whose deadline has come. Runs before the command that brings the time.
-  void run_timers(EventBuffer& out) {
+  [[gnu::noinline]] void run_timers(EventBuffer& out) {
     for (std::uint32_t i = 0; i < bands_.size(); ++i) {
       PriceBand& band = bands_[i];
       if (!band.enabled() || band.next_deadline() > now_) continue;
@@ -775,7 +771,25 @@ class MatchingEngine {
     recompute_deadline();
   }
 
-  void recompute_deadline() {
+  [[gnu::noinline]] void apply_after_timers(const Command& command, EventBuffer& out) {
+    if (timers_changed_) recompute_deadline();
+    if (now_ >= next_deadline_) run_timers(out);
+    dispatch(command, out);
+  }
+  // The three order commands (nearly every command) are dispatched directly, the rest through
+  // std::visit (a jump to a thunk that calls the handler).
+  [[gnu::always_inline]] void dispatch(const Command& command, EventBuffer& out) {
+    if (const auto* o = std::get_if<NewOrder>(&command.body)) {
+      on(*o, command.timestamp, out);
+    } else if (const auto* c = std::get_if<CancelOrder>(&command.body)) {
+      on(*c, command.timestamp, out);
+    } else if (const auto* r = std::get_if<ReplaceOrder>(&command.body)) {
+      on(*r, command.timestamp, out);
+    } else {
+      std::visit([&](const auto& body) { on(body, command.timestamp, out); }, command.body);
+    }
+  }
+  [[gnu::noinline]] void recompute_deadline() {
     timers_changed_ = false;
     next_deadline_ = PriceBand::kNever;
     for (const auto& band : bands_) {
@@ -789,7 +803,7 @@ class MatchingEngine {
   // Collar reference: the last trade, or the instrument's reference price before any trade.
   Price reference_price(SymbolId s) const {
     return last_trade_[s.value()].value() > 0 ? last_trade_[s.value()]
-                                              : config_.instruments[s.value()].reference_price;
+                                              : rules_[s.value()].reference_price;
   }
   void reject(OrderId id, RejectCode code, EventBuffer& out) { out.push_back(Rejected{id, code}); }
 
@@ -821,8 +835,14 @@ class MatchingEngine {
   }
 
   EngineConfig config_;
-  std::vector<DivisibilityCheck> ticks_;  // by symbol
-  std::vector<DivisibilityCheck> lots_;   // by symbol
+  // What every order checks about its symbol, side by side (from config_.instruments).
+  struct SymbolRules {
+    DivisibilityCheck tick;
+    DivisibilityCheck lot;
+    Price reference_price;  // until the first trade
+    bool trading_enabled;
+  };
+  std::vector<SymbolRules> rules_;  // by symbol
   std::vector<Book> books_;
   std::vector<TopOfBook> tops_;
   std::vector<std::uint64_t> top_seen_;  // by symbol: the book's top_changes() when last published
