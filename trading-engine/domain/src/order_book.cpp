@@ -108,11 +108,6 @@ void OrderBook::insert(const RestingOrder& order) {
   index_.insert(order.id, n);
 }
 
-RestingOrder* OrderBook::find(OrderId id) {
-  const std::uint32_t n = index_.find(id);
-  return n == OrderTable::kMissing ? nullptr : &nodes_[n].order;
-}
-
 void OrderBook::unlink(std::uint32_t n) {
   Node& node = nodes_[n];
   const std::uint32_t l = node.level;

@@ -797,8 +797,8 @@ class MatchingEngine {
     }
   }
 
-  void hold(const RestingOrder& o) { risk_.hold(o); }
-  void release(const RestingOrder& o) { risk_.release(o); }
+  [[gnu::always_inline]] void hold(const RestingOrder& o) { risk_.hold(o); }
+  [[gnu::always_inline]] void release(const RestingOrder& o) { risk_.release(o); }
 
   // Collar reference: the last trade, or the instrument's reference price before any trade.
   Price reference_price(SymbolId s) const {

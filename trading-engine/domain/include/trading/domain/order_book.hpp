@@ -34,7 +34,10 @@ class OrderBook {
   void reserve(std::size_t orders);
 
   void insert(const RestingOrder& order);
-  RestingOrder* find(OrderId id);
+  RestingOrder* find(OrderId id) {
+    const std::uint32_t n = index_.find(id);
+    return n == OrderTable::kMissing ? nullptr : &nodes_[n].order;
+  }
   void erase(OrderId id);
   // Removes an order that find() or front() returned, without looking its id up again.
   void erase(const RestingOrder& order) {
@@ -154,14 +157,16 @@ class OrderBook {
   const std::vector<Rung>& ladder(Side side) const { return side == Side::kBuy ? bids_ : asks_; }
   // Position of `price` in the side's ladder, or where it would be inserted; `found` says which.
   std::size_t locate(Side side, Price price, bool& found) const;
-  // A node holding `order`, unlinked: a free one, or a new one at the end of the pool.
+  // A node holding `order` with no next: a free one, or a new one at the end of the pool. Its
+  // prev and level are left for insert (its only caller) to set.
   std::uint32_t allocate(const RestingOrder& order) {
     if (free_ == kNil) [[unlikely]] {
       return grow(order);
     }
     const std::uint32_t n = free_;
     free_ = nodes_[n].next;
-    nodes_[n] = Node{order, kNil, kNil, kNil};
+    nodes_[n].order = order;
+    nodes_[n].next = kNil;
     return n;
   }
   [[gnu::noinline]] std::uint32_t grow(const RestingOrder& order);
