@@ -247,14 +247,15 @@ class MatchingEngine {
           o.tif = static_cast<TimeInForce>(raw_tif);
           o.cum_notional = static_cast<std::int64_t>(notional);
           const auto in_range = [](std::int64_t x, std::int64_t max) { return x >= 0 && x <= max; };
+          const std::int32_t account_slot = risk_.slot(o.account);
           if (o.id.value() == 0 || o.leaves.value() <= 0 || o.price.value() <= 0 ||
               !in_range(o.price.value(), kMaxPrice) || !in_range(o.qty.value(), kMaxQuantity) ||
               !in_range(cum.value(), kMaxQuantity) || !in_range(o.leaves.value(), kMaxQuantity) ||
               !in_range(o.cum_notional, kMaxPrice * kMaxQuantity) || o.leaves + cum != o.qty ||
-              risk_.slot(o.account) < 0 || books_[i].find(o.id) != nullptr) {
+              account_slot < 0 || books_[i].find(o.id) != nullptr) {
             return "snapshot order " + std::to_string(o.id.value()) + " is not a valid order";
           }
-          o.account_slot = static_cast<std::uint32_t>(risk_.slot(o.account));
+          o.account_slot = static_cast<std::uint32_t>(account_slot);
           books_[i].insert(o);
         }
       }
