@@ -435,6 +435,7 @@ class MatchingEngine {
     Book& b = books_[cmd.symbol.value()];
     const RestingOrder* o = b.find(cmd.id);
     if (o == nullptr) return reject(cmd.id, RejectCode::kUnknownOrder, out);
+    if constexpr (requires { b.prefetch_neighbours(*o); }) b.prefetch_neighbours(*o);
     if (o->account != cmd.account) return reject(cmd.id, RejectCode::kNotOrderOwner, out);
     // Cancels stay allowed under a kill switch, but count against the message rate.
     if (!risk_.take_message(*o, now)) {
@@ -590,6 +591,7 @@ class MatchingEngine {
     PriceBand& band = bands_[symbol.value()];
     while (in.leaves.value() > 0 && !b.empty(other)) {
       RestingOrder& r = b.front(other);
+      if constexpr (requires { b.prefetch_after_front(other); }) b.prefetch_after_front(other);
       if (!reaches(in, is_market, r.price)) break;
       if (!band.allows(r.price)) {
         // Limit up / limit down: no trade prints outside the band; the rest is canceled (it

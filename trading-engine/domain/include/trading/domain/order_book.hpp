@@ -52,6 +52,21 @@ class OrderBook {
     return nodes_[level_pool_[ladder(side).back().level].head].order;
   }
 
+  // Asks for the order behind the front one of `side` (a sweep's next fill, and the node an
+  // unlink of the front writes), so that its cache miss overlaps the front order's fill.
+  // The prefetch helpers are always_inline: GCC drops an out-of-line call to a const function
+  // whose only effect is a prefetch (the call then compiles to nothing).
+  [[gnu::always_inline]] void prefetch_after_front(Side side) const {
+    const std::uint32_t next = nodes_[level_pool_[ladder(side).back().level].head].next;
+    if (next != kNil) __builtin_prefetch(&nodes_[next]);
+  }
+  // Asks for the two orders beside `order` in its level (found by find()): erasing it writes
+  // both, so their cache misses can overlap the checks before the erase.
+  [[gnu::always_inline]] void prefetch_neighbours(const RestingOrder& order) const {
+    const auto& node = reinterpret_cast<const Node&>(order);
+    if (node.prev != kNil) __builtin_prefetch(&nodes_[node.prev]);
+    if (node.next != kNil) __builtin_prefetch(&nodes_[node.next]);
+  }
   // Fills the front order of `side` by `qty` at `price`; removes it when nothing is left.
   // Returns the order as it is after the fill.
   RestingOrder fill_front(Side side, Qty qty, Price price);
