@@ -86,5 +86,21 @@ TEST(EventBuffer, ClearKeepsTheRoomAndCopiesAreIndependent) {
   EXPECT_EQ((EventBuffer{trade(1), trade(2)}), (EventBuffer{trade(1), trade(2)}));
 }
 
+TEST(EventBuffer, PushingOneOfItsOwnEventsWhileGrowingCopiesItFirst) {
+  EventBuffer buffer;
+  buffer.push_back(trade(1));
+  while (buffer.size() < buffer.capacity()) buffer.push_back(trade(buffer.size() + 1));
+  const std::size_t full = buffer.size();
+  buffer.push_back(buffer[0]);                   // a whole event, at capacity
+  buffer.push_back(std::get<Trade>(buffer[1]));  // an alternative inside one
+  while (buffer.size() < buffer.capacity()) buffer.push_back(trade(99));
+  const std::size_t before = buffer.size();
+  buffer.append(buffer.begin(), buffer.begin() + 2);  // a range of its own, growing
+  EXPECT_EQ(buffer[full], trade(1));
+  EXPECT_EQ(buffer[full + 1], trade(2));
+  EXPECT_EQ(buffer[before], trade(1));
+  EXPECT_EQ(buffer[before + 1], trade(2));
+}
+
 }  // namespace
 }  // namespace trading

@@ -62,14 +62,14 @@ class EventBuffer {
   requires(!std::is_same_v<std::remove_cvref_t<T>, Event>)
       [[gnu::always_inline]] void push_back(const T& event) {
     if (size_ == capacity_) [[unlikely]] {
-      grow(size_ + 1);
+      return push_back_growing(Event(std::in_place_type<T>, event));
     }
     ::new (static_cast<void*>(data_ + size_)) Event(std::in_place_type<T>, event);
     ++size_;
   }
   void push_back(const Event& event) {
     if (size_ == capacity_) [[unlikely]] {
-      grow(size_ + 1);
+      return push_back_growing(event);
     }
     std::memcpy(static_cast<void*>(data_ + size_), &event, sizeof(Event));
     ++size_;
@@ -86,7 +86,13 @@ class EventBuffer {
   // Appends [first, last) (events of another buffer or vector).
   void append(const Event* first, const Event* last) {
     const auto n = static_cast<std::size_t>(last - first);
-    if (size_ + n > capacity_) grow(size_ + n);
+    if (size_ + n > capacity_) {
+      // [first, last) may be this buffer's own events, which growing moves.
+      const bool own = first >= data_ && first < data_ + size_;
+      const auto at = own ? static_cast<std::size_t>(first - data_) : 0;
+      grow(size_ + n);
+      if (own) first = data_ + at;
+    }
     if (n > 0) std::memcpy(static_cast<void*>(data_ + size_), first, n * sizeof(Event));
     size_ += n;
   }
@@ -123,6 +129,13 @@ class EventBuffer {
     reserve(n);
     if (n > 0) std::memcpy(static_cast<void*>(data_), events, n * sizeof(Event));
     size_ = n;
+  }
+  // A push that needs room: `event` is a copy taken before growing, since the caller's may be
+  // one of this buffer's events (or a part of one), which growing moves.
+  [[gnu::noinline]] void push_back_growing(Event event) {
+    grow(size_ + 1);
+    std::memcpy(static_cast<void*>(data_ + size_), &event, sizeof(Event));
+    ++size_;
   }
   // Room for at least `needed` events (doubling, at least 16); out of line.
   [[gnu::noinline]] void grow(std::size_t needed) {
