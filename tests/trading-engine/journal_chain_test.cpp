@@ -251,6 +251,35 @@ TEST(JournalChain, CheckpointsSignedWithAnotherKeyFailWhenTheKeyIsPinned) {
   EXPECT_NE(r.problem.find("does not verify"), std::string::npos) << r.problem;
 }
 
+TEST(JournalChain, ACheckpointWhoseNumbersAreNotNonNegativeIntegersIsRejectedByName) {
+  test_support::TempDir dir;
+  write_journal(dir.path(), 100, 50);
+  const std::string path = dir.path() + "/" + kCheckpointFileName;
+  const std::string original = test_support::read_file(path);
+  ASSERT_TRUE(read_checkpoints(dir.path()));
+  // A float beyond any integer (found by fuzz_sox_records: the cast was undefined behaviour),
+  // a negative number, a fraction: each is named, none converted.
+  for (const auto& [field, bad] : {std::pair<std::string, std::string>{"epoch", "2e30"},
+                                   {"epoch", "1999999999999999999999999999999"},
+                                   {"sequence", "-50"},
+                                   {"time_ns", "1.5"},
+                                   {"time_ns", "18446744073709551615"}}) {
+    std::string text = original;
+    const auto at = text.find("\"" + field + "\":");
+    ASSERT_NE(at, std::string::npos) << field;
+    const auto value_at = at + field.size() + 3;
+    text.replace(value_at, text.find_first_of(",}", value_at) - value_at, bad);
+    test_support::write_file(path, text);
+    const auto read = read_checkpoints(dir.path());
+    ASSERT_FALSE(read) << field << "=" << bad;
+    EXPECT_NE(read.error().message.find("line 1: sequence, epoch and time_ns must be"),
+              std::string::npos)
+        << read.error().message;
+    const auto r = verify_journal(dir.path());
+    EXPECT_FALSE(r.ok) << field << "=" << bad;
+  }
+}
+
 TEST(JournalChain, VerifyingWhileAWriterAppendsIsConsistentUpToTheLastCompleteRecord) {
   test_support::TempDir dir;
   std::atomic<bool> done{false};

@@ -37,7 +37,11 @@ class FieldReader {
     const json* v = find(key, required);
     if (v == nullptr) return 0;
     if (v->is_number_integer()) return v->get<std::int64_t>();
-    if (v->is_number_float()) return static_cast<std::int64_t>(v->get<double>());
+    // A float within the range truncates; beyond it (1e30) the cast would be undefined.
+    if (v->is_number_float()) {
+      const double d = v->get<double>();
+      if (d > -9.2e18 && d < 9.2e18) return static_cast<std::int64_t>(d);
+    }
     return fail(key), 0;
   }
   Quantity quantity(const char* key, bool required = false) {

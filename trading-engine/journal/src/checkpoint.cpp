@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -29,6 +30,17 @@ std::optional<std::vector<unsigned char>> unhex(const std::string& text, std::si
     return std::nullopt;
   }
   return out;
+}
+
+// A field that must be a JSON integer from 0 to `max`. nlohmann's get<> would convert a float
+// (2e30) or a negative number with a cast: undefined or wrapped, never an error.
+std::optional<std::uint64_t> counter_field(const nlohmann::json& j, const char* key,
+                                           std::uint64_t max) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_number_unsigned()) return std::nullopt;
+  const auto value = it->get<std::uint64_t>();
+  if (value > max) return std::nullopt;
+  return value;
 }
 
 }  // namespace
@@ -82,10 +94,16 @@ core::Result<std::vector<Checkpoint>> read_checkpoints(const std::string& direct
     if (!j.is_object()) return bad("not a JSON object");
     Checkpoint c;
     c.line = line;
+    const auto sequence = counter_field(j, "sequence", UINT64_MAX);
+    const auto epoch = counter_field(j, "epoch", UINT64_MAX);
+    const auto time_ns = counter_field(j, "time_ns", INT64_MAX);
+    if (!sequence || !epoch || !time_ns) {
+      return bad("sequence, epoch and time_ns must be non-negative integers");
+    }
+    c.sequence = *sequence;
+    c.epoch = *epoch;
+    c.time_ns = static_cast<core::Nanos>(*time_ns);
     try {
-      c.sequence = j.at("sequence").get<std::uint64_t>();
-      c.epoch = j.at("epoch").get<std::uint64_t>();
-      c.time_ns = j.at("time_ns").get<core::Nanos>();
       c.reason = j.at("reason").get<std::string>();
       c.public_key = j.at("public_key").get<std::string>();
       c.signature = j.at("signature").get<std::string>();
@@ -93,9 +111,7 @@ core::Result<std::vector<Checkpoint>> read_checkpoints(const std::string& direct
       if (!chain) return bad("chain is not 32 bytes of hex");
       std::memcpy(c.chain.data(), chain->data(), kChainLinkSize);
     } catch (const nlohmann::json::exception&) {
-      return bad(
-          "a field is missing or of the wrong type (sequence, chain, epoch, time_ns, "
-          "reason, public_key, signature)");
+      return bad("a field is missing or of the wrong type (chain, reason, public_key, signature)");
     }
     out.push_back(std::move(c));
   }
