@@ -1,6 +1,7 @@
 // libFuzzer: MappedSessionStore opening a message file with arbitrary contents after a valid
 // header (what a damaged disk could hold). It must either refuse with an error or keep only
-// whole FIX messages, accept a new message, and reopen to the same messages.
+// whole FIX messages, accept a new message (stored under its number, whatever numbers the file
+// held), and reopen to exactly the messages it held before closing.
 #include <unistd.h>
 
 #include <cstdint>
@@ -61,7 +62,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
     fixed += trailer;
     if (!store->set(0x7ffffff0, fixed.data(), fixed.size(), &error)) std::abort();
-    before.push_back(fixed);
+    std::vector<std::string> just_written;
+    store->get(0x7ffffff0, 0x7ffffff0, just_written);
+    if (just_written != std::vector<std::string>{fixed}) std::abort();
+    before.clear();  // the store's own view after the write, in sequence order
+    store->get(1, 0x7fffffff, before);
   }
   auto again = trading::fix::MappedSessionStore::open(dir, "S", 1, &error);
   if (!again) std::abort();

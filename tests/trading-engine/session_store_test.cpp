@@ -182,6 +182,40 @@ TEST(SessionStore, ADamagedTailIsCutAtTheLastWholeMessage) {
   EXPECT_EQ(all[2], fix_message(3, "three again"));
 }
 
+// Found by fuzz_session_store: whole messages lying beyond the log's end (a zero header, e.g. a
+// header that never reached the disk) came back to life once a new message of the same length
+// was written over the first of them, because nothing marked the new end of the log.
+TEST(SessionStore, MessagesBeyondTheEndOfTheLogStayDeadAfterANewWrite) {
+  test_support::TempDir dir;
+  const std::string path = dir.file("FIX.4.4-VENUE-CLIENT1.messages");
+  std::uint64_t first_at = 0;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    first_at = store->bytes_used();
+    put(*store, 1, fix_message(1, "one"));
+    put(*store, 2, fix_message(2, "two"));
+    put(*store, 3, fix_message(3, "six"));
+  }
+  {  // the first header lost: the log is empty, two whole messages lie beyond its end
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(first_at));
+    const char zero[8] = {};
+    f.write(zero, sizeof zero);
+  }
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(get(*store, 1, 10).empty());
+    put(*store, 1, fix_message(1, "uno"));  // the same length: ends where message 2 began
+  }
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  const auto all = get(*store, 1, 10);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0], fix_message(1, "uno"));
+}
+
 TEST(SessionStore, ForeignDamagedOrLockedFilesAreRefusedWithAReason) {
   test_support::TempDir dir;
   std::string error;

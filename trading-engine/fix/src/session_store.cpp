@@ -278,6 +278,10 @@ bool MappedSessionStore::set(int sequence, const char* data, std::size_t size, s
   char* at = messages_ + end_;
   std::memcpy(at + 8, data, size);
   std::memset(at + 8 + size, 0, record - 8 - size);
+  // Mark the new end of the log before publishing the record: bytes beyond the old end need not
+  // be zero (a lost header leaves whole messages behind it), and none of them may come back.
+  std::uint64_t end_mark = 0;
+  std::memcpy(at + record, &end_mark, 8);
   const std::uint64_t header =
       (static_cast<std::uint64_t>(size) << 32) | static_cast<std::uint32_t>(sequence);
   __atomic_store_n(reinterpret_cast<std::uint64_t*>(at), header, __ATOMIC_RELEASE);
