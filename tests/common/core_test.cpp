@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <vector>
+
 #include "core/clock.hpp"
 #include "core/fixed_point.hpp"
+#include "core/huge_pages.hpp"
 #include "core/result.hpp"
 #include "core/strong_id.hpp"
 
@@ -102,6 +106,38 @@ TEST(Result, CarriesValueOrError) {
   core::Result<int> bad = core::fail(7, "nope");
   EXPECT_EQ(*ok, 5);
   EXPECT_EQ(bad.error(), (core::Error{7, "nope"}));
+}
+
+TEST(HugePages, ALargeZeroedBlockIsAlignedToAHugePageZeroAndWritable) {
+  const std::size_t count = 3 * (core::kHugePageBytes / sizeof(std::uint64_t)) + 5;  // not whole
+  auto* block = static_cast<std::uint64_t*>(core::allocate_zeroed(count, sizeof(std::uint64_t)));
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(block) % core::kHugePageBytes, 0u);
+  EXPECT_EQ(block[0], 0u);
+  EXPECT_EQ(block[count / 2], 0u);
+  EXPECT_EQ(block[count - 1], 0u);
+  block[count - 1] = 42;  // the last, partial huge page is mapped too
+  EXPECT_EQ(block[count - 1], 42u);
+  core::release_zeroed(block, count, sizeof(std::uint64_t));
+}
+
+TEST(HugePages, ASmallZeroedBlockComesFromTheHeapZeroed) {
+  auto* block = static_cast<int*>(core::allocate_zeroed(100, sizeof(int)));
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(block[i], 0);
+  core::release_zeroed(block, 100, sizeof(int));
+  EXPECT_THROW(core::allocate_zeroed(SIZE_MAX / 2, 4), std::bad_alloc);  // count * size overflows
+}
+
+TEST(HugePages, AVectorOnTheAllocatorKeepsItsContentsAcrossGrowthPastAHugePage) {
+  std::vector<std::uint32_t, core::HugePageAllocator<std::uint32_t>> values;
+  const std::uint32_t n = 2 * core::kHugePageBytes / sizeof(std::uint32_t);
+  for (std::uint32_t i = 0; i < n; ++i) values.push_back(i * 7);
+  bool intact = true;
+  for (std::uint32_t i = 0; i < n; ++i) intact = intact && values[i] == i * 7;
+  EXPECT_TRUE(intact);
+  values.clear();
+  values.shrink_to_fit();
+  EXPECT_EQ(values.capacity(), 0u);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/huge_pages.hpp"
 #include "trading/domain/order_index.hpp"
 #include "trading/domain/order_table.hpp"
 #include "trading/domain/resting_order.hpp"
@@ -192,8 +193,8 @@ class OrderBook {
   [[gnu::noinline]] void remove_level(Side side, std::uint32_t level);
   void unlink(std::uint32_t node);
 
-  std::vector<Node> nodes_;
-  std::uint32_t free_ = kNil;  // free list through Node::next
+  std::vector<Node, core::HugePageAllocator<Node>> nodes_;  // a deep book's on huge pages
+  std::uint32_t free_ = kNil;                               // free list through Node::next
   std::vector<LevelNode> level_pool_;
   std::uint32_t free_levels_ = kNil;  // free list through LevelNode::head
   std::vector<Rung> bids_;            // ascending: best (highest) at the back

@@ -1,4 +1,4 @@
-// ZeroedArray (a calloc'd fixed array) and OrderIndex (an open-addressing map from a 64-bit key
+// ZeroedArray (a zero-filled fixed array) and OrderIndex (an open-addressing map from a 64-bit key
 // to a 32-bit value): the building blocks of the books' and the risk check's lookups.
 #pragma once
 
@@ -11,13 +11,15 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/huge_pages.hpp"
 #include "trading/domain/types.hpp"
 
 namespace trading {
 
-// A fixed-size array of trivially copyable T, all zero bytes at first, from calloc: a large one
-// comes from fresh pages the kernel zeroes on first touch, so room reserved ahead costs address
-// space, not memory or time, until used. Copyable. Not thread-safe.
+// A fixed-size array of trivially copyable T, all zero bytes at first: a large one comes from
+// fresh pages the kernel zeroes on first touch (huge pages from 2 MB, core::allocate_zeroed), so
+// room reserved ahead costs address space, not memory or time, until used. Copyable. Not
+// thread-safe.
 template <typename T>
 class ZeroedArray {
   static_assert(std::is_trivially_copyable_v<T>);
@@ -25,9 +27,8 @@ class ZeroedArray {
  public:
   ZeroedArray() = default;
   explicit ZeroedArray(std::size_t size)
-      : data_(size == 0 ? nullptr : static_cast<T*>(std::calloc(size, sizeof(T)))), size_(size) {
-    if (size != 0 && data_ == nullptr) throw std::bad_alloc();
-  }
+      : data_(size == 0 ? nullptr : static_cast<T*>(core::allocate_zeroed(size, sizeof(T)))),
+        size_(size) {}
   ZeroedArray(const ZeroedArray& other) : ZeroedArray(other.size_) {
     if (size_ != 0) std::memcpy(data_, other.data_, size_ * sizeof(T));
   }
@@ -40,7 +41,7 @@ class ZeroedArray {
     std::swap(size_, other.size_);
     return *this;
   }
-  ~ZeroedArray() { std::free(data_); }
+  ~ZeroedArray() { core::release_zeroed(data_, size_, sizeof(T)); }
 
   T& operator[](std::size_t i) { return data_[i]; }
   const T& operator[](std::size_t i) const { return data_[i]; }
