@@ -43,15 +43,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   file.insert(file.end(), data, data + size);
   write_file(dir + "/S.messages", file);
 
+  constexpr int kNew = 0x7ffffff0;  // the number the new message is stored under
+  const auto range = [](const trading::fix::MappedSessionStore& store, int begin, int end) {
+    std::vector<std::string> out;
+    store.get(begin, end, out);
+    return out;
+  };
   std::string error;
   std::vector<std::string> before;
   {
     auto store = trading::fix::MappedSessionStore::open(dir, "S", 1, &error);
     if (!store) return 0;
-    store->get(1, 0x7fffffff, before);
-    for (const std::string& m : before) {
+    for (const std::string& m : range(*store, 1, 0x7fffffff)) {
       if (m.compare(0, 5, "8=FIX") != 0) std::abort();  // only whole messages survive
     }
+    const auto below = range(*store, 1, kNew - 1);
+    const auto above = range(*store, kNew + 1, 0x7fffffff);
     std::string fixed =
         "8=FIX.4.4\x01"
         "9=5\x01"
@@ -61,17 +68,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     char trailer[12];
     std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
     fixed += trailer;
-    if (!store->set(0x7ffffff0, fixed.data(), fixed.size(), &error)) std::abort();
-    std::vector<std::string> just_written;
-    store->get(0x7ffffff0, 0x7ffffff0, just_written);
-    if (just_written != std::vector<std::string>{fixed}) std::abort();
-    before.clear();  // the store's own view after the write, in sequence order
-    store->get(1, 0x7fffffff, before);
+    if (!store->set(kNew, fixed.data(), fixed.size(), &error)) std::abort();
+    // The write stores (or replaces) its own number and leaves every other message alone.
+    if (range(*store, kNew, kNew) != std::vector<std::string>{fixed}) std::abort();
+    if (range(*store, 1, kNew - 1) != below || range(*store, kNew + 1, 0x7fffffff) != above) {
+      std::abort();
+    }
+    before = range(*store, 1, 0x7fffffff);
   }
   auto again = trading::fix::MappedSessionStore::open(dir, "S", 1, &error);
   if (!again) std::abort();
-  std::vector<std::string> after;
-  again->get(1, 0x7fffffff, after);
+  const std::vector<std::string> after = range(*again, 1, 0x7fffffff);
   if (after != before) std::abort();
   return 0;
 }

@@ -132,6 +132,8 @@ TEST(HugePages, AVectorOnTheAllocatorKeepsItsContentsAcrossGrowthPastAHugePage) 
   std::vector<std::uint32_t, core::HugePageAllocator<std::uint32_t>> values;
   const std::uint32_t n = 2 * core::kHugePageBytes / sizeof(std::uint32_t);
   for (std::uint32_t i = 0; i < n; ++i) values.push_back(i * 7);
+  // past 2 MB the block is a huge-page mapping, aligned to a huge page (malloc's never is)
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(values.data()) % core::kHugePageBytes, 0u);
   bool intact = true;
   for (std::uint32_t i = 0; i < n; ++i) intact = intact && values[i] == i * 7;
   EXPECT_TRUE(intact);

@@ -64,8 +64,8 @@ config::Schema make_schema() {
                   "thread: one engine thread fed by a queue; inline: on the FIX session thread",
                   {"thread", "inline"})
       .add_int("engine.spin_us", 150, 0, 10'000,
-               "engine thread: microseconds of busy-waiting before it sleeps (longer than a "
-               "client's round trip, so the next order finds it awake)")
+               "engine thread: microseconds of busy-waiting before it sleeps (an order that "
+               "follows its reply within that time finds the thread awake)")
       .add_int("engine.expected_orders", 500'000, 0, 100'000'000,
                "orders a trading day is sized for, so no table rehashes and no book copies its "
                "pool mid-session before: the gateway's tables take ~32 bytes per order at "

@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <new>
 
@@ -40,8 +39,8 @@ inline void release_zeroed(void* block, std::size_t count, std::size_t size) {
   }
 }
 
-// A std::allocator for containers of trivially copyable pool entries (a book's order nodes):
-// blocks of 2 MB or more on huge pages, smaller ones from operator new.
+// A std::allocator whose blocks of 2 MB or more are map_huge'd (a book's order-node pool); smaller
+// ones come from operator new.
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
@@ -50,14 +49,16 @@ struct HugePageAllocator {
   HugePageAllocator(const HugePageAllocator<U>&) noexcept {}  // NOLINT: rebinding converts
   T* allocate(std::size_t n) {
     if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_alloc();
-    if (n * sizeof(T) >= kHugePageBytes) return static_cast<T*>(allocate_zeroed(n, sizeof(T)));
-    return static_cast<T*>(::operator new(n * sizeof(T)));
+    if (n * sizeof(T) < kHugePageBytes) return static_cast<T*>(::operator new(n * sizeof(T)));
+    void* block = map_huge(n * sizeof(T));
+    if (block == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(block);
   }
   void deallocate(T* block, std::size_t n) noexcept {
-    if (n * sizeof(T) >= kHugePageBytes) {
-      unmap_huge(block, n * sizeof(T));
-    } else {
+    if (n * sizeof(T) < kHugePageBytes) {
       ::operator delete(block);
+    } else {
+      unmap_huge(block, n * sizeof(T));
     }
   }
   template <typename U>
