@@ -1,6 +1,8 @@
 // Scenario tests of the matching engine, run against both books (typed tests).
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "engine_test_support.hpp"
 #include "trading/domain/state_digest.hpp"
 
@@ -313,6 +315,26 @@ TEST(DivisibilityCheck, AgreesWithTheModuloOperator) {
          {INT64_MAX, INT64_MAX - 1,
           (INT64_MAX / static_cast<std::int64_t>(d)) * static_cast<std::int64_t>(d)}) {
       ASSERT_EQ(check.divides(n), n % static_cast<std::int64_t>(d) == 0) << n << " / " << d;
+    }
+  }
+  // Divisors with many factors of two (the rotation), over the whole range of n: random values,
+  // multiples, and a multiple plus each single low bit.
+  std::mt19937_64 rng(7);
+  for (std::uint64_t d : {std::uint64_t{1} << 20, std::uint64_t{3} << 20, std::uint64_t{5} << 33,
+                          std::uint64_t{1} << 62, std::uint64_t{999'983} * 1024}) {
+    const trading::DivisibilityCheck check(d);
+    const auto sd = static_cast<std::int64_t>(d);
+    for (int i = 0; i < 20'000; ++i) {
+      const auto n = static_cast<std::int64_t>(rng() >> 1);
+      ASSERT_EQ(check.divides(n), n % sd == 0) << n << " / " << d;
+      const std::int64_t multiple = (n / sd) * sd;
+      ASSERT_TRUE(check.divides(multiple)) << multiple << " / " << d;
+      const std::uint64_t off =
+          static_cast<std::uint64_t>(multiple) + (std::uint64_t{1} << (i % 62));
+      if (off <= static_cast<std::uint64_t>(INT64_MAX)) {
+        const auto n_off = static_cast<std::int64_t>(off);
+        ASSERT_EQ(check.divides(n_off), n_off % sd == 0) << n_off << " / " << d;
+      }
     }
   }
 }

@@ -1,7 +1,9 @@
 // DivisibilityCheck: "is n a multiple of d?" without a division, for the tick and lot checks on
 // every order (a 64-bit idiv costs tens of cycles). Precomputed once per instrument:
-// d = 2^k * m with m odd; n (>= 0) is a multiple of d iff its low k bits are zero and
-// (n >> k) * m^-1 mod 2^64 <= (2^64 - 1) / m (Granlund & Montgomery). Plain value; pure.
+// d = 2^k * m with m odd; n (>= 0) is a multiple of d iff n * m^-1 mod 2^64, rotated right by k
+// bits, is <= (2^64 - 1) / d (Granlund & Montgomery; Hacker's Delight 10-17: the rotation brings
+// any of the low k bits that are set to the top, past the limit). A multiply, a rotate and a
+// compare. Plain value; pure.
 #pragma once
 
 #include <bit>
@@ -21,14 +23,12 @@ class DivisibilityCheck {
     std::uint64_t inv = odd;
     for (int i = 0; i < 5; ++i) inv *= 2 - odd * inv;
     inverse_ = inv;
-    limit_ = std::numeric_limits<std::uint64_t>::max() / odd;
+    limit_ = std::numeric_limits<std::uint64_t>::max() / divisor;
   }
 
   // n must be >= 0.
   constexpr bool divides(std::int64_t n) const {
-    const auto u = static_cast<std::uint64_t>(n);
-    if ((u & ((std::uint64_t{1} << shift_) - 1)) != 0) return false;
-    return (u >> shift_) * inverse_ <= limit_;
+    return std::rotr(static_cast<std::uint64_t>(n) * inverse_, shift_) <= limit_;
   }
 
  private:

@@ -56,9 +56,12 @@ class PreTradeRisk {
   // kill switches, message rate, restricted symbol, repeated ClOrdID, then the limits. The
   // notional and the credit use `hold_price` (the limit price, or the reference for a market
   // order); the collar applies to limit orders around `collar_reference`. First failure wins.
-  [[gnu::always_inline]] bool check_new(const NewOrder& cmd, const Account& acct, Price hold_price,
+  // `slot` is the order's account's (slot()): the account and its state are found by index, not
+  // by address (which would cost a division by sizeof(Account)).
+  [[gnu::always_inline]] bool check_new(const NewOrder& cmd, std::uint32_t slot, Price hold_price,
                                         Price collar_reference, core::Nanos now, RejectCode& code) {
-    AccountState& st = state_of(acct);
+    const Account& acct = accounts_[slot];
+    AccountState& st = state_[slot];
     const RiskLimits& l = acct.limits;
     if (!check_switches_and_rate(st, now, code)) return false;
     if (!l.restricted_symbols.empty() &&
@@ -77,9 +80,10 @@ class PreTradeRisk {
 
   // A replace of resting order `o` to (price, qty), new_leaves of it open: kill switches,
   // message rate, then the same limits as a new order, the credit on the exposure it would leave.
-  bool check_replace(const RestingOrder& o, const Account& acct, Price price, Qty qty,
-                     Qty new_leaves, Price collar_reference, core::Nanos now, RejectCode& code) {
-    AccountState& st = state_of(acct);
+  bool check_replace(const RestingOrder& o, Price price, Qty qty, Qty new_leaves,
+                     Price collar_reference, core::Nanos now, RejectCode& code) {
+    const Account& acct = accounts_[o.account_slot];
+    AccountState& st = state_[o.account_slot];
     if (!check_switches_and_rate(st, now, code)) return false;
     const std::int64_t exposure_after =
         saturating_add(st.exposure - notional(o.price, o.leaves), notional(price, new_leaves));
@@ -312,14 +316,14 @@ class PreTradeRisk {
         slots_[accounts_[i].id.value()] = static_cast<std::int32_t>(i);
       }
     }
+    slot_count_ = static_cast<std::uint32_t>(slots_.size());
   }
   // The index of account `id` in accounts_ and state_, or -1. The direct table answers in a
   // load (this runs for every order accepted or canceled); the search only for large ids.
   std::int32_t slot_of(AccountId id) const {
-    if (!slots_.empty()) [[likely]] {
-      return id.value() < slots_.size() ? slots_[id.value()] : -1;
-    }
-    return searched_slot_of(id);
+    if (id.value() < slot_count_) [[likely]]
+      return slots_[id.value()];
+    return slots_.empty() ? searched_slot_of(id) : -1;
   }
   [[gnu::noinline]] std::int32_t searched_slot_of(AccountId id) const {
     auto it = std::lower_bound(accounts_.begin(), accounts_.end(), id,
@@ -395,6 +399,7 @@ class PreTradeRisk {
   std::vector<Account> accounts_;    // sorted by id; the limits in force
   std::vector<AccountState> state_;  // parallel to accounts_
   std::vector<std::int32_t> slots_;  // account id -> index in accounts_, or -1
+  std::uint32_t slot_count_ = 0;     // slots_.size()
   OrderIndex client_keys_;           // ClOrdID numbers accepted today
   bool venue_killed_ = false;
 };
