@@ -69,6 +69,10 @@ std::uint32_t OrderBook::add_level(Side side, Price price) {
   bool found = false;
   const std::size_t at = locate(side, price, found);
   const std::uint32_t l = allocate_level(price);
+  if (at == lv.size()) {  // the new best
+    if (!lv.empty()) level_pool_[lv.back().level].best = false;
+    level_pool_[l].best = true;
+  }
   lv.insert(lv.begin() + static_cast<std::ptrdiff_t>(at), Rung{price, l});
   level_index_.insert(OrderId(level_key(side, price)), l);
   return l;
@@ -80,6 +84,10 @@ void OrderBook::remove_level(Side side, std::uint32_t l) {
   bool found = false;
   const std::size_t at = locate(side, level.price, found);
   lv.erase(lv.begin() + static_cast<std::ptrdiff_t>(at));
+  if (level.best) {
+    level.best = false;
+    if (!lv.empty()) level_pool_[lv.back().level].best = true;
+  }
   level_index_.erase(OrderId(level_key(side, level.price)));
   level.head = free_levels_;
   free_levels_ = l;
@@ -87,7 +95,6 @@ void OrderBook::remove_level(Side side, std::uint32_t l) {
 
 void OrderBook::insert(const RestingOrder& order) {
   const std::uint32_t n = allocate(order);
-  auto& lv = ladder(order.side);
   const std::uint64_t key = level_key(order.side, order.price);
   std::uint32_t l = level_index_.find(OrderId(key));
   if (l == OrderIndex::kMissing) [[unlikely]] {
@@ -104,7 +111,7 @@ void OrderBook::insert(const RestingOrder& order) {
   level.tail = n;
   level.qty += order.leaves;
   ++level.count;
-  if (lv.back().level == l) ++top_changes_;
+  if (level.best) ++top_changes_;
   index_.insert(order.id, n);
 }
 
@@ -112,7 +119,7 @@ void OrderBook::unlink(std::uint32_t n) {
   Node& node = nodes_[n];
   const std::uint32_t l = node.level;
   LevelNode& level = level_pool_[l];
-  if (ladder(node.order.side).back().level == l) ++top_changes_;
+  if (level.best) ++top_changes_;
   if (node.prev != kNil) {
     nodes_[node.prev].next = node.next;
   } else {
@@ -155,7 +162,7 @@ void OrderBook::reduce(OrderId id, Qty new_qty, Qty new_leaves) {
   const std::uint32_t n = index_.find(id);
   if (n == OrderTable::kMissing) return;
   RestingOrder& o = nodes_[n].order;
-  if (ladder(o.side).back().level == nodes_[n].level) ++top_changes_;
+  if (level_pool_[nodes_[n].level].best) ++top_changes_;
   level_pool_[nodes_[n].level].qty -= o.leaves - new_leaves;
   o.qty = new_qty;
   o.leaves = new_leaves;

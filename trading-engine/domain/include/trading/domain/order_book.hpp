@@ -163,6 +163,10 @@ class OrderBook {
     std::uint32_t count = 0;
     std::uint32_t head = kNil;  // also the free-list link while unused
     std::uint32_t tail = kNil;
+    // The best level of its side (its ladder's back): an insert or unlink there moves the top.
+    // Kept by add_level and remove_level, the only places a ladder changes, so that the check
+    // on every insert and unlink is one flag, not a look at the ladder.
+    bool best = false;
   };
   struct Rung {
     Price price;
