@@ -147,8 +147,12 @@ TEST(OrderBook, ABookReservedForNOrdersTakesNoMoreMemoryBeforeN) {
   for (std::uint64_t id = 1; id <= 50'000; ++id) {
     const Side side = id % 2 == 0 ? Side::kBuy : Side::kSell;
     const Price price(side == Side::kBuy ? 9'000 : 11'000);
-    book.insert(
-        RestingOrder{OrderId(id), kAlice, side, TimeInForce::kDay, price, Qty{10}, Qty{10}, 0, 0});
+    book.insert(RestingOrder{.id = OrderId(id),
+                             .account = kAlice,
+                             .side = side,
+                             .price = price,
+                             .qty = Qty{10},
+                             .leaves = Qty{10}});
   }
   EXPECT_EQ(book.order_count(), 50'000u);
   EXPECT_EQ(book.memory_bytes(), reserved) << "no pool copy and no rehash before 50 000 orders";
@@ -171,8 +175,12 @@ TEST(OrderBook, VisitAllSeesEveryOrderInPriorityOrder) {
     for (int level = 0; level < 21; ++level) {
       if (round % (level % 5 + 1) != 0) continue;  // uneven levels
       const Price price(10'000 - 5 * level);
-      book.insert(RestingOrder{OrderId(++id), kAlice, Side::kBuy, TimeInForce::kDay, price, Qty{10},
-                               Qty{10}, 0, 0});
+      book.insert(RestingOrder{.id = OrderId(++id),
+                               .account = kAlice,
+                               .side = Side::kBuy,
+                               .price = price,
+                               .qty = Qty{10},
+                               .leaves = Qty{10}});
     }
   }
   for (std::uint64_t gone = 3; gone <= id; gone += 7) book.erase(OrderId(gone));

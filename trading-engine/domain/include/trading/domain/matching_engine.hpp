@@ -427,9 +427,7 @@ class MatchingEngine {
     risk_.remember_client_key(cmd.client_order_key);
     last_order_id_ = cmd.id;
     out.push_back(accepted(cmd));
-    RestingOrder incoming{
-        cmd.id,  cmd.account, cmd.side, cmd.tif,   cmd.price,
-        cmd.qty, cmd.qty,     0,        cmd.owner, static_cast<std::uint32_t>(account_slot)};
+    RestingOrder incoming = resting_from(cmd, static_cast<std::uint32_t>(account_slot));
     Book& b = symbol.book;
     const bool is_market = cmd.type == OrderType::kMarket;
 
@@ -855,6 +853,28 @@ class MatchingEngine {
     Accepted a;
     std::memcpy(static_cast<void*>(&a), &cmd, sizeof(Accepted));
     return a;
+  }
+  // The order an accepted NewOrder rests as (before it trades): RestingOrder's first 40 bytes are
+  // NewOrder's (asserted), copied as a block, then the fields that differ are set.
+  static RestingOrder resting_from(const NewOrder& cmd, std::uint32_t account_slot) {
+    static_assert(std::is_trivially_copyable_v<RestingOrder>);
+    static_assert(offsetof(RestingOrder, id) == offsetof(NewOrder, id) &&
+                  offsetof(RestingOrder, account) == offsetof(NewOrder, account) &&
+                  offsetof(RestingOrder, account_slot) == offsetof(NewOrder, symbol) &&
+                  offsetof(RestingOrder, side) == offsetof(NewOrder, side) &&
+                  offsetof(RestingOrder, unused) == offsetof(NewOrder, type) &&
+                  offsetof(RestingOrder, tif) == offsetof(NewOrder, tif) &&
+                  offsetof(RestingOrder, price) == offsetof(NewOrder, price) &&
+                  offsetof(RestingOrder, qty) == offsetof(NewOrder, qty) &&
+                  offsetof(RestingOrder, leaves) == offsetof(NewOrder, qty) + sizeof(Qty));
+    RestingOrder o;
+    std::memcpy(static_cast<void*>(&o), &cmd, offsetof(RestingOrder, leaves));
+    o.account_slot = account_slot;
+    o.unused = 0;
+    o.owner = cmd.owner;
+    o.leaves = cmd.qty;
+    o.cum_notional = 0;
+    return o;
   }
 
   // Runs after every command: the check that the top may have moved is inline, the rest not.

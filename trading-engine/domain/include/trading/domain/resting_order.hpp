@@ -8,20 +8,25 @@
 
 namespace trading {
 
+// The first 40 bytes are laid out like NewOrder's (id, account, then a 4-byte field where NewOrder
+// has the symbol, side at 16, tif at 18, price at 24, qty at 32; asserted where the engine relies
+// on it), so that an accepted order is built with one block copy and four stores
+// (MatchingEngine::resting_from).
 struct RestingOrder {
   OrderId id;
   AccountId account;
-  Side side = Side::kBuy;
-  TimeInForce tif = TimeInForce::kDay;
-  Price price{0};
-  Qty qty{0};     // total ordered (changes on replace)
-  Qty leaves{0};  // still open
-  std::int64_t cum_notional = 0;
-  SessionId owner = 0;
   // The account's place in the engine's risk table (PreTradeRisk::slot), set when the order is
   // accepted, so holding, releasing and filling its exposure need no account lookup. Stable:
   // accounts are only ever appended. Not part of the order as the venue reports it.
   std::uint32_t account_slot = 0;
+  Side side = Side::kBuy;
+  std::uint8_t unused = 0;  // (NewOrder's order type: a resting order is a limit order)
+  TimeInForce tif = TimeInForce::kDay;
+  SessionId owner = 0;
+  Price price{0};
+  Qty qty{0};     // total ordered (changes on replace)
+  Qty leaves{0};  // still open
+  std::int64_t cum_notional = 0;
 
   // Filled so far: what is ordered and no longer open (not stored: a replace sets qty and
   // leaves together, a fill lowers leaves).
