@@ -23,6 +23,8 @@ namespace trading {
 
 class EventBuffer {
   static_assert(std::is_trivially_copyable_v<Event> && std::is_trivially_destructible_v<Event>);
+  // A power of two (Trade is 16-byte aligned for it): a slot's address is a shift.
+  static_assert(sizeof(Event) == 128);
 
  public:
   using value_type = Event;

@@ -74,7 +74,9 @@ struct Rejected {
 };
 
 // One fill, reported for both sides. Average price = cum_notional / cum_qty.
-struct Trade {
+// 16-byte aligned: the largest event, so an Event is 128 bytes (not 120) and an EventBuffer's
+// n-th slot is a shift away, not a multiply (the engine pushes one to three events per command).
+struct alignas(16) Trade {
   TradeId id;
   SymbolId symbol;
   Price price;  // the resting order's price
