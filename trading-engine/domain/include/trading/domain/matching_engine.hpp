@@ -101,8 +101,8 @@ class MatchingEngine {
     if (std::holds_alternative<JournalMarker>(command.body)) return;  // about the journal only
     now_ = command.timestamp;
     // A band's timer is due, or a command moved one (the next deadline is then worked out here,
-    // when it is next needed): out of line, so the common path is two compares and a jump.
-    if (timers_changed_ || now_ >= next_deadline_) [[unlikely]] {
+    // when it is next needed): out of line, so the common path is a compare and a jump.
+    if (now_ >= next_deadline_) [[unlikely]] {
       return apply_after_timers(command, out);
     }
     dispatch(command, out);
@@ -643,7 +643,7 @@ class MatchingEngine {
       risk_.filled(r, price, qty);  // the filled part's hold
       symbol.last_trade = price;
       if (band.enabled()) {
-        if (band.next_rotation() == PriceBand::kNever) timers_changed_ = true;
+        if (band.next_rotation() == PriceBand::kNever) timers_moved();
         band.record_trade(price, now_);
       }
       const RestingOrder after = b.fill_front(other, qty, price);
@@ -769,7 +769,7 @@ class MatchingEngine {
                     band.at_band(t.bid, t.bid_qty, t.ask, t.ask_qty);
     if (at == (band.limit_since != PriceBand::kNever)) return;
     band.limit_since = at ? now_ : PriceBand::kNever;
-    timers_changed_ = true;
+    timers_moved();
     out.push_back(PriceBandChanged{s, band.reference(), band.lower(), band.upper(), at});
   }
 
@@ -818,6 +818,10 @@ class MatchingEngine {
     } else {
       std::visit([&](const auto& body) { on(body, command.timestamp, out); }, command.body);
     }
+  }
+  void timers_moved() {
+    timers_changed_ = true;
+    next_deadline_ = std::numeric_limits<core::Nanos>::min();
   }
   [[gnu::noinline]] void recompute_deadline() {
     timers_changed_ = false;
@@ -914,6 +918,8 @@ class MatchingEngine {
   bool venue_halted_ = false;
   core::Nanos now_ = 0;  // the current command's time
   core::Nanos next_deadline_ = PriceBand::kNever;
+  // A command moved a band's timer: the next deadline is worked out again before the next command
+  // (next_deadline_ is set to the past meanwhile, so apply() checks one thing).
   bool timers_changed_ = false;
   OrderId last_order_id_{};
   std::uint64_t trade_seq_ = 0;
