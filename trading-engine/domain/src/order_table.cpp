@@ -1,11 +1,6 @@
 #include "trading/domain/order_table.hpp"
 
 #include <algorithm>
-#include <bit>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace trading {
 
@@ -42,43 +37,19 @@ void OrderTable::give_back(Page* page) {
   free_pages_.push_back(page);
 }
 
-namespace {
-
-// Bit i set when entries[i] != 0, for 16 consecutive entries.
-std::uint32_t nonempty_mask(const std::uint32_t* entries) {
-#if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
-  std::uint32_t empty = 0;
-  for (int q = 0; q < 4; ++q) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(entries + 4 * q));
-    // One bit per entry from the compare's bytes: movemask_ps takes each 32-bit lane's top bit.
-    const auto lanes =
-        static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, zero))));
-    empty |= lanes << (4 * q);
-  }
-  return ~empty & 0xffffu;
-#else
-  std::uint32_t mask = 0;
-  for (int i = 0; i < 16; ++i) mask |= (entries[i] != 0 ? 1u : 0u) << i;
-  return mask;
-#endif
-}
-
-}  // namespace
-
 void OrderTable::to_overflow(Page* page) {
-  // A page goes to the overflow with fewer than kMinLive ids left. Rather than every insert and
-  // erase keeping a bitmap of the non-empty entries, the scan here finds them: 16 entries (a
-  // 64-byte line) at a time, a mask of the non-empty ones from four SSE2 compares, and it stops
-  // once it has moved the page's `live`.
-  std::uint32_t left = page->live;
-  for (std::uint64_t run = 0; run < kPageIds && left > 0; run += 16) {
-    const std::uint32_t nonempty = nonempty_mask(&page->nodes[run]);
-    for (std::uint32_t bits = nonempty; bits != 0; bits &= bits - 1) {
-      const std::uint64_t i = run + static_cast<std::uint64_t>(std::countr_zero(bits));
+  // A page goes to the overflow with fewer than kMinLive ids left: the scan skips empty runs of
+  // 16 entries (a 64-byte line) with one OR each, rather than every insert and erase keeping a
+  // bitmap of the non-empty entries up to date.
+  constexpr std::uint64_t kRun = 16;
+  for (std::uint64_t run = 0; run < kPageIds; run += kRun) {
+    std::uint32_t any = 0;
+    for (std::uint64_t i = run; i < run + kRun; ++i) any |= page->nodes[i];
+    if (any == 0) continue;
+    for (std::uint64_t i = run; i < run + kRun; ++i) {
+      if (page->nodes[i] == 0) continue;
       overflow_.insert(OrderId(page->number << kPageBits | i), page->nodes[i] - 1);
       page->nodes[i] = 0;
-      --left;
     }
   }
   in_pages_ -= page->live;
