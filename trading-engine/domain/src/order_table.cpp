@@ -1,6 +1,7 @@
 #include "trading/domain/order_table.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace trading {
 
@@ -38,19 +39,13 @@ void OrderTable::give_back(Page* page) {
 }
 
 void OrderTable::to_overflow(Page* page) {
-  // A page goes to the overflow with fewer than kMinLive ids left: the scan skips empty runs of
-  // 16 entries (a 64-byte line) with one OR each, rather than every insert and erase keeping a
-  // bitmap of the non-empty entries up to date.
-  constexpr std::uint64_t kRun = 16;
-  for (std::uint64_t run = 0; run < kPageIds; run += kRun) {
-    std::uint32_t any = 0;
-    for (std::uint64_t i = run; i < run + kRun; ++i) any |= page->nodes[i];
-    if (any == 0) continue;
-    for (std::uint64_t i = run; i < run + kRun; ++i) {
-      if (page->nodes[i] == 0) continue;
+  for (std::uint64_t w = 0; w < kPageIds / 64; ++w) {
+    for (std::uint64_t bits = page->used[w]; bits != 0; bits &= bits - 1) {
+      const std::uint64_t i = w * 64 + static_cast<std::uint64_t>(std::countr_zero(bits));
       overflow_.insert(OrderId(page->number << kPageBits | i), page->nodes[i] - 1);
       page->nodes[i] = 0;
     }
+    page->used[w] = 0;
   }
   in_pages_ -= page->live;
   page->live = 0;

@@ -86,17 +86,21 @@ class OrderTable {
 
  private:
   struct Page {
-    std::uint64_t number;           // id >> kPageBits of every id in it
-    std::uint32_t live;             // non-empty entries
+    std::uint64_t number;  // id >> kPageBits of every id in it
+    std::uint32_t live;    // non-empty entries
+    // Which entries are non-empty: moving a sparse page to the overflow visits only those.
+    std::uint64_t used[kPageIds / 64];
     std::uint32_t nodes[kPageIds];  // node + 1; 0 = empty
 
     void put(std::uint64_t i, std::uint32_t node) {
       nodes[i] = node + 1;
+      used[i / 64] |= std::uint64_t{1} << (i % 64);
       ++live;
     }
     bool remove(std::uint64_t i) {
       if (nodes[i] == 0) return false;
       nodes[i] = 0;
+      used[i / 64] &= ~(std::uint64_t{1} << (i % 64));
       --live;
       return true;
     }
