@@ -245,4 +245,27 @@ TEST(EvidenceBundle, SealedBundlesVerifyAndEveryChangeIsFound) {
   std::filesystem::remove_all(dir);
 }
 
+// A manifest someone hand-edited (or a fuzzer wrote) with fields of the wrong type is a problem
+// the report names, not an exception out of verify_bundle.
+TEST(EvidenceBundle, ManifestFieldsOfTheWrongTypeAreAProblemNotACrash) {
+  namespace ev = guardrails::evidence;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("gv-bad-bundle-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string d = dir.string();
+  std::ofstream(d + "/manifest.sig") << std::string(128, '0') << "\n";
+  for (const char* manifest :
+       {R"({"format": 5})", R"({"format": "guarded-venue-evidence-bundle/1", "public_key": 7})",
+        R"([1, 2])", R"({"format": "guarded-venue-evidence-bundle/1", "entries": 1.8e21})"}) {
+    std::ofstream(d + "/manifest.json", std::ios::trunc) << manifest;
+    const auto report = ev::verify_bundle(d);
+    EXPECT_FALSE(report.ok) << manifest;
+    EXPECT_FALSE(report.problem.empty()) << manifest;
+  }
+  std::ofstream(d + "/manifest.json", std::ios::trunc) << R"({"format": 5})";
+  EXPECT_NE(ev::verify_bundle(d).problem.find("wrong type"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace

@@ -325,6 +325,22 @@ TEST_P(ApiTest, ABatchArchiveIsSealedAndVerifiesOfflineAndAnyChangeIsNamed) {
   EXPECT_TRUE(std::any_of(report.problems.begin(), report.problems.end(), [](const std::string& p) {
     return p.find("does not match its hash") != std::string::npos;
   })) << "the entry whose actor changed";
+  // A trail row whose seq is a float too big for an integer (a fuzzer's find): named, no UB.
+  std::string odd_trail = trail;
+  const auto seq = odd_trail.find("\"seq\":");
+  ASSERT_NE(seq, std::string::npos);
+  odd_trail.insert(seq + 6, "1.8e21,\"was\":");
+  auto odd_file = file;
+  odd_file["parts"]["trail.jsonl"]["content"] = odd_trail;
+  for (auto& part : manifest["parts"]) {
+    if (part["name"] == "trail.jsonl") part["sha256"] = crypto::sha256_hex(odd_trail);
+  }
+  odd_file["manifest"] = manifest.dump();
+  report = api::verify_archive(odd_file.dump());
+  EXPECT_NE(std::find(report.problems.begin(), report.problems.end(),
+                      "malformed archive: a row's seq is not an integer"),
+            report.problems.end())
+      << report.problems.back();
   test_support::write_file(dir.file("forged.json"), file.dump());
   std::tie(code, out) = test_support::run_command(
       {PHARMA_MES_BINARY, "archive", "verify", dir.file("forged.json")}, 60'000);

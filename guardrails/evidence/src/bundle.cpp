@@ -126,8 +126,11 @@ core::Result<void> seal_bundle(const std::string& dir, const std::string& log_na
   return write_all(dir + "/manifest.sig", hex(sig, sizeof sig) + "\n");
 }
 
-BundleReport verify_bundle(const std::string& dir,
-                           const std::optional<std::string>& trusted_public_key) {
+namespace {
+
+// verify_bundle's checks; a manifest field of the wrong type throws (nlohmann's type_error).
+BundleReport check_bundle(const std::string& dir,
+                          const std::optional<std::string>& trusted_public_key) {
   BundleReport r;
   if (sodium_init() < 0) {
     r.problem = "libsodium failed to initialise";
@@ -172,8 +175,13 @@ BundleReport verify_bundle(const std::string& dir,
   }
   auto log = read_all(dir + "/" + log_name);
   if (!log || sha256_hex(*log) != manifest.value("log_sha256", "") ||
-      chain.entries != manifest.value("entries", std::uint64_t{0})) {
+      !manifest.contains("entries") || !manifest["entries"].is_number_unsigned() ||
+      chain.entries != manifest["entries"].get<std::uint64_t>()) {
     r.problem = log_name + " is not the log that was sealed (entries added or changed since)";
+    return r;
+  }
+  if (!manifest.contains("files") || !manifest["files"].is_object()) {
+    r.problem = "manifest.json lists no files";
     return r;
   }
   for (const auto& [name, hash] : manifest["files"].items()) {
@@ -186,6 +194,19 @@ BundleReport verify_bundle(const std::string& dir,
   r.ok = true;
   r.entries = chain.entries;
   return r;
+}
+
+}  // namespace
+
+BundleReport verify_bundle(const std::string& dir,
+                           const std::optional<std::string>& trusted_public_key) {
+  try {
+    return check_bundle(dir, trusted_public_key);
+  } catch (const nlohmann::json::exception& e) {  // e.g. "format": 5, "files": [1]
+    BundleReport r;
+    r.problem = std::string("manifest.json has a field of the wrong type: ") + e.what();
+    return r;
+  }
 }
 
 }  // namespace guardrails::evidence

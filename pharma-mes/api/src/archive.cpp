@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -31,11 +32,23 @@ json document_row(const Document& d) {
               {"record_hash", record_hash(d)}};
 }
 
+// A row's integer field (0 when absent). A float, string or other type is a malformed row:
+// nlohmann's own conversion of, say, 1.8e21 to an int64 would be undefined behaviour.
+std::int64_t integer_field(const json& row, const char* name) {
+  const auto it = row.find(name);
+  if (it == row.end()) return 0;
+  if (!it->is_number_integer() ||
+      (it->is_number_unsigned() &&
+       it->get<std::uint64_t>() > std::uint64_t{std::numeric_limits<std::int64_t>::max()})) {
+    throw std::invalid_argument(std::string("a row's ") + name + " is not an integer");
+  }
+  return it->get<std::int64_t>();
+}
+
 Document document_from(const json& j) {
-  return Document{
-      j.value("type", ""),      j.value("id", ""),         j.value("version", std::int64_t{0}),
-      j.value("parent", ""),    j.value("state", ""),      j.value("body", ""),
-      j.value("voided", false), j.value("void_reason", "")};
+  return Document{j.value("type", ""),      j.value("id", ""),         integer_field(j, "version"),
+                  j.value("parent", ""),    j.value("state", ""),      j.value("body", ""),
+                  j.value("voided", false), j.value("void_reason", "")};
 }
 
 json entry_row(const AuditEntry& e) {
@@ -57,8 +70,8 @@ json entry_row(const AuditEntry& e) {
 
 AuditEntry entry_from(const json& j) {
   AuditEntry e;
-  e.seq = j.value("seq", std::int64_t{0});
-  e.at = j.value("at", Millis{0});
+  e.seq = integer_field(j, "seq");
+  e.at = integer_field(j, "at");
   e.actor = j.value("actor", "");
   e.action = j.value("action", "");
   e.object_type = j.value("object_type", "");
@@ -94,7 +107,7 @@ std::optional<Signature> signature_from(const json& j) {
   s.user_id = j.value("user_id", "");
   s.printed_name = j.value("printed_name", "");
   s.meaning = *meaning;
-  s.signed_at = j.value("signed_at", Millis{0});
+  s.signed_at = integer_field(j, "signed_at");
   s.record_type = j.value("record_type", "");
   s.record_id = j.value("record_id", "");
   s.record_hash = j.value("record_hash", "");
@@ -285,6 +298,8 @@ ArchiveReport verify_archive(std::string_view archive_text, std::string_view exp
   try {
     check_archive(archive_text, expected_public_key, report);
   } catch (const json::exception& e) {  // a field of the wrong type anywhere in the file
+    report.problems.push_back(std::string("malformed archive: ") + e.what());
+  } catch (const std::invalid_argument& e) {  // an integer field that is not an integer
     report.problems.push_back(std::string("malformed archive: ") + e.what());
   }
   return report;
