@@ -93,28 +93,6 @@ void OrderBook::remove_level(Side side, std::uint32_t l) {
   free_levels_ = l;
 }
 
-void OrderBook::insert(const RestingOrder& order) {
-  const std::uint32_t n = allocate(order);
-  const std::uint64_t key = level_key(order.side, order.price);
-  std::uint32_t l = level_index_.find(OrderId(key));
-  if (l == OrderIndex::kMissing) [[unlikely]] {
-    l = add_level(order.side, order.price);
-  }
-  LevelNode& level = level_pool_[l];
-  nodes_[n].level = l;
-  nodes_[n].prev = level.tail;
-  if (level.tail != kNil) {
-    nodes_[level.tail].next = n;
-  } else {
-    level.head = n;
-  }
-  level.tail = n;
-  level.qty += order.leaves;
-  ++level.count;
-  if (level.best) ++top_changes_;
-  index_.insert(order.id, n);
-}
-
 void OrderBook::unlink(std::uint32_t n) {
   Node& node = nodes_[n];
   const std::uint32_t l = node.level;

@@ -76,6 +76,20 @@ class EventBuffer {
     std::memcpy(static_cast<void*>(data_ + size_), &event, sizeof(Event));
     ++size_;
   }
+  // Appends an event of alternative T whose sizeof(T) bytes are copied from `bytes`: one block
+  // copy into the slot, for an event laid out like the start of a command (Accepted and
+  // NewOrder). `bytes` must not lie in this buffer (growing would move it).
+  template <typename T>
+  [[gnu::always_inline]] void push_back_bytes(const void* bytes) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    if (size_ == capacity_) [[unlikely]] {
+      grow(size_ + 1);
+    }
+    T value;
+    std::memcpy(static_cast<void*>(&value), bytes, sizeof(T));
+    ::new (static_cast<void*>(data_ + size_)) Event(std::in_place_type<T>, value);
+    ++size_;
+  }
   template <typename T, typename... Args>
   Event& emplace_back(std::in_place_type_t<T> type, Args&&... args) {
     if (size_ == capacity_) [[unlikely]] {

@@ -426,7 +426,7 @@ class MatchingEngine {
     }
     risk_.remember_client_key(cmd.client_order_key);
     last_order_id_ = cmd.id;
-    out.push_back(accepted(cmd));
+    push_accepted(cmd, out);
     RestingOrder incoming = resting_from(cmd, static_cast<std::uint32_t>(account_slot));
     Book& b = symbol.book;
     const bool is_market = cmd.type == OrderType::kMarket;
@@ -841,9 +841,10 @@ class MatchingEngine {
   }
   void reject(OrderId id, RejectCode code, EventBuffer& out) { out.push_back(Rejected{id, code}); }
   // An order's Accepted event. Its fields are the first ones of NewOrder, at the same offsets
-  // (asserted), so it is copied as one 40-byte block rather than field by field (the compiler
-  // packs the three one-byte fields through registers otherwise).
-  static Accepted accepted(const NewOrder& cmd) {
+  // (asserted), so it is copied into the buffer as one 40-byte block rather than field by field
+  // (the compiler packs the three one-byte fields through registers otherwise, and builds the
+  // event on the stack first).
+  static void push_accepted(const NewOrder& cmd, EventBuffer& out) {
     static_assert(std::is_trivially_copyable_v<Accepted> && sizeof(Accepted) <= sizeof(NewOrder));
     static_assert(offsetof(Accepted, id) == offsetof(NewOrder, id) &&
                   offsetof(Accepted, account) == offsetof(NewOrder, account) &&
@@ -854,9 +855,7 @@ class MatchingEngine {
                   offsetof(Accepted, price) == offsetof(NewOrder, price) &&
                   offsetof(Accepted, qty) == offsetof(NewOrder, qty) &&
                   sizeof(Accepted) == offsetof(NewOrder, qty) + sizeof(Qty));
-    Accepted a;
-    std::memcpy(static_cast<void*>(&a), &cmd, sizeof(Accepted));
-    return a;
+    out.push_back_bytes<Accepted>(&cmd);
   }
   // The order an accepted NewOrder rests as (before it trades): RestingOrder's first 40 bytes are
   // NewOrder's (asserted), copied as a block, then the fields that differ are set.
