@@ -47,7 +47,7 @@ std::size_t OrderBook::locate(Side side, Price price, bool& found) const {
 
 std::uint32_t OrderBook::grow(const RestingOrder& order) {
   const auto n = static_cast<std::uint32_t>(nodes_.size());
-  nodes_.push_back(Node{order, kNil, kNil, kNil});
+  nodes_.push_back(Node{order, kNil, kNil, kNil, n});
   return n;
 }
 

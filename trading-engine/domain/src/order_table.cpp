@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 namespace trading {
 
@@ -39,14 +40,17 @@ void OrderTable::give_back(Page* page) {
 }
 
 void OrderTable::to_overflow(Page* page) {
-  for (std::uint64_t w = 0; w < kPageIds / 64; ++w) {
-    for (std::uint64_t bits = page->used[w]; bits != 0; bits &= bits - 1) {
-      const std::uint64_t i = w * 64 + static_cast<std::uint64_t>(std::countr_zero(bits));
+  // Eight used-bytes at a time: each 1 byte is one low bit of its byte in the word.
+  for (std::uint64_t w = 0; w < kPageIds; w += 8) {
+    std::uint64_t bytes = 0;
+    std::memcpy(&bytes, page->used + w, sizeof bytes);
+    for (; bytes != 0; bytes &= bytes - 1) {
+      const std::uint64_t i = w + static_cast<std::uint64_t>(std::countr_zero(bytes)) / 8;
       overflow_.insert(OrderId(page->number << kPageBits | i), page->nodes[i] - 1);
       page->nodes[i] = 0;
     }
-    page->used[w] = 0;
   }
+  std::memset(page->used, 0, sizeof page->used);
   in_pages_ -= page->live;
   page->live = 0;
   give_back(page);

@@ -58,15 +58,17 @@ class OrderBook {
   }
   RestingOrder* find(OrderId id) {
     const std::uint32_t n = index_.find(id);
-    return n == OrderTable::kMissing ? nullptr : &nodes_[n].order;
+    if (n == OrderTable::kMissing) return nullptr;
+    RestingOrder* order = &nodes_[n].order;
+    if (order == nullptr) __builtin_unreachable();  // so a caller's null test is the kMissing one
+    return order;
   }
   void erase(OrderId id);
   // Removes an order that find() or front() returned, without looking its id up again.
   void erase(const RestingOrder& order) {
-    // The order is the first member of its node: the node's index follows from its address.
+    // The order is the first member of its node, which knows its own index.
     static_assert(std::is_standard_layout_v<Node> && offsetof(Node, order) == 0);
-    const auto* node = reinterpret_cast<const Node*>(&order);
-    unlink(static_cast<std::uint32_t>(node - nodes_.data()));
+    unlink(reinterpret_cast<const Node*>(&order)->self);
   }
 
   bool empty(Side side) const { return ladder(side).empty(); }
@@ -177,7 +179,11 @@ class OrderBook {
     std::uint32_t prev = kNil;
     std::uint32_t next = kNil;
     std::uint32_t level = kNil;  // index in level_pool_
+    // Its own index in nodes_ (set once when the pool grows; in what was padding), so an erase
+    // by reference reads it rather than dividing its offset by sizeof(Node).
+    std::uint32_t self = kNil;
   };
+  static_assert(sizeof(Node) == sizeof(RestingOrder) + 16);
   struct LevelNode {
     Price price{0};
     Qty qty{0};

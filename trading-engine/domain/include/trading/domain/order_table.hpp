@@ -11,7 +11,7 @@
 //   - an id inserted again after its page was given up (a replace that moves an older order),
 //     or out of order (a snapshot's orders come by price, not by id).
 // So memory stays bounded whatever the pattern: a page is kept only while it is one of the two
-// newest or holds 16+ orders (<= ~130 bytes per order), and the overflow holds the rest.
+// newest or holds 16+ orders (<= ~160 bytes per order), and the overflow holds the rest.
 // For every page number either the page exists and holds all of this table's ids in it, or none
 // of them are in a page. Move-only (pages are referred to by address). Not thread-safe.
 #pragma once
@@ -88,19 +88,21 @@ class OrderTable {
   struct Page {
     std::uint64_t number;  // id >> kPageBits of every id in it
     std::uint32_t live;    // non-empty entries
-    // Which entries are non-empty: moving a sparse page to the overflow visits only those.
-    std::uint64_t used[kPageIds / 64];
+    // 1 where an entry is non-empty: moving a sparse page to the overflow scans these 512
+    // bytes eight at a time, not the 2 KB of nodes. A byte, not a bit: a put or a remove is then
+    // one store (a bit took a shift, a mask and a read-modify-write).
+    std::uint8_t used[kPageIds];
     std::uint32_t nodes[kPageIds];  // node + 1; 0 = empty
 
     void put(std::uint64_t i, std::uint32_t node) {
       nodes[i] = node + 1;
-      used[i / 64] |= std::uint64_t{1} << (i % 64);
+      used[i] = 1;
       ++live;
     }
     bool remove(std::uint64_t i) {
       if (nodes[i] == 0) return false;
       nodes[i] = 0;
-      used[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+      used[i] = 0;
       --live;
       return true;
     }
