@@ -123,19 +123,6 @@ void OrderBook::erase(OrderId id) {
   if (n != OrderTable::kMissing) unlink(n);
 }
 
-RestingOrder OrderBook::fill_front(Side side, Qty qty, Price price) {
-  LevelNode& level = level_pool_[ladder(side).back().level];
-  ++top_changes_;
-  const std::uint32_t n = level.head;
-  RestingOrder& o = nodes_[n].order;
-  o.leaves -= qty;
-  o.cum_notional += price.value() * qty.value();
-  level.qty -= qty;
-  const RestingOrder after = o;
-  if (o.leaves.value() == 0) unlink(n);
-  return after;
-}
-
 void OrderBook::reduce(OrderId id, Qty new_qty, Qty new_leaves) {
   const std::uint32_t n = index_.find(id);
   if (n == OrderTable::kMissing) return;

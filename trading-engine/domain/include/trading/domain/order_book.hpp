@@ -93,7 +93,19 @@ class OrderBook {
   }
   // Fills the front order of `side` by `qty` at `price`; removes it when nothing is left.
   // Returns the order as it is after the fill.
-  RestingOrder fill_front(Side side, Qty qty, Price price);
+  // Inline, so that the matching loop reads the fields it needs rather than a 56-byte copy.
+  [[gnu::always_inline]] RestingOrder fill_front(Side side, Qty qty, Price price) {
+    LevelNode& level = level_pool_[ladder(side).back().level];
+    ++top_changes_;
+    const std::uint32_t n = level.head;
+    RestingOrder& o = nodes_[n].order;
+    o.leaves -= qty;
+    o.cum_notional += price.value() * qty.value();
+    level.qty -= qty;
+    const RestingOrder after = o;
+    if (o.leaves.value() == 0) unlink(n);
+    return after;
+  }
   // Lowers an order's quantity in place (keeps time priority). new_leaves > 0.
   void reduce(OrderId id, Qty new_qty, Qty new_leaves);
 

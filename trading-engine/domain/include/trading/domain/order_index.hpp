@@ -64,7 +64,7 @@ class OrderIndex {
   static constexpr std::uint32_t kMissing = std::numeric_limits<std::uint32_t>::max();
 
   OrderIndex() { rehash(1024); }
-  std::uint32_t find(OrderId id) const {
+  [[gnu::always_inline]] std::uint32_t find(OrderId id) const {
     for (std::size_t i = slot_of(id.value());; i = (i + 1) & mask_) {
       const Entry& e = entries_[i];
       if (e.key == id.value()) return e.node;

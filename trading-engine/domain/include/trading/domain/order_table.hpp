@@ -40,7 +40,7 @@ class OrderTable {
   OrderTable& operator=(OrderTable&&) noexcept = default;
   ~OrderTable() = default;
 
-  std::uint32_t find(OrderId id) const {
+  [[gnu::always_inline]] std::uint32_t find(OrderId id) const {
     const std::uint64_t number = id.value() >> kPageBits;
     const Page* page = ring_[number & (kRingPages - 1)];
     if (page != nullptr && page->number == number) [[likely]] {
@@ -49,7 +49,7 @@ class OrderTable {
     return overflow_.size() == 0 ? kMissing : overflow_.find(id);
   }
   // `id` must not be held already.
-  void insert(OrderId id, std::uint32_t node) {
+  [[gnu::always_inline]] void insert(OrderId id, std::uint32_t node) {
     const std::uint64_t number = id.value() >> kPageBits;
     Page* page = ring_[number & (kRingPages - 1)];
     if (page != nullptr && page->number == number) [[likely]] {
