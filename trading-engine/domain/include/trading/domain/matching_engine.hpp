@@ -608,7 +608,7 @@ class MatchingEngine {
                                     EventBuffer& out) {
     const Side other = opposite(in.side);
     Book& b = symbol.book;
-    if (b.empty(other) || !reaches(in, is_market, b.front(other).price)) return false;
+    if (b.empty(other) || !reaches(in, is_market, b.best_price(other))) return false;
     return match_loop(symbol, in, is_market, stp, out);
   }
   [[gnu::noinline]] bool match_loop(Symbol& symbol, RestingOrder& in, bool is_market, StpMode stp,

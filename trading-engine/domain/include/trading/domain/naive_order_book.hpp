@@ -43,6 +43,10 @@ class NaiveOrderBook {
 
   bool empty(Side side) const { return side == Side::kBuy ? bids_.empty() : asks_.empty(); }
 
+  // The best price of `side`. The side must not be empty.
+  Price best_price(Side side) const {
+    return side == Side::kBuy ? bids_.begin()->first : asks_.begin()->first;
+  }
   // The oldest order at the best price of `side`. The side must not be empty.
   RestingOrder& front(Side side) {
     return side == Side::kBuy ? bids_.begin()->second.orders.front()

@@ -72,6 +72,9 @@ class OrderBook {
   }
 
   bool empty(Side side) const { return ladder(side).empty(); }
+  // The best price of `side` (from its ladder, without reaching the level or an order). The side
+  // must not be empty.
+  Price best_price(Side side) const { return ladder(side).back().price; }
   RestingOrder& front(Side side) {
     return nodes_[level_pool_[ladder(side).back().level].head].order;
   }
