@@ -24,10 +24,15 @@ class Checked {
     reference_[id] = node;
     ids_.push_back(id);
   }
-  // Erases the k-th live id (swap-with-last order).
+  // Erases the k-th live id (swap-with-last order), by turns with erase() and with erase_held()
+  // (the book's, for an id it knows is held), so both are checked against the reference.
   void erase_at(std::size_t k) {
     const std::uint64_t id = ids_[k];
-    table_.erase(OrderId(id));
+    if (++erases_ % 2 == 0) {
+      table_.erase(OrderId(id));
+    } else {
+      table_.erase_held(OrderId(id));
+    }
     reference_.erase(id);
     ids_[k] = ids_.back();
     ids_.pop_back();
@@ -51,6 +56,7 @@ class Checked {
   OrderTable table_;
   std::unordered_map<std::uint64_t, std::uint32_t> reference_;
   std::vector<std::uint64_t> ids_;
+  std::uint64_t erases_ = 0;
 };
 
 struct Random {

@@ -113,7 +113,7 @@ void OrderBook::unlink(std::uint32_t n) {
   if (level.count == 0) [[unlikely]] {
     remove_level(node.order.side, l);
   }
-  index_.erase(node.order.id);
+  index_.erase_held(node.order.id);
   node.next = free_;
   free_ = n;
 }

@@ -59,19 +59,11 @@ class OrderTable {
     }
     insert_slow(id, node);
   }
-  void erase(OrderId id) {
-    const std::uint64_t number = id.value() >> kPageBits;
-    Page* page = ring_[number & (kRingPages - 1)];
-    if (page != nullptr && page->number == number) [[likely]] {
-      if (!page->remove(id.value() & (kPageIds - 1))) return;
-      --in_pages_;
-      if (page->live < kMinLive) [[unlikely]] {
-        emptied(page);
-      }
-      return;
-    }
-    overflow_.erase(id);
-  }
+  // Removes `id` if it is held.
+  void erase(OrderId id) { erase<false>(id); }
+  // Removes `id`, which must be held (the book erasing one of its orders): its entry is cleared
+  // without being looked at first.
+  void erase_held(OrderId id) { erase<true>(id); }
   // Room for `orders` without growing: pages for twice that many dense ids and an overflow of
   // that size (address space; pages are touched as orders come).
   void reserve(std::size_t orders);
@@ -99,8 +91,9 @@ class OrderTable {
       used[i] = 1;
       ++live;
     }
+    template <bool kHeld>
     bool remove(std::uint64_t i) {
-      if (nodes[i] == 0) return false;
+      if (!kHeld && nodes[i] == 0) return false;
       nodes[i] = 0;
       used[i] = 0;
       --live;
@@ -108,6 +101,20 @@ class OrderTable {
     }
   };
 
+  template <bool kHeld>
+  [[gnu::always_inline]] void erase(OrderId id) {
+    const std::uint64_t number = id.value() >> kPageBits;
+    Page* page = ring_[number & (kRingPages - 1)];
+    if (page != nullptr && page->number == number) [[likely]] {
+      if (!page->template remove<kHeld>(id.value() & (kPageIds - 1))) return;
+      --in_pages_;
+      if (page->live < kMinLive) [[unlikely]] {
+        emptied(page);
+      }
+      return;
+    }
+    overflow_.erase(id);
+  }
   // insert() of an id without a page: a new page, the overflow.
   [[gnu::noinline]] void insert_slow(OrderId id, std::uint32_t node);
   // A page fell below kMinLive: given back when empty, or moved to the overflow when older than

@@ -385,7 +385,10 @@ class PreTradeRisk {
   // Saturating price x quantity and sums: a limit check never sees a wrapped value.
   static std::int64_t notional(Price p, Qty q) {
     std::int64_t r = 0;
-    return __builtin_mul_overflow(p.value(), q.value(), &r) ? RiskLimits::kUnlimited : r;
+    if (__builtin_mul_overflow(p.value(), q.value(), &r)) [[unlikely]] {
+      return RiskLimits::kUnlimited;
+    }
+    return r;
   }
   static std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
     std::int64_t r = 0;
