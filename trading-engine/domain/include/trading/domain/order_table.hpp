@@ -60,10 +60,10 @@ class OrderTable {
     insert_slow(id, node);
   }
   // Removes `id` if it is held.
-  void erase(OrderId id) { erase<false>(id); }
+  void erase(OrderId id) { erase_if_held<false>(id); }
   // Removes `id`, which must be held (the book erasing one of its orders): its entry is cleared
   // without being looked at first.
-  void erase_held(OrderId id) { erase<true>(id); }
+  void erase_held(OrderId id) { erase_if_held<true>(id); }
   // Room for `orders` without growing: pages for twice that many dense ids and an overflow of
   // that size (address space; pages are touched as orders come).
   void reserve(std::size_t orders);
@@ -101,8 +101,9 @@ class OrderTable {
     }
   };
 
+  // erase() and erase_held(): with kHeld the entry is not read before it is cleared.
   template <bool kHeld>
-  [[gnu::always_inline]] void erase(OrderId id) {
+  [[gnu::always_inline]] void erase_if_held(OrderId id) {
     const std::uint64_t number = id.value() >> kPageBits;
     Page* page = ring_[number & (kRingPages - 1)];
     if (page != nullptr && page->number == number) [[likely]] {
