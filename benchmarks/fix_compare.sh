@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Compares venue configurations on FIX pingpong (and flood with FLOOD=1, the floor's flood too),
-# interleaved with the QuickFIX floor over 3 rounds (ROUNDS=n), so that a noisy machine hits every
-# configuration alike.
+# Compares venue configurations on FIX pingpong (and flood with FLOOD=1, the floor's flood too;
+# the open loop at 10 k orders/s with RATE=1, the floor's too), interleaved with the QuickFIX floor
+# over 3 rounds (ROUNDS=n), so that a noisy machine hits every configuration alike.
 # A configuration is venue flags, optionally led by @<trading-engine binary> to compare builds
 # (e.g. the previous commit built in a git worktree) instead of the one in the build dir.
 #   benchmarks/fix_compare.sh [build dir] "<venue flags A>" "<venue flags B>" ...
@@ -21,7 +21,13 @@ for round in $(seq "${ROUNDS:-3}"); do
       --port "$base" 2>/dev/null)
     floor_flood=" flood $(field "$ff" throughput_per_s)/s"
   fi
-  echo "round $round QuickFIX floor pingpong p50 $(field "$f" p50) us$floor_flood"
+  floor_rate=""
+  if [ -n "${RATE:-}" ]; then
+    fr=$("$build/benchmarks/fix_load" --floor quickfix --mode rate --rate 10000 --orders 100000 \
+      --window 256 --port "$base" 2>/dev/null)
+    floor_rate=" rate p99 $(field "$fr" p99) us p99.9 $(field "$fr" p999) us"
+  fi
+  echo "round $round QuickFIX floor pingpong p50 $(field "$f" p50) us$floor_flood$floor_rate"
   i=0
   for config in "$@"; do
     i=$((i + 1))
@@ -51,7 +57,13 @@ for round in $(seq "${ROUNDS:-3}"); do
         2>/dev/null)
       flood=" flood $(field "$fl" throughput_per_s)/s"
     fi
-    echo "round $round [${config:-defaults}] pingpong p50 $(field "$v" p50) us p99 $(field "$v" p99) us$flood"
+    rate=""
+    if [ -n "${RATE:-}" ]; then
+      r=$("$build/benchmarks/fix_load" --port $port --mode rate --rate 10000 --orders 100000 \
+        --window 256 2>/dev/null)
+      rate=" rate p99 $(field "$r" p99) us p99.9 $(field "$r" p999) us"
+    fi
+    echo "round $round [${config:-defaults}] pingpong p50 $(field "$v" p50) us p99 $(field "$v" p99) us$flood$rate"
     kill "$pid"
     wait "$pid" || true
     rm -rf "$work"
