@@ -61,11 +61,12 @@ ctest --test-dir build/ci -L benchmark --timeout 300 --no-tests=error --output-o
 if [ "${SKIP_TSAN:-0}" != "1" ]; then
   step "ThreadSanitizer: concurrency tests"
   cmake --preset tsan >/dev/null
-  # The test executables that exercise threads (producers + drain, io threads, drain thread),
-  # and the real processes behind the FIX and MQTT tests (the venue's engine hand-off and FIX
-  # connections in both threading modes, the MES's MQTT ingest and spool threads).
-  tsan_tests="metrics_test status_integration_test http_integration_test mes_store_test mes_service_test
-    trading_fix_integration_test trading_fix_garbage_test mes_sensors_test
+  # The test executables that exercise threads (producers + drain, io threads, drain thread, the
+  # huge-page populating thread), and the real processes behind the FIX and MQTT tests (the
+  # venue's engine hand-off and FIX connections in both threading modes, the MES's MQTT ingest
+  # and spool threads).
+  tsan_tests="core_test metrics_test status_integration_test http_integration_test mes_store_test
+    mes_service_test trading_fix_integration_test trading_fix_garbage_test mes_sensors_test
     trading_journal_follower_test"
   tsan_tests=$(tr -s ' \n' ' ' <<<"$tsan_tests")  # one line
   tsan_tests=${tsan_tests% }

@@ -1,3 +1,6 @@
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -140,6 +143,68 @@ TEST(HugePages, AVectorOnTheAllocatorKeepsItsContentsAcrossGrowthPastAHugePage) 
   values.clear();
   values.shrink_to_fit();
   EXPECT_EQ(values.capacity(), 0u);
+}
+
+// Pages of [block, block + bytes) the kernel has resident.
+std::size_t resident_pages(void* block, std::size_t bytes) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((bytes + page - 1) / page);
+  if (::mincore(block, bytes, in_core.data()) != 0) return 0;
+  std::size_t n = 0;
+  for (unsigned char c : in_core) n += c & 1;
+  return n;
+}
+
+TEST(HugePages, APopulatedBlockIsResidentWithItsContentsUnchanged) {
+  const std::size_t bytes = 3 * core::kHugePageBytes;
+  auto* block = static_cast<std::uint64_t*>(core::map_huge(bytes));
+  ASSERT_NE(block, nullptr);
+  const std::size_t words = bytes / sizeof(std::uint64_t);
+  block[1] = 11;  // written before: the populating must not undo it
+  core::populate_async(block, bytes);
+  block[words - 1] = 22;  // written meanwhile
+  core::wait_populated();
+  if (!core::populate_supported()) GTEST_SKIP() << "kernel without MADV_POPULATE_WRITE";
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(resident_pages(block, bytes), bytes / page);
+  EXPECT_EQ(block[0], 0u);
+  EXPECT_EQ(block[1], 11u);
+  EXPECT_EQ(block[words / 2], 0u);
+  EXPECT_EQ(block[words - 1], 22u);
+  core::unmap_huge(block, bytes);
+}
+
+TEST(HugePages, ABlockGivenBackBeforeItIsPopulatedIsDroppedFromTheQueue) {
+  // Many blocks queued and unmapped at once: the background thread must neither fault on them
+  // nor keep the process waiting for memory nobody has.
+  for (int i = 0; i < 32; ++i) {
+    const std::size_t bytes = 8 * core::kHugePageBytes;
+    void* block = core::map_huge(bytes);
+    ASSERT_NE(block, nullptr);
+    core::populate_async(block, bytes);
+    core::unmap_huge(block, bytes);
+  }
+  core::wait_populated();
+  SUCCEED();
+}
+
+TEST(HugePages, AGrowingPoolIsPopulatedAHugePageAheadOfItsEnd) {
+  const std::size_t bytes = 4 * core::kHugePageBytes;
+  auto* block = static_cast<char*>(core::map_huge(bytes));
+  ASSERT_NE(block, nullptr);
+  // The end moves within the first huge page: nothing asked.
+  core::populate_ahead(block, 100, 200, bytes);
+  core::wait_populated();
+  EXPECT_EQ(resident_pages(block + 2 * core::kHugePageBytes, core::kHugePageBytes), 0u);
+  // It enters the second: the third is populated, the fourth not yet.
+  core::populate_ahead(block, core::kHugePageBytes - 8, core::kHugePageBytes + 8, bytes);
+  core::wait_populated();
+  if (!core::populate_supported()) GTEST_SKIP() << "kernel without MADV_POPULATE_WRITE";
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(resident_pages(block + 2 * core::kHugePageBytes, core::kHugePageBytes),
+            core::kHugePageBytes / page);
+  EXPECT_EQ(resident_pages(block + 3 * core::kHugePageBytes, core::kHugePageBytes), 0u);
+  core::unmap_huge(block, bytes);
 }
 
 }  // namespace

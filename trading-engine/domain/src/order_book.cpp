@@ -48,6 +48,10 @@ std::size_t OrderBook::locate(Side side, Price price, bool& found) const {
 std::uint32_t OrderBook::grow(const RestingOrder& order) {
   const auto n = static_cast<std::uint32_t>(nodes_.size());
   nodes_.push_back(Node{order, kNil, kNil, kNil, n});
+  // The pool is used from its start: the huge page after the one its end just entered is made
+  // resident in the background, before an order needs it (see core/huge_pages.hpp).
+  core::populate_ahead(nodes_.data(), n * sizeof(Node), (n + 1) * sizeof(Node),
+                       nodes_.capacity() * sizeof(Node));
   return n;
 }
 
