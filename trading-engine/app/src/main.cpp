@@ -1,6 +1,7 @@
 // trading-engine: the FIX 4.4 venue. Recovers from its journal, then serves FIX on 9878 and the
 // admin/guardrail HTTP API on 8080 (see the README for both). `trading-engine journal compat DIR`
 // says whether this build can read a journal (a deployment's pre-flight).
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "config/config.hpp"
 #include "config/install_paths.hpp"
 #include "core/build_info.hpp"
+#include "core/huge_pages.hpp"
 #include "guardrails/evidence/bundle.hpp"
 #include "guardrails/evidence/evidence_log.hpp"
 #include "guardrails/export/prometheus_export.hpp"
@@ -732,6 +734,14 @@ int main(int argc, char** argv) {
 
   http::Server server(http::server_options_from(values), std::move(router));
   server_ptr = &server;
+  // The books' and indexes' memory reserved for the day is made resident by a background thread
+  // (core/huge_pages.hpp); it is done before the first order, which would otherwise wait for it.
+  const auto populating = std::chrono::steady_clock::now();
+  core::wait_populated();
+  logging::info("trading-engine", "order tables resident",
+                {{"waited_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - populating)
+                                   .count()}});
   guardrail.start();
   if (auto started = venue.start(); !started) {
     logging::error("trading-engine", "cannot start the FIX acceptor",
