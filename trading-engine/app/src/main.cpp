@@ -71,8 +71,9 @@ config::Schema make_schema() {
       .add_int("engine.expected_orders", 500'000, 0, 100'000'000,
                "orders a trading day is sized for, so no table rehashes and no book copies its "
                "pool mid-session before: the gateway's tables take ~32 bytes per order at "
-               "start; each book (~114 bytes per order) and the ClOrdID index (~32) reserve "
-               "address space, touched only as orders come")
+               "start, each book's indexes ~42 and the ClOrdID index ~32 (made resident before "
+               "the first order); each book's pool reserves ~72 as address space, made "
+               "resident 2 MB ahead of use")
       .add_string("journal.directory", "data/journal", "journal segments and snapshots")
       .add_string("journal.sync", "write", "when a commit is durable", {"none", "write", "fsync"})
       .add_int("journal.snapshot_every", 1'000'000, 0, 1'000'000'000,
