@@ -548,13 +548,16 @@ class FixHostileTest : public FixGarbageTest {
   void a_client_stops_reading();
 };
 
-// The engine on the FIX session threads (--engine.threading=inline): the same guarantees, and
-// SIGTERM (checked in TearDown) does not wait for the dead client.
+// The engine on the FIX session threads (--engine.threading=inline), their sockets polled
+// before they sleep (--fix.spin_us, one connection at a time: here the flooding one and the
+// other take turns): the same guarantees, and SIGTERM (checked in TearDown) does not wait for
+// the dead client.
 class FixHostileInlineTest : public FixHostileTest {
  protected:
   std::vector<std::string> extra_args() const override {
     auto args = FixHostileTest::extra_args();
     args.push_back("--engine.threading=inline");
+    args.push_back("--fix.spin_us=200");
     return args;
   }
 };

@@ -102,6 +102,10 @@ config::Schema make_schema() {
       .add_int("fix.max_connections", 64, 1, 10'000, "FIX connections at once, logged on or not")
       .add_int("fix.socket_send_buffer", 0, 0, 1 << 30,
                "SO_SNDBUF of each FIX connection in bytes (0: the kernel's, autotuned)")
+      .add_int("fix.spin_us", 0, 0, 10'000,
+               "a FIX connection's thread polls its socket this long before it sleeps (one "
+               "connection at a time; 0: never). With engine.threading=inline: lower latency "
+               "for a few busy sessions, lower flood throughput (see benchmarks/README.md)")
       .add_int("engine.stall_ms", 2000, 100, 600'000,
                "work waiting (or a batch running) this long makes /readyz answer 503")
       .add_string("fix.tls_certificate", "",
@@ -562,6 +566,7 @@ int main(int argc, char** argv) {
   options.fix.max_connections = static_cast<std::size_t>(values.get_int("fix.max_connections"));
   options.fix.socket_send_buffer =
       static_cast<std::size_t>(values.get_int("fix.socket_send_buffer"));
+  options.fix.spin_us = static_cast<int>(values.get_int("fix.spin_us"));
   options.fix.on_event = [](const std::string& client, const std::string& what) {
     logging::warn("fix", what, {{"session", client.empty() ? "(not logged on)" : client}});
   };

@@ -378,6 +378,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       options.logon_timeout_ms = settings_.logon_timeout_ms;
       options.max_connections = settings_.max_connections;
       options.socket_send_buffer = settings_.socket_send_buffer;
+      options.spin_ns = static_cast<std::int64_t>(settings_.spin_us) * 1000;
       options.on_event = settings_.on_event;
       acceptor_.reset(new VenueSocketAcceptor(*this, *store_, qf_settings_, *log_, options));
       session_factory_.reset(new FIX::SessionFactory(*this, *store_, log_.get()));

@@ -102,7 +102,12 @@ class Connection final : public FIX::Responder {
       const auto now = SteadyClock::now();
       const int timeout = static_cast<int>(std::max<std::int64_t>(
           0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count()));
-      const int ready = ::poll(fds, 2, timeout);
+      int ready = 0;
+      if (owner_.options().spin_ns > 0 && timeout > 0 && owner_.take_spin()) {
+        ready = spin_poll(fds);
+        owner_.give_spin();
+      }
+      if (ready == 0) ready = ::poll(fds, 2, timeout);
       if (ready < 0 && errno != EINTR) {
         event(std::string("poll: ") + std::strerror(errno));
         break;
@@ -142,6 +147,17 @@ class Connection final : public FIX::Responder {
       }
     }
     finish();
+  }
+
+  // Polls without waiting until something is ready or SocketOptions::spin_ns has passed, giving
+  // the core to other threads between polls: poll()'s result (0: nothing within the spin).
+  int spin_poll(pollfd* fds) {
+    const auto until = SteadyClock::now() + std::chrono::nanoseconds(owner_.options().spin_ns);
+    while (true) {
+      const int ready = ::poll(fds, 2, 0);
+      if (ready != 0 || SteadyClock::now() >= until) return ready;
+      std::this_thread::yield();
+    }
   }
 
   // --- FIX::Responder (any thread, under the Session's lock) ---

@@ -38,6 +38,10 @@ struct SocketOptions {
   std::size_t max_message = 1u << 20;            // BodyLength bound after logon
   std::size_t max_connections = 64;              // connections at once (each has a thread)
   std::size_t socket_send_buffer = 0;  // SO_SNDBUF of each connection; 0: the kernel default
+  // Before a connection's thread sleeps in poll() it polls its socket without waiting for this
+  // long (yielding the core between polls), so that a message arriving soon after the last one
+  // finds the thread awake. One connection spins at a time. 0: never.
+  std::int64_t spin_ns = 0;
   // Disconnects and refusals worth an operator's eye: (client CompID or "", what happened).
   // Called from connection threads.
   std::function<void(const std::string&, const std::string&)> on_event;
@@ -87,6 +91,9 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
   // Connection callbacks (connection threads).
   const SocketOptions& options() const { return options_; }
   SocketCounters& mutable_counters() { return counters_; }
+  // The one spinning connection's turn (SocketOptions::spin_ns): true when taken.
+  bool take_spin() { return !spinning_.exchange(true, std::memory_order_acquire); }
+  void give_spin() { spinning_.store(false, std::memory_order_release); }
   SSL_CTX* tls() const { return tls_; }
   // An event in the acceptor's own FIX log (connections that have no session yet).
   void log_event(const std::string& text);
@@ -106,6 +113,7 @@ class VenueSocketAcceptor final : public FIX::Acceptor {
   int listen_fd_ = -1;
   std::atomic<int> bound_port_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> spinning_{false};  // a connection is spinning on its socket
   SocketCounters counters_;
   struct Running {
     std::shared_ptr<Connection> connection;

@@ -52,6 +52,10 @@ struct AcceptorSettings {
   // SO_SNDBUF of each connection (0: the kernel's, which grows to megabytes): with a fixed size
   // a client that stops reading reaches max_outbound_bytes after a known amount of data.
   std::size_t socket_send_buffer = 0;
+  // Microseconds a connection's thread polls its socket without waiting before it sleeps (one
+  // connection at a time; 0: never): with the engine on the session threads (inline), an order
+  // that follows soon after the last finds the thread awake. Costs a core while it spins.
+  int spin_us = 0;
   // Disconnects and refusals worth an operator's eye: (client CompID or "", what happened).
   std::function<void(const std::string&, const std::string&)> on_event;
 };
