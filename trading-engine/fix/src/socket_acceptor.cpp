@@ -244,8 +244,8 @@ class Connection final : public FIX::Responder {
     const bool resending = answering_resend_ && std::this_thread::get_id() == thread_id_.load();
     const std::size_t bound = owner_.options().max_outbound_bytes * (resending ? 64 : 1);
     if (outbound_bytes_ > bound && !overflowed_.load()) {
-      overflowed_.store(true);
       overflow_queued_ = outbound_bytes_;
+      overflowed_.store(true);
       if (ssl_ == nullptr) {
         // Forget what has not started on the wire (all of it is in the store); the message
         // being written stays, so the stream never carries half a message before the Logout.
@@ -446,7 +446,12 @@ class Connection final : public FIX::Responder {
     const std::string reason = "outbound queue over " +
                                std::to_string(owner_.options().max_outbound_bytes) +
                                " bytes: the client is not reading; disconnecting";
-    event(reason + " (" + std::to_string(overflow_queued_) + " bytes queued)");
+    std::size_t queued = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);  // written by the sending thread under it
+      queued = overflow_queued_;
+    }
+    event(reason + " (" + std::to_string(queued) + " bytes queued)");
     if (session_ != nullptr && ssl_ == nullptr) {
       FIX::Message logout;
       logout.getHeader().setField(FIX::FIELD::MsgType, "5");
