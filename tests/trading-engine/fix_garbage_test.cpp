@@ -97,6 +97,13 @@ class RawSession {
                           (fields.empty() ? "" : "|" + fields)));
   }
 
+  // The bytes of one message with the next sequence number, for sending several in one write.
+  std::string next_message_bytes(const std::string& type, const std::string& fields) {
+    const int seq = next_seq_++;
+    return frame("35=" + type + "|34=" + std::to_string(seq) + "|49=" + comp_id_ +
+                 "|52=" + utc_now() + "|56=VENUE" + (fields.empty() ? "" : "|" + fields));
+  }
+
   // True once the venue closed the connection (read returns 0 or an error) within timeout_ms.
   bool wait_closed(int timeout_ms) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -571,6 +578,65 @@ TEST_F(FixHostileTest, AClientThatStopsReadingIsCutOffAndNobodyElseWaits) {
 }
 TEST_F(FixHostileInlineTest, AClientThatStopsReadingIsCutOffAndNobodyElseWaits) {
   a_client_stops_reading();
+}
+
+// Inline, the orders of one socket read are handled together: one engine batch (one journal
+// commit) and their reports in a few socket writes, not one of each per order; in the order
+// they were sent, with consecutive sequence numbers. A read of more orders than
+// fix.max_in_flight (64 here) is cut into batches instead of waiting on itself.
+TEST_F(FixHostileInlineTest, OrdersReadTogetherShareAJournalCommitAndSocketWrites) {
+  RawSession bob(port, "CLIENT2");
+  logon(bob);
+  const auto burst_is_answered_in_order = [&](int orders, const std::string& prefix) {
+    std::string burst;
+    for (int i = 0; i < orders; ++i) {
+      burst += bob.next_message_bytes("D", "11=" + prefix + std::to_string(i) +
+                                               "|55=ACME|54=2|60=" + utc_now() +
+                                               "|38=1|40=2|44=100." + std::to_string(10 + i % 50));
+    }
+    ASSERT_TRUE(bob.send_raw(burst));
+    int last_seq = 0;
+    for (int i = 0; i < orders; ++i) {
+      Fields f;
+      ASSERT_TRUE(bob.receive("8", f)) << "report " << i << "\n" << fix_log();
+      EXPECT_EQ(get(f, 11), prefix + std::to_string(i)) << "in the order sent";
+      EXPECT_EQ(get(f, 150), "0") << get(f, 58);
+      const int seq = std::atoi(get(f, 34).c_str());
+      if (last_seq != 0) EXPECT_EQ(seq, last_seq + 1) << "consecutive sequence numbers";
+      last_seq = seq;
+    }
+  };
+  const double batches = metric("trading_engine_batches_total");
+  const double messages = metric("trading_fix_messages_sent_total");
+  const double writes = metric("trading_fix_socket_writes_total");
+  burst_is_answered_in_order(30, "B");
+  // The price-band ticker may add a batch of its own (one a second).
+  EXPECT_LE(metric("trading_engine_batches_total") - batches, 3)
+      << "30 orders read at once: one batch, not 30";
+  EXPECT_EQ(metric("trading_fix_messages_sent_total") - messages, 30);
+  EXPECT_LE(metric("trading_fix_socket_writes_total") - writes, 6)
+      << "30 reports gathered into writes of up to 4 KB, not one each";
+
+  burst_is_answered_in_order(150, "C");  // more than fix.max_in_flight: no self-deadlock
+}
+
+// Inline: orders followed by a Logout in the same read are answered before the Logout's reply.
+TEST_F(FixHostileInlineTest, OrdersReadBeforeALogoutAreAnsweredBeforeIt) {
+  RawSession bob(port, "CLIENT2");
+  logon(bob);
+  std::string burst;
+  for (int i = 0; i < 3; ++i) {
+    burst += bob.next_message_bytes(
+        "D", "11=L" + std::to_string(i) + "|55=ACME|54=2|60=" + utc_now() + "|38=1|40=2|44=100.10");
+  }
+  burst += bob.next_message_bytes("5", "");
+  ASSERT_TRUE(bob.send_raw(burst));
+  Fields f;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(bob.receive("8", f)) << "report " << i << " before the Logout\n" << fix_log();
+    EXPECT_EQ(get(f, 11), "L" + std::to_string(i));
+  }
+  EXPECT_TRUE(bob.receive("5", f)) << fix_log();
 }
 
 void FixHostileTest::a_client_stops_reading() {

@@ -261,10 +261,11 @@ core::Result<void> Venue::start_primary() {
         lock.unlock();
         {
           std::lock_guard engine_lock(engine_mutex_);
-          std::vector<Work> none;
-          process(none);
+          std::vector<Work> deferred;
+          take_deferred(deferred);
+          process(deferred);
         }
-        drain_session_events();
+        drain_deferred();
         lock.lock();
       }
     });
@@ -552,6 +553,23 @@ void Venue::set_acceptor(std::unique_ptr<fix::FixAcceptor> acceptor) {
   // `old` is destroyed here, outside the lock (it joins QuickFIX's threads).
 }
 
+namespace {
+// glibc grows a thread's malloc arena a page at a time, each step an mprotect, which waits for
+// the address-space lock; the background huge-page populating holds that lock (shared) for a
+// huge page's zeroing, ~5 ms on this VM: an order whose gateway state took a new page waited
+// for it (perf trace: the engine thread's 4 KB mprotect calls of 2.6-7.6 ms, each beside a
+// populate). Growing the arena once at start (then giving the memory back; glibc keeps the
+// protection) takes those steps off the order path for the first ~60 MB of the engine's state.
+void grow_this_threads_malloc_arena() {
+  constexpr std::size_t kBlock = 64 * 1024;  // under the mmap threshold: from the arena
+  constexpr std::size_t kBlocks = 60 * 16;   // ~60 MB, under glibc's 64 MB per arena heap
+  std::vector<void*> blocks;
+  blocks.reserve(kBlocks);
+  for (std::size_t i = 0; i < kBlocks; ++i) blocks.push_back(std::malloc(kBlock));
+  for (void* block : blocks) std::free(block);
+}
+}  // namespace
+
 void Venue::push(Work work) {
   if (options_.threading == Threading::kInline) {
     // Inline: the caller's thread (a FIX session, the admin API, the ticker) runs the engine
@@ -559,10 +577,11 @@ void Venue::push(Work work) {
     {
       std::lock_guard lock(engine_mutex_);
       std::vector<Work> batch;
+      take_deferred(batch);
       batch.push_back(std::move(work));
       process(batch);
     }
-    drain_session_events();
+    drain_deferred();
     return;
   }
   {
@@ -577,7 +596,39 @@ void Venue::push(Work work) {
   wake_.notify_one();
 }
 
-void Venue::on_request(fix::Request&& request) { push(std::move(request)); }
+Venue::HeldRequests& Venue::held_on_this_thread() {
+  thread_local HeldRequests held;
+  return held;
+}
+
+void Venue::on_request(fix::Request&& request) {
+  if (options_.threading != Threading::kInline) {
+    push(std::move(request));
+    return;
+  }
+  // Inline: held until the connection's thread has delivered the rest of its read (the
+  // acceptor then calls flush_requests), so that a burst costs one journal commit and one
+  // socket write, not one each per order.
+  HeldRequests& held = held_on_this_thread();
+  if (held.venue != this) {
+    if (held.venue != nullptr) held.venue->flush_requests();
+    held.venue = this;
+  }
+  held.work.emplace_back(std::move(request));
+}
+
+void Venue::flush_requests() {
+  if (options_.threading != Threading::kInline) return;
+  HeldRequests& held = held_on_this_thread();
+  if (held.venue != this || held.work.empty()) return;
+  {
+    std::lock_guard lock(engine_mutex_);
+    take_deferred(held.work);  // queued before these: handled first
+    process(held.work);
+  }
+  held.work.clear();
+  drain_deferred();
+}
 
 void Venue::on_session(std::uint32_t session, bool logged_on) {
   logging::info("venue", logged_on ? "session logged on" : "session logged out",
@@ -586,29 +637,44 @@ void Venue::on_session(std::uint32_t session, bool logged_on) {
     push(SessionEvent{session, logged_on});
     return;
   }
-  // Inline: QuickFIX calls this holding the session's lock, and whoever holds the engine lock
-  // may be sending to that session (engine lock, then session lock): waiting for the engine lock
-  // here could deadlock. The event is queued and applied by whoever gets the engine lock.
+  // Inline: QuickFIX calls this holding the session's lock (a logout), and whoever holds the
+  // engine lock may be sending to that session (engine lock, then session lock): waiting for
+  // the engine lock here could deadlock. The event is queued, behind the requests this thread
+  // read before it, and handled by whoever gets the engine lock.
+  HeldRequests& held = held_on_this_thread();
+  if (logged_on && !held.arena_grown) {
+    // This thread will run the engine for its session's orders (see run()).
+    grow_this_threads_malloc_arena();
+    held.arena_grown = true;
+  }
   {
     std::lock_guard lock(mutex_);
-    session_events_.push_back(SessionEvent{session, logged_on});
-    session_events_pending_.store(true, std::memory_order_release);
+    if (held.venue == this) {
+      for (auto& work : held.work) deferred_.push_back(std::move(work));
+      held.work.clear();
+    }
+    deferred_.emplace_back(SessionEvent{session, logged_on});
+    deferred_pending_.store(true, std::memory_order_release);
   }
-  drain_session_events();
+  drain_deferred();
 }
 
-void Venue::drain_session_events() {
-  while (session_events_pending_.load(std::memory_order_acquire)) {
+void Venue::take_deferred(std::vector<Work>& batch) {
+  if (!deferred_pending_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(mutex_);
+  batch.insert(batch.begin(), std::make_move_iterator(deferred_.begin()),
+               std::make_move_iterator(deferred_.end()));
+  deferred_.clear();
+  deferred_pending_.store(false, std::memory_order_release);
+}
+
+void Venue::drain_deferred() {
+  while (deferred_pending_.load(std::memory_order_acquire)) {
     // Never wait: a holder of the engine lock drains them itself once it lets go.
     std::unique_lock engine_lock(engine_mutex_, std::try_to_lock);
     if (!engine_lock.owns_lock()) return;
     std::vector<Work> batch;
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& e : session_events_) batch.emplace_back(e);
-      session_events_.clear();
-      session_events_pending_.store(false, std::memory_order_release);
-    }
+    take_deferred(batch);
     process(batch);
   }
 }
@@ -678,23 +744,6 @@ void Venue::send(const gateway::Outbound& out) {
       std::visit([&](const auto& m) { return acceptor_->send(out.session, m); }, out.reply);
   if (!sent) counters_.send_failures.fetch_add(1, std::memory_order_relaxed);
 }
-
-namespace {
-// glibc grows a thread's malloc arena a page at a time, each step an mprotect, which waits for
-// the address-space lock; the background huge-page populating holds that lock (shared) for a
-// huge page's zeroing, ~5 ms on this VM: an order whose gateway state took a new page waited
-// for it (perf trace: the engine thread's 4 KB mprotect calls of 2.6-7.6 ms, each beside a
-// populate). Growing the arena once at start (then giving the memory back; glibc keeps the
-// protection) takes those steps off the order path for the first ~60 MB of the engine's state.
-void grow_this_threads_malloc_arena() {
-  constexpr std::size_t kBlock = 64 * 1024;  // under the mmap threshold: from the arena
-  constexpr std::size_t kBlocks = 60 * 16;   // ~60 MB, under glibc's 64 MB per arena heap
-  std::vector<void*> blocks;
-  blocks.reserve(kBlocks);
-  for (std::size_t i = 0; i < kBlocks; ++i) blocks.push_back(std::malloc(kBlock));
-  for (void* block : blocks) std::free(block);
-}
-}  // namespace
 
 void Venue::run() {
   grow_this_threads_malloc_arena();

@@ -228,6 +228,9 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   // fix::Handler
   void on_request(fix::Request&& request) override;
   void on_session(std::uint32_t session, bool logged_on) override;
+  // kInline: handles the requests this thread's connection read (held since its on_request
+  // calls), together: one journal commit and one socket write per connection for them.
+  void flush_requests() override;
   // gateway::DepthSource (engine thread only)
   void depth(SymbolId symbol, Side side, std::size_t levels,
              std::vector<Level>& out) const override;
@@ -241,9 +244,19 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   using Work = std::variant<fix::Request, SessionEvent, AdminTask>;
 
   void push(Work work);
+  // kInline: the requests a connection thread took from one socket read, not yet handled.
+  struct HeldRequests {
+    Venue* venue = nullptr;
+    std::vector<Work> work;
+    bool arena_grown = false;  // grow_this_threads_malloc_arena() ran on this thread
+  };
+  static HeldRequests& held_on_this_thread();
   // Runs a read of the engine state on the thread that owns it (engine or follower thread).
   void submit_read(std::function<void()> task);
-  void drain_session_events();  // kInline: apply queued logons/logouts if the engine lock is free
+  // kInline: handles the deferred work if the engine lock is free (never waits for it).
+  void drain_deferred();
+  // kInline, engine lock held: moves the deferred work to the front of `batch`.
+  void take_deferred(std::vector<Work>& batch);
   void run();
   void process(std::vector<Work>& batch);
   core::Result<void> start_primary();
@@ -311,9 +324,10 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   std::thread engine_thread_;
   std::atomic<bool> pending_{false};
   std::mutex engine_mutex_;  // kInline: the engine's one writer at a time
-  // kInline: logons/logouts waiting for the engine lock (guarded by mutex_).
-  std::vector<SessionEvent> session_events_;
-  std::atomic<bool> session_events_pending_{false};
+  // kInline: logons/logouts waiting for the engine lock, each behind the requests its
+  // connection's thread had read before it (guarded by mutex_).
+  std::vector<Work> deferred_;
+  std::atomic<bool> deferred_pending_{false};
   std::atomic<bool> ready_{false};
   std::atomic<core::Nanos> busy_since_ns_{0};     // a batch started (0: none running)
   std::atomic<core::Nanos> waiting_since_ns_{0};  // the queue became non-empty (0: empty)

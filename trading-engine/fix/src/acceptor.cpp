@@ -380,6 +380,7 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
       options.socket_send_buffer = settings_.socket_send_buffer;
       options.spin_ns = static_cast<std::int64_t>(settings_.spin_us) * 1000;
       options.on_event = settings_.on_event;
+      options.on_read_done = [this] { flush_handler(); };
       acceptor_.reset(new VenueSocketAcceptor(*this, *store_, qf_settings_, *log_, options));
       session_factory_.reset(new FIX::SessionFactory(*this, *store_, log_.get()));
       for (auto& slot : slots_) slot->store = store_->find(slot->id);
@@ -866,6 +867,13 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
 
   bool acquire(SessionSlot& slot, int msg_seq_num) {
     std::unique_lock<std::mutex> lock(slot.mutex);
+    if (slot.in_flight >= settings_.max_in_flight) {
+      // Requests this thread handed over may still be held by the handler, to be handled
+      // together: waiting for them would wait on itself.
+      lock.unlock();
+      flush_handler();
+      lock.lock();
+    }
     while (slot.in_flight >= settings_.max_in_flight && !stopped_.load() && !holding_.load()) {
       slot.freed.wait_for(lock, std::chrono::milliseconds(200));
     }
@@ -878,6 +886,13 @@ class QuickFixAcceptor final : public FixAcceptor, public FIX::Application {
     slot.in_flight_high = std::max(slot.in_flight_high, slot.in_flight);
     slot.pending.emplace_back(msg_seq_num, slot.store != nullptr ? slot.store->generation() : 0);
     return true;
+  }
+
+  void flush_handler() {
+    try {
+      handler_.flush_requests();
+    } catch (...) {
+    }
   }
 
   void session_changed(const FIX::SessionID& id, bool logged_on) {

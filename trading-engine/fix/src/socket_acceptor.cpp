@@ -128,7 +128,9 @@ class Connection final : public FIX::Responder {
           if (n < 0 && !closing_.load()) event(std::string("recv: ") + std::strerror(errno));
           break;  // peer closed or reset
         }
-        if (!received(buf, static_cast<std::size_t>(n))) break;
+        const bool keep = received(buf, static_cast<std::size_t>(n));
+        read_done();
+        if (!keep) break;
       }
       if (overflowed_.load() && !overflow_handled_) start_overflow_logout();
       if (overflow_handled_ && (!has_outbound() || SteadyClock::now() >= linger_until_)) break;
@@ -143,10 +145,17 @@ class Connection final : public FIX::Responder {
       }
       if (tick_requested_.exchange(false) || SteadyClock::now() >= next_tick) {
         next_tick = SteadyClock::now() + std::chrono::seconds(1);
-        if (!tick()) break;
+        const bool keep = tick();
+        read_done();
+        if (!keep) break;
       }
     }
+    read_done();
     finish();
+  }
+
+  void read_done() {
+    if (owner_.options().on_read_done) owner_.options().on_read_done();
   }
 
   // Polls without waiting until something is ready or SocketOptions::spin_ns has passed, giving
@@ -277,6 +286,19 @@ class Connection final : public FIX::Responder {
     return at != std::string::npos && message.compare(at + 4, 2, "2\x01") == 0;
   }
 
+  // A session-level message (Heartbeat, TestRequest, ResendRequest, Reject, SequenceReset,
+  // Logout, Logon): one-character MsgType 0-5 or A.
+  static bool is_session_message(const std::string& message) {
+    const std::size_t at = message.find(
+        "\x01"
+        "35=");
+    if (at == std::string::npos || at + 5 >= message.size() || message[at + 5] != '\x01') {
+      return false;
+    }
+    const char type = message[at + 4];
+    return (type >= '0' && type <= '5') || type == 'A';
+  }
+
   // Writes what the socket takes now; false when the connection is broken.
   bool flush() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -365,6 +387,9 @@ class Connection final : public FIX::Responder {
 
   bool deliver(const std::string& message) {
     if (session_ == nullptr && !bind_session(message)) return false;
+    // The requests read before a session-level message are handled (and answered) before it:
+    // a Logout's reply never overtakes the reports of the orders sent ahead of it.
+    if (is_session_message(message)) read_done();
     try {
       answering_resend_ = is_resend_request(message);
       session_->next(message, FIX::UtcTimeStamp());

@@ -45,6 +45,9 @@ struct SocketOptions {
   // Disconnects and refusals worth an operator's eye: (client CompID or "", what happened).
   // Called from connection threads.
   std::function<void(const std::string&, const std::string&)> on_event;
+  // Called on a connection's thread after it fed its Session the messages of one socket read
+  // (and the timers' run), and before the connection closes. May be empty.
+  std::function<void()> on_read_done;
 };
 
 struct SocketCounters {

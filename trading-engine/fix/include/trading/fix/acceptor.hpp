@@ -84,6 +84,11 @@ class Handler {
   // FixAcceptor::complete(request.session) (after the replies are sent).
   virtual void on_request(Request&& request) = 0;
   virtual void on_session(std::uint32_t session, bool logged_on) = 0;
+  // Called on a connection's thread once it has delivered every message of one socket read,
+  // before it waits for an in-flight slot, and before the connection closes: a handler that
+  // holds this thread's requests back, to handle a read's requests together (one journal
+  // commit, one socket write), handles them now. Must not throw.
+  virtual void flush_requests() {}
 };
 
 class FixAcceptor {
