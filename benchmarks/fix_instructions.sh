@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per order of venue binaries, from valgrind's callgrind (repeatable where times are
-# not): each venue runs under callgrind with --engine.spin_us=0 (a spin's count depends on time)
+# not): each venue runs under callgrind with --engine.spin_us=0 and --fix.spin_us=0 (where the
+# binary has it) (a spin's count depends on time)
 # for 500 and for 2 500 pingpong orders; (count at 2 500 - count at 500) / 2 000 = instructions
 # per order, all threads, start-up cancelled out.
 #   benchmarks/fix_instructions.sh <venue binary>... [-- build dir with fix_load]
@@ -20,9 +21,12 @@ measure() {  # measure <binary> <orders>: total instructions
   local work port pid
   work=$(mktemp -d)
   port=$((20000 + RANDOM % 20000))
+  local no_spin=--engine.spin_us=0
+  "$1" --help 2>&1 | grep -q fix.spin_us && no_spin="$no_spin --fix.spin_us=0"
+  # shellcheck disable=SC2086  # flags are words
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$1" --fix.port=$port \
     --http.port=$((port + 1)) --journal.directory="$work/j" --fix.store_directory="$work/s" \
-    --engine.spin_us=0 --guardrail.evidence_path="$work/e.jsonl" --log.level=warn ${VENUE_FLAGS:-} \
+    $no_spin --guardrail.evidence_path="$work/e.jsonl" --log.level=warn ${VENUE_FLAGS:-} \
     >"$work/log" 2>&1 &
   pid=$!
   for _ in $(seq 300); do

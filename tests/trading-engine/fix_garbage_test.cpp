@@ -555,16 +555,16 @@ class FixHostileTest : public FixGarbageTest {
   void a_client_stops_reading();
 };
 
-// The engine on the FIX session threads (--engine.threading=inline), their sockets polled
-// before they sleep (--fix.spin_us, one connection at a time: here the flooding one and the
-// other take turns): the same guarantees, and SIGTERM (checked in TearDown) does not wait for
-// the dead client.
-class FixHostileInlineTest : public FixHostileTest {
+// By default the engine runs on the FIX connections' threads, their sockets polled before they
+// sleep (--fix.spin_us, one connection at a time: in the flood below the flooding one and the
+// other take turns). The other threading mode, one engine thread fed by a queue and no socket
+// spin: the same guarantees, and SIGTERM (checked in TearDown) does not wait for the dead client.
+class FixHostileEngineThreadTest : public FixHostileTest {
  protected:
   std::vector<std::string> extra_args() const override {
     auto args = FixHostileTest::extra_args();
-    args.push_back("--engine.threading=inline");
-    args.push_back("--fix.spin_us=200");
+    args.push_back("--engine.threading=thread");
+    args.push_back("--fix.spin_us=0");
     return args;
   }
 };
@@ -576,15 +576,15 @@ class FixHostileInlineTest : public FixHostileTest {
 TEST_F(FixHostileTest, AClientThatStopsReadingIsCutOffAndNobodyElseWaits) {
   a_client_stops_reading();
 }
-TEST_F(FixHostileInlineTest, AClientThatStopsReadingIsCutOffAndNobodyElseWaits) {
+TEST_F(FixHostileEngineThreadTest, AClientThatStopsReadingIsCutOffAndNobodyElseWaits) {
   a_client_stops_reading();
 }
 
-// Inline, the orders of one socket read are handled together: one engine batch (one journal
+// The orders of one socket read are handled together: one engine batch (one journal
 // commit) and their reports in a few socket writes, not one of each per order; in the order
 // they were sent, with consecutive sequence numbers. A read of more orders than
 // fix.max_in_flight (64 here) is cut into batches instead of waiting on itself.
-TEST_F(FixHostileInlineTest, OrdersReadTogetherShareAJournalCommitAndSocketWrites) {
+TEST_F(FixHostileTest, OrdersReadTogetherShareAJournalCommitAndSocketWrites) {
   RawSession bob(port, "CLIENT2");
   logon(bob);
   const auto burst_is_answered_in_order = [&](int orders, const std::string& prefix) {
@@ -602,7 +602,9 @@ TEST_F(FixHostileInlineTest, OrdersReadTogetherShareAJournalCommitAndSocketWrite
       EXPECT_EQ(get(f, 11), prefix + std::to_string(i)) << "in the order sent";
       EXPECT_EQ(get(f, 150), "0") << get(f, 58);
       const int seq = std::atoi(get(f, 34).c_str());
-      if (last_seq != 0) EXPECT_EQ(seq, last_seq + 1) << "consecutive sequence numbers";
+      if (last_seq != 0) {
+        EXPECT_EQ(seq, last_seq + 1) << "consecutive sequence numbers";
+      }
       last_seq = seq;
     }
   };
@@ -620,8 +622,8 @@ TEST_F(FixHostileInlineTest, OrdersReadTogetherShareAJournalCommitAndSocketWrite
   burst_is_answered_in_order(150, "C");  // more than fix.max_in_flight: no self-deadlock
 }
 
-// Inline: orders followed by a Logout in the same read are answered before the Logout's reply.
-TEST_F(FixHostileInlineTest, OrdersReadBeforeALogoutAreAnsweredBeforeIt) {
+// Orders followed by a Logout in the same read are answered before the Logout's reply.
+TEST_F(FixHostileTest, OrdersReadBeforeALogoutAreAnsweredBeforeIt) {
   RawSession bob(port, "CLIENT2");
   logon(bob);
   std::string burst;

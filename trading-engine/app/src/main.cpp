@@ -62,12 +62,14 @@ config::Schema make_schema() {
                   {"primary", "standby"})
       .add_string("venue.file", "",
                   "instruments, accounts and sessions (TOML); empty: the demo venue")
-      .add_string("engine.threading", "thread",
-                  "thread: one engine thread fed by a queue; inline: on the FIX session thread",
-                  {"thread", "inline"})
+      .add_string("engine.threading", "inline",
+                  "inline: each FIX connection's thread runs the engine, under one lock, for the "
+                  "orders of each socket read together (one journal commit; no hand-off); "
+                  "thread: one engine thread fed by a queue (see benchmarks/README.md)",
+                  {"inline", "thread"})
       .add_int("engine.spin_us", 150, 0, 10'000,
-               "engine thread: microseconds of busy-waiting before it sleeps (an order that "
-               "follows its reply within that time finds the thread awake)")
+               "engine.threading=thread: the engine thread's microseconds of busy-waiting before "
+               "it sleeps (an order that follows its reply within that time finds it awake)")
       .add_int("engine.expected_orders", 500'000, 0, 100'000'000,
                "orders a trading day is sized for, so no table rehashes and no book copies its "
                "pool mid-session before: the gateway's tables take ~32 bytes per order at "
@@ -102,10 +104,11 @@ config::Schema make_schema() {
       .add_int("fix.max_connections", 64, 1, 10'000, "FIX connections at once, logged on or not")
       .add_int("fix.socket_send_buffer", 0, 0, 1 << 30,
                "SO_SNDBUF of each FIX connection in bytes (0: the kernel's, autotuned)")
-      .add_int("fix.spin_us", 0, 0, 10'000,
-               "a FIX connection's thread polls its socket this long before it sleeps (one "
-               "connection at a time; 0: never). With engine.threading=inline: lower latency "
-               "for a few busy sessions, lower flood throughput (see benchmarks/README.md)")
+      .add_int("fix.spin_us", 150, 0, 10'000,
+               "a FIX connection's thread polls its socket this long, yielding the core between "
+               "polls, before it sleeps (one connection at a time; 0: never): an order that "
+               "follows soon after the last finds the thread awake. Holds a core while orders "
+               "flow; with engine.threading=thread (whose engine thread spins) 0 is usual")
       .add_int("engine.stall_ms", 2000, 100, 600'000,
                "work waiting (or a batch running) this long makes /readyz answer 503")
       .add_string("fix.tls_certificate", "",

@@ -252,8 +252,11 @@ core::Result<void> Venue::start_primary() {
   }
   if (options_.threading == Threading::kEngineThread) {
     engine_thread_ = std::thread([this] { run(); });
-  } else if (bands_) {
-    engine_thread_ = std::thread([this] {  // the ticker: time passes for the price bands
+  } else {
+    // The ticker: what the engine thread does on its own once a tick when no work comes (the
+    // price bands' time, the state digest and checkpoints on their intervals, the price samples
+    // behind value at risk), here with the engine lock, as with any batch.
+    engine_thread_ = std::thread([this] {
       std::unique_lock lock(mutex_);
       while (!engine_stopping_) {
         wake_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval));

@@ -1,8 +1,10 @@
-// Venue: the running trading venue. One engine thread owns the matching engine, the gateway and
-// the journal writer (the engine state has one writer); FIX session threads and the admin API
-// hand it work through one queue. The engine thread takes everything queued at once (a batch),
-// journals and applies it, commits the journal once for the batch (group commit), and only
-// then sends the execution reports: nothing is acknowledged before it is journaled.
+// Venue: the running trading venue. The matching engine, the gateway and the journal writer have
+// one writer at a time, which applies work in batches: it journals and applies a batch, commits
+// the journal once for it (group commit), and only then sends the execution reports: nothing is
+// acknowledged before it is journaled. Who the writer is (Threading): by default each FIX
+// connection's own thread, under the engine lock, for the requests of one socket read (no
+// hand-off between threads); or one engine thread that takes everything queued at once from the
+// session threads and the admin API.
 //
 // Roles. A primary holds the journal's leadership (journal::Leadership: a lock and a fencing
 // epoch its writer checks) and takes orders. A standby follows the primary's journal with its own
@@ -54,12 +56,13 @@ inline constexpr guardrails::MetricId kDigestMetric = 3;
 inline constexpr const char* kDigestSlo = "standby_digest";
 
 // How requests reach the engine (chosen by measurement, benchmarks/README.md):
-// kEngineThread - one engine thread fed by a queue; batches give group commit;
-// kInline - the FIX session's own thread runs the engine under a lock (no hand-off).
+// kEngineThread - one engine thread fed by a queue; a batch is whatever was queued;
+// kInline - the FIX session's own thread runs the engine under a lock (no hand-off); a batch is
+// the requests of one socket read.
 enum class Threading : std::uint8_t { kEngineThread, kInline };
 
 struct VenueOptions {
-  Threading threading = Threading::kEngineThread;
+  Threading threading = Threading::kInline;
   core::Nanos spin_ns = 50'000;  // engine thread: busy-wait this long before sleeping
   std::string journal_directory = "data/journal";
   journal::SyncPolicy sync = journal::SyncPolicy::kWrite;
