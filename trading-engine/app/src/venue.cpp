@@ -330,6 +330,7 @@ void Venue::stop(int grace_seconds) {
   stop_follower_thread();
   if (writer_) {
     std::lock_guard engine_lock(engine_mutex_);
+    process_deferred();
     if (auto r = writer_->flush(); !r) {
       logging::error("venue", "journal flush failed at shutdown", {{"error", r.error().message}});
     } else {
@@ -614,7 +615,9 @@ void Venue::on_request(fix::Request&& request) {
   // socket write, not one each per order.
   HeldRequests& held = held_on_this_thread();
   if (held.venue != this) {
-    if (held.venue != nullptr) held.venue->flush_requests();
+    // A thread reads for one acceptor, so this is only ever its first request; a venue never
+    // leaves work held (see flush_requests' callers), but if one did it is handled first.
+    if (held.venue != nullptr && !held.work.empty()) held.venue->flush_requests();
     held.venue = this;
   }
   held.work.emplace_back(std::move(request));
@@ -669,6 +672,12 @@ void Venue::take_deferred(std::vector<Work>& batch) {
                std::make_move_iterator(deferred_.end()));
   deferred_.clear();
   deferred_pending_.store(false, std::memory_order_release);
+}
+
+void Venue::process_deferred() {
+  std::vector<Work> deferred;
+  take_deferred(deferred);
+  if (!deferred.empty()) process(deferred);
 }
 
 void Venue::drain_deferred() {
@@ -1456,6 +1465,7 @@ core::Result<std::string> Venue::hand_over(int grace_seconds) {
   crash_point("handover:logged_out");
   stop_engine_thread();
   std::lock_guard engine_lock(engine_mutex_);
+  process_deferred();
   // 3. The session stores closed with the numbers of what was handled: the successor opens them.
   acceptor_->persist_sequence_numbers();
   set_acceptor(nullptr);

@@ -260,6 +260,10 @@ class Venue final : public fix::Handler, public gateway::DepthSource {
   void drain_deferred();
   // kInline, engine lock held: moves the deferred work to the front of `batch`.
   void take_deferred(std::vector<Work>& batch);
+  // Engine lock held, the connections closed (stop, hand_over): handles what is still deferred
+  // (a logout queued behind its thread's requests while another thread held the lock), so that
+  // it is journaled before the journal's last flush.
+  void process_deferred();
   void run();
   void process(std::vector<Work>& batch);
   core::Result<void> start_primary();
