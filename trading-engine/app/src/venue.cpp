@@ -627,12 +627,17 @@ void Venue::flush_requests() {
   if (options_.threading != Threading::kInline) return;
   HeldRequests& held = held_on_this_thread();
   if (held.venue != this || held.work.empty()) return;
+  // Taken out of `held` first: nothing that happens on this thread while the batch runs (a
+  // logout moving held work to the deferred queue) can touch the batch.
+  std::vector<Work> batch;
+  batch.swap(held.work);
   {
     std::lock_guard lock(engine_mutex_);
-    take_deferred(held.work);  // queued before these: handled first
-    process(held.work);
+    take_deferred(batch);  // queued before these: handled first
+    process(batch);
   }
-  held.work.clear();
+  batch.clear();
+  if (held.work.empty()) held.work.swap(batch);  // keeps the capacity for the next read
   drain_deferred();
 }
 
