@@ -612,7 +612,7 @@ TEST_F(FixHostileTest, OrdersReadTogetherShareAJournalCommitAndSocketWrites) {
   const double messages = metric("trading_fix_messages_sent_total");
   const double writes = metric("trading_fix_socket_writes_total");
   burst_is_answered_in_order(30, "B");
-  // The price-band ticker may add a batch of its own (one a second).
+  // The ticker adds a batch of its own once a second.
   EXPECT_LE(metric("trading_engine_batches_total") - batches, 3)
       << "30 orders read at once: one batch, not 30";
   EXPECT_EQ(metric("trading_fix_messages_sent_total") - messages, 30);
@@ -620,6 +620,15 @@ TEST_F(FixHostileTest, OrdersReadTogetherShareAJournalCommitAndSocketWrites) {
       << "30 reports gathered into writes of up to 4 KB, not one each";
 
   burst_is_answered_in_order(150, "C");  // more than fix.max_in_flight: no self-deadlock
+}
+
+// An idle venue still ticks (engine batches with no requests, once a second): the state digest,
+// checkpoints and the price samples behind value at risk do not wait for an order, whichever
+// thread runs the engine.
+TEST_F(FixHostileTest, AnIdleVenueStillTicks) {
+  const double batches = metric("trading_engine_batches_total");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_GE(metric("trading_engine_batches_total") - batches, 1) << fix_log();
 }
 
 // Orders followed by a Logout in the same read are answered before the Logout's reply.

@@ -279,25 +279,19 @@ class Connection final : public FIX::Responder {
   }
 
   // MsgType (35) is the third field of every message: found within the first bytes.
-  static bool is_resend_request(const std::string& message) {
-    const std::size_t at = message.find(
-        "\x01"
-        "35=");
-    return at != std::string::npos && message.compare(at + 4, 2, "2\x01") == 0;
-  }
-
-  // A session-level message (Heartbeat, TestRequest, ResendRequest, Reject, SequenceReset,
-  // Logout, Logon): one-character MsgType 0-5 or A.
-  static bool is_session_message(const std::string& message) {
+  // A one-character MsgType ('\0' for a longer one or none): the session-level messages
+  // (Heartbeat, TestRequest, ResendRequest, Reject, SequenceReset, Logout: 0-5, Logon: A) are
+  // told apart with one look at the message.
+  static char short_msg_type(const std::string& message) {
     const std::size_t at = message.find(
         "\x01"
         "35=");
     if (at == std::string::npos || at + 5 >= message.size() || message[at + 5] != '\x01') {
-      return false;
+      return '\0';
     }
-    const char type = message[at + 4];
-    return (type >= '0' && type <= '5') || type == 'A';
+    return message[at + 4];
   }
+  static bool is_session_message(char type) { return (type >= '0' && type <= '5') || type == 'A'; }
 
   // Writes what the socket takes now; false when the connection is broken.
   bool flush() {
@@ -389,9 +383,10 @@ class Connection final : public FIX::Responder {
     if (session_ == nullptr && !bind_session(message)) return false;
     // The requests read before a session-level message are handled (and answered) before it:
     // a Logout's reply never overtakes the reports of the orders sent ahead of it.
-    if (is_session_message(message)) read_done();
+    const char type = short_msg_type(message);
+    if (is_session_message(type)) read_done();
     try {
-      answering_resend_ = is_resend_request(message);
+      answering_resend_ = type == '2';
       session_->next(message, FIX::UtcTimeStamp());
       answering_resend_ = false;
     } catch (const FIX::InvalidMessage&) {
